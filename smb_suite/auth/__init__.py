@@ -1,0 +1,1 @@
+"""Passwords and login throttling, shared by SMTP, IMAP and the web UI."""

@@ -1,0 +1,192 @@
+"""The `smb-suite` command line: each command calls one ops function and prints the result."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from smb_suite import config as config_module
+from smb_suite import ops
+from smb_suite.config import Config
+from smb_suite.directory import OPERATOR
+from smb_suite.errors import ConfigError, SmbSuiteError
+from smb_suite.ops import Services
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _read_password() -> str:
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise SmbSuiteError("no password on standard input (empty passwords are not allowed)")
+    return password
+
+
+# -- commands: each takes the parsed arguments, the configuration and the services --------------------------
+
+
+def cmd_domain_add(args: argparse.Namespace, services: Services) -> None:
+    domain = ops.add_domain(services, OPERATOR, args.domain, args.tenant)
+    print(f"added domain {domain.name} (tenant {domain.tenant_name})")
+
+
+def cmd_domain_list(args: argparse.Namespace, services: Services) -> None:
+    for domain in services.directory.list_domains(OPERATOR):
+        print(f"{domain.name}\t{domain.tenant_name}")
+
+
+def cmd_domain_remove(args: argparse.Namespace, services: Services) -> None:
+    domain = ops.remove_domain(services, OPERATOR, args.domain)
+    print(f"removed domain {domain.name}")
+
+
+def cmd_user_add(args: argparse.Namespace, services: Services) -> None:
+    user = ops.add_user(services, OPERATOR, args.address, _read_password(), ops.parse_role(args.role))
+    print(f"added {user.role} {user.address}")
+
+
+def cmd_user_passwd(args: argparse.Namespace, services: Services) -> None:
+    user = ops.set_password(services, OPERATOR, args.address, _read_password())
+    print(f"changed the password of {user.address}")
+
+
+def cmd_user_list(args: argparse.Namespace, services: Services) -> None:
+    for user in services.directory.list_users(OPERATOR, args.domain):
+        print(f"{user.address}\t{user.role}")
+
+
+def cmd_user_remove(args: argparse.Namespace, services: Services) -> None:
+    user = ops.remove_user(services, OPERATOR, args.address)
+    print(f"removed {user.address} and its mail")
+
+
+def cmd_alias_add(args: argparse.Namespace, services: Services) -> None:
+    source, target = services.directory.add_alias(OPERATOR, args.alias, args.target)
+    print(f"added alias {source} -> {target}")
+
+
+def cmd_alias_list(args: argparse.Namespace, services: Services) -> None:
+    for source, target in services.directory.list_aliases(OPERATOR):
+        print(f"{source}\t{target}")
+
+
+def cmd_dns(args: argparse.Namespace, services: Services) -> None:
+    domain = services.directory.get_domain(OPERATOR, args.domain)
+    for record in ops.dns_records(services, domain):
+        print(record)
+
+
+# -- commands that manage the data folder or the process ----------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace, config: Config) -> int:
+    created = ops.initialise(config)
+    for item in created:
+        print(f"created {item}")
+    if args.demo:
+        services = ops.open_services(config)
+        try:
+            password = secrets.token_urlsafe(12)
+            user = ops.create_demo(services, password)
+        finally:
+            services.close()
+        if user is not None:
+            created.append("demo")
+            print(f"created demo domain {ops.DEMO_DOMAIN} with owner {user.address}")
+            print(f"password for {user.address} (shown once): {password}")
+    if not created:
+        print(f"{config.server.data_dir} is already initialised: nothing changed")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, config: Config) -> int:
+    from smb_suite import daemon
+
+    ops.initialise(config)
+    return daemon.serve(config)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="smb-suite", description="Mail and websites for small businesses.")
+    parser.add_argument("-c", "--config", type=Path, help="TOML configuration file (default: built-in)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = commands.add_parser("init", help="create the data folder, database and certificate")
+    init.add_argument("--demo", action="store_true", help="also create example.test and demo@example.test")
+    init.set_defaults(process=cmd_init)
+    commands.add_parser("serve", help="run every service in one process").set_defaults(process=cmd_serve)
+
+    domain = commands.add_parser("domain", help="hosted domains").add_subparsers(dest="action", required=True)
+    add = domain.add_parser("add", help="host a domain")
+    add.add_argument("domain")
+    add.add_argument("--tenant", help="business the domain belongs to (default: a new one named after it)")
+    add.set_defaults(run=cmd_domain_add)
+    domain.add_parser("list", help="list hosted domains").set_defaults(run=cmd_domain_list)
+    remove = domain.add_parser("remove", help="stop hosting a domain (it must have no mailboxes)")
+    remove.add_argument("domain")
+    remove.set_defaults(run=cmd_domain_remove)
+
+    user = commands.add_parser("user", help="mailboxes").add_subparsers(dest="action", required=True)
+    add = user.add_parser("add", help="create a mailbox")
+    add.add_argument("address")
+    add.add_argument("--password-stdin", action="store_true", required=True, help="read the password from stdin")
+    add.add_argument("--role", default="user", choices=["owner", "user"])
+    add.set_defaults(run=cmd_user_add)
+    passwd = user.add_parser("passwd", help="change a password")
+    passwd.add_argument("address")
+    passwd.add_argument("--password-stdin", action="store_true", required=True)
+    passwd.set_defaults(run=cmd_user_passwd)
+    listing = user.add_parser("list", help="list mailboxes")
+    listing.add_argument("domain", nargs="?")
+    listing.set_defaults(run=cmd_user_list)
+    remove = user.add_parser("remove", help="delete a mailbox and its mail")
+    remove.add_argument("address")
+    remove.set_defaults(run=cmd_user_remove)
+
+    alias = commands.add_parser("alias", help="aliases").add_subparsers(dest="action", required=True)
+    add = alias.add_parser("add", help="deliver mail for ALIAS to TARGET")
+    add.add_argument("alias")
+    add.add_argument("target")
+    add.set_defaults(run=cmd_alias_add)
+    alias.add_parser("list", help="list aliases").set_defaults(run=cmd_alias_list)
+
+    dns = commands.add_parser("dns", help="print the DNS records to publish for a domain")
+    dns.add_argument("domain")
+    dns.set_defaults(run=cmd_dns)
+    return parser
+
+
+def _run_with_services(run: Callable[[argparse.Namespace, Services], None], args: argparse.Namespace,
+                       config: Config) -> int:
+    if not config.server.data_dir.exists():
+        raise SmbSuiteError(f"{config.server.data_dir} is not initialised: run 'smb-suite init' first")
+    services = ops.open_services(config)
+    try:
+        run(args, services)
+    finally:
+        services.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = config_module.load(args.config)
+    except ConfigError as error:
+        print(f"smb-suite: configuration error:\n{error}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if hasattr(args, "process"):
+            return int(args.process(args, config))
+        return _run_with_services(args.run, args, config)
+    except SmbSuiteError as error:
+        print(f"smb-suite: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""The configuration schema: frozen dataclasses with defaults, help and validation.
+
+Read once at start (`load`) and passed down; no other module reads files or the environment for settings.
+`load` reports every problem at once, each naming file, section and key, so an operator fixes them in one go.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from smb_suite.errors import ConfigError
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    hostname: str = field(default="localhost", metadata=_help("name of this server in SMTP banners and URLs"))
+    data_dir: Path = field(
+        default=Path("data"),
+        metadata=_help("folder for the database, Maildirs, sites and keys; relative to the config file"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ListenConfig:
+    smtp: str = field(default="127.0.0.1:2525", metadata=_help("inbound MX (port 25 in production)"))
+    submission: str = field(default="127.0.0.1:2587", metadata=_help("submission with STARTTLS (587)"))
+    submissions: str = field(default="127.0.0.1:2465", metadata=_help("submission over implicit TLS (465)"))
+    imap: str = field(default="127.0.0.1:2143", metadata=_help("IMAP with STARTTLS (143)"))
+    imaps: str = field(default="127.0.0.1:2993", metadata=_help("IMAP over implicit TLS (993)"))
+    http: str = field(default="127.0.0.1:8080", metadata=_help("sites and admin over HTTP (80)"))
+    https: str = field(default="127.0.0.1:8443", metadata=_help("sites and admin over HTTPS (443)"))
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseConfig:
+    url: str = field(
+        default="",
+        metadata=_help("SQLAlchemy URL; empty means SQLite in data_dir/smb-suite.db"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TlsConfig:
+    certificate: Path | None = field(
+        default=None, metadata=_help("PEM certificate chain; empty: a self-signed one in data_dir/tls/")
+    )
+    key: Path | None = field(default=None, metadata=_help("PEM private key matching the certificate"))
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    max_message_size: int = field(default=25 * 1024 * 1024, metadata=_help("largest message accepted, bytes"))
+    max_recipients: int = field(default=100, metadata=_help("recipients per message"))
+
+
+BUNDLED_THEMES = Path(__file__).resolve().parent.parent / "themes"
+
+
+@dataclass(frozen=True, slots=True)
+class SitesConfig:
+    themes_dir: Path = field(default=BUNDLED_THEMES, metadata=_help("folder of site themes, one folder each"))
+    default_theme: str = field(default="default", metadata=_help("theme of the page a new domain starts with"))
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    listen: ListenConfig = field(default_factory=ListenConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    sites: SitesConfig = field(default_factory=SitesConfig)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.server.data_dir / 'smb-suite.db'}"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.server.data_dir / "mail"
+
+    @property
+    def sites_dir(self) -> Path:
+        return self.server.data_dir / "sites"
+
+    @property
+    def certificate_path(self) -> Path:
+        return self.tls.certificate or self.server.data_dir / "tls" / "cert.pem"
+
+    @property
+    def key_path(self) -> Path:
+        return self.tls.key or self.server.data_dir / "tls" / "key.pem"
+
+
+def parse_listen_address(value: str) -> tuple[str, int] | None:
+    """'host:port' -> (host, port); '' -> None (service disabled). IPv6 as '[::1]:25'."""
+    if value == "":
+        return None
+    host, sep, port_text = value.rpartition(":")
+    if not sep or not host or not port_text.isdigit():
+        raise ValueError("expected \"host:port\" or \"\" to disable")
+    port = int(port_text)
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port {port} is out of range 0-65535")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        ipaddress.IPv6Address(host)
+    return host, port
+
+
+def _validate(section: str, key: str, value: Any) -> list[str]:
+    if section == "listen":
+        try:
+            parse_listen_address(value)
+        except ValueError as exc:
+            return [str(exc)]
+    if isinstance(value, int) and value <= 0:
+        return ["must be a positive number"]
+    return []
+
+
+def _convert(expected: Any, value: Any) -> Any:
+    """Coerce a TOML value to the field's type; raise ValueError with a readable reason."""
+    text = str(expected)
+    if "Path" in text:
+        if not isinstance(value, str):
+            raise ValueError("expected a path string")
+        return None if value == "" and "None" in text else Path(value)
+    if text == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("expected a whole number")
+        return value
+    if text == "str":
+        if not isinstance(value, str):
+            raise ValueError("expected a string")
+        return value
+    raise ValueError(f"unsupported type {text}")
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    def rebase(path: Path | None) -> Path | None:
+        return None if path is None else (path if path.is_absolute() else base / path)
+
+    server = dataclasses.replace(config.server, data_dir=rebase(config.server.data_dir) or base)
+    tls = dataclasses.replace(config.tls, certificate=rebase(config.tls.certificate), key=rebase(config.tls.key))
+    sites = dataclasses.replace(config.sites, themes_dir=rebase(config.sites.themes_dir) or BUNDLED_THEMES)
+    return dataclasses.replace(config, server=server, tls=tls, sites=sites)
+
+
+def load(path: Path | None) -> Config:
+    """Read and validate a TOML file (None: all defaults, paths relative to the working folder)."""
+    if path is None:
+        return _resolve_paths(Config(), Path.cwd())
+    where = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from exc
+
+    errors: list[str] = []
+    sections: dict[str, Any] = {}
+    schema = {f.name: f for f in dataclasses.fields(Config)}
+    for section_name, table in raw.items():
+        if section_name not in schema:
+            errors.append(f"{where}: unknown section [{section_name}]")
+            continue
+        if not isinstance(table, dict):
+            errors.append(f"{where}: [{section_name}] must be a table")
+            continue
+        section_type = schema[section_name].default_factory  # type: ignore[misc]
+        fields = {f.name: f for f in dataclasses.fields(section_type)}
+        values: dict[str, Any] = {}
+        for key, value in table.items():
+            if key not in fields:
+                errors.append(f"{where}: [{section_name}] {key}: unknown key")
+                continue
+            try:
+                converted = _convert(fields[key].type, value)
+            except ValueError as exc:
+                errors.append(f"{where}: [{section_name}] {key}: {exc}")
+                continue
+            problems = _validate(section_name, key, converted)
+            errors.extend(f"{where}: [{section_name}] {key}: {problem}" for problem in problems)
+            values[key] = converted
+        sections[section_name] = section_type(**values)
+    if errors:
+        raise ConfigError("\n".join(errors))
+    return _resolve_paths(Config(**sections), path.resolve().parent)

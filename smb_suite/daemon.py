@@ -1,0 +1,198 @@
+"""Composition root: one asyncio loop runs aiosmtpd, twisted's IMAP server and uvicorn (PARTS.md, six traps).
+
+The asyncio reactor is installed inside the running coroutine, before anything imports twisted's reactor;
+signals are ours (not uvicorn's, not twisted's), so SIGTERM drains every service and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import signal
+import socket
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+from smb_suite import log, ops, tls
+from smb_suite.config import Config, parse_listen_address
+from smb_suite.ops import Services
+from smb_suite.smtp import server as smtp_server
+
+logger = logging.getLogger("smb_suite.daemon")
+DRAIN_SECONDS = 10.0
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal capture, which would kill the process before SMTP/IMAP drain."""
+
+    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
+        return contextlib.nullcontext()
+
+
+def _notify_systemd(message: bytes) -> None:
+    """sd_notify(3): tell systemd (Type=notify) we are ready or stopping; a no-op outside systemd."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.connect(address)
+        sock.sendall(message)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(512)
+    sock.set_inheritable(True)
+    return sock
+
+
+@dataclass
+class Daemon:
+    config: Config
+    services: Services | None = None
+    ports: dict[str, tuple[str, int]] = field(default_factory=dict)
+    _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        from twisted.internet import asyncioreactor
+
+        asyncioreactor.install(loop)
+        from twisted.internet import reactor
+        from twisted.logger import STDLibLogObserver, globalLogBeginner
+
+        globalLogBeginner.beginLoggingTo([STDLibLogObserver()], redirectStandardIO=False)
+        reactor.startRunning(installSignalHandlers=False)  # type: ignore[attr-defined]
+
+        self.services = services = ops.open_services(self.config)
+        services.store.changes.loop = loop
+        repaired = await services.runner.write(services.store.reconcile)
+        log.event(logger, "store.reconciled", repaired=repaired)
+
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+
+        context = tls.server_context(self.config.certificate_path, self.config.key_path)
+        await self._start_smtp(services, context)
+        self._start_imap(services, context)
+        await self._start_web(services)
+        _notify_systemd(b"READY=1")
+        print(self.connection_help(), flush=True)
+
+        await stop.wait()
+        log.event(logger, "daemon.stopping")
+        _notify_systemd(b"STOPPING=1")
+        for close in reversed(self._closers):
+            await close()
+        services.close()
+        log.event(logger, "daemon.stopped")
+        return 0
+
+    def _listening(self, name: str, host: str, port: int) -> None:
+        self.ports[name] = (host, port)
+        log.event(logger, "listening", service=name, address=f"{host}:{port}")
+
+    async def _start_smtp(self, services: Services, context: ssl.SSLContext) -> None:
+        for mode in smtp_server.Mode:
+            address = parse_listen_address(getattr(self.config.listen, mode.value))
+            if address is None:
+                continue
+            listener = await smtp_server.start(services, *address, mode, context)
+            self._listening(mode.value, address[0], listener.port)
+            self._closers.append(functools.partial(listener.close, DRAIN_SECONDS))
+
+    def _start_imap(self, services: Services, context: ssl.SSLContext) -> None:
+        for name, implicit_tls in (("imap", False), ("imaps", True)):
+            address = parse_listen_address(getattr(self.config.listen, name))
+            if address is None:
+                continue
+            from smb_suite.imap import server as imap_server  # imports twisted: only after install()
+
+            port = imap_server.listen(services, *address, context, implicit_tls)
+            self._listening(name, address[0], port.getHost().port)
+            self._closers.append(_closer_for_twisted(port))
+
+    async def _start_web(self, services: Services) -> None:
+        app = None
+        for name, secure in (("http", False), ("https", True)):
+            address = parse_listen_address(getattr(self.config.listen, name))
+            if address is None:
+                continue
+            if app is None:
+                from smb_suite.web.app import create_app
+
+                app = create_app(services)
+            sock = _bind(*address)
+            options: dict[str, Any] = {}
+            if secure:
+                options = {"ssl_certfile": self.config.certificate_path, "ssl_keyfile": self.config.key_path}
+            server = _QuietServer(
+                uvicorn.Config(
+                    app,
+                    log_config=None,
+                    access_log=False,
+                    lifespan="off",
+                    server_header=False,
+                    timeout_graceful_shutdown=int(DRAIN_SECONDS),
+                    **options,
+                )
+            )
+            task = asyncio.create_task(server.serve(sockets=[sock]))
+            self._listening(name, address[0], sock.getsockname()[1])
+            self._closers.append(_closer_for_uvicorn(server, task))
+
+    def connection_help(self) -> str:
+        def where(name: str) -> str:
+            return f"{self.ports[name][0]}:{self.ports[name][1]}" if name in self.ports else "(disabled)"
+
+        admin = self.ports.get("https")
+        admin_url = f"https://localhost:{admin[1]}/admin/" if admin else "(https disabled)"
+        return "\n".join(
+            [
+                "smb-suite is running. Connect a mail client with your full address as user name:",
+                f"  IMAP      {where('imaps')} (SSL/TLS)   or {where('imap')} (STARTTLS)",
+                f"  SMTP      {where('submissions')} (SSL/TLS)   or {where('submission')} (STARTTLS), "
+                "password authentication",
+                f"  Inbound   {where('smtp')} (MX)",
+                f"  Admin     {admin_url}   (self-signed certificate: accept it once)",
+                f"  Sites     http://{where('http')}/ with the domain as Host",
+                "Stop with Ctrl-C (or SIGTERM).",
+            ]
+        )
+
+
+def _closer_for_twisted(port: Any) -> Callable[[], Awaitable[None]]:
+    async def close() -> None:
+        deferred = port.stopListening()
+        if deferred is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(deferred.asFuture(asyncio.get_running_loop()), DRAIN_SECONDS)
+
+    return close
+
+
+def _closer_for_uvicorn(server: uvicorn.Server, task: asyncio.Task[None]) -> Callable[[], Awaitable[None]]:
+    async def close() -> None:
+        server.should_exit = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(task, DRAIN_SECONDS + 1)
+
+    return close
+
+
+def serve(config: Config) -> int:
+    log.setup()
+    return asyncio.run(Daemon(config).run())

@@ -1,0 +1,325 @@
+"""Tenants, domains, users and aliases. Every call takes the acting principal and refuses what it may not do,
+so a front end cannot forget a permission check it never makes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import sqlalchemy as sa
+
+from smb_suite import db
+from smb_suite.errors import (
+    AlreadyExists,
+    InvalidInput,
+    PermissionDenied,
+    RelayDenied,
+    UnknownDomain,
+    UnknownRecipient,
+    UnknownUser,
+)
+from smb_suite.mail.address import Address, normalize_domain, parse_address
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"
+    OWNER = "owner"
+    USER = "user"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is acting: the operator (CLI, no tenant), or a user of a tenant."""
+
+    role: Role
+    tenant_id: int | None = None
+    user_id: int | None = None
+    name: str = "operator"
+
+
+OPERATOR = Principal(Role.OPERATOR)
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    id: int
+    name: str
+    tenant_id: int
+    tenant_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    address: Address
+    role: Role
+    tenant_id: int
+    domain_id: int
+    password_hash: str
+
+
+class Directory:
+    """The account directory over the database."""
+
+    def __init__(self, engine: sa.Engine, clock: Callable[[], float]) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    # -- permission helpers -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _require_tenant(actor: Principal, tenant_id: int) -> None:
+        if actor.role is Role.OPERATOR:
+            return
+        if actor.role is Role.OWNER and actor.tenant_id == tenant_id:
+            return
+        raise PermissionDenied("this belongs to another business")
+
+    @staticmethod
+    def _require_operator(actor: Principal) -> None:
+        if actor.role is not Role.OPERATOR:
+            raise PermissionDenied("only the operator may do this")
+
+    # -- domains ------------------------------------------------------------------------------------------
+
+    def add_domain(self, actor: Principal, name: str, tenant: str | None = None) -> Domain:
+        """Add a hosted domain; without a tenant, a tenant named after the domain is created."""
+        domain_name = normalize_domain(name)
+        tenant_name = (tenant or domain_name).strip()
+        if not tenant_name:
+            raise InvalidInput("the tenant name must not be empty")
+        now = int(self._clock())
+        with self._engine.begin() as conn:
+            if conn.execute(sa.select(db.domains.c.id).where(db.domains.c.name == domain_name)).first():
+                raise AlreadyExists(f"domain {domain_name} already exists")
+            row = conn.execute(sa.select(db.tenants.c.id).where(db.tenants.c.name == tenant_name)).first()
+            if row is None:
+                if actor.role is not Role.OPERATOR:
+                    raise PermissionDenied("only the operator may create a business")
+                tenant_id = conn.execute(
+                    sa.insert(db.tenants).values(name=tenant_name, created_at=now)
+                ).inserted_primary_key[0]
+            else:
+                tenant_id = row.id
+                self._require_tenant(actor, tenant_id)
+            domain_id = conn.execute(
+                sa.insert(db.domains).values(name=domain_name, tenant_id=tenant_id, created_at=now)
+            ).inserted_primary_key[0]
+        return Domain(domain_id, domain_name, tenant_id, tenant_name)
+
+    def _domain_query(self) -> sa.Select[tuple[int, str, int, str]]:
+        return sa.select(db.domains.c.id, db.domains.c.name, db.domains.c.tenant_id, db.tenants.c.name).join(
+            db.tenants, db.tenants.c.id == db.domains.c.tenant_id
+        )
+
+    def list_domains(self, actor: Principal) -> list[Domain]:
+        query = self._domain_query().order_by(db.domains.c.name)
+        if actor.role is not Role.OPERATOR:
+            query = query.where(db.domains.c.tenant_id == actor.tenant_id)
+        with self._engine.connect() as conn:
+            return [Domain(*row) for row in conn.execute(query)]
+
+    def find_domain(self, name: str) -> Domain | None:
+        """The hosted domain with this name, or None (no principal: used to route mail and web requests)."""
+        try:
+            domain_name = normalize_domain(name)
+        except InvalidInput:
+            return None
+        with self._engine.connect() as conn:
+            row = conn.execute(self._domain_query().where(db.domains.c.name == domain_name)).first()
+        return None if row is None else Domain(*row)
+
+    def get_domain(self, actor: Principal, name: str) -> Domain:
+        domain = self.find_domain(name)
+        if domain is None:
+            raise UnknownDomain(f"unknown domain {name}")
+        self._require_tenant(actor, domain.tenant_id)
+        return domain
+
+    def remove_domain(self, actor: Principal, name: str) -> Domain:
+        domain = self.get_domain(actor, name)
+        with self._engine.begin() as conn:
+            count = conn.execute(
+                sa.select(sa.func.count()).select_from(db.users).where(db.users.c.domain_id == domain.id)
+            ).scalar_one()
+            if count:
+                raise InvalidInput(f"domain {domain.name} still has {count} mailbox(es): remove them first")
+            conn.execute(sa.delete(db.aliases).where(db.aliases.c.domain_id == domain.id))
+            conn.execute(sa.delete(db.domains).where(db.domains.c.id == domain.id))
+        return domain
+
+    # -- users --------------------------------------------------------------------------------------------
+
+    def _user_query(self) -> sa.Select[tuple[int, str, str, str, int, int, str]]:
+        return sa.select(
+            db.users.c.id,
+            db.users.c.local_part,
+            db.domains.c.name,
+            db.users.c.role,
+            db.domains.c.tenant_id,
+            db.domains.c.id,
+            db.users.c.password_hash,
+        ).join(db.domains, db.domains.c.id == db.users.c.domain_id)
+
+    @staticmethod
+    def _user(row: sa.Row[tuple[int, str, str, str, int, int, str]]) -> User:
+        user_id, local_part, domain, role, tenant_id, domain_id, password_hash = row
+        return User(user_id, Address(local_part, domain), Role(role), tenant_id, domain_id, password_hash)
+
+    def find_user(self, address: str) -> User | None:
+        """The user with this address, or None (used by login before anyone is authenticated)."""
+        try:
+            parsed = parse_address(address)
+        except InvalidInput:
+            return None
+        query = self._user_query().where(
+            db.users.c.local_part == parsed.local_part, db.domains.c.name == parsed.domain
+        )
+        with self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else self._user(row)
+
+    def get_user(self, actor: Principal, address: str) -> User:
+        user = self.find_user(address)
+        if user is None:
+            raise UnknownUser(f"unknown user {address}")
+        if actor.role is not Role.USER:
+            self._require_tenant(actor, user.tenant_id)
+        elif actor.user_id != user.id:
+            raise PermissionDenied("you may only manage your own account")
+        return user
+
+    def add_user(self, actor: Principal, address: str, password_hash: str, role: Role = Role.USER) -> User:
+        parsed = parse_address(address)
+        if role is Role.OPERATOR:
+            raise InvalidInput("role must be owner or user")
+        domain = self.get_domain(actor, parsed.domain)
+        with self._engine.begin() as conn:
+            exists = conn.execute(
+                sa.select(db.users.c.id).where(
+                    db.users.c.domain_id == domain.id, db.users.c.local_part == parsed.local_part
+                )
+            ).first()
+            if exists:
+                raise AlreadyExists(f"user {parsed} already exists")
+            alias = conn.execute(
+                sa.select(db.aliases.c.id).where(
+                    db.aliases.c.domain_id == domain.id, db.aliases.c.local_part == parsed.local_part
+                )
+            ).first()
+            if alias:
+                raise AlreadyExists(f"{parsed} is already an alias")
+            user_id = conn.execute(
+                sa.insert(db.users).values(
+                    domain_id=domain.id,
+                    local_part=parsed.local_part,
+                    password_hash=password_hash,
+                    role=role.value,
+                    created_at=int(self._clock()),
+                )
+            ).inserted_primary_key[0]
+        return User(user_id, parsed, role, domain.tenant_id, domain.id, password_hash)
+
+    def list_users(self, actor: Principal, domain: str | None = None) -> list[User]:
+        query = self._user_query().order_by(db.domains.c.name, db.users.c.local_part)
+        if domain is not None:
+            query = query.where(db.domains.c.id == self.get_domain(actor, domain).id)
+        if actor.role is Role.USER:
+            query = query.where(db.users.c.id == actor.user_id)
+        elif actor.role is Role.OWNER:
+            query = query.where(db.domains.c.tenant_id == actor.tenant_id)
+        with self._engine.connect() as conn:
+            return [self._user(row) for row in conn.execute(query)]
+
+    def set_password(self, actor: Principal, address: str, password_hash: str) -> User:
+        user = self.get_user(actor, address)
+        with self._engine.begin() as conn:
+            conn.execute(sa.update(db.users).where(db.users.c.id == user.id).values(password_hash=password_hash))
+        return user
+
+    def remove_user(self, actor: Principal, address: str) -> User:
+        """Remove the account row; the caller removes its mail store (see ops.remove_user)."""
+        user = self.get_user(actor, address)
+        if actor.role is Role.USER:
+            raise PermissionDenied("only the owner of the business may remove a mailbox")
+        with self._engine.begin() as conn:
+            conn.execute(sa.delete(db.users).where(db.users.c.id == user.id))
+        return user
+
+    # -- aliases and routing ------------------------------------------------------------------------------
+
+    def add_alias(self, actor: Principal, alias: str, target: str) -> tuple[Address, Address]:
+        source = parse_address(alias)
+        destination = parse_address(target)
+        domain = self.get_domain(actor, source.domain)
+        with self._engine.begin() as conn:
+            user = conn.execute(
+                sa.select(db.users.c.id).where(
+                    db.users.c.domain_id == domain.id, db.users.c.local_part == source.local_part
+                )
+            ).first()
+            if user:
+                raise AlreadyExists(f"{source} is a mailbox; an alias cannot have its name")
+            duplicate = conn.execute(
+                sa.select(db.aliases.c.id).where(
+                    db.aliases.c.domain_id == domain.id,
+                    db.aliases.c.local_part == source.local_part,
+                    db.aliases.c.target == str(destination),
+                )
+            ).first()
+            if duplicate:
+                raise AlreadyExists(f"alias {source} -> {destination} already exists")
+            conn.execute(
+                sa.insert(db.aliases).values(
+                    domain_id=domain.id, local_part=source.local_part, target=str(destination)
+                )
+            )
+        return source, destination
+
+    def list_aliases(self, actor: Principal) -> list[tuple[Address, Address]]:
+        query = sa.select(db.aliases.c.local_part, db.domains.c.name, db.aliases.c.target).join(
+            db.domains, db.domains.c.id == db.aliases.c.domain_id
+        )
+        if actor.role is not Role.OPERATOR:
+            query = query.where(db.domains.c.tenant_id == actor.tenant_id)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query.order_by(db.domains.c.name, db.aliases.c.local_part)).all()
+        return [(Address(local, domain), parse_address(target)) for local, domain, target in rows]
+
+    def resolve_recipient(self, address: str, max_depth: int = 5) -> list[User]:
+        """Hosted mailboxes that receive mail sent to this address, following aliases.
+
+        Raises RelayDenied when the domain is not hosted, UnknownRecipient when nothing answers here.
+        Alias targets outside our domains are not delivered yet (remote forwarding comes with the queue).
+        """
+        parsed = parse_address(address)
+        if self.find_domain(parsed.domain) is None:
+            raise RelayDenied(f"we do not host {parsed.domain}")
+        found: dict[int, User] = {}
+        pending, seen = [parsed], set()
+        for _ in range(max_depth):
+            next_round: list[Address] = []
+            for current in pending:
+                if current in seen:
+                    continue
+                seen.add(current)
+                user = self.find_user(str(current))
+                if user is not None:
+                    found[user.id] = user
+                    continue
+                next_round.extend(self._alias_targets(current))
+            pending = next_round
+        if not found:
+            raise UnknownRecipient(f"no mailbox here for {parsed}")
+        return list(found.values())
+
+    def _alias_targets(self, address: Address) -> list[Address]:
+        query = (
+            sa.select(db.aliases.c.target)
+            .join(db.domains, db.domains.c.id == db.aliases.c.domain_id)
+            .where(db.domains.c.name == address.domain, db.aliases.c.local_part == address.local_part)
+        )
+        with self._engine.connect() as conn:
+            return [parse_address(target) for (target,) in conn.execute(query)]

@@ -1,0 +1,99 @@
+"""The one exception tree of smb-suite.
+
+Core code raises these; each front end translates them to its wire format in one place
+(smtp/replies.py, imap/errors.py, web/errors.py). Clients never see a traceback.
+
+    SmbSuiteError
+    ├── ConfigError                 bad configuration file or value (exit status 2)
+    ├── InvalidInput                malformed address, domain, password, mailbox name ...
+    │   └── InvalidMailboxName
+    ├── NotFound
+    │   ├── UnknownDomain
+    │   ├── UnknownUser
+    │   ├── UnknownRecipient        no such hosted address (SMTP 550 5.1.1)
+    │   └── UnknownMailbox
+    ├── AlreadyExists
+    ├── AuthenticationFailed        wrong user or password
+    ├── PermissionDenied            the acting principal may not do this
+    ├── RelayDenied                 recipient domain is not hosted and the client may not relay
+    ├── QuotaExceeded               the tenant's storage is full
+    ├── TemporaryFailure            retry could succeed (SMTP 4xx, IMAP NO)
+    │   └── RelayNotConfigured      remote delivery not available yet
+    └── PolicyReject                a policy decision with its own SMTP code and text
+"""
+
+from __future__ import annotations
+
+
+class SmbSuiteError(Exception):
+    """Base of every error smb-suite raises on purpose."""
+
+
+class ConfigError(SmbSuiteError):
+    """Configuration is invalid; the message lists every problem found."""
+
+
+class InvalidInput(SmbSuiteError):
+    """Input from a user or client is malformed."""
+
+
+class InvalidMailboxName(InvalidInput):
+    """A folder name is empty, escapes the store, or holds forbidden characters."""
+
+
+class NotFound(SmbSuiteError):
+    """The named object does not exist."""
+
+
+class UnknownDomain(NotFound):
+    """The domain is not hosted here."""
+
+
+class UnknownUser(NotFound):
+    """The user does not exist."""
+
+
+class UnknownRecipient(NotFound):
+    """No hosted mailbox or alias answers to this address."""
+
+
+class UnknownMailbox(NotFound):
+    """The folder does not exist."""
+
+
+class AlreadyExists(SmbSuiteError):
+    """An object with that name already exists."""
+
+
+class AuthenticationFailed(SmbSuiteError):
+    """Wrong user name or password (never says which)."""
+
+
+class PermissionDenied(SmbSuiteError):
+    """The acting principal may not perform this operation."""
+
+
+class RelayDenied(SmbSuiteError):
+    """The recipient is not hosted here and this client may not relay."""
+
+
+class QuotaExceeded(SmbSuiteError):
+    """Writing this would exceed the tenant's storage limit."""
+
+
+class TemporaryFailure(SmbSuiteError):
+    """A failure that a later retry could fix."""
+
+
+class RelayNotConfigured(TemporaryFailure):
+    """Mail for remote domains cannot be sent yet: no outbound transport."""
+
+
+class PolicyReject(SmbSuiteError):
+    """A policy decision that carries its own SMTP reply."""
+
+    def __init__(self, code: int, enhanced: str, text: str) -> None:
+        super().__init__(f"{code} {enhanced} {text}")
+        self.code = code
+        self.enhanced = enhanced
+        self.text = text

@@ -1,0 +1,29 @@
+"""Logging: one line per event, key=value fields. Never pass passwords or AUTH data to these helpers."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+
+def setup(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def fields(**values: object) -> str:
+    """Format key=value pairs, quoting values with spaces."""
+    parts = []
+    for key, value in values.items():
+        text = str(value)
+        if not text or any(ch in text for ch in ' "='):
+            text = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        parts.append(f"{key}={text}")
+    return " ".join(parts)
+
+
+def event(logger: logging.Logger, name: str, **values: object) -> None:
+    logger.info("%s %s", name, fields(**values))

@@ -1,0 +1,1 @@
+"""Websites: theme rendering and atomic publishing of a domain's docroot."""

@@ -1,0 +1,1 @@
+"""SMTP front end (aiosmtpd): inbound MX and authenticated submission."""

@@ -1,0 +1,142 @@
+"""aiosmtpd wiring: one SMTP protocol subclass, three listeners (inbound MX, submission, submissions).
+
+The AUTH check is asynchronous (argon2 in a thread, throttled) instead of aiosmtpd's synchronous
+authenticator, which would block the whole daemon (PARTS.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from enum import StrEnum
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword
+
+from smb_suite import log, ops
+from smb_suite.errors import AuthenticationFailed
+from smb_suite.ops import Services
+from smb_suite.smtp import replies
+from smb_suite.smtp.handlers import InboundHandler, SubmissionHandler
+
+logger = logging.getLogger("smb_suite.smtp")
+
+
+class Mode(StrEnum):
+    INBOUND = "smtp"
+    SUBMISSION = "submission"
+    SUBMISSIONS = "submissions"
+
+
+class SmbEnvelope(Envelope):
+    """An envelope that also carries the mailboxes each accepted recipient resolved to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mailboxes: list[Any] = []
+
+
+class SmbSMTP(SMTP):
+    def __init__(self, handler: Any, services: Services, sessions: set[SmbSMTP], **kwargs: Any) -> None:
+        self.services = services
+        self.sessions = sessions
+        sessions.add(self)
+        super().__init__(handler, **kwargs)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        super().connection_lost(error)
+        self.sessions.discard(self)
+
+    def _create_envelope(self) -> SmbEnvelope:
+        return SmbEnvelope()
+
+    def _authenticate(self, mechanism: str, auth_data: Any) -> AuthResult:
+        """Only collects the decoded credentials; `_check_login` verifies them without blocking the loop."""
+        return AuthResult(success=False, handled=False, auth_data=auth_data)
+
+    async def auth_PLAIN(self, _: Any, args: list[str]) -> AuthResult:
+        return await self._check_login(await super().auth_PLAIN(_, args))
+
+    async def auth_LOGIN(self, _: Any, args: list[str]) -> AuthResult:
+        return await self._check_login(await super().auth_LOGIN(_, args))
+
+    async def _check_login(self, decoded: AuthResult) -> AuthResult:
+        credentials = decoded.auth_data
+        if not isinstance(credentials, LoginPassword):
+            return decoded
+        assert self.session is not None
+        client_ip = self.session.peer[0] if self.session.peer else ""
+        try:
+            user = await ops.login(
+                self.services,
+                credentials.login.decode("utf-8", "replace"),
+                credentials.password.decode("utf-8", "replace"),
+                client_ip,
+            )
+        except AuthenticationFailed:
+            log.event(logger, "smtp.auth_failed", client=client_ip)
+            return AuthResult(success=False, handled=False, message=replies.AUTH_FAILED)
+        log.event(logger, "smtp.auth_ok", client=client_ip, user=user.address)
+        return AuthResult(success=True, auth_data=user)
+
+
+class Listener:
+    """One listening SMTP service and its live sessions, so shutdown can let transactions finish."""
+
+    def __init__(self, server: asyncio.Server, sessions: set[SmbSMTP]) -> None:
+        self.server = server
+        self.sessions = sessions
+
+    @property
+    def port(self) -> int:
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def close(self, drain_seconds: float) -> None:
+        """Stop accepting; close idle sessions at once and busy ones when their transaction ends (bounded)."""
+        self.server.close()
+        deadline = asyncio.get_running_loop().time() + drain_seconds
+        while self.sessions and asyncio.get_running_loop().time() < deadline:
+            for session in list(self.sessions):
+                if session.envelope is None or session.envelope.mail_from is None:
+                    self._hang_up(session)
+            await asyncio.sleep(0.05)
+        for session in list(self.sessions):
+            self._hang_up(session)
+
+    def _hang_up(self, session: SmbSMTP) -> None:
+        self.sessions.discard(session)
+        if session.transport is not None and not session.transport.is_closing():
+            session.transport.write(replies.SHUTTING_DOWN.encode() + b"\r\n")
+            session.transport.close()
+
+
+async def start(services: Services, host: str, port: int, mode: Mode, context: ssl.SSLContext) -> Listener:
+    """Listen for one SMTP service; STARTTLS everywhere, implicit TLS on submissions."""
+    settings = services.config.smtp
+    handler = InboundHandler(services) if mode is Mode.INBOUND else SubmissionHandler(services)
+    options: dict[str, Any] = {
+        "hostname": services.config.server.hostname,
+        "ident": "smb-suite",
+        "data_size_limit": settings.max_message_size,
+        "enable_SMTPUTF8": True,
+        "decode_data": False,
+        "tls_context": None if mode is Mode.SUBMISSIONS else context,
+    }
+    if mode is Mode.INBOUND:
+        options["auth_exclude_mechanism"] = ["PLAIN", "LOGIN"]
+    else:
+        options["auth_required"] = True
+        # On 465 the TLS is implicit: aiosmtpd only counts its own STARTTLS (PARTS.md).
+        options["auth_require_tls"] = mode is Mode.SUBMISSION
+        options["require_starttls"] = mode is Mode.SUBMISSION
+    sessions: set[SmbSMTP] = set()
+
+    def factory() -> SmbSMTP:
+        return SmbSMTP(handler, services, sessions, **options)
+
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        factory, host, port, ssl=context if mode is Mode.SUBMISSIONS else None, reuse_address=True
+    )
+    return Listener(server, sessions)

@@ -1,0 +1,129 @@
+"""Maildir on disk (Maildir++ layout, as Dovecot and Courier read it): names, durable writes, flag suffixes.
+
+INBOX is the user's root folder; folder "a/b" is the subfolder ".a.b". Characters other than letters, digits,
+space, '_' and '-' are %-encoded in the directory name so that no name can escape the store.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import time
+from pathlib import Path
+
+from smb_suite.errors import InvalidMailboxName
+
+SUBDIRS = ("tmp", "new", "cur")
+# RFC 3501 2.3.2 system flags <-> Maildir info letters (https://cr.yp.to/proto/maildir.html)
+FLAG_LETTERS = {"\\Draft": "D", "\\Flagged": "F", "\\Answered": "R", "\\Seen": "S", "\\Deleted": "T"}
+_SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-")
+_counter = itertools.count()
+MAX_NAME_LENGTH = 200
+
+
+def validate_mailbox_name(name: str) -> str:
+    """Return the canonical folder name ('INBOX' in any case becomes 'INBOX'), or raise InvalidMailboxName."""
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise InvalidMailboxName("folder name is empty or too long")
+    if any(ord(ch) < 0x20 or ch == "\x7f" for ch in name):
+        raise InvalidMailboxName("folder name has control characters")
+    parts = name.split("/")
+    if any(part in ("", ".", "..") for part in parts) or any(part.strip() != part for part in parts):
+        raise InvalidMailboxName("folder name has an empty, '.' or '..' level")
+    if parts[0].upper() == "INBOX":
+        parts[0] = "INBOX"
+    return "/".join(parts)
+
+
+def _encode(part: str) -> str:
+    return "".join(ch if ch in _SAFE else "".join(f"%{b:02X}" for b in ch.encode()) for ch in part)
+
+
+def folder_path(root: Path, name: str) -> Path:
+    """The directory of folder `name` under a user's Maildir root."""
+    if name == "INBOX":
+        return root
+    return root / ("." + ".".join(_encode(part) for part in name.split("/")))
+
+
+def create_folder(path: Path) -> None:
+    for sub in SUBDIRS:
+        (path / sub).mkdir(parents=True, exist_ok=True)
+    fsync_dir(path)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def new_key(size: int) -> str:
+    """A unique Maildir base name: time, microseconds, pid, counter, host; S= carries the size (Dovecot)."""
+    now = time.time()
+    host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
+    return f"{int(now)}.M{int(now * 1e6) % 1_000_000}P{os.getpid()}Q{next(_counter)}.{host},S={size}"
+
+
+def info_suffix(flags: frozenset[str]) -> str:
+    return ":2," + "".join(sorted(FLAG_LETTERS[f] for f in flags if f in FLAG_LETTERS))
+
+
+def flags_from_filename(filename: str) -> frozenset[str]:
+    _, sep, info = filename.partition(":2,")
+    if not sep:
+        return frozenset()
+    letters = {letter: flag for flag, letter in FLAG_LETTERS.items()}
+    return frozenset(letters[ch] for ch in info if ch in letters)
+
+
+def key_of(filename: str) -> str:
+    return Path(filename).name.split(":", 1)[0]
+
+
+def write_durably(folder: Path, data: bytes, mtime: float | None = None) -> str:
+    """Write a message into tmp/, fsync it, rename into new/, fsync new/; return 'new/<key>'."""
+    key = new_key(len(data))
+    tmp = folder / "tmp" / key
+    with open(tmp, "xb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    if mtime is not None:
+        os.utime(tmp, (mtime, mtime))
+    os.rename(tmp, folder / "new" / key)
+    fsync_dir(folder / "new")
+    return f"new/{key}"
+
+
+def rename_for_flags(folder: Path, filename: str, flags: frozenset[str]) -> str:
+    """Move a message into cur/ with the info suffix matching flags; return its new relative name."""
+    target = f"cur/{key_of(filename)}{info_suffix(flags)}"
+    if target != filename:
+        os.rename(folder / filename, folder / target)
+    return target
+
+
+def scan(folder: Path) -> dict[str, str]:
+    """Messages present on disk: key -> relative filename."""
+    found: dict[str, str] = {}
+    for sub in ("new", "cur"):
+        directory = folder / sub
+        if directory.is_dir():
+            for entry in os.scandir(directory):
+                if entry.is_file() and not entry.name.startswith("."):
+                    found[key_of(entry.name)] = f"{sub}/{entry.name}"
+    return found
+
+
+def clean_tmp(folder: Path, older_than: float) -> None:
+    """Remove files left in tmp/ by a crash before their rename (never acknowledged to anyone)."""
+    directory = folder / "tmp"
+    if directory.is_dir():
+        for entry in os.scandir(directory):
+            if entry.is_file() and entry.stat().st_mtime < older_than:
+                os.unlink(entry.path)

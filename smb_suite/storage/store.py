@@ -1,0 +1,402 @@
+"""The mail store: Maildir files plus an index (UIDs, flags, sizes, dates) in the database.
+
+Durability contract (DESIGN.md): write to tmp/, fsync, rename into new/, fsync the directory, then commit
+the index row together with the quota usage; only then may a front end answer 250 or OK. `reconcile` at
+start repairs what a crash left between those steps. Every call names the owner whose store it touches, and a
+store is only reachable through its owner, so one user can never reach another's folders.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import sqlalchemy as sa
+
+from smb_suite import db, quota
+from smb_suite.errors import AlreadyExists, InvalidMailboxName, UnknownMailbox
+from smb_suite.mail.address import Address
+from smb_suite.storage import maildir
+from smb_suite.storage.changes import ChangeHub
+
+DEFAULT_FOLDERS = ("INBOX", "Sent", "Drafts", "Trash", "Junk", "Archive")
+TMP_MAX_AGE = 36 * 3600  # Maildir convention: tmp/ files older than 36 hours are debris
+
+
+class Owner(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def tenant_id(self) -> int: ...
+    @property
+    def address(self) -> Address: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Mailbox:
+    id: int
+    user_id: int
+    name: str
+    uidvalidity: int
+    uidnext: int
+    subscribed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    uid: int
+    filename: str
+    size: int
+    flags: frozenset[str]
+    internaldate: int
+
+
+def _flags_text(flags: Iterable[str]) -> str:
+    return " ".join(sorted(set(flags)))
+
+
+def _message(row: sa.Row[tuple[int, str, int, str, int]]) -> StoredMessage:
+    uid, filename, size, flags, internaldate = row
+    return StoredMessage(uid, filename, size, frozenset(flags.split()), internaldate)
+
+
+class MailStore:
+    def __init__(
+        self, engine: sa.Engine, root: Path, clock: Callable[[], float], changes: ChangeHub | None = None
+    ) -> None:
+        self._engine = engine
+        self._root = root
+        self._clock = clock
+        self.changes = changes or ChangeHub()
+
+    # -- layout -------------------------------------------------------------------------------------------
+
+    def user_root(self, owner: Owner) -> Path:
+        return self._root / owner.address.domain / owner.address.local_part
+
+    def folder(self, owner: Owner, mailbox: Mailbox) -> Path:
+        return maildir.folder_path(self.user_root(owner), mailbox.name)
+
+    def message_path(self, owner: Owner, mailbox: Mailbox, message: StoredMessage) -> Path:
+        return self.folder(owner, mailbox) / message.filename
+
+    # -- folders ------------------------------------------------------------------------------------------
+
+    def create_user_store(self, owner: Owner) -> None:
+        """Create the Maildir with INBOX and the special-use folders clients expect."""
+        for name in DEFAULT_FOLDERS:
+            self.create_mailbox(owner, name)
+
+    def remove_user_store(self, owner: Owner) -> None:
+        with self._engine.begin() as conn:
+            ids = [m.id for m in self._mailboxes(conn, owner.id)]
+            freed = conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(db.messages.c.size), 0)).where(
+                    db.messages.c.mailbox_id.in_(ids)
+                )
+            ).scalar_one()
+            conn.execute(sa.delete(db.messages).where(db.messages.c.mailbox_id.in_(ids)))
+            conn.execute(sa.delete(db.mailboxes).where(db.mailboxes.c.user_id == owner.id))
+            quota.charge(conn, owner.tenant_id, -int(freed))
+        shutil.rmtree(self.user_root(owner), ignore_errors=True)
+
+    def _mailboxes(self, conn: sa.Connection, user_id: int) -> list[Mailbox]:
+        query = sa.select(
+            db.mailboxes.c.id,
+            db.mailboxes.c.user_id,
+            db.mailboxes.c.name,
+            db.mailboxes.c.uidvalidity,
+            db.mailboxes.c.uidnext,
+            db.mailboxes.c.subscribed,
+        ).where(db.mailboxes.c.user_id == user_id)
+        return [Mailbox(*row) for row in conn.execute(query.order_by(db.mailboxes.c.name))]
+
+    def mailboxes(self, owner: Owner) -> list[Mailbox]:
+        with self._engine.connect() as conn:
+            return self._mailboxes(conn, owner.id)
+
+    def mailbox(self, owner: Owner, name: str) -> Mailbox:
+        canonical = maildir.validate_mailbox_name(name)
+        for mailbox in self.mailboxes(owner):
+            if mailbox.name == canonical:
+                return mailbox
+        raise UnknownMailbox(f"no folder named {name}")
+
+    def create_mailbox(self, owner: Owner, name: str) -> Mailbox:
+        canonical = maildir.validate_mailbox_name(name)
+        with self._engine.begin() as conn:
+            if any(m.name == canonical for m in self._mailboxes(conn, owner.id)):
+                raise AlreadyExists(f"folder {canonical} already exists")
+            uidvalidity = self._new_uidvalidity(conn)
+            mailbox_id = conn.execute(
+                sa.insert(db.mailboxes).values(user_id=owner.id, name=canonical, uidvalidity=uidvalidity)
+            ).inserted_primary_key[0]
+            maildir.create_folder(maildir.folder_path(self.user_root(owner), canonical))
+        return Mailbox(mailbox_id, owner.id, canonical, uidvalidity, 1, True)
+
+    def _new_uidvalidity(self, conn: sa.Connection) -> int:
+        """RFC 3501 2.3.1.1: strictly greater than any earlier one, so a re-created name is never confused."""
+        highest = conn.execute(sa.select(sa.func.max(db.mailboxes.c.uidvalidity))).scalar_one() or 0
+        return max(int(self._clock()), int(highest) + 1) & 0xFFFFFFFF
+
+    def delete_mailbox(self, owner: Owner, name: str) -> None:
+        mailbox = self.mailbox(owner, name)
+        if mailbox.name == "INBOX":
+            raise InvalidMailboxName("INBOX cannot be deleted")
+        with self._engine.begin() as conn:
+            freed = conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(db.messages.c.size), 0)).where(
+                    db.messages.c.mailbox_id == mailbox.id
+                )
+            ).scalar_one()
+            conn.execute(sa.delete(db.messages).where(db.messages.c.mailbox_id == mailbox.id))
+            conn.execute(sa.delete(db.mailboxes).where(db.mailboxes.c.id == mailbox.id))
+            quota.charge(conn, owner.tenant_id, -int(freed))
+        shutil.rmtree(self.folder(owner, mailbox), ignore_errors=True)
+        self.changes.publish(mailbox.id)
+
+    def rename_mailbox(self, owner: Owner, old: str, new: str) -> None:
+        """Rename a folder and its children (RFC 3501 6.3.5); renaming INBOX is not supported here."""
+        source = self.mailbox(owner, old)
+        target = maildir.validate_mailbox_name(new)
+        if source.name == "INBOX" or target == "INBOX":
+            raise InvalidMailboxName("INBOX cannot be renamed")
+        with self._engine.begin() as conn:
+            existing = {m.name: m for m in self._mailboxes(conn, owner.id)}
+            if target in existing:
+                raise AlreadyExists(f"folder {target} already exists")
+            moving = [m for m in existing.values() if m.name == source.name or m.name.startswith(source.name + "/")]
+            for mailbox in moving:
+                renamed = target + mailbox.name[len(source.name) :]
+                conn.execute(sa.update(db.mailboxes).where(db.mailboxes.c.id == mailbox.id).values(name=renamed))
+                os.rename(self.folder(owner, mailbox), maildir.folder_path(self.user_root(owner), renamed))
+            maildir.fsync_dir(self.user_root(owner))
+
+    def set_subscribed(self, owner: Owner, name: str, subscribed: bool) -> None:
+        mailbox = self.mailbox(owner, name)
+        with self._engine.begin() as conn:
+            conn.execute(
+                sa.update(db.mailboxes).where(db.mailboxes.c.id == mailbox.id).values(subscribed=subscribed)
+            )
+
+    # -- messages -----------------------------------------------------------------------------------------
+
+    def messages(self, mailbox: Mailbox) -> list[StoredMessage]:
+        query = (
+            sa.select(
+                db.messages.c.uid,
+                db.messages.c.filename,
+                db.messages.c.size,
+                db.messages.c.flags,
+                db.messages.c.internaldate,
+            )
+            .where(db.messages.c.mailbox_id == mailbox.id)
+            .order_by(db.messages.c.uid)
+        )
+        with self._engine.connect() as conn:
+            return [_message(row) for row in conn.execute(query)]
+
+    def refresh(self, mailbox: Mailbox) -> Mailbox:
+        """The mailbox's current row (uidnext moves as mail arrives)."""
+        with self._engine.connect() as conn:
+            for current in self._mailboxes(conn, mailbox.user_id):
+                if current.id == mailbox.id:
+                    return current
+        raise UnknownMailbox(f"folder {mailbox.name} no longer exists")
+
+    def _next_uid(self, conn: sa.Connection, mailbox_id: int) -> int:
+        conn.execute(
+            sa.update(db.mailboxes)
+            .where(db.mailboxes.c.id == mailbox_id)
+            .values(uidnext=db.mailboxes.c.uidnext + 1)
+        )
+        uidnext = conn.execute(
+            sa.select(db.mailboxes.c.uidnext).where(db.mailboxes.c.id == mailbox_id)
+        ).scalar_one()
+        return int(uidnext) - 1
+
+    def _index(
+        self,
+        conn: sa.Connection,
+        owner: Owner,
+        mailbox: Mailbox,
+        filename: str,
+        size: int,
+        flags: frozenset[str],
+        internaldate: int,
+    ) -> int:
+        uid = self._next_uid(conn, mailbox.id)
+        conn.execute(
+            sa.insert(db.messages).values(
+                mailbox_id=mailbox.id,
+                uid=uid,
+                filename=filename,
+                size=size,
+                flags=_flags_text(flags),
+                internaldate=internaldate,
+            )
+        )
+        quota.charge(conn, owner.tenant_id, size)
+        return uid
+
+    def append(
+        self,
+        owner: Owner,
+        name: str,
+        data: bytes,
+        flags: Iterable[str] = (),
+        internaldate: int | None = None,
+    ) -> tuple[Mailbox, int]:
+        """Store one message durably in a folder; return the folder and the message's UID."""
+        mailbox = self.mailbox(owner, name)
+        folder = self.folder(owner, mailbox)
+        when = int(self._clock()) if internaldate is None else internaldate
+        flag_set = frozenset(flags)
+        filename = maildir.write_durably(folder, data, mtime=when)
+        if flag_set & set(maildir.FLAG_LETTERS):
+            filename = maildir.rename_for_flags(folder, filename, flag_set)
+            maildir.fsync_dir(folder / "cur")
+        with self._engine.begin() as conn:
+            uid = self._index(conn, owner, mailbox, filename, len(data), flag_set, when)
+        self.changes.publish(mailbox.id)
+        return mailbox, uid
+
+    def deliver(self, owners: Iterable[Owner], data: bytes) -> None:
+        """Deliver one message to each owner's INBOX: all files durable, then one index transaction."""
+        now = int(self._clock())
+        written: list[tuple[Owner, Mailbox, str]] = []
+        for owner in owners:
+            mailbox = self.mailbox(owner, "INBOX")
+            written.append((owner, mailbox, maildir.write_durably(self.folder(owner, mailbox), data, mtime=now)))
+        with self._engine.begin() as conn:
+            for owner, mailbox, filename in written:
+                self._index(conn, owner, mailbox, filename, len(data), frozenset(), now)
+        for _, mailbox, _ in written:
+            self.changes.publish(mailbox.id)
+
+    def store_flags(
+        self, owner: Owner, mailbox: Mailbox, uids: Iterable[int], flags: Iterable[str], mode: int
+    ) -> dict[int, frozenset[str]]:
+        """Set (mode 0), add (mode 1) or remove (mode -1) flags; keep Maildir names in step. Returns new flags."""
+        wanted = frozenset(flags)
+        folder = self.folder(owner, mailbox)
+        result: dict[int, frozenset[str]] = {}
+        by_uid = {m.uid: m for m in self.messages(mailbox)}
+        with self._engine.begin() as conn:
+            for uid in uids:
+                message = by_uid.get(uid)
+                if message is None:
+                    continue
+                if mode > 0:
+                    new_flags = message.flags | wanted
+                elif mode < 0:
+                    new_flags = message.flags - wanted
+                else:
+                    new_flags = wanted
+                filename = maildir.rename_for_flags(folder, message.filename, new_flags)
+                conn.execute(
+                    sa.update(db.messages)
+                    .where(db.messages.c.mailbox_id == mailbox.id, db.messages.c.uid == uid)
+                    .values(flags=_flags_text(new_flags), filename=filename)
+                )
+                result[uid] = new_flags
+            if result:
+                maildir.fsync_dir(folder / "cur")
+        self.changes.publish(mailbox.id)
+        return result
+
+    def expunge(self, owner: Owner, mailbox: Mailbox, uids: Iterable[int] | None = None) -> list[int]:
+        """Remove messages flagged \\Deleted (restricted to `uids` when given); return the removed UIDs."""
+        allowed = None if uids is None else set(uids)
+        doomed = [
+            m
+            for m in self.messages(mailbox)
+            if "\\Deleted" in m.flags and (allowed is None or m.uid in allowed)
+        ]
+        if not doomed:
+            return []
+        with self._engine.begin() as conn:
+            conn.execute(
+                sa.delete(db.messages).where(
+                    db.messages.c.mailbox_id == mailbox.id, db.messages.c.uid.in_([m.uid for m in doomed])
+                )
+            )
+            quota.charge(conn, owner.tenant_id, -sum(m.size for m in doomed))
+        folder = self.folder(owner, mailbox)
+        for message in doomed:
+            (folder / message.filename).unlink(missing_ok=True)
+        self.changes.publish(mailbox.id)
+        return [m.uid for m in doomed]
+
+    def copy(self, owner: Owner, source: Mailbox, uids: Iterable[int], target_name: str) -> list[tuple[int, int]]:
+        """Copy messages into another folder of the same owner; return (source uid, new uid) pairs."""
+        target = self.mailbox(owner, target_name)
+        wanted = set(uids)
+        pairs = []
+        for message in self.messages(source):
+            if message.uid in wanted:
+                data = self.message_path(owner, source, message).read_bytes()
+                _, uid = self.append(owner, target.name, data, message.flags, message.internaldate)
+                pairs.append((message.uid, uid))
+        return pairs
+
+    # -- recovery -----------------------------------------------------------------------------------------
+
+    def reconcile(self) -> int:
+        """Bring the index in line with the Maildirs after a crash; return how many rows were repaired."""
+        repaired = 0
+        with self._engine.connect() as conn:
+            owners = conn.execute(
+                sa.select(db.users.c.id, db.domains.c.tenant_id, db.users.c.local_part, db.domains.c.name).join(
+                    db.domains, db.domains.c.id == db.users.c.domain_id
+                )
+            ).all()
+        for user_id, tenant_id, local_part, domain in owners:
+            owner = _StoredOwner(user_id, tenant_id, Address(local_part, domain))
+            for mailbox in self.mailboxes(owner):
+                repaired += self._reconcile_folder(owner, mailbox)
+        return repaired
+
+    def _reconcile_folder(self, owner: Owner, mailbox: Mailbox) -> int:
+        folder = self.folder(owner, mailbox)
+        maildir.create_folder(folder)
+        maildir.clean_tmp(folder, time.time() - TMP_MAX_AGE)
+        on_disk = maildir.scan(folder)
+        indexed = {maildir.key_of(m.filename): m for m in self.messages(mailbox)}
+        repaired = 0
+        with self._engine.begin() as conn:
+            for key, message in indexed.items():
+                if key not in on_disk:
+                    conn.execute(
+                        sa.delete(db.messages).where(
+                            db.messages.c.mailbox_id == mailbox.id, db.messages.c.uid == message.uid
+                        )
+                    )
+                    quota.charge(conn, owner.tenant_id, -message.size)
+                    repaired += 1
+                elif on_disk[key] != message.filename:
+                    conn.execute(
+                        sa.update(db.messages)
+                        .where(db.messages.c.mailbox_id == mailbox.id, db.messages.c.uid == message.uid)
+                        .values(filename=on_disk[key])
+                    )
+                    repaired += 1
+            for key, filename in sorted(on_disk.items()):
+                if key not in indexed:
+                    stat = (folder / filename).stat()
+                    flags = maildir.flags_from_filename(filename)
+                    self._index(conn, owner, mailbox, filename, stat.st_size, flags, int(stat.st_mtime))
+                    repaired += 1
+        return repaired
+
+
+@dataclass(frozen=True, slots=True)
+class _StoredOwner:
+    id: int
+    tenant_id: int
+    address: Address
