@@ -160,8 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run_with_services(run: Callable[[argparse.Namespace, Services], None], args: argparse.Namespace,
-                       config: Config) -> int:
+def _run_with_services(
+    run: Callable[[argparse.Namespace, Services], None], args: argparse.Namespace, config: Config
+) -> int:
     if not config.server.data_dir.exists():
         raise SmbSuiteError(f"{config.server.data_dir} is not initialised: run 'smb-suite init' first")
     services = ops.open_services(config)

@@ -67,7 +67,9 @@ BUNDLED_THEMES = Path(__file__).resolve().parent.parent / "themes"
 
 @dataclass(frozen=True, slots=True)
 class SitesConfig:
-    themes_dir: Path = field(default=BUNDLED_THEMES, metadata=_help("folder of site themes, one folder each"))
+    themes_dir: Path | None = field(
+        default=None, metadata=_help("folder of site themes, one folder each; empty: the bundled themes/")
+    )
     default_theme: str = field(default="default", metadata=_help("theme of the page a new domain starts with"))
 
 
@@ -83,6 +85,10 @@ class Config:
     @property
     def database_url(self) -> str:
         return self.database.url or f"sqlite:///{self.server.data_dir / 'smb-suite.db'}"
+
+    @property
+    def themes_dir(self) -> Path:
+        return self.sites.themes_dir or BUNDLED_THEMES
 
     @property
     def mail_dir(self) -> Path:
@@ -107,7 +113,7 @@ def parse_listen_address(value: str) -> tuple[str, int] | None:
         return None
     host, sep, port_text = value.rpartition(":")
     if not sep or not host or not port_text.isdigit():
-        raise ValueError("expected \"host:port\" or \"\" to disable")
+        raise ValueError('expected "host:port" or "" to disable')
     port = int(port_text)
     if not 0 <= port <= 65535:
         raise ValueError(f"port {port} is out of range 0-65535")
@@ -152,7 +158,7 @@ def _resolve_paths(config: Config, base: Path) -> Config:
 
     server = dataclasses.replace(config.server, data_dir=rebase(config.server.data_dir) or base)
     tls = dataclasses.replace(config.tls, certificate=rebase(config.tls.certificate), key=rebase(config.tls.key))
-    sites = dataclasses.replace(config.sites, themes_dir=rebase(config.sites.themes_dir) or BUNDLED_THEMES)
+    sites = dataclasses.replace(config.sites, themes_dir=rebase(config.sites.themes_dir))
     return dataclasses.replace(config, server=server, tls=tls, sites=sites)
 
 
@@ -178,7 +184,7 @@ def load(path: Path | None) -> Config:
         if not isinstance(table, dict):
             errors.append(f"{where}: [{section_name}] must be a table")
             continue
-        section_type = schema[section_name].default_factory  # type: ignore[misc]
+        section_type: Any = schema[section_name].default_factory
         fields = {f.name: f for f in dataclasses.fields(section_type)}
         values: dict[str, Any] = {}
         for key, value in table.items():

@@ -69,12 +69,12 @@ class Daemon:
         loop = asyncio.get_running_loop()
         from twisted.internet import asyncioreactor
 
-        asyncioreactor.install(loop)
+        asyncioreactor.install(loop)  # type: ignore[no-untyped-call]
         from twisted.internet import reactor
         from twisted.logger import STDLibLogObserver, globalLogBeginner
 
-        globalLogBeginner.beginLoggingTo([STDLibLogObserver()], redirectStandardIO=False)
-        reactor.startRunning(installSignalHandlers=False)  # type: ignore[attr-defined]
+        globalLogBeginner.beginLoggingTo([STDLibLogObserver()], redirectStandardIO=False)  # type: ignore[list-item]
+        reactor.startRunning(installSignalHandlers=False)
 
         self.services = services = ops.open_services(self.config)
         services.store.changes.loop = loop

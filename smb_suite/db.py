@@ -6,6 +6,7 @@ Portable SQL only, so the same schema runs on SQLite (embedded default) and Post
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -82,6 +83,13 @@ messages = sa.Table(
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def inserted_id(result: sa.CursorResult[Any]) -> int:
+    """The primary key of the row an INSERT just created."""
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def create_engine(url: str) -> sa.Engine:

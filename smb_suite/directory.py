@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -60,6 +61,10 @@ class User:
     password_hash: str
 
 
+def _domain(row: Any) -> Domain:
+    return Domain(int(row[0]), str(row[1]), int(row[2]), str(row[3]))
+
+
 class Directory:
     """The account directory over the database."""
 
@@ -98,18 +103,16 @@ class Directory:
             if row is None:
                 if actor.role is not Role.OPERATOR:
                     raise PermissionDenied("only the operator may create a business")
-                tenant_id = conn.execute(
-                    sa.insert(db.tenants).values(name=tenant_name, created_at=now)
-                ).inserted_primary_key[0]
+                tenant_id = db.inserted_id(conn.execute(sa.insert(db.tenants).values(name=tenant_name, created_at=now)))
             else:
                 tenant_id = row.id
                 self._require_tenant(actor, tenant_id)
-            domain_id = conn.execute(
-                sa.insert(db.domains).values(name=domain_name, tenant_id=tenant_id, created_at=now)
-            ).inserted_primary_key[0]
+            domain_id = db.inserted_id(
+                conn.execute(sa.insert(db.domains).values(name=domain_name, tenant_id=tenant_id, created_at=now))
+            )
         return Domain(domain_id, domain_name, tenant_id, tenant_name)
 
-    def _domain_query(self) -> sa.Select[tuple[int, str, int, str]]:
+    def _domain_query(self) -> sa.Select[Any]:
         return sa.select(db.domains.c.id, db.domains.c.name, db.domains.c.tenant_id, db.tenants.c.name).join(
             db.tenants, db.tenants.c.id == db.domains.c.tenant_id
         )
@@ -119,7 +122,7 @@ class Directory:
         if actor.role is not Role.OPERATOR:
             query = query.where(db.domains.c.tenant_id == actor.tenant_id)
         with self._engine.connect() as conn:
-            return [Domain(*row) for row in conn.execute(query)]
+            return [_domain(row) for row in conn.execute(query)]
 
     def find_domain(self, name: str) -> Domain | None:
         """The hosted domain with this name, or None (no principal: used to route mail and web requests)."""
@@ -129,7 +132,7 @@ class Directory:
             return None
         with self._engine.connect() as conn:
             row = conn.execute(self._domain_query().where(db.domains.c.name == domain_name)).first()
-        return None if row is None else Domain(*row)
+        return None if row is None else _domain(row)
 
     def get_domain(self, actor: Principal, name: str) -> Domain:
         domain = self.find_domain(name)
@@ -152,7 +155,7 @@ class Directory:
 
     # -- users --------------------------------------------------------------------------------------------
 
-    def _user_query(self) -> sa.Select[tuple[int, str, str, str, int, int, str]]:
+    def _user_query(self) -> sa.Select[Any]:
         return sa.select(
             db.users.c.id,
             db.users.c.local_part,
@@ -164,7 +167,7 @@ class Directory:
         ).join(db.domains, db.domains.c.id == db.users.c.domain_id)
 
     @staticmethod
-    def _user(row: sa.Row[tuple[int, str, str, str, int, int, str]]) -> User:
+    def _user(row: Any) -> User:
         user_id, local_part, domain, role, tenant_id, domain_id, password_hash = row
         return User(user_id, Address(local_part, domain), Role(role), tenant_id, domain_id, password_hash)
 
@@ -174,9 +177,7 @@ class Directory:
             parsed = parse_address(address)
         except InvalidInput:
             return None
-        query = self._user_query().where(
-            db.users.c.local_part == parsed.local_part, db.domains.c.name == parsed.domain
-        )
+        query = self._user_query().where(db.users.c.local_part == parsed.local_part, db.domains.c.name == parsed.domain)
         with self._engine.connect() as conn:
             row = conn.execute(query).first()
         return None if row is None else self._user(row)
@@ -211,15 +212,17 @@ class Directory:
             ).first()
             if alias:
                 raise AlreadyExists(f"{parsed} is already an alias")
-            user_id = conn.execute(
-                sa.insert(db.users).values(
-                    domain_id=domain.id,
-                    local_part=parsed.local_part,
-                    password_hash=password_hash,
-                    role=role.value,
-                    created_at=int(self._clock()),
+            user_id = db.inserted_id(
+                conn.execute(
+                    sa.insert(db.users).values(
+                        domain_id=domain.id,
+                        local_part=parsed.local_part,
+                        password_hash=password_hash,
+                        role=role.value,
+                        created_at=int(self._clock()),
+                    )
                 )
-            ).inserted_primary_key[0]
+            )
         return User(user_id, parsed, role, domain.tenant_id, domain.id, password_hash)
 
     def list_users(self, actor: Principal, domain: str | None = None) -> list[User]:
@@ -239,12 +242,13 @@ class Directory:
             conn.execute(sa.update(db.users).where(db.users.c.id == user.id).values(password_hash=password_hash))
         return user
 
-    def remove_user(self, actor: Principal, address: str) -> User:
-        """Remove the account row; the caller removes its mail store (see ops.remove_user)."""
+    def remove_user(self, actor: Principal, address: str, forget_mail: Callable[[sa.Connection, User], None]) -> User:
+        """Remove the account; `forget_mail` drops its mail index in the same transaction (ops.remove_user)."""
         user = self.get_user(actor, address)
         if actor.role is Role.USER:
             raise PermissionDenied("only the owner of the business may remove a mailbox")
         with self._engine.begin() as conn:
+            forget_mail(conn, user)
             conn.execute(sa.delete(db.users).where(db.users.c.id == user.id))
         return user
 
@@ -272,9 +276,7 @@ class Directory:
             if duplicate:
                 raise AlreadyExists(f"alias {source} -> {destination} already exists")
             conn.execute(
-                sa.insert(db.aliases).values(
-                    domain_id=domain.id, local_part=source.local_part, target=str(destination)
-                )
+                sa.insert(db.aliases).values(domain_id=domain.id, local_part=source.local_part, target=str(destination))
             )
         return source, destination
 

@@ -78,7 +78,7 @@ def initialise(config: Config) -> list[str]:
 
 def publish_default_site(services: Services, domain: Domain) -> None:
     """Give a new domain its starter page from the default theme."""
-    config = services.config.sites
+    config = services.config
     context = {
         "lang": "en",
         "business_name": domain.tenant_name,
@@ -86,7 +86,7 @@ def publish_default_site(services: Services, domain: Domain) -> None:
         "contact": f"contact@{domain.name}",
         "year": datetime.date.today().year,
     }
-    publish.publish(services.config.sites_dir, domain.name, config.themes_dir / config.default_theme, context)
+    publish.publish(config.sites_dir, domain.name, config.themes_dir / config.sites.default_theme, context)
 
 
 def add_domain(services: Services, actor: Principal, name: str, tenant: str | None = None) -> Domain:
@@ -115,8 +115,8 @@ def set_password(services: Services, actor: Principal, address: str, password: s
 
 
 def remove_user(services: Services, actor: Principal, address: str) -> User:
-    user = services.directory.remove_user(actor, address)
-    services.store.remove_user_store(user)
+    user = services.directory.remove_user(actor, address, services.store.forget_user)
+    services.store.remove_files(user)
     return user
 
 
@@ -162,7 +162,6 @@ def create_demo(services: Services, password: str) -> User | None:
     if services.directory.find_user(DEMO_OWNER) is not None:
         return None
     return add_user(services, OPERATOR, DEMO_OWNER, password, Role.OWNER)
-
 
 
 def parse_role(text: str) -> Role:

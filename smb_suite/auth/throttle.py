@@ -43,7 +43,7 @@ class LoginThrottle:
             worst = max(worst, record.failures)
         if worst < FREE_FAILURES:
             return 0.0
-        return min(MAX_DELAY, 0.5 * 2 ** (worst - FREE_FAILURES))
+        return float(min(MAX_DELAY, 0.5 * 2 ** (worst - FREE_FAILURES)))
 
     def failed(self, account: str, client_ip: str) -> None:
         now = self.clock()

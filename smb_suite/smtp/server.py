@@ -106,9 +106,10 @@ class Listener:
 
     def _hang_up(self, session: SmbSMTP) -> None:
         self.sessions.discard(session)
-        if session.transport is not None and not session.transport.is_closing():
-            session.transport.write(replies.SHUTTING_DOWN.encode() + b"\r\n")
-            session.transport.close()
+        transport = session.transport
+        if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
+            transport.write(replies.SHUTTING_DOWN.encode() + b"\r\n")
+            transport.close()
 
 
 async def start(services: Services, host: str, port: int, mode: Mode, context: ssl.SSLContext) -> Listener:

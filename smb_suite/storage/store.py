@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -60,7 +60,7 @@ def _flags_text(flags: Iterable[str]) -> str:
     return " ".join(sorted(set(flags)))
 
 
-def _message(row: sa.Row[tuple[int, str, int, str, int]]) -> StoredMessage:
+def _message(row: Any) -> StoredMessage:
     uid, filename, size, flags, internaldate = row
     return StoredMessage(uid, filename, size, frozenset(flags.split()), internaldate)
 
@@ -92,17 +92,17 @@ class MailStore:
         for name in DEFAULT_FOLDERS:
             self.create_mailbox(owner, name)
 
-    def remove_user_store(self, owner: Owner) -> None:
-        with self._engine.begin() as conn:
-            ids = [m.id for m in self._mailboxes(conn, owner.id)]
-            freed = conn.execute(
-                sa.select(sa.func.coalesce(sa.func.sum(db.messages.c.size), 0)).where(
-                    db.messages.c.mailbox_id.in_(ids)
-                )
-            ).scalar_one()
-            conn.execute(sa.delete(db.messages).where(db.messages.c.mailbox_id.in_(ids)))
-            conn.execute(sa.delete(db.mailboxes).where(db.mailboxes.c.user_id == owner.id))
-            quota.charge(conn, owner.tenant_id, -int(freed))
+    def forget_user(self, conn: sa.Connection, owner: Owner) -> None:
+        """Drop an owner's index and free its usage, in the caller's transaction (files: remove_files)."""
+        ids = [m.id for m in self._mailboxes(conn, owner.id)]
+        freed = conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(db.messages.c.size), 0)).where(db.messages.c.mailbox_id.in_(ids))
+        ).scalar_one()
+        conn.execute(sa.delete(db.messages).where(db.messages.c.mailbox_id.in_(ids)))
+        conn.execute(sa.delete(db.mailboxes).where(db.mailboxes.c.user_id == owner.id))
+        quota.charge(conn, owner.tenant_id, -int(freed))
+
+    def remove_files(self, owner: Owner) -> None:
         shutil.rmtree(self.user_root(owner), ignore_errors=True)
 
     def _mailboxes(self, conn: sa.Connection, user_id: int) -> list[Mailbox]:
@@ -133,9 +133,9 @@ class MailStore:
             if any(m.name == canonical for m in self._mailboxes(conn, owner.id)):
                 raise AlreadyExists(f"folder {canonical} already exists")
             uidvalidity = self._new_uidvalidity(conn)
-            mailbox_id = conn.execute(
-                sa.insert(db.mailboxes).values(user_id=owner.id, name=canonical, uidvalidity=uidvalidity)
-            ).inserted_primary_key[0]
+            mailbox_id = db.inserted_id(
+                conn.execute(sa.insert(db.mailboxes).values(user_id=owner.id, name=canonical, uidvalidity=uidvalidity))
+            )
             maildir.create_folder(maildir.folder_path(self.user_root(owner), canonical))
         return Mailbox(mailbox_id, owner.id, canonical, uidvalidity, 1, True)
 
@@ -180,9 +180,7 @@ class MailStore:
     def set_subscribed(self, owner: Owner, name: str, subscribed: bool) -> None:
         mailbox = self.mailbox(owner, name)
         with self._engine.begin() as conn:
-            conn.execute(
-                sa.update(db.mailboxes).where(db.mailboxes.c.id == mailbox.id).values(subscribed=subscribed)
-            )
+            conn.execute(sa.update(db.mailboxes).where(db.mailboxes.c.id == mailbox.id).values(subscribed=subscribed))
 
     # -- messages -----------------------------------------------------------------------------------------
 
@@ -211,13 +209,9 @@ class MailStore:
 
     def _next_uid(self, conn: sa.Connection, mailbox_id: int) -> int:
         conn.execute(
-            sa.update(db.mailboxes)
-            .where(db.mailboxes.c.id == mailbox_id)
-            .values(uidnext=db.mailboxes.c.uidnext + 1)
+            sa.update(db.mailboxes).where(db.mailboxes.c.id == mailbox_id).values(uidnext=db.mailboxes.c.uidnext + 1)
         )
-        uidnext = conn.execute(
-            sa.select(db.mailboxes.c.uidnext).where(db.mailboxes.c.id == mailbox_id)
-        ).scalar_one()
+        uidnext = conn.execute(sa.select(db.mailboxes.c.uidnext).where(db.mailboxes.c.id == mailbox_id)).scalar_one()
         return int(uidnext) - 1
 
     def _index(
@@ -313,11 +307,7 @@ class MailStore:
     def expunge(self, owner: Owner, mailbox: Mailbox, uids: Iterable[int] | None = None) -> list[int]:
         """Remove messages flagged \\Deleted (restricted to `uids` when given); return the removed UIDs."""
         allowed = None if uids is None else set(uids)
-        doomed = [
-            m
-            for m in self.messages(mailbox)
-            if "\\Deleted" in m.flags and (allowed is None or m.uid in allowed)
-        ]
+        doomed = [m for m in self.messages(mailbox) if "\\Deleted" in m.flags and (allowed is None or m.uid in allowed)]
         if not doomed:
             return []
         with self._engine.begin() as conn:

@@ -1,0 +1,113 @@
+"""A real smb-suite daemon in a subprocess, on ephemeral loopback ports, in a temporary data folder."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICES = ("smtp", "submission", "submissions", "imap", "imaps", "http", "https")
+LISTENING = re.compile(r"listening service=(\w+) address=([\d.]+):(\d+)")
+READY = "smb-suite is running"
+START_DEADLINE = 60.0
+DOMAIN = "example.test"
+OWNER = f"demo@{DOMAIN}"
+OWNER_PASSWORD = "correct horse battery staple"
+USER = f"alice@{DOMAIN}"
+USER_PASSWORD = "alice-secret-1"
+
+
+def run_cli(config: Path, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run `smb-suite -c CONFIG ARGS...` and return the finished process."""
+    result = subprocess.run(
+        [sys.executable, "-m", "smb_suite", "-c", str(config), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"smb-suite {' '.join(args)} failed ({result.returncode}): {result.stderr}")
+    return result
+
+
+def write_config(folder: Path, extra: str = "", services: tuple[str, ...] = SERVICES) -> Path:
+    listen = "\n".join(f'{name} = "127.0.0.1:0"' if name in services else f'{name} = ""' for name in SERVICES)
+    path = folder / "smb-suite.toml"
+    path.write_text(f'[server]\nhostname = "mail.example.test"\ndata_dir = "data"\n\n[listen]\n{listen}\n{extra}')
+    return path
+
+
+@dataclass
+class Daemon:
+    """Starts, stops and kills `smb-suite serve`; knows the ports it bound and reads its log."""
+
+    folder: Path
+    config: Path
+    process: subprocess.Popen[bytes] | None = None
+    ports: dict[str, int] = field(default_factory=dict)
+    starts: int = 0
+
+    @property
+    def log_path(self) -> Path:
+        return self.folder / f"serve-{self.starts}.log"
+
+    def cli(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return run_cli(self.config, *args, stdin=stdin, check=check)
+
+    def start(self, env: dict[str, str] | None = None) -> Daemon:
+        self.starts += 1
+        self.ports = {}
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "smb_suite", "-c", str(self.config), "serve"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            )
+        deadline = time.monotonic() + START_DEADLINE
+        while READY not in self.log_text():
+            if self.process.poll() is not None:
+                raise AssertionError(f"daemon exited with {self.process.returncode}:\n{self.log_text()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"daemon did not listen in time:\n{self.log_text()}")
+            time.sleep(0.05)
+        self.ports = {m[1]: int(m[3]) for m in LISTENING.finditer(self.log_text())}
+        return self
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def all_logs(self) -> str:
+        return "".join(p.read_text(errors="replace") for p in sorted(self.folder.glob("serve-*.log")))
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        code = self.process.wait(timeout=30)
+        self.process = None
+        return code
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def restart(self) -> Daemon:
+        if self.process is not None:
+            self.stop()
+        return self.start()
+
+
+def make_daemon(folder: Path, extra_config: str = "", services: tuple[str, ...] = SERVICES) -> Daemon:
+    """A daemon with domain example.test, owner demo@ and user alice@, not yet started."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = write_config(folder, extra_config, services)
+    run_cli(config, "init")
+    run_cli(config, "domain", "add", DOMAIN)
+    run_cli(config, "user", "add", OWNER, "--password-stdin", "--role", "owner", stdin=OWNER_PASSWORD + "\n")
+    run_cli(config, "user", "add", USER, "--password-stdin", stdin=USER_PASSWORD + "\n")
+    return Daemon(folder, config)

@@ -1,0 +1,144 @@
+"""SMTP as MTAs and mail clients see it: no relay, AUTH only over TLS, clear enhanced status codes."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+
+import pytest
+
+from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, Daemon
+
+MESSAGE = b"From: someone@remote.example\r\nTo: demo@example.test\r\nSubject: hello\r\n\r\nHi there.\r\n"
+
+
+def insecure_context() -> ssl.SSLContext:
+    """Our embedded default uses a self-signed certificate."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def inbound(daemon: Daemon) -> smtplib.SMTP:
+    client = smtplib.SMTP("127.0.0.1", daemon.ports["smtp"], timeout=30)
+    client.ehlo("client.remote.example")
+    return client
+
+
+def submission(daemon: Daemon) -> smtplib.SMTP:
+    client = smtplib.SMTP("127.0.0.1", daemon.ports["submission"], timeout=30)
+    client.starttls(context=insecure_context())
+    client.ehlo("laptop")
+    return client
+
+
+def rcpt_reply(client: smtplib.SMTP, recipient: str) -> tuple[int, bytes]:
+    client.rset()
+    code, _ = client.mail("someone@remote.example")
+    assert code == 250
+    return client.rcpt(recipient)
+
+
+def test_inbound_accepts_mail_for_a_hosted_user(daemon: Daemon) -> None:
+    with inbound(daemon) as client:
+        assert client.sendmail("someone@remote.example", [OWNER], MESSAGE) == {}
+
+
+def test_inbound_refuses_to_relay_to_a_domain_we_do_not_host(daemon: Daemon) -> None:
+    with inbound(daemon) as client:
+        code, text = rcpt_reply(client, "victim@elsewhere.example")
+    assert code == 554
+    assert text.startswith(b"5.7.1")
+
+
+def test_inbound_refuses_an_unknown_user_of_a_hosted_domain_with_550_5_1_1(daemon: Daemon) -> None:
+    with inbound(daemon) as client:
+        code, text = rcpt_reply(client, f"nobody@{DOMAIN}")
+    assert code == 550
+    assert text.startswith(b"5.1.1")
+
+
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        f"victim%elsewhere.example@{DOMAIN}",
+        "elsewhere.example!victim@example.test",
+        '"victim@elsewhere.example"@example.test',
+        "<@example.test:victim@elsewhere.example>",
+        "victim@[192.0.2.1]",
+        "victim@elsewhere.example.",
+    ],
+)
+def test_inbound_refuses_relay_tricks(daemon: Daemon, recipient: str) -> None:
+    with inbound(daemon) as client:
+        client.rset()
+        client.mail("someone@remote.example")
+        code, _ = client.docmd("RCPT", f"TO:{recipient}" if recipient.startswith("<") else f"TO:<{recipient}>")
+    assert 500 <= code < 600
+
+
+def test_inbound_does_not_offer_auth(daemon: Daemon) -> None:
+    with inbound(daemon) as client:
+        assert not client.has_extn("auth")
+
+
+def test_submission_refuses_auth_before_starttls(daemon: Daemon) -> None:
+    with smtplib.SMTP("127.0.0.1", daemon.ports["submission"], timeout=30) as client:
+        client.ehlo("laptop")
+        assert not client.has_extn("auth")
+        code, _ = client.docmd("AUTH", "PLAIN AGRlbW9AZXhhbXBsZS50ZXN0AHNlY3JldA==")
+    assert code in (530, 538)
+
+
+def test_submission_after_starttls_authenticates_and_delivers(daemon: Daemon) -> None:
+    with submission(daemon) as client:
+        assert "PLAIN" in client.esmtp_features["auth"]
+        client.login(OWNER, OWNER_PASSWORD)
+        assert client.sendmail(OWNER, [USER], MESSAGE) == {}
+
+
+def test_submission_over_implicit_tls_authenticates(daemon: Daemon) -> None:
+    with smtplib.SMTP_SSL("127.0.0.1", daemon.ports["submissions"], context=insecure_context(), timeout=30) as client:
+        client.ehlo("laptop")
+        client.login(OWNER, OWNER_PASSWORD)
+        assert client.sendmail(OWNER, [USER], MESSAGE) == {}
+
+
+def test_submission_wrong_password_is_535_5_7_8(daemon: Daemon) -> None:
+    with submission(daemon) as client, pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+        client.login(USER, "not the password")
+    assert refused.value.smtp_code == 535
+    assert refused.value.smtp_error.startswith(b"5.7.8")
+
+
+def test_submission_requires_authentication_before_mail(daemon: Daemon) -> None:
+    with submission(daemon) as client:
+        code, _ = client.mail(OWNER)
+    assert code == 530
+
+
+def test_submission_to_a_remote_recipient_is_a_clear_temporary_failure(daemon: Daemon) -> None:
+    with submission(daemon) as client:
+        client.login(OWNER, OWNER_PASSWORD)
+        client.mail(OWNER)
+        code, text = client.rcpt("partner@elsewhere.example")
+    assert code == 451
+    assert text.startswith(b"4.4.0") and b"relay not configured" in text.lower()
+
+
+def test_oversized_message_is_refused_with_552(daemon: Daemon) -> None:
+    huge = b"Subject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * 27_000
+    with inbound(daemon) as client, pytest.raises(smtplib.SMTPException) as refused:
+        client.sendmail("someone@remote.example", [OWNER], huge)
+    assert "552" in str(refused.value)
+
+
+def test_passwords_never_reach_the_log(daemon: Daemon) -> None:
+    with submission(daemon) as client:
+        client.login(OWNER, OWNER_PASSWORD)
+    with submission(daemon) as client, pytest.raises(smtplib.SMTPAuthenticationError):
+        client.login(OWNER, "a-wrong-guess-xyz")
+    log = daemon.all_logs()
+    assert "smtp.auth_ok" in log
+    assert OWNER_PASSWORD not in log and "a-wrong-guess-xyz" not in log
