@@ -146,6 +146,7 @@ class Daemon:
                     access_log=False,
                     lifespan="off",
                     server_header=False,
+                    proxy_headers=False,
                     timeout_graceful_shutdown=int(DRAIN_SECONDS),
                     **options,
                 )

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon
+from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, make_daemon
 
+WEB_ONLY = ("http", "https")
 SERVER_HOSTNAME = "mail.example.test"  # [server] hostname in tests/daemon.py
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 TRAVERSALS = [
@@ -22,18 +23,40 @@ TRAVERSALS = [
 ]
 
 
-def site_url(daemon: Daemon, path: str = "/") -> str:
-    return f"http://127.0.0.1:{daemon.ports['http']}{path}"
+def start_web_daemon(folder: Path) -> Iterator[Daemon]:
+    server = make_daemon(folder, services=WEB_ONLY).start()
+    try:
+        yield server
+    finally:
+        if server.process is not None:
+            server.stop()
 
 
-def live_docroot(daemon: Daemon) -> Path:
-    return daemon.folder / "data" / "sites" / DOMAIN / "current"
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """A daemon serving only http and https for this module: its own sites to tamper with (a symlink test)
+    and its own login throttle, so failed logins in other protocols' tests never slow these down."""
+    yield from start_web_daemon(tmp_path_factory.mktemp("web"))
 
 
 @pytest.fixture
-def admin(daemon: Daemon) -> Iterator[httpx.Client]:
+def private_web(tmp_path: Path) -> Iterator[Daemon]:
+    """A web daemon a test may restart."""
+    yield from start_web_daemon(tmp_path / "private")
+
+
+def site_url(web: Daemon, path: str = "/") -> str:
+    return f"http://127.0.0.1:{web.ports['http']}{path}"
+
+
+def live_docroot(web: Daemon) -> Path:
+    return web.folder / "data" / "sites" / DOMAIN / "current"
+
+
+@pytest.fixture
+def admin(web: Daemon) -> Iterator[httpx.Client]:
     """A browser on the server itself: https://127.0.0.1/admin/ (self-signed certificate), keeping cookies."""
-    with httpx.Client(base_url=f"https://127.0.0.1:{daemon.ports['https']}", verify=False) as client:
+    with httpx.Client(base_url=f"https://127.0.0.1:{web.ports['https']}", verify=False) as client:
         yield client
 
 
@@ -46,9 +69,7 @@ def csrf_token(page: httpx.Response) -> str:
 def sign_in(client: httpx.Client, address: str, password: str) -> httpx.Response:
     """Open the login form, submit it like a browser, and return the response to the POST."""
     form = client.get("/admin/")
-    return client.post(
-        "/admin/login", data={"csrf": csrf_token(form), "username": address, "password": password}
-    )
+    return client.post("/admin/login", data={"csrf": csrf_token(form), "username": address, "password": password})
 
 
 def curl_status_and_body(url: str, host: str) -> tuple[int, str]:
@@ -67,53 +88,53 @@ def curl_status_and_body(url: str, host: str) -> tuple[int, str]:
 # -- hosted sites -------------------------------------------------------------------------------------------
 
 
-def test_hosted_domain_serves_its_published_page_unchanged(daemon: Daemon) -> None:
-    response = httpx.get(site_url(daemon), headers={"Host": DOMAIN})
+def test_hosted_domain_serves_its_published_page_unchanged(web: Daemon) -> None:
+    response = httpx.get(site_url(web), headers={"Host": DOMAIN})
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html; charset=utf-8"
-    assert response.content == (live_docroot(daemon) / "index.html").read_bytes()
+    assert response.content == (live_docroot(web) / "index.html").read_bytes()
     assert "Welcome to example.test" in response.text
 
 
-def test_www_name_and_port_in_host_serve_the_same_site(daemon: Daemon) -> None:
-    apex = httpx.get(site_url(daemon), headers={"Host": DOMAIN})
-    www = httpx.get(site_url(daemon), headers={"Host": f"WWW.{DOMAIN.upper()}:8080"})
+def test_www_name_and_port_in_host_serve_the_same_site(web: Daemon) -> None:
+    apex = httpx.get(site_url(web), headers={"Host": DOMAIN})
+    www = httpx.get(site_url(web), headers={"Host": f"WWW.{DOMAIN.upper()}:8080"})
     assert www.status_code == 200
     assert www.content == apex.content
 
 
-def test_site_stylesheet_is_served_as_css(daemon: Daemon) -> None:
-    response = httpx.get(site_url(daemon, "/static/site.css"), headers={"Host": DOMAIN})
+def test_site_stylesheet_is_served_as_css(web: Daemon) -> None:
+    response = httpx.get(site_url(web, "/static/site.css"), headers={"Host": DOMAIN})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/css")
 
 
-def test_directory_without_slash_redirects_and_never_lists(daemon: Daemon) -> None:
-    redirect = httpx.get(site_url(daemon, "/static"), headers={"Host": DOMAIN})
+def test_directory_without_slash_redirects_and_never_lists(web: Daemon) -> None:
+    redirect = httpx.get(site_url(web, "/static"), headers={"Host": DOMAIN})
     assert redirect.status_code == 301
     assert redirect.headers["location"] == "/static/"
-    listing = httpx.get(site_url(daemon, "/static/"), headers={"Host": DOMAIN})
+    listing = httpx.get(site_url(web, "/static/"), headers={"Host": DOMAIN})
     assert listing.status_code == 404
-    assert listing.content == (live_docroot(daemon) / "404.html").read_bytes()
+    assert listing.content == (live_docroot(web) / "404.html").read_bytes()
 
 
-def test_missing_page_gets_the_sites_own_404_page(daemon: Daemon) -> None:
-    response = httpx.get(site_url(daemon, "/no-such-page"), headers={"Host": DOMAIN})
+def test_missing_page_gets_the_sites_own_404_page(web: Daemon) -> None:
+    response = httpx.get(site_url(web, "/no-such-page"), headers={"Host": DOMAIN})
     assert response.status_code == 404
-    assert response.content == (live_docroot(daemon) / "404.html").read_bytes()
+    assert response.content == (live_docroot(web) / "404.html").read_bytes()
 
 
-def test_unknown_host_gets_a_neutral_404_without_tenant_content(daemon: Daemon) -> None:
-    response = httpx.get(site_url(daemon), headers={"Host": "not-hosted.test"})
+def test_unknown_host_gets_a_neutral_404_without_tenant_content(web: Daemon) -> None:
+    response = httpx.get(site_url(web), headers={"Host": "not-hosted.test"})
     assert response.status_code == 404
     assert "No website is published at this address" in response.text
     assert DOMAIN not in response.text
     assert "Welcome" not in response.text
 
 
-def test_head_returns_the_headers_of_get_without_a_body(daemon: Daemon) -> None:
-    get = httpx.get(site_url(daemon), headers={"Host": DOMAIN})
-    head = httpx.head(site_url(daemon), headers={"Host": DOMAIN})
+def test_head_returns_the_headers_of_get_without_a_body(web: Daemon) -> None:
+    get = httpx.get(site_url(web), headers={"Host": DOMAIN})
+    head = httpx.head(site_url(web), headers={"Host": DOMAIN})
     assert head.status_code == 200
     assert head.content == b""
     assert head.headers["content-length"] == get.headers["content-length"]
@@ -121,32 +142,32 @@ def test_head_returns_the_headers_of_get_without_a_body(daemon: Daemon) -> None:
 
 
 @pytest.mark.parametrize("path", TRAVERSALS)
-def test_path_traversal_never_serves_a_file_outside_the_site(daemon: Daemon, path: str) -> None:
-    status, body = curl_status_and_body(site_url(daemon, path), DOMAIN)
+def test_path_traversal_never_serves_a_file_outside_the_site(web: Daemon, path: str) -> None:
+    status, body = curl_status_and_body(site_url(web, path), DOMAIN)
     assert status in (400, 404)
     assert "root:" not in body
     assert "[listen]" not in body
 
 
 @pytest.fixture
-def symlink_out_of_the_site(daemon: Daemon) -> Iterator[str]:
+def symlink_out_of_the_site(web: Daemon) -> Iterator[str]:
     """A symlink inside the live site pointing at a secret file outside it; removed afterwards."""
-    secret = daemon.folder / "outside-secret.txt"
+    secret = web.folder / "outside-secret.txt"
     secret.write_text("top secret outside the docroot")
-    link = live_docroot(daemon) / "leak.txt"
+    link = live_docroot(web) / "leak.txt"
     link.symlink_to(secret)
     yield "/leak.txt"
     link.unlink()
 
 
-def test_symlink_pointing_outside_the_site_is_not_followed(daemon: Daemon, symlink_out_of_the_site: str) -> None:
-    response = httpx.get(site_url(daemon, symlink_out_of_the_site), headers={"Host": DOMAIN})
+def test_symlink_pointing_outside_the_site_is_not_followed(web: Daemon, symlink_out_of_the_site: str) -> None:
+    response = httpx.get(site_url(web, symlink_out_of_the_site), headers={"Host": DOMAIN})
     assert response.status_code == 404
     assert "top secret" not in response.text
 
 
-def test_post_to_a_site_is_refused_with_405(daemon: Daemon) -> None:
-    response = httpx.post(site_url(daemon), headers={"Host": DOMAIN}, data={"x": "1"})
+def test_post_to_a_site_is_refused_with_405(web: Daemon) -> None:
+    response = httpx.post(site_url(web), headers={"Host": DOMAIN}, data={"x": "1"})
     assert response.status_code == 405
 
 
@@ -164,9 +185,9 @@ def test_admin_shows_a_labelled_login_form_with_security_headers(admin: httpx.Cl
     assert response.headers["referrer-policy"]
 
 
-def test_admin_answers_on_the_server_hostname_but_not_on_a_tenant_domain(daemon: Daemon) -> None:
-    ours = httpx.get(site_url(daemon, "/admin/"), headers={"Host": SERVER_HOSTNAME})
-    tenant = httpx.get(site_url(daemon, "/admin/"), headers={"Host": DOMAIN})
+def test_admin_answers_on_the_server_hostname_but_not_on_a_tenant_domain(web: Daemon) -> None:
+    ours = httpx.get(site_url(web, "/admin/"), headers={"Host": SERVER_HOSTNAME})
+    tenant = httpx.get(site_url(web, "/admin/"), headers={"Host": DOMAIN})
     assert ours.status_code == 200 and 'action="/admin/login"' in ours.text
     assert tenant.status_code == 404 and "/admin/login" not in tenant.text
 
@@ -206,8 +227,8 @@ def test_session_cookie_is_httponly_samesite_lax_secure_and_expires(admin: httpx
     assert "samesite=lax" in cookie.lower()
 
 
-def test_cookies_over_plain_http_are_not_marked_secure(daemon: Daemon) -> None:
-    response = httpx.get(site_url(daemon, "/admin/"), headers={"Host": "localhost"})
+def test_cookies_over_plain_http_are_not_marked_secure(web: Daemon) -> None:
+    response = httpx.get(site_url(web, "/admin/"), headers={"Host": "localhost"})
     cookie = response.headers["set-cookie"]
     assert "httponly" in cookie.lower()
     assert "secure" not in cookie.lower()
@@ -229,8 +250,8 @@ def test_login_with_a_wrong_csrf_token_is_refused_with_403(admin: httpx.Client) 
     assert "smb_session" not in admin.cookies
 
 
-def test_login_form_token_from_another_browser_is_refused(admin: httpx.Client, daemon: Daemon) -> None:
-    with httpx.Client(base_url=f"https://127.0.0.1:{daemon.ports['https']}", verify=False) as attacker:
+def test_login_form_token_from_another_browser_is_refused(admin: httpx.Client, web: Daemon) -> None:
+    with httpx.Client(base_url=f"https://127.0.0.1:{web.ports['https']}", verify=False) as attacker:
         stolen = csrf_token(attacker.get("/admin/"))
     admin.get("/admin/")
     data = {"csrf": stolen, "username": OWNER, "password": OWNER_PASSWORD}
@@ -253,14 +274,21 @@ def test_sign_out_ends_the_session(admin: httpx.Client) -> None:
     assert USER not in page.text
 
 
-def test_session_survives_a_restart_of_the_daemon(fresh_daemon: Callable[..., Daemon]) -> None:
-    server = fresh_daemon()
-    with httpx.Client(base_url=f"https://127.0.0.1:{server.ports['https']}", verify=False) as browser:
+def test_session_survives_a_restart_of_the_daemon(private_web: Daemon) -> None:
+    with httpx.Client(base_url=f"https://127.0.0.1:{private_web.ports['https']}", verify=False) as browser:
         sign_in(browser, OWNER, OWNER_PASSWORD)
         cookie = browser.cookies["smb_session"]
-    server.restart()
-    key = server.folder / "data" / "session.key"
+    private_web.restart()
+    key = private_web.folder / "data" / "session.key"
     assert key.stat().st_mode & 0o777 == 0o600
-    with httpx.Client(base_url=f"https://127.0.0.1:{server.ports['https']}", verify=False) as browser:
+    with httpx.Client(base_url=f"https://127.0.0.1:{private_web.ports['https']}", verify=False) as browser:
         browser.cookies.set("smb_session", cookie, domain="127.0.0.1", path="/admin")
         assert "Mailboxes of your business" in browser.get("/admin/").text
+
+
+def test_passwords_typed_into_the_login_form_never_reach_the_log(web: Daemon, admin: httpx.Client) -> None:
+    sign_in(admin, USER, "typo-" + USER_PASSWORD)
+    sign_in(admin, USER, USER_PASSWORD)
+    log = web.all_logs()
+    assert f"web.login user={USER}" in log
+    assert USER_PASSWORD not in log

@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-FREE_FAILURES = 3
+FREE_FAILURES_PER_ACCOUNT = 3
+FREE_FAILURES_PER_ADDRESS = 10  # an office behind one NAT address has several people mistyping
 MAX_DELAY = 30.0
 FORGET_AFTER = 15 * 60.0
 
@@ -32,18 +33,18 @@ class LoginThrottle:
     def delay(self, account: str, client_ip: str) -> float:
         """Seconds the next attempt for this account or address should wait before it is checked."""
         now = self.clock()
-        worst = 0
-        for key in self._keys(account, client_ip):
+        excess = 0
+        for key, free in zip(self._keys(account, client_ip), (FREE_FAILURES_PER_ACCOUNT, FREE_FAILURES_PER_ADDRESS)):
             record = self._records.get(key)
             if record is None:
                 continue
             if now - record.last > FORGET_AFTER:
                 del self._records[key]
                 continue
-            worst = max(worst, record.failures)
-        if worst < FREE_FAILURES:
+            excess = max(excess, record.failures - free + 1)
+        if excess <= 0:
             return 0.0
-        return float(min(MAX_DELAY, 0.5 * 2 ** (worst - FREE_FAILURES)))
+        return float(min(MAX_DELAY, 0.5 * 2 ** (excess - 1)))
 
     def failed(self, account: str, client_ip: str) -> None:
         now = self.clock()

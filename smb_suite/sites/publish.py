@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jinja2
 
-from smb_suite.storage.maildir import fsync_dir
+from smb_suite.durable import fsync_dir
 
 CURRENT = "current"
 

@@ -12,6 +12,7 @@ import socket
 import time
 from pathlib import Path
 
+from smb_suite.durable import fsync_dir
 from smb_suite.errors import InvalidMailboxName
 
 SUBDIRS = ("tmp", "new", "cur")
@@ -52,14 +53,6 @@ def create_folder(path: Path) -> None:
         (path / sub).mkdir(parents=True, exist_ok=True)
     fsync_dir(path)
     fsync_dir(path.parent)
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def new_key(size: int) -> str:

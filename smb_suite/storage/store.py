@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from smb_suite import db, quota
+from smb_suite.durable import fsync_dir
 from smb_suite.errors import AlreadyExists, InvalidMailboxName, UnknownMailbox
 from smb_suite.mail.address import Address
 from smb_suite.storage import maildir
@@ -175,7 +176,7 @@ class MailStore:
                 renamed = target + mailbox.name[len(source.name) :]
                 conn.execute(sa.update(db.mailboxes).where(db.mailboxes.c.id == mailbox.id).values(name=renamed))
                 os.rename(self.folder(owner, mailbox), maildir.folder_path(self.user_root(owner), renamed))
-            maildir.fsync_dir(self.user_root(owner))
+            fsync_dir(self.user_root(owner))
 
     def set_subscribed(self, owner: Owner, name: str, subscribed: bool) -> None:
         mailbox = self.mailbox(owner, name)
@@ -254,7 +255,7 @@ class MailStore:
         filename = maildir.write_durably(folder, data, mtime=when)
         if flag_set & set(maildir.FLAG_LETTERS):
             filename = maildir.rename_for_flags(folder, filename, flag_set)
-            maildir.fsync_dir(folder / "cur")
+            fsync_dir(folder / "cur")
         with self._engine.begin() as conn:
             uid = self._index(conn, owner, mailbox, filename, len(data), flag_set, when)
         self.changes.publish(mailbox.id)
@@ -300,7 +301,7 @@ class MailStore:
                 )
                 result[uid] = new_flags
             if result:
-                maildir.fsync_dir(folder / "cur")
+                fsync_dir(folder / "cur")
         self.changes.publish(mailbox.id)
         return result
 

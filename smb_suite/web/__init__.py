@@ -1,0 +1,9 @@
+"""The web front end: one starlette app for hosted sites (by Host) and the admin pages (on our own names).
+
+Protocol only: it parses requests, calls ops/directory through the runner, and maps core errors to HTTP in
+web/errors.py. The daemon serves the same app on the http and https listeners.
+"""
+
+from smb_suite.web.app import create_app
+
+__all__ = ["create_app"]

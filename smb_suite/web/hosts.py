@@ -1,0 +1,24 @@
+"""Which name a request was sent to, and which names are ours (the admin pages) rather than a tenant's."""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
+
+from smb_suite.config import Config
+
+LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+
+def request_host(headers: Headers) -> str:
+    """The Host header without its port, lower-cased, without a trailing dot; '' when absent."""
+    host = headers.get("host", "").strip().lower()
+    if host.startswith("["):  # IPv6 literal, RFC 3986 3.2.2
+        end = host.find("]")
+        return host[: end + 1] if end > 0 else ""
+    name, colon, _port = host.partition(":")
+    return (name if colon else host).rstrip(".")
+
+
+def admin_hosts(config: Config) -> frozenset[str]:
+    """Names that show the admin pages: the server's own host name and loopback."""
+    return LOCAL_NAMES | {config.server.hostname.lower().rstrip(".")}

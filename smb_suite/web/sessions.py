@@ -1,0 +1,140 @@
+"""Signed-cookie sessions and CSRF tokens for the admin pages.
+
+The signing key lives in the data folder (session.key, mode 0600), created on first start, so sessions
+survive a restart and both listeners accept the same cookies. A cookie holds no secret: the user's id and
+address, a keyed fingerprint of the password hash (changing the password ends every session) and the
+session's CSRF token. Before login, a short-lived signed cookie carries the login form's CSRF token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from itsdangerous import BadData, URLSafeTimedSerializer
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from smb_suite.directory import User
+from smb_suite.errors import ConfigError, PermissionDenied
+
+KEY_FILE = "session.key"
+SESSION_COOKIE = "smb_session"
+LOGIN_COOKIE = "smb_login"
+COOKIE_PATH = "/admin"
+SESSION_SECONDS = 8 * 3600
+LOGIN_FORM_SECONDS = 3600
+CSRF_FIELD = "csrf"
+FORM_REJECTED = (
+    "This form has expired or was not sent from this site, so nothing was changed. Reload the page and try again."
+)
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """Read the session signing key, creating it on first use (0600, never replacing an existing one)."""
+    if not path.exists():
+        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        temporary.unlink(missing_ok=True)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_hex(32) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):  # another process wrote the key first: use theirs
+                os.link(temporary, path)
+        finally:
+            temporary.unlink()
+    key = path.read_text(encoding="ascii").strip()
+    if len(key) < 32:
+        raise ConfigError(f"{path}: session key is too short; delete the file to create a new one")
+    return key.encode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    user_id: int
+    address: str
+    password_tag: str
+    csrf: str
+
+
+class Sessions:
+    """Issues, reads and clears the session and login-form cookies."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._sessions = URLSafeTimedSerializer(key, salt="smb-suite.web.session")
+        self._login_forms = URLSafeTimedSerializer(key, salt="smb-suite.web.login-form")
+
+    def password_tag(self, user: User) -> str:
+        """A keyed fingerprint of the password hash: a session lasts only while the password is unchanged."""
+        return hmac.new(self._key, user.password_hash.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def start(self, response: Response, request: Request, user: User) -> None:
+        """Sign the user in on this response (a fresh CSRF token) and drop the login-form cookie."""
+        session = [user.id, str(user.address), self.password_tag(user), secrets.token_urlsafe(32)]
+        self._set(response, request, SESSION_COOKIE, self._sessions.dumps(session), SESSION_SECONDS)
+        self._clear(response, request, LOGIN_COOKIE)
+
+    def load(self, request: Request) -> Session | None:
+        """The signed, unexpired session of this request, or None (it may still name a removed user)."""
+        try:
+            user_id, address, tag, csrf = self._sessions.loads(
+                request.cookies.get(SESSION_COOKIE, ""), max_age=SESSION_SECONDS
+            )
+        except (BadData, TypeError, ValueError):
+            return None
+        if not isinstance(user_id, int) or not all(isinstance(text, str) for text in (address, tag, csrf)):
+            return None
+        return Session(user_id, address, tag, csrf)
+
+    def end(self, response: Response, request: Request) -> None:
+        self._clear(response, request, SESSION_COOKIE)
+
+    def login_form_token(self, request: Request) -> str | None:
+        """The CSRF token bound to this browser's login-form cookie, or None if missing or expired."""
+        try:
+            token = self._login_forms.loads(request.cookies.get(LOGIN_COOKIE, ""), max_age=LOGIN_FORM_SECONDS)
+        except BadData:
+            return None
+        return token if isinstance(token, str) else None
+
+    def new_login_form_token(self) -> str:
+        return secrets.token_urlsafe(32)
+
+    def bind_login_form_token(self, response: Response, request: Request, token: str) -> None:
+        """Set (or refresh) the cookie that the login form's hidden token must match."""
+        self._set(response, request, LOGIN_COOKIE, self._login_forms.dumps(token), LOGIN_FORM_SECONDS)
+
+    @staticmethod
+    def _set(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            path=COOKIE_PATH,
+            secure=request.url.scheme == "https",
+            httponly=True,
+            samesite="lax",
+        )
+
+    @staticmethod
+    def _clear(response: Response, request: Request, name: str) -> None:
+        secure = request.url.scheme == "https"
+        response.delete_cookie(name, path=COOKIE_PATH, secure=secure, httponly=True, samesite="lax")
+
+
+def check_csrf(expected: str | None, form: FormData) -> None:
+    """Refuse a POST whose hidden token does not match the one bound to this browser (before any change)."""
+    given = form.get(CSRF_FIELD)
+    if expected is None or not isinstance(given, str):
+        raise PermissionDenied(FORM_REJECTED)
+    if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
+        raise PermissionDenied(FORM_REJECTED)
