@@ -73,6 +73,35 @@ class SitesConfig:
     default_theme: str = field(default="default", metadata=_help("theme of the page a new domain starts with"))
 
 
+MODULES = frozenset({"mail", "site", "contacts", "calendar"})
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TierConfig:
+    """A storage tier the operator sells: its limit counts mail, site and (later) contacts and calendars."""
+
+    storage_mb: int = field(metadata=_help("storage limit in MiB (1 MiB = 1,048,576 bytes)"))
+    price: str = field(default="", metadata=_help("price shown to owners, free text (e.g. '4.90 EUR/month')"))
+    modules: tuple[str, ...] = field(default=("mail", "site"), metadata=_help("modules the tier includes"))
+
+    @property
+    def storage_bytes(self) -> int:
+        return self.storage_mb * MIB
+
+
+def _default_tiers() -> dict[str, TierConfig]:
+    return {"starter": TierConfig(storage_mb=50), "plus": TierConfig(storage_mb=100)}
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaConfig:
+    default_tier: str = field(default="starter", metadata=_help("tier of a new business"))
+    warn_percent: tuple[int, ...] = field(
+        default=(80, 95), metadata=_help("usage levels (percent) at which the owner is warned by mail")
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -81,6 +110,8 @@ class Config:
     tls: TlsConfig = field(default_factory=TlsConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     sites: SitesConfig = field(default_factory=SitesConfig)
+    tiers: dict[str, TierConfig] = field(default_factory=_default_tiers)
+    quota: QuotaConfig = field(default_factory=QuotaConfig)
 
     @property
     def database_url(self) -> str:
@@ -123,14 +154,18 @@ def parse_listen_address(value: str) -> tuple[str, int] | None:
     return host, port
 
 
-def _validate(section: str, key: str, value: Any) -> list[str]:
-    if section == "listen":
+def _validate(label: str, key: str, value: Any) -> list[str]:
+    if label.endswith("[listen]"):
         try:
             parse_listen_address(value)
         except ValueError as exc:
             return [str(exc)]
     if isinstance(value, int) and value <= 0:
         return ["must be a positive number"]
+    if key == "warn_percent" and not all(0 < percent < 100 for percent in value):
+        return ["each level must be between 1 and 99"]
+    if key == "modules" and not set(value) <= MODULES:
+        return [f"unknown module(s) {sorted(set(value) - MODULES)}; known: {sorted(MODULES)}"]
     return []
 
 
@@ -145,6 +180,11 @@ def _convert(expected: Any, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError("expected a whole number")
         return value
+    if text.startswith("tuple["):
+        item_type = str if text == "tuple[str, ...]" else int
+        if not isinstance(value, list) or not all(type(item) is item_type for item in value):
+            raise ValueError(f"expected a list of {'strings' if item_type is str else 'whole numbers'}")
+        return tuple(value)
     if text == "str":
         if not isinstance(value, str):
             raise ValueError("expected a string")
@@ -160,6 +200,45 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     tls = dataclasses.replace(config.tls, certificate=rebase(config.tls.certificate), key=rebase(config.tls.key))
     sites = dataclasses.replace(config.sites, themes_dir=rebase(config.sites.themes_dir))
     return dataclasses.replace(config, server=server, tls=tls, sites=sites)
+
+
+def _load_table(label: str, table: dict[str, Any], section_type: Any, errors: list[str]) -> Any:
+    """Convert and validate one TOML table into its dataclass; append every problem to errors."""
+    fields = {f.name: f for f in dataclasses.fields(section_type)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in fields:
+            errors.append(f"{label} {key}: unknown key")
+            continue
+        try:
+            converted = _convert(fields[key].type, value)
+        except ValueError as exc:
+            errors.append(f"{label} {key}: {exc}")
+            continue
+        errors.extend(f"{label} {key}: {problem}" for problem in _validate(label, key, converted))
+        values[key] = converted
+    required = [
+        name
+        for name, f in fields.items()
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    missing = [name for name in required if name not in values]
+    errors.extend(f"{label} {name}: missing key" for name in missing)
+    return None if missing else section_type(**values)
+
+
+def _load_tiers(where: str, table: dict[str, Any], errors: list[str]) -> dict[str, TierConfig]:
+    tiers: dict[str, TierConfig] = {}
+    for name, tier_table in table.items():
+        if not isinstance(tier_table, dict):
+            errors.append(f"{where}: [tiers] {name}: must be a table [tiers.{name}]")
+            continue
+        tier = _load_table(f"{where}: [tiers.{name}]", tier_table, TierConfig, errors)
+        if tier is not None:
+            tiers[name] = tier
+    if not tiers and not errors:
+        errors.append(f"{where}: [tiers] defines no tier")
+    return tiers
 
 
 def load(path: Path | None) -> Config:
@@ -180,26 +259,17 @@ def load(path: Path | None) -> Config:
     for section_name, table in raw.items():
         if section_name not in schema:
             errors.append(f"{where}: unknown section [{section_name}]")
-            continue
-        if not isinstance(table, dict):
+        elif not isinstance(table, dict):
             errors.append(f"{where}: [{section_name}] must be a table")
-            continue
-        section_type: Any = schema[section_name].default_factory
-        fields = {f.name: f for f in dataclasses.fields(section_type)}
-        values: dict[str, Any] = {}
-        for key, value in table.items():
-            if key not in fields:
-                errors.append(f"{where}: [{section_name}] {key}: unknown key")
-                continue
-            try:
-                converted = _convert(fields[key].type, value)
-            except ValueError as exc:
-                errors.append(f"{where}: [{section_name}] {key}: {exc}")
-                continue
-            problems = _validate(section_name, key, converted)
-            errors.extend(f"{where}: [{section_name}] {key}: {problem}" for problem in problems)
-            values[key] = converted
-        sections[section_name] = section_type(**values)
+        elif section_name == "tiers":
+            sections["tiers"] = _load_tiers(where, table, errors)
+        else:
+            section_type: Any = schema[section_name].default_factory
+            sections[section_name] = _load_table(f"{where}: [{section_name}]", table, section_type, errors)
+    if not errors:
+        config = Config(**sections)
+        if config.quota.default_tier not in config.tiers:
+            errors.append(f"{where}: [quota] default_tier: no tier named {config.quota.default_tier!r}")
     if errors:
         raise ConfigError("\n".join(errors))
-    return _resolve_paths(Config(**sections), path.resolve().parent)
+    return _resolve_paths(config, path.resolve().parent)

@@ -24,6 +24,7 @@ tenants = sa.Table(
     sa.Column("tier", sa.String(50), nullable=False, server_default="starter"),
     sa.Column("usage_bytes", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("warned_percent", sa.Integer, nullable=False, server_default="0"),
 )
 
 domains = sa.Table(
@@ -33,6 +34,7 @@ domains = sa.Table(
     sa.Column("name", sa.String(253), nullable=False, unique=True),
     sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), nullable=False, index=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("site_bytes", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 users = sa.Table(
@@ -44,6 +46,8 @@ users = sa.Table(
     sa.Column("password_hash", sa.String(200), nullable=False),
     sa.Column("role", sa.String(20), nullable=False, server_default="user"),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("usage_bytes", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("quota_bytes", sa.BigInteger, nullable=True),
     sa.UniqueConstraint("domain_id", "local_part"),
 )
 
@@ -80,6 +84,17 @@ messages = sa.Table(
     sa.Column("flags", sa.String(1000), nullable=False, server_default=""),
     sa.Column("internaldate", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("mailbox_id", "uid"),
+)
+
+usage_daily = sa.Table(
+    "usage_daily",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("day", sa.String(10), nullable=False),
+    sa.Column("usage_bytes", sa.BigInteger, nullable=False),
+    sa.Column("limit_bytes", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("tenant_id", "day"),
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
