@@ -19,6 +19,7 @@ from smb_suite.config import TierConfig
 from smb_suite.errors import InvalidInput, QuotaExceeded
 
 WarningListener = Callable[[int, int], None]
+FULL_MARGIN = 64 * 1024  # less room than this is "full": a typical message would not fit
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +101,11 @@ class Quota:
         return None if row.quota_bytes is None else int(row.quota_bytes) - int(row.usage_bytes)
 
     def is_full(self, conn: sa.Connection, tenant_id: int, user_id: int | None = None) -> bool:
-        """True when not one more byte fits: SMTP answers 452 at RCPT (the sender retries later)."""
-        if self.usage(conn, tenant_id).free <= 0:
+        """True when not even a small message fits: SMTP answers 452 at RCPT (the sender retries later)."""
+        if self.usage(conn, tenant_id).free < FULL_MARGIN:
             return True
         room = None if user_id is None else self._user_room(conn, user_id)
-        return room is not None and room <= 0
+        return room is not None and room < FULL_MARGIN
 
     def reserve(
         self, conn: sa.Connection, tenant_id: int, size: int, user_id: int | None = None, enforce: bool = True
