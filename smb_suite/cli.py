@@ -10,7 +10,7 @@ from pathlib import Path
 
 from smb_suite import config as config_module
 from smb_suite import ops, usage_check
-from smb_suite.config import Config
+from smb_suite.config import MIB, Config
 from smb_suite.directory import OPERATOR
 from smb_suite.errors import ConfigError, SmbSuiteError
 from smb_suite.ops import Services
@@ -95,6 +95,18 @@ def cmd_tenant_tier(args: argparse.Namespace, services: Services) -> None:
     print(f"{usage.tenant} is now on {usage.tier}: {format_bytes(usage.used)} of {format_bytes(usage.limit)} used")
 
 
+def cmd_user_quota(args: argparse.Namespace, services: Services) -> None:
+    limit = None if args.limit_mb == "off" else _megabytes(args.limit_mb)
+    user = ops.set_mailbox_limit(services, OPERATOR, args.address, limit)
+    print(f"{user.address}: " + ("no limit of its own" if limit is None else f"limited to {format_bytes(limit)}"))
+
+
+def _megabytes(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise SmbSuiteError(f"expected a size in MB or 'off', not {text!r}")
+    return int(text) * MIB
+
+
 def cmd_quota_check(args: argparse.Namespace, services: Services) -> None:
     drifts = usage_check.check(services)
     for drift in drifts:
@@ -170,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
     remove = user.add_parser("remove", help="delete a mailbox and its mail")
     remove.add_argument("address")
     remove.set_defaults(run=cmd_user_remove)
+
+    limit = user.add_parser("quota", help="give a mailbox its own limit inside its business's tier")
+    limit.add_argument("address")
+    limit.add_argument("limit_mb", metavar="MB|off")
+    limit.set_defaults(run=cmd_user_quota)
 
     alias = commands.add_parser("alias", help="aliases").add_subparsers(dest="action", required=True)
     add = alias.add_parser("add", help="deliver mail for ALIAS to TARGET")

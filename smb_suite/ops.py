@@ -211,6 +211,15 @@ def set_tier(services: Services, actor: Principal, tenant: str, tier: str) -> Us
     return services.quota.change_tier(services.directory.get_tenant(actor, tenant).id, tier)
 
 
+def set_mailbox_limit(services: Services, actor: Principal, address: str, limit: int | None) -> User:
+    """An owner caps one mailbox inside the business's quota (None: only the business's limit applies)."""
+    user = services.directory.get_user(actor, address)
+    if actor.role is Role.USER:
+        raise PermissionDenied("only the owner of the business sets mailbox limits")
+    services.quota.set_mailbox_limit(user.id, limit)
+    return user
+
+
 def send_storage_warning(services: Services, tenant_id: int, level: int) -> None:
     """Mail the owners of a business once when it crosses a warning level (runs after the writer's commit)."""
     usage = services.quota.current(tenant_id)

@@ -70,6 +70,21 @@ class Quota:
         with self._engine.connect() as conn:
             return self.all_usage(conn)
 
+    def mailbox_usage(self, user_id: int) -> tuple[int, int | None]:
+        """One mailbox's bytes and its own limit inside the tenant's quota (None: only the tenant's)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                sa.select(db.users.c.usage_bytes, db.users.c.quota_bytes).where(db.users.c.id == user_id)
+            ).one()
+        return int(row.usage_bytes), None if row.quota_bytes is None else int(row.quota_bytes)
+
+    def set_mailbox_limit(self, user_id: int, limit: int | None) -> None:
+        """Give one mailbox a limit inside its tenant's quota (None removes it)."""
+        if limit is not None and limit <= 0:
+            raise InvalidInput("a mailbox limit must be positive")
+        with self._engine.begin() as conn:
+            conn.execute(sa.update(db.users).where(db.users.c.id == user_id).values(quota_bytes=limit))
+
     def change_tier(self, tenant_id: int, tier: str) -> Usage:
         with self._engine.begin() as conn:
             return self.set_tier(conn, tenant_id, tier)

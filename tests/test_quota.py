@@ -140,3 +140,43 @@ def test_deleting_works_over_quota(fresh_daemon: Callable[..., Daemon]) -> None:
         _, left = client.search(None, "ALL")
     assert count[0] and not left[0]
     assert "matches the disk" in daemon.cli("quota", "check").stdout
+
+
+def test_imap_getquotaroot_matches_tenant_list(fresh_daemon: Callable[..., Daemon]) -> None:
+    daemon = fresh_daemon()
+    for _ in range(3):
+        assert send(daemon, MEGABYTE_MESSAGE)[0] == 250
+    with imap_login(daemon) as client:
+        assert "QUOTA" in client.capabilities and "QUOTA=RES-STORAGE" in client.capabilities
+        typ, data = client.getquotaroot("INBOX")
+    assert typ == "OK"
+    assert data[0] == [b'"INBOX" ""']
+    used_kib, limit_kib = map(int, re.fullmatch(rb'"" \(STORAGE (\d+) (\d+)\)', data[1][0]).groups())  # type: ignore[union-attr]
+    listing = daemon.cli("tenant", "list").stdout
+    used_mb, limit_mb = re.search(rf"{DOMAIN}\tstarter\t([\d.]+) MB\t([\d.]+) MB", listing).groups()  # type: ignore[union-attr]
+    assert limit_kib == 50 * 1024 and float(limit_mb) == 50.0
+    assert abs(used_kib / 1024 - float(used_mb)) < 0.06
+
+
+def test_imap_append_and_copy_over_quota_get_overquota(fresh_daemon: Callable[..., Daemon]) -> None:
+    daemon = fresh_daemon('[tiers.mini]\nstorage_mb = 2\n[quota]\ndefault_tier = "mini"\n')
+    with imap_login(daemon) as client:
+        assert client.append("INBOX", None, None, MEGABYTE_MESSAGE)[0] == "OK"
+        typ, data = client.append("INBOX", None, None, MEGABYTE_MESSAGE)
+        assert typ == "NO" and data[0].startswith(b"[OVERQUOTA]")
+        client.select("INBOX")
+        typ, data = client.copy("1", "Archive")
+        assert typ == "NO" and data[0].startswith(b"[OVERQUOTA]")
+        client.select("Archive")
+        _, found = client.search(None, "ALL")
+    assert found == [b""]
+
+
+def test_mailbox_limit_inside_the_tenant_quota(fresh_daemon: Callable[..., Daemon]) -> None:
+    daemon = fresh_daemon()
+    daemon.cli("user", "quota", USER, "1")
+    assert send(daemon, MEGABYTE_MESSAGE)[0] == 552
+    assert send(daemon, MEGABYTE_MESSAGE, OWNER)[0] == 250
+    with imap_login(daemon) as client:
+        _, data = client.getquotaroot("INBOX")
+    assert data[0] == [b'"INBOX" "" "mailbox"']

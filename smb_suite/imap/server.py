@@ -34,6 +34,7 @@ from smb_suite.imap import auth
 from smb_suite.imap.commands import MailboxCommands
 from smb_suite.imap.errors import PrivacyRequired, reply_error
 from smb_suite.imap.fetch import FetchCommands
+from smb_suite.imap.quota import QuotaCommands
 from smb_suite.ops import Services
 
 logger = logging.getLogger("smb_suite.imap")
@@ -49,7 +50,7 @@ def _is_loopback(host: str) -> bool:
     return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
 
 
-class IMAPServer(FetchCommands, MailboxCommands, IMAP4Server):  # type: ignore[misc]  # rebinds command tuples
+class IMAPServer(QuotaCommands, FetchCommands, MailboxCommands, IMAP4Server):  # type: ignore[misc]  # rebinds command tuples
     IDENT = b"smb-suite IMAP4rev1 ready"
 
     def __init__(self, services: Services, starttls: Any, sessions: set[IMAPServer]) -> None:
@@ -93,6 +94,8 @@ class IMAPServer(FetchCommands, MailboxCommands, IMAP4Server):  # type: ignore[m
         else:
             caps[b"AUTH"] = []
         caps[b"APPENDLIMIT"] = [b"%d" % self.append_limit]  # RFC 7889
+        caps[b"QUOTA"] = None  # RFC 9208, with the STORAGE resource only
+        caps[b"QUOTA=RES-STORAGE"] = None
         return caps
 
     def _refuse_password(self, tag: bytes) -> None:
