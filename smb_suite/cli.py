@@ -95,6 +95,12 @@ def cmd_tenant_tier(args: argparse.Namespace, services: Services) -> None:
     print(f"{usage.tenant} is now on {usage.tier}: {format_bytes(usage.used)} of {format_bytes(usage.limit)} used")
 
 
+def cmd_tenant_usage(args: argparse.Namespace, services: Services) -> None:
+    print("day\tused\tlimit")
+    for day, used, limit in ops.usage_history(services, OPERATOR, args.tenant, args.days):
+        print(f"{day}\t{used}\t{limit}")
+
+
 def cmd_user_quota(args: argparse.Namespace, services: Services) -> None:
     limit = None if args.limit_mb == "off" else _megabytes(args.limit_mb)
     user = ops.set_mailbox_limit(services, OPERATOR, args.address, limit)
@@ -202,6 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     tier.add_argument("tenant")
     tier.add_argument("tier")
     tier.set_defaults(run=cmd_tenant_tier)
+    history = tenant_actions.add_parser("usage", help="daily usage records of a business (bytes)")
+    history.add_argument("tenant")
+    history.add_argument("--days", type=int, default=31, help="how many days back (default 31)")
+    history.set_defaults(run=cmd_tenant_usage)
     quota = commands.add_parser("quota", help="storage accounting").add_subparsers(dest="action", required=True)
     quota.add_parser("check", help="recompute usage from disk and report any difference").set_defaults(
         run=cmd_quota_check

@@ -243,6 +243,11 @@ def send_storage_warning(services: Services, tenant_id: int, level: int) -> None
     services.store.deliver(owners, message.as_bytes(), enforce=False)
 
 
+def usage_history(services: Services, actor: Principal, tenant: str, days: int) -> list[tuple[str, int, int]]:
+    """Daily usage records of a business, newest first (for reports and billing)."""
+    return services.quota.daily_history(services.directory.get_tenant(actor, tenant).id, days)
+
+
 def record_daily_usage(services: Services) -> int:
     """Record today's usage of every business (billing and reports)."""
     today = datetime.datetime.fromtimestamp(services.clock(), datetime.UTC).date()

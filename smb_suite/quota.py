@@ -203,6 +203,17 @@ class Quota:
         conn.execute(sa.update(db.tenants).where(db.tenants.c.id == tenant_id).values(warned_percent=level))
         return self.usage(conn, tenant_id)
 
+    def daily_history(self, tenant_id: int, days: int) -> list[tuple[str, int, int]]:
+        """The last `days` daily records of a tenant, newest first: (day, used bytes, limit bytes)."""
+        query = (
+            sa.select(db.usage_daily.c.day, db.usage_daily.c.usage_bytes, db.usage_daily.c.limit_bytes)
+            .where(db.usage_daily.c.tenant_id == tenant_id)
+            .order_by(db.usage_daily.c.day.desc())
+            .limit(days)
+        )
+        with self._engine.connect() as conn:
+            return [(row.day, int(row.usage_bytes), int(row.limit_bytes)) for row in conn.execute(query)]
+
     def record_daily(self, conn: sa.Connection, day: datetime.date) -> int:
         """Upsert today's usage of every tenant (for reports and billing); return how many were recorded."""
         key = day.isoformat()

@@ -180,3 +180,11 @@ def test_mailbox_limit_inside_the_tenant_quota(fresh_daemon: Callable[..., Daemo
     with imap_login(daemon) as client:
         _, data = client.getquotaroot("INBOX")
     assert data[0] == [b'"INBOX" "" "mailbox"']
+
+
+def test_daily_usage_is_recorded_per_tenant(daemon: Daemon) -> None:
+    lines = daemon.cli("tenant", "usage", DOMAIN).stdout.splitlines()
+    assert lines[0] == "day\tused\tlimit"
+    day, used, limit = lines[1].split("\t")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", day)
+    assert int(used) > 0 and int(limit) == 50 * 1024 * 1024
