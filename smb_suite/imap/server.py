@@ -147,6 +147,8 @@ class IMAPServer(QuotaCommands, FetchCommands, MailboxCommands, IMAP4Server):  #
 
 
 class IMAPFactory(ServerFactory):
+    noisy = False  # the daemon logs one "listening" line per service itself
+
     def __init__(self, services: Services, starttls: Any) -> None:
         self.services = services
         self.starttls = starttls
