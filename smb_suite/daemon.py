@@ -113,6 +113,8 @@ class Daemon:
 
     def _listening(self, name: str, host: str, port: int) -> None:
         self.ports[name] = (host, port)
+        if self.services is not None:
+            self.services.listening[name] = port
         log.event(logger, "listening", service=name, address=f"{host}:{port}")
 
     async def _start_smtp(self, services: Services, context: ssl.SSLContext) -> None:

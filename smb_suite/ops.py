@@ -41,6 +41,7 @@ class Services:
     runner: StoreRunner = field(default_factory=StoreRunner)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     clock: Callable[[], float] = time.time
+    listening: dict[str, int] = field(default_factory=dict)  # service -> bound port, filled in by the daemon
 
     def close(self) -> None:
         self.runner.close()
