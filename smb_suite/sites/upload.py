@@ -36,7 +36,7 @@ class Entry:
 def _kind(info: zipfile.ZipInfo) -> str:
     """'file', 'dir' or what else the entry's Unix mode says it is (symlink, device ...)."""
     mode = info.external_attr >> 16
-    if info.create_system == 3 and mode:  # made on Unix: the mode is meaningful
+    if info.create_system == 3 and stat.S_IFMT(mode):  # made on Unix with a file type: it is meaningful
         if stat.S_ISLNK(mode):
             return "symlink"
         if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
