@@ -113,9 +113,7 @@ def test_owner_edits_previews_publishes_and_rolls_back(owner: httpx.Client, serv
 
 def test_logo_upload_shows_on_the_published_site_with_alt_text(owner: httpx.Client, server: Daemon) -> None:
     token = csrf_token(owner.get(EDITOR))
-    response = owner.post(
-        EDITOR + "logo", data={"csrf": token}, files={"logo": ("logo.png", PNG, "image/png")}
-    )
+    response = owner.post(EDITOR + "logo", data={"csrf": token}, files={"logo": ("logo.png", PNG, "image/png")})
     assert response.status_code == 303
     post(owner, EDITOR + "publish", {})
     home = site(server, "/").text
@@ -207,7 +205,7 @@ def test_honeypot_pretends_success_but_sends_nothing(server: Daemon) -> None:
 
 
 def test_contact_form_is_rate_limited_per_address(tmp_path: Path) -> None:
-    daemon = make_daemon(tmp_path / "limit", '[sites]\ncontact_per_hour = 2\n', WEB).start()
+    daemon = make_daemon(tmp_path / "limit", "[sites]\ncontact_per_hour = 2\n", WEB).start()
     try:
         statuses = [contact(daemon, VISITOR).status_code for _ in range(3)]
         assert statuses == [303, 303, 429]

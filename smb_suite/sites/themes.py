@@ -76,7 +76,7 @@ def _colours(raw: object) -> tuple[ColourScheme, ...]:
             if variable == "label":
                 continue
             if not NAME.fullmatch(variable) or not isinstance(value, str) or not COLOUR_VALUE.fullmatch(value):
-                raise InvalidInput(f"[colours.{key}] {variable}: expected a colour like \"#1d4ed8\"")
+                raise InvalidInput(f'[colours.{key}] {variable}: expected a colour like "#1d4ed8"')
             values.append((variable, value.lower()))
         missing = set(COLOUR_ROLES) - {name for name, _ in values}
         if missing:

@@ -64,8 +64,6 @@ class ContactViews:
         domain = await self._services.runner.read(self._services.directory.find_domain, domain_name)
         if domain is None:
             raise NotFound("No website is published at this address.")
-        copies = await self._services.runner.write(
-            site_ops.send_contact_message, self._services, domain, message, ip
-        )
+        copies = await self._services.runner.write(site_ops.send_contact_message, self._services, domain, message, ip)
         log.event(logger, "web.contact.sent", site=domain.name, ip=ip, copies=copies)
         return RedirectResponse(THANKS, status_code=303)

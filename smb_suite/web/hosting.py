@@ -221,9 +221,7 @@ class SiteHosting:
     async def _send_range(self, entry: CachedFile, byte_range: tuple[int, int], method: str, send: Send) -> None:
         first, last = byte_range
         length = last - first + 1
-        headers = [
-            (name, value) for name, value in entry.headers if name not in (b"content-length", b"vary")
-        ]
+        headers = [(name, value) for name, value in entry.headers if name not in (b"content-length", b"vary")]
         headers.append((b"content-range", f"bytes {first}-{last}/{entry.size}".encode()))
         if entry.body is not None:
             headers.append((b"content-length", str(length).encode()))

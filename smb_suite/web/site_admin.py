@@ -131,9 +131,7 @@ class SiteAdminViews:
         page = editor.content.page(request.path_params["page"])
         theme = editor.themes.get(editor.content.info.theme)
         layouts = theme.layouts if theme else ()
-        return self._pages.render(
-            request, "page_edit.html", editor=editor, page=page, layouts=layouts, csrf=actor[1]
-        )
+        return self._pages.render(request, "page_edit.html", editor=editor, page=page, layouts=layouts, csrf=actor[1])
 
     async def preview(self, request: Request) -> Response:
         actor = await self._actor(request)

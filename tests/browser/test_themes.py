@@ -108,7 +108,7 @@ def test_theme_renders_offline_with_alt_texts_and_keyboard_focus(server: Daemon,
     for viewport, size in (("desktop", {"width": 1280, "height": 900}), ("phone", {"width": 390, "height": 844})):
         page = browser.new_page(viewport=size)  # type: ignore[arg-type]
         requests: list[str] = []
-        page.on("request", lambda request: requests.append(request.url))
+        page.on("request", lambda request, seen=requests: seen.append(request.url))
         for path in ("/", "/about/", "/contact/", "/missing"):
             response = page.goto(base + path, wait_until="networkidle")
             assert response is not None and response.status == (404 if path == "/missing" else 200)
