@@ -25,6 +25,7 @@ from markupsafe import Markup
 from smb_suite.sites.content import CONTACT, LOGO_TYPES, Page, SiteContent
 from smb_suite.sites.themes import Theme
 
+SHARED_TEMPLATES = Path(__file__).resolve().parent / "templates"
 CONTACT_ACTION = "_contact"
 THANKS = "thanks"
 COLOURS_CSS = "static/colours.css"
@@ -163,7 +164,11 @@ class _Builder:
             year=datetime.date.today().year,
         )
         self.environment = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(theme.folder / "templates"),
+            # A theme's own templates first; then our shared partials (_meta.html, _form.html), which a theme
+            # may override by shipping its own file of that name.
+            loader=jinja2.ChoiceLoader(
+                [jinja2.FileSystemLoader(theme.folder / "templates"), jinja2.FileSystemLoader(SHARED_TEMPLATES)]
+            ),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from starlette.types import Receive, Scope, Send
 
-from smb_suite.sites.publish import CURRENT, site_root
+from smb_suite.sites.publish import CURRENT
 from smb_suite.web.filecache import AddSlash, CachedFile, Entry, FileCache, load
 
 HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+")
@@ -42,7 +43,7 @@ ALLOW = [(b"allow", b"GET, HEAD"), *SECURITY]
 @dataclass(frozen=True, slots=True)
 class LiveSite:
     domain: str
-    version: Path
+    version: str  # the live version folder (a string: no pathlib on the hot path)
 
 
 PlatformLookup = Callable[[str], Awaitable[str | None]]
@@ -120,15 +121,15 @@ def _not_modified_since(header: bytes, entry: CachedFile) -> bool:
 
 class SiteHosting:
     def __init__(self, sites_dir: Path, platform_domain: str, platform_lookup: PlatformLookup, cache: FileCache):
-        self._sites_dir = sites_dir
+        self._sites_dir = str(sites_dir).rstrip("/")
         self._platform_suffix = "." + platform_domain.lower().strip(".")
         self._platform_lookup = platform_lookup
         self.cache = cache
 
     def _live(self, domain: str) -> LiveSite | None:
-        root = site_root(self._sites_dir, domain)
+        root = f"{self._sites_dir}/{domain}"
         try:
-            return LiveSite(domain, root / root.joinpath(CURRENT).readlink())
+            return LiveSite(domain, f"{root}/{os.readlink(f'{root}/{CURRENT}')}")
         except OSError:
             return None
 
@@ -148,12 +149,12 @@ class SiteHosting:
         return site
 
     async def _entry(self, site: LiveSite, path: str) -> Entry:
-        key = (str(site.version), path)
+        key = (site.version, path)
         cached = self.cache.get(key)
         if not isinstance(cached, bool):
             return cached
-        entry = await asyncio.to_thread(load, site.version, path, self.cache.max_file_bytes)
-        if entry is None and not site.version.is_dir():
+        entry = await asyncio.to_thread(load, Path(site.version), path, self.cache.max_file_bytes)
+        if entry is None and not os.path.isdir(site.version):
             return None  # pruned while we looked: the caller retries on the new live version
         self.cache.put(key, entry)
         return entry
@@ -167,7 +168,7 @@ class SiteHosting:
             return
         path: str = scope["path"]
         entry = await self._entry(site, path)
-        if entry is None and not site.version.is_dir():
+        if entry is None and not os.path.isdir(site.version):
             fresh = self._live(site.domain)
             if fresh is not None:
                 site = fresh
