@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import io
+import socket
+import ssl
 import stat
 import subprocess
 import time
@@ -15,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from smb_suite import config, ops
+from smb_suite import config, ops, tls
 from smb_suite.directory import OPERATOR
 from tests.daemon import DOMAIN, Daemon, make_daemon
 
@@ -243,3 +245,30 @@ def test_publishing_under_concurrent_requests_never_mixes_versions(site: Daemon)
         services.close()
     assert not errors, errors[:5]
     assert sum(counts) > 20
+
+
+def served_certificate_name(server: Daemon, server_name: str) -> str:
+    """The common name of the certificate the https listener presents for this SNI name."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with (
+        socket.create_connection(("127.0.0.1", server.ports["https"]), timeout=10) as sock,
+        context.wrap_socket(sock, server_hostname=server_name) as tls_sock,
+    ):
+        der = tls_sock.getpeercert(binary_form=True)
+    assert der is not None
+    attribute = x509.load_der_x509_certificate(der).subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0]
+    return str(attribute.value)
+
+
+def test_a_domain_certificate_dropped_in_is_chosen_by_sni(site: Daemon) -> None:
+    folder = site.folder / "data" / "tls" / "sites" / DOMAIN
+    folder.mkdir(parents=True, exist_ok=True)
+    tls.ensure_self_signed(folder / "cert.pem", folder / "key.pem", DOMAIN)
+    assert served_certificate_name(site, DOMAIN) == DOMAIN
+    assert served_certificate_name(site, f"www.{DOMAIN}") == DOMAIN
+    assert served_certificate_name(site, "other.test") == "mail.example.test"  # the server certificate
