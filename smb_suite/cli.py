@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import secrets
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from smb_suite import account_ops, dns_ops, ops, site_ops, tenant_ops, usage_check
 from smb_suite import config as config_module
-from smb_suite import ops, site_ops, usage_check
 from smb_suite.config import MIB, Config
 from smb_suite.directory import OPERATOR
 from smb_suite.errors import ConfigError, SmbSuiteError
@@ -67,8 +68,13 @@ def cmd_user_remove(args: argparse.Namespace, services: Services) -> None:
 
 
 def cmd_alias_add(args: argparse.Namespace, services: Services) -> None:
-    source, target = services.directory.add_alias(OPERATOR, args.alias, args.target)
+    source, target = account_ops.add_alias(services, OPERATOR, args.alias, args.target)
     print(f"added alias {source} -> {target}")
+
+
+def cmd_alias_remove(args: argparse.Namespace, services: Services) -> None:
+    source, target = account_ops.remove_alias(services, OPERATOR, args.alias, args.target)
+    print(f"removed alias {source} -> {target}")
 
 
 def cmd_alias_list(args: argparse.Namespace, services: Services) -> None:
@@ -78,8 +84,7 @@ def cmd_alias_list(args: argparse.Namespace, services: Services) -> None:
 
 def cmd_dns(args: argparse.Namespace, services: Services) -> None:
     domain = services.directory.get_domain(OPERATOR, args.domain)
-    for record in ops.dns_records(services, domain):
-        print(record)
+    print(dns_ops.zone_file(services, domain), end="")
 
 
 def cmd_tenant_list(args: argparse.Namespace, services: Services) -> None:
@@ -94,6 +99,35 @@ def cmd_tenant_list(args: argparse.Namespace, services: Services) -> None:
 def cmd_tenant_tier(args: argparse.Namespace, services: Services) -> None:
     usage = ops.set_tier(services, OPERATOR, args.tenant, args.tier)
     print(f"{usage.tenant} is now on {usage.tier}: {format_bytes(usage.used)} of {format_bytes(usage.limit)} used")
+
+
+def cmd_tenant_suspend(args: argparse.Namespace, services: Services) -> None:
+    tenant = tenant_ops.set_suspended(services, OPERATOR, args.tenant, True)
+    print(f"suspended {tenant.name}: mail to it waits (451), its users cannot log in, its sites answer 503")
+
+
+def cmd_tenant_resume(args: argparse.Namespace, services: Services) -> None:
+    tenant = tenant_ops.set_suspended(services, OPERATOR, args.tenant, False)
+    print(f"resumed {tenant.name}")
+
+
+def cmd_tenant_create(args: argparse.Namespace, services: Services) -> None:
+    tenant, domain, owner = tenant_ops.create_tenant(
+        services, OPERATOR, args.tenant, args.domain, args.owner, _read_password(), args.tier
+    )
+    print(f"created {tenant.name} ({tenant.tier}) with {domain.name} and owner {owner.address}")
+
+
+def cmd_tenant_partner(args: argparse.Namespace, services: Services) -> None:
+    partner = None if args.partner == "none" else args.partner
+    tenant = tenant_ops.set_partner(services, OPERATOR, args.tenant, partner)
+    print(f"{tenant.name} is now managed by " + (f"the partner {partner}" if partner else "the operator only"))
+
+
+def cmd_audit(args: argparse.Namespace, services: Services) -> None:
+    for entry in tenant_ops.audit_entries(services, OPERATOR, args.tenant, args.limit):
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(entry.at))
+        print(f"{when}Z\t{entry.actor}\t{entry.client}\t{entry.tenant or '-'}\t{entry.action}\t{entry.target}")
 
 
 def cmd_tenant_usage(args: argparse.Namespace, services: Services) -> None:
@@ -200,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = user.add_parser("add", help="create a mailbox")
     add.add_argument("address")
     add.add_argument("--password-stdin", action="store_true", required=True, help="read the password from stdin")
-    add.add_argument("--role", default="user", choices=["owner", "user"])
+    add.add_argument("--role", default="user", choices=["user", "owner", "partner", "operator"])
     add.set_defaults(run=cmd_user_add)
     passwd = user.add_parser("passwd", help="change a password")
     passwd.add_argument("address")
@@ -224,6 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("target")
     add.set_defaults(run=cmd_alias_add)
     alias.add_parser("list", help="list aliases").set_defaults(run=cmd_alias_list)
+    remove = alias.add_parser("remove", help="stop delivering mail for ALIAS to TARGET")
+    remove.add_argument("alias")
+    remove.add_argument("target")
+    remove.set_defaults(run=cmd_alias_remove)
 
     tenant = commands.add_parser("tenant", help="businesses and their storage tiers")
     tenant_actions = tenant.add_subparsers(dest="action", required=True)
@@ -236,6 +274,28 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("tenant")
     history.add_argument("--days", type=int, default=31, help="how many days back (default 31)")
     history.set_defaults(run=cmd_tenant_usage)
+    for verb, run, text in (
+        ("suspend", cmd_tenant_suspend, "refuse mail (451) and logins, sites answer 503; data is kept"),
+        ("resume", cmd_tenant_resume, "lift a suspension"),
+    ):
+        action = tenant_actions.add_parser(verb, help=text)
+        action.add_argument("tenant")
+        action.set_defaults(run=run)
+    create = tenant_actions.add_parser("create", help="a business with its first domain and owner mailbox")
+    create.add_argument("tenant")
+    create.add_argument("domain")
+    create.add_argument("owner", help="the owner's mail address (password on standard input)")
+    create.add_argument("--password-stdin", action="store_true", required=True)
+    create.add_argument("--tier", help="storage tier (default: [quota] default_tier)")
+    create.set_defaults(run=cmd_tenant_create)
+    partner = tenant_actions.add_parser("partner", help="give a business to a partner's business ('none': take back)")
+    partner.add_argument("tenant")
+    partner.add_argument("partner")
+    partner.set_defaults(run=cmd_tenant_partner)
+    audit = commands.add_parser("audit", help="the audit log: who changed what, when, from where")
+    audit.add_argument("--tenant", help="only this business")
+    audit.add_argument("--limit", type=int, default=100)
+    audit.set_defaults(run=cmd_audit)
     quota = commands.add_parser("quota", help="storage accounting").add_subparsers(dest="action", required=True)
     quota.add_parser("check", help="recompute usage from disk and report any difference").set_defaults(
         run=cmd_quota_check

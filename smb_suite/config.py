@@ -65,6 +65,14 @@ class SmtpConfig:
     max_recipients: int = field(default=100, metadata=_help("recipients per message"))
 
 
+@dataclass(frozen=True, slots=True)
+class DnsConfig:
+    nameservers: tuple[str, ...] = field(
+        default=(), metadata=_help('resolvers as "host" or "host:port"; empty: the system resolver')
+    )
+    timeout: int = field(default=5, metadata=_help("seconds a DNS lookup may take before it is a temporary error"))
+
+
 BUNDLED_THEMES = Path(__file__).resolve().parent.parent / "themes"
 
 
@@ -119,6 +127,18 @@ class QuotaConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SignupConfig:
+    enabled: bool = field(
+        default=False,
+        metadata=_help("anyone may sign up at /admin/signup: a business, its mailbox and site at <name>.<platform>"),
+    )
+    per_hour: int = field(default=5, metadata=_help("sign-ups one client address may make per hour"))
+    upgrade_contact: str = field(
+        default="", metadata=_help("shown to owners on how to change tier (an address or URL); empty: 'your provider'")
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     listen: ListenConfig = field(default_factory=ListenConfig)
@@ -128,6 +148,8 @@ class Config:
     sites: SitesConfig = field(default_factory=SitesConfig)
     tiers: dict[str, TierConfig] = field(default_factory=_default_tiers)
     quota: QuotaConfig = field(default_factory=QuotaConfig)
+    signup: SignupConfig = field(default_factory=SignupConfig)
+    dns: DnsConfig = field(default_factory=DnsConfig)
 
     @property
     def database_url(self) -> str:
@@ -180,7 +202,7 @@ def _validate(label: str, key: str, value: Any) -> list[str]:
             parse_listen_address(value)
         except ValueError as exc:
             return [str(exc)]
-    if isinstance(value, int) and value <= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and value <= 0:
         return ["must be a positive number"]
     if key == "mta_sts_mode" and value not in ("testing", "enforce", "none"):
         return ["must be testing, enforce or none"]
@@ -188,6 +210,36 @@ def _validate(label: str, key: str, value: Any) -> list[str]:
         return ["each level must be between 1 and 99"]
     if key == "modules" and not set(value) <= MODULES:
         return [f"unknown module(s) {sorted(set(value) - MODULES)}; known: {sorted(MODULES)}"]
+    if key == "nameservers":
+        return [problem for server in value for problem in _nameserver_problems(server)]
+    return []
+
+
+def parse_nameserver(value: str, default_port: int = 53) -> tuple[str, int]:
+    """'192.0.2.1' or '192.0.2.1:5353' or '[2001:db8::1]:53' -> (address, port); raise ValueError."""
+    host, port = value, default_port
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        if rest:
+            if not rest.startswith(":") or not rest[1:].isdigit():
+                raise ValueError(f"{value!r}: expected [address]:port")
+            port = int(rest[1:])
+    elif value.count(":") == 1:
+        host, _, port_text = value.partition(":")
+        if not port_text.isdigit():
+            raise ValueError(f"{value!r}: expected address:port")
+        port = int(port_text)
+    ipaddress.ip_address(host)
+    if not 0 < port <= 65535:
+        raise ValueError(f"{value!r}: port out of range 1-65535")
+    return host, port
+
+
+def _nameserver_problems(value: str) -> list[str]:
+    try:
+        parse_nameserver(value)
+    except ValueError as exc:
+        return [f"{value!r} is not an IP address with an optional port ({exc})"]
     return []
 
 
@@ -198,6 +250,10 @@ def _convert(expected: Any, value: Any) -> Any:
         if not isinstance(value, str):
             raise ValueError("expected a path string")
         return None if value == "" and "None" in text else Path(value)
+    if text == "bool":
+        if not isinstance(value, bool):
+            raise ValueError("expected true or false")
+        return value
     if text == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError("expected a whole number")

@@ -25,6 +25,8 @@ tenants = sa.Table(
     sa.Column("usage_bytes", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("warned_percent", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("partner_id", sa.Integer, sa.ForeignKey("tenants.id"), nullable=True, index=True),
+    sa.Column("suspended", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 domains = sa.Table(
@@ -131,6 +133,28 @@ site_pages = sa.Table(
     sa.Column("in_navigation", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("domain_id", "slug"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Column("actor", sa.String(320), nullable=False),
+    sa.Column("client", sa.String(100), nullable=False, server_default=""),
+    sa.Column("tenant_id", sa.Integer, nullable=True, index=True),  # no foreign key: the record outlives it
+    sa.Column("action", sa.String(50), nullable=False),
+    sa.Column("target", sa.String(500), nullable=False, server_default=""),
+)
+
+app_passwords = sa.Table(
+    "app_passwords",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("label", sa.String(100), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"

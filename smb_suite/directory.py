@@ -26,19 +26,30 @@ from smb_suite.mail.address import Address, normalize_domain, parse_address
 
 
 class Role(StrEnum):
+    """Who may do what (enforced here, not in pages): the operator everything; a partner the businesses it
+    created or was given (tenants.partner_id = its own business) and its own; an owner its business; a user
+    its own account."""
+
     OPERATOR = "operator"
+    PARTNER = "partner"
     OWNER = "owner"
     USER = "user"
 
 
+MANAGERS = frozenset({Role.OPERATOR, Role.PARTNER, Role.OWNER})
+RANK = {Role.USER: 0, Role.OWNER: 1, Role.PARTNER: 2, Role.OPERATOR: 3}
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is acting: the operator (CLI, no tenant), or a user of a tenant."""
+    """Who is acting, and from where (recorded in the audit log): the operator at the command line (no
+    tenant), or a signed-in user of a tenant with the client address its front end saw."""
 
     role: Role
     tenant_id: int | None = None
     user_id: int | None = None
-    name: str = "operator"
+    name: str = "operator@cli"
+    client: str = "cli"
 
 
 OPERATOR = Principal(Role.OPERATOR)
@@ -57,6 +68,8 @@ class Tenant:
     id: int
     name: str
     tier: str
+    partner_id: int | None = None
+    suspended: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +95,35 @@ class Directory:
 
     # -- permission helpers -------------------------------------------------------------------------------
 
-    @staticmethod
-    def _require_tenant(actor: Principal, tenant_id: int) -> None:
+    def partner_of(self, tenant_id: int) -> int | None:
+        """The business of the partner that manages this one, if any."""
+        with self._engine.connect() as conn:
+            value = conn.execute(sa.select(db.tenants.c.partner_id).where(db.tenants.c.id == tenant_id)).scalar()
+        return None if value is None else int(value)
+
+    def _require_tenant(self, actor: Principal, tenant_id: int) -> None:
+        """Refuse unless the actor manages this business: the operator any, an owner or partner its own, a
+        partner also those of its customers."""
         if actor.role is Role.OPERATOR:
             return
-        if actor.role is Role.OWNER and actor.tenant_id == tenant_id:
+        if actor.role in (Role.OWNER, Role.PARTNER) and actor.tenant_id == tenant_id:
+            return
+        if actor.role is Role.PARTNER and actor.tenant_id is not None and self.partner_of(tenant_id) == actor.tenant_id:
             return
         raise PermissionDenied("this belongs to another business")
+
+    require_tenant = _require_tenant
+
+    @staticmethod
+    def visible(actor: Principal, tenant_column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+        """A WHERE clause keeping the rows of the businesses the actor manages (or belongs to)."""
+        if actor.role is Role.OPERATOR:
+            return sa.true()
+        own = tenant_column == actor.tenant_id
+        if actor.role is Role.PARTNER:
+            customers = sa.select(db.tenants.c.id).where(db.tenants.c.partner_id == actor.tenant_id)
+            return sa.or_(own, tenant_column.in_(customers))
+        return own
 
     @staticmethod
     def _require_operator(actor: Principal) -> None:
@@ -129,8 +164,7 @@ class Directory:
 
     def list_domains(self, actor: Principal) -> list[Domain]:
         query = self._domain_query().order_by(db.domains.c.name)
-        if actor.role is not Role.OPERATOR:
-            query = query.where(db.domains.c.tenant_id == actor.tenant_id)
+        query = query.where(self.visible(actor, db.domains.c.tenant_id))
         with self._engine.connect() as conn:
             return [_domain(row) for row in conn.execute(query)]
 
@@ -170,17 +204,23 @@ class Directory:
     # -- tenants ------------------------------------------------------------------------------------------
 
     def list_tenants(self, actor: Principal) -> list[Tenant]:
-        query = sa.select(db.tenants.c.id, db.tenants.c.name, db.tenants.c.tier).order_by(db.tenants.c.name)
-        if actor.role is not Role.OPERATOR:
-            query = query.where(db.tenants.c.id == actor.tenant_id)
+        table = db.tenants
+        query = sa.select(table.c.id, table.c.name, table.c.tier, table.c.partner_id, table.c.suspended)
+        query = query.where(self.visible(actor, table.c.id)).order_by(table.c.name)
         with self._engine.connect() as conn:
-            return [Tenant(row.id, row.name, row.tier) for row in conn.execute(query)]
+            return [Tenant(r.id, r.name, r.tier, r.partner_id, bool(r.suspended)) for r in conn.execute(query)]
 
     def get_tenant(self, actor: Principal, name: str) -> Tenant:
         for tenant in self.list_tenants(actor):
             if tenant.name == name:
                 return tenant
         raise NotFound(f"unknown business {name!r}")
+
+    def tenant_suspended(self, tenant_id: int) -> bool:
+        """True while the operator (or its partner) has suspended this business."""
+        with self._engine.connect() as conn:
+            query = sa.select(db.tenants.c.suspended).where(db.tenants.c.id == tenant_id)
+            return bool(conn.execute(query).scalar())
 
     def owners(self, tenant_id: int) -> list[User]:
         """The owners of a business: they receive its storage warnings."""
@@ -221,10 +261,13 @@ class Directory:
         user = self.find_user(address)
         if user is None:
             raise UnknownUser(f"unknown user {address}")
-        if actor.role is not Role.USER:
-            self._require_tenant(actor, user.tenant_id)
-        elif actor.user_id != user.id:
+        if actor.user_id == user.id:
+            return user
+        if actor.role is Role.USER:
             raise PermissionDenied("you may only manage your own account")
+        self._require_tenant(actor, user.tenant_id)
+        if RANK[user.role] > RANK[actor.role]:
+            raise PermissionDenied(f"only the operator manages the {user.role} account {user.address}")
         return user
 
     @staticmethod
@@ -238,8 +281,10 @@ class Directory:
 
     def add_user(self, actor: Principal, address: str, password_hash: str, role: Role = Role.USER) -> User:
         parsed = parse_address(address)
-        if role is Role.OPERATOR:
-            raise InvalidInput("role must be owner or user")
+        if role in (Role.OPERATOR, Role.PARTNER) and actor.role is not Role.OPERATOR:
+            raise PermissionDenied("only the operator creates operator and partner accounts")
+        if role is Role.OWNER and actor.role not in MANAGERS:
+            raise PermissionDenied("only an owner of the business creates owner accounts")
         domain = self.get_domain(actor, parsed.domain)
         with self._engine.begin() as conn:
             match self._name_in_use(conn, domain.id, parsed.local_part):
@@ -266,8 +311,8 @@ class Directory:
             query = query.where(db.domains.c.id == self.get_domain(actor, domain).id)
         if actor.role is Role.USER:
             query = query.where(db.users.c.id == actor.user_id)
-        elif actor.role is Role.OWNER:
-            query = query.where(db.domains.c.tenant_id == actor.tenant_id)
+        else:
+            query = query.where(self.visible(actor, db.domains.c.tenant_id))
         with self._engine.connect() as conn:
             return [self._user(row) for row in conn.execute(query)]
 
@@ -310,12 +355,29 @@ class Directory:
             )
         return source, destination
 
+    def remove_alias(self, actor: Principal, alias: str, target: str) -> tuple[Address, Address]:
+        source = parse_address(alias)
+        destination = parse_address(target)
+        domain = self.get_domain(actor, source.domain)
+        with self._engine.begin() as conn:
+            removed = conn.execute(
+                sa.delete(db.aliases).where(
+                    db.aliases.c.domain_id == domain.id,
+                    db.aliases.c.local_part == source.local_part,
+                    db.aliases.c.target == str(destination),
+                )
+            ).rowcount
+        if not removed:
+            raise NotFound(f"no alias {source} -> {destination}")
+        return source, destination
+
     def list_aliases(self, actor: Principal) -> list[tuple[Address, Address]]:
         query = sa.select(db.aliases.c.local_part, db.domains.c.name, db.aliases.c.target).join(
             db.domains, db.domains.c.id == db.aliases.c.domain_id
         )
-        if actor.role is not Role.OPERATOR:
-            query = query.where(db.domains.c.tenant_id == actor.tenant_id)
+        if actor.role is Role.USER:
+            raise PermissionDenied("only an owner of the business sees its aliases")
+        query = query.where(self.visible(actor, db.domains.c.tenant_id))
         with self._engine.connect() as conn:
             rows = conn.execute(query.order_by(db.domains.c.name, db.aliases.c.local_part)).all()
         return [(Address(local, domain), parse_address(target)) for local, domain, target in rows]

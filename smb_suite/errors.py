@@ -14,12 +14,14 @@ Core code raises these; each front end translates them to its wire format in one
     │   └── UnknownMailbox
     ├── AlreadyExists
     ├── AuthenticationFailed        wrong user or password
+    │   └── AccountSuspended        right password, but the business is suspended (SMTP 535, IMAP NO)
     ├── PermissionDenied            the acting principal may not do this
     ├── RelayDenied                 recipient domain is not hosted and the client may not relay
     ├── QuotaExceeded               the tenant's storage is full
     ├── TemporaryFailure            retry could succeed (SMTP 4xx, IMAP NO)
     │   ├── RelayNotConfigured      remote delivery not available yet
-    │   └── StorageFull             the recipient's storage is full: the sender should retry later
+    │   ├── StorageFull             the recipient's storage is full: the sender should retry later
+    │   └── TenantSuspended         the recipient's business is suspended (SMTP 451 4.7.1): mail waits
     └── PolicyReject                a policy decision with its own SMTP code and text
 """
 
@@ -70,6 +72,10 @@ class AuthenticationFailed(SmbSuiteError):
     """Wrong user name or password (never says which)."""
 
 
+class AccountSuspended(AuthenticationFailed):
+    """The password is right but the business is suspended: no login until the operator resumes it."""
+
+
 class PermissionDenied(SmbSuiteError):
     """The acting principal may not perform this operation."""
 
@@ -102,3 +108,7 @@ class PolicyReject(SmbSuiteError):
         self.code = code
         self.enhanced = enhanced
         self.text = text
+
+
+class TenantSuspended(TemporaryFailure):
+    """The business is suspended: its mail waits at the sender (4xx) and its data is kept."""

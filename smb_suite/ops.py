@@ -12,6 +12,7 @@ import email.message
 import email.policy
 import email.utils
 import functools
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,18 +20,25 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from smb_suite import db, tls
+from smb_suite import db, log, tls
+from smb_suite.audit import AuditLog
+from smb_suite.auth.apppasswords import AppPasswords
 from smb_suite.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from smb_suite.auth.throttle import LoginThrottle
 from smb_suite.config import Config
 from smb_suite.directory import OPERATOR, Directory, Domain, Principal, Role, User
-from smb_suite.errors import AuthenticationFailed, InvalidInput, PermissionDenied
+from smb_suite.errors import AccountSuspended, AuthenticationFailed, InvalidInput, PermissionDenied
+from smb_suite.mail.address import parse_address
 from smb_suite.quota import Quota, Usage, format_bytes
-from smb_suite.sites import render, themes
+from smb_suite.sites import publish, render, themes
 from smb_suite.sites.content import ContentStore
 from smb_suite.sites.store import SiteStore
 from smb_suite.storage.runner import StoreRunner
 from smb_suite.storage.store import MailStore
+from smb_suite.tenants import Tenants
+
+logger = logging.getLogger("smb_suite.auth")
+MIN_PASSWORD = 8
 
 
 @dataclass
@@ -42,6 +50,9 @@ class Services:
     store: MailStore
     sites: SiteStore
     content: ContentStore
+    audit: AuditLog
+    tenants: Tenants
+    app_passwords: AppPasswords
     runner: StoreRunner = field(default_factory=StoreRunner)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     clock: Callable[[], float] = time.time
@@ -56,14 +67,18 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
     """Connect to an initialised data folder (see `initialise`)."""
     engine = db.create_engine(config.database_url)
     quota = Quota(engine, config.tiers, config.quota.warn_percent)
+    directory = Directory(engine, clock)
     services = Services(
         config=config,
         engine=engine,
-        directory=Directory(engine, clock),
+        directory=directory,
         quota=quota,
         store=MailStore(engine, config.mail_dir, clock, quota),
         sites=SiteStore(engine, config.sites_dir, quota),
         content=ContentStore(engine, clock),
+        audit=AuditLog(engine, clock),
+        tenants=Tenants(engine, directory, clock),
+        app_passwords=AppPasswords(engine, clock),
         clock=clock,
     )
     quota.listeners.append(functools.partial(send_storage_warning, services))
@@ -110,6 +125,9 @@ def publish_default_site(services: Services, domain: Domain) -> None:
 def add_domain(services: Services, actor: Principal, name: str, tenant: str | None = None) -> Domain:
     domain = services.directory.add_domain(actor, name, tenant, services.config.quota.default_tier)
     publish_default_site(services, domain)
+    if services.directory.tenant_suspended(domain.tenant_id):
+        publish.set_suspended(services.config.sites_dir, domain.name, True)
+    services.audit.record(actor, "domain.add", domain.name, domain.tenant_id)
     return domain
 
 
@@ -120,54 +138,94 @@ def remove_domain(services: Services, actor: Principal, name: str) -> Domain:
 
     domain = services.directory.remove_domain(actor, name, forget_site)
     services.sites.remove_files(domain)
+    services.audit.record(actor, "domain.remove", domain.name, domain.tenant_id)
     return domain
 
 
 # -- users ----------------------------------------------------------------------------------------------------
 
 
+def check_new_password(password: str, strict: bool = True) -> None:
+    """Refuse an empty password, and (strict) one shorter than MIN_PASSWORD."""
+    if not password.strip():
+        raise InvalidInput("the password must not be empty")
+    if strict and len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"the password needs at least {MIN_PASSWORD} characters")
+
+
+def new_password_hash(password: str, actor: Principal) -> str:
+    """The argon2id hash of a password someone chose; slow: not on the loop. Shorter than MIN_PASSWORD is
+    refused, except from the operator (scripts and tests at the command line choose their own)."""
+    check_new_password(password, strict=actor.role is not Role.OPERATOR)
+    return hash_password(password)
+
+
 def add_user(services: Services, actor: Principal, address: str, password: str, role: Role = Role.USER) -> User:
-    user = services.directory.add_user(actor, address, hash_password(password), role)
+    services.directory.get_domain(actor, parse_address(address).domain)  # unknown or foreign: say so first
+    user = services.directory.add_user(actor, address, new_password_hash(password, actor), role)
     services.store.create_user_store(user)
+    services.audit.record(actor, "mailbox.add", f"{user.address} ({user.role})", user.tenant_id)
     return user
 
 
 def set_password(services: Services, actor: Principal, address: str, password: str) -> User:
-    return services.directory.set_password(actor, address, hash_password(password))
-
-
-def remove_user(services: Services, actor: Principal, address: str) -> User:
-    user = services.directory.remove_user(actor, address, services.store.forget_user)
-    services.store.remove_files(user)
+    services.directory.get_user(actor, address)  # unknown or foreign: say so before judging the password
+    user = services.directory.set_password(actor, address, new_password_hash(password, actor))
+    services.audit.record(actor, "password.set", str(user.address), user.tenant_id)
     return user
 
 
-def principal_of(user: User) -> Principal:
-    return Principal(user.role, tenant_id=user.tenant_id, user_id=user.id, name=str(user.address))
+def remove_user(services: Services, actor: Principal, address: str) -> User:
+    def forget(conn: sa.Connection, user: User) -> None:
+        services.app_passwords.forget_user(conn, user.id)
+        services.store.forget_user(conn, user)
+
+    user = services.directory.remove_user(actor, address, forget)
+    services.store.remove_files(user)
+    services.audit.record(actor, "mailbox.remove", str(user.address), user.tenant_id)
+    return user
 
 
-def check_password(services: Services, username: str, password: str) -> User:
-    """Verify a login synchronously (argon2: slow, run it in a thread). Raises AuthenticationFailed."""
+def principal_of(user: User, client: str = "") -> Principal:
+    """The principal a signed-in user acts as; `client` is the address its front end saw (for the audit log)."""
+    return Principal(user.role, tenant_id=user.tenant_id, user_id=user.id, name=str(user.address), client=client)
+
+
+def check_password(services: Services, username: str, password: str, app_passwords: bool = False) -> User:
+    """Verify a login synchronously (argon2: slow, run it in a thread). Raises AuthenticationFailed.
+
+    With `app_passwords` (SMTP and IMAP, never the web UI) the user's app passwords are accepted too.
+    """
     user = services.directory.find_user(username)
     if user is None:
         verify_password(DUMMY_HASH, password)
         raise AuthenticationFailed("wrong user name or password")
-    if not verify_password(user.password_hash, password):
-        raise AuthenticationFailed("wrong user name or password")
-    return user
+    if verify_password(user.password_hash, password):
+        return user
+    if app_passwords and any(verify_password(h, password) for h in services.app_passwords.hashes(user.id)):
+        return user
+    raise AuthenticationFailed("wrong user name or password")
 
 
-async def login(services: Services, username: str, password: str, client_ip: str) -> User:
-    """The one login path for SMTP AUTH, IMAP and the web UI: throttled per account and per address."""
+async def login(
+    services: Services, username: str, password: str, client_ip: str, app_passwords: bool = False
+) -> User:
+    """The one login path for SMTP AUTH, IMAP and the web UI: throttled per account and per address, so
+    failures in one protocol slow the others (the `auth.throttled` log line shows the wait). A user of a
+    suspended business is refused (AccountSuspended) even with the right password."""
     delay = services.throttle.delay(username, client_ip)
     if delay:
+        log.event(logger, "auth.throttled", user=username, ip=client_ip, delay=f"{delay:.1f}")
         await asyncio.sleep(delay)
     try:
-        user = await asyncio.to_thread(check_password, services, username, password)
+        user = await asyncio.to_thread(check_password, services, username, password, app_passwords)
     except AuthenticationFailed:
         services.throttle.failed(username, client_ip)
         raise
     services.throttle.succeeded(username, client_ip)
+    if await services.runner.read(services.directory.tenant_suspended, user.tenant_id):
+        log.event(logger, "auth.suspended", user=username, ip=client_ip)
+        raise AccountSuspended("this business is suspended: ask your provider")
     return user
 
 
@@ -188,12 +246,9 @@ def create_demo(services: Services, password: str) -> User | None:
 
 def parse_role(text: str) -> Role:
     try:
-        role = Role(text)
+        return Role(text)
     except ValueError as exc:
-        raise InvalidInput(f"role must be owner or user, not {text!r}") from exc
-    if role is Role.OPERATOR:
-        raise InvalidInput("role must be owner or user")
-    return role
+        raise InvalidInput(f"role must be one of {', '.join(Role)}, not {text!r}") from exc
 
 
 def dns_records(services: Services, domain: Domain) -> list[str]:
@@ -216,9 +271,11 @@ def tenant_usage(services: Services, actor: Principal) -> list[Usage]:
 
 def set_tier(services: Services, actor: Principal, tenant: str, tier: str) -> Usage:
     """Upgrade or downgrade a business; a downgrade below its usage is refused with what to free."""
-    if actor.role is not Role.OPERATOR:
-        raise PermissionDenied("only the operator (or a partner) changes a tier")
-    return services.quota.change_tier(services.directory.get_tenant(actor, tenant).id, tier)
+    found = services.tenants.get(actor, tenant)
+    services.tenants.require_steward(actor, found)
+    usage = services.quota.change_tier(found.id, tier)
+    services.audit.record(actor, "tier.set", f"{found.name}: {tier}", found.id)
+    return usage
 
 
 def set_mailbox_limit(services: Services, actor: Principal, address: str, limit: int | None) -> User:
@@ -227,6 +284,8 @@ def set_mailbox_limit(services: Services, actor: Principal, address: str, limit:
     if actor.role is Role.USER:
         raise PermissionDenied("only the owner of the business sets mailbox limits")
     services.quota.set_mailbox_limit(user.id, limit)
+    shown = "none" if limit is None else format_bytes(limit)
+    services.audit.record(actor, "mailbox.limit", f"{user.address}: {shown}", user.tenant_id)
     return user
 
 

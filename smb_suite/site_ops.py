@@ -49,6 +49,10 @@ def editable_domains(services: Services, actor: Principal) -> list[Domain]:
     return services.directory.list_domains(actor)
 
 
+def _audit(services: Services, actor: Principal, action: str, domain: Domain, detail: str = "") -> None:
+    services.audit.record(actor, action, f"{domain.name}{': ' + detail if detail else ''}", domain.tenant_id)
+
+
 def site_domain(services: Services, actor: Principal, name: str) -> Domain:
     if actor.role is Role.USER:
         raise PermissionDenied("only an owner of the business edits its website")
@@ -89,6 +93,7 @@ def choose_theme(services: Services, actor: Principal, name: str, theme_key: str
     if colour not in {scheme.key for scheme in theme.colours}:
         colour = theme.colours[0].key
     services.content.save_info(domain, services.config.sites.default_theme, theme=theme.key, colour=colour)
+    _audit(services, actor, "site.theme", domain, f"{theme.key} {colour}")
 
 
 INFO_FIELDS = ("business_name", "tagline", "description", "address", "phone", "email", "opening_hours", "lang")
@@ -102,31 +107,38 @@ def save_info(services: Services, actor: Principal, name: str, fields: dict[str,
     values["lang"] = values["lang"] or "en"
     values["contact_form"] = contact_form
     services.content.save_info(domain, services.config.sites.default_theme, **values)
+    _audit(services, actor, "site.info", domain)
 
 
 def save_logo(services: Services, actor: Principal, name: str, data: bytes | None, content_type: str) -> None:
     domain = site_domain(services, actor, name)
     services.content.save_logo(domain, services.config.sites.default_theme, data, content_type)
+    _audit(services, actor, "site.logo", domain, "removed" if data is None else "uploaded")
 
 
 def add_page(services: Services, actor: Principal, name: str, slug: str, title: str) -> int:
     domain = site_domain(services, actor, name)
-    return services.content.add_page(domain, services.config.sites.default_theme, slug, title).id
+    page_id = services.content.add_page(domain, services.config.sites.default_theme, slug, title).id
+    _audit(services, actor, "site.page.add", domain, slug)
+    return page_id
 
 
 def update_page(services: Services, actor: Principal, name: str, page_id: int, **values: Any) -> None:
     domain = site_domain(services, actor, name)
     services.content.update_page(domain, services.config.sites.default_theme, page_id, **values)
+    _audit(services, actor, "site.page.edit", domain, str(page_id))
 
 
 def delete_page(services: Services, actor: Principal, name: str, page_id: int) -> None:
     domain = site_domain(services, actor, name)
     services.content.delete_page(domain, services.config.sites.default_theme, page_id)
+    _audit(services, actor, "site.page.delete", domain, str(page_id))
 
 
 def move_page(services: Services, actor: Principal, name: str, page_id: int, offset: int) -> None:
     domain = site_domain(services, actor, name)
     services.content.move_page(domain, services.config.sites.default_theme, page_id, offset)
+    _audit(services, actor, "site.page.move", domain, str(page_id))
 
 
 # -- preview, publish, roll back, upload -----------------------------------------------------------------------
@@ -164,13 +176,18 @@ def publish_site(services: Services, actor: Principal, name: str) -> Path:
     """Build from the content and make it live; the version live before stays for rollback."""
     domain = site_domain(services, actor, name)
     try:
-        return ops.publish_site(services, domain)
+        version = ops.publish_site(services, domain)
     except QuotaExceeded as error:
         raise _explain_quota(services, domain, error) from error
+    _audit(services, actor, "site.publish", domain, version.name)
+    return version
 
 
 def roll_back(services: Services, actor: Principal, name: str) -> Path:
-    return services.sites.rollback(site_domain(services, actor, name))
+    domain = site_domain(services, actor, name)
+    version = services.sites.rollback(domain)
+    _audit(services, actor, "site.rollback", domain, version.name)
+    return version
 
 
 def upload_limits(services: Services) -> UploadLimits:
@@ -182,9 +199,11 @@ def upload_site(services: Services, actor: Principal, name: str, source: Path | 
     """Publish a hand-made static site from a zip (checked: no path leaving the docroot, no links, limits)."""
     domain = site_domain(services, actor, name)
     try:
-        return services.sites.publish_zip(domain, source, upload_limits(services))
+        count = services.sites.publish_zip(domain, source, upload_limits(services))
     except QuotaExceeded as error:
         raise _explain_quota(services, domain, error) from error
+    _audit(services, actor, "site.upload", domain, f"{count} files")
+    return count
 
 
 # -- the visitors' contact form --------------------------------------------------------------------------------

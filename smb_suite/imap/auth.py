@@ -46,7 +46,7 @@ class LoginChecker:
         except (AttributeError, UnicodeDecodeError) as exc:
             raise UnauthorizedLogin() from exc
         try:
-            user = await ops.login(self.services, username, password, self.client_ip)
+            user = await ops.login(self.services, username, password, self.client_ip, app_passwords=True)
         except AuthenticationFailed as exc:
             log.event(logger, "imap.auth_failed", conn=self.connection, client=self.client_ip)
             raise UnauthorizedLogin() from exc

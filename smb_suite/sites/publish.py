@@ -17,6 +17,7 @@ from smb_suite.durable import fsync_dir
 
 CURRENT = "current"
 VERSIONS = "versions"
+SUSPENDED = "suspended"  # a marker file beside `current`: the hosting answers 503 while it exists
 
 
 def site_root(sites_dir: Path, domain: str) -> Path:
@@ -111,3 +112,15 @@ def prune(sites_dir: Path, domain: str, keep: Path | None = None) -> int:
 
 def remove_site(sites_dir: Path, domain: str) -> None:
     shutil.rmtree(site_root(sites_dir, domain), ignore_errors=True)
+
+
+def set_suspended(sites_dir: Path, domain: str, suspended: bool) -> None:
+    """Mark (or unmark) a domain's site as suspended; its files stay. Visible to the very next request."""
+    root = site_root(sites_dir, domain)
+    marker = root / SUSPENDED
+    if suspended:
+        root.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    else:
+        marker.unlink(missing_ok=True)
+    fsync_dir(root)

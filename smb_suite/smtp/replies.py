@@ -16,6 +16,7 @@ QUOTA_FULL = "552 5.3.4 Message too big for the recipient's storage"
 STORAGE_FULL = "452 4.2.2 Mailbox full, try again later"
 AUTH_FAILED = "535 5.7.8 Authentication credentials invalid"
 NO_RECIPIENTS = "554 5.5.1 No valid recipients"
+SUSPENDED = "451 4.7.1 Mailbox temporarily unavailable, try again later"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
 
 
@@ -30,6 +31,8 @@ def for_error(error: Exception) -> str:
             return UNKNOWN_USER
         case errors.InvalidInput():
             return BAD_ADDRESS
+        case errors.TenantSuspended():
+            return SUSPENDED
         case errors.StorageFull():
             return STORAGE_FULL
         case errors.RelayNotConfigured():

@@ -73,6 +73,7 @@ class SmbSMTP(SMTP):
                 credentials.login.decode("utf-8", "replace"),
                 credentials.password.decode("utf-8", "replace"),
                 client_ip,
+                app_passwords=True,
             )
         except AuthenticationFailed:
             log.event(logger, "smtp.auth_failed", client=client_ip)

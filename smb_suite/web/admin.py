@@ -1,32 +1,42 @@
-"""The admin pages: sign in with a mail address, see the mailboxes of your business, sign out.
+"""The admin pages' machinery and entry: sign in with a mail address, the home page for each role, sign out,
+the language switch, the stylesheet and script.
 
 Views only translate HTTP: login goes through ops.login (argon2 in a thread, throttled like SMTP and IMAP),
-listings through the directory with the signed-in principal, so the core decides what each user may see.
+everything else through the use cases with the signed-in principal, so the core decides what each role may
+do. Every form carries the session's CSRF token; every change answers 303 to a page with a short notice.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from smb_suite import log, ops
-from smb_suite.directory import Role, User
+from smb_suite import account_ops, log, ops, tenant_ops
+from smb_suite.directory import Principal, Role, User
 from smb_suite.errors import AuthenticationFailed
 from smb_suite.ops import Services
-from smb_suite.web.errors import status_for
+from smb_suite.web import i18n
+from smb_suite.web.autoconfig import endpoints
+from smb_suite.web.errors import SignInRequired, status_for
 from smb_suite.web.pages import SECURITY_HEADERS, Pages
-from smb_suite.web.sessions import Sessions, check_csrf
+from smb_suite.web.sessions import COOKIE_PATH, Sessions, check_csrf
 
 logger = logging.getLogger("smb_suite.web")
 
 HOME = "/admin/"
-STYLESHEET = Path(__file__).resolve().parent / "static" / "admin.css"
+STATIC = Path(__file__).resolve().parent / "static"
 FORM_BYTES = 16 * 1024  # our forms are a few short fields; refuse anything larger before parsing
+YEAR = 365 * 86400
+T = TypeVar("T")
 
 
 async def read_form(request: Request, max_part_size: int = 4096, max_fields: int = 10) -> FormData:
@@ -44,7 +54,8 @@ def client_ip(request: Request) -> str:
 
 
 async def signed_in_user(services: Services, sessions: Sessions, request: Request) -> tuple[User, str] | None:
-    """The signed-in user and the session's CSRF token, if the session still matches the account."""
+    """The signed-in user and the session's CSRF token, if the session still matches the account and its
+    business is not suspended."""
     session = sessions.load(request)
     if session is None:
         return None
@@ -53,62 +64,199 @@ async def signed_in_user(services: Services, sessions: Sessions, request: Reques
         return None
     if sessions.password_tag(user) != session.password_tag:
         return None
+    if await services.runner.read(services.directory.tenant_suspended, user.tenant_id):
+        return None
     return user, session.csrf
 
 
-class AdminViews:
-    """Endpoints of /admin/ (admin hosts only, see app.AdminRoute)."""
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """A signed-in user, the principal it acts as (with its address, for the audit log), its CSRF token."""
+
+    user: User
+    actor: Principal
+    csrf: str
+
+    @property
+    def manages_many(self) -> bool:
+        return self.user.role in (Role.OPERATOR, Role.PARTNER)
+
+    @property
+    def is_manager(self) -> bool:
+        return self.user.role is not Role.USER
+
+
+class Views:
+    """What every admin view needs: the services, the pages, the sessions, and the signed-in visitor."""
+
+    notices: dict[str, str] = {
+        "saved": "Saved.",
+        "password": "The password is changed.",
+        "mailbox-added": "The mailbox is ready: it can receive mail and sign in now.",
+        "mailbox-removed": "The mailbox and its mail are deleted.",
+        "alias-added": "The alias is added.",
+        "alias-removed": "The alias is removed.",
+        "domain-added": "The domain is added: publish the DNS records below.",
+        "app-password-revoked": "The app password is revoked.",
+        "tier": "The tier is changed.",
+        "suspended": "The business is suspended.",
+        "resumed": "The business is active again.",
+        "tenant-created": "The business is created.",
+        "welcome": "Welcome! Your mailbox and your website are ready.",
+    }
 
     def __init__(self, services: Services, pages: Pages, sessions: Sessions) -> None:
-        self._services = services
-        self._pages = pages
-        self._sessions = sessions
+        self.services = services
+        self.pages = pages
+        self.sessions = sessions
+
+    async def visitor(self, request: Request) -> Visitor | None:
+        signed_in = await signed_in_user(self.services, self.sessions, request)
+        if signed_in is None:
+            return None
+        user, csrf = signed_in
+        return Visitor(user, ops.principal_of(user, client_ip(request)), csrf)
+
+    async def require(self, request: Request) -> Visitor:
+        """The signed-in visitor; without one, the browser goes to the sign-in page."""
+        visitor = await self.visitor(request)
+        if visitor is None:
+            raise SignInRequired()
+        return visitor
+
+    async def posted(self, request: Request, form: FormData | None = None) -> tuple[Visitor, FormData]:
+        """The visitor and its form, CSRF checked before anything changes (403 without a session)."""
+        if form is None:
+            form = await read_form(request)
+        visitor = await self.visitor(request)
+        check_csrf(visitor.csrf if visitor else None, form)
+        assert visitor is not None
+        return visitor, form
+
+    async def read(self, function: Callable[..., T], *args: Any) -> T:
+        return await self.services.runner.read(function, self.services, *args)
+
+    async def write(self, function: Callable[..., T], *args: Any) -> T:
+        return await self.services.runner.write(function, self.services, *args)
+
+    def render(
+        self, request: Request, name: str, visitor: Visitor | None, status: int = 200, **context: Any
+    ) -> Response:
+        notice = self.notices.get(request.query_params.get("done", ""), "")
+        context.setdefault("csrf", visitor.csrf if visitor else "")
+        return self.pages.render(request, name, status, visitor=visitor, notice=notice, **context)
+
+    @staticmethod
+    def done(location: str, notice: str) -> RedirectResponse:
+        separator = "&" if "?" in location else "?"
+        return RedirectResponse(f"{location}{separator}done={notice}", status_code=303, headers=SECURITY_HEADERS)
+
+
+class AdminViews(Views):
+    """Endpoints of /admin/ itself (admin hosts only, see app.AdminRoute)."""
 
     def routes(self) -> list[BaseRoute]:
         return [
             Route(HOME, self.home, methods=["GET"]),
             Route("/admin/login", self.login, methods=["POST"], max_body_size=FORM_BYTES),
             Route("/admin/logout", self.logout, methods=["POST"], max_body_size=FORM_BYTES),
-            Route("/admin/static/admin.css", self.stylesheet, methods=["GET"]),
+            Route("/admin/lang", self.language, methods=["GET"]),
+            Route("/admin/static/admin.css", self.static_file, methods=["GET"]),
+            Route("/admin/static/admin.js", self.static_file, methods=["GET"]),
         ]
 
     async def home(self, request: Request) -> Response:
-        signed_in = await signed_in_user(self._services, self._sessions, request)
-        if signed_in is None:
+        """Each role's first page: the businesses (operator, partner), the business (owner), the account (user)."""
+        visitor = await self.visitor(request)
+        if visitor is None:
             return self._login_page(request)
-        user, csrf = signed_in
-        users = await self._services.runner.read(self._services.directory.list_users, ops.principal_of(user))
-        return self._pages.render(
-            request, "account.html", user=user, users=users, owner=user.role is Role.OWNER, csrf=csrf
-        )
+        if visitor.manages_many:
+            search = request.query_params.get("q", "")
+            rows = await self.read(tenant_ops.tenant_rows, visitor.actor, search)
+            return self.render(
+                request, "tenants.html", visitor, rows=rows, search=search, tiers=self.services.config.tiers
+            )
+        if visitor.is_manager:
+            overview = await self.read(account_ops.business, visitor.actor, visitor.user.tenant_id)
+            tenant = await self.read(_tenant_name, visitor.user.tenant_id)
+            contact = self.services.config.signup.upgrade_contact
+            return self.render(
+                request, "business.html", visitor, business=overview, tenant=tenant, upgrade_contact=contact
+            )
+        mailbox = await self.read(account_ops.mailbox_row, visitor.actor, str(visitor.user.address))
+        return self.render(request, "account.html", visitor, **await account_context(self, visitor, mailbox))
 
     def _login_page(self, request: Request, status: int = 200, error: str = "", username: str = "") -> Response:
-        token = self._sessions.login_form_token(request) or self._sessions.new_login_form_token()
-        response = self._pages.render(request, "login.html", status, csrf=token, error=error, username=username)
-        self._sessions.bind_login_form_token(response, request, token)
+        token = self.sessions.login_form_token(request) or self.sessions.new_login_form_token()
+        response = self.render(
+            request,
+            "login.html",
+            None,
+            status,
+            csrf=token,
+            error=error,
+            username=username,
+            signup=self.services.config.signup.enabled,
+        )
+        self.sessions.bind_login_form_token(response, request, token)
         return response
 
     async def login(self, request: Request) -> Response:
         form = await read_form(request)
-        check_csrf(self._sessions.login_form_token(request), form)
+        check_csrf(self.sessions.login_form_token(request), form)
         username = text_field(form, "username").strip()
         try:
-            user = await ops.login(self._services, username, text_field(form, "password"), client_ip(request))
+            user = await ops.login(self.services, username, text_field(form, "password"), client_ip(request))
         except AuthenticationFailed as exc:
             log.event(logger, "web.login.failed", user=username, ip=client_ip(request))
             return self._login_page(request, status_for(exc), str(exc), username)
         log.event(logger, "web.login", user=user.address, ip=client_ip(request))
         response = RedirectResponse(HOME, status_code=303, headers=SECURITY_HEADERS)
-        self._sessions.start(response, request, user)
+        self.sessions.start(response, request, user)
         return response
 
     async def logout(self, request: Request) -> Response:
         form = await read_form(request)
-        session = self._sessions.load(request)
+        session = self.sessions.load(request)
         check_csrf(session.csrf if session else None, form)
         response = RedirectResponse(HOME, status_code=303, headers=SECURITY_HEADERS)
-        self._sessions.end(response, request)
+        self.sessions.end(response, request)
         return response
 
-    async def stylesheet(self, request: Request) -> Response:
-        return FileResponse(STYLESHEET, headers={"X-Content-Type-Options": "nosniff"})
+    async def language(self, request: Request) -> Response:
+        """Remember the chosen language (a preference, not a change of data: no CSRF needed) and go back."""
+        chosen = request.query_params.get("to", "")
+        back = request.query_params.get("next", HOME)
+        if not back.startswith(HOME) or "//" in back or "\\" in back:
+            back = HOME
+        response = RedirectResponse(quote(back, safe="/?=&-_.~"), status_code=303, headers=SECURITY_HEADERS)
+        if chosen in i18n.LANGUAGES:
+            response.set_cookie(
+                i18n.LANG_COOKIE,
+                chosen,
+                max_age=YEAR,
+                path=COOKIE_PATH,
+                secure=request.url.scheme == "https",
+                httponly=True,
+                samesite="lax",
+            )
+        return response
+
+    async def static_file(self, request: Request) -> Response:
+        path = STATIC / request.url.path.rsplit("/", 1)[1]
+        return FileResponse(path, headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
+
+
+def _tenant_name(services: Services, tenant_id: int) -> str:
+    return services.tenants.names([tenant_id]).get(tenant_id, "")
+
+
+async def account_context(views: Views, visitor: Visitor, mailbox: account_ops.MailboxRow) -> dict[str, Any]:
+    """What the account page shows: storage, app passwords, mail client settings."""
+    passwords = await views.read(account_ops.app_passwords, visitor.actor)
+    return {
+        "mailbox": mailbox,
+        "app_passwords": passwords,
+        "endpoints": endpoints(views.services.listening),
+        "server": views.services.config.server.hostname,
+    }

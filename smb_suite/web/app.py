@@ -22,12 +22,15 @@ from smb_suite.errors import NotFound
 from smb_suite.ops import Services
 from smb_suite.sites.publish import site_root
 from smb_suite.web import errors
+from smb_suite.web.account import AccountViews
 from smb_suite.web.admin import AdminViews
 from smb_suite.web.autoconfig import AutoconfigViews
+from smb_suite.web.business import BusinessViews
 from smb_suite.web.contact import CONTACT_PATH, SITE_SCOPE_KEY, ContactViews
 from smb_suite.web.filecache import FileCache
 from smb_suite.web.hosting import SiteHosting
 from smb_suite.web.hosts import admin_hosts, host_of, request_host
+from smb_suite.web.operator import OperatorViews
 from smb_suite.web.pages import Pages
 from smb_suite.web.sessions import KEY_FILE, Sessions, load_or_create_key
 from smb_suite.web.site_admin import SiteAdminViews
@@ -86,6 +89,13 @@ class WebApp:
         sessions = Sessions(load_or_create_key(services.config.server.data_dir / KEY_FILE))
         admin = AdminViews(services, pages, sessions)
         site_admin = SiteAdminViews(services, pages, sessions)
+        admin_routes = [
+            *admin.routes(),
+            *AccountViews(services, pages, sessions).routes(),
+            *BusinessViews(services, pages, sessions).routes(),
+            *OperatorViews(services, pages, sessions).routes(),
+            *site_admin.routes(),
+        ]
         contact = ContactViews(services, pages)
         autoconfig = AutoconfigViews(services)
         self._autoconfig_paths = {route.path for route in autoconfig.routes()}
@@ -96,7 +106,7 @@ class WebApp:
         self._platform_domains: dict[str, str] = {}
         self.starlette = Starlette(
             routes=[
-                AdminRoute(self.hosts, [*admin.routes(), *site_admin.routes()]),
+                AdminRoute(self.hosts, admin_routes),
                 Route(CONTACT_PATH, contact.post, methods=["POST"], max_body_size=64 * KIB),
                 *autoconfig.routes(),
                 Route("/{path:path}", self.no_site, methods=["GET", "HEAD"]),
@@ -109,6 +119,9 @@ class WebApp:
         if host and not is_admin_request(scope, self.hosts, host) and scope["path"] not in self._autoconfig_paths:
             site = await self.hosting.find(host)
             if site is not None:
+                if site.suspended:
+                    await self._suspended(scope, receive, send)
+                    return
                 if scope["path"] == CONTACT_PATH and scope["method"] == "POST":
                     scope[SITE_SCOPE_KEY] = site.domain
                 else:
@@ -119,6 +132,12 @@ class WebApp:
 
     async def _not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = self._pages.error(Request(scope, receive), 404, "This page does not exist.")
+        await response(scope, receive, send)
+
+    async def _suspended(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A neutral page for a suspended business's site: nothing of its content, no reason given."""
+        message = "This website is temporarily unavailable."
+        response = self._pages.error(Request(scope, receive), 503, message, {"Retry-After": "3600"})
         await response(scope, receive, send)
 
     async def _platform(self, label: str) -> str | None:

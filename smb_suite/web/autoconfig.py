@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from smb_suite import dns_ops
 from smb_suite.config import Config
 from smb_suite.directory import Directory, Domain
 from smb_suite.errors import InvalidInput, NotFound
@@ -28,7 +29,6 @@ AUTODISCOVER_REQUEST = "{http://schemas.microsoft.com/exchange/autodiscover/outl
 AUTODISCOVER_RESPONSE = "http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006"
 OUTLOOK_RESPONSE = "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"
 MAX_REQUEST = 16 * 1024
-POLICY_MAX_AGE = 86400
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,11 +148,4 @@ class AutoconfigViews:
         if not host.startswith("mta-sts."):
             raise NotFound("MTA-STS policies are served on mta-sts.<domain>.")
         await self._domain(host.removeprefix("mta-sts."))
-        config = self._services.config
-        lines = [
-            "version: STSv1",
-            f"mode: {config.tls.mta_sts_mode}",
-            f"mx: {config.server.hostname}",
-            f"max_age: {POLICY_MAX_AGE}",
-        ]
-        return PlainTextResponse("\n".join(lines) + "\n")
+        return PlainTextResponse(dns_ops.mta_sts_policy(self._services.config))

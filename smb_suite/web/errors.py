@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.types import ExceptionHandler
 
 from smb_suite import log
@@ -37,6 +37,13 @@ STATUS: tuple[tuple[type[SmbSuiteError], int], ...] = (
     (QuotaExceeded, 413),
     (TemporaryFailure, 503),  # the message says what to do (try later); a retry may succeed
 )
+SIGN_IN = "/admin/"
+
+
+class SignInRequired(Exception):
+    """A page of the admin UI was asked for without a session: the browser goes to the sign-in page."""
+
+
 GENERIC_MESSAGE = "Something went wrong on our side. Please try again later."
 
 
@@ -68,4 +75,7 @@ def exception_handlers(pages: Pages) -> Mapping[Any, ExceptionHandler]:
         # Starlette's ServerErrorMiddleware re-raises after this page is sent, so uvicorn logs the traceback.
         return pages.error(request, 500, GENERIC_MESSAGE)
 
-    return {SmbSuiteError: core_error, HTTPException: http_error, Exception: unexpected}
+    async def sign_in(request: Request, exc: Exception) -> Response:
+        return RedirectResponse(SIGN_IN, status_code=303, headers={"Cache-Control": "no-store"})
+
+    return {SmbSuiteError: core_error, HTTPException: http_error, SignInRequired: sign_in, Exception: unexpected}

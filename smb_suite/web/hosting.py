@@ -22,7 +22,7 @@ from pathlib import Path
 
 from starlette.types import Receive, Scope, Send
 
-from smb_suite.sites.publish import CURRENT
+from smb_suite.sites.publish import CURRENT, SUSPENDED
 from smb_suite.web.filecache import AddSlash, CachedFile, Entry, FileCache, load
 
 HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+")
@@ -44,6 +44,7 @@ ALLOW = [(b"allow", b"GET, HEAD"), *SECURITY]
 class LiveSite:
     domain: str
     version: str  # the live version folder (a string: no pathlib on the hot path)
+    suspended: bool = False  # the business is suspended: answer 503, serve nothing
 
 
 PlatformLookup = Callable[[str], Awaitable[str | None]]
@@ -129,9 +130,10 @@ class SiteHosting:
     def _live(self, domain: str) -> LiveSite | None:
         root = f"{self._sites_dir}/{domain}"
         try:
-            return LiveSite(domain, f"{root}/{os.readlink(f'{root}/{CURRENT}')}")
+            version = f"{root}/{os.readlink(f'{root}/{CURRENT}')}"
         except OSError:
             return None
+        return LiveSite(domain, version, os.path.exists(f"{root}/{SUSPENDED}"))
 
     async def find(self, host: str) -> LiveSite | None:
         """The live site answering to this host name (a cheap readlink, no database on the usual path)."""

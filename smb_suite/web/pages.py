@@ -12,6 +12,8 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from smb_suite.quota import format_bytes
+from smb_suite.web import i18n
 from smb_suite.web.hosts import request_host
 
 # Every page of ours is same-origin only, never framed, never cached (it may show account data).
@@ -35,6 +37,7 @@ class Pages:
             undefined=jinja2.StrictUndefined,
             auto_reload=False,  # templates ship with the package: no stat() per page on the event loop
         )
+        self._environment.globals["format_bytes"] = format_bytes
 
     def is_admin_host(self, request: Request) -> bool:
         return request_host(request.headers) in self._admin_hosts
@@ -48,7 +51,15 @@ class Pages:
         **context: object,
     ) -> HTMLResponse:
         # The stylesheet lives under /admin/, which exists only on admin hosts; elsewhere pages stay plain.
-        html = self._environment.get_template(name).render(admin_host=self.is_admin_host(request), **context)
+        lang = i18n.language(request)
+        html = self._environment.get_template(name).render(
+            admin_host=self.is_admin_host(request),
+            lang=lang,
+            _=i18n.translator(lang),
+            languages=i18n.LANGUAGES,
+            here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            **context,
+        )
         return HTMLResponse(html, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})
 
     def error(
@@ -56,4 +67,4 @@ class Pages:
     ) -> HTMLResponse:
         title = HTTPStatus(status).phrase
         shown = "" if message == title else message
-        return self.render(request, "error.html", status, headers, title=title, message=shown)
+        return self.render(request, "error.html", status, headers, title=title, message=shown, visitor=None)

@@ -13,14 +13,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from smb_suite import ops, site_ops
-from smb_suite.directory import Principal, Role
+from smb_suite import site_ops
+from smb_suite.directory import Principal
 from smb_suite.errors import InvalidInput, NotFound, PermissionDenied
 from smb_suite.ops import Services
 from smb_suite.quota import format_bytes
 from smb_suite.sites.content import MAX_LOGO_BYTES
 from smb_suite.sites.render import preview_file
-from smb_suite.web.admin import HOME, read_form, signed_in_user, text_field
+from smb_suite.web.admin import HOME, Views, read_form, text_field
 from smb_suite.web.pages import SECURITY_HEADERS, Pages
 from smb_suite.web.sessions import Sessions, check_csrf
 
@@ -37,11 +37,12 @@ NOTICES = {
 }
 
 
-class SiteAdminViews:
+class SiteAdminViews(Views):
+    notices = {**Views.notices, **NOTICES}
+
     def __init__(self, services: Services, pages: Pages, sessions: Sessions) -> None:
+        super().__init__(services, pages, sessions)
         self._services = services
-        self._pages = pages
-        self._sessions = sessions
 
     def routes(self) -> list[BaseRoute]:
         site = BASE + "/{domain}"
@@ -66,13 +67,12 @@ class SiteAdminViews:
     # -- helpers ----------------------------------------------------------------------------------------------
 
     async def _actor(self, request: Request) -> tuple[Principal, str] | None:
-        signed_in = await signed_in_user(self._services, self._sessions, request)
-        if signed_in is None:
+        visitor = await self.visitor(request)
+        if visitor is None:
             return None
-        user, csrf = signed_in
-        if user.role is not Role.OWNER:
+        if not visitor.is_manager:
             raise PermissionDenied("Only an owner of the business edits its website.")
-        return ops.principal_of(user), csrf
+        return visitor.actor, visitor.csrf
 
     async def _post(self, request: Request, form: FormData | None = None) -> tuple[Principal, FormData, str]:
         """The acting owner, the checked form and the domain of a POST (refused before any change)."""
@@ -97,7 +97,7 @@ class SiteAdminViews:
         domains = await self._services.runner.read(site_ops.editable_domains, self._services, actor[0])
         if len(domains) == 1:
             return RedirectResponse(f"{BASE}/{domains[0].name}/", status_code=303)
-        return self._pages.render(request, "sites.html", domains=domains, csrf=actor[1])
+        return self.render(request, "sites.html", await self.visitor(request), domains=domains)
 
     async def edit(self, request: Request) -> Response:
         actor = await self._actor(request)
@@ -109,13 +109,12 @@ class SiteAdminViews:
         )
         usage = await self._services.runner.read(self._services.quota.current, editor.domain.tenant_id)
         limits = site_ops.upload_limits(self._services)
-        return self._pages.render(
+        return self.render(
             request,
             "site_edit.html",
+            await self.visitor(request),
             editor=editor,
             theme=editor.themes.get(editor.content.info.theme),
-            csrf=csrf,
-            notice=NOTICES.get(request.query_params.get("done", ""), ""),
             usage=usage,
             format_bytes=format_bytes,
             max_upload=format_bytes(limits.max_bytes),
@@ -131,7 +130,9 @@ class SiteAdminViews:
         page = editor.content.page(request.path_params["page"])
         theme = editor.themes.get(editor.content.info.theme)
         layouts = theme.layouts if theme else ()
-        return self._pages.render(request, "page_edit.html", editor=editor, page=page, layouts=layouts, csrf=actor[1])
+        return self.render(
+            request, "page_edit.html", await self.visitor(request), editor=editor, page=page, layouts=layouts
+        )
 
     async def preview(self, request: Request) -> Response:
         actor = await self._actor(request)

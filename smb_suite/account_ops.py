@@ -1,0 +1,114 @@
+"""Use cases of a business's owner and of each user: mailboxes with their storage, aliases, app passwords
+for mail clients, the tier and how to upgrade. Shared by cli.py and web/. No SQL and no HTTP here.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from smb_suite.auth.apppasswords import AppPassword
+from smb_suite.auth.passwords import hash_password
+from smb_suite.config import TierConfig
+from smb_suite.directory import Principal, Role, User
+from smb_suite.errors import PermissionDenied
+from smb_suite.mail.address import Address
+from smb_suite.ops import Services
+from smb_suite.quota import Usage
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxRow:
+    user: User
+    used: int
+    limit: int  # its own limit, else the business's
+
+    @property
+    def percent(self) -> float:
+        return min(100.0, 100.0 * self.used / self.limit) if self.limit else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Business:
+    """What an owner sees of its business: usage against the tier, the tiers on offer, its mailboxes."""
+
+    usage: Usage
+    tiers: dict[str, TierConfig]
+    mailboxes: list[MailboxRow]
+    aliases: list[tuple[Address, Address]]
+    domains: list[str]
+
+
+def _require_manager(actor: Principal) -> None:
+    if actor.role is Role.USER:
+        raise PermissionDenied("only an owner of the business may do this")
+
+
+def business(services: Services, actor: Principal, tenant_id: int) -> Business:
+    """One business as its owner (or partner, or the operator) sees it."""
+    _require_manager(actor)
+    services.directory.require_tenant(actor, tenant_id)
+    domains = [d for d in services.directory.list_domains(actor) if d.tenant_id == tenant_id]
+    names = {d.name for d in domains}
+    usage = services.quota.current(tenant_id)
+    rows = []
+    for user in services.directory.list_users(actor):
+        if user.tenant_id == tenant_id:
+            used, own = services.quota.mailbox_usage(user.id)
+            rows.append(MailboxRow(user, used, own if own is not None else usage.limit))
+    aliases = [pair for pair in services.directory.list_aliases(actor) if pair[0].domain in names]
+    return Business(usage, dict(services.config.tiers), rows, aliases, sorted(names))
+
+
+def mailbox_row(services: Services, actor: Principal, address: str) -> MailboxRow:
+    user = services.directory.get_user(actor, address)
+    used, own = services.quota.mailbox_usage(user.id)
+    return MailboxRow(user, used, own if own is not None else services.quota.current(user.tenant_id).limit)
+
+
+def add_alias(services: Services, actor: Principal, alias: str, target: str) -> tuple[Address, Address]:
+    _require_manager(actor)
+    source, destination = services.directory.add_alias(actor, alias, target)
+    tenant_id = services.directory.get_domain(actor, source.domain).tenant_id
+    services.audit.record(actor, "alias.add", f"{source} -> {destination}", tenant_id)
+    return source, destination
+
+
+def remove_alias(services: Services, actor: Principal, alias: str, target: str) -> tuple[Address, Address]:
+    _require_manager(actor)
+    source, destination = services.directory.remove_alias(actor, alias, target)
+    tenant_id = services.directory.get_domain(actor, source.domain).tenant_id
+    services.audit.record(actor, "alias.remove", f"{source} -> {destination}", tenant_id)
+    return source, destination
+
+
+# -- app passwords: the user's own, for mail clients only ------------------------------------------------------
+
+
+def _own(services: Services, actor: Principal) -> User:
+    if actor.user_id is None:
+        raise PermissionDenied("app passwords belong to a signed-in user")
+    user = services.directory.find_user(actor.name)
+    if user is None or user.id != actor.user_id:
+        raise PermissionDenied("app passwords belong to a signed-in user")
+    return user
+
+
+def app_passwords(services: Services, actor: Principal) -> list[AppPassword]:
+    return services.app_passwords.of_user(_own(services, actor).id)
+
+
+def create_app_password(services: Services, actor: Principal, label: str) -> tuple[AppPassword, str]:
+    """A new random app password (shown once to the user, stored only as its argon2id hash)."""
+    user = _own(services, actor)
+    password = "-".join(secrets.token_hex(2) for _ in range(5))
+    created = services.app_passwords.add(user.id, label, hash_password(password))
+    services.audit.record(actor, "app_password.add", f"{user.address}: {created.label}", user.tenant_id)
+    return created, password
+
+
+def revoke_app_password(services: Services, actor: Principal, password_id: int) -> AppPassword:
+    user = _own(services, actor)
+    removed = services.app_passwords.remove(user.id, password_id)
+    services.audit.record(actor, "app_password.remove", f"{user.address}: {removed.label}", user.tenant_id)
+    return removed

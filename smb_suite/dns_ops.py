@@ -1,0 +1,172 @@
+"""The DNS records a domain's owner publishes, as data (for the admin page, the zone file and `smb-suite dns`),
+and the live check that asks the configured resolvers which of them are present, missing or wrong.
+
+Records: MX and SPF (RFC 7208) so mail reaches us, DMARC (RFC 7489), autoconfig/autodiscover names for mail
+clients, SRV records for IMAP and submission (RFC 6186, RFC 8314 5.1), MTA-STS (RFC 8461 3.1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+import dns.asyncresolver
+import dns.exception
+import dns.nameserver
+import dns.resolver
+
+from smb_suite.config import Config, parse_listen_address, parse_nameserver
+from smb_suite.directory import Domain
+from smb_suite.ops import Services
+
+TTL = 3600
+DMARC_SUGGESTION = "v=DMARC1; p=quarantine; adkim=r; aspf=r; pct=100"
+MTA_STS_MAX_AGE = 86400
+# (SRV service, listener, standard port) in RFC 8314 5.1 order: implicit TLS first.
+SRV_SERVICES = (
+    ("_imaps._tcp", "imaps", 993),
+    ("_submissions._tcp", "submissions", 465),
+    ("_imap._tcp", "imap", 143),
+    ("_submission._tcp", "submission", 587),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    name: str  # fully qualified, without the final dot
+    type: str
+    value: str  # as in a zone file; TXT values unquoted here
+    purpose: str  # a short key the pages translate: mx, spf, dkim, dmarc, autoconfig, srv, mta-sts
+
+    @property
+    def rdata(self) -> str:
+        if self.type != "TXT":
+            return self.value
+        return " ".join(f'"{self.value[i : i + 255]}"' for i in range(0, max(len(self.value), 1), 255))
+
+    def zone_line(self) -> str:
+        return f"{self.name}.\t{TTL}\tIN\t{self.type}\t{self.rdata}"
+
+
+def mta_sts_policy(config: Config) -> str:
+    """The policy served at https://mta-sts.<domain>/.well-known/mta-sts.txt (RFC 8461 3.2)."""
+    lines = ["version: STSv1", f"mode: {config.tls.mta_sts_mode}", f"mx: {config.server.hostname}"]
+    return "\n".join([*lines, f"max_age: {MTA_STS_MAX_AGE}"]) + "\n"
+
+
+def mta_sts_id(config: Config) -> str:
+    """Changes whenever the policy does, so senders fetch it again (RFC 8461 3.1: 1-32 alphanumerics)."""
+    return hashlib.sha256(mta_sts_policy(config).encode()).hexdigest()[:20]
+
+
+def public_ports(config: Config, listening: Mapping[str, int]) -> dict[str, int]:
+    """The port of each mail client service we offer: the configured one (or, in tests, the bound one)."""
+    ports = {}
+    for _, name, _standard in SRV_SERVICES:
+        address = parse_listen_address(getattr(config.listen, name))
+        if address is not None:
+            ports[name] = listening.get(name) or address[1]
+    return ports
+
+
+def records(services: Services, domain: Domain) -> list[Record]:
+    config = services.config
+    host = config.server.hostname.rstrip(".")
+    name = domain.name
+    result = [
+        Record(name, "MX", f"10 {host}.", "mx"),
+        Record(name, "TXT", "v=spf1 mx -all", "spf"),
+        Record(f"_dmarc.{name}", "TXT", DMARC_SUGGESTION, "dmarc"),
+        Record(f"autoconfig.{name}", "CNAME", f"{host}.", "autoconfig"),
+        Record(f"autodiscover.{name}", "CNAME", f"{host}.", "autoconfig"),
+    ]
+    ports = public_ports(config, services.listening)
+    for service, listener, _standard in SRV_SERVICES:
+        port = ports.get(listener)
+        # RFC 6186 3.4 / RFC 2782: target "." says the service is not offered.
+        value = f"0 1 {port} {host}." if port else "0 0 0 ."
+        result.append(Record(f"{service}.{name}", "SRV", value, "srv"))
+    result.append(Record(f"_mta-sts.{name}", "TXT", f"v=STSv1; id={mta_sts_id(config)}", "mta-sts"))
+    result.append(Record(f"mta-sts.{name}", "CNAME", f"{host}.", "mta-sts"))
+    return result
+
+
+def zone_file(services: Services, domain: Domain) -> str:
+    lines = [r.zone_line() for r in records(services, domain)]
+    lines.insert(0, f"; DNS records for {domain.name}, to add to its zone")
+    return "\n".join(lines) + "\n"
+
+
+# -- the live check -------------------------------------------------------------------------------------------
+
+
+class Status(StrEnum):
+    PRESENT = "present"
+    MISSING = "missing"
+    WRONG = "wrong"
+    UNKNOWN = "unknown"  # the lookup itself failed (timeout): say so rather than guess
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    record: Record
+    status: Status
+    found: tuple[str, ...]
+
+
+Lookup = Callable[[str, str], Awaitable[list[str]]]  # (name, type) -> answers as text; raises on failure
+
+
+def _normal(record_type: str, text: str) -> str:
+    text = " ".join(text.split()).lower()
+    if record_type in ("MX", "CNAME", "SRV"):
+        return text.rstrip(".")
+    return text
+
+
+def judge(record: Record, answers: list[str]) -> Status:
+    """Present when an answer equals the record; wrong when an answer of the same kind differs."""
+    expected = _normal(record.type, record.value)
+    normal = [_normal(record.type, answer) for answer in answers]
+    if expected in normal:
+        return Status.PRESENT
+    if record.type == "TXT":
+        tag = expected.split(";")[0].split(" ")[0]  # v=spf1, v=dmarc1, v=stsv1, v=dkim1
+        same_kind = [answer for answer in normal if answer.startswith(tag)]
+        return Status.WRONG if same_kind else Status.MISSING
+    return Status.WRONG if normal else Status.MISSING
+
+
+def lookup_for(services: Services) -> Lookup:
+    """Answers from the configured resolvers ([dns] nameservers; empty: the system's), as zone-file text."""
+    config = services.config.dns
+    resolver = dns.asyncresolver.Resolver(configure=not config.nameservers)
+    if config.nameservers:
+        servers = [parse_nameserver(server) for server in config.nameservers]
+        resolver.nameservers = [dns.nameserver.Do53Nameserver(address, port) for address, port in servers]
+    resolver.lifetime = resolver.timeout = config.timeout
+
+    async def lookup(name: str, record_type: str) -> list[str]:
+        try:
+            answer = await resolver.resolve(name, record_type, search=False)
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            return []
+        if record_type == "TXT":
+            return [b"".join(item.strings).decode("utf-8", "replace") for item in answer]
+        return [item.to_text() for item in answer]
+
+    return lookup
+
+
+async def check(records_to_check: list[Record], lookup: Lookup) -> list[Check]:
+    results = []
+    for record in records_to_check:
+        try:
+            answers = await lookup(record.name, record.type)
+        except (dns.exception.DNSException, OSError):  # a timeout or a failing server: "could not check"
+            results.append(Check(record, Status.UNKNOWN, ()))
+            continue
+        results.append(Check(record, judge(record, answers), tuple(answers)))
+    return results

@@ -1,0 +1,126 @@
+"""Use cases of the operator and partners (many businesses) and of sign-up: create a business for a customer,
+list and search businesses with usage, suspend and resume, give a business to a partner; and the audit log.
+Shared by cli.py and web/. No SQL and no HTTP here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from smb_suite import ops, site_ops
+from smb_suite.audit import Entry
+from smb_suite.directory import OPERATOR, Domain, Principal, Role, Tenant, User
+from smb_suite.errors import AlreadyExists, InvalidInput, PermissionDenied
+from smb_suite.ops import Services
+from smb_suite.quota import Usage
+from smb_suite.sites import publish
+
+IDENTIFIER = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
+RESERVED = frozenset({"www", "mail", "admin", "autoconfig", "autodiscover", "mta-sts", "smtp", "imap", "postmaster"})
+SIGNUP_OWNER = "owner"
+
+
+@dataclass(frozen=True, slots=True)
+class TenantRow:
+    """One business in the operator's and partners' lists."""
+
+    tenant: Tenant
+    usage: Usage
+    domains: tuple[str, ...]
+    partner: str
+
+
+def tenant_rows(services: Services, actor: Principal, search: str = "") -> list[TenantRow]:
+    """The businesses the actor manages, with tier, usage and domains; `search` matches a name or a domain."""
+    if actor.role not in (Role.OPERATOR, Role.PARTNER):
+        raise PermissionDenied("only the operator and partners list businesses")
+    tenants = services.directory.list_tenants(actor)
+    usages = {usage.tenant_id: usage for usage in services.quota.current_all()}
+    domains: dict[int, list[str]] = {}
+    for domain in services.directory.list_domains(actor):
+        domains.setdefault(domain.tenant_id, []).append(domain.name)
+    partners = services.tenants.names([t.partner_id for t in tenants if t.partner_id is not None])
+    needle = search.strip().lower()
+    rows = []
+    for tenant in tenants:
+        names = tuple(domains.get(tenant.id, ()))
+        if needle and needle not in tenant.name.lower() and not any(needle in name for name in names):
+            continue
+        partner = partners.get(tenant.partner_id, "") if tenant.partner_id is not None else ""
+        rows.append(TenantRow(tenant, usages[tenant.id], names, partner))
+    return rows
+
+
+def create_tenant(
+    services: Services, actor: Principal, name: str, domain: str, owner: str, password: str, tier: str | None = None
+) -> tuple[Tenant, Domain, User]:
+    """A business for a customer: its first domain (with starter site) and its owner's mailbox."""
+    chosen = tier or services.config.quota.default_tier
+    if chosen not in services.config.tiers:
+        raise InvalidInput(f"no tier named {chosen!r}")
+    if services.directory.find_domain(domain) is not None:
+        raise AlreadyExists(f"domain {domain} already exists")
+    ops.check_new_password(password, strict=actor.role is not Role.OPERATOR)  # before anything is created
+    tenant = services.tenants.create(actor, name, chosen)
+    services.audit.record(actor, "tenant.create", f"{tenant.name} ({chosen})", tenant.id)
+    hosted = ops.add_domain(services, actor, domain, tenant.name)
+    user = ops.add_user(services, actor, owner, password, Role.OWNER)
+    return tenant, hosted, user
+
+
+def set_suspended(services: Services, actor: Principal, name: str, suspended: bool) -> Tenant:
+    """Suspend a business (mail waits at senders with 451, no login, sites answer 503; data kept) or resume it."""
+    tenant = services.tenants.set_suspended(actor, name, suspended)
+    for domain in services.directory.list_domains(OPERATOR):
+        if domain.tenant_id == tenant.id:
+            publish.set_suspended(services.config.sites_dir, domain.name, suspended)
+    services.audit.record(actor, "tenant.suspend" if suspended else "tenant.resume", tenant.name, tenant.id)
+    return tenant
+
+
+def set_partner(services: Services, actor: Principal, name: str, partner: str | None) -> Tenant:
+    tenant = services.tenants.set_partner(actor, name, partner)
+    services.audit.record(actor, "tenant.partner", f"{tenant.name}: {partner or 'none'}", tenant.id)
+    return tenant
+
+
+def audit_entries(services: Services, actor: Principal, tenant: str | None = None, limit: int = 200) -> list[Entry]:
+    tenant_id = None if tenant is None else services.tenants.get(actor, tenant).id
+    return services.audit.entries(actor, tenant_id, limit)
+
+
+# -- sign-up --------------------------------------------------------------------------------------------------
+
+
+def check_identifier(services: Services, identifier: str) -> str:
+    """A sign-up identifier: one DNS label (lower case, digits, inner hyphens), free and not reserved."""
+    label = identifier.strip().lower()
+    if not IDENTIFIER.fullmatch(label) or len(label) < 2:
+        raise InvalidInput("the identifier has 2 to 40 lower-case letters, digits or inner hyphens, like 'my-shop'")
+    platform = services.config.sites.platform_domain.strip(".").lower()
+    taken = services.tenants.find(label) is not None or services.directory.find_domain(f"{label}.{platform}")
+    if label in RESERVED or taken:
+        raise AlreadyExists(f"the identifier {label!r} is taken: choose another")
+    return label
+
+
+def signup(services: Services, business: str, identifier: str, password: str, client: str) -> User:
+    """Self-service sign-up (when [signup] enabled): a business on the default tier, the domain
+    <identifier>.<platform domain> with its site, and the owner's mailbox owner@ that domain."""
+    if not services.config.signup.enabled:
+        raise PermissionDenied("sign-up is closed on this server")
+    label = check_identifier(services, identifier)
+    ops.check_new_password(password)
+    business = business.strip()
+    if not business or len(business) > 200:
+        raise InvalidInput("give your business's name (up to 200 characters)")
+    platform = services.config.sites.platform_domain.strip(".").lower()
+    actor = Principal(Role.OPERATOR, name="signup", client=client)
+    domain = f"{label}.{platform}"
+    _, hosted, user = create_tenant(services, actor, label, domain, f"{SIGNUP_OWNER}@{domain}", password)
+    info = services.content.load(hosted, services.config.sites.default_theme).info
+    fields = {name: str(getattr(info, name)) for name in site_ops.INFO_FIELDS}
+    site_ops.save_info(services, actor, domain, {**fields, "business_name": business}, info.contact_form)
+    site_ops.publish_site(services, actor, domain)
+    return user

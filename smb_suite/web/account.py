@@ -1,0 +1,127 @@
+"""A user's own pages: the account (storage, password, app passwords, mail client settings) and the Apple
+configuration profile (.mobileconfig) that sets up Mail on iPhone, iPad and Mac.
+
+Profile format: Apple's Configuration Profile Reference, payload type com.apple.mail.managed; a plist with
+the IMAP and SMTP hosts, ports and TLS, the address as user name, and no password (the device asks).
+"""
+
+from __future__ import annotations
+
+import plistlib
+import uuid
+from collections.abc import Mapping
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from smb_suite import account_ops, ops
+from smb_suite.config import Config
+from smb_suite.directory import User
+from smb_suite.errors import AuthenticationFailed
+from smb_suite.web.admin import FORM_BYTES, Views, account_context, text_field
+from smb_suite.web.autoconfig import Endpoint, endpoints
+from smb_suite.web.pages import SECURITY_HEADERS
+
+ACCOUNT = "/admin/account"
+PROFILE_NAMESPACE = uuid.UUID("6f1d3c2e-5a7b-4c8d-9e0f-1a2b3c4d5e6f")
+
+
+def mobileconfig(config: Config, listening: Mapping[str, int], user: User) -> bytes:
+    """An unsigned configuration profile with one mail account; stable identifiers per address and server."""
+    chosen: dict[str, Endpoint] = {}
+    for endpoint in endpoints(listening):
+        chosen.setdefault(endpoint.protocol, endpoint)
+    imap, smtp = chosen.get("imap"), chosen.get("smtp")
+    address = str(user.address)
+    host = config.server.hostname
+    identifier = ".".join(reversed(host.split("."))) + ".mail"
+    account_uuid = str(uuid.uuid5(PROFILE_NAMESPACE, f"{host}/{address}/account")).upper()
+    profile_uuid = str(uuid.uuid5(PROFILE_NAMESPACE, f"{host}/{address}/profile")).upper()
+    account = {
+        "PayloadType": "com.apple.mail.managed",
+        "PayloadVersion": 1,
+        "PayloadIdentifier": f"{identifier}.account.{account_uuid}",
+        "PayloadUUID": account_uuid,
+        "PayloadDisplayName": address,
+        "EmailAccountDescription": address,
+        "EmailAccountType": "EmailTypeIMAP",
+        "EmailAddress": address,
+        "IncomingMailServerHostName": host,
+        "IncomingMailServerPortNumber": imap.port if imap else 993,
+        "IncomingMailServerUseSSL": imap.implicit_tls if imap else True,
+        "IncomingMailServerUsername": address,
+        "IncomingMailServerAuthentication": "EmailAuthPassword",
+        "OutgoingMailServerHostName": host,
+        "OutgoingMailServerPortNumber": smtp.port if smtp else 465,
+        "OutgoingMailServerUseSSL": smtp.implicit_tls if smtp else True,
+        "OutgoingMailServerUsername": address,
+        "OutgoingMailServerAuthentication": "EmailAuthPassword",
+        "OutgoingPasswordSameAsIncomingPassword": True,
+    }
+    profile = {
+        "PayloadType": "Configuration",
+        "PayloadVersion": 1,
+        "PayloadIdentifier": f"{identifier}.{profile_uuid}",
+        "PayloadUUID": profile_uuid,
+        "PayloadDisplayName": f"Mail {address}",
+        "PayloadDescription": f"Mail account {address} on {host}",
+        "PayloadRemovalDisallowed": False,
+        "PayloadContent": [account],
+    }
+    return plistlib.dumps(profile, fmt=plistlib.FMT_XML)
+
+
+class AccountViews(Views):
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(ACCOUNT, self.account, methods=["GET"]),
+            Route(ACCOUNT + "/password", self.password, methods=["POST"], max_body_size=FORM_BYTES),
+            Route(ACCOUNT + "/app-passwords", self.add_app_password, methods=["POST"], max_body_size=FORM_BYTES),
+            Route(
+                ACCOUNT + "/app-passwords/{id:int}/revoke", self.revoke, methods=["POST"], max_body_size=FORM_BYTES
+            ),
+            Route(ACCOUNT + "/mobileconfig", self.profile, methods=["GET"]),
+        ]
+
+    async def account(self, request: Request) -> Response:
+        visitor = await self.require(request)
+        mailbox = await self.read(account_ops.mailbox_row, visitor.actor, str(visitor.user.address))
+        return self.render(request, "account.html", visitor, **await account_context(self, visitor, mailbox))
+
+    async def password(self, request: Request) -> Response:
+        visitor, form = await self.posted(request)
+        address = str(visitor.user.address)
+        try:
+            await self.services.runner.read(ops.check_password, self.services, address, text_field(form, "current"))
+        except AuthenticationFailed as exc:
+            raise AuthenticationFailed("the current password is not right: nothing was changed") from exc
+        user = await self.write(ops.set_password, visitor.actor, address, text_field(form, "password"))
+        response = self.done(ACCOUNT, "password")
+        self.sessions.start(response, request, await self.read(_reload, user))  # the old session ends with it
+        return response
+
+    async def add_app_password(self, request: Request) -> Response:
+        visitor, form = await self.posted(request)
+        created, password = await self.write(account_ops.create_app_password, visitor.actor, text_field(form, "label"))
+        return self.render(request, "app_password.html", visitor, created=created, password=password)
+
+    async def revoke(self, request: Request) -> Response:
+        visitor, _ = await self.posted(request)
+        await self.write(account_ops.revoke_app_password, visitor.actor, request.path_params["id"])
+        return self.done(ACCOUNT, "app-password-revoked")
+
+    async def profile(self, request: Request) -> Response:
+        visitor = await self.require(request)
+        body = mobileconfig(self.services.config, self.services.listening, visitor.user)
+        address = str(visitor.user.address)
+        plain = "".join(ch if ch.isascii() and (ch.isalnum() or ch in ".-_") else "-" for ch in address)
+        filename = f"{plain}.mobileconfig"
+        headers = {**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'}
+        return Response(body, media_type="application/x-apple-aspen-config", headers=headers)
+
+
+def _reload(services: ops.Services, user: User) -> User:
+    found = services.directory.find_user(str(user.address))
+    assert found is not None
+    return found

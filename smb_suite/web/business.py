@@ -1,0 +1,167 @@
+"""One business as its owner manages it (and its partner or the operator): mailboxes with their storage,
+password resets, aliases, domains and the DNS records each needs, the tier and how to upgrade.
+
+Views only translate HTTP; account_ops, ops and dns_ops do the work, and the core refuses what the signed-in
+principal may not touch.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from smb_suite import account_ops, dns_ops, ops
+from smb_suite.directory import Domain, Principal, Role, Tenant, User
+from smb_suite.errors import InvalidInput
+from smb_suite.web.admin import FORM_BYTES, Views, text_field
+from smb_suite.web.pages import SECURITY_HEADERS
+
+BUSINESS = "/admin/business/{tenant}/"
+PURPOSES = {
+    "mx": "Mail for the domain comes to this server",
+    "spf": "Which servers may send its mail (SPF)",
+    "dkim": "Signature key of its mail (DKIM)",
+    "dmarc": "What receivers do with forged mail (DMARC)",
+    "autoconfig": "Mail apps find their settings",
+    "srv": "Mail apps find the servers (SRV)",
+    "mta-sts": "Other servers always send with encryption (MTA-STS)",
+}
+STATUSES = {
+    "present": "Present",
+    "missing": "Missing",
+    "wrong": "Wrong",
+    "unknown": "Could not check",
+}
+
+
+def business_url(tenant: str) -> str:
+    return f"/admin/business/{quote(tenant, safe='')}/"
+
+
+def _tenant(services: ops.Services, actor: Principal, name: str) -> Tenant:
+    return services.tenants.get(actor, name)
+
+
+def _domain(services: ops.Services, actor: Principal, name: str) -> Domain:
+    return services.directory.get_domain(actor, name)  # users are refused: they do not manage domains
+
+
+class BusinessViews(Views):
+    def routes(self) -> list[BaseRoute]:
+        base = "/admin/business/{tenant}"
+        post = {"methods": ["POST"], "max_body_size": FORM_BYTES}
+        return [
+            Route(base + "/", self.business, methods=["GET"]),
+            Route(base + "/mailboxes", self.add_mailbox, **post),  # type: ignore[arg-type]
+            Route(base + "/aliases", self.add_alias, **post),  # type: ignore[arg-type]
+            Route(base + "/aliases/remove", self.remove_alias, **post),  # type: ignore[arg-type]
+            Route(base + "/domains", self.add_domain, **post),  # type: ignore[arg-type]
+            Route("/admin/mailboxes/{address}/password", self.reset_password, **post),  # type: ignore[arg-type]
+            Route("/admin/mailboxes/{address}/remove", self.remove_mailbox, **post),  # type: ignore[arg-type]
+            Route("/admin/domains/{domain}/", self.domain, methods=["GET"]),
+            Route("/admin/domains/{domain}/zone", self.zone, methods=["GET"]),
+        ]
+
+    # -- pages ----------------------------------------------------------------------------------------------
+
+    async def business(self, request: Request) -> Response:
+        visitor = await self.require(request)
+        tenant = await self.read(_tenant, visitor.actor, request.path_params["tenant"])
+        overview = await self.read(account_ops.business, visitor.actor, tenant.id)
+        return self.render(
+            request,
+            "business.html",
+            visitor,
+            business=overview,
+            tenant=tenant.name,
+            upgrade_contact=self.services.config.signup.upgrade_contact,
+        )
+
+    async def domain(self, request: Request) -> Response:
+        visitor = await self.require(request)
+        domain = await self.read(_domain, visitor.actor, request.path_params["domain"])
+        records = dns_ops.records(self.services, domain)
+        checks = request.query_params.get("check") == "1"
+        if checks:
+            rows = await dns_ops.check(records, dns_ops.lookup_for(self.services))
+        else:
+            rows = [dns_ops.Check(record, dns_ops.Status.UNKNOWN, ()) for record in records]
+        return self.render(
+            request,
+            "domain.html",
+            visitor,
+            domain=domain,
+            rows=rows,
+            checks=checks,
+            zone=dns_ops.zone_file(self.services, domain),
+            purposes=PURPOSES,
+            statuses=STATUSES,
+        )
+
+    async def zone(self, request: Request) -> Response:
+        visitor = await self.require(request)
+        domain = await self.read(_domain, visitor.actor, request.path_params["domain"])
+        headers = {**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{domain.name}.zone"'}
+        return PlainTextResponse(dns_ops.zone_file(self.services, domain), headers=headers)
+
+    # -- changes --------------------------------------------------------------------------------------------
+
+    async def add_mailbox(self, request: Request) -> Response:
+        visitor, form = await self.posted(request)
+        tenant = await self.read(_tenant, visitor.actor, request.path_params["tenant"])
+        role = Role.OWNER if text_field(form, "role") == "owner" else Role.USER
+        local = text_field(form, "local").strip()
+        if not local or "@" in local:
+            raise InvalidInput("give the name before the @ only, like 'anna'")
+        address = f"{local}@{text_field(form, 'domain')}"
+        await self.write(ops.add_user, visitor.actor, address, text_field(form, "password"), role)
+        return self.done(business_url(tenant.name), "mailbox-added")
+
+    async def reset_password(self, request: Request) -> Response:
+        visitor, form = await self.posted(request)
+        user = await self.write(
+            ops.set_password, visitor.actor, request.path_params["address"], text_field(form, "password")
+        )
+        if user.id == visitor.user.id:
+            response = self.done("/admin/", "password")
+            self.sessions.start(response, request, await self.read(_reload_user, str(user.address)))
+            return response
+        return self.done(await self._home_of(visitor.actor, user.tenant_id), "password")
+
+    async def remove_mailbox(self, request: Request) -> Response:
+        visitor, _ = await self.posted(request)
+        user = await self.write(ops.remove_user, visitor.actor, request.path_params["address"])
+        return self.done(await self._home_of(visitor.actor, user.tenant_id), "mailbox-removed")
+
+    async def add_alias(self, request: Request) -> Response:
+        visitor, form = await self.posted(request)
+        tenant = await self.read(_tenant, visitor.actor, request.path_params["tenant"])
+        await self.write(account_ops.add_alias, visitor.actor, text_field(form, "alias"), text_field(form, "target"))
+        return self.done(business_url(tenant.name), "alias-added")
+
+    async def remove_alias(self, request: Request) -> Response:
+        visitor, form = await self.posted(request)
+        tenant = await self.read(_tenant, visitor.actor, request.path_params["tenant"])
+        await self.write(
+            account_ops.remove_alias, visitor.actor, text_field(form, "alias"), text_field(form, "target")
+        )
+        return self.done(business_url(tenant.name), "alias-removed")
+
+    async def add_domain(self, request: Request) -> Response:
+        visitor, form = await self.posted(request)
+        tenant = await self.read(_tenant, visitor.actor, request.path_params["tenant"])
+        domain = await self.write(ops.add_domain, visitor.actor, text_field(form, "domain"), tenant.name)
+        return self.done(f"/admin/domains/{domain.name}/", "domain-added")
+
+    async def _home_of(self, actor: Principal, tenant_id: int) -> str:
+        names = await self.services.runner.read(self.services.tenants.names, [tenant_id])
+        return business_url(names.get(tenant_id, "")) if actor.tenant_id != tenant_id else "/admin/"
+
+
+def _reload_user(services: ops.Services, address: str) -> User:
+    found = services.directory.find_user(address)
+    assert found is not None
+    return found

@@ -1,0 +1,251 @@
+"""French messages of the admin pages: English text -> French text (fields in braces stay as they are)."""
+
+MESSAGES: dict[str, str] = {
+    # -- frame, sign-in, sign-up --------------------------------------------------------------------------
+    "Skip to the content": "Aller au contenu",
+    "Sections": "Rubriques",
+    "Home": "Accueil",
+    "Websites": "Sites web",
+    "Website": "Site web",
+    "My account": "Mon compte",
+    "Audit log": "Journal des modifications",
+    "Signed in as {address}": "Connecté en tant que {address}",
+    "Sign out": "Se déconnecter",
+    "Sign in": "Se connecter",
+    "Mail address": "Adresse e-mail",
+    "Password": "Mot de passe",
+    "New here?": "Nouveau ?",
+    "Create your business's mail and website": "Créez la messagerie et le site de votre entreprise",
+    "Sign up": "Inscription",
+    "Your business's mail and website": "La messagerie et le site de votre entreprise",
+    "Three fields and you have a mailbox and a website. You can attach your own domain later.": (
+        "Trois champs et vous avez une boîte mail et un site web. Vous pourrez ajouter votre propre domaine plus tard."
+    ),
+    "Business name": "Nom de l'entreprise",
+    "Identifier (your address will be owner@IDENTIFIER.{platform})": (
+        "Identifiant (votre adresse sera owner@IDENTIFIANT.{platform})"
+    ),
+    "Create my business": "Créer mon entreprise",
+    "Back to the admin pages": "Retour à l'administration",
+    # -- account ------------------------------------------------------------------------------------------
+    "Your account": "Votre compte",
+    "Storage used by your mailbox": "Espace utilisé par votre boîte mail",
+    "{used} of {limit}": "{used} sur {limit}",
+    "Change your password": "Changer votre mot de passe",
+    "Current password": "Mot de passe actuel",
+    "New password (at least 8 characters)": "Nouveau mot de passe (au moins 8 caractères)",
+    "Change password": "Changer le mot de passe",
+    "Set up your mail app": "Configurer votre logiciel de messagerie",
+    "Thunderbird and Outlook find these settings themselves from your address. On an iPhone, iPad or Mac, "
+    "install the profile.": (
+        "Thunderbird et Outlook trouvent ces réglages seuls à partir de votre adresse. Sur iPhone, iPad ou Mac, "
+        "installez le profil."
+    ),
+    "Download the profile for Apple devices": "Télécharger le profil pour appareils Apple",
+    "Settings to enter by hand": "Réglages à saisir à la main",
+    "Service": "Service",
+    "Server": "Serveur",
+    "Port": "Port",
+    "Security": "Sécurité",
+    "Incoming mail (IMAP)": "Courrier entrant (IMAP)",
+    "Outgoing mail (SMTP)": "Courrier sortant (SMTP)",
+    "User name: your full mail address. Password: your password, or better an app password below.": (
+        "Nom d'utilisateur : votre adresse complète. Mot de passe : le vôtre, ou mieux un mot de passe "
+        "d'application ci-dessous."
+    ),
+    "App passwords": "Mots de passe d'application",
+    "An app password lets one mail app sign in (IMAP and SMTP only, never these pages). Revoke it if the "
+    "device is lost.": (
+        "Un mot de passe d'application permet à un logiciel de messagerie de se connecter (IMAP et SMTP "
+        "seulement, jamais ces pages). Révoquez-le si l'appareil est perdu."
+    ),
+    "Name": "Nom",
+    "Actions": "Actions",
+    "Revoke {name}": "Révoquer {name}",
+    "Revoke": "Révoquer",
+    "Name of the device or app (like 'phone')": "Nom de l'appareil ou du logiciel (par exemple « téléphone »)",
+    "Create an app password": "Créer un mot de passe d'application",
+    "Your new app password": "Votre nouveau mot de passe d'application",
+    "Enter it in the mail app named {name} now: it is shown only once.": (
+        "Saisissez-le maintenant dans le logiciel nommé {name} : il n'est affiché qu'une fois."
+    ),
+    "Copy": "Copier",
+    "Back to your account": "Retour à votre compte",
+    # -- audit --------------------------------------------------------------------------------------------
+    "Every change: who made it, when, and from which address.": (
+        "Chaque modification : qui l'a faite, quand, et depuis quelle adresse."
+    ),
+    "When (UTC)": "Quand (UTC)",
+    "Who": "Qui",
+    "From": "Depuis",
+    "Business": "Entreprise",
+    "What": "Quoi",
+    "Object": "Objet",
+    "Nothing was changed yet.": "Rien n'a encore été modifié.",
+    # -- business -----------------------------------------------------------------------------------------
+    "Your business": "Votre entreprise",
+    "Business {name}": "Entreprise {name}",
+    "Back to the businesses": "Retour aux entreprises",
+    "Storage and tier": "Espace et formule",
+    "Tier {tier}": "Formule {tier}",
+    "Storage of the business": "Espace de l'entreprise",
+    "Tiers on offer": "Formules proposées",
+    "Tier": "Formule",
+    "Storage": "Espace",
+    "Price": "Prix",
+    "yours": "la vôtre",
+    "Move to tier": "Passer à la formule",
+    "Change tier": "Changer de formule",
+    "To upgrade, contact {contact}.": "Pour changer de formule, contactez {contact}.",
+    "your provider": "votre hébergeur",
+    "Mailboxes of your business": "Boîtes mail de votre entreprise",
+    "Role": "Rôle",
+    "Operator": "Opérateur",
+    "Partner": "Partenaire",
+    "Owner": "Propriétaire",
+    "User": "Utilisateur",
+    "Storage of {address}": "Espace de {address}",
+    "Reset password": "Réinitialiser le mot de passe",
+    "New password for {address}": "Nouveau mot de passe pour {address}",
+    "Set password": "Définir le mot de passe",
+    "Delete {address} and all its mail?": "Supprimer {address} et tout son courrier ?",
+    "Delete {address}": "Supprimer {address}",
+    "Delete": "Supprimer",
+    "New mailbox": "Nouvelle boîte mail",
+    "Name before the @": "Nom avant le @",
+    "Domain": "Domaine",
+    "Password (at least 8 characters)": "Mot de passe (au moins 8 caractères)",
+    "Add mailbox": "Ajouter la boîte mail",
+    "Aliases": "Alias",
+    "An alias delivers its mail to another address, like sales@ to a colleague.": (
+        "Un alias transmet son courrier à une autre adresse, par exemple ventes@ à un collègue."
+    ),
+    "Alias": "Alias",
+    "Delivers to": "Distribue à",
+    "Remove the alias {alias}": "Retirer l'alias {alias}",
+    "Remove": "Retirer",
+    "Alias address": "Adresse de l'alias",
+    "Add alias": "Ajouter l'alias",
+    "Domains": "Domaines",
+    "DNS records": "Enregistrements DNS",
+    "Add your own domain (like my-shop.com)": "Ajouter votre propre domaine (par exemple ma-boutique.fr)",
+    "Add domain": "Ajouter le domaine",
+    # -- DNS ----------------------------------------------------------------------------------------------
+    "DNS records of {domain}": "Enregistrements DNS de {domain}",
+    "Back to the business": "Retour à l'entreprise",
+    "Add these records at the company where you bought the domain (its DNS zone). Then check them here.": (
+        "Ajoutez ces enregistrements chez la société où vous avez acheté le domaine (sa zone DNS). "
+        "Puis vérifiez-les ici."
+    ),
+    "Download as a zone file": "Télécharger en fichier de zone",
+    "Check the records now": "Vérifier les enregistrements maintenant",
+    "Purpose": "Rôle",
+    "Type": "Type",
+    "Value": "Valeur",
+    "Status": "État",
+    "found": "trouvé",
+    "Zone file": "Fichier de zone",
+    "Present": "Présent",
+    "Missing": "Absent",
+    "Wrong": "Incorrect",
+    "Could not check": "Vérification impossible",
+    "Mail for the domain comes to this server": "Le courrier du domaine arrive sur ce serveur",
+    "Which servers may send its mail (SPF)": "Quels serveurs peuvent envoyer son courrier (SPF)",
+    "Signature key of its mail (DKIM)": "Clé de signature de son courrier (DKIM)",
+    "What receivers do with forged mail (DMARC)": "Ce que font les destinataires du courrier falsifié (DMARC)",
+    "Mail apps find their settings": "Les logiciels de messagerie trouvent leurs réglages",
+    "Mail apps find the servers (SRV)": "Les logiciels de messagerie trouvent les serveurs (SRV)",
+    "Other servers always send with encryption (MTA-STS)": "Les autres serveurs envoient toujours chiffré (MTA-STS)",
+    # -- businesses (operator, partner) -------------------------------------------------------------------
+    "Businesses": "Entreprises",
+    "Search by name or domain": "Rechercher par nom ou domaine",
+    "Search": "Rechercher",
+    "State": "État",
+    "partner: {name}": "partenaire : {name}",
+    "Storage of {name}": "Espace de {name}",
+    "Suspended": "Suspendue",
+    "Active": "Active",
+    "Tier of {name}": "Formule de {name}",
+    "Resume {name}": "Réactiver {name}",
+    "Suspend {name}": "Suspendre {name}",
+    "Resume": "Réactiver",
+    "Suspend": "Suspendre",
+    "No business found.": "Aucune entreprise trouvée.",
+    "New business for a customer": "Nouvelle entreprise pour un client",
+    "Its domain": "Son domaine",
+    "Owner's mail address": "Adresse e-mail du propriétaire",
+    "Owner's password (at least 8 characters)": "Mot de passe du propriétaire (au moins 8 caractères)",
+    "Create business": "Créer l'entreprise",
+    # -- notices ------------------------------------------------------------------------------------------
+    "Saved.": "Enregistré.",
+    "The password is changed.": "Le mot de passe est changé.",
+    "The mailbox is ready: it can receive mail and sign in now.": (
+        "La boîte mail est prête : elle peut recevoir du courrier et se connecter dès maintenant."
+    ),
+    "The mailbox and its mail are deleted.": "La boîte mail et son courrier sont supprimés.",
+    "The alias is added.": "L'alias est ajouté.",
+    "The alias is removed.": "L'alias est retiré.",
+    "The domain is added: publish the DNS records below.": (
+        "Le domaine est ajouté : publiez les enregistrements DNS ci-dessous."
+    ),
+    "The app password is revoked.": "Le mot de passe d'application est révoqué.",
+    "The tier is changed.": "La formule est changée.",
+    "The business is suspended.": "L'entreprise est suspendue.",
+    "The business is active again.": "L'entreprise est de nouveau active.",
+    "The business is created.": "L'entreprise est créée.",
+    "Welcome! Your mailbox and your website are ready.": "Bienvenue ! Votre boîte mail et votre site web sont prêts.",
+    "Saved. Preview it, then publish to make it live.": (
+        "Enregistré. Prévisualisez, puis publiez pour le mettre en ligne."
+    ),
+    "Published: the new version is live.": "Publié : la nouvelle version est en ligne.",
+    "Rolled back: the previous version is live again.": "Version précédente rétablie : elle est de nouveau en ligne.",
+    "Your uploaded site is live.": "Votre site envoyé est en ligne.",
+    "Page deleted.": "Page supprimée.",
+    "Page added. Write its text below.": "Page ajoutée. Écrivez son texte ci-dessous.",
+    # -- error pages and messages -------------------------------------------------------------------------
+    "Bad Request": "Requête incorrecte",
+    "Unauthorized": "Non autorisé",
+    "Forbidden": "Interdit",
+    "Not Found": "Introuvable",
+    "Method Not Allowed": "Méthode non autorisée",
+    "Request Entity Too Large": "Requête trop volumineuse",
+    "Content Too Large": "Contenu trop volumineux",
+    "Internal Server Error": "Erreur interne du serveur",
+    "Service Unavailable": "Service indisponible",
+    "wrong user name or password": "nom d'utilisateur ou mot de passe incorrect",
+    "this business is suspended: ask your provider": "cette entreprise est suspendue : contactez votre hébergeur",
+    "This form has expired or was not sent from this site, so nothing was changed. Reload the page and try again.": (
+        "Ce formulaire a expiré ou ne vient pas de ce site : rien n'a été modifié. Rechargez la page et réessayez."
+    ),
+    "Something went wrong on our side. Please try again later.": (
+        "Un problème est survenu de notre côté. Veuillez réessayer plus tard."
+    ),
+    "This page does not exist.": "Cette page n'existe pas.",
+    "No website is published at this address.": "Aucun site web n'est publié à cette adresse.",
+    "This website is temporarily unavailable.": "Ce site web est temporairement indisponible.",
+    "Sign-up is not open on this server.": "L'inscription n'est pas ouverte sur ce serveur.",
+    "Too many sign-ups from your address: try again in an hour.": (
+        "Trop d'inscriptions depuis votre adresse : réessayez dans une heure."
+    ),
+    "the current password is not right: nothing was changed": (
+        "le mot de passe actuel est incorrect : rien n'a été modifié"
+    ),
+    "the password needs at least 8 characters": "le mot de passe doit compter au moins 8 caractères",
+    "the password must not be empty": "le mot de passe ne doit pas être vide",
+    "this belongs to another business": "ceci appartient à une autre entreprise",
+    "only the operator or the business's partner may do this": (
+        "seul l'opérateur ou le partenaire de l'entreprise peut faire cela"
+    ),
+    "only the operator and partners list businesses": "seuls l'opérateur et les partenaires listent les entreprises",
+    "only an owner of the business may do this": "seul un propriétaire de l'entreprise peut faire cela",
+    "only owners and the operator read the audit log": (
+        "seuls les propriétaires et l'opérateur lisent le journal des modifications"
+    ),
+    "you may only manage your own account": "vous ne pouvez gérer que votre propre compte",
+    "you cannot suspend your own business": "vous ne pouvez pas suspendre votre propre entreprise",
+    "Only an owner of the business edits its website.": "Seul un propriétaire de l'entreprise modifie son site web.",
+    "give the name before the @ only, like 'anna'": "indiquez seulement le nom avant le @, par exemple « anna »",
+    "the identifier has 2 to 40 lower-case letters, digits or inner hyphens, like 'my-shop'": (
+        "l'identifiant a de 2 à 40 lettres minuscules, chiffres ou tirets intérieurs, par exemple « ma-boutique »"
+    ),
+}

@@ -1,0 +1,123 @@
+"""Pages of the operator and partners (many businesses): create a business for a customer, change its tier,
+suspend and resume it; the audit log (also for owners: their business); and self-service sign-up.
+
+Views only translate HTTP; tenant_ops and ops do the work and refuse what the principal may not do.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from smb_suite import log, ops, site_ops, tenant_ops
+from smb_suite.errors import InvalidInput, NotFound, PermissionDenied, SmbSuiteError
+from smb_suite.ops import Services
+from smb_suite.web.admin import FORM_BYTES, HOME, Views, client_ip, read_form, text_field
+from smb_suite.web.business import business_url
+from smb_suite.web.errors import status_for
+from smb_suite.web.pages import SECURITY_HEADERS, Pages
+from smb_suite.web.sessions import Sessions, check_csrf
+
+logger = logging.getLogger("smb_suite.web")
+SIGNUP = "/admin/signup"
+
+
+def when(at: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
+
+
+class OperatorViews(Views):
+    def __init__(self, services: Services, pages: Pages, sessions: Sessions) -> None:
+        super().__init__(services, pages, sessions)
+        self._signups = site_ops.ContactThrottle(services.config.signup.per_hour)
+
+    def routes(self) -> list[BaseRoute]:
+        post = {"methods": ["POST"], "max_body_size": FORM_BYTES}
+        tenant = "/admin/tenants/{tenant}"
+        return [
+            Route("/admin/tenants", self.create, **post),  # type: ignore[arg-type]
+            Route(tenant + "/tier", self.tier, **post),  # type: ignore[arg-type]
+            Route(tenant + "/suspend", self.suspend, **post),  # type: ignore[arg-type]
+            Route(tenant + "/resume", self.resume, **post),  # type: ignore[arg-type]
+            Route("/admin/audit/", self.audit, methods=["GET"]),
+            Route(SIGNUP, self.signup_form, methods=["GET"]),
+            Route(SIGNUP, self.signup, **post),  # type: ignore[arg-type]
+        ]
+
+    async def create(self, request: Request) -> Response:
+        visitor, form = await self.posted(request)
+        fields = [text_field(form, name) for name in ("name", "domain", "owner", "password")]
+        tenant, _, _ = await self.write(
+            tenant_ops.create_tenant, visitor.actor, *fields, text_field(form, "tier") or None
+        )
+        return self.done(business_url(tenant.name), "tenant-created")
+
+    async def tier(self, request: Request) -> Response:
+        visitor, form = await self.posted(request)
+        usage = await self.write(ops.set_tier, visitor.actor, request.path_params["tenant"], text_field(form, "tier"))
+        return self.done(business_url(usage.tenant), "tier")
+
+    async def suspend(self, request: Request) -> Response:
+        visitor, _ = await self.posted(request)
+        await self.write(tenant_ops.set_suspended, visitor.actor, request.path_params["tenant"], True)
+        return self.done(HOME, "suspended")
+
+    async def resume(self, request: Request) -> Response:
+        visitor, _ = await self.posted(request)
+        await self.write(tenant_ops.set_suspended, visitor.actor, request.path_params["tenant"], False)
+        return self.done(HOME, "resumed")
+
+    async def audit(self, request: Request) -> Response:
+        visitor = await self.require(request)
+        tenant = request.query_params.get("tenant") or None
+        entries = await self.read(tenant_ops.audit_entries, visitor.actor, tenant)
+        return self.render(request, "audit.html", visitor, entries=entries, when=when)
+
+    # -- sign-up ----------------------------------------------------------------------------------------------
+
+    def _signup_page(self, request: Request, status: int = 200, error: str = "", **values: str) -> Response:
+        if not self.services.config.signup.enabled:
+            raise NotFound("Sign-up is not open on this server.")
+        token = self.sessions.login_form_token(request) or self.sessions.new_login_form_token()
+        response = self.render(
+            request,
+            "signup.html",
+            None,
+            status,
+            csrf=token,
+            error=error,
+            business=values.get("business", ""),
+            identifier=values.get("identifier", ""),
+            platform=self.services.config.sites.platform_domain,
+        )
+        self.sessions.bind_login_form_token(response, request, token)
+        return response
+
+    async def signup_form(self, request: Request) -> Response:
+        return self._signup_page(request)
+
+    async def signup(self, request: Request) -> Response:
+        form = await read_form(request)
+        check_csrf(self.sessions.login_form_token(request), form)
+        business, identifier = text_field(form, "business"), text_field(form, "identifier")
+        if not self.services.config.signup.enabled:
+            raise NotFound("Sign-up is not open on this server.")
+        if not self._signups.allow(client_ip(request)):
+            raise PermissionDenied("Too many sign-ups from your address: try again in an hour.")
+        try:
+            user = await self.write(
+                tenant_ops.signup, business, identifier, text_field(form, "password"), client_ip(request)
+            )
+        except (InvalidInput, PermissionDenied, SmbSuiteError) as exc:
+            if status_for(exc) >= 500:
+                raise
+            return self._signup_page(request, status_for(exc), str(exc), business=business, identifier=identifier)
+        log.event(logger, "web.signup", user=user.address, ip=client_ip(request))
+        response = self.done(HOME, "welcome")
+        response.headers.update(SECURITY_HEADERS)
+        self.sessions.start(response, request, user)
+        return response
