@@ -1,0 +1,87 @@
+"""Helpers for the admin UI tests: a daemon with every role, browsers signed in as each, forms posted with
+their CSRF token like a browser does."""
+
+from __future__ import annotations
+
+import imaplib
+import re
+from pathlib import Path
+
+import httpx
+
+from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, make_daemon
+from tests.test_smtp import insecure_context
+
+CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
+OPERATOR = "root@ops.test"
+PARTNER = "pat@agency.test"
+CUSTOMER_OWNER = "boss@client.test"
+BOB = f"bob@{DOMAIN}"
+PASSWORD = "a long enough password"
+CUSTOMER = "client-co"
+ROLES = {
+    "user": (USER, USER_PASSWORD),
+    "owner": (OWNER, OWNER_PASSWORD),
+    "partner": (PARTNER, PASSWORD),
+    "operator": (OPERATOR, PASSWORD),
+}
+TIERS = (
+    '[tiers.starter]\nstorage_mb = 50\nprice = "3 EUR/month"\n'
+    '[tiers.plus]\nstorage_mb = 100\nprice = "6 EUR/month"\n'
+    '[signup]\nenabled = true\nper_hour = 50\n'
+    '[sites]\nplatform_domain = "sites.test"\n'
+)
+
+
+def make_admin_daemon(folder: Path, extra: str = "", services: tuple[str, ...] | None = None) -> Daemon:
+    """example.test (owner demo@, users alice@ and bob@), the operator's business ops.test (root@), the partner
+    agency.test (pat@) and its customer client-co (client.test, owner boss@)."""
+    server = make_daemon(folder, TIERS + extra) if services is None else make_daemon(folder, TIERS + extra, services)
+    secret = PASSWORD + "\n"
+    server.cli("user", "add", BOB, "--password-stdin", stdin=secret)
+    server.cli("domain", "add", "ops.test")
+    server.cli("user", "add", OPERATOR, "--password-stdin", "--role", "operator", stdin=secret)
+    server.cli("domain", "add", "agency.test")
+    server.cli("user", "add", PARTNER, "--password-stdin", "--role", "partner", stdin=secret)
+    server.cli("tenant", "create", CUSTOMER, "client.test", CUSTOMER_OWNER, "--password-stdin", stdin=secret)
+    server.cli("tenant", "partner", CUSTOMER, "agency.test")
+    return server
+
+
+def browser(server: Daemon) -> httpx.Client:
+    return httpx.Client(base_url=f"https://127.0.0.1:{server.ports['https']}", verify=False, timeout=30)
+
+
+def csrf_token(page: httpx.Response) -> str:
+    match = CSRF_FIELD.search(page.text)
+    assert match, page.text
+    return match.group(1)
+
+
+def sign_in(client: httpx.Client, address: str, password: str) -> httpx.Response:
+    form = client.get("/admin/")
+    return client.post("/admin/login", data={"csrf": csrf_token(form), "username": address, "password": password})
+
+
+def signed_in(server: Daemon, role: str) -> httpx.Client:
+    client = browser(server)
+    address, password = ROLES[role]
+    response = sign_in(client, address, password)
+    assert response.status_code == 303, response.text
+    return client
+
+
+def post(client: httpx.Client, path: str, data: dict[str, str] | None = None) -> httpx.Response:
+    """Post a form like a browser: with the CSRF token of the signed-in session (from the account page)."""
+    token = csrf_token(client.get("/admin/account"))
+    return client.post(path, data={"csrf": token, **(data or {})})
+
+
+def imap_login(server: Daemon, address: str, password: str) -> str:
+    """'OK' or 'NO' for a LOGIN after STARTTLS."""
+    with imaplib.IMAP4("127.0.0.1", server.ports["imap"], timeout=30) as client:
+        client.starttls(ssl_context=insecure_context())
+        try:
+            return str(client.login(address, password)[0])
+        except imaplib.IMAP4.error:
+            return "NO"

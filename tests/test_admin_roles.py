@@ -1,0 +1,138 @@
+"""Roles are enforced in the core: every admin route tried by every role; only the allowed ones succeed.
+
+Roles: nobody (no session), a user, the owner of example.test, the partner agency.test (its customer
+client-co) and the operator. A refusal is 403 with our page (303 to the sign-in page for nobody on a GET).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from smb_suite import config, ops, tenant_ops
+from smb_suite.directory import OPERATOR as CLI
+from smb_suite.directory import Principal, Role
+from smb_suite.errors import PermissionDenied
+from tests.adminweb import BOB, CUSTOMER, ROLES, browser, csrf_token, make_admin_daemon, signed_in
+from tests.daemon import DOMAIN, Daemon
+
+WEB = ("http", "https")
+EVERYONE = frozenset(ROLES)
+MANAGERS = frozenset({"owner", "operator"})
+STEWARDS = frozenset({"partner", "operator"})
+GETS = [
+    ("/admin/account", EVERYONE),
+    ("/admin/account/mobileconfig", EVERYONE),
+    (f"/admin/business/{DOMAIN}/", MANAGERS),
+    (f"/admin/business/{CUSTOMER}/", STEWARDS),
+    ("/admin/business/ops.test/", frozenset({"operator"})),
+    (f"/admin/domains/{DOMAIN}/", MANAGERS),
+    (f"/admin/domains/{DOMAIN}/zone", MANAGERS),
+    ("/admin/domains/client.test/", STEWARDS),
+    ("/admin/audit/", frozenset({"owner", "partner", "operator"})),
+    (f"/admin/sites/{DOMAIN}/", MANAGERS),
+    ("/admin/sites/client.test/", STEWARDS),
+]
+# Each POST succeeds at most harmlessly (same tier, a fresh alias, suspend then resume).
+POSTS = [
+    (f"/admin/tenants/{CUSTOMER}/tier", {"tier": "starter"}, STEWARDS),
+    (f"/admin/tenants/{DOMAIN}/tier", {"tier": "starter"}, frozenset({"operator"})),
+    (f"/admin/tenants/{CUSTOMER}/suspend", {}, STEWARDS),
+    (f"/admin/tenants/{CUSTOMER}/resume", {}, STEWARDS),
+    (f"/admin/business/{DOMAIN}/aliases", {"alias": "matrix-{role}@example.test", "target": BOB}, MANAGERS),
+    (f"/admin/mailboxes/{BOB}/password", {"password": "another long password"}, MANAGERS),
+    (f"/admin/business/{CUSTOMER}/domains", {"domain": "{role}.client.test"}, STEWARDS),
+    ("/admin/tenants", {"name": "new-{role}", "domain": "{role}.new.test", "owner": "o@{role}.new.test",
+                        "password": "a long enough password"}, STEWARDS),
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    daemon = make_admin_daemon(tmp_path_factory.mktemp("roles"), services=WEB).start()
+    yield daemon
+    if daemon.process is not None:
+        daemon.stop()
+
+
+@pytest.fixture(scope="module")
+def clients(server: Daemon) -> Iterator[dict[str, httpx.Client]]:
+    sessions = {role: signed_in(server, role) for role in ROLES}
+    sessions["nobody"] = browser(server)
+    yield sessions
+    for client in sessions.values():
+        client.close()
+
+
+@pytest.mark.parametrize("role", ["nobody", *ROLES])
+@pytest.mark.parametrize(("path", "allowed"), GETS, ids=[path for path, _ in GETS])
+def test_every_page_opens_only_for_the_roles_allowed_to_see_it(
+    clients: dict[str, httpx.Client], role: str, path: str, allowed: frozenset[str]
+) -> None:
+    response = clients[role].get(path)
+    if role in allowed:
+        assert response.status_code == 200, (role, path, response.text[:500])
+    elif role == "nobody":
+        assert response.status_code == 303 and response.headers["location"] == "/admin/"
+    else:
+        assert response.status_code == 403, (role, path, response.status_code)
+
+
+@pytest.mark.parametrize("role", ["nobody", *ROLES])
+@pytest.mark.parametrize(("path", "data", "allowed"), POSTS, ids=[path for path, _, _ in POSTS])
+def test_every_change_succeeds_only_for_the_roles_allowed_to_make_it(
+    clients: dict[str, httpx.Client], role: str, path: str, data: dict[str, str], allowed: frozenset[str]
+) -> None:
+    client = clients[role]
+    token = csrf_token(client.get("/admin/account")) if role != "nobody" else "none"
+    form = {key: value.format(role=role) for key, value in data.items()}
+    response = client.post(path, data={"csrf": token, **form})
+    if role in allowed:
+        assert response.status_code == 303, (role, path, response.text[:800])
+        assert "done=" in response.headers["location"]
+    else:
+        assert response.status_code == 403, (role, path, response.status_code, response.text[:300])
+
+
+def test_home_page_shows_each_role_its_own_view(clients: dict[str, httpx.Client]) -> None:
+    assert "Your account" in clients["user"].get("/admin/").text
+    assert "Mailboxes of your business" in clients["owner"].get("/admin/").text
+    partner = clients["partner"].get("/admin/").text
+    assert CUSTOMER in partner and "agency.test" in partner and DOMAIN not in partner
+    operator = clients["operator"].get("/admin/").text
+    assert CUSTOMER in operator and DOMAIN in operator and "ops.test" in operator
+
+
+def test_operator_searches_businesses_by_name_or_domain(clients: dict[str, httpx.Client]) -> None:
+    found = clients["operator"].get("/admin/", params={"q": "client.test"}).text
+    assert f"/admin/business/{CUSTOMER}/" in found and f"/admin/business/{DOMAIN}/" not in found
+
+
+def test_core_refuses_what_the_pages_would_never_offer(server: Daemon) -> None:
+    """The rules live in the core: calling the use cases directly with a weaker principal is refused too."""
+    services = ops.open_services(config.load(server.config))
+    try:
+        alice = services.directory.find_user(ROLES["user"][0])
+        owner = services.directory.find_user(ROLES["owner"][0])
+        assert alice is not None and owner is not None
+        as_user, as_owner = ops.principal_of(alice, "test"), ops.principal_of(owner, "test")
+        with pytest.raises(PermissionDenied):
+            ops.set_tier(services, as_owner, DOMAIN, "plus")  # an owner sees its tier but does not set it
+        with pytest.raises(PermissionDenied):
+            tenant_ops.set_suspended(services, as_owner, CUSTOMER, True)
+        with pytest.raises(PermissionDenied):
+            ops.set_password(services, as_user, BOB, "a long enough password")
+        with pytest.raises(PermissionDenied):
+            ops.set_password(services, as_owner, "root@ops.test", "a long enough password")  # not its business
+        with pytest.raises(PermissionDenied):
+            ops.add_user(services, as_owner, f"boss2@{DOMAIN}", "a long enough password", Role.OPERATOR)
+        with pytest.raises(PermissionDenied):
+            tenant_ops.audit_entries(services, as_user)
+        stranger = Principal(Role.PARTNER, tenant_id=owner.tenant_id, name="x")
+        with pytest.raises(PermissionDenied):
+            tenant_ops.set_suspended(services, stranger, CUSTOMER, True)  # not its customer
+        assert tenant_ops.tenant_rows(services, CLI)  # the operator at the command line sees them all
+    finally:
+        services.close()
