@@ -1,0 +1,140 @@
+"""Security of the admin UI against the real daemon: one login throttle shared by web, SMTP and IMAP; app
+passwords for mail clients only; CSRF on every new form; an audit record for each change; no secret in any
+log or audit record."""
+
+from __future__ import annotations
+
+import re
+import smtplib
+from collections.abc import Iterator
+from contextlib import closing
+
+import pytest
+
+from tests.adminweb import (
+    BOB,
+    PASSWORD,
+    browser,
+    csrf_token,
+    imap_login,
+    make_admin_daemon,
+    post,
+    sign_in,
+    signed_in,
+)
+from tests.daemon import DOMAIN, USER, USER_PASSWORD, Daemon
+from tests.test_smtp import submission
+
+THROTTLED = re.compile(r"auth\.throttled user=(\S+) ip=\S+ delay=([\d.]+)")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    daemon = make_admin_daemon(tmp_path_factory.mktemp("security")).start()
+    yield daemon
+    if daemon.process is not None:
+        daemon.stop()
+
+
+def test_failed_imap_logins_slow_the_web_and_smtp_logins_of_the_same_account(server: Daemon) -> None:
+    assert not THROTTLED.search(server.log_text())
+    for _ in range(4):  # three are free, the fourth earns a wait
+        assert imap_login(server, BOB, "wrong guess") == "NO"
+    with browser(server) as web:
+        assert sign_in(web, BOB, PASSWORD).status_code == 303  # still works, after the wait
+    waits = [(user, float(delay)) for user, delay in THROTTLED.findall(server.log_text())]
+    assert waits and waits[0][0] == BOB and waits[0][1] > 0
+    # the web login succeeded, so the account's counter starts over: SMTP is not slowed any more
+    for _ in range(4):
+        assert imap_login(server, BOB, "wrong again") == "NO"
+    seen = len(THROTTLED.findall(server.log_text()))
+    with submission(server) as client:
+        client.login(BOB, PASSWORD)
+    assert len(THROTTLED.findall(server.log_text())) == seen + 1
+
+
+def test_app_password_opens_imap_and_smtp_but_never_the_web_ui(server: Daemon) -> None:
+    with closing(signed_in(server, "user")) as web:
+        page = post(web, "/admin/account/app-passwords", {"label": "phone"})
+        assert page.status_code == 200
+        password = re.search(r'<code id="app-password">([^<]+)</code>', page.text)
+        assert password is not None
+        app_password = password.group(1)
+        assert "phone" in web.get("/admin/account").text
+    assert imap_login(server, USER, app_password) == "OK"
+    with submission(server) as client:
+        assert client.login(USER, app_password)[0] == 235
+    with browser(server) as other:
+        assert sign_in(other, USER, app_password).status_code == 401
+    with closing(signed_in(server, "user")) as web:
+        revoke = re.search(r'action="(/admin/account/app-passwords/\d+/revoke)"', web.get("/admin/account").text)
+        assert revoke is not None
+        assert post(web, revoke.group(1)).status_code == 303
+    assert imap_login(server, USER, app_password) == "NO"
+    assert imap_login(server, USER, USER_PASSWORD) == "OK"
+
+
+FORMS = [
+    "/admin/account/password",
+    "/admin/account/app-passwords",
+    f"/admin/business/{DOMAIN}/mailboxes",
+    f"/admin/business/{DOMAIN}/aliases",
+    f"/admin/business/{DOMAIN}/domains",
+    f"/admin/mailboxes/{BOB}/password",
+    f"/admin/mailboxes/{BOB}/remove",
+    f"/admin/tenants/{DOMAIN}/tier",
+    f"/admin/tenants/{DOMAIN}/suspend",
+    "/admin/tenants",
+    "/admin/signup",
+]
+
+
+@pytest.mark.parametrize("path", FORMS)
+def test_every_form_refuses_a_post_without_its_csrf_token(server: Daemon, path: str) -> None:
+    with closing(signed_in(server, "operator")) as web:
+        stolen = "x" * 43
+        for data in ({}, {"csrf": stolen}):
+            response = web.post(path, data={**data, "password": PASSWORD, "tier": "plus", "domain": "x.test"})
+            assert response.status_code == 403 and "nothing was changed" in response.text
+    assert "x.test" not in server.cli("domain", "list").stdout
+
+
+def test_every_change_is_in_the_audit_log_with_who_when_and_where(server: Daemon) -> None:
+    with closing(signed_in(server, "owner")) as owner:
+        post(owner, f"/admin/business/{DOMAIN}/aliases", {"alias": f"sales@{DOMAIN}", "target": BOB})
+        post(owner, f"/admin/business/{DOMAIN}/mailboxes", {"local": "carol", "domain": DOMAIN,
+                                                             "password": PASSWORD, "role": "user"})
+        post(owner, f"/admin/mailboxes/carol@{DOMAIN}/password", {"password": "carol's new password"})
+        post(owner, f"/admin/mailboxes/carol@{DOMAIN}/remove")
+        audit = owner.get("/admin/audit/").text
+    for action in ("alias.add", "mailbox.add", "password.set", "mailbox.remove"):
+        assert action in audit
+    assert "demo@example.test" in audit and "127.0.0.1" in audit
+    assert "ops.test" not in audit  # an owner reads its own business's records only
+    server.cli("user", "add", f"dave@{DOMAIN}", "--password-stdin", stdin=PASSWORD + "\n")
+    lines = server.cli("audit", "--tenant", DOMAIN).stdout.splitlines()
+    assert any("operator@cli\tcli" in line and "mailbox.add" in line and "dave@" in line for line in lines)
+
+
+def test_no_password_reaches_the_log_or_the_audit_log(server: Daemon) -> None:
+    secrets = ["first-Secret-value-1", "second-Secret-value-2", "wrong-Secret-guess-3"]
+    with closing(signed_in(server, "owner")) as owner:
+        post(owner, f"/admin/business/{DOMAIN}/mailboxes", {"local": "erin", "domain": DOMAIN,
+                                                             "password": secrets[0], "role": "user"})
+        post(owner, f"/admin/mailboxes/erin@{DOMAIN}/password", {"password": secrets[1]})
+    with browser(server) as web:
+        sign_in(web, f"erin@{DOMAIN}", secrets[2])
+        assert sign_in(web, f"erin@{DOMAIN}", secrets[1]).status_code == 303
+        token = csrf_token(web.get("/admin/account"))
+        web.post("/admin/account/password", data={"csrf": token, "current": secrets[1], "password": secrets[0]})
+        token = csrf_token(web.get("/admin/account"))  # a new password starts a new session
+        created = web.post("/admin/account/app-passwords", data={"csrf": token, "label": "laptop"})
+        app_password = re.search(r'<code id="app-password">([^<]+)</code>', created.text)
+        assert app_password is not None
+    with smtplib.SMTP("127.0.0.1", server.ports["submission"], timeout=30):
+        pass
+    assert imap_login(server, f"erin@{DOMAIN}", app_password.group(1)) == "OK"
+    text = server.all_logs() + server.cli("audit", "--limit", "1000").stdout
+    assert "erin@" in text
+    for secret in [*secrets, app_password.group(1)]:
+        assert secret not in text
