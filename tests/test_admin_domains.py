@@ -1,0 +1,169 @@
+"""An owner adds a domain in the admin UI, reads the DNS records to publish, downloads the zone file and checks
+them live against a twisted.names server on loopback (the internet's DNS); mail clients configure themselves
+for the new domain; the account page offers the Apple profile and the settings."""
+
+from __future__ import annotations
+
+import plistlib
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import httpx
+import pytest
+
+from smb_suite import config, dns_ops, ops
+from tests.adminweb import make_admin_daemon, post, signed_in
+from tests.daemon import Daemon
+from tests.dnsserver import DnsServer, parse_zone
+from tests.test_autoconfig import NS, OUTLOOK_REQUEST, servers
+from tests.test_autoconfig import get as autoconfig_get
+from tests.test_autoconfig import post as autoconfig_post
+
+NEW = "bakery-new.test"
+HOST = "mail.example.test"
+
+
+@pytest.fixture(scope="module")
+def dns_zone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("zone") / "zone.txt"
+
+
+@pytest.fixture(scope="module")
+def dns(dns_zone: Path) -> Iterator[DnsServer]:
+    """Serves the MX as we ask, a wrong SPF, and nothing else for the new domain."""
+    dns_zone.write_text(
+        f"{NEW}.\t3600\tIN\tMX\t10 {HOST}.\n"
+        f'{NEW}.\t3600\tIN\tTXT\t"v=spf1 include:elsewhere.example -all"\n'
+        f'{NEW}.\t3600\tIN\tTXT\t"google-site-verification=abc"\n'
+        f"autoconfig.{NEW}.\t3600\tIN\tCNAME\t{HOST}.\n"
+    )
+    server = DnsServer(dns_zone).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, dns: DnsServer) -> Iterator[Daemon]:
+    extra = f'[dns]\nnameservers = ["{dns.address}"]\ntimeout = 5\n'
+    daemon = make_admin_daemon(tmp_path_factory.mktemp("domains"), extra).start()
+    yield daemon
+    if daemon.process is not None:
+        daemon.stop()
+
+
+@pytest.fixture(scope="module")
+def owner(server: Daemon) -> Iterator[httpx.Client]:
+    with closing(signed_in(server, "owner")) as client:
+        added = post(client, "/admin/business/example.test/domains", {"domain": NEW})
+        assert added.status_code == 303 and added.headers["location"].startswith(f"/admin/domains/{NEW}/")
+        yield client
+
+
+def test_new_domain_page_lists_every_record_to_publish(owner: httpx.Client) -> None:
+    page = owner.get(f"/admin/domains/{NEW}/?done=domain-added")
+    assert page.status_code == 200
+    assert "The domain is added: publish the DNS records below." in page.text
+    for name, kind in [
+        (NEW, "MX"),
+        (NEW, "TXT"),
+        (f"_dmarc.{NEW}", "TXT"),
+        (f"autoconfig.{NEW}", "CNAME"),
+        (f"autodiscover.{NEW}", "CNAME"),
+        (f"_imaps._tcp.{NEW}", "SRV"),
+        (f"_submissions._tcp.{NEW}", "SRV"),
+        (f"_imap._tcp.{NEW}", "SRV"),
+        (f"_submission._tcp.{NEW}", "SRV"),
+        (f"_mta-sts.{NEW}", "TXT"),
+        (f"mta-sts.{NEW}", "CNAME"),
+    ]:
+        assert re.search(rf"<code[^>]*>{re.escape(name)}</code></td>\s*<td>{kind}</td>", page.text), (name, kind)
+    assert 'data-copy="value-1"' in page.text  # copy buttons for the script to reveal
+
+
+def test_zone_file_download_is_valid_zone_syntax_with_the_srv_ports(server: Daemon, owner: httpx.Client) -> None:
+    zone = owner.get(f"/admin/domains/{NEW}/zone")
+    assert zone.status_code == 200 and f'filename="{NEW}.zone"' in zone.headers["content-disposition"]
+    records = {(name, kind): rdata for name, _, kind, rdata in parse_zone(zone.text)}
+    assert records[(NEW, "MX")] == ["10", f"{HOST}."]
+    assert records[(f"_imaps._tcp.{NEW}", "SRV")] == ["0", "1", str(server.ports["imaps"]), f"{HOST}."]
+    assert records[(f"_submission._tcp.{NEW}", "SRV")] == ["0", "1", str(server.ports["submission"]), f"{HOST}."]
+    assert records[(f"_mta-sts.{NEW}", "TXT")][0].startswith("v=STSv1; id=")
+
+
+def test_live_check_marks_each_record_present_missing_or_wrong(owner: httpx.Client) -> None:
+    page = owner.get(f"/admin/domains/{NEW}/", params={"check": "1"}).text
+    rows = {
+        (name, kind): status
+        for name, kind, status in re.findall(
+            r"<code[^>]*>([^<]+)</code></td>\s*<td>(\w+)</td>.*?<td class=\"status-(\w+)\">", page, re.S
+        )
+    }
+    assert rows[(NEW, "MX")] == "present"
+    assert rows[(NEW, "TXT")] == "wrong"
+    assert "v=spf1 include:elsewhere.example -all" in page  # what was found instead
+    assert rows[(f"autoconfig.{NEW}", "CNAME")] == "present"
+    assert rows[(f"_dmarc.{NEW}", "TXT")] == "missing"
+    assert rows[(f"_imaps._tcp.{NEW}", "SRV")] == "missing"
+
+
+def test_judging_answers_follows_the_record_kind() -> None:
+    spf = dns_ops.Record("a.test", "TXT", "v=spf1 mx -all", "spf")
+    assert dns_ops.judge(spf, ["other=1", "v=spf1 mx -all"]) is dns_ops.Status.PRESENT
+    assert dns_ops.judge(spf, ["other=1"]) is dns_ops.Status.MISSING
+    assert dns_ops.judge(spf, ["v=spf1 a -all"]) is dns_ops.Status.WRONG
+    mx = dns_ops.Record("a.test", "MX", "10 mail.test.", "mx")
+    assert dns_ops.judge(mx, ["10 MAIL.test."]) is dns_ops.Status.PRESENT
+    assert dns_ops.judge(mx, ["10 other.test."]) is dns_ops.Status.WRONG
+
+
+def test_cli_prints_the_same_records(server: Daemon) -> None:
+    printed = server.cli("dns", NEW).stdout
+    services = ops.open_services(config.load(server.config))
+    try:
+        domain = services.directory.get_domain(ops.OPERATOR, NEW)
+        for record in dns_ops.records(services, domain):
+            assert record.name in printed
+    finally:
+        services.close()
+
+
+def test_mail_clients_configure_themselves_for_a_domain_added_in_the_ui(server: Daemon, owner: httpx.Client) -> None:
+    address = f"demo@{NEW}"
+    thunderbird = autoconfig_get(server, f"autoconfig.{NEW}", f"/mail/config-v1.1.xml?emailaddress={address}")
+    assert thunderbird.status_code == 200
+    document = ET.fromstring(thunderbird.content)
+    assert ("imap", HOST, server.ports["imaps"], "SSL", "%EMAILADDRESS%") in servers(document, "incomingServer")
+    outlook = autoconfig_post(
+        server, f"autodiscover.{NEW}", "/autodiscover/autodiscover.xml", OUTLOOK_REQUEST.format(address=address)
+    )
+    assert outlook.status_code == 200
+    protocols = ET.fromstring(outlook.content).findall(f".//{NS}Protocol")
+    assert {p.findtext(f"{NS}Type") for p in protocols} == {"IMAP", "SMTP"}
+    assert all(p.findtext(f"{NS}LoginName") == address for p in protocols)
+
+
+def test_account_page_offers_an_apple_profile_with_imap_and_smtp_and_no_password(server: Daemon) -> None:
+    with closing(signed_in(server, "user")) as user:
+        page = user.get("/admin/account").text
+        assert "/admin/account/mobileconfig" in page and str(server.ports["imaps"]) in page
+        profile = user.get("/admin/account/mobileconfig")
+    assert profile.headers["content-type"] == "application/x-apple-aspen-config"
+    assert ".mobileconfig" in profile.headers["content-disposition"]
+    document = plistlib.loads(profile.content)
+    assert document["PayloadType"] == "Configuration"
+    (account,) = document["PayloadContent"]
+    assert account["PayloadType"] == "com.apple.mail.managed"
+    assert account["EmailAddress"] == account["IncomingMailServerUsername"] == "alice@example.test"
+    assert account["IncomingMailServerHostName"] == account["OutgoingMailServerHostName"] == HOST
+    assert (account["IncomingMailServerPortNumber"], account["IncomingMailServerUseSSL"]) == (
+        server.ports["imaps"],
+        True,
+    )
+    assert (account["OutgoingMailServerPortNumber"], account["OutgoingMailServerUseSSL"]) == (
+        server.ports["submissions"],
+        True,
+    )
+    assert not any("Password" in key and key != "OutgoingPasswordSameAsIncomingPassword" for key in account)
