@@ -248,4 +248,82 @@ MESSAGES: dict[str, str] = {
     "the identifier has 2 to 40 lower-case letters, digits or inner hyphens, like 'my-shop'": (
         "l'identifiant a de 2 à 40 lettres minuscules, chiffres ou tirets intérieurs, par exemple « ma-boutique »"
     ),
+    # -- website editor -----------------------------------------------------------------------------------
+    "(of {theme}; other themes start with their first)": (
+        "(de {theme} ; les autres thèmes commencent par leurs premières)"
+    ),
+    ": you have one": " : vous en avez un",
+    "A .zip file with an index.html at its top, at most {size} unpacked. It replaces the live site (until you "
+    "publish from the editor again); the previous version is kept for rollback.": (
+        "Un fichier .zip avec un index.html à sa racine, au plus {size} décompressé. Il remplace le site en ligne "
+        "(jusqu'à votre prochaine publication depuis l'éditeur) ; la version précédente est gardée pour revenir "
+        "en arrière."
+    ),
+    "Add page": "Ajouter la page",
+    "Address": "Adresse",
+    "Address (like about-us: the page will be at /about-us/)": (
+        "Adresse (par exemple a-propos : la page sera à /a-propos/)"
+    ),
+    "Back to the mailboxes": "Retour aux boîtes mail",
+    "Back to the website": "Retour au site web",
+    "Business information": "Informations sur l'entreprise",
+    "Colours": "Couleurs",
+    "Contact page with a form that sends messages to your mailbox": (
+        "Page de contact avec un formulaire qui envoie les messages à votre boîte mail"
+    ),
+    "Delete {title}": "Supprimer {title}",
+    "Description for search engines and link previews": (
+        "Description pour les moteurs de recherche et les aperçus de liens"
+    ),
+    "Down": "Descendre",
+    "Edit page “{title}”": "Modifier la page « {title} »",
+    "Edit {title}": "Modifier {title}",
+    "Language of the site (like en, de, fr)": "Langue du site (par exemple fr, en, de)",
+    "Layout": "Mise en page",
+    "Live version: {version}.": "Version en ligne : {version}.",
+    "Logo": "Logo",
+    "Logo image (PNG, JPEG, WebP or GIF, at most 512 KB)": "Image du logo (PNG, JPEG, WebP ou GIF, au plus 512 Ko)",
+    "Mail address shown on the site (contact messages go to it if it is one of your mailboxes)": (
+        "Adresse e-mail affichée sur le site (les messages de contact y arrivent si c'est une de vos boîtes mail)"
+    ),
+    "Move {title} down": "Descendre {title}",
+    "Move {title} up": "Monter {title}",
+    "New page": "Nouvelle page",
+    "Opening hours (one line each)": "Horaires d'ouverture (une ligne chacun)",
+    "Page": "Page",
+    "Pages (in menu order)": "Pages (dans l'ordre du menu)",
+    "Phone": "Téléphone",
+    "Preview and publish": "Prévisualiser et publier",
+    "Preview the site": "Prévisualisez le site",
+    "Publish": "Publier",
+    "Remove the logo": "Retirer le logo",
+    "Roll back to the previous version": "Revenir à la version précédente",
+    "Save information": "Enregistrer les informations",
+    "Save page": "Enregistrer la page",
+    "Save theme": "Enregistrer le thème",
+    "Short description (search engines, link previews)": "Description courte (moteurs de recherche, aperçus de liens)",
+    "Show in the menu": "Afficher dans le menu",
+    "Site archive (.zip)": "Archive du site (.zip)",
+    "Storage: {used} of {limit} used ({tier} tier).": "Espace : {used} sur {limit} utilisés (formule {tier}).",
+    "Tagline": "Slogan",
+    "Text (Markdown: # heading, **bold**, *italic*, - lists, [link](https://…), ![description](/path))": (
+        "Texte (Markdown : # titre, **gras**, *italique*, - listes, [lien](https://…), ![description](/chemin))"
+    ),
+    "Theme": "Thème",
+    "Theme and colours": "Thème et couleurs",
+    "Title": "Titre",
+    "Up": "Monter",
+    "Upload a hand-made site instead": "Envoyer plutôt un site fait main",
+    "Upload and publish": "Envoyer et publier",
+    "Upload logo": "Envoyer le logo",
+    "Website {domain}": "Site web {domain}",
+    "Websites of your business": "Sites web de votre entreprise",
+    "Your business has no domain yet.": "Votre entreprise n'a pas encore de domaine.",
+    "Your changes below are saved as a draft.": "Vos modifications ci-dessous sont enregistrées comme brouillon.",
+    "as it will look, then publish it. Publishing is instant and the previous version is kept.": (
+        "tel qu'il apparaîtra, puis publiez-le. La publication est immédiate et la version précédente est gardée."
+    ),
+    "none yet": "aucune pour l'instant",
+    "not in menu": "hors du menu",
+    "the home page": "la page d'accueil",
 }
