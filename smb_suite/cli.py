@@ -84,7 +84,8 @@ def cmd_alias_list(args: argparse.Namespace, services: Services) -> None:
 
 def cmd_dns(args: argparse.Namespace, services: Services) -> None:
     domain = services.directory.get_domain(OPERATOR, args.domain)
-    print(dns_ops.zone_file(services, domain), end="")
+    for record in dns_ops.records(services, domain):
+        print(record.zone_line())
 
 
 def cmd_tenant_list(args: argparse.Namespace, services: Services) -> None:
