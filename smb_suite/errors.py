@@ -18,7 +18,8 @@ Core code raises these; each front end translates them to its wire format in one
     ├── RelayDenied                 recipient domain is not hosted and the client may not relay
     ├── QuotaExceeded               the tenant's storage is full
     ├── TemporaryFailure            retry could succeed (SMTP 4xx, IMAP NO)
-    │   └── RelayNotConfigured      remote delivery not available yet
+    │   ├── RelayNotConfigured      remote delivery not available yet
+    │   └── DnsFailure              a DNS lookup timed out or its server failed (not: the name has no record)
     └── PolicyReject                a policy decision with its own SMTP code and text
 """
 
@@ -87,6 +88,10 @@ class TemporaryFailure(SmbSuiteError):
 
 class RelayNotConfigured(TemporaryFailure):
     """Mail for remote domains cannot be sent yet: no outbound transport."""
+
+
+class DnsFailure(TemporaryFailure):
+    """A DNS lookup timed out or the server failed; an empty answer or NXDOMAIN is not a failure."""
 
 
 class PolicyReject(SmbSuiteError):
