@@ -10,6 +10,7 @@ import pytest
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, Daemon
 
 MESSAGE = b"From: someone@remote.example\r\nTo: demo@example.test\r\nSubject: hello\r\n\r\nHi there.\r\n"
+SUBMITTED = b"From: Demo <demo@example.test>\r\nTo: alice@example.test\r\nSubject: hello\r\n\r\nHi there.\r\n"
 
 
 def insecure_context() -> ssl.SSLContext:
@@ -95,14 +96,14 @@ def test_submission_after_starttls_authenticates_and_delivers(daemon: Daemon) ->
     with submission(daemon) as client:
         assert "PLAIN" in client.esmtp_features["auth"]
         client.login(OWNER, OWNER_PASSWORD)
-        assert client.sendmail(OWNER, [USER], MESSAGE) == {}
+        assert client.sendmail(OWNER, [USER], SUBMITTED) == {}
 
 
 def test_submission_over_implicit_tls_authenticates(daemon: Daemon) -> None:
     with smtplib.SMTP_SSL("127.0.0.1", daemon.ports["submissions"], context=insecure_context(), timeout=30) as client:
         client.ehlo("laptop")
         client.login(OWNER, OWNER_PASSWORD)
-        assert client.sendmail(OWNER, [USER], MESSAGE) == {}
+        assert client.sendmail(OWNER, [USER], SUBMITTED) == {}
 
 
 def test_submission_wrong_password_is_535_5_7_8(daemon: Daemon) -> None:

@@ -128,12 +128,21 @@ def _fold(tags: Sequence[tuple[str, str]], used: int) -> str:
     return "\r\n ".join(lines)
 
 
-def _parse(message: bytes) -> tuple[list[list[bytes]], bytes]:
+def _rfc822(message: bytes) -> tuple[list[list[bytes]], bytes] | None:
+    """dkimpy's header parse, or None for a malformed header (it raises IndexError for a message that starts
+    with a continuation line)."""
     try:
         headers, body = dkim.rfc822_parse(message)
-    except dkim.MessageFormatError as exc:
-        raise PolicyReject(554, "5.6.0", "Malformed message header: it cannot be DKIM-signed") from exc
+    except (dkim.MessageFormatError, IndexError):
+        return None
     return headers, body
+
+
+def _parse(message: bytes) -> tuple[list[list[bytes]], bytes]:
+    parsed = _rfc822(message)
+    if parsed is None:
+        raise PolicyReject(554, "5.6.0", "Malformed message header: it cannot be DKIM-signed")
+    return parsed
 
 
 def sign(message: bytes, domain: str, keys: Sequence[SigningKey], timestamp: int) -> bytes:
@@ -214,10 +223,10 @@ _SELECTOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?(?:\.[A-Za-z0-
 
 def signatures(message: bytes) -> list[SignatureRef]:
     """The DKIM-Signature fields of a message, top to bottom; fields too broken to name a key are skipped."""
-    try:
-        headers, _ = dkim.rfc822_parse(message)
-    except dkim.MessageFormatError:
+    parsed = _rfc822(message)
+    if parsed is None:
         return []
+    headers, _ = parsed
     found: list[SignatureRef] = []
     index = 0
     for name, value in headers:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import quote
 
-from smb_suite.errors import DnsFailure
+from smb_suite.errors import DnsFailure, InvalidInput
 from smb_suite.mail.lookup import DnsLookup
 
 MAX_DNS_MECHANISMS = 10  # RFC 7208 4.6.4
@@ -330,6 +330,29 @@ def _network(name: str, argument: str) -> ipaddress.IPv4Network | ipaddress.IPv6
     if network.version != (4 if name == "ip4" else 6):
         raise _Stop(Result.PERMERROR, f"{argument!r} is not an IPv{name[-1]} network")
     return network
+
+
+def expand(spec: str, *, sender: str, client_ip: str, domain: str, helo: str = "") -> str:
+    """Macro expansion (RFC 7208 7) exactly as check_host does it; raises InvalidInput for a bad macro."""
+    checker = _Check(ipaddress.ip_address(client_ip), sender, helo, _NoLookup())
+    try:
+        return checker.expand(spec, domain)
+    except _Stop as stop:
+        raise InvalidInput(stop.reason) from stop
+
+
+class _NoLookup:
+    async def txt(self, name: str) -> list[bytes]:
+        return []
+
+    async def addresses(self, name: str, rdtype: str = "A") -> list[str]:
+        return []
+
+    async def mx(self, name: str) -> list[tuple[int, str]]:
+        return []
+
+    async def ptr(self, address: str) -> list[str]:
+        return []
 
 
 def record_problem(record: str) -> str | None:
