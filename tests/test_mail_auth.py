@@ -85,9 +85,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def message(marker: str, sender: str = BOB, body: str = "Your order ships today.") -> bytes:
-    return (
-        f"From: Bob <{sender}>\r\nTo: {OWNER}\r\nSubject: {marker}\r\n\r\n{body}\r\n-- \r\nBob\r\n"
-    ).encode()
+    return (f"From: Bob <{sender}>\r\nTo: {OWNER}\r\nSubject: {marker}\r\n\r\n{body}\r\n-- \r\nBob\r\n").encode()
 
 
 def submit(daemon: Daemon, data: bytes, sender: str = BOB, recipient: str = BOB) -> None:

@@ -27,8 +27,13 @@ BASE = {
 }
 
 
-def check(record: str | list[str] | None, ip: str = "192.0.2.65", sender: str = "amy@example.com",
-          helo: str = "client.example.net", failing: tuple[str, ...] = ()) -> spf.Outcome:
+def check(
+    record: str | list[str] | None,
+    ip: str = "192.0.2.65",
+    sender: str = "amy@example.com",
+    helo: str = "client.example.net",
+    failing: tuple[str, ...] = (),
+) -> spf.Outcome:
     records = dict(BASE)
     if record is not None:
         records[("example.com", "TXT")] = record if isinstance(record, list) else [record]
@@ -121,13 +126,19 @@ def test_a_null_sender_is_checked_as_postmaster_at_the_helo_name() -> None:
     ],
 )
 def test_macro_expansion_matches_rfc_7208_examples(spec: str, expanded: str) -> None:
-    assert spf.expand(spec, sender="strong-bad@email.example.com", client_ip="192.0.2.3",
-                      domain="email.example.com") == expanded
+    assert (
+        spf.expand(spec, sender="strong-bad@email.example.com", client_ip="192.0.2.3", domain="email.example.com")
+        == expanded
+    )
 
 
 def test_ipv6_macro_expansion_matches_rfc_7208_example() -> None:
-    expanded = spf.expand("%{ir}.%{v}._spf.%{d2}", sender="strong-bad@email.example.com",
-                          client_ip="2001:db8::cb01", domain="email.example.com")
+    expanded = spf.expand(
+        "%{ir}.%{v}._spf.%{d2}",
+        sender="strong-bad@email.example.com",
+        client_ip="2001:db8::cb01",
+        domain="email.example.com",
+    )
     assert expanded == "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6._spf.example.com"
 
 
