@@ -9,11 +9,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from smb_suite import config as config_module
-from smb_suite import ops
+from smb_suite import ops, usage_check
 from smb_suite.config import Config
 from smb_suite.directory import OPERATOR
 from smb_suite.errors import ConfigError, SmbSuiteError
 from smb_suite.ops import Services
+from smb_suite.quota import format_bytes
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -78,6 +79,29 @@ def cmd_dns(args: argparse.Namespace, services: Services) -> None:
     domain = services.directory.get_domain(OPERATOR, args.domain)
     for record in ops.dns_records(services, domain):
         print(record)
+
+
+def cmd_tenant_list(args: argparse.Namespace, services: Services) -> None:
+    print("business\ttier\tused\tlimit\tpercent")
+    for usage in ops.tenant_usage(services, OPERATOR):
+        print(
+            f"{usage.tenant}\t{usage.tier}\t{format_bytes(usage.used)}\t{format_bytes(usage.limit)}"
+            f"\t{usage.percent:.0f}%"
+        )
+
+
+def cmd_tenant_tier(args: argparse.Namespace, services: Services) -> None:
+    usage = ops.set_tier(services, OPERATOR, args.tenant, args.tier)
+    print(f"{usage.tenant} is now on {usage.tier}: {format_bytes(usage.used)} of {format_bytes(usage.limit)} used")
+
+
+def cmd_quota_check(args: argparse.Namespace, services: Services) -> None:
+    drifts = usage_check.check(services)
+    for drift in drifts:
+        print(f"{drift.tenant}: counted {drift.counted} bytes, on disk {drift.on_disk} bytes ({drift.difference:+d})")
+    if drifts:
+        raise SmbSuiteError(f"usage differs from disk for {len(drifts)} business(es)")
+    print("usage matches the disk for every business")
 
 
 def cmd_dkim_rotate(args: argparse.Namespace, services: Services) -> None:
@@ -161,6 +185,18 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("target")
     add.set_defaults(run=cmd_alias_add)
     alias.add_parser("list", help="list aliases").set_defaults(run=cmd_alias_list)
+
+    tenant = commands.add_parser("tenant", help="businesses and their storage tiers")
+    tenant_actions = tenant.add_subparsers(dest="action", required=True)
+    tenant_actions.add_parser("list", help="tier, usage and limit of each business").set_defaults(run=cmd_tenant_list)
+    tier = tenant_actions.add_parser("tier", help="move a business to another tier")
+    tier.add_argument("tenant")
+    tier.add_argument("tier")
+    tier.set_defaults(run=cmd_tenant_tier)
+    quota = commands.add_parser("quota", help="storage accounting").add_subparsers(dest="action", required=True)
+    quota.add_parser("check", help="recompute usage from disk and report any difference").set_defaults(
+        run=cmd_quota_check
+    )
 
     dns = commands.add_parser("dns", help="print the DNS records to publish for a domain")
     dns.add_argument("domain")

@@ -27,6 +27,7 @@ from smb_suite.smtp import server as smtp_server
 
 logger = logging.getLogger("smb_suite.daemon")
 DRAIN_SECONDS = 10.0
+USAGE_RECORD_SECONDS = 3600.0
 
 
 class _QuietServer(uvicorn.Server):
@@ -89,6 +90,8 @@ class Daemon:
         await self._start_smtp(services, context)
         self._start_imap(services, context)
         await self._start_web(services)
+        usage_recorder = asyncio.create_task(self._record_usage_daily(services))
+        self._closers.append(functools.partial(_cancel, usage_recorder))
         _notify_systemd(b"READY=1")
         print(self.connection_help(), flush=True)
 
@@ -100,6 +103,13 @@ class Daemon:
         services.close()
         log.event(logger, "daemon.stopped")
         return 0
+
+    @staticmethod
+    async def _record_usage_daily(services: Services) -> None:
+        """Record each business's usage for the day now and every hour (the last record of a day stays)."""
+        while True:
+            await services.runner.write(ops.record_daily_usage, services)
+            await asyncio.sleep(USAGE_RECORD_SECONDS)
 
     def _listening(self, name: str, host: str, port: int) -> None:
         self.ports[name] = (host, port)
@@ -173,6 +183,12 @@ class Daemon:
                 "Stop with Ctrl-C (or SIGTERM).",
             ]
         )
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _closer_for_twisted(port: Any) -> Callable[[], Awaitable[None]]:

@@ -5,12 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from smb_suite.directory import Directory, User
+from smb_suite.errors import StorageFull
 from smb_suite.storage.store import MailStore
 
 
-def resolve(directory: Directory, address: str) -> list[User]:
-    """Mailboxes that receive mail for `address`; raises RelayDenied, UnknownRecipient or InvalidInput."""
-    return directory.resolve_recipient(address)
+def resolve(directory: Directory, store: MailStore, address: str) -> list[User]:
+    """Mailboxes that receive mail for `address`.
+
+    Raises RelayDenied, UnknownRecipient, InvalidInput, or StorageFull when a mailbox has no room left (a
+    temporary failure: the sender retries, and an upgrade or clean-up lets the mail in).
+    """
+    users = directory.resolve_recipient(address)
+    if any(store.is_full(user) for user in users):
+        raise StorageFull(f"the storage of {address} is full")
+    return users
 
 
 def deliver(store: MailStore, users: Iterable[User], data: bytes) -> int:

@@ -19,6 +19,7 @@ Core code raises these; each front end translates them to its wire format in one
     ├── QuotaExceeded               the tenant's storage is full
     ├── TemporaryFailure            retry could succeed (SMTP 4xx, IMAP NO)
     │   ├── RelayNotConfigured      remote delivery not available yet
+    │   ├── StorageFull             the recipient's storage is full: the sender should retry later
     │   └── DnsFailure              a DNS lookup timed out or its server failed (not: the name has no record)
     └── PolicyReject                a policy decision with its own SMTP code and text
 """
@@ -88,6 +89,10 @@ class TemporaryFailure(SmbSuiteError):
 
 class RelayNotConfigured(TemporaryFailure):
     """Mail for remote domains cannot be sent yet: no outbound transport."""
+
+
+class StorageFull(TemporaryFailure):
+    """The recipient's business (or mailbox) has no room left; an upgrade or a clean-up makes room."""
 
 
 class DnsFailure(TemporaryFailure):

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import email.message
+import email.policy
+import email.utils
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,9 +25,10 @@ from smb_suite.config import Config, parse_nameserver
 from smb_suite.directory import OPERATOR, Directory, Domain, Principal, Role, User
 from smb_suite.dkimkeys import DkimKey, DkimKeys
 from smb_suite.dns import Resolver
-from smb_suite.errors import AuthenticationFailed, InvalidInput
+from smb_suite.errors import AuthenticationFailed, InvalidInput, PermissionDenied
 from smb_suite.mail import dkim
-from smb_suite.sites import publish
+from smb_suite.quota import Quota, Usage, format_bytes
+from smb_suite.sites.store import SiteStore
 from smb_suite.storage.runner import StoreRunner
 from smb_suite.storage.store import MailStore
 
@@ -33,7 +38,9 @@ class Services:
     config: Config
     engine: sa.Engine
     directory: Directory
+    quota: Quota
     store: MailStore
+    sites: SiteStore
     dkim: DkimKeys
     resolver: Resolver
     runner: StoreRunner = field(default_factory=StoreRunner)
@@ -48,15 +55,20 @@ class Services:
 def open_services(config: Config, clock: Callable[[], float] = time.time) -> Services:
     """Connect to an initialised data folder (see `initialise`)."""
     engine = db.create_engine(config.database_url)
-    return Services(
+    quota = Quota(engine, config.tiers, config.quota.warn_percent)
+    services = Services(
         config=config,
         engine=engine,
         directory=Directory(engine, clock),
-        store=MailStore(engine, config.mail_dir, clock),
+        quota=quota,
+        store=MailStore(engine, config.mail_dir, clock, quota),
+        sites=SiteStore(engine, config.sites_dir, quota),
         dkim=DkimKeys(engine, clock),
         resolver=Resolver([parse_nameserver(server) for server in config.dns.nameservers], config.dns.timeout),
         clock=clock,
     )
+    quota.listeners.append(functools.partial(send_storage_warning, services))
+    return services
 
 
 def initialise(config: Config) -> list[str]:
@@ -93,20 +105,20 @@ def publish_default_site(services: Services, domain: Domain) -> None:
         "contact": f"contact@{domain.name}",
         "year": datetime.date.today().year,
     }
-    publish.publish(config.sites_dir, domain.name, config.themes_dir / config.sites.default_theme, context)
+    services.sites.publish_theme(domain, config.themes_dir / config.sites.default_theme, context)
 
 
 def add_domain(services: Services, actor: Principal, name: str, tenant: str | None = None) -> Domain:
     """Host a domain: its starter site and its DKIM keys (RSA-2048 and Ed25519, RFC 8463)."""
-    domain = services.directory.add_domain(actor, name, tenant)
+    domain = services.directory.add_domain(actor, name, tenant, services.config.quota.default_tier)
     services.dkim.create_pair(domain.id)
     publish_default_site(services, domain)
     return domain
 
 
 def remove_domain(services: Services, actor: Principal, name: str) -> Domain:
-    domain = services.directory.remove_domain(actor, name)
-    publish.remove_site(services.config.sites_dir, domain.name)
+    domain = services.directory.remove_domain(actor, name, services.sites.remove)
+    services.sites.remove_files(domain)
     return domain
 
 
@@ -226,3 +238,48 @@ def dns_records(services: Services, domain: Domain) -> list[str]:
         records.append(_txt(f"{key.selector}._domainkey.{domain.name}.", key.public_record()))
     records.append(_txt(f"_dmarc.{domain.name}.", DMARC_SUGGESTION))
     return records
+
+
+# -- storage tiers --------------------------------------------------------------------------------------------
+
+
+def tenant_usage(services: Services, actor: Principal) -> list[Usage]:
+    """Tier, usage and limit of every business the actor may see."""
+    visible = {tenant.id for tenant in services.directory.list_tenants(actor)}
+    return [usage for usage in services.quota.current_all() if usage.tenant_id in visible]
+
+
+def set_tier(services: Services, actor: Principal, tenant: str, tier: str) -> Usage:
+    """Upgrade or downgrade a business; a downgrade below its usage is refused with what to free."""
+    if actor.role is not Role.OPERATOR:
+        raise PermissionDenied("only the operator (or a partner) changes a tier")
+    return services.quota.change_tier(services.directory.get_tenant(actor, tenant).id, tier)
+
+
+def send_storage_warning(services: Services, tenant_id: int, level: int) -> None:
+    """Mail the owners of a business once when it crosses a warning level (runs after the writer's commit)."""
+    usage = services.quota.current(tenant_id)
+    owners = services.directory.owners(tenant_id)
+    if not owners:
+        return
+    upgrades = [name for name, tier in services.config.tiers.items() if tier.storage_bytes > usage.limit]
+    advice = f"Upgrade to {upgrades[0]} or delete old mail to make room." if upgrades else "Delete old mail."
+    body = (
+        f"Your storage for {usage.tenant} is {level} % full: {format_bytes(usage.used)} of "
+        f"{format_bytes(usage.limit)} ({usage.tier} tier).\r\n\r\n{advice}\r\n"
+        "When it is full, new mail waits at the senders' servers until there is room again.\r\n"
+    )
+    message = email.message.EmailMessage(policy=email.policy.SMTP)
+    message["From"] = f"postmaster@{services.config.server.hostname}"
+    message["To"] = ", ".join(str(owner.address) for owner in owners)
+    message["Subject"] = f"Storage {level} % full"
+    message["Date"] = email.utils.formatdate(services.clock(), localtime=True)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(body)
+    services.store.deliver(owners, message.as_bytes(), enforce=False)
+
+
+def record_daily_usage(services: Services) -> int:
+    """Record today's usage of every business (billing and reports)."""
+    today = datetime.datetime.fromtimestamp(services.clock(), datetime.UTC).date()
+    return services.quota.record_today(today)

@@ -1,4 +1,4 @@
-"""Render a theme with jinja2 and publish it atomically.
+"""Render a theme with jinja2 into a version folder, and switch a domain's live site atomically.
 
 Each publish writes a new version folder beside the live one, then swaps the `current` symlink in one
 rename(2), so a visitor never sees a half-written site; the previous version stays for rollback.
@@ -17,6 +17,7 @@ import jinja2
 from smb_suite.durable import fsync_dir
 
 CURRENT = "current"
+VERSIONS = "versions"
 
 
 def site_root(sites_dir: Path, domain: str) -> Path:
@@ -26,6 +27,13 @@ def site_root(sites_dir: Path, domain: str) -> Path:
 def docroot(sites_dir: Path, domain: str) -> Path:
     """The live docroot of a domain (a symlink to its current version)."""
     return site_root(sites_dir, domain) / CURRENT
+
+
+def new_version_dir(sites_dir: Path, domain: str) -> Path:
+    """A fresh, not yet existing version folder beside the live one."""
+    versions = site_root(sites_dir, domain) / VERSIONS
+    versions.mkdir(parents=True, exist_ok=True)
+    return versions / f"{time.time_ns()}"
 
 
 def render_theme(theme_dir: Path, context: Mapping[str, object], target: Path) -> None:
@@ -45,20 +53,38 @@ def render_theme(theme_dir: Path, context: Mapping[str, object], target: Path) -
         shutil.copytree(static, target / "static")
 
 
-def publish(sites_dir: Path, domain: str, theme_dir: Path, context: Mapping[str, object]) -> Path:
-    """Render into a new version folder and switch `current` to it atomically; return the version path."""
+def tree_size(folder: Path) -> int:
+    """Bytes of the regular files below folder (what a site version costs in quota)."""
+    total = 0
+    for directory, _, files in os.walk(folder):
+        for name in files:
+            path = Path(directory) / name
+            if not path.is_symlink():
+                total += path.stat().st_size
+    return total
+
+
+def switch(sites_dir: Path, domain: str, version: Path) -> None:
+    """Make version the live site in one atomic rename of the `current` symlink."""
     root = site_root(sites_dir, domain)
-    versions = root / "versions"
-    versions.mkdir(parents=True, exist_ok=True)
-    version = versions / f"{time.time_ns()}"
-    render_theme(theme_dir, context, version)
-    link = root / CURRENT
     temporary = root / f".{CURRENT}.{os.getpid()}"
     temporary.unlink(missing_ok=True)
     temporary.symlink_to(version.relative_to(root))
-    os.replace(temporary, link)
+    os.replace(temporary, root / CURRENT)
     fsync_dir(root)
-    return version
+
+
+def prune(sites_dir: Path, domain: str, keep: int = 2) -> int:
+    """Delete all but the newest `keep` versions, never the live one; return the bytes freed."""
+    root = site_root(sites_dir, domain)
+    live = (root / CURRENT).resolve()
+    versions = sorted((root / VERSIONS).iterdir(), key=lambda path: int(path.name), reverse=True)
+    freed = 0
+    for version in versions[keep:]:
+        if version.resolve() != live:
+            freed += tree_size(version)
+            shutil.rmtree(version)
+    return freed
 
 
 def remove_site(sites_dir: Path, domain: str) -> None:

@@ -70,7 +70,9 @@ class InboundHandler:
         if len(envelope.rcpt_tos) >= self.services.config.smtp.max_recipients:
             return replies.TOO_MANY_RECIPIENTS
         try:
-            users = await self.services.runner.read(delivery.resolve, self.services.directory, address)
+            users = await self.services.runner.read(
+                delivery.resolve, self.services.directory, self.services.store, address
+            )
         except RelayDenied:
             return self._refuse(session, address, self.relay_reply)
         except SmbSuiteError as error:

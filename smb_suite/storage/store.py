@@ -8,20 +8,22 @@ store is only reachable through its owner, so one user can never reach another's
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from smb_suite import db, quota
+from smb_suite import db
 from smb_suite.durable import fsync_dir
 from smb_suite.errors import AlreadyExists, InvalidMailboxName, UnknownMailbox
 from smb_suite.mail.address import Address
+from smb_suite.quota import Quota
 from smb_suite.storage import maildir
 from smb_suite.storage.changes import ChangeHub
 
@@ -68,11 +70,17 @@ def _message(row: Any) -> StoredMessage:
 
 class MailStore:
     def __init__(
-        self, engine: sa.Engine, root: Path, clock: Callable[[], float], changes: ChangeHub | None = None
+        self,
+        engine: sa.Engine,
+        root: Path,
+        clock: Callable[[], float],
+        quota: Quota,
+        changes: ChangeHub | None = None,
     ) -> None:
         self._engine = engine
         self._root = root
         self._clock = clock
+        self.quota = quota
         self.changes = changes or ChangeHub()
 
     # -- layout -------------------------------------------------------------------------------------------
@@ -101,7 +109,7 @@ class MailStore:
         ).scalar_one()
         conn.execute(sa.delete(db.messages).where(db.messages.c.mailbox_id.in_(ids)))
         conn.execute(sa.delete(db.mailboxes).where(db.mailboxes.c.user_id == owner.id))
-        quota.charge(conn, owner.tenant_id, -int(freed))
+        self.quota.release(conn, owner.tenant_id, int(freed))
 
     def remove_files(self, owner: Owner) -> None:
         shutil.rmtree(self.user_root(owner), ignore_errors=True)
@@ -157,7 +165,7 @@ class MailStore:
             ).scalar_one()
             conn.execute(sa.delete(db.messages).where(db.messages.c.mailbox_id == mailbox.id))
             conn.execute(sa.delete(db.mailboxes).where(db.mailboxes.c.id == mailbox.id))
-            quota.charge(conn, owner.tenant_id, -int(freed))
+            self.quota.release(conn, owner.tenant_id, int(freed), owner.id)
         shutil.rmtree(self.folder(owner, mailbox), ignore_errors=True)
         self.changes.publish(mailbox.id)
 
@@ -224,7 +232,10 @@ class MailStore:
         size: int,
         flags: frozenset[str],
         internaldate: int,
-    ) -> int:
+        enforce: bool = True,
+    ) -> tuple[int, list[int]]:
+        """Charge the quota (may raise QuotaExceeded) and add the index row; return UID and warning levels."""
+        levels = self.quota.reserve(conn, owner.tenant_id, size, owner.id, enforce)
         uid = self._next_uid(conn, mailbox.id)
         conn.execute(
             sa.insert(db.messages).values(
@@ -236,8 +247,7 @@ class MailStore:
                 internaldate=internaldate,
             )
         )
-        quota.charge(conn, owner.tenant_id, size)
-        return uid
+        return uid, levels
 
     def append(
         self,
@@ -256,23 +266,51 @@ class MailStore:
         if flag_set & set(maildir.FLAG_LETTERS):
             filename = maildir.rename_for_flags(folder, filename, flag_set)
             fsync_dir(folder / "cur")
-        with self._engine.begin() as conn:
-            uid = self._index(conn, owner, mailbox, filename, len(data), flag_set, when)
+        with self._unlink_on_failure([folder / filename]), self._engine.begin() as conn:
+            uid, levels = self._index(conn, owner, mailbox, filename, len(data), flag_set, when)
         self.changes.publish(mailbox.id)
+        self.quota.announce(owner.tenant_id, levels)
         return mailbox, uid
 
-    def deliver(self, owners: Iterable[Owner], data: bytes) -> None:
-        """Deliver one message to each owner's INBOX: all files durable, then one index transaction."""
+    def deliver(self, owners: Iterable[Owner], data: bytes, enforce: bool = True) -> None:
+        """Deliver one message to each owner's INBOX: all files durable, then one index transaction.
+
+        All or nothing: if one recipient's quota cannot take it, no copy is kept and QuotaExceeded is raised.
+        """
         now = int(self._clock())
         written: list[tuple[Owner, Mailbox, str]] = []
-        for owner in owners:
-            mailbox = self.mailbox(owner, "INBOX")
-            written.append((owner, mailbox, maildir.write_durably(self.folder(owner, mailbox), data, mtime=now)))
-        with self._engine.begin() as conn:
-            for owner, mailbox, filename in written:
-                self._index(conn, owner, mailbox, filename, len(data), frozenset(), now)
+        paths: list[Path] = []
+        announcements: list[tuple[int, list[int]]] = []
+        with self._unlink_on_failure(paths):
+            for owner in owners:
+                mailbox = self.mailbox(owner, "INBOX")
+                folder = self.folder(owner, mailbox)
+                filename = maildir.write_durably(folder, data, mtime=now)
+                paths.append(folder / filename)
+                written.append((owner, mailbox, filename))
+            with self._engine.begin() as conn:
+                for owner, mailbox, filename in written:
+                    _, levels = self._index(conn, owner, mailbox, filename, len(data), frozenset(), now, enforce)
+                    announcements.append((owner.tenant_id, levels))
         for _, mailbox, _ in written:
             self.changes.publish(mailbox.id)
+        for tenant_id, levels in announcements:
+            self.quota.announce(tenant_id, levels)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _unlink_on_failure(paths: list[Path]) -> Iterator[None]:
+        """Remove files written for an index transaction that failed, so nothing unaccounted stays on disk."""
+        try:
+            yield
+        except BaseException:
+            for path in paths:
+                path.unlink(missing_ok=True)
+            raise
+
+    def is_full(self, owner: Owner) -> bool:
+        with self._engine.connect() as conn:
+            return self.quota.is_full(conn, owner.tenant_id, owner.id)
 
     def store_flags(
         self, owner: Owner, mailbox: Mailbox, uids: Iterable[int], flags: Iterable[str], mode: int
@@ -317,7 +355,7 @@ class MailStore:
                     db.messages.c.mailbox_id == mailbox.id, db.messages.c.uid.in_([m.uid for m in doomed])
                 )
             )
-            quota.charge(conn, owner.tenant_id, -sum(m.size for m in doomed))
+            self.quota.release(conn, owner.tenant_id, sum(m.size for m in doomed), owner.id)
         folder = self.folder(owner, mailbox)
         for message in doomed:
             (folder / message.filename).unlink(missing_ok=True)
@@ -368,7 +406,7 @@ class MailStore:
                             db.messages.c.mailbox_id == mailbox.id, db.messages.c.uid == message.uid
                         )
                     )
-                    quota.charge(conn, owner.tenant_id, -message.size)
+                    self.quota.release(conn, owner.tenant_id, message.size, owner.id)
                     repaired += 1
                 elif on_disk[key] != message.filename:
                     conn.execute(
@@ -381,7 +419,7 @@ class MailStore:
                 if key not in indexed:
                     stat = (folder / filename).stat()
                     flags = maildir.flags_from_filename(filename)
-                    self._index(conn, owner, mailbox, filename, stat.st_size, flags, int(stat.st_mtime))
+                    self._index(conn, owner, mailbox, filename, stat.st_size, flags, int(stat.st_mtime), False)
                     repaired += 1
         return repaired
 
