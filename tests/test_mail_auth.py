@@ -226,6 +226,13 @@ def test_an_alias_of_the_user_may_send_and_is_signed(world: World) -> None:
     assert b"From: Bob <sales@shop.test>" in signed
 
 
+def test_submission_removes_authentication_results_that_claim_the_servers_name(world: World) -> None:
+    forged = f"Authentication-Results: {A_HOST}; dmarc=pass header.from=bank.test\r\n".encode()
+    submit(world.a, forged + message("submitted-ar"))
+    stored = wait_for(world.a, BOB, "submitted-ar")
+    assert b"Authentication-Results" not in stored
+
+
 def test_submitted_mail_is_not_copied_to_sent_by_the_server(world: World) -> None:
     signed_by_a(world, "no-sent-copy")
     assert world.a.messages(BOB, "Sent") == []

@@ -91,15 +91,19 @@ class InboundHandler:
             return replies.NO_RECIPIENTS
         content = authresults.remove_ours(envelope.original_content or b"", server.hostname)
         settings = self.services.config
-        verdict = await mailauth.authenticate(
-            content,
-            _client(session),
-            session.host_name or "",
-            envelope.mail_from or "",
-            self.services.resolver,
-            settings.server.hostname,
-            settings.inbound.dmarc_reject,
-        )
+        try:
+            verdict = await mailauth.authenticate(
+                content,
+                _client(session),
+                session.host_name or "",
+                envelope.mail_from or "",
+                self.services.resolver,
+                settings.server.hostname,
+                settings.inbound.dmarc_reject,
+            )
+        except Exception:  # a bug in a check must neither lose the mail nor let it pass unchecked: retry later
+            logger.exception("smtp.authentication_failed client=%s", _client(session))
+            return replies.LOCAL_ERROR
         log.event(
             logger,
             "smtp.authenticated",
