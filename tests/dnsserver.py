@@ -8,10 +8,10 @@ prints `port N` once it listens. The zone file holds zone-file lines as `smb-sui
 
 from __future__ import annotations
 
+import select
 import shlex
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,10 +83,11 @@ class DnsServer:
             cwd=Path(__file__).resolve().parent.parent,
         )
         assert self.process.stdout is not None
-        deadline = time.monotonic() + START_DEADLINE
-        line = self.process.stdout.readline()
-        if not line.startswith("port ") or time.monotonic() > deadline:
-            raise AssertionError(f"DNS server did not start: {line!r}")
+        ready, _, _ = select.select([self.process.stdout], [], [], START_DEADLINE)
+        line = self.process.stdout.readline() if ready else ""
+        if not line.startswith("port "):
+            self.stop()
+            raise AssertionError(f"DNS server did not start in {START_DEADLINE} s: {line!r}")
         self.port = int(line.split()[1])
         return self
 
