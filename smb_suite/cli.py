@@ -10,7 +10,7 @@ from pathlib import Path
 
 from smb_suite import config as config_module
 from smb_suite import ops, usage_check
-from smb_suite.config import Config
+from smb_suite.config import MIB, Config
 from smb_suite.directory import OPERATOR
 from smb_suite.errors import ConfigError, SmbSuiteError
 from smb_suite.ops import Services
@@ -93,6 +93,24 @@ def cmd_tenant_list(args: argparse.Namespace, services: Services) -> None:
 def cmd_tenant_tier(args: argparse.Namespace, services: Services) -> None:
     usage = ops.set_tier(services, OPERATOR, args.tenant, args.tier)
     print(f"{usage.tenant} is now on {usage.tier}: {format_bytes(usage.used)} of {format_bytes(usage.limit)} used")
+
+
+def cmd_tenant_usage(args: argparse.Namespace, services: Services) -> None:
+    print("day\tused\tlimit")
+    for day, used, limit in ops.usage_history(services, OPERATOR, args.tenant, args.days):
+        print(f"{day}\t{used}\t{limit}")
+
+
+def cmd_user_quota(args: argparse.Namespace, services: Services) -> None:
+    limit = None if args.limit_mb == "off" else _megabytes(args.limit_mb)
+    user = ops.set_mailbox_limit(services, OPERATOR, args.address, limit)
+    print(f"{user.address}: " + ("no limit of its own" if limit is None else f"limited to {format_bytes(limit)}"))
+
+
+def _megabytes(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise SmbSuiteError(f"expected a size in MB or 'off', not {text!r}")
+    return int(text) * MIB
 
 
 def cmd_quota_check(args: argparse.Namespace, services: Services) -> None:
@@ -179,6 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("address")
     remove.set_defaults(run=cmd_user_remove)
 
+    limit = user.add_parser("quota", help="give a mailbox its own limit inside its business's tier")
+    limit.add_argument("address")
+    limit.add_argument("limit_mb", metavar="MB|off")
+    limit.set_defaults(run=cmd_user_quota)
+
     alias = commands.add_parser("alias", help="aliases").add_subparsers(dest="action", required=True)
     add = alias.add_parser("add", help="deliver mail for ALIAS to TARGET")
     add.add_argument("alias")
@@ -193,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
     tier.add_argument("tenant")
     tier.add_argument("tier")
     tier.set_defaults(run=cmd_tenant_tier)
+    history = tenant_actions.add_parser("usage", help="daily usage records of a business (bytes)")
+    history.add_argument("tenant")
+    history.add_argument("--days", type=int, default=31, help="how many days back (default 31)")
+    history.set_defaults(run=cmd_tenant_usage)
     quota = commands.add_parser("quota", help="storage accounting").add_subparsers(dest="action", required=True)
     quota.add_parser("check", help="recompute usage from disk and report any difference").set_defaults(
         run=cmd_quota_check

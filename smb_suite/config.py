@@ -54,6 +54,9 @@ class TlsConfig:
         default=None, metadata=_help("PEM certificate chain; empty: a self-signed one in data_dir/tls/")
     )
     key: Path | None = field(default=None, metadata=_help("PEM private key matching the certificate"))
+    mta_sts_mode: str = field(
+        default="testing", metadata=_help("MTA-STS policy mode served on mta-sts.<domain>: testing, enforce or none")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +194,8 @@ def _validate(label: str, key: str, value: Any) -> list[str]:
             return [str(exc)]
     if isinstance(value, int) and value <= 0:
         return ["must be a positive number"]
+    if key == "mta_sts_mode" and value not in ("testing", "enforce", "none"):
+        return ["must be testing, enforce or none"]
     if key == "warn_percent" and not all(0 < percent < 100 for percent in value):
         return ["each level must be between 1 and 99"]
     if key == "modules" and not set(value) <= MODULES:

@@ -113,6 +113,8 @@ class Daemon:
 
     def _listening(self, name: str, host: str, port: int) -> None:
         self.ports[name] = (host, port)
+        if self.services is not None:
+            self.services.listening[name] = port
         log.event(logger, "listening", service=name, address=f"{host}:{port}")
 
     async def _start_smtp(self, services: Services, context: ssl.SSLContext) -> None:
@@ -133,7 +135,7 @@ class Daemon:
 
             port = imap_server.listen(services, *address, context, implicit_tls)
             self._listening(name, address[0], port.getHost().port)
-            self._closers.append(_closer_for_twisted(port))
+            self._closers.append(_closer_for_twisted(port, imap_server.close_connections))
 
     async def _start_web(self, services: Services) -> None:
         app = None
@@ -191,8 +193,9 @@ async def _cancel(task: asyncio.Task[None]) -> None:
         await task
 
 
-def _closer_for_twisted(port: Any) -> Callable[[], Awaitable[None]]:
+def _closer_for_twisted(port: Any, hang_up: Callable[[Any], None]) -> Callable[[], Awaitable[None]]:
     async def close() -> None:
+        hang_up(port)
         deferred = port.stopListening()
         if deferred is not None:
             with contextlib.suppress(TimeoutError):

@@ -46,6 +46,7 @@ class Services:
     runner: StoreRunner = field(default_factory=StoreRunner)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     clock: Callable[[], float] = time.time
+    listening: dict[str, int] = field(default_factory=dict)  # service -> bound port, filled in by the daemon
 
     def close(self) -> None:
         self.runner.close()
@@ -256,6 +257,15 @@ def set_tier(services: Services, actor: Principal, tenant: str, tier: str) -> Us
     return services.quota.change_tier(services.directory.get_tenant(actor, tenant).id, tier)
 
 
+def set_mailbox_limit(services: Services, actor: Principal, address: str, limit: int | None) -> User:
+    """An owner caps one mailbox inside the business's quota (None: only the business's limit applies)."""
+    user = services.directory.get_user(actor, address)
+    if actor.role is Role.USER:
+        raise PermissionDenied("only the owner of the business sets mailbox limits")
+    services.quota.set_mailbox_limit(user.id, limit)
+    return user
+
+
 def send_storage_warning(services: Services, tenant_id: int, level: int) -> None:
     """Mail the owners of a business once when it crosses a warning level (runs after the writer's commit)."""
     usage = services.quota.current(tenant_id)
@@ -277,6 +287,11 @@ def send_storage_warning(services: Services, tenant_id: int, level: int) -> None
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(body)
     services.store.deliver(owners, message.as_bytes(), enforce=False)
+
+
+def usage_history(services: Services, actor: Principal, tenant: str, days: int) -> list[tuple[str, int, int]]:
+    """Daily usage records of a business, newest first (for reports and billing)."""
+    return services.quota.daily_history(services.directory.get_tenant(actor, tenant).id, days)
 
 
 def record_daily_usage(services: Services) -> int:

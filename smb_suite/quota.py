@@ -19,6 +19,7 @@ from smb_suite.config import TierConfig
 from smb_suite.errors import InvalidInput, QuotaExceeded
 
 WarningListener = Callable[[int, int], None]
+FULL_MARGIN = 64 * 1024  # less room than this is "full": a typical message would not fit
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,21 @@ class Quota:
         with self._engine.connect() as conn:
             return self.all_usage(conn)
 
+    def mailbox_usage(self, user_id: int) -> tuple[int, int | None]:
+        """One mailbox's bytes and its own limit inside the tenant's quota (None: only the tenant's)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                sa.select(db.users.c.usage_bytes, db.users.c.quota_bytes).where(db.users.c.id == user_id)
+            ).one()
+        return int(row.usage_bytes), None if row.quota_bytes is None else int(row.quota_bytes)
+
+    def set_mailbox_limit(self, user_id: int, limit: int | None) -> None:
+        """Give one mailbox a limit inside its tenant's quota (None removes it)."""
+        if limit is not None and limit <= 0:
+            raise InvalidInput("a mailbox limit must be positive")
+        with self._engine.begin() as conn:
+            conn.execute(sa.update(db.users).where(db.users.c.id == user_id).values(quota_bytes=limit))
+
     def change_tier(self, tenant_id: int, tier: str) -> Usage:
         with self._engine.begin() as conn:
             return self.set_tier(conn, tenant_id, tier)
@@ -100,11 +116,11 @@ class Quota:
         return None if row.quota_bytes is None else int(row.quota_bytes) - int(row.usage_bytes)
 
     def is_full(self, conn: sa.Connection, tenant_id: int, user_id: int | None = None) -> bool:
-        """True when not one more byte fits: SMTP answers 452 at RCPT (the sender retries later)."""
-        if self.usage(conn, tenant_id).free <= 0:
+        """True when not even a small message fits: SMTP answers 452 at RCPT (the sender retries later)."""
+        if self.usage(conn, tenant_id).free < FULL_MARGIN:
             return True
         room = None if user_id is None else self._user_room(conn, user_id)
-        return room is not None and room <= 0
+        return room is not None and room < FULL_MARGIN
 
     def reserve(
         self, conn: sa.Connection, tenant_id: int, size: int, user_id: int | None = None, enforce: bool = True
@@ -186,6 +202,17 @@ class Quota:
         level = max((p for p in self.warn_percent if current.used * 100 >= p * limit), default=0)
         conn.execute(sa.update(db.tenants).where(db.tenants.c.id == tenant_id).values(warned_percent=level))
         return self.usage(conn, tenant_id)
+
+    def daily_history(self, tenant_id: int, days: int) -> list[tuple[str, int, int]]:
+        """The last `days` daily records of a tenant, newest first: (day, used bytes, limit bytes)."""
+        query = (
+            sa.select(db.usage_daily.c.day, db.usage_daily.c.usage_bytes, db.usage_daily.c.limit_bytes)
+            .where(db.usage_daily.c.tenant_id == tenant_id)
+            .order_by(db.usage_daily.c.day.desc())
+            .limit(days)
+        )
+        with self._engine.connect() as conn:
+            return [(row.day, int(row.usage_bytes), int(row.limit_bytes)) for row in conn.execute(query)]
 
     def record_daily(self, conn: sa.Connection, day: datetime.date) -> int:
         """Upsert today's usage of every tenant (for reports and billing); return how many were recorded."""

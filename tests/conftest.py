@@ -10,8 +10,6 @@ import pytest
 from tests.daemon import Daemon, make_daemon
 from tests.dnsserver import DnsServer
 
-SMOKE = ("smtp", "submission", "submissions")
-
 
 @pytest.fixture(scope="session")
 def quiet_dns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DnsServer]:
@@ -26,7 +24,7 @@ def quiet_dns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DnsServer]:
 @pytest.fixture(scope="session")
 def daemon(tmp_path_factory: pytest.TempPathFactory, quiet_dns: DnsServer) -> Iterator[Daemon]:
     """One shared running daemon for tests that do not stop it; do not kill or reconfigure it."""
-    server = make_daemon(tmp_path_factory.mktemp("shared"), services=SMOKE, nameservers=(quiet_dns.address,)).start()
+    server = make_daemon(tmp_path_factory.mktemp("shared"), nameservers=(quiet_dns.address,)).start()
     yield server
     if server.process is not None:
         server.stop()

@@ -16,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 from smb_suite.ops import Services
 from smb_suite.web import errors
 from smb_suite.web.admin import AdminViews
+from smb_suite.web.autoconfig import AutoconfigViews
 from smb_suite.web.hosts import admin_hosts, request_host
 from smb_suite.web.pages import Pages
 from smb_suite.web.sessions import KEY_FILE, Sessions, load_or_create_key
@@ -53,6 +54,10 @@ def create_app(services: Services) -> Starlette:
     admin = AdminViews(services, pages, sessions)
     sites = SiteViews(services, hosts)
     return Starlette(
-        routes=[AdminRoute(hosts, admin.routes()), Route("/{path:path}", sites.serve, methods=["GET"])],
+        routes=[
+            AdminRoute(hosts, admin.routes()),
+            *AutoconfigViews(services).routes(),
+            Route("/{path:path}", sites.serve, methods=["GET"]),
+        ],
         exception_handlers=errors.exception_handlers(pages),
     )
