@@ -9,12 +9,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from smb_suite import config as config_module
-from smb_suite import ops, usage_check
+from smb_suite import ops, site_ops, usage_check
 from smb_suite.config import MIB, Config
 from smb_suite.directory import OPERATOR
 from smb_suite.errors import ConfigError, SmbSuiteError
 from smb_suite.ops import Services
 from smb_suite.quota import format_bytes
+from smb_suite.sites import publish, themes
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -122,6 +123,29 @@ def cmd_quota_check(args: argparse.Namespace, services: Services) -> None:
     print("usage matches the disk for every business")
 
 
+def cmd_site_publish(args: argparse.Namespace, services: Services) -> None:
+    version = site_ops.publish_site(services, OPERATOR, args.domain)
+    print(f"published {args.domain}: version {version.name} ({format_bytes(publish.tree_size(version))}) is live")
+
+
+def cmd_site_upload(args: argparse.Namespace, services: Services) -> None:
+    if not args.file.is_file():
+        raise SmbSuiteError(f"{args.file}: no such file")
+    count = site_ops.upload_site(services, OPERATOR, args.domain, args.file)
+    print(f"uploaded {args.file.name} to {args.domain}: {count} files are live")
+
+
+def cmd_site_rollback(args: argparse.Namespace, services: Services) -> None:
+    version = site_ops.roll_back(services, OPERATOR, args.domain)
+    print(f"rolled back {args.domain}: version {version.name} is live again")
+
+
+def cmd_site_themes(args: argparse.Namespace, services: Services) -> None:
+    for key, theme in themes.discover(services.config.themes_dir).items():
+        colours = ", ".join(scheme.key for scheme in theme.colours)
+        print(f"{key}\t{theme.name}\tlayouts: {', '.join(theme.layouts)}\tcolours: {colours}")
+
+
 def cmd_dkim_rotate(args: argparse.Namespace, services: Services) -> None:
     keys = ops.rotate_dkim(services, OPERATOR, args.domain)
     days = services.config.dkim.rotation_grace_days
@@ -224,6 +248,19 @@ def build_parser() -> argparse.ArgumentParser:
     quota.add_parser("check", help="recompute usage from disk and report any difference").set_defaults(
         run=cmd_quota_check
     )
+
+    site = commands.add_parser("site", help="websites").add_subparsers(dest="action", required=True)
+    site_publish = site.add_parser("publish", help="build a domain's site from its content and make it live")
+    site_publish.add_argument("domain")
+    site_publish.set_defaults(run=cmd_site_publish)
+    site_upload = site.add_parser("upload", help="publish a hand-made static site from a .zip file")
+    site_upload.add_argument("domain")
+    site_upload.add_argument("file", type=Path, metavar="FILE.zip")
+    site_upload.set_defaults(run=cmd_site_upload)
+    site_rollback = site.add_parser("rollback", help="make the previously live version live again")
+    site_rollback.add_argument("domain")
+    site_rollback.set_defaults(run=cmd_site_rollback)
+    site.add_parser("themes", help="list the themes found in the themes folder").set_defaults(run=cmd_site_themes)
 
     dns = commands.add_parser("dns", help="print the DNS records to publish for a domain")
     dns.add_argument("domain")

@@ -227,26 +227,26 @@ class Directory:
             raise PermissionDenied("you may only manage your own account")
         return user
 
+    @staticmethod
+    def _name_in_use(conn: sa.Connection, domain_id: int, local_part: str) -> str | None:
+        """'mailbox' or 'alias' when that name of the domain is taken, else None."""
+        for kind, table in (("mailbox", db.users), ("alias", db.aliases)):
+            query = sa.select(table.c.id).where(table.c.domain_id == domain_id, table.c.local_part == local_part)
+            if conn.execute(query).first():
+                return kind
+        return None
+
     def add_user(self, actor: Principal, address: str, password_hash: str, role: Role = Role.USER) -> User:
         parsed = parse_address(address)
         if role is Role.OPERATOR:
             raise InvalidInput("role must be owner or user")
         domain = self.get_domain(actor, parsed.domain)
         with self._engine.begin() as conn:
-            exists = conn.execute(
-                sa.select(db.users.c.id).where(
-                    db.users.c.domain_id == domain.id, db.users.c.local_part == parsed.local_part
-                )
-            ).first()
-            if exists:
-                raise AlreadyExists(f"user {parsed} already exists")
-            alias = conn.execute(
-                sa.select(db.aliases.c.id).where(
-                    db.aliases.c.domain_id == domain.id, db.aliases.c.local_part == parsed.local_part
-                )
-            ).first()
-            if alias:
-                raise AlreadyExists(f"{parsed} is already an alias")
+            match self._name_in_use(conn, domain.id, parsed.local_part):
+                case "mailbox":
+                    raise AlreadyExists(f"user {parsed} already exists")
+                case "alias":
+                    raise AlreadyExists(f"{parsed} is already an alias")
             user_id = db.inserted_id(
                 conn.execute(
                     sa.insert(db.users).values(
@@ -294,12 +294,7 @@ class Directory:
         destination = parse_address(target)
         domain = self.get_domain(actor, source.domain)
         with self._engine.begin() as conn:
-            user = conn.execute(
-                sa.select(db.users.c.id).where(
-                    db.users.c.domain_id == domain.id, db.users.c.local_part == source.local_part
-                )
-            ).first()
-            if user:
+            if self._name_in_use(conn, domain.id, source.local_part) == "mailbox":
                 raise AlreadyExists(f"{source} is a mailbox; an alias cannot have its name")
             duplicate = conn.execute(
                 sa.select(db.aliases.c.id).where(

@@ -15,6 +15,7 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -28,6 +29,8 @@ from smb_suite.dns import Resolver
 from smb_suite.errors import AuthenticationFailed, InvalidInput, PermissionDenied
 from smb_suite.mail import dkim
 from smb_suite.quota import Quota, Usage, format_bytes
+from smb_suite.sites import render, themes
+from smb_suite.sites.content import ContentStore
 from smb_suite.sites.store import SiteStore
 from smb_suite.storage.runner import StoreRunner
 from smb_suite.storage.store import MailStore
@@ -41,6 +44,7 @@ class Services:
     quota: Quota
     store: MailStore
     sites: SiteStore
+    content: ContentStore
     dkim: DkimKeys
     resolver: Resolver
     runner: StoreRunner = field(default_factory=StoreRunner)
@@ -64,6 +68,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         quota=quota,
         store=MailStore(engine, config.mail_dir, clock, quota),
         sites=SiteStore(engine, config.sites_dir, quota),
+        content=ContentStore(engine, clock),
         dkim=DkimKeys(engine, clock),
         resolver=Resolver([parse_nameserver(server) for server in config.dns.nameservers], config.dns.timeout),
         clock=clock,
@@ -96,17 +101,17 @@ def initialise(config: Config) -> list[str]:
 # -- domains --------------------------------------------------------------------------------------------------
 
 
-def publish_default_site(services: Services, domain: Domain) -> None:
-    """Give a new domain its starter page from the default theme."""
+def publish_site(services: Services, domain: Domain) -> Path:
+    """Build the domain's site from its content and theme and make it live (quota checked); the version."""
     config = services.config
-    context = {
-        "lang": "en",
-        "business_name": domain.tenant_name,
-        "domain": domain.name,
-        "contact": f"contact@{domain.name}",
-        "year": datetime.date.today().year,
-    }
-    services.sites.publish_theme(domain, config.themes_dir / config.sites.default_theme, context)
+    content = services.content.load(domain, config.sites.default_theme)
+    theme = themes.get_theme(config.themes_dir, content.info.theme)
+    return services.sites.publish_files(domain, render.build_site(theme, content))
+
+
+def publish_default_site(services: Services, domain: Domain) -> None:
+    """Give a new domain its starter site: the default theme with default content (until the owner edits)."""
+    publish_site(services, domain)
 
 
 def add_domain(services: Services, actor: Principal, name: str, tenant: str | None = None) -> Domain:
@@ -118,7 +123,11 @@ def add_domain(services: Services, actor: Principal, name: str, tenant: str | No
 
 
 def remove_domain(services: Services, actor: Principal, name: str) -> Domain:
-    domain = services.directory.remove_domain(actor, name, services.sites.remove)
+    def forget_site(conn: sa.Connection, domain: Domain) -> None:
+        services.content.forget(conn, domain.id)
+        services.sites.remove(conn, domain)
+
+    domain = services.directory.remove_domain(actor, name, forget_site)
     services.sites.remove_files(domain)
     return domain
 
