@@ -102,15 +102,6 @@ class Daemon:
         files = [entry for sub in ("new", "cur") for entry in (path / sub).iterdir() if entry.is_file()]
         return [entry.read_bytes() for entry in sorted(files, key=lambda entry: (entry.stat().st_mtime_ns, entry.name))]
 
-    def wait_for_messages(self, address: str, count: int, folder: str = "INBOX") -> list[bytes]:
-        """Poll (with a deadline) until the folder holds at least `count` messages."""
-        deadline = time.monotonic() + START_DEADLINE
-        while len(found := self.messages(address, folder)) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{address} {folder} has {len(found)} messages, expected {count}")
-            time.sleep(0.02)
-        return found
-
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
