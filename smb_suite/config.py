@@ -73,6 +73,24 @@ class DnsConfig:
     timeout: int = field(default=5, metadata=_help("seconds a DNS lookup may take before it is a temporary error"))
 
 
+DMARC_REJECT_ACTIONS = ("reject", "quarantine")
+
+
+@dataclass(frozen=True, slots=True)
+class InboundConfig:
+    dmarc_reject: str = field(
+        default="reject",
+        metadata=_help('mail failing DMARC with p=reject: "reject" (550 5.7.1) or "quarantine" (Junk folder)'),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DkimConfig:
+    rotation_grace_days: int = field(
+        default=7, metadata=_help("days a rotated-out DKIM public key stays published after `dkim rotate`")
+    )
+
+
 BUNDLED_THEMES = Path(__file__).resolve().parent.parent / "themes"
 
 
@@ -150,6 +168,8 @@ class Config:
     quota: QuotaConfig = field(default_factory=QuotaConfig)
     signup: SignupConfig = field(default_factory=SignupConfig)
     dns: DnsConfig = field(default_factory=DnsConfig)
+    inbound: InboundConfig = field(default_factory=InboundConfig)
+    dkim: DkimConfig = field(default_factory=DkimConfig)
 
     @property
     def database_url(self) -> str:
@@ -210,6 +230,8 @@ def _validate(label: str, key: str, value: Any) -> list[str]:
         return ["each level must be between 1 and 99"]
     if key == "modules" and not set(value) <= MODULES:
         return [f"unknown module(s) {sorted(set(value) - MODULES)}; known: {sorted(MODULES)}"]
+    if key == "dmarc_reject" and value not in DMARC_REJECT_ACTIONS:
+        return [f"must be one of {', '.join(DMARC_REJECT_ACTIONS)}"]
     if key == "nameservers":
         return [problem for server in value for problem in _nameserver_problems(server)]
     return []

@@ -1,8 +1,9 @@
 """The DNS records a domain's owner publishes, as data (for the admin page, the zone file and `smb-suite dns`),
 and the live check that asks the configured resolvers which of them are present, missing or wrong.
 
-Records: MX and SPF (RFC 7208) so mail reaches us, DMARC (RFC 7489), autoconfig/autodiscover names for mail
-clients, SRV records for IMAP and submission (RFC 6186, RFC 8314 5.1), MTA-STS (RFC 8461 3.1).
+Records: MX and SPF (RFC 7208) so mail reaches us, DKIM keys (RFC 6376, RFC 8463), DMARC (RFC 7489),
+autoconfig/autodiscover names for mail clients, SRV records for IMAP and submission (RFC 6186, RFC 8314 5.1),
+MTA-STS (RFC 8461 3.1).
 """
 
 from __future__ import annotations
@@ -12,17 +13,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-import dns.asyncresolver
-import dns.exception
-import dns.nameserver
-import dns.resolver
-
-from smb_suite.config import Config, parse_listen_address, parse_nameserver
+from smb_suite import ops
+from smb_suite.config import Config, parse_listen_address
 from smb_suite.directory import Domain
+from smb_suite.errors import DnsFailure
+from smb_suite.mail import dkim
 from smb_suite.ops import Services
 
 TTL = 3600
-DMARC_SUGGESTION = "v=DMARC1; p=quarantine; adkim=r; aspf=r; pct=100"
 MTA_STS_MAX_AGE = 86400
 # (SRV service, listener, standard port) in RFC 8314 5.1 order: implicit TLS first.
 SRV_SERVICES = (
@@ -44,7 +42,7 @@ class Record:
     def rdata(self) -> str:
         if self.type != "TXT":
             return self.value
-        return " ".join(f'"{self.value[i : i + 255]}"' for i in range(0, max(len(self.value), 1), 255))
+        return " ".join(f'"{part}"' for part in dkim.txt_strings(self.value))
 
     def zone_line(self) -> str:
         return f"{self.name}.\t{TTL}\tIN\t{self.type}\t{self.rdata}"
@@ -78,7 +76,11 @@ def records(services: Services, domain: Domain) -> list[Record]:
     result = [
         Record(name, "MX", f"10 {host}.", "mx"),
         Record(name, "TXT", "v=spf1 mx -all", "spf"),
-        Record(f"_dmarc.{name}", "TXT", DMARC_SUGGESTION, "dmarc"),
+        *(
+            Record(f"{key.selector}._domainkey.{name}", "TXT", key.public_record(), "dkim")
+            for key in services.dkim.published(name, ops.grace_seconds(services))
+        ),
+        Record(f"_dmarc.{name}", "TXT", ops.DMARC_SUGGESTION, "dmarc"),
         Record(f"autoconfig.{name}", "CNAME", f"{host}.", "autoconfig"),
         Record(f"autodiscover.{name}", "CNAME", f"{host}.", "autoconfig"),
     ]
@@ -140,24 +142,8 @@ def judge(record: Record, answers: list[str]) -> Status:
 
 
 def lookup_for(services: Services) -> Lookup:
-    """Answers from the configured resolvers ([dns] nameservers; empty: the system's), as zone-file text."""
-    config = services.config.dns
-    resolver = dns.asyncresolver.Resolver(configure=not config.nameservers)
-    if config.nameservers:
-        servers = [parse_nameserver(server) for server in config.nameservers]
-        resolver.nameservers = [dns.nameserver.Do53Nameserver(address, port) for address, port in servers]
-    resolver.lifetime = resolver.timeout = config.timeout
-
-    async def lookup(name: str, record_type: str) -> list[str]:
-        try:
-            answer = await resolver.resolve(name, record_type, search=False)
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-            return []
-        if record_type == "TXT":
-            return [b"".join(item.strings).decode("utf-8", "replace") for item in answer]
-        return [item.to_text() for item in answer]
-
-    return lookup
+    """Answers from the one configured Resolver ([dns] nameservers; empty: the system's), as zone-file text."""
+    return services.resolver.texts
 
 
 async def check(records_to_check: list[Record], lookup: Lookup) -> list[Check]:
@@ -165,7 +151,7 @@ async def check(records_to_check: list[Record], lookup: Lookup) -> list[Check]:
     for record in records_to_check:
         try:
             answers = await lookup(record.name, record.type)
-        except (dns.exception.DNSException, OSError):  # a timeout or a failing server: "could not check"
+        except DnsFailure:  # a timeout or a failing server: "could not check", not "missing"
             results.append(Check(record, Status.UNKNOWN, ()))
             continue
         results.append(Check(record, judge(record, answers), tuple(answers)))

@@ -21,7 +21,8 @@ Core code raises these; each front end translates them to its wire format in one
     ├── TemporaryFailure            retry could succeed (SMTP 4xx, IMAP NO)
     │   ├── RelayNotConfigured      remote delivery not available yet
     │   ├── StorageFull             the recipient's storage is full: the sender should retry later
-    │   └── TenantSuspended         the recipient's business is suspended (SMTP 451 4.7.1): mail waits
+    │   ├── TenantSuspended         the recipient's business is suspended (SMTP 451 4.7.1): mail waits
+    │   └── DnsFailure              a DNS lookup timed out or its server failed (not: the name has no record)
     └── PolicyReject                a policy decision with its own SMTP code and text
 """
 
@@ -98,6 +99,10 @@ class RelayNotConfigured(TemporaryFailure):
 
 class StorageFull(TemporaryFailure):
     """The recipient's business (or mailbox) has no room left; an upgrade or a clean-up makes room."""
+
+
+class DnsFailure(TemporaryFailure):
+    """A DNS lookup timed out or the server failed; an empty answer or NXDOMAIN is not a failure."""
 
 
 class PolicyReject(SmbSuiteError):

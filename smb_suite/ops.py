@@ -25,9 +25,12 @@ from smb_suite.audit import AuditLog
 from smb_suite.auth.apppasswords import AppPasswords
 from smb_suite.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from smb_suite.auth.throttle import LoginThrottle
-from smb_suite.config import Config
+from smb_suite.config import Config, parse_nameserver
 from smb_suite.directory import OPERATOR, Directory, Domain, Principal, Role, User
+from smb_suite.dkimkeys import DkimKey, DkimKeys
+from smb_suite.dns import Resolver
 from smb_suite.errors import AccountSuspended, AuthenticationFailed, InvalidInput, PermissionDenied
+from smb_suite.mail import dkim
 from smb_suite.mail.address import parse_address
 from smb_suite.quota import Quota, Usage, format_bytes
 from smb_suite.sites import publish, render, themes
@@ -53,6 +56,8 @@ class Services:
     audit: AuditLog
     tenants: Tenants
     app_passwords: AppPasswords
+    dkim: DkimKeys
+    resolver: Resolver
     runner: StoreRunner = field(default_factory=StoreRunner)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     clock: Callable[[], float] = time.time
@@ -79,6 +84,8 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         audit=AuditLog(engine, clock),
         tenants=Tenants(engine, directory, clock),
         app_passwords=AppPasswords(engine, clock),
+        dkim=DkimKeys(engine, clock),
+        resolver=Resolver([parse_nameserver(server) for server in config.dns.nameservers], config.dns.timeout),
         clock=clock,
     )
     quota.listeners.append(functools.partial(send_storage_warning, services))
@@ -123,7 +130,9 @@ def publish_default_site(services: Services, domain: Domain) -> None:
 
 
 def add_domain(services: Services, actor: Principal, name: str, tenant: str | None = None) -> Domain:
+    """Host a domain: its starter site and its DKIM keys (RSA-2048 and Ed25519, RFC 8463)."""
     domain = services.directory.add_domain(actor, name, tenant, services.config.quota.default_tier)
+    services.dkim.create_pair(domain.id)
     publish_default_site(services, domain)
     if services.directory.tenant_suspended(domain.tenant_id):
         publish.set_suspended(services.config.sites_dir, domain.name, True)
@@ -251,13 +260,31 @@ def parse_role(text: str) -> Role:
         raise InvalidInput(f"role must be one of {', '.join(Role)}, not {text!r}") from exc
 
 
-def dns_records(services: Services, domain: Domain) -> list[str]:
-    """Zone-file lines a domain's owner publishes so that mail reaches us (DKIM follows with signing)."""
-    host = services.config.server.hostname.rstrip(".")
-    return [
-        f"{domain.name}.\t3600\tIN\tMX\t10 {host}.",
-        f'{domain.name}.\t3600\tIN\tTXT\t"v=spf1 mx -all"',
-    ]
+# -- DKIM and DNS ---------------------------------------------------------------------------------------------
+
+DMARC_SUGGESTION = "v=DMARC1; p=quarantine; adkim=r; aspf=r; pct=100"
+
+
+def grace_seconds(services: Services) -> int:
+    return services.config.dkim.rotation_grace_days * 86400
+
+
+def sign(services: Services, message: bytes, domain: str) -> bytes:
+    """The message with DKIM signatures of `domain` on top, one per active key (unchanged without keys).
+
+    Blocking (database read, RSA): call it from a thread. Used for local delivery of submitted mail and by the
+    outbound queue.
+    """
+    keys = services.dkim.signing_keys(domain)
+    return dkim.sign(message, domain, keys, int(services.clock())) + message
+
+
+def rotate_dkim(services: Services, actor: Principal, name: str) -> list[DkimKey]:
+    """New signing keys for a domain; the old public keys stay in `dns` output for the grace period."""
+    domain = services.directory.get_domain(actor, name)
+    services.dkim.rotate(domain.id, grace_seconds(services))
+    services.audit.record(actor, "dkim.rotate", domain.name, domain.tenant_id)
+    return services.dkim.active(domain.name)
 
 
 # -- storage tiers --------------------------------------------------------------------------------------------

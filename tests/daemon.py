@@ -36,10 +36,20 @@ def run_cli(config: Path, *args: str, stdin: str | None = None, check: bool = Tr
     return result
 
 
-def write_config(folder: Path, extra: str = "", services: tuple[str, ...] = SERVICES) -> Path:
+def write_config(
+    folder: Path,
+    extra: str = "",
+    services: tuple[str, ...] = SERVICES,
+    hostname: str = "mail.example.test",
+    nameservers: tuple[str, ...] = (),
+) -> Path:
+    """A configuration on ephemeral loopback ports; with nameservers, DNS goes to those (tests/dnsserver.py)."""
     listen = "\n".join(f'{name} = "127.0.0.1:0"' if name in services else f'{name} = ""' for name in SERVICES)
+    dns = ""
+    if nameservers:
+        dns = "[dns]\nnameservers = [" + ", ".join(f'"{server}"' for server in nameservers) + "]\n"
     path = folder / "smb-suite.toml"
-    path.write_text(f'[server]\nhostname = "mail.example.test"\ndata_dir = "data"\n\n[listen]\n{listen}\n{extra}')
+    path.write_text(f'[server]\nhostname = "{hostname}"\ndata_dir = "data"\n\n[listen]\n{listen}\n{dns}{extra}')
     return path
 
 
@@ -80,6 +90,18 @@ class Daemon:
         self.ports = {m[1]: int(m[3]) for m in LISTENING.finditer(self.log_text())}
         return self
 
+    def maildir(self, address: str, folder: str = "INBOX") -> Path:
+        """The Maildir of one folder of a hosted user (INBOX is the user's root; others are '.Name')."""
+        local, _, domain = address.partition("@")
+        root = self.folder / "data" / "mail" / domain / local
+        return root if folder == "INBOX" else root / f".{folder}"
+
+    def messages(self, address: str, folder: str = "INBOX") -> list[bytes]:
+        """The messages of a folder, oldest first (by file modification time, then name)."""
+        path = self.maildir(address, folder)
+        files = [entry for sub in ("new", "cur") for entry in (path / sub).iterdir() if entry.is_file()]
+        return [entry.read_bytes() for entry in sorted(files, key=lambda entry: (entry.stat().st_mtime_ns, entry.name))]
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
@@ -102,10 +124,16 @@ class Daemon:
         return self.start()
 
 
-def make_daemon(folder: Path, extra_config: str = "", services: tuple[str, ...] = SERVICES) -> Daemon:
+def make_daemon(
+    folder: Path,
+    extra_config: str = "",
+    services: tuple[str, ...] = SERVICES,
+    hostname: str = "mail.example.test",
+    nameservers: tuple[str, ...] = (),
+) -> Daemon:
     """A daemon with domain example.test, owner demo@ and user alice@, not yet started."""
     folder.mkdir(parents=True, exist_ok=True)
-    config = write_config(folder, extra_config, services)
+    config = write_config(folder, extra_config, services, hostname, nameservers)
     run_cli(config, "init")
     run_cli(config, "domain", "add", DOMAIN)
     run_cli(config, "user", "add", OWNER, "--password-stdin", "--role", "owner", stdin=OWNER_PASSWORD + "\n")
