@@ -1,23 +1,39 @@
 // Progressive enhancement only: every page works without this file.
-// Copy buttons (shown only when the clipboard is available) and a confirmation before deleting.
+// Copy buttons (hidden until this script shows them) and a confirmation before deleting.
 "use strict";
+
+async function copyText(source) {
+  const text = source.textContent.trim();
+  if (navigator.clipboard && window.isSecureContext) {
+    await navigator.clipboard.writeText(text);
+    return;
+  }
+  // Plain http: select the text and use the older copy command.
+  const range = document.createRange();
+  range.selectNodeContents(source);
+  const selection = window.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+  const copied = document.execCommand("copy");
+  selection.removeAllRanges();
+  if (!copied) throw new Error("copy refused");
+}
+
 document.addEventListener("DOMContentLoaded", () => {
-  if (navigator.clipboard) {
-    for (const button of document.querySelectorAll("button.copy[data-copy]")) {
-      button.hidden = false;
-      const label = button.textContent;
-      button.addEventListener("click", async () => {
-        const source = document.getElementById(button.dataset.copy);
-        if (!source) return;
-        try {
-          await navigator.clipboard.writeText(source.textContent.trim());
-          button.textContent = "✓ " + label;
-        } catch (error) {
-          button.textContent = "✗ " + label;
-        }
-        setTimeout(() => { button.textContent = label; }, 2000);
-      });
-    }
+  for (const button of document.querySelectorAll("button.copy[data-copy]")) {
+    button.hidden = false;
+    const label = button.textContent;
+    button.addEventListener("click", async () => {
+      const source = document.getElementById(button.dataset.copy);
+      if (!source) return;
+      try {
+        await copyText(source);
+        button.textContent = "✓ " + label;
+      } catch (error) {
+        button.textContent = "✗ " + label;
+      }
+      setTimeout(() => { button.textContent = label; }, 2000);
+    });
   }
   for (const form of document.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (event) => {

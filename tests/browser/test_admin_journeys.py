@@ -1,0 +1,191 @@
+"""The main journeys of the admin UI in Debian's chromium (Playwright), screenshots under artifacts/admin/:
+sign up, add a domain and read its DNS records, add a mailbox and use it over IMAP, change the tier, suspend a
+business; each page checked for a lang attribute, labelled form fields and no request to another host."""
+
+from __future__ import annotations
+
+import imaplib
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.adminweb import PASSWORD, imap_login, make_admin_daemon
+from tests.browser.test_themes import ARGS, CHROMIUM
+from tests.daemon import Daemon
+from tests.test_smtp import insecure_context
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "admin"
+ADMIN = "mail.example.test"
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    daemon = make_admin_daemon(tmp_path_factory.mktemp("journeys")).start()
+    yield daemon
+    if daemon.process is not None:
+        daemon.stop()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield instance
+        instance.close()
+
+
+class Journey:
+    """One browser context (its own cookies) on the admin pages, checking each page it shows."""
+
+    def __init__(self, chromium: object, server: Daemon, name: str, phone: bool = False) -> None:
+        from playwright.sync_api import Browser
+
+        assert isinstance(chromium, Browser)
+        size = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 900}
+        self.context = chromium.new_context(viewport=size, locale="en-GB")  # type: ignore[arg-type]
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.base = f"http://{ADMIN}:{server.ports['http']}"
+        self.name = name
+        self.shots = 0
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def open(self, path: str) -> None:
+        response = self.page.goto(self.base + path, wait_until="networkidle")
+        assert response is not None and response.status == 200, path
+
+    def check(self, label: str) -> None:
+        """lang set, every visible field labelled, nothing fetched from elsewhere; then a screenshot."""
+        page = self.page
+        assert page.get_attribute("html", "lang") in ("en", "fr")
+        unlabelled = page.eval_on_selector_all(
+            "input:not([type=hidden]):not([hidden]), select, textarea",
+            "els => els.filter(e => !e.labels.length && !e.getAttribute('aria-label')).map(e => e.name)",
+        )
+        assert not unlabelled, f"{label}: fields without a label: {unlabelled}"
+        foreign = [url for url in self.requests if urlsplit(url).hostname not in (ADMIN,)]
+        assert not foreign, foreign
+        self.shots += 1
+        page.screenshot(path=str(ARTIFACTS / f"{self.name}-{self.shots}-{label}.png"), full_page=True)
+
+    def sign_in(self, address: str, password: str) -> None:
+        self.open("/admin/")
+        self.page.fill("#username", address)
+        self.page.fill("#password", password)
+        self.page.click("form[action='/admin/login'] button")
+        self.page.wait_for_load_state("networkidle")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def journey(chromium: object, server: Daemon, request: pytest.FixtureRequest) -> Iterator[Journey]:
+    trip = Journey(chromium, server, request.node.name.removeprefix("test_")[:40])
+    yield trip
+    trip.close()
+
+
+def test_sign_up_gives_a_mailbox_and_a_website(journey: Journey, server: Daemon) -> None:
+    journey.open("/admin/")
+    journey.page.click("text=Create your business's mail and website")
+    journey.check("signup-form")
+    journey.page.fill("#business", "Boulangerie Dupont")
+    journey.page.fill("#identifier", "dupont")
+    journey.page.fill("#password", PASSWORD)
+    journey.page.click("form[action='/admin/signup'] button")
+    journey.page.wait_for_load_state("networkidle")
+    assert "Welcome! Your mailbox and your website are ready." in journey.page.content()
+    assert "owner@dupont.sites.test" in journey.page.content()
+    journey.check("welcome")
+    site = httpx.get(f"http://127.0.0.1:{server.ports['http']}/", headers={"Host": "dupont.sites.test"})
+    assert site.status_code == 200 and "Boulangerie Dupont" in site.text
+    assert imap_login(server, "owner@dupont.sites.test", PASSWORD) == "OK"
+
+
+def test_owner_adds_a_domain_and_reads_its_dns_records(journey: Journey) -> None:
+    journey.sign_in("demo@example.test", "correct horse battery staple")
+    journey.check("business")
+    journey.page.fill("#new-domain", "my-shop.test")
+    journey.page.click("form[action$='/domains'] button")
+    journey.page.wait_for_load_state("networkidle")
+    content = journey.page.content()
+    assert "DNS records of my-shop.test" in content
+    for name in ("_imaps._tcp.my-shop.test", "_domainkey.my-shop.test", "_mta-sts.my-shop.test", "_dmarc.my-shop"):
+        assert name in content
+    assert journey.page.locator("button.copy").first.is_visible()  # the script reveals the copy buttons
+    journey.check("dns-records")
+
+
+def test_owner_adds_a_mailbox_that_logs_into_imap(journey: Journey, server: Daemon) -> None:
+    journey.sign_in("demo@example.test", "correct horse battery staple")
+    journey.page.fill("#local", "frank")
+    journey.page.fill("#mailbox-password", "franks secret words")
+    journey.page.click("form[action$='/mailboxes'] button")
+    journey.page.wait_for_load_state("networkidle")
+    assert "The mailbox is ready" in journey.page.content()
+    assert journey.page.locator("tbody td:first-child", has_text="frank@example.test").count() == 1
+    journey.check("mailbox-added")
+    with imaplib.IMAP4("127.0.0.1", server.ports["imap"], timeout=30) as client:
+        client.starttls(ssl_context=insecure_context())
+        assert client.login("frank@example.test", "franks secret words")[0] == "OK"
+        assert client.select("INBOX")[0] == "OK"
+
+
+def test_operator_upgrades_a_business_and_its_owner_sees_the_new_tier(
+    journey: Journey, chromium: object, server: Daemon
+) -> None:
+    journey.sign_in("root@ops.test", PASSWORD)
+    journey.check("businesses")
+    journey.open("/admin/business/example.test/")
+    journey.page.select_option("#tier", "plus")
+    journey.page.click("form[action$='/tier'] button")
+    journey.page.wait_for_load_state("networkidle")
+    assert "The tier is changed." in journey.page.content()
+    journey.check("tier-changed")
+    owner = Journey(chromium, server, "owner-sees-tier", phone=True)
+    try:
+        owner.sign_in("demo@example.test", "correct horse battery staple")
+        assert "Tier plus" in owner.page.content() and "6 EUR/month" in owner.page.content()
+        owner.check("owner-phone")
+    finally:
+        owner.close()
+
+
+def test_operator_suspends_a_business_and_resumes_it(journey: Journey, server: Daemon) -> None:
+    journey.sign_in("root@ops.test", PASSWORD)
+    journey.page.once("dialog", lambda dialog: dialog.accept())
+    journey.page.click("button[aria-label='Suspend client-co']")
+    journey.page.wait_for_load_state("networkidle")
+    assert "The business is suspended." in journey.page.content()
+    journey.check("suspended")
+    site = httpx.get(f"http://127.0.0.1:{server.ports['http']}/", headers={"Host": "client.test"})
+    assert site.status_code == 503
+    assert imap_login(server, "boss@client.test", PASSWORD) == "NO"
+    journey.page.click("button[aria-label='Resume client-co']")
+    journey.page.wait_for_load_state("networkidle")
+    assert "The business is active again." in journey.page.content()
+    assert imap_login(server, "boss@client.test", PASSWORD) == "OK"
+
+
+def test_french_owner_sees_french_pages(chromium: object, server: Daemon) -> None:
+    from playwright.sync_api import Browser
+
+    assert isinstance(chromium, Browser)
+    trip = Journey(chromium, server, "french")
+    trip.context.close()
+    trip.context = chromium.new_context(locale="fr-FR", extra_http_headers={"Accept-Language": "fr-FR,fr"})
+    trip.page = trip.context.new_page()
+    try:
+        trip.sign_in("demo@example.test", "correct horse battery staple")
+        assert "Boîtes mail de votre entreprise" in trip.page.content()
+        trip.check("business-fr")
+    finally:
+        trip.close()
