@@ -4,15 +4,16 @@ their CSRF token like a browser does."""
 from __future__ import annotations
 
 import imaplib
-import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, make_daemon
 from tests.test_smtp import insecure_context
+from tests.test_web import csrf_token, sign_in
 
-CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
+__all__ = ["csrf_token", "sign_in"]
 OPERATOR = "root@ops.test"
 PARTNER = "pat@agency.test"
 CUSTOMER_OWNER = "boss@client.test"
@@ -48,19 +49,16 @@ def make_admin_daemon(folder: Path, extra: str = "", services: tuple[str, ...] |
     return server
 
 
+def running(folder: Path, extra: str = "", services: tuple[str, ...] | None = None) -> Iterator[Daemon]:
+    """A started admin daemon for a module's fixture, stopped at the end."""
+    daemon = make_admin_daemon(folder, extra, services).start()
+    yield daemon
+    if daemon.process is not None:
+        daemon.stop()
+
+
 def browser(server: Daemon) -> httpx.Client:
     return httpx.Client(base_url=f"https://127.0.0.1:{server.ports['https']}", verify=False, timeout=30)
-
-
-def csrf_token(page: httpx.Response) -> str:
-    match = CSRF_FIELD.search(page.text)
-    assert match, page.text
-    return match.group(1)
-
-
-def sign_in(client: httpx.Client, address: str, password: str) -> httpx.Response:
-    form = client.get("/admin/")
-    return client.post("/admin/login", data={"csrf": csrf_token(form), "username": address, "password": password})
 
 
 def signed_in(server: Daemon, role: str) -> httpx.Client:

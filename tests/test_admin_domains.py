@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from smb_suite import config, dns_ops, ops
-from tests.adminweb import make_admin_daemon, post, signed_in
+from tests.adminweb import post, running, signed_in
 from tests.daemon import Daemon
 from tests.dnsserver import DnsServer, parse_zone
 from tests.test_autoconfig import NS, OUTLOOK_REQUEST, servers
@@ -48,10 +48,7 @@ def dns(dns_zone: Path) -> Iterator[DnsServer]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, dns: DnsServer) -> Iterator[Daemon]:
     extra = f'[dns]\nnameservers = ["{dns.address}"]\ntimeout = 5\n'
-    daemon = make_admin_daemon(tmp_path_factory.mktemp("domains"), extra).start()
-    yield daemon
-    if daemon.process is not None:
-        daemon.stop()
+    yield from running(tmp_path_factory.mktemp("domains"), extra)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from smb_suite.web import business, i18n
 from smb_suite.web.admin import Views
 from smb_suite.web.i18n.fr import MESSAGES
 from smb_suite.web.site_admin import NOTICES
-from tests.adminweb import browser, make_admin_daemon, signed_in
+from tests.adminweb import browser, running, signed_in
 from tests.daemon import Daemon
 
 TEMPLATES = Path(business.__file__).resolve().parent / "templates"
@@ -58,10 +58,7 @@ def test_language_follows_accept_language_quality(header: str, expected: str | N
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    daemon = make_admin_daemon(tmp_path_factory.mktemp("i18n"), services=("http", "https")).start()
-    yield daemon
-    if daemon.process is not None:
-        daemon.stop()
+    yield from running(tmp_path_factory.mktemp("i18n"), services=("http", "https"))
 
 
 def test_french_browser_gets_french_pages_and_the_switch_is_remembered(server: Daemon) -> None:

@@ -15,7 +15,7 @@ from smb_suite import config, ops, tenant_ops
 from smb_suite.directory import OPERATOR as CLI
 from smb_suite.directory import Principal, Role
 from smb_suite.errors import PermissionDenied
-from tests.adminweb import BOB, CUSTOMER, ROLES, browser, csrf_token, make_admin_daemon, signed_in
+from tests.adminweb import BOB, CUSTOMER, ROLES, browser, csrf_token, running, signed_in
 from tests.daemon import DOMAIN, Daemon
 
 WEB = ("http", "https")
@@ -51,10 +51,7 @@ POSTS = [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    daemon = make_admin_daemon(tmp_path_factory.mktemp("roles"), services=WEB).start()
-    yield daemon
-    if daemon.process is not None:
-        daemon.stop()
+    yield from running(tmp_path_factory.mktemp("roles"), services=WEB)
 
 
 @pytest.fixture(scope="module")

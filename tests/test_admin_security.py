@@ -17,8 +17,8 @@ from tests.adminweb import (
     browser,
     csrf_token,
     imap_login,
-    make_admin_daemon,
     post,
+    running,
     sign_in,
     signed_in,
 )
@@ -30,10 +30,7 @@ THROTTLED = re.compile(r"auth\.throttled user=(\S+) ip=\S+ delay=([\d.]+)")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    daemon = make_admin_daemon(tmp_path_factory.mktemp("security")).start()
-    yield daemon
-    if daemon.process is not None:
-        daemon.stop()
+    yield from running(tmp_path_factory.mktemp("security"))
 
 
 def test_failed_imap_logins_slow_the_web_and_smtp_logins_of_the_same_account(server: Daemon) -> None:

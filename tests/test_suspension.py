@@ -10,17 +10,14 @@ from contextlib import closing
 import httpx
 import pytest
 
-from tests.adminweb import CUSTOMER, PASSWORD, browser, imap_login, make_admin_daemon, post, sign_in, signed_in
+from tests.adminweb import CUSTOMER, PASSWORD, browser, imap_login, post, running, sign_in, signed_in
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon
 from tests.test_smtp import MESSAGE, inbound, rcpt_reply, submission
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    daemon = make_admin_daemon(tmp_path_factory.mktemp("suspend")).start()
-    yield daemon
-    if daemon.process is not None:
-        daemon.stop()
+    yield from running(tmp_path_factory.mktemp("suspend"))
 
 
 def site(server: Daemon, host: str) -> httpx.Response:

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.adminweb import PASSWORD, imap_login, make_admin_daemon
-from tests.browser.test_themes import ARGS, CHROMIUM
+from tests.adminweb import PASSWORD, imap_login, running
+from tests.browser.test_themes import CHROMIUM
 from tests.daemon import Daemon
 from tests.test_smtp import insecure_context
 
@@ -24,20 +24,7 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    daemon = make_admin_daemon(tmp_path_factory.mktemp("journeys")).start()
-    yield daemon
-    if daemon.process is not None:
-        daemon.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield instance
-        instance.close()
+    yield from running(tmp_path_factory.mktemp("journeys"))
 
 
 class Journey:

@@ -87,20 +87,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
         daemon.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield instance
-        instance.close()
-
-
 @pytest.mark.parametrize("theme", THEMES)
-def test_theme_renders_offline_with_alt_texts_and_keyboard_focus(server: Daemon, browser: object, theme: str) -> None:
+def test_theme_renders_offline_with_alt_texts_and_keyboard_focus(server: Daemon, chromium: object, theme: str) -> None:
     from playwright.sync_api import Browser
 
+    browser = chromium
     assert isinstance(browser, Browser)
     domain = demo_site(server, theme)
     base = f"http://{domain}:{server.ports['http']}"
