@@ -62,10 +62,10 @@ def mta_sts_id(config: Config) -> str:
 def public_ports(config: Config, listening: Mapping[str, int]) -> dict[str, int]:
     """The port of each mail client service we offer: the configured one (or, in tests, the bound one)."""
     ports = {}
-    for _, name, _standard in SRV_SERVICES:
+    for _, name, standard in SRV_SERVICES:
         address = parse_listen_address(getattr(config.listen, name))
-        if address is not None:
-            ports[name] = listening.get(name) or address[1]
+        if address is not None:  # port 0 (any free one) outside the daemon: name the standard port
+            ports[name] = listening.get(name) or address[1] or standard
     return ports
 
 

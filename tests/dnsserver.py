@@ -44,7 +44,8 @@ def _serve(zone_path: str) -> None:  # pragma: no cover - runs in the subprocess
                     record = dns.Record_TXT(*(part.encode() for part in rdata), ttl=ttl)
                 elif rdtype == "MX":
                     record = dns.Record_MX(int(rdata[0]), rdata[1].rstrip(".").encode(), ttl=ttl)
-                else:
+                else:  # names lose their final dot; "." (SRV: no such service) is the root, b""
+                    rdata = [part.rstrip(".") if part.endswith(".") else part for part in rdata]
                     record = getattr(dns, f"Record_{rdtype}")(*rdata, ttl=ttl)
                 self.records.setdefault(name.encode(), []).append(record)
 
