@@ -11,6 +11,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from smb_suite import ops
+from smb_suite.config import load as load_config
+from smb_suite.directory import OPERATOR, Role
+
 SERVICES = ("smtp", "submission", "submissions", "imap", "imaps", "http", "https")
 LISTENING = re.compile(r"listening service=(\w+) address=([\d.]+):(\d+)")
 READY = "smb-suite is running"
@@ -134,8 +138,19 @@ def make_daemon(
     """A daemon with domain example.test, owner demo@ and user alice@, not yet started."""
     folder.mkdir(parents=True, exist_ok=True)
     config = write_config(folder, extra_config, services, hostname, nameservers)
-    run_cli(config, "init")
-    run_cli(config, "domain", "add", DOMAIN)
-    run_cli(config, "user", "add", OWNER, "--password-stdin", "--role", "owner", stdin=OWNER_PASSWORD + "\n")
-    run_cli(config, "user", "add", USER, "--password-stdin", stdin=USER_PASSWORD + "\n")
+    prepare(config)
     return Daemon(folder, config)
+
+
+def prepare(config: Path) -> None:
+    """What `init`, `domain add` and two `user add` commands do, through the same use cases, in-process
+    (four command-line runs cost several seconds of interpreter start-up per daemon; test_cli covers them)."""
+    settings = load_config(config)
+    ops.initialise(settings)
+    services = ops.open_services(settings)
+    try:
+        ops.add_domain(services, OPERATOR, DOMAIN)
+        ops.add_user(services, OPERATOR, OWNER, OWNER_PASSWORD, Role.OWNER)
+        ops.add_user(services, OPERATOR, USER, USER_PASSWORD, Role.USER)
+    finally:
+        services.close()
