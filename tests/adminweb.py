@@ -9,12 +9,15 @@ from pathlib import Path
 
 import httpx
 
+from smb_suite import ops, tenant_ops
+from smb_suite.config import load as load_config
+from smb_suite.directory import OPERATOR, Role
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, make_daemon
 from tests.test_smtp import insecure_context
 from tests.test_web import csrf_token, sign_in
 
 __all__ = ["csrf_token", "sign_in"]
-OPERATOR = "root@ops.test"
+OPERATOR_ADDRESS = "root@ops.test"
 PARTNER = "pat@agency.test"
 CUSTOMER_OWNER = "boss@client.test"
 BOB = f"bob@{DOMAIN}"
@@ -24,7 +27,7 @@ ROLES = {
     "user": (USER, USER_PASSWORD),
     "owner": (OWNER, OWNER_PASSWORD),
     "partner": (PARTNER, PASSWORD),
-    "operator": (OPERATOR, PASSWORD),
+    "operator": (OPERATOR_ADDRESS, PASSWORD),
 }
 TIERS = (
     '[tiers.starter]\nstorage_mb = 50\nprice = "3 EUR/month"\n'
@@ -36,16 +39,20 @@ TIERS = (
 
 def make_admin_daemon(folder: Path, extra: str = "", services: tuple[str, ...] | None = None) -> Daemon:
     """example.test (owner demo@, users alice@ and bob@), the operator's business ops.test (root@), the partner
-    agency.test (pat@) and its customer client-co (client.test, owner boss@)."""
+    agency.test (pat@) and its customer client-co (client.test, owner boss@). Prepared in-process through the
+    use cases the commands call (test_suspension runs `tenant create` and `tenant partner` themselves)."""
     server = make_daemon(folder, TIERS + extra) if services is None else make_daemon(folder, TIERS + extra, services)
-    secret = PASSWORD + "\n"
-    server.cli("user", "add", BOB, "--password-stdin", stdin=secret)
-    server.cli("domain", "add", "ops.test")
-    server.cli("user", "add", OPERATOR, "--password-stdin", "--role", "operator", stdin=secret)
-    server.cli("domain", "add", "agency.test")
-    server.cli("user", "add", PARTNER, "--password-stdin", "--role", "partner", stdin=secret)
-    server.cli("tenant", "create", CUSTOMER, "client.test", CUSTOMER_OWNER, "--password-stdin", stdin=secret)
-    server.cli("tenant", "partner", CUSTOMER, "agency.test")
+    core = ops.open_services(load_config(server.config))
+    try:
+        ops.add_user(core, OPERATOR, BOB, PASSWORD)
+        ops.add_domain(core, OPERATOR, "ops.test")
+        ops.add_user(core, OPERATOR, OPERATOR_ADDRESS, PASSWORD, Role.OPERATOR)
+        ops.add_domain(core, OPERATOR, "agency.test")
+        ops.add_user(core, OPERATOR, PARTNER, PASSWORD, Role.PARTNER)
+        tenant_ops.create_tenant(core, OPERATOR, CUSTOMER, "client.test", CUSTOMER_OWNER, PASSWORD)
+        tenant_ops.set_partner(core, OPERATOR, CUSTOMER, "agency.test")
+    finally:
+        core.close()
     return server
 
 

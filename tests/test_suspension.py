@@ -75,3 +75,15 @@ def test_partner_suspends_its_customer_in_the_web_ui_and_the_owner_is_signed_out
         assert site(server, "client.test").status_code == 200
     audit = server.cli("audit", "--tenant", CUSTOMER).stdout
     assert "tenant.suspend" in audit and "tenant.resume" in audit and "pat@agency.test" in audit
+
+
+def test_operator_creates_a_business_and_gives_it_to_a_partner_at_the_command_line(server: Daemon) -> None:
+    created = server.cli(
+        "tenant", "create", "cli-co", "cli-co.test", "owner@cli-co.test", "--password-stdin", "--tier", "plus",
+        stdin=PASSWORD + "\n",
+    )
+    assert "created cli-co (plus) with cli-co.test and owner owner@cli-co.test" in created.stdout
+    assert "the partner agency.test" in server.cli("tenant", "partner", "cli-co", "agency.test").stdout
+    with closing(signed_in(server, "partner")) as partner:
+        assert "/admin/business/cli-co/" in partner.get("/admin/").text
+    assert imap_login(server, "owner@cli-co.test", PASSWORD) == "OK"

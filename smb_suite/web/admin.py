@@ -28,7 +28,7 @@ from smb_suite.web import i18n
 from smb_suite.web.autoconfig import endpoints
 from smb_suite.web.errors import SignInRequired, status_for
 from smb_suite.web.pages import SECURITY_HEADERS, Pages
-from smb_suite.web.sessions import COOKIE_PATH, Sessions, check_csrf
+from smb_suite.web.sessions import Sessions, check_csrf
 
 logger = logging.getLogger("smb_suite.web")
 
@@ -146,6 +146,14 @@ class Views:
         context.setdefault("csrf", visitor.csrf if visitor else "")
         return self.pages.render(request, name, status, visitor=visitor, notice=notice, **context)
 
+    def public_form(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
+        """A page with a form for visitors without a session (sign in, sign up): its CSRF token is bound to
+        a short-lived cookie of this browser."""
+        token = self.sessions.login_form_token(request) or self.sessions.new_login_form_token()
+        response = self.render(request, name, None, status, csrf=token, **context)
+        self.sessions.bind_login_form_token(response, request, token)
+        return response
+
     @staticmethod
     def done(location: str, notice: str) -> RedirectResponse:
         separator = "&" if "?" in location else "?"
@@ -187,19 +195,8 @@ class AdminViews(Views):
         return self.render(request, "account.html", visitor, **await account_context(self, visitor, mailbox))
 
     def _login_page(self, request: Request, status: int = 200, error: str = "", username: str = "") -> Response:
-        token = self.sessions.login_form_token(request) or self.sessions.new_login_form_token()
-        response = self.render(
-            request,
-            "login.html",
-            None,
-            status,
-            csrf=token,
-            error=error,
-            username=username,
-            signup=self.services.config.signup.enabled,
-        )
-        self.sessions.bind_login_form_token(response, request, token)
-        return response
+        signup = self.services.config.signup.enabled
+        return self.public_form(request, "login.html", status, error=error, username=username, signup=signup)
 
     async def login(self, request: Request) -> Response:
         form = await read_form(request)
@@ -231,15 +228,7 @@ class AdminViews(Views):
             back = HOME
         response = RedirectResponse(quote(back, safe="/?=&-_.~"), status_code=303, headers=SECURITY_HEADERS)
         if chosen in i18n.LANGUAGES:
-            response.set_cookie(
-                i18n.LANG_COOKIE,
-                chosen,
-                max_age=YEAR,
-                path=COOKIE_PATH,
-                secure=request.url.scheme == "https",
-                httponly=True,
-                samesite="lax",
-            )
+            self.sessions.remember(response, request, i18n.LANG_COOKIE, chosen, YEAR)
         return response
 
     async def static_file(self, request: Request) -> Response:

@@ -82,20 +82,15 @@ class OperatorViews(Views):
     def _signup_page(self, request: Request, status: int = 200, error: str = "", **values: str) -> Response:
         if not self.services.config.signup.enabled:
             raise NotFound("Sign-up is not open on this server.")
-        token = self.sessions.login_form_token(request) or self.sessions.new_login_form_token()
-        response = self.render(
+        return self.public_form(
             request,
             "signup.html",
-            None,
             status,
-            csrf=token,
             error=error,
             business=values.get("business", ""),
             identifier=values.get("identifier", ""),
             platform=self.services.config.sites.platform_domain,
         )
-        self.sessions.bind_login_form_token(response, request, token)
-        return response
 
     async def signup_form(self, request: Request) -> Response:
         return self._signup_page(request)

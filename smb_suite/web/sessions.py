@@ -113,6 +113,10 @@ class Sessions:
         """Set (or refresh) the cookie that the login form's hidden token must match."""
         self._set(response, request, LOGIN_COOKIE, self._login_forms.dumps(token), LOGIN_FORM_SECONDS)
 
+    def remember(self, response: Response, request: Request, name: str, value: str, max_age: int) -> None:
+        """A preference cookie (like the language) with the same flags as the session's."""
+        self._set(response, request, name, value, max_age)
+
     @staticmethod
     def _set(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
         response.set_cookie(
