@@ -51,6 +51,10 @@ class AdminRoute(BaseRoute):
             return Match.FULL, {}
         return Match.NONE, {}
 
+    @property
+    def routes(self) -> list[BaseRoute]:
+        return self._router.routes
+
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         return self._router.url_path_for(name, **path_params)
 
