@@ -135,3 +135,24 @@ def test_no_password_reaches_the_log_or_the_audit_log(server: Daemon) -> None:
     assert "erin@" in text
     for secret in [*secrets, app_password.group(1)]:
         assert secret not in text
+
+
+def test_sign_up_refuses_a_taken_identifier_and_a_short_password_and_keeps_the_form(server: Daemon) -> None:
+    with browser(server) as visitor:
+        form = visitor.get("/admin/signup")
+        data = {"csrf": csrf_token(form), "business": "Shop", "identifier": "www", "password": PASSWORD}
+        taken = visitor.post("/admin/signup", data=data)
+        assert taken.status_code == 409 and "is taken" in taken.text and 'value="Shop"' in taken.text
+        short = visitor.post("/admin/signup", data={**data, "identifier": "shop-two", "password": "short"})
+        assert short.status_code == 400 and "at least 8 characters" in short.text
+        made = visitor.post("/admin/signup", data={**data, "identifier": "shop-two"})
+        assert made.status_code == 303 and made.headers["location"] == "/admin/?done=welcome"
+    audit = server.cli("audit", "--tenant", "shop-two").stdout
+    assert "signup\t127.0.0.1" in audit and "tenant.create" in audit
+
+
+def test_an_existing_mailbox_is_a_clear_conflict_not_an_error(server: Daemon) -> None:
+    with closing(signed_in(server, "owner")) as owner:
+        again = post(owner, f"/admin/business/{DOMAIN}/mailboxes", {"local": "bob", "domain": DOMAIN,
+                                                                    "password": PASSWORD, "role": "user"})
+        assert again.status_code == 409 and "already exists" in again.text

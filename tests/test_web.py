@@ -292,3 +292,8 @@ def test_passwords_typed_into_the_login_form_never_reach_the_log(web: Daemon, ad
     log = web.all_logs()
     assert f"web.login user={USER}" in log
     assert USER_PASSWORD not in log
+
+
+def test_sign_up_is_closed_unless_the_operator_opens_it(admin: httpx.Client) -> None:
+    assert admin.get("/admin/signup").status_code == 404
+    assert "/admin/signup" not in admin.get("/admin/").text

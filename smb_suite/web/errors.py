@@ -17,6 +17,7 @@ from starlette.types import ExceptionHandler
 
 from smb_suite import log
 from smb_suite.errors import (
+    AlreadyExists,
     AuthenticationFailed,
     InvalidInput,
     NotFound,
@@ -33,6 +34,7 @@ STATUS: tuple[tuple[type[SmbSuiteError], int], ...] = (
     (PermissionDenied, 403),
     (NotFound, 404),
     (InvalidInput, 400),
+    (AlreadyExists, 409),
     (AuthenticationFailed, 401),
     (QuotaExceeded, 413),
     (TemporaryFailure, 503),  # the message says what to do (try later); a retry may succeed

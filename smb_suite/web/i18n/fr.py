@@ -212,6 +212,7 @@ MESSAGES: dict[str, str] = {
     "Content Too Large": "Contenu trop volumineux",
     "Internal Server Error": "Erreur interne du serveur",
     "Service Unavailable": "Service indisponible",
+    "Conflict": "Conflit",
     "wrong user name or password": "nom d'utilisateur ou mot de passe incorrect",
     "this business is suspended: ask your provider": "cette entreprise est suspendue : contactez votre hébergeur",
     "This form has expired or was not sent from this site, so nothing was changed. Reload the page and try again.": (
