@@ -58,6 +58,7 @@ POSTS = [
     (f"/admin/sites/{DOMAIN}/publish", {}, MANAGERS),
     ("/admin/sites/client.test/publish", {}, STEWARDS),
     (f"/admin/sites/{DOMAIN}/info", {"business_name": "Example"}, MANAGERS),
+    (f"/admin/tenants/{CUSTOMER}/partner", {"partner": "agency.test"}, frozenset({"operator"})),
 ]
 # Routes that only ever act on the signed-in visitor's own account (nothing of anyone else can be named), or
 # that need no session; tested in test_admin_security, test_admin_i18n and test_web.

@@ -189,7 +189,7 @@ class AdminViews(Views):
             tenant = await self.read(_tenant_name, visitor.user.tenant_id)
             contact = self.services.config.signup.upgrade_contact
             return self.render(
-                request, "business.html", visitor, business=overview, tenant=tenant, upgrade_contact=contact
+                request, "business.html", visitor, business=overview, tenant=tenant, upgrade_contact=contact, partner=""
             )
         mailbox = await self.read(account_ops.mailbox_row, visitor.actor, str(visitor.user.address))
         return self.render(request, "account.html", visitor, **await account_context(self, visitor, mailbox))

@@ -78,6 +78,7 @@ class BusinessViews(Views):
             business=overview,
             tenant=tenant.name,
             upgrade_contact=self.services.config.signup.upgrade_contact,
+            partner=await self.read(_partner_name, tenant),
         )
 
     async def domain(self, request: Request) -> Response:
@@ -159,6 +160,10 @@ class BusinessViews(Views):
     async def _home_of(self, actor: Principal, tenant_id: int) -> str:
         names = await self.services.runner.read(self.services.tenants.names, [tenant_id])
         return business_url(names.get(tenant_id, "")) if actor.tenant_id != tenant_id else "/admin/"
+
+
+def _partner_name(services: ops.Services, tenant: Tenant) -> str:
+    return "" if tenant.partner_id is None else services.tenants.names([tenant.partner_id]).get(tenant.partner_id, "")
 
 
 def _reload_user(services: ops.Services, address: str) -> User:

@@ -43,6 +43,7 @@ class OperatorViews(Views):
             Route(tenant + "/tier", self.tier, **post),  # type: ignore[arg-type]
             Route(tenant + "/suspend", self.suspend, **post),  # type: ignore[arg-type]
             Route(tenant + "/resume", self.resume, **post),  # type: ignore[arg-type]
+            Route(tenant + "/partner", self.partner, **post),  # type: ignore[arg-type]
             Route("/admin/audit/", self.audit, methods=["GET"]),
             Route(SIGNUP, self.signup_form, methods=["GET"]),
             Route(SIGNUP, self.signup, **post),  # type: ignore[arg-type]
@@ -70,6 +71,12 @@ class OperatorViews(Views):
         visitor, _ = await self.posted(request)
         await self.write(tenant_ops.set_suspended, visitor.actor, request.path_params["tenant"], False)
         return self.done(HOME, "resumed")
+
+    async def partner(self, request: Request) -> Response:
+        visitor, form = await self.posted(request)
+        partner = text_field(form, "partner").strip() or None
+        tenant = await self.write(tenant_ops.set_partner, visitor.actor, request.path_params["tenant"], partner)
+        return self.done(business_url(tenant.name), "saved")
 
     async def audit(self, request: Request) -> Response:
         visitor = await self.require(request)

@@ -176,6 +176,10 @@ MESSAGES: dict[str, str] = {
     "Owner's mail address": "Adresse e-mail du propriétaire",
     "Owner's password (at least 8 characters)": "Mot de passe du propriétaire (au moins 8 caractères)",
     "Create business": "Créer l'entreprise",
+    "Partner managing this business (its business name; empty: none)": (
+        "Partenaire qui gère cette entreprise (nom de son entreprise ; vide : aucun)"
+    ),
+    "Save partner": "Enregistrer le partenaire",
     # -- notices ------------------------------------------------------------------------------------------
     "Saved.": "Enregistré.",
     "The password is changed.": "Le mot de passe est changé.",
