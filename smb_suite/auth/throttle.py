@@ -34,7 +34,8 @@ class LoginThrottle:
         """Seconds the next attempt for this account or address should wait before it is checked."""
         now = self.clock()
         excess = 0
-        for key, free in zip(self._keys(account, client_ip), (FREE_FAILURES_PER_ACCOUNT, FREE_FAILURES_PER_ADDRESS)):
+        limits = (FREE_FAILURES_PER_ACCOUNT, FREE_FAILURES_PER_ADDRESS)
+        for key, free in zip(self._keys(account, client_ip), limits, strict=True):
             record = self._records.get(key)
             if record is None:
                 continue
