@@ -23,6 +23,8 @@ import uvicorn
 from smb_suite import log, ops, tls
 from smb_suite.config import Config, parse_listen_address
 from smb_suite.ops import Services
+from smb_suite.queue.routes import DnsPythonResolver, MxResolver, Router
+from smb_suite.queue.runner import QueueRunner
 from smb_suite.smtp import server as smtp_server
 
 logger = logging.getLogger("smb_suite.daemon")
@@ -61,6 +63,7 @@ def _bind(host: str, port: int) -> socket.socket:
 @dataclass
 class Daemon:
     config: Config
+    resolver: MxResolver | None = None  # DNS for MX lookups; None: dnspython with the system's nameservers
     services: Services | None = None
     ports: dict[str, tuple[str, int]] = field(default_factory=dict)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -80,6 +83,9 @@ class Daemon:
         services.store.changes.loop = loop
         repaired = await services.runner.write(services.store.reconcile)
         log.event(logger, "store.reconciled", repaired=repaired)
+        repaired = await services.runner.write(services.queue.reconcile)
+        log.event(logger, "queue.reconciled", repaired=repaired)
+        self._start_queue(services)
 
         stop = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -100,6 +106,26 @@ class Daemon:
         services.close()
         log.event(logger, "daemon.stopped")
         return 0
+
+    def _start_queue(self, services: Services) -> None:
+        """The outbound queue runner; stopped last, after the listeners that feed it."""
+        delivery = services.delivery
+
+        async def notify(recipient: str, report: bytes) -> None:
+            await delivery.send("", [recipient], report)  # reports have the null sender (RFC 3461 6.2)
+
+        router = Router(self.config.outbound, self.resolver or DnsPythonResolver())
+        runner = QueueRunner(
+            services.queue,
+            router,
+            services.runner,
+            self.config.outbound,
+            self.config.server.hostname,
+            services.clock,
+            notify,
+        )
+        runner.start()
+        self._closers.append(functools.partial(runner.stop, DRAIN_SECONDS))
 
     def _listening(self, name: str, host: str, port: int) -> None:
         self.ports[name] = (host, port)

@@ -61,6 +61,20 @@ class User:
     password_hash: str
 
 
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """Where mail for one address goes: hosted mailboxes, and addresses elsewhere (forwards, alias targets)."""
+
+    mailboxes: tuple[User, ...]
+    remote: tuple[Address, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Vacation:
+    subject: str
+    body: str
+
+
 def _domain(row: Any) -> Domain:
     return Domain(int(row[0]), str(row[1]), int(row[2]), str(row[3]))
 
@@ -249,6 +263,8 @@ class Directory:
             raise PermissionDenied("only the owner of the business may remove a mailbox")
         with self._engine.begin() as conn:
             forget_mail(conn, user)
+            conn.execute(sa.delete(db.vacation_replies).where(db.vacation_replies.c.user_id == user.id))
+            conn.execute(sa.delete(db.vacations).where(db.vacations.c.user_id == user.id))
             conn.execute(sa.delete(db.users).where(db.users.c.id == user.id))
         return user
 
@@ -290,32 +306,141 @@ class Directory:
             rows = conn.execute(query.order_by(db.domains.c.name, db.aliases.c.local_part)).all()
         return [(Address(local, domain), parse_address(target)) for local, domain, target in rows]
 
-    def resolve_recipient(self, address: str, max_depth: int = 5) -> list[User]:
-        """Hosted mailboxes that receive mail sent to this address, following aliases.
+    def resolve_recipient(self, address: str, delimiter: str = "+", max_depth: int = 5) -> Resolution:
+        """Hosted mailboxes and remote addresses that receive mail sent to this address.
 
-        Raises RelayDenied when the domain is not hosted, UnknownRecipient when nothing answers here.
-        Alias targets outside our domains are not delivered yet (remote forwarding comes with the queue).
+        Follows aliases and forwards (up to `max_depth` hops); `user+tag@` reaches `user@` when no address
+        `user+tag@` exists; the domain's catch-all takes what nothing else answers. Raises RelayDenied when
+        the domain is not hosted, UnknownRecipient when nothing answers here.
         """
         parsed = parse_address(address)
         if self.find_domain(parsed.domain) is None:
             raise RelayDenied(f"we do not host {parsed.domain}")
         found: dict[int, User] = {}
+        remote: dict[Address, None] = {}
         pending, seen = [parsed], set()
-        for _ in range(max_depth):
+        for depth in range(max_depth):
             next_round: list[Address] = []
             for current in pending:
                 if current in seen:
                     continue
                 seen.add(current)
-                user = self.find_user(str(current))
-                if user is not None:
-                    found[user.id] = user
+                if depth and self.find_domain(current.domain) is None:
+                    remote[current] = None
                     continue
-                next_round.extend(self._alias_targets(current))
+                next_round.extend(self._expand(current, delimiter, found, catch_all=depth == 0))
             pending = next_round
-        if not found:
+        if not found and not remote:
             raise UnknownRecipient(f"no mailbox here for {parsed}")
-        return list(found.values())
+        return Resolution(tuple(found.values()), tuple(remote))
+
+    def _expand(self, address: Address, delimiter: str, found: dict[int, User], catch_all: bool) -> list[Address]:
+        """One hosted address: add its mailbox to `found`; return the addresses it passes mail on to."""
+        candidates = [address]
+        if delimiter and delimiter in address.local_part:
+            base = address.local_part.split(delimiter, 1)[0]
+            if base:
+                candidates.append(Address(base, address.domain))  # plus-addressing (RFC 5233 style)
+        for candidate in candidates:
+            user = self.find_user(str(candidate))
+            if user is not None:
+                forward, keep_copy = self.forwarding(user.id)
+                if forward is None or keep_copy:
+                    found[user.id] = user
+                return [] if forward is None else [forward]
+            targets = self._alias_targets(candidate)
+            if targets:
+                return targets
+        if catch_all:
+            target = self.catchall(address.domain)
+            if target is not None:
+                return [target]
+        return []
+
+    # -- forwarding, catch-all, vacation ------------------------------------------------------------------
+
+    def forwarding(self, user_id: int) -> tuple[Address | None, bool]:
+        """The user's forwarding target (None: no forwarding) and whether a copy stays in the mailbox."""
+        query = sa.select(db.users.c.forward_to, db.users.c.forward_keep_copy).where(db.users.c.id == user_id)
+        with self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None or not row.forward_to:
+            return None, True
+        return parse_address(row.forward_to), bool(row.forward_keep_copy)
+
+    def set_forwarding(self, actor: Principal, address: str, target: str | None, keep_copy: bool = False) -> User:
+        """Forward the user's mail to `target` (None: stop forwarding), optionally keeping a copy."""
+        user = self.get_user(actor, address)
+        destination = None if target is None else parse_address(target)
+        if destination == user.address:
+            raise InvalidInput("a mailbox cannot forward to itself")
+        with self._engine.begin() as conn:
+            conn.execute(
+                sa.update(db.users)
+                .where(db.users.c.id == user.id)
+                .values(
+                    forward_to=None if destination is None else str(destination),
+                    forward_keep_copy=keep_copy and destination is not None,
+                )
+            )
+        return user
+
+    def catchall(self, domain: str) -> Address | None:
+        query = sa.select(db.domains.c.catchall).where(db.domains.c.name == domain)
+        with self._engine.connect() as conn:
+            target = conn.execute(query).scalar_one_or_none()
+        return parse_address(target) if target else None
+
+    def set_catchall(self, actor: Principal, domain: str, target: str | None) -> Domain:
+        """Deliver mail for unknown addresses of `domain` to `target` (None: refuse them again)."""
+        hosted = self.get_domain(actor, domain)
+        destination = None if target is None else str(parse_address(target))
+        with self._engine.begin() as conn:
+            conn.execute(sa.update(db.domains).where(db.domains.c.id == hosted.id).values(catchall=destination))
+        return hosted
+
+    def vacation(self, user_id: int) -> Vacation | None:
+        query = sa.select(db.vacations.c.subject, db.vacations.c.body).where(db.vacations.c.user_id == user_id)
+        with self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else Vacation(row.subject, row.body)
+
+    def set_vacation(self, actor: Principal, address: str, vacation: Vacation | None) -> User:
+        """Turn the user's vacation autoreply on (with this subject and text) or off (None)."""
+        user = self.get_user(actor, address)
+        if vacation is not None and not vacation.body.strip():
+            raise InvalidInput("the vacation message must not be empty")
+        if len(vacation.subject if vacation else "") > 200:
+            raise InvalidInput("the vacation subject is longer than 200 characters")
+        with self._engine.begin() as conn:
+            conn.execute(sa.delete(db.vacations).where(db.vacations.c.user_id == user.id))
+            conn.execute(sa.delete(db.vacation_replies).where(db.vacation_replies.c.user_id == user.id))
+            if vacation is not None:
+                conn.execute(
+                    sa.insert(db.vacations).values(
+                        user_id=user.id, subject=vacation.subject, body=vacation.body, created_at=int(self._clock())
+                    )
+                )
+        return user
+
+    def claim_vacation_reply(self, user_id: int, sender: str, interval: float) -> bool:
+        """Record that `user_id` answers `sender` now, unless it did within `interval` seconds (RFC 3834 2)."""
+        now = int(self._clock())
+        table = db.vacation_replies
+        key = sender.lower()
+        with self._engine.begin() as conn:
+            last = conn.execute(
+                sa.select(table.c.replied_at).where(table.c.user_id == user_id, table.c.sender == key)
+            ).scalar_one_or_none()
+            if last is None:
+                conn.execute(sa.insert(table).values(user_id=user_id, sender=key, replied_at=now))
+                return True
+            if now - last < interval:
+                return False
+            conn.execute(
+                sa.update(table).where(table.c.user_id == user_id, table.c.sender == key).values(replied_at=now)
+            )
+            return True
 
     def _alias_targets(self, address: Address) -> list[Address]:
         query = (

@@ -19,6 +19,7 @@ Core code raises these; each front end translates them to its wire format in one
     ├── QuotaExceeded               the tenant's storage is full
     ├── TemporaryFailure            retry could succeed (SMTP 4xx, IMAP NO)
     │   └── RelayNotConfigured      remote delivery not available yet
+    ├── Undeliverable               the outbound queue can never deliver this (no such domain, null MX)
     └── PolicyReject                a policy decision with its own SMTP code and text
 """
 
@@ -87,6 +88,15 @@ class TemporaryFailure(SmbSuiteError):
 
 class RelayNotConfigured(TemporaryFailure):
     """Mail for remote domains cannot be sent yet: no outbound transport."""
+
+
+class Undeliverable(SmbSuiteError):
+    """A remote recipient can never be reached; carries the RFC 3463 status for the DSN."""
+
+    def __init__(self, status: str, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+        self.text = text
 
 
 class PolicyReject(SmbSuiteError):

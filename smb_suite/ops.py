@@ -18,8 +18,10 @@ from smb_suite import db, tls
 from smb_suite.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from smb_suite.auth.throttle import LoginThrottle
 from smb_suite.config import Config
+from smb_suite.delivery import Delivery
 from smb_suite.directory import OPERATOR, Directory, Domain, Principal, Role, User
 from smb_suite.errors import AuthenticationFailed, InvalidInput
+from smb_suite.queue.spool import QueueStore
 from smb_suite.sites import publish
 from smb_suite.storage.runner import StoreRunner
 from smb_suite.storage.store import MailStore
@@ -31,7 +33,9 @@ class Services:
     engine: sa.Engine
     directory: Directory
     store: MailStore
-    runner: StoreRunner = field(default_factory=StoreRunner)
+    queue: QueueStore
+    delivery: Delivery
+    runner: StoreRunner
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     clock: Callable[[], float] = time.time
 
@@ -43,11 +47,18 @@ class Services:
 def open_services(config: Config, clock: Callable[[], float] = time.time) -> Services:
     """Connect to an initialised data folder (see `initialise`)."""
     engine = db.create_engine(config.database_url)
+    directory = Directory(engine, clock)
+    store = MailStore(engine, config.mail_dir, clock)
+    queue = QueueStore(engine, config.queue_dir, clock)
+    runner = StoreRunner()
     return Services(
         config=config,
         engine=engine,
-        directory=Directory(engine, clock),
-        store=MailStore(engine, config.mail_dir, clock),
+        directory=directory,
+        store=store,
+        queue=queue,
+        delivery=Delivery(directory, store, queue, runner, config, clock),
+        runner=runner,
         clock=clock,
     )
 
@@ -59,7 +70,7 @@ def initialise(config: Config) -> list[str]:
     if not data_dir.exists():
         data_dir.mkdir(parents=True)
         created.append(f"data folder {data_dir}")
-    for folder in (config.mail_dir, config.sites_dir):
+    for folder in (config.mail_dir, config.sites_dir, config.queue_dir):
         folder.mkdir(exist_ok=True)
     engine = db.create_engine(config.database_url)
     try:

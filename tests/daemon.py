@@ -36,8 +36,20 @@ def run_cli(config: Path, *args: str, stdin: str | None = None, check: bool = Tr
     return result
 
 
-def write_config(folder: Path, extra: str = "", services: tuple[str, ...] = SERVICES) -> Path:
-    listen = "\n".join(f'{name} = "127.0.0.1:0"' if name in services else f'{name} = ""' for name in SERVICES)
+# Test daemons never ask real DNS: remote mail goes to a closed loopback port unless a test routes it.
+NO_REMOTE_DELIVERY = '[outbound]\nsmarthost = "127.0.0.1:9"\n'
+
+
+def write_config(
+    folder: Path, extra: str = "", services: tuple[str, ...] = SERVICES, ports: dict[str, int] | None = None
+) -> Path:
+    """A config on loopback; `ports` fixes some services' ports (else ephemeral); `extra` adds sections."""
+    fixed = ports or {}
+    listen = "\n".join(
+        f'{name} = "127.0.0.1:{fixed.get(name, 0)}"' if name in services else f'{name} = ""' for name in SERVICES
+    )
+    if "[outbound]" not in extra:
+        extra = NO_REMOTE_DELIVERY + extra
     path = folder / "smb-suite.toml"
     path.write_text(f'[server]\nhostname = "mail.example.test"\ndata_dir = "data"\n\n[listen]\n{listen}\n{extra}')
     return path
@@ -102,10 +114,12 @@ class Daemon:
         return self.start()
 
 
-def make_daemon(folder: Path, extra_config: str = "", services: tuple[str, ...] = SERVICES) -> Daemon:
+def make_daemon(
+    folder: Path, extra_config: str = "", services: tuple[str, ...] = SERVICES, ports: dict[str, int] | None = None
+) -> Daemon:
     """A daemon with domain example.test, owner demo@ and user alice@, not yet started."""
     folder.mkdir(parents=True, exist_ok=True)
-    config = write_config(folder, extra_config, services)
+    config = write_config(folder, extra_config, services, ports)
     run_cli(config, "init")
     run_cli(config, "domain", "add", DOMAIN)
     run_cli(config, "user", "add", OWNER, "--password-stdin", "--role", "owner", stdin=OWNER_PASSWORD + "\n")

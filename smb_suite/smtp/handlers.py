@@ -9,8 +9,9 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from smb_suite import delivery, log
-from smb_suite.errors import RelayDenied, SmbSuiteError
+from smb_suite import log
+from smb_suite.errors import InvalidInput, RelayDenied, SmbSuiteError
+from smb_suite.mail.address import parse_address
 from smb_suite.ops import Services
 from smb_suite.smtp import replies
 
@@ -41,10 +42,15 @@ def received_header(server: SMTP, session: Session, envelope: Envelope, queue_id
     return line.encode("utf-8", "replace")
 
 
+def null_sender_as_empty(mail_from: str | None) -> str:
+    """aiosmtpd keeps MAIL FROM:<> as "<>"; the core spells the null reverse-path "" (RFC 5321 4.5.5)."""
+    return "" if mail_from in (None, "", "<>") else str(mail_from)
+
+
 class InboundHandler:
     """The MX: accepts mail for hosted addresses and aliases only (no relay)."""
 
-    relay_reply = replies.RELAY_DENIED
+    relays = False  # submission: mail for other domains goes to the outbound queue
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -55,13 +61,22 @@ class InboundHandler:
         if len(envelope.rcpt_tos) >= self.services.config.smtp.max_recipients:
             return replies.TOO_MANY_RECIPIENTS
         try:
-            users = await self.services.runner.read(delivery.resolve, self.services.directory, address)
+            resolution = await self.services.runner.read(self.services.delivery.resolve, address)
         except RelayDenied:
-            return self._refuse(session, address, self.relay_reply)
+            if not self.relays:
+                return self._refuse(session, address, replies.RELAY_DENIED)
+            try:
+                remote = str(parse_address(address))
+            except InvalidInput:
+                return self._refuse(session, address, replies.BAD_ADDRESS)
+            envelope.rcpt_tos.append(address)
+            envelope.remote.append(remote)  # type: ignore[attr-defined]
+            return replies.OK_RECIPIENT
         except SmbSuiteError as error:
             return self._refuse(session, address, replies.for_error(error))
         envelope.rcpt_tos.append(address)
-        envelope.mailboxes.extend(users)  # type: ignore[attr-defined]
+        envelope.mailboxes.extend(resolution.mailboxes)  # type: ignore[attr-defined]
+        envelope.remote.extend(str(target) for target in resolution.remote)  # type: ignore[attr-defined]
         return replies.OK_RECIPIENT
 
     @staticmethod
@@ -72,24 +87,36 @@ class InboundHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         mailboxes: list[Any] = envelope.mailboxes  # type: ignore[attr-defined]
-        if not mailboxes:
+        remote: list[str] = envelope.remote  # type: ignore[attr-defined]
+        if not mailboxes and not remote:
             return replies.NO_RECIPIENTS
-        queue_id = secrets.token_hex(6)
+        trace_id = secrets.token_hex(6)
         content = envelope.original_content or b""
-        data = received_header(server, session, envelope, queue_id) + content
+        data = received_header(server, session, envelope, trace_id) + content
+        sender = null_sender_as_empty(envelope.mail_from)
         try:
-            copies = await self.services.runner.write(delivery.deliver, self.services.store, mailboxes, data)
+            accepted = await self.services.delivery.accept(sender, mailboxes, remote, data)
         except SmbSuiteError as error:
             return replies.for_error(error)
         except OSError:
-            logger.exception("smtp.delivery_failed id=%s", queue_id)
+            logger.exception("smtp.delivery_failed id=%s", trace_id)
             return replies.LOCAL_ERROR
         client = session.peer[0] if session.peer else ""
-        log.event(logger, "smtp.delivered", id=queue_id, client=client, copies=copies, size=len(data))
-        return f"{replies.OK_DELIVERED} as {queue_id}"
+        log.event(
+            logger,
+            "smtp.accepted",
+            id=trace_id,
+            client=client,
+            copies=accepted.copies,
+            queued=accepted.queue_id or "-",
+            size=len(data),
+        )
+        if accepted.queue_id:
+            return f"{replies.OK_QUEUED} as {accepted.queue_id}"
+        return f"{replies.OK_DELIVERED} as {trace_id}"
 
 
 class SubmissionHandler(InboundHandler):
-    """Authenticated submission: hosted recipients are delivered; remote ones wait for the outbound queue."""
+    """Authenticated submission: hosted recipients are delivered; remote ones go to the outbound queue."""
 
-    relay_reply = replies.RELAY_NOT_CONFIGURED
+    relays = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from smb_suite import errors
 
 OK_DELIVERED = "250 2.0.0 Ok: delivered"
+OK_QUEUED = "250 2.0.0 Ok: queued"
 OK_RECIPIENT = "250 2.1.5 Ok"
 RELAY_DENIED = "554 5.7.1 Relay access denied"
 UNKNOWN_USER = "550 5.1.1 Mailbox unavailable: no such user here"
