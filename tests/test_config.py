@@ -6,6 +6,8 @@ import dataclasses
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from smb_suite import config
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "conf" / "smb-suite.toml"
@@ -31,3 +33,22 @@ def test_example_config_loads_to_the_defaults() -> None:
     assert loaded.server.data_dir == EXAMPLE.parent / "data"
     assert loaded.themes_dir == config.BUNDLED_THEMES
     assert (loaded.themes_dir / "default" / "theme.toml").exists()
+
+
+def test_outbound_durations_and_routes_are_read_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "smb-suite.toml"
+    path.write_text(
+        '[outbound]\nretry_schedule = ["90s", "15m", 7200]\nmax_age = "2d"\n'
+        '[outbound.routes]\n"Partner.Example" = "192.0.2.1:25"\n'
+    )
+    loaded = config.load(path)
+    assert loaded.outbound.retry_schedule == (90, 900, 7200)
+    assert loaded.outbound.max_age == 2 * 86400
+    assert loaded.outbound.routes == {"partner.example": "192.0.2.1:25"}
+    path.write_text(
+        '[outbound]\nmax_age = "soon"\nsmarthost_tls = "maybe"\n[outbound.routes]\n"x.example" = "nohost"\n'
+    )
+    with pytest.raises(config.ConfigError) as failure:
+        config.load(path)
+    problems = str(failure.value)
+    assert "max_age" in problems and "smarthost_tls" in problems and "x.example" in problems
