@@ -100,7 +100,7 @@ class OutboundConfig:
     scan_interval: Duration = field(
         default=Duration(30), metadata=_help("how often the queue looks for due mail and operator changes")
     )
-    connections_per_destination: int = field(default=4, metadata=_help("parallel connections to one destination"))
+    connections_per_destination: int = field(default=10, metadata=_help("parallel connections to one destination"))
     max_connections: int = field(default=40, metadata=_help("parallel outbound connections in all"))
     connect_timeout: Duration = field(default=Duration(30), metadata=_help("time to connect and get the greeting"))
     command_timeout: Duration = field(default=Duration(300), metadata=_help("time for each SMTP reply"))

@@ -4,7 +4,7 @@ so a front end cannot forget a permission check it never makes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -73,6 +73,17 @@ class Resolution:
 class Vacation:
     subject: str
     body: str
+
+
+_USER_COLUMNS = (
+    db.users.c.id,
+    db.users.c.local_part,
+    db.domains.c.name,
+    db.users.c.role,
+    db.domains.c.tenant_id,
+    db.domains.c.id,
+    db.users.c.password_hash,
+)
 
 
 def _domain(row: Any) -> Domain:
@@ -170,15 +181,7 @@ class Directory:
     # -- users --------------------------------------------------------------------------------------------
 
     def _user_query(self) -> sa.Select[Any]:
-        return sa.select(
-            db.users.c.id,
-            db.users.c.local_part,
-            db.domains.c.name,
-            db.users.c.role,
-            db.domains.c.tenant_id,
-            db.domains.c.id,
-            db.users.c.password_hash,
-        ).join(db.domains, db.domains.c.id == db.users.c.domain_id)
+        return sa.select(*_USER_COLUMNS).join(db.domains, db.domains.c.id == db.users.c.domain_id)
 
     @staticmethod
     def _user(row: Any) -> User:
@@ -314,59 +317,29 @@ class Directory:
         the domain is not hosted, UnknownRecipient when nothing answers here.
         """
         parsed = parse_address(address)
-        if self.find_domain(parsed.domain) is None:
-            raise RelayDenied(f"we do not host {parsed.domain}")
-        found: dict[int, User] = {}
-        remote: dict[Address, None] = {}
-        pending, seen = [parsed], set()
-        for depth in range(max_depth):
-            next_round: list[Address] = []
-            for current in pending:
-                if current in seen:
-                    continue
-                seen.add(current)
-                if depth and self.find_domain(current.domain) is None:
-                    remote[current] = None
-                    continue
-                next_round.extend(self._expand(current, delimiter, found, catch_all=depth == 0))
-            pending = next_round
+        with self._engine.connect() as conn:
+            lookup = _Lookup(conn, delimiter)
+            if not lookup.hosted(parsed.domain):
+                raise RelayDenied(f"we do not host {parsed.domain}")
+            found: dict[int, User] = {}
+            remote: dict[Address, None] = {}
+            pending, seen = [parsed], set()
+            for depth in range(max_depth):
+                next_round: list[Address] = []
+                for current in pending:
+                    if current in seen:
+                        continue
+                    seen.add(current)
+                    if depth and not lookup.hosted(current.domain):
+                        remote[current] = None
+                        continue
+                    next_round.extend(lookup.expand(current, found, catch_all=depth == 0))
+                pending = next_round
         if not found and not remote:
             raise UnknownRecipient(f"no mailbox here for {parsed}")
         return Resolution(tuple(found.values()), tuple(remote))
 
-    def _expand(self, address: Address, delimiter: str, found: dict[int, User], catch_all: bool) -> list[Address]:
-        """One hosted address: add its mailbox to `found`; return the addresses it passes mail on to."""
-        candidates = [address]
-        if delimiter and delimiter in address.local_part:
-            base = address.local_part.split(delimiter, 1)[0]
-            if base:
-                candidates.append(Address(base, address.domain))  # plus-addressing (RFC 5233 style)
-        for candidate in candidates:
-            user = self.find_user(str(candidate))
-            if user is not None:
-                forward, keep_copy = self.forwarding(user.id)
-                if forward is None or keep_copy:
-                    found[user.id] = user
-                return [] if forward is None else [forward]
-            targets = self._alias_targets(candidate)
-            if targets:
-                return targets
-        if catch_all:
-            target = self.catchall(address.domain)
-            if target is not None:
-                return [target]
-        return []
-
     # -- forwarding, catch-all, vacation ------------------------------------------------------------------
-
-    def forwarding(self, user_id: int) -> tuple[Address | None, bool]:
-        """The user's forwarding target (None: no forwarding) and whether a copy stays in the mailbox."""
-        query = sa.select(db.users.c.forward_to, db.users.c.forward_keep_copy).where(db.users.c.id == user_id)
-        with self._engine.connect() as conn:
-            row = conn.execute(query).first()
-        if row is None or not row.forward_to:
-            return None, True
-        return parse_address(row.forward_to), bool(row.forward_keep_copy)
 
     def set_forwarding(self, actor: Principal, address: str, target: str | None, keep_copy: bool = False) -> User:
         """Forward the user's mail to `target` (None: stop forwarding), optionally keeping a copy."""
@@ -385,12 +358,6 @@ class Directory:
             )
         return user
 
-    def catchall(self, domain: str) -> Address | None:
-        query = sa.select(db.domains.c.catchall).where(db.domains.c.name == domain)
-        with self._engine.connect() as conn:
-            target = conn.execute(query).scalar_one_or_none()
-        return parse_address(target) if target else None
-
     def set_catchall(self, actor: Principal, domain: str, target: str | None) -> Domain:
         """Deliver mail for unknown addresses of `domain` to `target` (None: refuse them again)."""
         hosted = self.get_domain(actor, domain)
@@ -399,11 +366,12 @@ class Directory:
             conn.execute(sa.update(db.domains).where(db.domains.c.id == hosted.id).values(catchall=destination))
         return hosted
 
-    def vacation(self, user_id: int) -> Vacation | None:
-        query = sa.select(db.vacations.c.subject, db.vacations.c.body).where(db.vacations.c.user_id == user_id)
+    def vacations(self, user_ids: Iterable[int]) -> dict[int, Vacation]:
+        """The vacation replies switched on among these users."""
+        table = db.vacations
+        query = sa.select(table.c.user_id, table.c.subject, table.c.body).where(table.c.user_id.in_(list(user_ids)))
         with self._engine.connect() as conn:
-            row = conn.execute(query).first()
-        return None if row is None else Vacation(row.subject, row.body)
+            return {row.user_id: Vacation(row.subject, row.body) for row in conn.execute(query)}
 
     def set_vacation(self, actor: Principal, address: str, vacation: Vacation | None) -> User:
         """Turn the user's vacation autoreply on (with this subject and text) or off (None)."""
@@ -442,11 +410,49 @@ class Directory:
             )
             return True
 
-    def _alias_targets(self, address: Address) -> list[Address]:
-        query = (
-            sa.select(db.aliases.c.target)
-            .join(db.domains, db.domains.c.id == db.aliases.c.domain_id)
-            .where(db.domains.c.name == address.domain, db.aliases.c.local_part == address.local_part)
-        )
-        with self._engine.connect() as conn:
-            return [parse_address(target) for (target,) in conn.execute(query)]
+
+class _Lookup:
+    """The queries of one recipient resolution, on one connection (RCPT is on every message's path)."""
+
+    def __init__(self, conn: sa.Connection, delimiter: str) -> None:
+        self._conn = conn
+        self._delimiter = delimiter
+        self._domains: dict[str, tuple[bool, str | None]] = {}
+
+    def _domain(self, name: str) -> tuple[bool, str | None]:
+        """(hosted, catch-all target) of a domain."""
+        if name not in self._domains:
+            row = self._conn.execute(sa.select(db.domains.c.catchall).where(db.domains.c.name == name)).first()
+            self._domains[name] = (row is not None, None if row is None else row.catchall)
+        return self._domains[name]
+
+    def hosted(self, name: str) -> bool:
+        return self._domain(name)[0]
+
+    def expand(self, address: Address, found: dict[int, User], catch_all: bool) -> list[Address]:
+        """One hosted address: add its mailbox to `found`; return the addresses it passes mail on to."""
+        candidates = [address]
+        if self._delimiter and self._delimiter in address.local_part:
+            base = address.local_part.split(self._delimiter, 1)[0]
+            if base:
+                candidates.append(Address(base, address.domain))  # plus-addressing (RFC 5233 style)
+        for candidate in candidates:
+            row = self._conn.execute(
+                sa.select(*_USER_COLUMNS, db.users.c.forward_to, db.users.c.forward_keep_copy)
+                .join(db.domains, db.domains.c.id == db.users.c.domain_id)
+                .where(db.users.c.local_part == candidate.local_part, db.domains.c.name == candidate.domain)
+            ).first()
+            if row is not None:
+                user = Directory._user(row[:7])
+                if not row.forward_to or row.forward_keep_copy:
+                    found[user.id] = user
+                return [parse_address(row.forward_to)] if row.forward_to else []
+            targets = self._conn.execute(
+                sa.select(db.aliases.c.target)
+                .join(db.domains, db.domains.c.id == db.aliases.c.domain_id)
+                .where(db.domains.c.name == candidate.domain, db.aliases.c.local_part == candidate.local_part)
+            ).all()
+            if targets:
+                return [parse_address(target) for (target,) in targets]
+        catchall = self._domain(address.domain)[1] if catch_all else None
+        return [parse_address(catchall)] if catchall else []

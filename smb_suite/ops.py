@@ -49,8 +49,8 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
     engine = db.create_engine(config.database_url)
     directory = Directory(engine, clock)
     store = MailStore(engine, config.mail_dir, clock)
-    queue = QueueStore(engine, config.queue_dir, clock)
     runner = StoreRunner()
+    queue = QueueStore(engine, config.queue_dir, clock, runner.io)
     return Services(
         config=config,
         engine=engine,

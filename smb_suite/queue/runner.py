@@ -21,7 +21,7 @@ from smb_suite.mail import dsn
 from smb_suite.queue import transport
 from smb_suite.queue.routes import Router
 from smb_suite.queue.spool import Job, Kind, Message, Outcome, QueueStore, Recipient, Status
-from smb_suite.storage.runner import StoreRunner
+from smb_suite.storage.runner import GroupCommit, StoreRunner
 
 logger = logging.getLogger("smb_suite.queue")
 Notify = Callable[[str, bytes], Awaitable[None]]  # deliver a report (null sender) to one address
@@ -53,18 +53,23 @@ class QueueRunner:
         self._hostname = hostname
         self._clock = clock
         self._notify = notify
-        self._settings = transport.Settings(
+        self._settings = transport.settings(
             hostname, config.connect_timeout, config.command_timeout, config.verify_certificates
         )
         self._destinations: dict[str, _Destination] = {}
         self._busy_recipients: set[int] = set()
         self._busy_messages: dict[int, int] = {}  # message id -> jobs scheduled or running
         self._settling: set[int] = set()  # messages whose report is being handed over
+        self._needs_report: set[int] = set()  # messages with a failure recorded since their last report
         self._wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(config.max_connections)
         self._workers: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._records: GroupCommit[tuple[int, Sequence[Outcome]], bool] = GroupCommit(
+            runner, self._record_batch, lambda attempt: self._record_batch([attempt])[0]
+        )
+        self._full_scan_due = 0.0  # loop time of the next look for reports and delays
 
     # -- life cycle ---------------------------------------------------------------------------------------
 
@@ -105,15 +110,18 @@ class QueueRunner:
                 await asyncio.wait_for(self._wakeup.wait(), wait)
 
     async def _scan(self) -> float:
-        """Schedule due jobs, report finished failures and delays; return how long to sleep."""
+        """Schedule due jobs; every scan_interval also report leftover failures and delays. Return the sleep."""
         now = self._clock()
         if len(self._busy_recipients) < MAX_IN_FLIGHT:
             for job in await self._runner.read(self._spool.due, now, self._busy_recipients):
                 self._schedule(job)
-        for message in await self._runner.read(self._spool.unsettled, [*self._busy_messages, *self._settling]):
-            await self._settle(message)
-        for message in await self._runner.read(self._spool.delayed, now - self._config.delay_notice):
-            await self._report_delay(message)
+        loop_time = asyncio.get_running_loop().time()
+        if loop_time >= self._full_scan_due:
+            self._full_scan_due = loop_time + self._config.scan_interval
+            for message in await self._runner.read(self._spool.unsettled, [*self._busy_messages, *self._settling]):
+                await self._settle(message)
+            for message in await self._runner.read(self._spool.delayed, now - self._config.delay_notice):
+                await self._report_delay(message)
         next_due = await self._runner.read(self._spool.next_due)
         wait = float(self._config.scan_interval)
         if next_due is not None:
@@ -200,9 +208,12 @@ class QueueRunner:
         await self._record(job, outcomes)
         return connection if connection.usable else None
 
+    def _record_batch(self, attempts: list[tuple[int, Sequence[Outcome]]]) -> list[bool]:
+        return self._spool.record_batch(attempts, self._config.retry_schedule, self._config.max_age)
+
     async def _record(self, job: Job, outcomes: Sequence[Outcome]) -> None:
-        config = self._config
-        await self._runner.write(self._spool.record, job.message.id, outcomes, config.retry_schedule, config.max_age)
+        if await self._records.submit((job.message.id, outcomes)):
+            self._needs_report.add(job.message.id)
         addresses = {r.id: r.address for r in job.recipients}
         for outcome in outcomes:
             log.event(
@@ -215,7 +226,8 @@ class QueueRunner:
             )
 
     async def _finish(self, job: Job) -> None:
-        if self._release(job):
+        if self._release(job) and job.message.id in self._needs_report:
+            self._needs_report.discard(job.message.id)
             message = await self._runner.read(self._spool.get, job.message.id)
             if message is not None and any(r.status is Status.FAILED and not r.reported for r in message.recipients):
                 await self._settle(message)

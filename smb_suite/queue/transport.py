@@ -22,7 +22,11 @@ class Settings:
     helo: str  # our host name in EHLO
     connect_timeout: float
     command_timeout: float
-    verify_certificates: bool
+    tls: ssl.SSLContext  # made once: loading the CA bundle per connection would stall the loop
+
+
+def settings(helo: str, connect_timeout: float, command_timeout: float, verify_certificates: bool) -> Settings:
+    return Settings(helo, connect_timeout, command_timeout, _tls_context(verify_certificates))
 
 
 def _reply(code: int, message: str) -> str:
@@ -36,10 +40,12 @@ def _kind(code: int) -> Kind:
 
 
 def _tls_context(verify: bool) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if not verify:  # opportunistic TLS between MTAs: encryption without authentication (RFC 7435)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+    if verify:
+        return ssl.create_default_context()
+    # Opportunistic TLS between MTAs: encryption without authentication (RFC 7435); no CA bundle needed.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
     return context
 
 
@@ -119,7 +125,7 @@ async def connect(hops: Sequence[Hop], settings: Settings) -> Connection:
             timeout=settings.command_timeout,
             use_tls=hop.security is Security.IMPLICIT,
             start_tls={Security.OPPORTUNISTIC: None, Security.STARTTLS: True}.get(hop.security, False),
-            tls_context=_tls_context(settings.verify_certificates),
+            tls_context=settings.tls,
         )
         try:
             await client.connect(timeout=settings.connect_timeout)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -263,15 +264,32 @@ class MailStore:
 
     def deliver(self, owners: Iterable[Owner], data: bytes) -> None:
         """Deliver one message to each owner's INBOX: all files durable, then one index transaction."""
+        self.deliver_batch([(list(owners), data)])
+
+    def deliver_batch(self, batch: Sequence[tuple[Sequence[Owner], bytes]], io: Executor | None = None) -> None:
+        """Deliver several messages at once (group commit): the files are written and fsynced in parallel on
+        `io`, each new/ directory fsynced once, then one index transaction. All or nothing for the caller."""
         now = int(self._clock())
-        written: list[tuple[Owner, Mailbox, str]] = []
-        for owner in owners:
-            mailbox = self.mailbox(owner, "INBOX")
-            written.append((owner, mailbox, maildir.write_durably(self.folder(owner, mailbox), data, mtime=now)))
+        inboxes: dict[int, Mailbox] = {}
+        targets: list[tuple[Owner, Mailbox, bytes]] = []
+        for owners, data in batch:
+            for owner in owners:
+                if owner.id not in inboxes:
+                    inboxes[owner.id] = self.mailbox(owner, "INBOX")
+                targets.append((owner, inboxes[owner.id], data))
+
+        def write(target: tuple[Owner, Mailbox, bytes]) -> str:
+            owner, mailbox, data = target
+            return maildir.write_new(self.folder(owner, mailbox), data, mtime=now)
+
+        mapper = io.map if io is not None and len(targets) > 1 else map
+        filenames = list(mapper(write, targets))
+        folders = list({self.folder(owner, mailbox) / "new" for owner, mailbox, _ in targets})
+        list((io.map if io is not None and len(folders) > 1 else map)(fsync_dir, folders))
         with self._engine.begin() as conn:
-            for owner, mailbox, filename in written:
+            for (owner, mailbox, data), filename in zip(targets, filenames, strict=True):
                 self._index(conn, owner, mailbox, filename, len(data), frozenset(), now)
-        for _, mailbox, _ in written:
+        for mailbox in inboxes.values():
             self.changes.publish(mailbox.id)
 
     def store_flags(
