@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SMOKE
-from tests.daemon import OWNER, Daemon, make_daemon
+from tests.daemon import OWNER, USER, Daemon, make_daemon
 from tests.mailtest import free_port, maildir, message, queue_list, send_inbound, submit, wait_for
 
 PARTNER = "partner.test"
@@ -53,14 +53,37 @@ def queue_empty(daemon: Daemon) -> bool:
     return "0 message(s) in the queue" in queue_list(daemon)
 
 
-def test_submitted_mail_for_a_partner_domain_is_delivered_by_the_queue(pair: Pair) -> None:
+def test_submitted_mail_for_a_partner_domain_is_delivered_by_the_queue_over_starttls(pair: Pair) -> None:
     a, b = pair()
     b.start()
-    reply = submit(a, [BOB], message("to the partner", BOB))
+    reply = submit(a, [BOB, USER], message("to the partner", f"{BOB}, {USER}"))
     assert QUEUED_AS.search(reply)
+    assert len(maildir(a, USER)) == 1  # the hosted recipient has its copy before the 250
     delivered = wait_for("delivery at B", lambda: maildir(b, BOB))
     assert b"Subject: to the partner" in delivered[0]
+    assert b"with ESMTPS id" in delivered[0]  # B's Received field: A used STARTTLS
     wait_for("an empty queue at A", lambda: queue_empty(a))
+
+
+def test_a_smarthost_with_authentication_carries_all_remote_mail(tmp_path: Path) -> None:
+    b = make_daemon(tmp_path / "b", services=("smtp", "submission"))
+    b.cli("domain", "add", PARTNER)
+    b.cli("user", "add", BOB, "--password-stdin", stdin="bob-password-1\n")
+    b.start()
+    try:
+        relay = (
+            f'[outbound]\nsmarthost = "127.0.0.1:{b.ports["submission"]}"\nsmarthost_username = "{BOB}"\n'
+            'smarthost_password = "bob-password-1"\n'
+        )
+        a = make_daemon(tmp_path / "a", relay, services=SMOKE).start()
+        try:
+            submit(a, [BOB], message("via the smarthost", BOB))
+            delivered = wait_for("delivery at B", lambda: maildir(b, BOB))
+            assert b"with ESMTPSA id" in delivered[0]  # STARTTLS and AUTH at the smarthost
+        finally:
+            a.kill()
+    finally:
+        b.kill()
 
 
 def test_queued_mail_survives_kill_9_and_arrives_exactly_once(pair: Pair) -> None:

@@ -144,3 +144,10 @@ def test_passwords_never_reach_the_log(daemon: Daemon) -> None:
     log = daemon.all_logs()
     assert "smtp.auth_ok" in log
     assert OWNER_PASSWORD not in log and "a-wrong-guess-xyz" not in log
+
+
+def test_a_looping_message_is_refused_with_554_5_4_6(daemon: Daemon) -> None:
+    looping = b"".join(b"Received: from a (b) by c; Mon, 1 Jan 2024 00:00:00 +0000\r\n" for _ in range(60)) + MESSAGE
+    with inbound(daemon) as client, pytest.raises(smtplib.SMTPDataError) as refused:
+        client.sendmail("someone@remote.example", [OWNER], looping)
+    assert refused.value.smtp_code == 554 and refused.value.smtp_error.startswith(b"5.4.6")

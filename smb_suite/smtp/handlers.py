@@ -16,6 +16,7 @@ from smb_suite.ops import Services
 from smb_suite.smtp import replies
 
 logger = logging.getLogger("smb_suite.smtp")
+MAX_HOPS = 50  # RFC 5321 6.3: a message with this many Received fields is looping (forwards, aliases elsewhere)
 
 
 def _uses_tls(server: SMTP) -> bool:
@@ -40,6 +41,13 @@ def received_header(server: SMTP, session: Session, envelope: Envelope, queue_id
         f"{recipient};\r\n\t{formatdate(localtime=True)}\r\n"
     )
     return line.encode("utf-8", "replace")
+
+
+def count_received(message: bytes) -> int:
+    """How many Received fields the header holds (RFC 5321 4.4)."""
+    end = message.find(b"\r\n\r\n")
+    header = message if end < 0 else message[: end + 2]
+    return header.lower().count(b"\nreceived:") + header[:9].lower().startswith(b"received:")
 
 
 def null_sender_as_empty(mail_from: str | None) -> str:
@@ -92,6 +100,8 @@ class InboundHandler:
             return replies.NO_RECIPIENTS
         trace_id = secrets.token_hex(6)
         content = envelope.original_content or b""
+        if count_received(content) >= MAX_HOPS:
+            return replies.TOO_MANY_HOPS
         data = received_header(server, session, envelope, trace_id) + content
         sender = null_sender_as_empty(envelope.mail_from)
         try:

@@ -17,6 +17,7 @@ QUOTA_FULL = "552 5.3.4 Message too big for the recipient's storage"
 AUTH_FAILED = "535 5.7.8 Authentication credentials invalid"
 NO_RECIPIENTS = "554 5.5.1 No valid recipients"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
+TOO_MANY_HOPS = "554 5.4.6 Too many hops: this message is looping"
 
 
 def for_error(error: Exception) -> str:
