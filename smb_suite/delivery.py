@@ -100,7 +100,7 @@ class Delivery:
             try:
                 resolution = await self._runner.read(self.resolve, recipient)
             except RelayDenied:
-                remote.append(str(parse_address(recipient)))
+                remote.append(str(parse_address(recipient, fold_case=False)))
                 continue
             mailboxes += resolution.mailboxes
             remote += [str(address) for address in resolution.remote]

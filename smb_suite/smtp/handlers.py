@@ -74,7 +74,7 @@ class InboundHandler:
             if not self.relays:
                 return self._refuse(session, address, replies.RELAY_DENIED)
             try:
-                remote = str(parse_address(address))
+                remote = str(parse_address(address, fold_case=False))
             except InvalidInput:
                 return self._refuse(session, address, replies.BAD_ADDRESS)
             envelope.rcpt_tos.append(address)
