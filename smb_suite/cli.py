@@ -10,11 +10,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from smb_suite import config as config_module
-from smb_suite import ops
-from smb_suite.config import Config
+from smb_suite import ops, site_ops, usage_check
+from smb_suite.config import MIB, Config
 from smb_suite.directory import OPERATOR, Vacation
 from smb_suite.errors import ConfigError, SmbSuiteError
 from smb_suite.ops import Services
+from smb_suite.quota import format_bytes
+from smb_suite.sites import publish, themes
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -144,6 +146,70 @@ def cmd_dns(args: argparse.Namespace, services: Services) -> None:
         print(record)
 
 
+def cmd_tenant_list(args: argparse.Namespace, services: Services) -> None:
+    print("business\ttier\tused\tlimit\tpercent")
+    for usage in ops.tenant_usage(services, OPERATOR):
+        print(
+            f"{usage.tenant}\t{usage.tier}\t{format_bytes(usage.used)}\t{format_bytes(usage.limit)}"
+            f"\t{usage.percent:.0f}%"
+        )
+
+
+def cmd_tenant_tier(args: argparse.Namespace, services: Services) -> None:
+    usage = ops.set_tier(services, OPERATOR, args.tenant, args.tier)
+    print(f"{usage.tenant} is now on {usage.tier}: {format_bytes(usage.used)} of {format_bytes(usage.limit)} used")
+
+
+def cmd_tenant_usage(args: argparse.Namespace, services: Services) -> None:
+    print("day\tused\tlimit")
+    for day, used, limit in ops.usage_history(services, OPERATOR, args.tenant, args.days):
+        print(f"{day}\t{used}\t{limit}")
+
+
+def cmd_user_quota(args: argparse.Namespace, services: Services) -> None:
+    limit = None if args.limit_mb == "off" else _megabytes(args.limit_mb)
+    user = ops.set_mailbox_limit(services, OPERATOR, args.address, limit)
+    print(f"{user.address}: " + ("no limit of its own" if limit is None else f"limited to {format_bytes(limit)}"))
+
+
+def _megabytes(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise SmbSuiteError(f"expected a size in MB or 'off', not {text!r}")
+    return int(text) * MIB
+
+
+def cmd_quota_check(args: argparse.Namespace, services: Services) -> None:
+    drifts = usage_check.check(services)
+    for drift in drifts:
+        print(f"{drift.tenant}: counted {drift.counted} bytes, on disk {drift.on_disk} bytes ({drift.difference:+d})")
+    if drifts:
+        raise SmbSuiteError(f"usage differs from disk for {len(drifts)} business(es)")
+    print("usage matches the disk for every business")
+
+
+def cmd_site_publish(args: argparse.Namespace, services: Services) -> None:
+    version = site_ops.publish_site(services, OPERATOR, args.domain)
+    print(f"published {args.domain}: version {version.name} ({format_bytes(publish.tree_size(version))}) is live")
+
+
+def cmd_site_upload(args: argparse.Namespace, services: Services) -> None:
+    if not args.file.is_file():
+        raise SmbSuiteError(f"{args.file}: no such file")
+    count = site_ops.upload_site(services, OPERATOR, args.domain, args.file)
+    print(f"uploaded {args.file.name} to {args.domain}: {count} files are live")
+
+
+def cmd_site_rollback(args: argparse.Namespace, services: Services) -> None:
+    version = site_ops.roll_back(services, OPERATOR, args.domain)
+    print(f"rolled back {args.domain}: version {version.name} is live again")
+
+
+def cmd_site_themes(args: argparse.Namespace, services: Services) -> None:
+    for key, theme in themes.discover(services.config.themes_dir).items():
+        colours = ", ".join(scheme.key for scheme in theme.colours)
+        print(f"{key}\t{theme.name}\tlayouts: {', '.join(theme.layouts)}\tcolours: {colours}")
+
+
 # -- commands that manage the data folder or the process ----------------------------------------------------
 
 
@@ -232,6 +298,11 @@ def build_parser() -> argparse.ArgumentParser:
     vacation.add_argument("--subject", help='subject of the reply (default: "Auto: " + original subject)')
     vacation.set_defaults(run=cmd_user_vacation)
 
+    limit = user.add_parser("quota", help="give a mailbox its own limit inside its business's tier")
+    limit.add_argument("address")
+    limit.add_argument("limit_mb", metavar="MB|off")
+    limit.set_defaults(run=cmd_user_quota)
+
     alias = commands.add_parser("alias", help="aliases").add_subparsers(dest="action", required=True)
     add = alias.add_parser("add", help="deliver mail for ALIAS to TARGET")
     add.add_argument("alias")
@@ -247,6 +318,35 @@ def build_parser() -> argparse.ArgumentParser:
     delete = queue.add_parser("delete", help="remove mail from the queue without telling the sender")
     delete.add_argument("queue_id", nargs="+")
     delete.set_defaults(run=cmd_queue_delete)
+
+    tenant = commands.add_parser("tenant", help="businesses and their storage tiers")
+    tenant_actions = tenant.add_subparsers(dest="action", required=True)
+    tenant_actions.add_parser("list", help="tier, usage and limit of each business").set_defaults(run=cmd_tenant_list)
+    tier = tenant_actions.add_parser("tier", help="move a business to another tier")
+    tier.add_argument("tenant")
+    tier.add_argument("tier")
+    tier.set_defaults(run=cmd_tenant_tier)
+    history = tenant_actions.add_parser("usage", help="daily usage records of a business (bytes)")
+    history.add_argument("tenant")
+    history.add_argument("--days", type=int, default=31, help="how many days back (default 31)")
+    history.set_defaults(run=cmd_tenant_usage)
+    quota = commands.add_parser("quota", help="storage accounting").add_subparsers(dest="action", required=True)
+    quota.add_parser("check", help="recompute usage from disk and report any difference").set_defaults(
+        run=cmd_quota_check
+    )
+
+    site = commands.add_parser("site", help="websites").add_subparsers(dest="action", required=True)
+    site_publish = site.add_parser("publish", help="build a domain's site from its content and make it live")
+    site_publish.add_argument("domain")
+    site_publish.set_defaults(run=cmd_site_publish)
+    site_upload = site.add_parser("upload", help="publish a hand-made static site from a .zip file")
+    site_upload.add_argument("domain")
+    site_upload.add_argument("file", type=Path, metavar="FILE.zip")
+    site_upload.set_defaults(run=cmd_site_upload)
+    site_rollback = site.add_parser("rollback", help="make the previously live version live again")
+    site_rollback.add_argument("domain")
+    site_rollback.set_defaults(run=cmd_site_rollback)
+    site.add_parser("themes", help="list the themes found in the themes folder").set_defaults(run=cmd_site_themes)
 
     dns = commands.add_parser("dns", help="print the DNS records to publish for a domain")
     dns.add_argument("domain")

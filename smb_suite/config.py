@@ -72,6 +72,9 @@ class TlsConfig:
         default=None, metadata=_help("PEM certificate chain; empty: a self-signed one in data_dir/tls/")
     )
     key: Path | None = field(default=None, metadata=_help("PEM private key matching the certificate"))
+    mta_sts_mode: str = field(
+        default="testing", metadata=_help("MTA-STS policy mode served on mta-sts.<domain>: testing, enforce or none")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +140,19 @@ class SitesConfig:
         default=None, metadata=_help("folder of site themes, one folder each; empty: the bundled themes/")
     )
     default_theme: str = field(default="default", metadata=_help("theme of the page a new domain starts with"))
+    platform_domain: str = field(
+        default="sites.localhost",
+        metadata=_help("a business's site also answers at <business>.<platform_domain> (its first domain's site)"),
+    )
+    certificates_dir: Path | None = field(
+        default=None,
+        metadata=_help("per-domain certificates: DOMAIN/cert.pem and DOMAIN/key.pem; empty: data_dir/tls/sites"),
+    )
+    max_upload_mb: int = field(default=50, metadata=_help("largest static site (unpacked) an upload may hold, MiB"))
+    max_upload_files: int = field(default=2000, metadata=_help("most files an uploaded static site may hold"))
+    cache_mb: int = field(default=64, metadata=_help("memory for the cache of published files, MiB"))
+    cache_file_kb: int = field(default=1024, metadata=_help("files up to this size (KiB) are served from memory"))
+    contact_per_hour: int = field(default=5, metadata=_help("contact-form messages one address may send per hour"))
 
 
 MODULES = frozenset({"mail", "site", "contacts", "calendar"})
@@ -188,6 +204,10 @@ class Config:
     @property
     def themes_dir(self) -> Path:
         return self.sites.themes_dir or BUNDLED_THEMES
+
+    @property
+    def site_certificates_dir(self) -> Path:
+        return self.sites.certificates_dir or self.server.data_dir / "tls" / "sites"
 
     @property
     def mail_dir(self) -> Path:
@@ -245,6 +265,8 @@ def _validate(label: str, key: str, value: Any) -> list[str]:
         return _route_problems(value)
     if key == "retry_schedule" and not value:
         return ["needs at least one wait"]
+    if key == "mta_sts_mode" and value not in ("testing", "enforce", "none"):
+        return ["must be testing, enforce or none"]
     if key == "warn_percent" and not all(0 < percent < 100 for percent in value):
         return ["each level must be between 1 and 99"]
     if key == "modules" and not set(value) <= MODULES:
@@ -306,7 +328,11 @@ def _resolve_paths(config: Config, base: Path) -> Config:
 
     server = dataclasses.replace(config.server, data_dir=rebase(config.server.data_dir) or base)
     tls = dataclasses.replace(config.tls, certificate=rebase(config.tls.certificate), key=rebase(config.tls.key))
-    sites = dataclasses.replace(config.sites, themes_dir=rebase(config.sites.themes_dir))
+    sites = dataclasses.replace(
+        config.sites,
+        themes_dir=rebase(config.sites.themes_dir),
+        certificates_dir=rebase(config.sites.certificates_dir),
+    )
     return dataclasses.replace(config, server=server, tls=tls, sites=sites)
 
 

@@ -30,6 +30,7 @@ from smb_suite.smtp import server as smtp_server
 
 logger = logging.getLogger("smb_suite.daemon")
 DRAIN_SECONDS = 10.0
+USAGE_RECORD_SECONDS = 3600.0
 
 
 class _QuietServer(uvicorn.Server):
@@ -53,7 +54,9 @@ def _notify_systemd(message: bytes) -> None:
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP; without it, Nagle
+    # plus delayed ACKs hold every keep-alive response back ~40 ms.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(512)
@@ -96,6 +99,8 @@ class Daemon:
         await self._start_smtp(services, context)
         self._start_imap(services, context)
         await self._start_web(services)
+        usage_recorder = asyncio.create_task(self._record_usage_daily(services))
+        self._closers.append(functools.partial(_cancel, usage_recorder))
         _notify_systemd(b"READY=1")
         print(self.connection_help(), flush=True)
 
@@ -128,8 +133,17 @@ class Daemon:
         runner.start()
         self._closers.append(functools.partial(runner.stop, DRAIN_SECONDS))
 
+    @staticmethod
+    async def _record_usage_daily(services: Services) -> None:
+        """Record each business's usage for the day now and every hour (the last record of a day stays)."""
+        while True:
+            await services.runner.write(ops.record_daily_usage, services)
+            await asyncio.sleep(USAGE_RECORD_SECONDS)
+
     def _listening(self, name: str, host: str, port: int) -> None:
         self.ports[name] = (host, port)
+        if self.services is not None:
+            self.services.listening[name] = port
         log.event(logger, "listening", service=name, address=f"{host}:{port}")
 
     async def _start_smtp(self, services: Services, context: ssl.SSLContext) -> None:
@@ -150,7 +164,7 @@ class Daemon:
 
             port = imap_server.listen(services, *address, context, implicit_tls)
             self._listening(name, address[0], port.getHost().port)
-            self._closers.append(_closer_for_twisted(port))
+            self._closers.append(_closer_for_twisted(port, imap_server.close_connections))
 
     async def _start_web(self, services: Services) -> None:
         app = None
@@ -165,7 +179,10 @@ class Daemon:
             sock = _bind(*address)
             options: dict[str, Any] = {}
             if secure:
-                options = {"ssl_certfile": self.config.certificate_path, "ssl_keyfile": self.config.key_path}
+                sni = tls.SniContexts(
+                    self.config.certificate_path, self.config.key_path, self.config.site_certificates_dir
+                )
+                options = {"ssl_context_factory": lambda _config, _default, sni=sni: sni.default}
             server = _QuietServer(
                 uvicorn.Config(
                     app,
@@ -202,8 +219,15 @@ class Daemon:
         )
 
 
-def _closer_for_twisted(port: Any) -> Callable[[], Awaitable[None]]:
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def _closer_for_twisted(port: Any, hang_up: Callable[[Any], None]) -> Callable[[], Awaitable[None]]:
     async def close() -> None:
+        hang_up(port)
         deferred = port.stopListening()
         if deferred is not None:
             with contextlib.suppress(TimeoutError):

@@ -120,6 +120,42 @@ usage_daily = sa.Table(
     sa.UniqueConstraint("tenant_id", "day"),
 )
 
+site_settings = sa.Table(
+    "site_settings",
+    metadata,
+    sa.Column("domain_id", sa.Integer, sa.ForeignKey("domains.id"), primary_key=True),
+    sa.Column("theme", sa.String(100), nullable=False),
+    sa.Column("colour", sa.String(50), nullable=False, server_default=""),
+    sa.Column("lang", sa.String(20), nullable=False, server_default="en"),
+    sa.Column("business_name", sa.String(200), nullable=False),
+    sa.Column("tagline", sa.String(300), nullable=False, server_default=""),
+    sa.Column("description", sa.String(500), nullable=False, server_default=""),
+    sa.Column("address", sa.String(500), nullable=False, server_default=""),
+    sa.Column("phone", sa.String(50), nullable=False, server_default=""),
+    sa.Column("email", sa.String(320), nullable=False, server_default=""),
+    sa.Column("opening_hours", sa.String(1000), nullable=False, server_default=""),
+    sa.Column("contact_form", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("logo", sa.LargeBinary, nullable=True),
+    sa.Column("logo_type", sa.String(50), nullable=False, server_default=""),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+site_pages = sa.Table(
+    "site_pages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("domain_id", sa.Integer, sa.ForeignKey("domains.id"), nullable=False, index=True),
+    sa.Column("slug", sa.String(100), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("description", sa.String(300), nullable=False, server_default=""),
+    sa.Column("body", sa.Text, nullable=False, server_default=""),
+    sa.Column("layout", sa.String(50), nullable=False, server_default=""),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("in_navigation", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("domain_id", "slug"),
+)
+
 # The outbound queue: the message itself is a file in data_dir/queue/ (fsynced before the row commits).
 queue_messages = sa.Table(
     "queue_messages",

@@ -6,13 +6,13 @@ front end answers. Vacation autoreplies (RFC 3834) follow once the mail is safe.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from smb_suite import log
 from smb_suite.config import Config
 from smb_suite.directory import Directory, Resolution, User, Vacation
-from smb_suite.errors import RelayDenied, SmbSuiteError
+from smb_suite.errors import RelayDenied, SmbSuiteError, StorageFull
 from smb_suite.mail import autoreply
 from smb_suite.mail.address import parse_address
 from smb_suite.queue.spool import QueueStore
@@ -22,12 +22,37 @@ from smb_suite.storage.store import MailStore
 logger = logging.getLogger("smb_suite.delivery")
 
 
+def resolve(directory: Directory, store: MailStore, address: str) -> list[User]:
+    """Hosted mailboxes that receive mail for `address` (no forwarding elsewhere), for mail we make ourselves.
+
+    Raises RelayDenied, UnknownRecipient, InvalidInput, or StorageFull when a mailbox has no room left (a
+    temporary failure: the sender retries, and an upgrade or clean-up lets the mail in).
+    """
+    users = list(directory.resolve_recipient(address).mailboxes)
+    if any(store.is_full(user) for user in users):
+        raise StorageFull(f"the storage of {address} is full")
+    return users
+
+
+def deliver(store: MailStore, users: Iterable[User], data: bytes) -> int:
+    """Store one copy per distinct mailbox, durably (fsync before return); returns the number of copies."""
+    distinct = list({user.id: user for user in users}.values())
+    store.deliver(distinct, data)
+    return len(distinct)
+
+
 @dataclass(frozen=True, slots=True)
 class _Item:
     sender: str
     mailboxes: list[User]
     remote: list[str]
     data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    queue_id: str | None
+    vacations: dict[int, Vacation]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +80,12 @@ class Delivery:
         self._batcher = GroupCommit(runner, self._store_batch, self._store_one)
 
     def resolve(self, address: str) -> Resolution:
-        """Where mail for a hosted address goes; raises RelayDenied, UnknownRecipient or InvalidInput."""
-        return self._directory.resolve_recipient(address, self._config.delivery.recipient_delimiter)
+        """Where mail for a hosted address goes; raises RelayDenied, UnknownRecipient, InvalidInput, or
+        StorageFull when a mailbox has no room left (temporary: the sender retries after a clean-up)."""
+        resolution = self._directory.resolve_recipient(address, self._config.delivery.recipient_delimiter)
+        if any(self._store.is_full(user) for user in resolution.mailboxes):
+            raise StorageFull(f"the storage of {address} is full")
+        return resolution
 
     async def accept(self, sender: str, mailboxes: Sequence[User], remote: Sequence[str], data: bytes) -> Accepted:
         """Store local copies and queue remote copies durably; then send vacation replies. Raises on failure.
@@ -64,7 +93,10 @@ class Delivery:
         Concurrent calls are committed together (one batch per writer turn), so fsyncs are shared.
         """
         distinct = list({user.id: user for user in mailboxes}.values())
-        queue_id, vacations = await self._batcher.submit(_Item(sender, distinct, list(dict.fromkeys(remote)), data))
+        stored = await self._batcher.submit(_Item(sender, distinct, list(dict.fromkeys(remote)), data))
+        if isinstance(stored, SmbSuiteError):
+            raise stored
+        queue_id, vacations = stored.queue_id, stored.vacations
         if vacations:
             try:
                 await self._vacation_replies(sender, [u for u in distinct if u.id in vacations], vacations, data)
@@ -72,24 +104,27 @@ class Delivery:
                 log.event(logger, "vacation.failed", sender=sender, reason=str(error) or error.__class__.__name__)
         return Accepted(len(distinct), queue_id)
 
-    def _store_batch(self, items: Sequence[_Item]) -> list[tuple[str | None, dict[int, Vacation]]]:
-        """On the writer thread: queue the remote copies, then store the local ones, each as one group commit.
-        Returns each item's queue id and the vacation replies its hosted recipients have switched on."""
+    def _store_batch(self, items: Sequence[_Item]) -> list[_Stored | SmbSuiteError]:
+        """On the writer thread: store the local copies, then queue the remote ones of the messages whose local
+        part succeeded, each step one group commit. Per message: its queue id and the vacation replies its
+        hosted recipients have switched on, or its own error (a full mailbox fails that message alone)."""
         io = self._runner.io
-        queued = [item for item in items if item.remote]
+        local = [item for item in items if item.mailboxes]
+        errors = self._store.deliver_batch([(i.mailboxes, i.data) for i in local], io) if local else []
+        failed = {id(item): error for item, error in zip(local, errors, strict=True) if error is not None}
+        queued = [item for item in items if item.remote and id(item) not in failed]
         queue_ids = self._queue.enqueue_batch([(i.sender, i.remote, i.data) for i in queued], io) if queued else []
         ids = dict(zip((id(item) for item in queued), queue_ids, strict=True))
-        local = [(item.mailboxes, item.data) for item in items if item.mailboxes]
-        if local:
-            self._store.deliver_batch(local, io)
-        answerable = {user.id for item in items if item.sender for user in item.mailboxes}
+        answerable = {u.id for item in items if item.sender and id(item) not in failed for u in item.mailboxes}
         vacations = self._directory.vacations(answerable) if answerable else {}
         return [
-            (ids.get(id(item)), {u.id: vacations[u.id] for u in item.mailboxes if item.sender and u.id in vacations})
+            failed[id(item)]
+            if id(item) in failed
+            else _Stored(ids.get(id(item)), {u.id: vacations[u.id] for u in item.mailboxes if u.id in vacations})
             for item in items
         ]
 
-    def _store_one(self, item: _Item) -> tuple[str | None, dict[int, Vacation]]:
+    def _store_one(self, item: _Item) -> _Stored | SmbSuiteError:
         return self._store_batch([item])[0]
 
     async def send(self, sender: str, recipients: Sequence[str], data: bytes) -> Accepted:

@@ -15,6 +15,7 @@ from smb_suite import db
 from smb_suite.errors import (
     AlreadyExists,
     InvalidInput,
+    NotFound,
     PermissionDenied,
     RelayDenied,
     UnknownDomain,
@@ -49,6 +50,13 @@ class Domain:
     name: str
     tenant_id: int
     tenant_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: int
+    name: str
+    tier: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +122,8 @@ class Directory:
 
     # -- domains ------------------------------------------------------------------------------------------
 
-    def add_domain(self, actor: Principal, name: str, tenant: str | None = None) -> Domain:
-        """Add a hosted domain; without a tenant, a tenant named after the domain is created."""
+    def add_domain(self, actor: Principal, name: str, tenant: str | None = None, tier: str = "starter") -> Domain:
+        """Add a hosted domain; without a tenant, a tenant named after the domain is created on `tier`."""
         domain_name = normalize_domain(name)
         tenant_name = (tenant or domain_name).strip()
         if not tenant_name:
@@ -128,7 +136,9 @@ class Directory:
             if row is None:
                 if actor.role is not Role.OPERATOR:
                     raise PermissionDenied("only the operator may create a business")
-                tenant_id = db.inserted_id(conn.execute(sa.insert(db.tenants).values(name=tenant_name, created_at=now)))
+                tenant_id = db.inserted_id(
+                    conn.execute(sa.insert(db.tenants).values(name=tenant_name, tier=tier, created_at=now))
+                )
             else:
                 tenant_id = row.id
                 self._require_tenant(actor, tenant_id)
@@ -166,7 +176,10 @@ class Directory:
         self._require_tenant(actor, domain.tenant_id)
         return domain
 
-    def remove_domain(self, actor: Principal, name: str) -> Domain:
+    def remove_domain(
+        self, actor: Principal, name: str, forget_site: Callable[[sa.Connection, Domain], None]
+    ) -> Domain:
+        """Stop hosting a domain without mailboxes; `forget_site` releases its site in the same transaction."""
         domain = self.get_domain(actor, name)
         with self._engine.begin() as conn:
             count = conn.execute(
@@ -174,9 +187,31 @@ class Directory:
             ).scalar_one()
             if count:
                 raise InvalidInput(f"domain {domain.name} still has {count} mailbox(es): remove them first")
+            forget_site(conn, domain)
             conn.execute(sa.delete(db.aliases).where(db.aliases.c.domain_id == domain.id))
             conn.execute(sa.delete(db.domains).where(db.domains.c.id == domain.id))
         return domain
+
+    # -- tenants ------------------------------------------------------------------------------------------
+
+    def list_tenants(self, actor: Principal) -> list[Tenant]:
+        query = sa.select(db.tenants.c.id, db.tenants.c.name, db.tenants.c.tier).order_by(db.tenants.c.name)
+        if actor.role is not Role.OPERATOR:
+            query = query.where(db.tenants.c.id == actor.tenant_id)
+        with self._engine.connect() as conn:
+            return [Tenant(row.id, row.name, row.tier) for row in conn.execute(query)]
+
+    def get_tenant(self, actor: Principal, name: str) -> Tenant:
+        for tenant in self.list_tenants(actor):
+            if tenant.name == name:
+                return tenant
+        raise NotFound(f"unknown business {name!r}")
+
+    def owners(self, tenant_id: int) -> list[User]:
+        """The owners of a business: they receive its storage warnings."""
+        query = self._user_query().where(db.domains.c.tenant_id == tenant_id, db.users.c.role == Role.OWNER.value)
+        with self._engine.connect() as conn:
+            return [self._user(row) for row in conn.execute(query)]
 
     # -- users --------------------------------------------------------------------------------------------
 
@@ -209,26 +244,26 @@ class Directory:
             raise PermissionDenied("you may only manage your own account")
         return user
 
+    @staticmethod
+    def _name_in_use(conn: sa.Connection, domain_id: int, local_part: str) -> str | None:
+        """'mailbox' or 'alias' when that name of the domain is taken, else None."""
+        for kind, table in (("mailbox", db.users), ("alias", db.aliases)):
+            query = sa.select(table.c.id).where(table.c.domain_id == domain_id, table.c.local_part == local_part)
+            if conn.execute(query).first():
+                return kind
+        return None
+
     def add_user(self, actor: Principal, address: str, password_hash: str, role: Role = Role.USER) -> User:
         parsed = parse_address(address)
         if role is Role.OPERATOR:
             raise InvalidInput("role must be owner or user")
         domain = self.get_domain(actor, parsed.domain)
         with self._engine.begin() as conn:
-            exists = conn.execute(
-                sa.select(db.users.c.id).where(
-                    db.users.c.domain_id == domain.id, db.users.c.local_part == parsed.local_part
-                )
-            ).first()
-            if exists:
-                raise AlreadyExists(f"user {parsed} already exists")
-            alias = conn.execute(
-                sa.select(db.aliases.c.id).where(
-                    db.aliases.c.domain_id == domain.id, db.aliases.c.local_part == parsed.local_part
-                )
-            ).first()
-            if alias:
-                raise AlreadyExists(f"{parsed} is already an alias")
+            match self._name_in_use(conn, domain.id, parsed.local_part):
+                case "mailbox":
+                    raise AlreadyExists(f"user {parsed} already exists")
+                case "alias":
+                    raise AlreadyExists(f"{parsed} is already an alias")
             user_id = db.inserted_id(
                 conn.execute(
                     sa.insert(db.users).values(
@@ -278,12 +313,7 @@ class Directory:
         destination = parse_address(target)
         domain = self.get_domain(actor, source.domain)
         with self._engine.begin() as conn:
-            user = conn.execute(
-                sa.select(db.users.c.id).where(
-                    db.users.c.domain_id == domain.id, db.users.c.local_part == source.local_part
-                )
-            ).first()
-            if user:
+            if self._name_in_use(conn, domain.id, source.local_part) == "mailbox":
                 raise AlreadyExists(f"{source} is a mailbox; an alias cannot have its name")
             duplicate = conn.execute(
                 sa.select(db.aliases.c.id).where(

@@ -18,7 +18,8 @@ Core code raises these; each front end translates them to its wire format in one
     ├── RelayDenied                 recipient domain is not hosted and the client may not relay
     ├── QuotaExceeded               the tenant's storage is full
     ├── TemporaryFailure            retry could succeed (SMTP 4xx, IMAP NO)
-    │   └── RelayNotConfigured      remote delivery not available yet
+    │   ├── RelayNotConfigured      remote delivery not available yet
+    │   └── StorageFull             the recipient's storage is full: the sender should retry later
     ├── Undeliverable               the outbound queue can never deliver this (no such domain, null MX)
     └── PolicyReject                a policy decision with its own SMTP code and text
 """
@@ -88,6 +89,10 @@ class TemporaryFailure(SmbSuiteError):
 
 class RelayNotConfigured(TemporaryFailure):
     """Mail for remote domains cannot be sent yet: no outbound transport."""
+
+
+class StorageFull(TemporaryFailure):
+    """The recipient's business (or mailbox) has no room left; an upgrade or a clean-up makes room."""
 
 
 class Undeliverable(SmbSuiteError):

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import email.message
+import email.policy
+import email.utils
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -20,9 +25,12 @@ from smb_suite.auth.throttle import LoginThrottle
 from smb_suite.config import Config
 from smb_suite.delivery import Delivery
 from smb_suite.directory import OPERATOR, Directory, Domain, Principal, Role, User
-from smb_suite.errors import AuthenticationFailed, InvalidInput
+from smb_suite.errors import AuthenticationFailed, InvalidInput, PermissionDenied
 from smb_suite.queue.spool import QueueStore
-from smb_suite.sites import publish
+from smb_suite.quota import Quota, Usage, format_bytes
+from smb_suite.sites import render, themes
+from smb_suite.sites.content import ContentStore
+from smb_suite.sites.store import SiteStore
 from smb_suite.storage.runner import StoreRunner
 from smb_suite.storage.store import MailStore
 
@@ -32,12 +40,16 @@ class Services:
     config: Config
     engine: sa.Engine
     directory: Directory
+    quota: Quota
     store: MailStore
+    sites: SiteStore
+    content: ContentStore
     queue: QueueStore
     delivery: Delivery
     runner: StoreRunner
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     clock: Callable[[], float] = time.time
+    listening: dict[str, int] = field(default_factory=dict)  # service -> bound port, filled in by the daemon
 
     def close(self) -> None:
         self.runner.close()
@@ -47,20 +59,26 @@ class Services:
 def open_services(config: Config, clock: Callable[[], float] = time.time) -> Services:
     """Connect to an initialised data folder (see `initialise`)."""
     engine = db.create_engine(config.database_url)
+    quota = Quota(engine, config.tiers, config.quota.warn_percent)
     directory = Directory(engine, clock)
-    store = MailStore(engine, config.mail_dir, clock)
+    store = MailStore(engine, config.mail_dir, clock, quota)
     runner = StoreRunner()
     queue = QueueStore(engine, config.queue_dir, clock, runner.io)
-    return Services(
+    services = Services(
         config=config,
         engine=engine,
         directory=directory,
+        quota=quota,
         store=store,
+        sites=SiteStore(engine, config.sites_dir, quota),
+        content=ContentStore(engine, clock),
         queue=queue,
         delivery=Delivery(directory, store, queue, runner, config, clock),
         runner=runner,
         clock=clock,
     )
+    quota.listeners.append(functools.partial(send_storage_warning, services))
+    return services
 
 
 def initialise(config: Config) -> list[str]:
@@ -87,28 +105,32 @@ def initialise(config: Config) -> list[str]:
 # -- domains --------------------------------------------------------------------------------------------------
 
 
-def publish_default_site(services: Services, domain: Domain) -> None:
-    """Give a new domain its starter page from the default theme."""
+def publish_site(services: Services, domain: Domain) -> Path:
+    """Build the domain's site from its content and theme and make it live (quota checked); the version."""
     config = services.config
-    context = {
-        "lang": "en",
-        "business_name": domain.tenant_name,
-        "domain": domain.name,
-        "contact": f"contact@{domain.name}",
-        "year": datetime.date.today().year,
-    }
-    publish.publish(config.sites_dir, domain.name, config.themes_dir / config.sites.default_theme, context)
+    content = services.content.load(domain, config.sites.default_theme)
+    theme = themes.get_theme(config.themes_dir, content.info.theme)
+    return services.sites.publish_files(domain, render.build_site(theme, content))
+
+
+def publish_default_site(services: Services, domain: Domain) -> None:
+    """Give a new domain its starter site: the default theme with default content (until the owner edits)."""
+    publish_site(services, domain)
 
 
 def add_domain(services: Services, actor: Principal, name: str, tenant: str | None = None) -> Domain:
-    domain = services.directory.add_domain(actor, name, tenant)
+    domain = services.directory.add_domain(actor, name, tenant, services.config.quota.default_tier)
     publish_default_site(services, domain)
     return domain
 
 
 def remove_domain(services: Services, actor: Principal, name: str) -> Domain:
-    domain = services.directory.remove_domain(actor, name)
-    publish.remove_site(services.config.sites_dir, domain.name)
+    def forget_site(conn: sa.Connection, domain: Domain) -> None:
+        services.content.forget(conn, domain.id)
+        services.sites.remove(conn, domain)
+
+    domain = services.directory.remove_domain(actor, name, forget_site)
+    services.sites.remove_files(domain)
     return domain
 
 
@@ -192,3 +214,62 @@ def dns_records(services: Services, domain: Domain) -> list[str]:
         f"{domain.name}.\t3600\tIN\tMX\t10 {host}.",
         f'{domain.name}.\t3600\tIN\tTXT\t"v=spf1 mx -all"',
     ]
+
+
+# -- storage tiers --------------------------------------------------------------------------------------------
+
+
+def tenant_usage(services: Services, actor: Principal) -> list[Usage]:
+    """Tier, usage and limit of every business the actor may see."""
+    visible = {tenant.id for tenant in services.directory.list_tenants(actor)}
+    return [usage for usage in services.quota.current_all() if usage.tenant_id in visible]
+
+
+def set_tier(services: Services, actor: Principal, tenant: str, tier: str) -> Usage:
+    """Upgrade or downgrade a business; a downgrade below its usage is refused with what to free."""
+    if actor.role is not Role.OPERATOR:
+        raise PermissionDenied("only the operator (or a partner) changes a tier")
+    return services.quota.change_tier(services.directory.get_tenant(actor, tenant).id, tier)
+
+
+def set_mailbox_limit(services: Services, actor: Principal, address: str, limit: int | None) -> User:
+    """An owner caps one mailbox inside the business's quota (None: only the business's limit applies)."""
+    user = services.directory.get_user(actor, address)
+    if actor.role is Role.USER:
+        raise PermissionDenied("only the owner of the business sets mailbox limits")
+    services.quota.set_mailbox_limit(user.id, limit)
+    return user
+
+
+def send_storage_warning(services: Services, tenant_id: int, level: int) -> None:
+    """Mail the owners of a business once when it crosses a warning level (runs after the writer's commit)."""
+    usage = services.quota.current(tenant_id)
+    owners = services.directory.owners(tenant_id)
+    if not owners:
+        return
+    upgrades = [name for name, tier in services.config.tiers.items() if tier.storage_bytes > usage.limit]
+    advice = f"Upgrade to {upgrades[0]} or delete old mail to make room." if upgrades else "Delete old mail."
+    body = (
+        f"Your storage for {usage.tenant} is {level} % full: {format_bytes(usage.used)} of "
+        f"{format_bytes(usage.limit)} ({usage.tier} tier).\r\n\r\n{advice}\r\n"
+        "When it is full, new mail waits at the senders' servers until there is room again.\r\n"
+    )
+    message = email.message.EmailMessage(policy=email.policy.SMTP)
+    message["From"] = f"postmaster@{services.config.server.hostname}"
+    message["To"] = ", ".join(str(owner.address) for owner in owners)
+    message["Subject"] = f"Storage {level} % full"
+    message["Date"] = email.utils.formatdate(services.clock(), localtime=True)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(body)
+    services.store.deliver(owners, message.as_bytes(), enforce=False)
+
+
+def usage_history(services: Services, actor: Principal, tenant: str, days: int) -> list[tuple[str, int, int]]:
+    """Daily usage records of a business, newest first (for reports and billing)."""
+    return services.quota.daily_history(services.directory.get_tenant(actor, tenant).id, days)
+
+
+def record_daily_usage(services: Services) -> int:
+    """Record today's usage of every business (billing and reports)."""
+    today = datetime.datetime.fromtimestamp(services.clock(), datetime.UTC).date()
+    return services.quota.record_today(today)

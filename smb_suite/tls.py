@@ -52,3 +52,43 @@ def server_context(certificate: Path, key: Path) -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(certificate, key)
     return context
+
+
+class SniContexts:
+    """Per-domain certificates chosen by SNI (RFC 6066 3): DIR/NAME/cert.pem and key.pem, www. using NAME's.
+
+    A name without its own certificate gets the server certificate. Contexts are loaded on first use and
+    reloaded when the certificate file changes (a renewal needs no restart).
+    """
+
+    def __init__(self, certificate: Path, key: Path, certificates_dir: Path) -> None:
+        self.default = server_context(certificate, key)
+        self._dir = certificates_dir
+        self._contexts: dict[str, tuple[int, ssl.SSLContext]] = {}
+        self.default.sni_callback = self._choose
+
+    def context_for(self, server_name: str) -> ssl.SSLContext | None:
+        name = server_name.lower().rstrip(".")
+        for candidate in (name, name.removeprefix("www.")):
+            if not candidate or "/" in candidate or candidate.startswith("."):
+                continue
+            certificate, key = self._dir / candidate / "cert.pem", self._dir / candidate / "key.pem"
+            try:
+                stamp = certificate.stat().st_mtime_ns
+            except OSError:
+                continue
+            cached = self._contexts.get(candidate)
+            if cached is None or cached[0] != stamp:
+                try:
+                    cached = (stamp, server_context(certificate, key))
+                except (OSError, ssl.SSLError):
+                    return None
+                self._contexts[candidate] = cached
+            return cached[1]
+        return None
+
+    def _choose(self, connection: ssl.SSLObject, server_name: str | None, _context: ssl.SSLContext) -> None:
+        if server_name:
+            chosen = self.context_for(server_name)
+            if chosen is not None:
+                connection.context = chosen

@@ -9,13 +9,11 @@ import pytest
 
 from tests.daemon import Daemon, make_daemon
 
-SMOKE = ("smtp", "submission", "submissions")
-
 
 @pytest.fixture(scope="session")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     """One shared running daemon for tests that do not stop it; do not kill or reconfigure it."""
-    server = make_daemon(tmp_path_factory.mktemp("shared"), services=SMOKE).start()
+    server = make_daemon(tmp_path_factory.mktemp("shared")).start()
     yield server
     if server.process is not None:
         server.stop()

@@ -12,6 +12,7 @@ from tests.daemon import OWNER, OWNER_PASSWORD, Daemon
 from tests.test_smtp import insecure_context
 
 T = TypeVar("T")
+SMOKE = ("smtp", "submission", "submissions")  # mail flow tests need no IMAP or web listeners
 DEADLINE = 60.0
 
 

@@ -10,9 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import SMOKE
 from tests.daemon import DOMAIN, OWNER, USER, Daemon, make_daemon
-from tests.mailtest import maildir, message, send_inbound, submit
+from tests.mailtest import SMOKE, maildir, message, send_inbound, submit
 
 CAROL = f"carol@{DOMAIN}"
 

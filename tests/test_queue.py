@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SMOKE
 from tests.daemon import OWNER, USER, Daemon, make_daemon
-from tests.mailtest import free_port, maildir, message, queue_list, send_inbound, submit, wait_for
+from tests.mailtest import SMOKE, free_port, maildir, message, queue_list, send_inbound, submit, wait_for
 
 PARTNER = "partner.test"
 BOB = f"bob@{PARTNER}"

@@ -34,8 +34,9 @@ class LoginThrottle:
         """Seconds the next attempt for this account or address should wait before it is checked."""
         now = self.clock()
         excess = 0
-        limits = (FREE_FAILURES_PER_ACCOUNT, FREE_FAILURES_PER_ADDRESS)
-        for key, free in zip(self._keys(account, client_ip), limits, strict=True):
+        for key, free in zip(
+            self._keys(account, client_ip), (FREE_FAILURES_PER_ACCOUNT, FREE_FAILURES_PER_ADDRESS), strict=True
+        ):
             record = self._records.get(key)
             if record is None:
                 continue

@@ -14,6 +14,7 @@ RELAY_NOT_CONFIGURED = "451 4.4.0 Relay not configured: remote delivery is not a
 LOCAL_ERROR = "451 4.3.0 Local error in processing, try again later"
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 QUOTA_FULL = "552 5.3.4 Message too big for the recipient's storage"
+STORAGE_FULL = "452 4.2.2 Mailbox full, try again later"
 AUTH_FAILED = "535 5.7.8 Authentication credentials invalid"
 NO_RECIPIENTS = "554 5.5.1 No valid recipients"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
@@ -31,6 +32,8 @@ def for_error(error: Exception) -> str:
             return UNKNOWN_USER
         case errors.InvalidInput():
             return BAD_ADDRESS
+        case errors.StorageFull():
+            return STORAGE_FULL
         case errors.RelayNotConfigured():
             return RELAY_NOT_CONFIGURED
         case errors.QuotaExceeded():

@@ -74,7 +74,7 @@ class GroupCommit(Generic[T, R]):
                     continue
                 for (_, future), result in zip(batch, results, strict=True):
                     if not future.done():
-                        future.set_result(result)
+                        future.set_result(result)  # an item's own error is a result too (the caller raises it)
         finally:
             self._draining = False
 

@@ -8,10 +8,11 @@ store is only reachable through its owner, so one user can never reach another's
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +20,11 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from smb_suite import db, quota
+from smb_suite import db
 from smb_suite.durable import fsync_dir
-from smb_suite.errors import AlreadyExists, InvalidMailboxName, UnknownMailbox
+from smb_suite.errors import AlreadyExists, InvalidMailboxName, SmbSuiteError, UnknownMailbox
 from smb_suite.mail.address import Address
+from smb_suite.quota import Quota
 from smb_suite.storage import maildir
 from smb_suite.storage.changes import ChangeHub
 
@@ -69,11 +71,17 @@ def _message(row: Any) -> StoredMessage:
 
 class MailStore:
     def __init__(
-        self, engine: sa.Engine, root: Path, clock: Callable[[], float], changes: ChangeHub | None = None
+        self,
+        engine: sa.Engine,
+        root: Path,
+        clock: Callable[[], float],
+        quota: Quota,
+        changes: ChangeHub | None = None,
     ) -> None:
         self._engine = engine
         self._root = root
         self._clock = clock
+        self.quota = quota
         self.changes = changes or ChangeHub()
 
     # -- layout -------------------------------------------------------------------------------------------
@@ -102,7 +110,7 @@ class MailStore:
         ).scalar_one()
         conn.execute(sa.delete(db.messages).where(db.messages.c.mailbox_id.in_(ids)))
         conn.execute(sa.delete(db.mailboxes).where(db.mailboxes.c.user_id == owner.id))
-        quota.charge(conn, owner.tenant_id, -int(freed))
+        self.quota.release(conn, owner.tenant_id, int(freed))
 
     def remove_files(self, owner: Owner) -> None:
         shutil.rmtree(self.user_root(owner), ignore_errors=True)
@@ -158,7 +166,7 @@ class MailStore:
             ).scalar_one()
             conn.execute(sa.delete(db.messages).where(db.messages.c.mailbox_id == mailbox.id))
             conn.execute(sa.delete(db.mailboxes).where(db.mailboxes.c.id == mailbox.id))
-            quota.charge(conn, owner.tenant_id, -int(freed))
+            self.quota.release(conn, owner.tenant_id, int(freed), owner.id)
         shutil.rmtree(self.folder(owner, mailbox), ignore_errors=True)
         self.changes.publish(mailbox.id)
 
@@ -225,7 +233,10 @@ class MailStore:
         size: int,
         flags: frozenset[str],
         internaldate: int,
-    ) -> int:
+        enforce: bool = True,
+    ) -> tuple[int, list[int]]:
+        """Charge the quota (may raise QuotaExceeded) and add the index row; return UID and warning levels."""
+        levels = self.quota.reserve(conn, owner.tenant_id, size, owner.id, enforce)
         uid = self._next_uid(conn, mailbox.id)
         conn.execute(
             sa.insert(db.messages).values(
@@ -237,41 +248,7 @@ class MailStore:
                 internaldate=internaldate,
             )
         )
-        quota.charge(conn, owner.tenant_id, size)
-        return uid
-
-    def _index_new(self, conn: sa.Connection, entries: Sequence[tuple[Owner, Mailbox, str, int]], now: int) -> None:
-        """Index delivered messages in bulk: one UID range per mailbox, one insert, one charge per tenant."""
-        by_mailbox: dict[int, list[tuple[Owner, Mailbox, str, int]]] = {}
-        for entry in entries:
-            by_mailbox.setdefault(entry[1].id, []).append(entry)
-        rows: list[dict[str, Any]] = []
-        charges: dict[int, int] = {}
-        for mailbox_id, group in by_mailbox.items():
-            conn.execute(
-                sa.update(db.mailboxes)
-                .where(db.mailboxes.c.id == mailbox_id)
-                .values(uidnext=db.mailboxes.c.uidnext + len(group))
-            )
-            uidnext = conn.execute(
-                sa.select(db.mailboxes.c.uidnext).where(db.mailboxes.c.id == mailbox_id)
-            ).scalar_one()
-            first = int(uidnext) - len(group)
-            for offset, (owner, _, filename, size) in enumerate(group):
-                rows.append(
-                    {
-                        "mailbox_id": mailbox_id,
-                        "uid": first + offset,
-                        "filename": filename,
-                        "size": size,
-                        "flags": "",
-                        "internaldate": now,
-                    }
-                )
-                charges[owner.tenant_id] = charges.get(owner.tenant_id, 0) + size
-        conn.execute(sa.insert(db.messages), rows)
-        for tenant_id, size in charges.items():
-            quota.charge(conn, tenant_id, size)
+        return uid, levels
 
     def append(
         self,
@@ -290,46 +267,93 @@ class MailStore:
         if flag_set & set(maildir.FLAG_LETTERS):
             filename = maildir.rename_for_flags(folder, filename, flag_set)
             fsync_dir(folder / "cur")
-        with self._engine.begin() as conn:
-            uid = self._index(conn, owner, mailbox, filename, len(data), flag_set, when)
+        with self._unlink_on_failure([folder / filename]), self._engine.begin() as conn:
+            uid, levels = self._index(conn, owner, mailbox, filename, len(data), flag_set, when)
         self.changes.publish(mailbox.id)
+        self.quota.announce(owner.tenant_id, levels)
         return mailbox, uid
 
-    def deliver(self, owners: Iterable[Owner], data: bytes) -> None:
-        """Deliver one message to each owner's INBOX: all files durable, then one index transaction."""
-        self.deliver_batch([(list(owners), data)])
+    def deliver(self, owners: Iterable[Owner], data: bytes, enforce: bool = True) -> None:
+        """Deliver one message to each owner's INBOX: all files durable, then one index transaction.
 
-    def deliver_batch(self, batch: Sequence[tuple[Sequence[Owner], bytes]], io: Executor | None = None) -> None:
-        """Deliver several messages at once (group commit): the files are written and fsynced in parallel on
-        `io`, each new/ directory fsynced once, then one index transaction. All or nothing for the caller."""
+        All or nothing: if one recipient's quota cannot take it, no copy is kept and QuotaExceeded is raised.
+        """
+        [error] = self.deliver_batch([(list(owners), data)], enforce=enforce)
+        if error is not None:
+            raise error
+
+    def deliver_batch(
+        self, batch: Sequence[tuple[Sequence[Owner], bytes]], io: Executor | None = None, enforce: bool = True
+    ) -> list[SmbSuiteError | None]:
+        """Deliver several messages at once (group commit): files written and fsynced in parallel on `io`, each
+        new/ directory fsynced once, one transaction. Each message is all or nothing on its own (a savepoint):
+        one whose quota check fails gets its error in the result and leaves no copy; the others are kept."""
         now = int(self._clock())
         inboxes: dict[int, Mailbox] = {}
-        targets: list[tuple[Owner, Mailbox, bytes]] = []
-        for owners, data in batch:
+        targets: list[tuple[int, Owner, Mailbox, bytes]] = []
+        for item, (owners, data) in enumerate(batch):
             for owner in owners:
                 if owner.id not in inboxes:
                     inboxes[owner.id] = self.mailbox(owner, "INBOX")
-                targets.append((owner, inboxes[owner.id], data))
+                targets.append((item, owner, inboxes[owner.id], data))
 
-        def write(target: tuple[Owner, Mailbox, bytes]) -> str:
-            owner, mailbox, data = target
+        def write(target: tuple[int, Owner, Mailbox, bytes]) -> str:
+            _, owner, mailbox, data = target
             return maildir.write_new(self.folder(owner, mailbox), data, mtime=now)
 
-        mapper = io.map if io is not None and len(targets) > 1 else map
-        filenames = list(mapper(write, targets))
-        folders = {self.folder(owner, mailbox) / "new" for owner, mailbox, _ in targets}
-        # The renames' directory fsyncs run while the index commits: the caller answers only after both, and a
-        # crash between them leaves a row without its file or a file without its row, which reconcile repairs.
-        synced = [io.submit(fsync_dir, folder) for folder in folders] if io is not None else []
-        if io is None:
-            for folder in folders:
-                fsync_dir(folder)
-        with self._engine.begin() as conn:
-            self._index_new(conn, [(o, m, f, len(d)) for (o, m, d), f in zip(targets, filenames, strict=True)], now)
-        for future in synced:
-            future.result()
-        for mailbox in inboxes.values():
-            self.changes.publish(mailbox.id)
+        paths: list[Path] = []
+        errors: list[SmbSuiteError | None] = [None] * len(batch)
+        announcements: list[tuple[int, list[int]]] = []
+        with self._unlink_on_failure(paths):
+            mapper = io.map if io is not None and len(targets) > 1 else map
+            filenames = list(mapper(write, targets))
+            paths += [self.folder(o, m) / f for (_, o, m, _), f in zip(targets, filenames, strict=True)]
+            folders = {self.folder(owner, mailbox) / "new" for _, owner, mailbox, _ in targets}
+            # The directory fsyncs run while the index commits: the caller answers only after both, and a crash
+            # between them leaves a row without its file or a file without its row, which reconcile repairs.
+            synced = [io.submit(fsync_dir, folder) for folder in folders] if io is not None else []
+            if io is None:
+                for folder in folders:
+                    fsync_dir(folder)
+            with self._engine.begin() as conn:
+                for item in range(len(batch)):
+                    mine = [(t, f) for t, f in zip(targets, filenames, strict=True) if t[0] == item]
+                    savepoint = conn.begin_nested()
+                    try:
+                        reached = [
+                            (o.tenant_id, self._index(conn, o, m, f, len(d), frozenset(), now, enforce)[1])
+                            for (_, o, m, d), f in mine
+                        ]
+                    except SmbSuiteError as error:
+                        savepoint.rollback()
+                        errors[item] = error
+                        for (_, owner, mailbox, _), f in mine:
+                            (self.folder(owner, mailbox) / f).unlink(missing_ok=True)
+                        continue
+                    savepoint.commit()
+                    announcements += reached
+            for future in synced:
+                future.result()
+        for mailbox_id in {mailbox.id for item, _, mailbox, _ in targets if errors[item] is None}:
+            self.changes.publish(mailbox_id)
+        for tenant_id, levels in announcements:
+            self.quota.announce(tenant_id, levels)
+        return errors
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _unlink_on_failure(paths: list[Path]) -> Iterator[None]:
+        """Remove files written for an index transaction that failed, so nothing unaccounted stays on disk."""
+        try:
+            yield
+        except BaseException:
+            for path in paths:
+                path.unlink(missing_ok=True)
+            raise
+
+    def is_full(self, owner: Owner) -> bool:
+        with self._engine.connect() as conn:
+            return self.quota.is_full(conn, owner.tenant_id, owner.id)
 
     def store_flags(
         self, owner: Owner, mailbox: Mailbox, uids: Iterable[int], flags: Iterable[str], mode: int
@@ -374,7 +398,7 @@ class MailStore:
                     db.messages.c.mailbox_id == mailbox.id, db.messages.c.uid.in_([m.uid for m in doomed])
                 )
             )
-            quota.charge(conn, owner.tenant_id, -sum(m.size for m in doomed))
+            self.quota.release(conn, owner.tenant_id, sum(m.size for m in doomed), owner.id)
         folder = self.folder(owner, mailbox)
         for message in doomed:
             (folder / message.filename).unlink(missing_ok=True)
@@ -425,7 +449,7 @@ class MailStore:
                             db.messages.c.mailbox_id == mailbox.id, db.messages.c.uid == message.uid
                         )
                     )
-                    quota.charge(conn, owner.tenant_id, -message.size)
+                    self.quota.release(conn, owner.tenant_id, message.size, owner.id)
                     repaired += 1
                 elif on_disk[key] != message.filename:
                     conn.execute(
@@ -438,7 +462,7 @@ class MailStore:
                 if key not in indexed:
                     stat = (folder / filename).stat()
                     flags = maildir.flags_from_filename(filename)
-                    self._index(conn, owner, mailbox, filename, stat.st_size, flags, int(stat.st_mtime))
+                    self._index(conn, owner, mailbox, filename, stat.st_size, flags, int(stat.st_mtime), False)
                     repaired += 1
         return repaired
 

@@ -29,9 +29,9 @@ STYLESHEET = Path(__file__).resolve().parent / "static" / "admin.css"
 FORM_BYTES = 16 * 1024  # our forms are a few short fields; refuse anything larger before parsing
 
 
-async def read_form(request: Request) -> FormData:
-    """The posted fields (URL-encoded or multipart without files), each at most 4 KiB."""
-    return await request.form(max_files=0, max_fields=10, max_part_size=4096)
+async def read_form(request: Request, max_part_size: int = 4096, max_fields: int = 10) -> FormData:
+    """The posted fields (URL-encoded or multipart without files), each at most max_part_size bytes."""
+    return await request.form(max_files=0, max_fields=max_fields, max_part_size=max_part_size)
 
 
 def text_field(form: FormData, name: str) -> str:
@@ -41,6 +41,19 @@ def text_field(form: FormData, name: str) -> str:
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+async def signed_in_user(services: Services, sessions: Sessions, request: Request) -> tuple[User, str] | None:
+    """The signed-in user and the session's CSRF token, if the session still matches the account."""
+    session = sessions.load(request)
+    if session is None:
+        return None
+    user = await services.runner.read(services.directory.find_user, session.address)
+    if user is None or user.id != session.user_id:
+        return None
+    if sessions.password_tag(user) != session.password_tag:
+        return None
+    return user, session.csrf
 
 
 class AdminViews:
@@ -59,20 +72,8 @@ class AdminViews:
             Route("/admin/static/admin.css", self.stylesheet, methods=["GET"]),
         ]
 
-    async def _signed_in(self, request: Request) -> tuple[User, str] | None:
-        """The signed-in user and the session's CSRF token, if the session still matches the account."""
-        session = self._sessions.load(request)
-        if session is None:
-            return None
-        user = await self._services.runner.read(self._services.directory.find_user, session.address)
-        if user is None or user.id != session.user_id:
-            return None
-        if self._sessions.password_tag(user) != session.password_tag:
-            return None
-        return user, session.csrf
-
     async def home(self, request: Request) -> Response:
-        signed_in = await self._signed_in(request)
+        signed_in = await signed_in_user(self._services, self._sessions, request)
         if signed_in is None:
             return self._login_page(request)
         user, csrf = signed_in

@@ -1,27 +1,39 @@
 """The one ASGI app of the web front end, served by the daemon on both the http and https listeners.
 
 Routing is by Host first: /admin/ on our own names (config.server.hostname and loopback) is the admin UI;
-every other request belongs to the hosted site named by its Host, or gets our neutral "not found" page.
+a Host naming a published site is answered by web/hosting.py directly (no router, no middleware: the fast
+path), except the contact form's POST /_contact; everything else gets our neutral "not found" page.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.datastructures import Headers, URLPath
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import Receive, Scope, Send
 
+from smb_suite.directory import OPERATOR, Directory
+from smb_suite.errors import NotFound
 from smb_suite.ops import Services
+from smb_suite.sites.publish import site_root
 from smb_suite.web import errors
 from smb_suite.web.admin import AdminViews
-from smb_suite.web.hosts import admin_hosts, request_host
+from smb_suite.web.autoconfig import AutoconfigViews
+from smb_suite.web.contact import CONTACT_PATH, SITE_SCOPE_KEY, ContactViews
+from smb_suite.web.filecache import FileCache
+from smb_suite.web.hosting import SiteHosting
+from smb_suite.web.hosts import admin_hosts, host_of, request_host
 from smb_suite.web.pages import Pages
 from smb_suite.web.sessions import KEY_FILE, Sessions, load_or_create_key
-from smb_suite.web.sites import SiteViews
+from smb_suite.web.site_admin import SiteAdminViews
 
 ADMIN_PREFIX = "/admin"
+KIB = 1024
 
 
 class AdminRoute(BaseRoute):
@@ -32,9 +44,7 @@ class AdminRoute(BaseRoute):
         self._router = Router(routes)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        path: str = scope.get("path", "")
-        under_admin = path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
-        if scope["type"] == "http" and under_admin and request_host(Headers(scope=scope)) in self._hosts:
+        if scope["type"] == "http" and is_admin_request(scope, self._hosts):
             return Match.FULL, {}
         return Match.NONE, {}
 
@@ -45,14 +55,94 @@ class AdminRoute(BaseRoute):
         await self._router(scope, receive, send)
 
 
-def create_app(services: Services) -> Starlette:
+def is_admin_request(scope: Scope, hosts: frozenset[str], host: str | None = None) -> bool:
+    path: str = scope.get("path", "")
+    under_admin = path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+    return under_admin and (host if host is not None else request_host(Headers(scope=scope))) in hosts
+
+
+def platform_label(tenant_name: str) -> str:
+    """A business's name as one DNS label: lower case, every run of other characters one '-'."""
+    label = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in tenant_name.lower())
+    return "-".join(part for part in label.split("-") if part)[:63]
+
+
+def platform_domain_of(directory: Directory, label: str) -> str | None:
+    """The first domain (oldest) of the business whose name gives this label, or None."""
+    for domain in sorted(directory.list_domains(OPERATOR), key=lambda domain: domain.id):
+        if platform_label(domain.tenant_name) == label:
+            return domain.name
+    return None
+
+
+class WebApp:
+    """The dispatcher: published sites straight to SiteHosting, the rest to the Starlette app."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self.hosts = admin_hosts(services.config)
+        pages = Pages(self.hosts)
+        self._pages = pages
+        sessions = Sessions(load_or_create_key(services.config.server.data_dir / KEY_FILE))
+        admin = AdminViews(services, pages, sessions)
+        site_admin = SiteAdminViews(services, pages, sessions)
+        contact = ContactViews(services, pages)
+        autoconfig = AutoconfigViews(services)
+        self._autoconfig_paths = {route.path for route in autoconfig.routes()}
+        sites_config = services.config.sites
+        self.cache = FileCache(sites_config.cache_mb * KIB * KIB, sites_config.cache_file_kb * KIB)
+        self.hosting = SiteHosting(services.config.sites_dir, sites_config.platform_domain, self._platform, self.cache)
+        services.sites.listeners.append(self._published)
+        self._platform_domains: dict[str, str] = {}
+        self.starlette = Starlette(
+            routes=[
+                AdminRoute(self.hosts, [*admin.routes(), *site_admin.routes()]),
+                Route(CONTACT_PATH, contact.post, methods=["POST"], max_body_size=64 * KIB),
+                *autoconfig.routes(),
+                Route("/{path:path}", self.no_site, methods=["GET", "HEAD"]),
+            ],
+            exception_handlers=errors.exception_handlers(pages),
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        host = host_of(scope) if scope["type"] == "http" else ""
+        if host and not is_admin_request(scope, self.hosts, host) and scope["path"] not in self._autoconfig_paths:
+            site = await self.hosting.find(host)
+            if site is not None:
+                if scope["path"] == CONTACT_PATH and scope["method"] == "POST":
+                    scope[SITE_SCOPE_KEY] = site.domain
+                else:
+                    not_found = functools.partial(self._not_found, scope, receive, send)
+                    await self.hosting.serve(site, scope, receive, send, not_found)
+                    return
+        await self.starlette(scope, receive, send)
+
+    async def _not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = self._pages.error(Request(scope, receive), 404, "This page does not exist.")
+        await response(scope, receive, send)
+
+    async def _platform(self, label: str) -> str | None:
+        """<label>.<platform domain> -> domain name; remembered while that domain's site exists."""
+        known = self._platform_domains.get(label)
+        if known is not None and site_root(self._services.config.sites_dir, known).is_dir():
+            return known
+        found = await self._services.runner.read(platform_domain_of, self._services.directory, label)
+        if found is not None:
+            self._platform_domains[label] = found
+        return found
+
+    def _published(self, domain: str) -> None:
+        """A publish in this process: free the cached files of the versions that are no longer live."""
+        root = site_root(self._services.config.sites_dir, domain)
+        live = self._services.sites.live_version(domain)
+        self.cache.forget_domain(str(root), str(live) if live else None)
+
+    async def no_site(self, request: Request) -> Response:
+        if request_host(request.headers) in self.hosts and request.url.path == "/":
+            return RedirectResponse("/admin/", status_code=303)
+        raise NotFound("No website is published at this address.")
+
+
+def create_app(services: Services) -> WebApp:
     """Build the web app; creates the session key in the data folder on first use."""
-    hosts = admin_hosts(services.config)
-    pages = Pages(hosts)
-    sessions = Sessions(load_or_create_key(services.config.server.data_dir / KEY_FILE))
-    admin = AdminViews(services, pages, sessions)
-    sites = SiteViews(services, hosts)
-    return Starlette(
-        routes=[AdminRoute(hosts, admin.routes()), Route("/{path:path}", sites.serve, methods=["GET"])],
-        exception_handlers=errors.exception_handlers(pages),
-    )
+    return WebApp(services)

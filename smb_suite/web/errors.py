@@ -23,6 +23,7 @@ from smb_suite.errors import (
     PermissionDenied,
     QuotaExceeded,
     SmbSuiteError,
+    TemporaryFailure,
 )
 from smb_suite.web.pages import Pages
 
@@ -34,6 +35,7 @@ STATUS: tuple[tuple[type[SmbSuiteError], int], ...] = (
     (InvalidInput, 400),
     (AuthenticationFailed, 401),
     (QuotaExceeded, 413),
+    (TemporaryFailure, 503),  # the message says what to do (try later); a retry may succeed
 )
 GENERIC_MESSAGE = "Something went wrong on our side. Please try again later."
 

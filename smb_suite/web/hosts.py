@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from starlette.datastructures import Headers
+from starlette.types import Scope
 
 from smb_suite.config import Config
 
@@ -11,7 +12,19 @@ LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
 
 def request_host(headers: Headers) -> str:
     """The Host header without its port, lower-cased, without a trailing dot; '' when absent."""
-    host = headers.get("host", "").strip().lower()
+    return host_name(headers.get("host", ""))
+
+
+def host_of(scope: Scope) -> str:
+    """request_host straight from an ASGI scope's raw headers (the hosting fast path)."""
+    for name, value in scope["headers"]:
+        if name == b"host":
+            return host_name(value.decode("latin-1"))
+    return ""
+
+
+def host_name(header: str) -> str:
+    host = header.strip().lower()
     if host.startswith("["):  # IPv6 literal, RFC 3986 3.2.2
         end = host.find("]")
         return host[: end + 1] if end > 0 else ""

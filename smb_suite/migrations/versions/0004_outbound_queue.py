@@ -1,15 +1,16 @@
 """outbound queue, forwarding, vacation, catch-all
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0004'
-# On merge: re-chain to '0003' (DKIM keys, issue 4 part A); '0002' only until that lands.
-down_revision = '0002'
+# After main's 0005 (websites). Issue 4 part A's 0003 (DKIM keys) must join this chain at merge:
+# 0002 -> 0005 -> 0003 -> 0004, or wherever the lead puts it; there must be one head.
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,81 @@
+"""Core errors to tagged IMAP responses, in one place (RFC 3501 7.1; response codes from RFC 5530).
+
+Every command handler sends its failures through `reply_error`, so a client sees NO or BAD with a code it
+can act on, and never a traceback; anything we did not expect is logged here with its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from twisted.mail.imap4 import IllegalClientResponse, IllegalQueryError, ReadOnlyMailbox
+from twisted.python.failure import Failure
+
+from smb_suite import errors
+from smb_suite.imap.search import SearchSyntaxError
+
+logger = logging.getLogger("smb_suite.imap")
+MAX_TEXT = 200
+
+
+class MessageTooBig(errors.InvalidInput):
+    """An APPEND literal larger than our APPENDLIMIT (RFC 7889), refused before its octets are read."""
+
+
+class UnsupportedCharset(errors.InvalidInput):
+    """SEARCH CHARSET other than US-ASCII or UTF-8 (RFC 3501 6.4.4)."""
+
+
+class PrivacyRequired(errors.PermissionDenied):
+    """A password sent without TLS from a non-loopback address (RFC 3501 6.2.3, RFC 5530 PRIVACYREQUIRED)."""
+
+
+def response_for(error: BaseException, trycreate: bool = False) -> tuple[bytes, bytes]:
+    """(b"NO" or b"BAD", response text) for an error; `trycreate` for APPEND and COPY (RFC 3501 6.3.11)."""
+    match error:
+        case SearchSyntaxError() | IllegalClientResponse() | IllegalQueryError():
+            return b"BAD", _text(error)
+        case errors.UnknownMailbox():
+            return b"NO", (b"[TRYCREATE] " if trycreate else b"[NONEXISTENT] ") + _text(error)
+        case errors.AlreadyExists():
+            return b"NO", b"[ALREADYEXISTS] " + _text(error)
+        case errors.InvalidMailboxName():
+            return b"NO", b"[CANNOT] " + _text(error)
+        case UnsupportedCharset():
+            return b"NO", b"[BADCHARSET (US-ASCII UTF-8)] " + _text(error)
+        case MessageTooBig():
+            return b"NO", b"[TOOBIG] " + _text(error)
+        case errors.QuotaExceeded():
+            return b"NO", b"[OVERQUOTA] " + _text(error)
+        case PrivacyRequired():
+            return b"NO", b"[PRIVACYREQUIRED] " + _text(error)
+        case errors.PermissionDenied():
+            return b"NO", b"[NOPERM] " + _text(error)
+        case ReadOnlyMailbox():
+            return b"NO", b"folder is open read-only (EXAMINE)"
+        case errors.TemporaryFailure():
+            return b"NO", b"[UNAVAILABLE] " + _text(error)
+        case errors.NotFound():
+            return b"NO", b"[NONEXISTENT] " + _text(error)
+        case errors.SmbSuiteError():
+            return b"NO", _text(error)
+    logger.error("imap.internal_error", exc_info=error)
+    return b"NO", b"[SERVERBUG] internal error, see the server log"
+
+
+def reply_error(server: Any, tag: bytes, failure: Failure, trycreate: bool = False) -> None:
+    """Errback for a command: answer the tag from the failure."""
+    error = failure.value
+    assert error is not None  # a Failure always carries its exception
+    state, text = response_for(error, trycreate)
+    if state == b"BAD":
+        server.sendBadResponse(tag, text)
+    else:
+        server.sendNegativeResponse(tag, text)
+
+
+def _text(error: BaseException) -> bytes:
+    """resp-text is 7-bit without CR/LF (RFC 3501 9)."""
+    text = " ".join(str(error).split())[:MAX_TEXT] or type(error).__name__
+    return text.encode("ascii", "backslashreplace")

@@ -1,0 +1,85 @@
+"""IMAP QUOTA (RFC 9208): the business's storage as the root "", a mailbox's own limit as the root "mailbox".
+
+Clients (Thunderbird, Apple Mail) show a usage bar from GETQUOTAROOT. Limits are set by the operator and the
+owner, never by IMAP: SETQUOTA answers NO.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.mail.imap4 import IMAP4Server
+
+from smb_suite.errors import PermissionDenied, UnknownMailbox
+from smb_suite.imap import wire
+from smb_suite.imap.bridge import as_deferred
+
+TENANT_ROOT = ""
+MAILBOX_ROOT = "mailbox"
+KIB = 1024
+
+
+def _kib_used(octets: int) -> int:
+    return -(-octets // KIB)  # RFC 9208 5.1: STORAGE in units of 1024 octets; usage rounds up
+
+
+class QuotaCommands:
+    """Mixed into the server class; relies on IMAP4Server's send methods and MailboxCommands._run."""
+
+    services: Any
+    account: Any
+
+    async def _roots(self) -> dict[str, tuple[int, int]]:
+        """Each quota root of the logged-in user: (used KiB, limit KiB)."""
+        user = self.account.user
+        runner, quota = self.services.runner, self.services.store.quota
+        tenant = await runner.read(quota.current, user.tenant_id)
+        roots = {TENANT_ROOT: (_kib_used(tenant.used), tenant.limit // KIB)}
+        used, limit = await runner.read(quota.mailbox_usage, user.id)
+        if limit is not None:
+            roots[MAILBOX_ROOT] = (_kib_used(used), limit // KIB)
+        return roots
+
+    def _send_quota(self, root: str, used: int, limit: int) -> None:
+        server: Any = self
+        server.sendUntaggedResponse(b"QUOTA %b (STORAGE %d %d)" % (wire.string(root.encode()), used, limit))
+
+    def do_GETQUOTAROOT(self, tag: bytes, mailbox: bytes) -> None:
+        server: Any = self
+        name = wire.decode_mailbox(mailbox)
+
+        async def work() -> None:
+            await self.services.runner.read(self.services.store.mailbox, self.account.user, name)
+            roots = await self._roots()
+            names = b" ".join(wire.string(root.encode()) for root in roots)
+            server.sendUntaggedResponse(b"QUOTAROOT %b %b" % (wire.encode_mailbox(name), names))
+            for root, (used, limit) in roots.items():
+                self._send_quota(root, used, limit)
+
+        server._run(tag, lambda: as_deferred(work()), b"GETQUOTAROOT completed")
+
+    def do_GETQUOTA(self, tag: bytes, root: bytes) -> None:
+        server: Any = self
+
+        async def work() -> None:
+            roots = await self._roots()
+            wanted = root.decode("utf-8", "replace")
+            if wanted not in roots:
+                raise UnknownMailbox(f"no quota root named {wanted!r}")
+            self._send_quota(wanted, *roots[wanted])
+
+        server._run(tag, lambda: as_deferred(work()), b"GETQUOTA completed")
+
+    def do_SETQUOTA(self, tag: bytes, root: bytes, limits: Any) -> None:
+        server: Any = self
+
+        def refuse() -> None:
+            raise PermissionDenied("storage limits are set by your provider's tier, not over IMAP")
+
+        server._run(tag, refuse, None)
+
+    a = IMAP4Server
+    auth_GETQUOTAROOT = select_GETQUOTAROOT = (do_GETQUOTAROOT, a.arg_finalastring)
+    auth_GETQUOTA = select_GETQUOTA = (do_GETQUOTA, a.arg_finalastring)
+    auth_SETQUOTA = select_SETQUOTA = (do_SETQUOTA, a.arg_astring, a.arg_plist)
+    del a

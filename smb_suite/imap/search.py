@@ -1,0 +1,266 @@
+"""SEARCH (RFC 3501 6.4.4) over the index and the parsed messages, run in a thread.
+
+twisted's own search compares str with bytes on Python 3 (SUBJECT, FROM, HEADER never match) and cannot
+take literals, so the server hands us the raw argument pieces; this module tokenises, compiles the keys
+into one predicate and evaluates it. Pure: no twisted, no storage; messages are read from their paths.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email
+import email.policy
+import email.utils
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+from smb_suite.errors import InvalidInput
+
+Token = bytes | list["Token"]
+_TOKEN = re.compile(rb'\s*(?:(\()|(\))|"((?:[^"\\]|\\.)*)"|([^\s()"]+))', re.S)
+
+
+class SearchSyntaxError(InvalidInput):
+    """The search keys do not follow RFC 3501 6.4.4 (answered with BAD)."""
+
+
+class Literal(bytes):
+    """A search argument that arrived as a literal (already one token)."""
+
+
+@dataclass
+class Candidate:
+    """What a search looks at for one message: index data now, content only when a key needs it."""
+
+    seq: int
+    uid: int
+    flags: frozenset[str]
+    size: int
+    internaldate: int
+    path: Path
+    _message: EmailMessage | None = field(default=None, repr=False)
+    _raw: bytes = field(default=b"", repr=False)
+
+    def message(self) -> EmailMessage:
+        if self._message is None:
+            try:
+                self._raw = self.path.read_bytes()
+            except FileNotFoundError:  # expunged meanwhile: matches no content key
+                self._raw = b""
+            parsed = email.message_from_bytes(self._raw, policy=email.policy.default)
+            assert isinstance(parsed, EmailMessage)
+            self._message = parsed
+        return self._message
+
+    def header_values(self, name: str) -> list[str]:
+        try:
+            return [str(value) for value in self.message().get_all(name, [])]
+        except (ValueError, TypeError, LookupError):  # malformed encoded words: fall back to raw text
+            return [str(value) for _, value in self.message().raw_items() if _.lower() == name.lower()]
+
+    def body_text(self) -> str:
+        texts = []
+        for part in self.message().walk():
+            if part.get_content_maintype() != "text":
+                continue
+            try:
+                texts.append(part.get_content())
+            except (LookupError, ValueError, AssertionError):
+                payload = part.get_payload(decode=True)
+                texts.append(payload.decode("utf-8", "replace") if isinstance(payload, bytes) else "")
+        return "\n".join(texts)
+
+    def full_text(self) -> str:
+        self.message()
+        header = re.split(rb"\r?\n\r?\n", self._raw, maxsplit=1)[0]
+        return header.decode("utf-8", "replace") + "\n" + self.body_text()
+
+
+Predicate = Callable[[Candidate], bool]
+
+
+def tokenize(pieces: Iterable[bytes]) -> list[Token]:
+    """Atoms, quoted strings and literals as bytes; parentheses as nested lists."""
+    stack: list[list[Token]] = [[]]
+    for piece in pieces:
+        if isinstance(piece, Literal):
+            stack[-1].append(bytes(piece))
+            continue
+        position = 0
+        while piece[position:].strip():
+            match = _TOKEN.match(piece, position)
+            if match is None:
+                raise SearchSyntaxError("unbalanced quotes in search keys")
+            position = match.end()
+            opening, closing, quoted, atom = match.groups()
+            if opening:
+                stack.append([])
+            elif closing:
+                if len(stack) == 1:
+                    raise SearchSyntaxError("unbalanced parentheses in search keys")
+                inner = stack.pop()
+                stack[-1].append(inner)
+            elif quoted is not None:
+                stack[-1].append(re.sub(rb"\\(.)", rb"\1", quoted))
+            else:
+                stack[-1].append(atom)
+    if len(stack) != 1:
+        raise SearchSyntaxError("unbalanced parentheses in search keys")
+    return stack[0]
+
+
+def _text(token: Token) -> str:
+    if not isinstance(token, bytes):
+        raise SearchSyntaxError("expected a string, not a list")
+    return token.decode("utf-8", "replace")
+
+
+def _date(token: Token) -> datetime.date:
+    try:
+        return datetime.datetime.strptime(_text(token).strip('"'), "%d-%b-%Y").date()
+    except ValueError as exc:
+        raise SearchSyntaxError(f"bad date {_text(token)!r}") from exc
+
+
+def _number(token: Token) -> int:
+    text = _text(token)
+    if not text.isdigit():
+        raise SearchSyntaxError(f"expected a number, not {text!r}")
+    return int(text)
+
+
+def sequence_set(text: str, last: int) -> Callable[[int], bool]:
+    """RFC 3501 9 sequence-set with '*' meaning `last`."""
+    ranges = []
+    try:
+        for item in text.split(","):
+            low, _, high = item.partition(":")
+            bounds = [last if bound == "*" else int(bound) for bound in (low, high or low)]
+            if min(bounds) < 1 and "*" not in item:
+                raise ValueError(item)
+            ranges.append((min(bounds), max(bounds)))
+    except ValueError as exc:
+        raise SearchSyntaxError(f"bad sequence set {text!r}") from exc
+    return lambda number: any(low <= number <= high for low, high in ranges)
+
+
+def _contains(needle: str, haystacks: Iterable[str]) -> bool:
+    wanted = needle.casefold()
+    return any(wanted in hay.casefold() for hay in haystacks)
+
+
+def _sent_date(candidate: Candidate) -> datetime.date | None:
+    for value in candidate.header_values("date"):
+        try:
+            return email.utils.parsedate_to_datetime(value).date()
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def _internal_date(candidate: Candidate) -> datetime.date:
+    return datetime.datetime.fromtimestamp(candidate.internaldate, datetime.UTC).date()
+
+
+_FLAG_KEYS = {
+    "ANSWERED": ("\\Answered", True),
+    "DELETED": ("\\Deleted", True),
+    "DRAFT": ("\\Draft", True),
+    "FLAGGED": ("\\Flagged", True),
+    "SEEN": ("\\Seen", True),
+    "UNANSWERED": ("\\Answered", False),
+    "UNDELETED": ("\\Deleted", False),
+    "UNDRAFT": ("\\Draft", False),
+    "UNFLAGGED": ("\\Flagged", False),
+    "UNSEEN": ("\\Seen", False),
+}
+_ADDRESS_KEYS = ("BCC", "CC", "FROM", "TO", "SUBJECT")
+_DATE_KEYS: dict[str, Callable[[datetime.date, datetime.date], bool]] = {
+    "BEFORE": lambda day, ref: day < ref,
+    "ON": lambda day, ref: day == ref,
+    "SINCE": lambda day, ref: day >= ref,
+}
+
+
+def compile_keys(tokens: Sequence[Token], last_seq: int, last_uid: int) -> Predicate:
+    """All keys must match (RFC 3501 6.4.4: a list of keys is their intersection)."""
+    queue = list(tokens)
+    if not queue:
+        raise SearchSyntaxError("missing search keys")
+    predicates = []
+    while queue:
+        predicates.append(_compile_one(queue, last_seq, last_uid))
+    return lambda candidate: all(predicate(candidate) for predicate in predicates)
+
+
+def _compile_one(queue: list[Token], last_seq: int, last_uid: int) -> Predicate:
+    if not queue:
+        raise SearchSyntaxError("a search key is missing")
+    token = queue.pop(0)
+    if isinstance(token, list):
+        return compile_keys(token, last_seq, last_uid)
+
+    def argument() -> Token:
+        if not queue:
+            raise SearchSyntaxError(f"{key} needs an argument")
+        return queue.pop(0)
+
+    key = token.decode("ascii", "replace").upper()
+    if key[:1].isdigit() or key[:1] == "*":
+        in_set = sequence_set(key, last_seq)
+        return lambda c: in_set(c.seq)
+    if key in ("ALL", "OLD"):  # no \Recent tracking: every message is old
+        return lambda c: True
+    if key in ("NEW", "RECENT"):
+        return lambda c: False
+    if key in _FLAG_KEYS:
+        flag, present = _FLAG_KEYS[key]
+        return lambda c: (flag in c.flags) == present
+    if key in ("KEYWORD", "UNKEYWORD"):
+        keyword, present = _text(argument()), key == "KEYWORD"
+        return lambda c: (keyword in c.flags) == present
+    if key in _ADDRESS_KEYS:
+        needle = _text(argument())
+        return lambda c: _contains(needle, c.header_values(key.lower()))
+    if key == "HEADER":
+        name, needle = _text(argument()), _text(argument())
+        return lambda c: _contains(needle, c.header_values(name)) if needle else bool(c.header_values(name))
+    if key == "BODY":
+        needle = _text(argument())
+        return lambda c: _contains(needle, [c.body_text()])
+    if key == "TEXT":
+        needle = _text(argument())
+        return lambda c: _contains(needle, [c.full_text()])
+    if key in ("LARGER", "SMALLER"):
+        size, larger = _number(argument()), key == "LARGER"
+        return lambda c: c.size > size if larger else c.size < size
+    if key in _DATE_KEYS:
+        compare, day = _DATE_KEYS[key], _date(argument())
+        return lambda c: compare(_internal_date(c), day)
+    if key.startswith("SENT") and key[4:] in _DATE_KEYS:
+        compare, day = _DATE_KEYS[key[4:]], _date(argument())
+
+        def sent(c: Candidate) -> bool:
+            sent_on = _sent_date(c)
+            return sent_on is not None and compare(sent_on, day)
+
+        return sent
+    if key == "UID":
+        in_uids = sequence_set(_text(argument()), last_uid)
+        return lambda c: in_uids(c.uid)
+    if key == "NOT":
+        inner = _compile_one(queue, last_seq, last_uid)
+        return lambda c: not inner(c)
+    if key == "OR":
+        left = _compile_one(queue, last_seq, last_uid)
+        right = _compile_one(queue, last_seq, last_uid)
+        return lambda c: left(c) or right(c)
+    raise SearchSyntaxError(f"unknown search key {key}")
+
+
+def run(predicate: Predicate, candidates: list[Candidate], uid: bool) -> list[int]:
+    """Evaluate in a worker thread; returns UIDs for UID SEARCH, sequence numbers otherwise."""
+    return [c.uid if uid else c.seq for c in candidates if predicate(c)]

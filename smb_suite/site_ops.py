@@ -1,0 +1,283 @@
+"""Website use cases shared by the command line and the admin UI: edit, preview, publish, roll back, upload,
+and the visitors' contact form. No SQL and no HTTP here (core: smb_suite/sites/; views: web/).
+
+Only the owners of a business (and the operator) edit its site; the directory checks that the domain belongs
+to the acting principal's business.
+"""
+
+from __future__ import annotations
+
+import email.headerregistry
+import email.message
+import email.policy
+import email.utils
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from smb_suite import delivery, ops
+from smb_suite.directory import Domain, Principal, Role, User
+from smb_suite.errors import (
+    InvalidInput,
+    PermissionDenied,
+    QuotaExceeded,
+    RelayDenied,
+    StorageFull,
+    TemporaryFailure,
+    UnknownRecipient,
+)
+from smb_suite.mail.address import parse_address
+from smb_suite.ops import Services
+from smb_suite.quota import format_bytes
+from smb_suite.sites import publish, render, themes
+from smb_suite.sites.content import SiteContent, check_text
+from smb_suite.sites.upload import UploadLimits
+
+MIB = 1024 * 1024
+
+
+# -- who may edit ----------------------------------------------------------------------------------------------
+
+
+def editable_domains(services: Services, actor: Principal) -> list[Domain]:
+    """The domains whose site the actor may edit (an owner: those of its business)."""
+    if actor.role is Role.USER:
+        return []
+    return services.directory.list_domains(actor)
+
+
+def site_domain(services: Services, actor: Principal, name: str) -> Domain:
+    if actor.role is Role.USER:
+        raise PermissionDenied("only an owner of the business edits its website")
+    return services.directory.get_domain(actor, name)
+
+
+# -- editing ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Editor:
+    """Everything the editing page shows about one site."""
+
+    domain: Domain
+    content: SiteContent
+    themes: dict[str, themes.Theme]
+    live_version: str | None
+    can_roll_back: bool
+
+
+def editor(services: Services, actor: Principal, name: str) -> Editor:
+    domain = site_domain(services, actor, name)
+    content = services.content.load(domain, services.config.sites.default_theme)
+    live = services.sites.live_version(domain.name)
+    kept = publish.versions(services.config.sites_dir, domain.name)
+    return Editor(
+        domain=domain,
+        content=content,
+        themes=themes.discover(services.config.themes_dir),
+        live_version=live.name if live else None,
+        can_roll_back=len(kept) > 1,
+    )
+
+
+def choose_theme(services: Services, actor: Principal, name: str, theme_key: str, colour: str) -> None:
+    domain = site_domain(services, actor, name)
+    theme = themes.get_theme(services.config.themes_dir, theme_key)
+    if colour not in {scheme.key for scheme in theme.colours}:
+        colour = theme.colours[0].key
+    services.content.save_info(domain, services.config.sites.default_theme, theme=theme.key, colour=colour)
+
+
+INFO_FIELDS = ("business_name", "tagline", "description", "address", "phone", "email", "opening_hours", "lang")
+
+
+def save_info(services: Services, actor: Principal, name: str, fields: dict[str, str], contact_form: bool) -> None:
+    domain = site_domain(services, actor, name)
+    values: dict[str, Any] = {key: fields.get(key, "") for key in INFO_FIELDS}
+    if values["email"]:
+        values["email"] = str(parse_address(values["email"]))
+    values["lang"] = values["lang"] or "en"
+    values["contact_form"] = contact_form
+    services.content.save_info(domain, services.config.sites.default_theme, **values)
+
+
+def save_logo(services: Services, actor: Principal, name: str, data: bytes | None, content_type: str) -> None:
+    domain = site_domain(services, actor, name)
+    services.content.save_logo(domain, services.config.sites.default_theme, data, content_type)
+
+
+def add_page(services: Services, actor: Principal, name: str, slug: str, title: str) -> int:
+    domain = site_domain(services, actor, name)
+    return services.content.add_page(domain, services.config.sites.default_theme, slug, title).id
+
+
+def update_page(services: Services, actor: Principal, name: str, page_id: int, **values: Any) -> None:
+    domain = site_domain(services, actor, name)
+    services.content.update_page(domain, services.config.sites.default_theme, page_id, **values)
+
+
+def delete_page(services: Services, actor: Principal, name: str, page_id: int) -> None:
+    domain = site_domain(services, actor, name)
+    services.content.delete_page(domain, services.config.sites.default_theme, page_id)
+
+
+def move_page(services: Services, actor: Principal, name: str, page_id: int, offset: int) -> None:
+    domain = site_domain(services, actor, name)
+    services.content.move_page(domain, services.config.sites.default_theme, page_id, offset)
+
+
+# -- preview, publish, roll back, upload -----------------------------------------------------------------------
+
+
+def preview(services: Services, actor: Principal, name: str, root: str) -> dict[str, bytes]:
+    """The site as it would be published, built in memory with links below `root`; nothing is written."""
+    domain = site_domain(services, actor, name)
+    content = services.content.load(domain, services.config.sites.default_theme)
+    theme = themes.get_theme(services.config.themes_dir, content.info.theme)
+    return render.build_site(theme, content, root)
+
+
+def _explain_quota(services: Services, domain: Domain, error: QuotaExceeded) -> QuotaExceeded:
+    """The same refusal, telling usage, limit and how to get more room."""
+    usage = services.quota.current(domain.tenant_id)
+    larger = [
+        f"{name} ({format_bytes(tier.storage_bytes)}{', ' + tier.price if tier.price else ''})"
+        for name, tier in services.config.tiers.items()
+        if tier.storage_bytes > usage.limit
+    ]
+    how = (
+        f"To get more room, ask your provider to move {usage.tenant} to a larger tier: {', '.join(larger)}; "
+        "or make the site smaller, or delete old mail."
+        if larger
+        else "Make the site smaller or delete old mail to make room."
+    )
+    return QuotaExceeded(
+        f"Not published: {error}. Your business uses {format_bytes(usage.used)} of its "
+        f"{format_bytes(usage.limit)} limit ({usage.tier} tier). {how} The live site is unchanged."
+    )
+
+
+def publish_site(services: Services, actor: Principal, name: str) -> Path:
+    """Build from the content and make it live; the version live before stays for rollback."""
+    domain = site_domain(services, actor, name)
+    try:
+        return ops.publish_site(services, domain)
+    except QuotaExceeded as error:
+        raise _explain_quota(services, domain, error) from error
+
+
+def roll_back(services: Services, actor: Principal, name: str) -> Path:
+    return services.sites.rollback(site_domain(services, actor, name))
+
+
+def upload_limits(services: Services) -> UploadLimits:
+    sites = services.config.sites
+    return UploadLimits(max_bytes=sites.max_upload_mb * MIB, max_files=sites.max_upload_files)
+
+
+def upload_site(services: Services, actor: Principal, name: str, source: Path | BinaryIO) -> int:
+    """Publish a hand-made static site from a zip (checked: no path leaving the docroot, no links, limits)."""
+    domain = site_domain(services, actor, name)
+    try:
+        return services.sites.publish_zip(domain, source, upload_limits(services))
+    except QuotaExceeded as error:
+        raise _explain_quota(services, domain, error) from error
+
+
+# -- the visitors' contact form --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContactMessage:
+    name: str
+    email: str
+    phone: str
+    subject: str
+    message: str
+
+
+class ContactThrottle:
+    """At most `per_hour` messages per client address in any hour (in memory: a restart forgets)."""
+
+    def __init__(self, per_hour: int, clock: Callable[[], float] = time.monotonic, max_clients: int = 10_000) -> None:
+        self.per_hour = per_hour
+        self._clock = clock
+        self._max_clients = max_clients
+        self._sent: dict[str, deque[float]] = {}
+
+    def allow(self, client_ip: str) -> bool:
+        """Count one message from client_ip; False when it has sent its allowance this hour."""
+        now = self._clock()
+        sent = self._sent.setdefault(client_ip, deque())
+        while sent and sent[0] <= now - 3600:
+            sent.popleft()
+        if len(sent) >= self.per_hour:
+            return False
+        sent.append(now)
+        if len(self._sent) > self._max_clients:
+            self._sent = {ip: times for ip, times in self._sent.items() if times and times[-1] > now - 3600}
+        return True
+
+
+def check_contact(name: str, mail: str, phone: str, subject: str, message: str) -> ContactMessage:
+    """Validate the form: one-line fields must not hold CR, LF or other control characters."""
+    if not name.strip() or not message.strip():
+        raise InvalidInput("Please fill in your name and your message.")
+    for label, value in (("your name", name), ("your mail address", mail), ("phone", phone), ("subject", subject)):
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise InvalidInput(f"{label.capitalize()} must be a single line.")
+    try:
+        reply_to = str(parse_address(mail))
+    except InvalidInput as exc:
+        raise InvalidInput("Please give a valid mail address, so that we can answer you.") from exc
+    return ContactMessage(
+        name=check_text("business_name", name),
+        email=reply_to,
+        phone=check_text("phone", phone),
+        subject=check_text("title", subject),
+        message=check_text("body", message[:10_000]),
+    )
+
+
+def contact_recipients(services: Services, domain: Domain) -> list[User]:
+    """The business's mailbox for site mail: the address on the site if hosted here, else its owners."""
+    content = services.content.load(domain, services.config.sites.default_theme)
+    if content.info.email:
+        try:
+            return delivery.resolve(services.directory, services.store, content.info.email)
+        except (RelayDenied, UnknownRecipient, InvalidInput):
+            pass
+    owners = services.directory.owners(domain.tenant_id)
+    if not owners:
+        raise TemporaryFailure("This business cannot receive messages yet. Please try again later.")
+    return owners
+
+
+def build_contact_mail(domain: Domain, message: ContactMessage, client_ip: str, now: float) -> bytes:
+    """The mail for the business: Reply-To is the visitor; headers built by email.message, never by hand."""
+    mail = email.message.EmailMessage(policy=email.policy.SMTP)
+    mail["From"] = email.headerregistry.Address(f"{message.name} via {domain.name}", "website", domain.name)
+    mail["Reply-To"] = email.headerregistry.Address(message.name, *message.email.rsplit("@", 1))
+    mail["To"] = email.headerregistry.Address(domain.tenant_name, "website", domain.name)
+    mail["Subject"] = message.subject or f"Message from your website {domain.name}"
+    mail["Date"] = email.utils.formatdate(now, localtime=True)
+    mail["Message-ID"] = email.utils.make_msgid(domain="website." + domain.name)
+    details = [f"From: {message.name} <{message.email}>"]
+    if message.phone:
+        details.append(f"Phone: {message.phone}")
+    details.append(f"Sent with the contact form of https://{domain.name}/ from {client_ip}")
+    mail.set_content(message.message + "\n\n-- \n" + "\n".join(details) + "\n")
+    return mail.as_bytes()
+
+
+def send_contact_message(services: Services, domain: Domain, message: ContactMessage, client_ip: str) -> int:
+    """Deliver a visitor's message to the business's mailbox (synchronous: call through the writer)."""
+    users = contact_recipients(services, domain)
+    data = build_contact_mail(domain, message, client_ip, services.clock())
+    try:
+        return delivery.deliver(services.store, users, data)
+    except (QuotaExceeded, StorageFull) as exc:
+        raise TemporaryFailure("Your message could not be delivered right now. Please call or try later.") from exc

@@ -1,0 +1,256 @@
+"""Build a whole site in memory from a theme and the business's content: {path: bytes}, nothing on disk.
+
+Publishing writes the mapping into a new version folder (publish.write_files); the admin preview serves it
+straight from memory under another root. Page bodies are Markdown (markdown-it-py, raw HTML off) and the
+resulting HTML is sanitized again with nh3, so what an owner types can never add a script, a frame or an
+image from another host to the site.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import mimetypes
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import jinja2
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from smb_suite.sites.content import CONTACT, LOGO_TYPES, Page, SiteContent
+from smb_suite.sites.themes import Theme
+
+SHARED_TEMPLATES = Path(__file__).resolve().parent / "templates"
+CONTACT_ACTION = "_contact"
+THANKS = "thanks"
+COLOURS_CSS = "static/colours.css"
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img",
+    "li", "ol", "p", "pre", "s", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "th": {"align"}, "td": {"align"}}
+URL_SCHEMES = {"http", "https", "mailto", "tel"}
+
+_markdown = MarkdownIt("commonmark", {"html": False, "typographer": True}).enable(["table", "strikethrough"])
+
+
+def _same_site_images(tag: str, attribute: str, value: str) -> str | None:
+    """Images only from the site itself: a page must not make the visitor's browser call another host."""
+    if tag == "img" and attribute == "src" and (not value.startswith("/") or value.startswith("//")):
+        return None
+    return value
+
+
+def render_markdown(text: str) -> Markup:
+    """Markdown to sanitized HTML (headings start at h2: the page title is the h1)."""
+    html = _markdown.render(text)
+    html = re.sub(r"<(/?)h1>", r"<\1h2>", html)
+    cleaned = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        attribute_filter=_same_site_images,
+    )
+    return Markup(cleaned)  # noqa: S704 - sanitized by nh3 just above
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    title: str
+    url: str
+    current: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SiteView:
+    """What templates see as `site`."""
+
+    name: str
+    tagline: str
+    description: str
+    domain: str
+    url: str
+    lang: str
+    address_lines: tuple[str, ...]
+    phone: str
+    phone_href: str
+    email: str
+    hours_lines: tuple[str, ...]
+    logo_url: str
+    contact_form: bool
+    contact_url: str
+    contact_action: str
+    year: int
+
+
+@dataclass(frozen=True, slots=True)
+class PageView:
+    """What templates see as `page`."""
+
+    title: str
+    description: str
+    html: Markup
+    url: str
+    canonical: str
+    layout: str
+    is_home: bool
+
+
+def page_path(page: Page) -> str:
+    """Where a page lives in the docroot."""
+    return "index.html" if page.is_home else f"{page.slug}/index.html"
+
+
+def _page_url(root: str, slug: str) -> str:
+    return root if slug == "" else f"{root}{slug}/"
+
+
+def _lines(text: str) -> tuple[str, ...]:
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _static_files(theme: Theme) -> dict[str, bytes]:
+    static = theme.folder / "static"
+    files: dict[str, bytes] = {}
+    if static.is_dir():
+        for path in sorted(static.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                files[f"static/{path.relative_to(static).as_posix()}"] = path.read_bytes()
+    return files
+
+
+def colours_css(theme: Theme, colour: str) -> bytes:
+    scheme = theme.colour(colour)
+    variables = "".join(f"  --{name}: {value};\n" for name, value in scheme.values)
+    return f"/* {theme.name}: {scheme.label} */\n:root {{\n{variables}}}\n".encode()
+
+
+class _Builder:
+    def __init__(self, theme: Theme, content: SiteContent, root: str) -> None:
+        self.theme = theme
+        self.content = content
+        self.root = root
+        self.base_url = f"https://{content.domain}/"
+        self.files: dict[str, bytes] = _static_files(theme)
+        self.files[COLOURS_CSS] = colours_css(theme, content.info.colour)
+        info = content.info
+        logo_url = ""
+        if info.logo and info.logo_type in LOGO_TYPES:
+            logo_path = f"media/logo.{LOGO_TYPES[info.logo_type]}"
+            self.files[logo_path] = info.logo
+            logo_url = self.asset(logo_path)
+        self.site = SiteView(
+            name=info.business_name,
+            tagline=info.tagline,
+            description=info.description,
+            domain=content.domain,
+            url=self.base_url,
+            lang=info.lang or "en",
+            address_lines=_lines(info.address),
+            phone=info.phone,
+            phone_href="tel:" + re.sub(r"[^0-9+]", "", info.phone) if info.phone else "",
+            email=info.email,
+            hours_lines=_lines(info.opening_hours),
+            logo_url=logo_url,
+            contact_form=info.contact_form,
+            contact_url=_page_url(root, CONTACT),
+            contact_action=root + CONTACT_ACTION,
+            year=datetime.date.today().year,
+        )
+        self.environment = jinja2.Environment(
+            # A theme's own templates first; then our shared partials (_meta.html, _form.html), which a theme
+            # may override by shipping its own file of that name.
+            loader=jinja2.ChoiceLoader(
+                [jinja2.FileSystemLoader(theme.folder / "templates"), jinja2.FileSystemLoader(SHARED_TEMPLATES)]
+            ),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        self.environment.globals["asset"] = self.asset
+
+    def asset(self, path: str) -> str:
+        """URL of a generated or static file with a content fingerprint, so browsers may cache it safely."""
+        data = self.files.get(path.lstrip("/"))
+        version = hashlib.blake2b(data, digest_size=6).hexdigest() if data is not None else "0"
+        return f"{self.root}{path.lstrip('/')}?v={version}"
+
+    def nav(self, current: str) -> list[NavItem]:
+        items = [
+            NavItem(page.title, _page_url(self.root, "" if page.is_home else page.slug), page.slug == current)
+            for page in self.content.pages
+            if page.in_navigation or page.is_home
+        ]
+        if self.content.info.contact_form:
+            items.append(NavItem("Contact", self.site.contact_url, current == CONTACT))
+        return items
+
+    def render(self, template: str, current: str, page: PageView) -> bytes:
+        html = self.environment.get_template(template).render(
+            site=self.site, page=page, nav=self.nav(current), root=self.root
+        )
+        return html.encode("utf-8")
+
+    def special(self, slug: str, title: str, description: str) -> PageView:
+        url = _page_url(self.root, slug)
+        return PageView(title, description, Markup(""), url, _page_url(self.base_url, slug), "", False)
+
+    def build(self) -> dict[str, bytes]:
+        for page in self.content.pages:
+            slug = "" if page.is_home else page.slug
+            view = PageView(
+                title=page.title,
+                description=page.description or self.content.info.description or self.content.info.tagline,
+                html=render_markdown(page.body),
+                url=_page_url(self.root, slug),
+                canonical=_page_url(self.base_url, slug),
+                layout=self.theme.layout(page.layout),
+                is_home=page.is_home,
+            )
+            self.files[page_path(page)] = self.render(f"layouts/{view.layout}.html", page.slug, view)
+        if self.content.info.contact_form:
+            contact = self.special(CONTACT, "Contact", f"Write to {self.site.name}.")
+            self.files[f"{CONTACT}/index.html"] = self.render("contact.html", CONTACT, contact)
+            thanks = self.special(THANKS, "Thank you", "Your message was sent.")
+            self.files[f"{THANKS}/index.html"] = self.render("thanks.html", THANKS, thanks)
+        missing = self.special("404", "Page not found", "This page does not exist.")
+        self.files["404.html"] = self.render("404.html", "", missing)
+        self.files["sitemap.xml"] = self.sitemap()
+        self.files["robots.txt"] = f"User-agent: *\nAllow: /\nSitemap: {self.base_url}sitemap.xml\n".encode()
+        return self.files
+
+    def sitemap(self) -> bytes:
+        """sitemaps.org 0.9: every page and the contact page, with the date it last changed."""
+        entries = []
+        for page in self.content.pages:
+            url = _page_url(self.base_url, "" if page.is_home else page.slug)
+            modified = datetime.datetime.fromtimestamp(page.updated_at or 0, datetime.UTC).date().isoformat()
+            entries.append(f"  <url><loc>{escape(url)}</loc><lastmod>{modified}</lastmod></url>\n")
+        if self.content.info.contact_form:
+            entries.append(f"  <url><loc>{escape(_page_url(self.base_url, CONTACT))}</loc></url>\n")
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n' + "".join(entries) + "</urlset>\n"
+        ).encode()
+
+
+def build_site(theme: Theme, content: SiteContent, root: str = "/") -> dict[str, bytes]:
+    """Every file of the site, keyed by its path in the docroot (links start with `root`)."""
+    return _Builder(theme, content, root).build()
+
+
+def preview_file(files: Mapping[str, bytes], url_path: str) -> tuple[bytes, str] | None:
+    """The file of a built site that a path below the preview root names, with its media type."""
+    path = url_path.lstrip("/")
+    if path == "" or path.endswith("/"):
+        path += "index.html"
+    data = files.get(path)
+    if data is None:
+        return None
+    media_type = mimetypes.guess_type(Path(path).name)[0] or "application/octet-stream"
+    return data, media_type

@@ -1,0 +1,309 @@
+"""Hosted sites at speed: Host -> live version folder -> cached file, answered by a bare ASGI handler.
+
+The Host names a domain (or its www. name, or <business>.<platform domain>); the domain's `current` symlink
+names the live version, read once per request, so every file of one response comes from one version and a
+publish is visible to the very next request. Files come from FileCache (ETag, Last-Modified, gzip computed
+once). GET and HEAD only; conditional requests (304), one byte range (206/416), gzip when the client accepts
+it, index.html for folders, never a listing, and the site's own 404.html for what does not exist.
+
+Site responses carry our security headers but nothing is added to the files themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from starlette.types import Receive, Scope, Send
+
+from smb_suite.sites.publish import CURRENT
+from smb_suite.web.filecache import AddSlash, CachedFile, Entry, FileCache, load
+
+HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+")
+NOT_FOUND_PAGE = "/404.html"
+CHUNK = 256 * 1024
+SECURITY = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+        b"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+]
+ALLOW = [(b"allow", b"GET, HEAD"), *SECURITY]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSite:
+    domain: str
+    version: str  # the live version folder (a string: no pathlib on the hot path)
+
+
+PlatformLookup = Callable[[str], Awaitable[str | None]]
+
+
+def cache_control(media_type: str) -> bytes:
+    """HTML (and sitemap, robots) revalidate every time so a publish shows at once; assets may be kept a while."""
+    if media_type.startswith(("text/html", "application/xml", "text/xml", "text/plain")):
+        return b"no-cache"
+    return b"public, max-age=3600"
+
+
+@functools.lru_cache(maxsize=256)
+def accepts_gzip(header: bytes) -> bool:
+    """RFC 9110 12.5.3: gzip (or *) listed with a non-zero q value."""
+    for item in header.decode("latin-1").lower().split(","):
+        coding, _, params = item.strip().partition(";")
+        if coding.strip() not in ("gzip", "x-gzip", "*"):
+            continue
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        return quality > 0
+    return False
+
+
+def parse_range(header: bytes, size: int) -> tuple[int, int] | None | bool:
+    """RFC 9110 14.1.2: one `bytes=` range -> (first, last); None to ignore it (send 200); False: 416."""
+    text = header.decode("latin-1").strip()
+    unit, _, spec = text.partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None  # other units and multiple ranges: the whole file is a valid answer
+    first_text, dash, last_text = spec.strip().partition("-")
+    if not dash or not (first_text.isdigit() or last_text.isdigit()):
+        return None
+    if first_text == "":
+        length = int(last_text)
+        if length == 0:
+            return False
+        return max(0, size - length), size - 1
+    first = int(first_text)
+    last = int(last_text) if last_text.isdigit() else size - 1
+    if first > last and last_text:
+        return None
+    if first >= size:
+        return False
+    return first, min(last, size - 1)
+
+
+def _etag_matches(header: bytes, etag: str) -> bool:
+    """If-None-Match uses the weak comparison (RFC 9110 13.1.2); our gzip form carries a -gz suffix."""
+    text = header.decode("latin-1")
+    if text.strip() == "*":
+        return True
+    bare = etag.strip('"')
+    for candidate in text.split(","):
+        tag = candidate.strip().removeprefix("W/").strip('"')
+        if tag in (bare, bare + "-gz"):
+            return True
+    return False
+
+
+def _not_modified_since(header: bytes, entry: CachedFile) -> bool:
+    try:
+        since = parsedate_to_datetime(header.decode("latin-1")).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return False
+    return int(entry.mtime) <= since
+
+
+class SiteHosting:
+    def __init__(self, sites_dir: Path, platform_domain: str, platform_lookup: PlatformLookup, cache: FileCache):
+        self._sites_dir = str(sites_dir).rstrip("/")
+        self._platform_suffix = "." + platform_domain.lower().strip(".")
+        self._platform_lookup = platform_lookup
+        self.cache = cache
+
+    def _live(self, domain: str) -> LiveSite | None:
+        root = f"{self._sites_dir}/{domain}"
+        try:
+            return LiveSite(domain, f"{root}/{os.readlink(f'{root}/{CURRENT}')}")
+        except OSError:
+            return None
+
+    async def find(self, host: str) -> LiveSite | None:
+        """The live site answering to this host name (a cheap readlink, no database on the usual path)."""
+        if not HOST_NAME.fullmatch(host):
+            return None
+        if host.endswith(self._platform_suffix):
+            label = host[: -len(self._platform_suffix)]
+            if "." in label:
+                return None
+            domain = await self._platform_lookup(label)
+            return self._live(domain) if domain else None
+        site = self._live(host)
+        if site is None and host.startswith("www."):
+            site = self._live(host[4:])
+        return site
+
+    async def _entry(self, site: LiveSite, path: str) -> Entry:
+        key = (site.version, path)
+        cached = self.cache.get(key)
+        if not isinstance(cached, bool):
+            return cached
+        entry = await asyncio.to_thread(load, Path(site.version), path, self.cache.max_file_bytes)
+        if entry is None and not os.path.isdir(site.version):
+            return None  # pruned while we looked: the caller retries on the new live version
+        self.cache.put(key, entry)
+        return entry
+
+    async def serve(
+        self, site: LiveSite, scope: Scope, receive: Receive, send: Send, not_found: Callable[[], Awaitable[None]]
+    ) -> None:
+        method = scope["method"]
+        if method not in ("GET", "HEAD"):
+            await _send(send, 405, ALLOW, b"Method Not Allowed\n", method)
+            return
+        path: str = scope["path"]
+        entry = await self._entry(site, path)
+        if entry is None and not os.path.isdir(site.version):
+            fresh = self._live(site.domain)
+            if fresh is not None:
+                site = fresh
+                entry = await self._entry(site, path)
+        if isinstance(entry, AddSlash):
+            location = entry.location + ("?" + scope["query_string"].decode("latin-1") if scope["query_string"] else "")
+            await _send(send, 301, [(b"location", location.encode("latin-1")), *SECURITY], b"", method)
+            return
+        status = 200
+        if entry is None:
+            entry = await self._entry(site, NOT_FOUND_PAGE)
+            if not isinstance(entry, CachedFile):
+                await not_found()
+                return
+            status = 404
+        await self._send_file(entry, status, scope, send)
+
+    async def _send_file(self, entry: CachedFile, status: int, scope: Scope, send: Send) -> None:
+        if not entry.headers:
+            _prepare_headers(entry)
+        wanted: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            if name in (b"if-none-match", b"if-modified-since", b"range", b"if-range", b"accept-encoding"):
+                wanted[name] = value
+        method = scope["method"]
+        if status == 200:
+            if b"if-none-match" in wanted:
+                fresh = _etag_matches(wanted[b"if-none-match"], entry.etag)
+            else:
+                fresh = b"if-modified-since" in wanted and _not_modified_since(wanted[b"if-modified-since"], entry)
+            if fresh:
+                await _send(send, 304, _validators(entry), b"", method)
+                return
+            if b"range" in wanted and _if_range_holds(wanted.get(b"if-range"), entry):
+                byte_range = parse_range(wanted[b"range"], entry.size)
+                if byte_range is False:
+                    headers = [(b"content-range", f"bytes */{entry.size}".encode()), *SECURITY]
+                    await _send(send, 416, headers, b"", method)
+                    return
+                if byte_range is not None and byte_range is not True:
+                    await self._send_range(entry, byte_range, method, send)
+                    return
+        if entry.gzipped is not None and b"accept-encoding" in wanted and accepts_gzip(wanted[b"accept-encoding"]):
+            await _send(send, status, entry.gzip_headers, entry.gzipped, method, len(entry.gzipped))
+            return
+        if entry.body is not None:
+            await _send(send, status, entry.headers, entry.body, method, entry.size)
+            return
+        await self._stream(entry, status, entry.headers, 0, entry.size, method, send)
+
+    async def _send_range(self, entry: CachedFile, byte_range: tuple[int, int], method: str, send: Send) -> None:
+        first, last = byte_range
+        length = last - first + 1
+        headers = [(name, value) for name, value in entry.headers if name not in (b"content-length", b"vary")]
+        headers.append((b"content-range", f"bytes {first}-{last}/{entry.size}".encode()))
+        if entry.body is not None:
+            headers.append((b"content-length", str(length).encode()))
+            await _send(send, 206, headers, entry.body[first : last + 1], method, length)
+        else:
+            await self._stream(entry, 206, headers, first, length, method, send)
+
+    @staticmethod
+    async def _stream(
+        entry: CachedFile,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        offset: int,
+        length: int,
+        method: str,
+        send: Send,
+    ) -> None:
+        """Send a file too large for the cache straight from disk (an open file survives a prune)."""
+        headers = [(n, v) for n, v in headers if n != b"content-length"]
+        headers.append((b"content-length", str(length).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        if method == "HEAD":
+            await send({"type": "http.response.body", "body": b""})
+            return
+        handle = await asyncio.to_thread(open, entry.path, "rb")
+        try:
+            await asyncio.to_thread(handle.seek, offset)
+            remaining = length
+            while remaining > 0:
+                chunk = await asyncio.to_thread(handle.read, min(CHUNK, remaining))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+                await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
+        finally:
+            await asyncio.to_thread(handle.close)
+        if remaining > 0:
+            await send({"type": "http.response.body", "body": b""})
+
+
+def _validators(entry: CachedFile) -> list[tuple[bytes, bytes]]:
+    keep = (b"etag", b"last-modified", b"cache-control", b"vary")
+    return [(name, value) for name, value in entry.headers if name in keep] + SECURITY
+
+
+def _if_range_holds(header: bytes | None, entry: CachedFile) -> bool:
+    """RFC 9110 13.1.5: a Range applies only if If-Range (when sent) still names this representation."""
+    if header is None:
+        return True
+    text = header.decode("latin-1").strip()
+    return text == entry.etag or text == entry.last_modified
+
+
+def _prepare_headers(entry: CachedFile) -> None:
+    common = [
+        (b"content-type", entry.media_type.encode()),
+        (b"last-modified", entry.last_modified.encode()),
+        (b"cache-control", cache_control(entry.media_type)),
+        (b"accept-ranges", b"bytes"),
+        *SECURITY,
+    ]
+    vary = [(b"vary", b"accept-encoding")] if entry.gzipped is not None else []
+    entry.gzip_headers = [
+        *common,
+        *vary,
+        (b"etag", f'"{entry.etag.strip(chr(34))}-gz"'.encode()),
+        (b"content-encoding", b"gzip"),
+        (b"content-length", str(len(entry.gzipped or b"")).encode()),
+    ]
+    entry.headers = [*common, *vary, (b"etag", entry.etag.encode()), (b"content-length", str(entry.size).encode())]
+
+
+async def _send(
+    send: Send,
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+    method: str,
+    length: int | None = None,
+) -> None:
+    if length is None and status != 304:
+        headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})

@@ -1,0 +1,106 @@
+"""IMAP over time: new mail reaches an idling client, sessions see each other's changes when RFC 3501 allows,
+UIDs survive a restart, and passwords need TLS unless the client is on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import smtplib
+import time
+from collections.abc import Callable, Iterator
+
+import aioimaplib
+import pytest
+
+from tests.daemon import OWNER, OWNER_PASSWORD, Daemon, make_daemon
+from tests.test_imap import connect, new_folder, plain
+from tests.test_smtp import insecure_context
+
+DEADLINE = 30.0
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    daemon = make_daemon(tmp_path_factory.mktemp("imap-sessions"), services=("smtp", "imap", "imaps")).start()
+    yield daemon
+    if daemon.process is not None:
+        daemon.stop()
+
+
+def test_idling_client_hears_of_mail_delivered_over_smtp(server: Daemon) -> None:
+    subject = f"idle {secrets.token_hex(4)}"
+
+    async def idle_until_exists() -> list[bytes]:
+        client = aioimaplib.IMAP4_SSL("127.0.0.1", server.ports["imaps"], ssl_context=insecure_context())
+        await client.wait_hello_from_server()
+        await client.login(OWNER, OWNER_PASSWORD)
+        selected = await client.select("INBOX")
+        before = next(int(line.split()[0]) for line in selected.lines if line.endswith(b"EXISTS"))
+        idle = await client.idle_start(timeout=DEADLINE)
+        message = plain(subject)
+        await asyncio.to_thread(smtp_send, server, message)
+        pushed: list[bytes] = []
+        deadline = time.monotonic() + DEADLINE
+        while f"{before + 1} EXISTS".encode() not in pushed and time.monotonic() < deadline:
+            pushed.extend(await client.wait_server_push(timeout=deadline - time.monotonic()))
+        client.idle_done()
+        await asyncio.wait_for(idle, DEADLINE)
+        await client.logout()
+        return pushed
+
+    assert any(line.endswith(b" EXISTS") for line in asyncio.run(idle_until_exists()))
+
+
+def smtp_send(daemon: Daemon, message: bytes) -> None:
+    with smtplib.SMTP("127.0.0.1", daemon.ports["smtp"], timeout=DEADLINE) as client:
+        assert client.sendmail("alice@remote.example", [OWNER], message) == {}
+
+
+def test_other_sessions_expunge_is_reported_at_noop_not_during_fetch(server: Daemon) -> None:
+    with connect(server) as watcher, connect(server) as actor:
+        folder = new_folder(actor)
+        for n in range(3):
+            actor.append(folder, None, None, plain(f"x{n}"))
+        watcher.select(folder)
+        actor.select(folder)
+        actor.store("2", "+FLAGS", "(\\Deleted)")
+        actor.expunge()
+        _, data = watcher.fetch("1:*", "(UID)")  # RFC 3501 7.4.1: no EXPUNGE while answering FETCH
+        assert watcher.response("EXPUNGE") == ("EXPUNGE", [None])
+        assert b"1 (UID 1)" in data
+        watcher.noop()
+        assert watcher.response("EXPUNGE") == ("EXPUNGE", [b"2"])
+        _, data = watcher.fetch("1:*", "(UID)")
+        assert data == [b"1 (UID 1)", b"2 (UID 3)"]
+
+
+def test_other_sessions_flag_change_is_reported(server: Daemon) -> None:
+    with connect(server) as watcher, connect(server) as actor:
+        folder = new_folder(actor)
+        actor.append(folder, None, None, plain("flag me"))
+        watcher.select(folder)
+        actor.select(folder)
+        actor.store("1", "+FLAGS", "(\\Flagged)")
+        watcher.noop()
+        assert watcher.response("FETCH") == ("FETCH", [b"1 (FLAGS (\\Flagged))"])
+
+
+def test_uidvalidity_and_uids_survive_a_restart(fresh_daemon: Callable[..., Daemon]) -> None:
+    daemon = fresh_daemon()
+
+    def state() -> tuple[bytes, list[bytes]]:
+        with connect(daemon) as client:
+            client.select("Archive")
+            uidvalidity = client.response("UIDVALIDITY")[1][0]
+            _, uids = client.uid("SEARCH", "ALL")
+        return uidvalidity, uids
+
+    with connect(daemon) as client:
+        for n in range(3):
+            client.append("Archive", None, None, plain(f"keep {n}"))
+        client.select("Archive")
+        client.store("1", "+FLAGS", "(\\Deleted)")
+        client.expunge()
+    before = state()
+    daemon.restart()
+    assert state() == before == (before[0], [b"2 3"])
