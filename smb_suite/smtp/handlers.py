@@ -114,7 +114,7 @@ class InboundHandler:
         client = session.peer[0] if session.peer else ""
         log.event(
             logger,
-            "smtp.accepted",
+            "smtp.delivered",
             id=trace_id,
             client=client,
             copies=accepted.copies,
