@@ -210,6 +210,14 @@ def cmd_site_themes(args: argparse.Namespace, services: Services) -> None:
         print(f"{key}\t{theme.name}\tlayouts: {', '.join(theme.layouts)}\tcolours: {colours}")
 
 
+def cmd_dkim_rotate(args: argparse.Namespace, services: Services) -> None:
+    keys = ops.rotate_dkim(services, OPERATOR, args.domain)
+    days = services.config.dkim.rotation_grace_days
+    selectors = ", ".join(f"{key.selector} ({key.algorithm})" for key in keys)
+    print(f"{args.domain} now signs with {selectors}")
+    print(f"publish the new records (smb-suite dns {args.domain}); the old keys stay listed for {days} days")
+
+
 # -- commands that manage the data folder or the process ----------------------------------------------------
 
 
@@ -351,6 +359,11 @@ def build_parser() -> argparse.ArgumentParser:
     dns = commands.add_parser("dns", help="print the DNS records to publish for a domain")
     dns.add_argument("domain")
     dns.set_defaults(run=cmd_dns)
+
+    dkim = commands.add_parser("dkim", help="DKIM signing keys").add_subparsers(dest="action", required=True)
+    rotate = dkim.add_parser("rotate", help="sign with new keys; keep the old ones published for a grace period")
+    rotate.add_argument("domain")
+    rotate.set_defaults(run=cmd_dkim_rotate)
     return parser
 
 

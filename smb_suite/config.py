@@ -120,6 +120,25 @@ class OutboundConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DnsConfig:
+    nameservers: tuple[str, ...] = field(
+        default=(), metadata=_help('resolvers as "host" or "host:port"; empty: the system resolver')
+    )
+    timeout: int = field(default=5, metadata=_help("seconds a DNS lookup may take before it is a temporary error"))
+
+
+DMARC_REJECT_ACTIONS = ("reject", "quarantine")
+
+
+@dataclass(frozen=True, slots=True)
+class InboundConfig:
+    dmarc_reject: str = field(
+        default="reject",
+        metadata=_help('mail failing DMARC with p=reject: "reject" (550 5.7.1) or "quarantine" (Junk folder)'),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class DeliveryConfig:
     """Local delivery features (delivery.py)."""
 
@@ -128,6 +147,13 @@ class DeliveryConfig:
     )
     vacation_interval: Duration = field(
         default=Duration(7 * 86400), metadata=_help("a vacation reply goes to each sender at most once per this")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DkimConfig:
+    rotation_grace_days: int = field(
+        default=7, metadata=_help("days a rotated-out DKIM public key stays published after `dkim rotate`")
     )
 
 
@@ -196,6 +222,9 @@ class Config:
     quota: QuotaConfig = field(default_factory=QuotaConfig)
     outbound: OutboundConfig = field(default_factory=OutboundConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    dns: DnsConfig = field(default_factory=DnsConfig)
+    inbound: InboundConfig = field(default_factory=InboundConfig)
+    dkim: DkimConfig = field(default_factory=DkimConfig)
 
     @property
     def database_url(self) -> str:
@@ -271,6 +300,38 @@ def _validate(label: str, key: str, value: Any) -> list[str]:
         return ["each level must be between 1 and 99"]
     if key == "modules" and not set(value) <= MODULES:
         return [f"unknown module(s) {sorted(set(value) - MODULES)}; known: {sorted(MODULES)}"]
+    if key == "dmarc_reject" and value not in DMARC_REJECT_ACTIONS:
+        return [f"must be one of {', '.join(DMARC_REJECT_ACTIONS)}"]
+    if key == "nameservers":
+        return [problem for server in value for problem in _nameserver_problems(server)]
+    return []
+
+
+def parse_nameserver(value: str, default_port: int = 53) -> tuple[str, int]:
+    """'192.0.2.1' or '192.0.2.1:5353' or '[2001:db8::1]:53' -> (address, port); raise ValueError."""
+    host, port = value, default_port
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        if rest:
+            if not rest.startswith(":") or not rest[1:].isdigit():
+                raise ValueError(f"{value!r}: expected [address]:port")
+            port = int(rest[1:])
+    elif value.count(":") == 1:
+        host, _, port_text = value.partition(":")
+        if not port_text.isdigit():
+            raise ValueError(f"{value!r}: expected address:port")
+        port = int(port_text)
+    ipaddress.ip_address(host)
+    if not 0 < port <= 65535:
+        raise ValueError(f"{value!r}: port out of range 1-65535")
+    return host, port
+
+
+def _nameserver_problems(value: str) -> list[str]:
+    try:
+        parse_nameserver(value)
+    except ValueError as exc:
+        return [f"{value!r} is not an IP address with an optional port ({exc})"]
     return []
 
 

@@ -24,7 +24,7 @@ import uvicorn
 from smb_suite import log, ops, tls
 from smb_suite.config import Config, parse_listen_address
 from smb_suite.ops import Services
-from smb_suite.queue.routes import DnsPythonResolver, MxResolver, Router
+from smb_suite.queue.routes import MxResolver, Router, SharedResolver
 from smb_suite.queue.runner import QueueRunner
 from smb_suite.smtp import server as smtp_server
 
@@ -67,7 +67,7 @@ def _bind(host: str, port: int) -> socket.socket:
 @dataclass
 class Daemon:
     config: Config
-    resolver: MxResolver | None = None  # DNS for MX lookups; None: dnspython with the system's nameservers
+    resolver: MxResolver | None = None  # DNS for MX lookups; None: the services' resolver ([dns] nameservers)
     services: Services | None = None
     ports: dict[str, tuple[str, int]] = field(default_factory=dict)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -120,7 +120,7 @@ class Daemon:
         async def notify(recipient: str, report: bytes) -> None:
             await delivery.send("", [recipient], report)  # reports have the null sender (RFC 3461 6.2)
 
-        router = Router(self.config.outbound, self.resolver or DnsPythonResolver())
+        router = Router(self.config.outbound, self.resolver or SharedResolver(services.resolver))
         runner = QueueRunner(
             services.queue,
             router,

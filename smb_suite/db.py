@@ -184,6 +184,21 @@ queue_recipients = sa.Table(
     sa.Column("reported", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
+# DKIM key pairs of hosted domains (RFC 6376, RFC 8463): signing uses the rows with no retired_at; `smb-suite dns`
+# also prints retired ones for the rotation grace period, after which `dkim rotate` deletes them.
+dkim_keys = sa.Table(
+    "dkim_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("domain_id", sa.Integer, sa.ForeignKey("domains.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("selector", sa.String(63), nullable=False),
+    sa.Column("algorithm", sa.String(20), nullable=False),
+    sa.Column("private_key", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("retired_at", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("domain_id", "selector"),
+)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

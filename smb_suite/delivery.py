@@ -41,6 +41,14 @@ def deliver(store: MailStore, users: Iterable[User], data: bytes) -> int:
     return len(distinct)
 
 
+def deliver_to_junk(store: MailStore, users: Iterable[User], data: bytes) -> int:
+    """Store one copy per distinct mailbox in its Junk folder (DMARC quarantine), durably; returns the count."""
+    distinct = list({user.id: user for user in users}.values())
+    for user in distinct:
+        store.append(user, "Junk", data)
+    return len(distinct)
+
+
 @dataclass(frozen=True, slots=True)
 class _Item:
     sender: str

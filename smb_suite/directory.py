@@ -339,6 +339,17 @@ class Directory:
             rows = conn.execute(query.order_by(db.domains.c.name, db.aliases.c.local_part)).all()
         return [(Address(local, domain), parse_address(target)) for local, domain, target in rows]
 
+    def sender_addresses(self, user: User) -> set[str]:
+        """The addresses a user may send as: its own and each alias whose target is the user."""
+        query = (
+            sa.select(db.aliases.c.local_part, db.domains.c.name)
+            .join(db.domains, db.domains.c.id == db.aliases.c.domain_id)
+            .where(db.aliases.c.target == str(user.address))
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return {str(user.address)} | {f"{local}@{domain}" for local, domain in rows}
+
     def resolve_recipient(self, address: str, delimiter: str = "+", max_depth: int = 5) -> Resolution:
         """Hosted mailboxes and remote addresses that receive mail sent to this address.
 

@@ -19,7 +19,8 @@ Core code raises these; each front end translates them to its wire format in one
     ├── QuotaExceeded               the tenant's storage is full
     ├── TemporaryFailure            retry could succeed (SMTP 4xx, IMAP NO)
     │   ├── RelayNotConfigured      remote delivery not available yet
-    │   └── StorageFull             the recipient's storage is full: the sender should retry later
+    │   ├── StorageFull             the recipient's storage is full: the sender should retry later
+    │   └── DnsFailure              a DNS lookup timed out or its server failed (not: the name has no record)
     ├── Undeliverable               the outbound queue can never deliver this (no such domain, null MX)
     └── PolicyReject                a policy decision with its own SMTP code and text
 """
@@ -93,6 +94,10 @@ class RelayNotConfigured(TemporaryFailure):
 
 class StorageFull(TemporaryFailure):
     """The recipient's business (or mailbox) has no room left; an upgrade or a clean-up makes room."""
+
+
+class DnsFailure(TemporaryFailure):
+    """A DNS lookup timed out or the server failed; an empty answer or NXDOMAIN is not a failure."""
 
 
 class Undeliverable(SmbSuiteError):

@@ -22,10 +22,13 @@ import sqlalchemy as sa
 from smb_suite import db, tls
 from smb_suite.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from smb_suite.auth.throttle import LoginThrottle
-from smb_suite.config import Config
+from smb_suite.config import Config, parse_nameserver
 from smb_suite.delivery import Delivery
 from smb_suite.directory import OPERATOR, Directory, Domain, Principal, Role, User
+from smb_suite.dkimkeys import DkimKey, DkimKeys
+from smb_suite.dns import Resolver
 from smb_suite.errors import AuthenticationFailed, InvalidInput, PermissionDenied
+from smb_suite.mail import dkim
 from smb_suite.queue.spool import QueueStore
 from smb_suite.quota import Quota, Usage, format_bytes
 from smb_suite.sites import render, themes
@@ -44,6 +47,8 @@ class Services:
     store: MailStore
     sites: SiteStore
     content: ContentStore
+    dkim: DkimKeys
+    resolver: Resolver
     queue: QueueStore
     delivery: Delivery
     runner: StoreRunner
@@ -75,6 +80,8 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         queue=queue,
         delivery=Delivery(directory, store, queue, runner, config, clock),
         runner=runner,
+        dkim=DkimKeys(engine, clock),
+        resolver=Resolver([parse_nameserver(server) for server in config.dns.nameservers], config.dns.timeout),
         clock=clock,
     )
     quota.listeners.append(functools.partial(send_storage_warning, services))
@@ -119,7 +126,9 @@ def publish_default_site(services: Services, domain: Domain) -> None:
 
 
 def add_domain(services: Services, actor: Principal, name: str, tenant: str | None = None) -> Domain:
+    """Host a domain: its starter site and its DKIM keys (RSA-2048 and Ed25519, RFC 8463)."""
     domain = services.directory.add_domain(actor, name, tenant, services.config.quota.default_tier)
+    services.dkim.create_pair(domain.id)
     publish_default_site(services, domain)
     return domain
 
@@ -207,13 +216,49 @@ def parse_role(text: str) -> Role:
     return role
 
 
+# -- DKIM and DNS ---------------------------------------------------------------------------------------------
+
+DMARC_SUGGESTION = "v=DMARC1; p=quarantine; adkim=r; aspf=r; pct=100"
+
+
+def _grace_seconds(services: Services) -> int:
+    return services.config.dkim.rotation_grace_days * 86400
+
+
+def sign(services: Services, message: bytes, domain: str) -> bytes:
+    """The message with DKIM signatures of `domain` on top, one per active key (unchanged without keys).
+
+    Blocking (database read, RSA): call it from a thread. Used for local delivery of submitted mail and by the
+    outbound queue.
+    """
+    keys = services.dkim.signing_keys(domain)
+    return dkim.sign(message, domain, keys, int(services.clock())) + message
+
+
+def rotate_dkim(services: Services, actor: Principal, name: str) -> list[DkimKey]:
+    """New signing keys for a domain; the old public keys stay in `dns` output for the grace period."""
+    domain = services.directory.get_domain(actor, name)
+    services.dkim.rotate(domain.id, _grace_seconds(services))
+    return services.dkim.active(domain.name)
+
+
+def _txt(name: str, value: str) -> str:
+    strings = " ".join(f'"{part}"' for part in dkim.txt_strings(value))
+    return f"{name}\t3600\tIN\tTXT\t{strings}"
+
+
 def dns_records(services: Services, domain: Domain) -> list[str]:
-    """Zone-file lines a domain's owner publishes so that mail reaches us (DKIM follows with signing)."""
+    """Zone-file lines a domain's owner publishes: MX, SPF (RFC 7208), DKIM keys (RFC 6376, RFC 8463) and a
+    DMARC policy to start with (RFC 7489)."""
     host = services.config.server.hostname.rstrip(".")
-    return [
+    records = [
         f"{domain.name}.\t3600\tIN\tMX\t10 {host}.",
-        f'{domain.name}.\t3600\tIN\tTXT\t"v=spf1 mx -all"',
+        _txt(f"{domain.name}.", "v=spf1 mx -all"),
     ]
+    for key in services.dkim.published(domain.name, _grace_seconds(services)):
+        records.append(_txt(f"{key.selector}._domainkey.{domain.name}.", key.public_record()))
+    records.append(_txt(f"_dmarc.{domain.name}.", DMARC_SUGGESTION))
+    return records
 
 
 # -- storage tiers --------------------------------------------------------------------------------------------

@@ -11,6 +11,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from smb_suite import ops
+from smb_suite.config import load as load_config
+from smb_suite.directory import OPERATOR, Role
+
 SERVICES = ("smtp", "submission", "submissions", "imap", "imaps", "http", "https")
 LISTENING = re.compile(r"listening service=(\w+) address=([\d.]+):(\d+)")
 READY = "smb-suite is running"
@@ -36,22 +40,31 @@ def run_cli(config: Path, *args: str, stdin: str | None = None, check: bool = Tr
     return result
 
 
-# Test daemons never ask real DNS: remote mail goes to a closed loopback port unless a test routes it.
+# Test daemons never ask real DNS for MX: remote mail goes to a closed loopback port unless a test routes it.
 NO_REMOTE_DELIVERY = '[outbound]\nsmarthost = "127.0.0.1:9"\n'
 
 
 def write_config(
-    folder: Path, extra: str = "", services: tuple[str, ...] = SERVICES, ports: dict[str, int] | None = None
+    folder: Path,
+    extra: str = "",
+    services: tuple[str, ...] = SERVICES,
+    hostname: str = "mail.example.test",
+    nameservers: tuple[str, ...] = (),
+    ports: dict[str, int] | None = None,
 ) -> Path:
-    """A config on loopback; `ports` fixes some services' ports (else ephemeral); `extra` adds sections."""
+    """A configuration on loopback ports (ephemeral unless `ports` fixes some); with nameservers, DNS goes to
+    those (tests/dnsserver.py)."""
     fixed = ports or {}
     listen = "\n".join(
         f'{name} = "127.0.0.1:{fixed.get(name, 0)}"' if name in services else f'{name} = ""' for name in SERVICES
     )
     if "[outbound]" not in extra:
         extra = NO_REMOTE_DELIVERY + extra
+    dns = ""
+    if nameservers:
+        dns = "[dns]\nnameservers = [" + ", ".join(f'"{server}"' for server in nameservers) + "]\n"
     path = folder / "smb-suite.toml"
-    path.write_text(f'[server]\nhostname = "mail.example.test"\ndata_dir = "data"\n\n[listen]\n{listen}\n{extra}')
+    path.write_text(f'[server]\nhostname = "{hostname}"\ndata_dir = "data"\n\n[listen]\n{listen}\n{dns}{extra}')
     return path
 
 
@@ -92,6 +105,18 @@ class Daemon:
         self.ports = {m[1]: int(m[3]) for m in LISTENING.finditer(self.log_text())}
         return self
 
+    def maildir(self, address: str, folder: str = "INBOX") -> Path:
+        """The Maildir of one folder of a hosted user (INBOX is the user's root; others are '.Name')."""
+        local, _, domain = address.partition("@")
+        root = self.folder / "data" / "mail" / domain / local
+        return root if folder == "INBOX" else root / f".{folder}"
+
+    def messages(self, address: str, folder: str = "INBOX") -> list[bytes]:
+        """The messages of a folder, oldest first (by file modification time, then name)."""
+        path = self.maildir(address, folder)
+        files = [entry for sub in ("new", "cur") for entry in (path / sub).iterdir() if entry.is_file()]
+        return [entry.read_bytes() for entry in sorted(files, key=lambda entry: (entry.stat().st_mtime_ns, entry.name))]
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
@@ -115,13 +140,29 @@ class Daemon:
 
 
 def make_daemon(
-    folder: Path, extra_config: str = "", services: tuple[str, ...] = SERVICES, ports: dict[str, int] | None = None
+    folder: Path,
+    extra_config: str = "",
+    services: tuple[str, ...] = SERVICES,
+    hostname: str = "mail.example.test",
+    nameservers: tuple[str, ...] = (),
+    ports: dict[str, int] | None = None,
 ) -> Daemon:
     """A daemon with domain example.test, owner demo@ and user alice@, not yet started."""
     folder.mkdir(parents=True, exist_ok=True)
-    config = write_config(folder, extra_config, services, ports)
-    run_cli(config, "init")
-    run_cli(config, "domain", "add", DOMAIN)
-    run_cli(config, "user", "add", OWNER, "--password-stdin", "--role", "owner", stdin=OWNER_PASSWORD + "\n")
-    run_cli(config, "user", "add", USER, "--password-stdin", stdin=USER_PASSWORD + "\n")
+    config = write_config(folder, extra_config, services, hostname, nameservers, ports)
+    prepare(config)
     return Daemon(folder, config)
+
+
+def prepare(config: Path) -> None:
+    """What `init`, `domain add` and two `user add` commands do, through the same use cases, in-process
+    (four command-line runs cost several seconds of interpreter start-up per daemon; test_cli covers them)."""
+    settings = load_config(config)
+    ops.initialise(settings)
+    services = ops.open_services(settings)
+    try:
+        ops.add_domain(services, OPERATOR, DOMAIN)
+        ops.add_user(services, OPERATOR, OWNER, OWNER_PASSWORD, Role.OWNER)
+        ops.add_user(services, OPERATOR, USER, USER_PASSWORD, Role.USER)
+    finally:
+        services.close()

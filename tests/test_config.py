@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from smb_suite import config
+from smb_suite.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "conf" / "smb-suite.toml"
 
@@ -33,6 +34,38 @@ def test_example_config_loads_to_the_defaults() -> None:
     assert loaded.server.data_dir == EXAMPLE.parent / "data"
     assert loaded.themes_dir == config.BUNDLED_THEMES
     assert (loaded.themes_dir / "default" / "theme.toml").exists()
+
+
+def test_example_config_has_the_mail_authentication_defaults() -> None:
+    loaded = config.load(EXAMPLE)
+    assert (loaded.dns, loaded.inbound, loaded.dkim) == (
+        config.DnsConfig(),
+        config.InboundConfig(),
+        config.DkimConfig(),
+    )
+
+
+def test_dns_and_inbound_mistakes_are_all_reported_with_their_keys(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('[dns]\nnameservers = ["resolver.example", "127.0.0.1:99999"]\n[inbound]\ndmarc_reject = "drop"\n')
+    with pytest.raises(ConfigError) as problems:
+        config.load(path)
+    text = str(problems.value)
+    assert text.count("[dns] nameservers") == 2
+    assert "[inbound] dmarc_reject: must be one of reject, quarantine" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("192.0.2.53", ("192.0.2.53", 53)),
+        ("127.0.0.1:5353", ("127.0.0.1", 5353)),
+        ("[::1]:53", ("::1", 53)),
+        ("2001:db8::53", ("2001:db8::53", 53)),
+    ],
+)
+def test_nameservers_are_addresses_with_an_optional_port(text: str, parsed: tuple[str, int]) -> None:
+    assert config.parse_nameserver(text) == parsed
 
 
 def test_outbound_durations_and_routes_are_read_and_checked(tmp_path: Path) -> None:

@@ -11,15 +11,16 @@ from collections.abc import Iterator
 import pytest
 
 from tests.daemon import DOMAIN, OWNER, USER, Daemon, make_daemon
+from tests.dnsserver import DnsServer
 from tests.mailtest import SMOKE, maildir, message, send_inbound, submit
 
 CAROL = f"carol@{DOMAIN}"
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+def daemon(tmp_path_factory: pytest.TempPathFactory, quiet_dns: DnsServer) -> Iterator[Daemon]:
     """One daemon for this module; alice is on vacation, carol is a third local user."""
-    server = make_daemon(tmp_path_factory.mktemp("delivery"), services=SMOKE)
+    server = make_daemon(tmp_path_factory.mktemp("delivery"), services=SMOKE, nameservers=(quiet_dns.address,))
     server.cli("user", "add", CAROL, "--password-stdin", stdin="carol-password-1\n")
     server.cli("user", "vacation", USER, "--subject", "Away until Monday", "--message-stdin", stdin="I am away.\n")
     server.start()

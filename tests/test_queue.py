@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon import OWNER, USER, Daemon, make_daemon
+from tests.daemon import OWNER, OWNER_PASSWORD, USER, Daemon, make_daemon
+from tests.dnsserver import DnsServer
 from tests.mailtest import SMOKE, free_port, maildir, message, queue_list, send_inbound, submit, wait_for
 
 PARTNER = "partner.test"
@@ -25,16 +26,17 @@ def outbound(port: int, **settings: str) -> str:
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[Pair]:
+def pair(tmp_path: Path, quiet_dns: DnsServer) -> Iterator[Pair]:
     """make(**outbound settings) -> (A started, B created but not started, on a fixed port)."""
     made: list[Daemon] = []
 
     def make(**settings: str) -> tuple[Daemon, Daemon]:
         port = free_port()
-        b = make_daemon(tmp_path / "b", services=("smtp",), ports={"smtp": port})
+        dns = (quiet_dns.address,)
+        b = make_daemon(tmp_path / "b", services=("smtp",), ports={"smtp": port}, nameservers=dns)
         b.cli("domain", "add", PARTNER)
         b.cli("user", "add", BOB, "--password-stdin", stdin="bob-password-1\n")
-        a = make_daemon(tmp_path / "a", outbound(port, **settings), services=SMOKE).start()
+        a = make_daemon(tmp_path / "a", outbound(port, **settings), services=SMOKE, nameservers=dns).start()
         made.extend((a, b))
         return a, b
 
@@ -64,17 +66,18 @@ def test_submitted_mail_for_a_partner_domain_is_delivered_by_the_queue_over_star
     wait_for("an empty queue at A", lambda: queue_empty(a))
 
 
-def test_a_smarthost_with_authentication_carries_all_remote_mail(tmp_path: Path) -> None:
-    b = make_daemon(tmp_path / "b", services=("smtp", "submission"))
+def test_a_smarthost_with_authentication_carries_all_remote_mail(tmp_path: Path, quiet_dns: DnsServer) -> None:
+    b = make_daemon(tmp_path / "b", services=("smtp", "submission"), nameservers=(quiet_dns.address,))
     b.cli("domain", "add", PARTNER)
     b.cli("user", "add", BOB, "--password-stdin", stdin="bob-password-1\n")
     b.start()
     try:
+        # B knows demo@example.test too (every test daemon has it): the relay account may send as our sender.
         relay = (
-            f'[outbound]\nsmarthost = "127.0.0.1:{b.ports["submission"]}"\nsmarthost_username = "{BOB}"\n'
-            'smarthost_password = "bob-password-1"\n'
+            f'[outbound]\nsmarthost = "127.0.0.1:{b.ports["submission"]}"\nsmarthost_username = "{OWNER}"\n'
+            f'smarthost_password = "{OWNER_PASSWORD}"\n'
         )
-        a = make_daemon(tmp_path / "a", relay, services=SMOKE).start()
+        a = make_daemon(tmp_path / "a", relay, services=SMOKE, nameservers=(quiet_dns.address,)).start()
         try:
             submit(a, [BOB], message("via the smarthost", BOB))
             delivered = wait_for("delivery at B", lambda: maildir(b, BOB))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, Daemon
 
 MESSAGE = b"From: someone@remote.example\r\nTo: demo@example.test\r\nSubject: hello\r\n\r\nHi there.\r\n"
+SUBMITTED = b"From: Demo <demo@example.test>\r\nTo: alice@example.test\r\nSubject: hello\r\n\r\nHi there.\r\n"
 
 
 def insecure_context() -> ssl.SSLContext:
@@ -95,14 +97,14 @@ def test_submission_after_starttls_authenticates_and_delivers(daemon: Daemon) ->
     with submission(daemon) as client:
         assert "PLAIN" in client.esmtp_features["auth"]
         client.login(OWNER, OWNER_PASSWORD)
-        assert client.sendmail(OWNER, [USER], MESSAGE) == {}
+        assert client.sendmail(OWNER, [USER], SUBMITTED) == {}
 
 
 def test_submission_over_implicit_tls_authenticates(daemon: Daemon) -> None:
     with smtplib.SMTP_SSL("127.0.0.1", daemon.ports["submissions"], context=insecure_context(), timeout=30) as client:
         client.ehlo("laptop")
         client.login(OWNER, OWNER_PASSWORD)
-        assert client.sendmail(OWNER, [USER], MESSAGE) == {}
+        assert client.sendmail(OWNER, [USER], SUBMITTED) == {}
 
 
 def test_submission_wrong_password_is_535_5_7_8(daemon: Daemon) -> None:
@@ -124,7 +126,7 @@ def test_submission_to_a_remote_recipient_is_queued(daemon: Daemon) -> None:
         client.mail(OWNER)
         code, _ = client.rcpt("partner@elsewhere.example")
         assert code == 250
-        code, text = client.data(MESSAGE)
+        code, text = client.data(MESSAGE.replace(b"From: someone@remote.example", f"From: {OWNER}".encode()))
     assert code == 250
     assert text.startswith(b"2.0.0 Ok: queued as")
 
@@ -144,6 +146,61 @@ def test_passwords_never_reach_the_log(daemon: Daemon) -> None:
     log = daemon.all_logs()
     assert "smtp.auth_ok" in log
     assert OWNER_PASSWORD not in log and "a-wrong-guess-xyz" not in log
+
+
+def read_replies(sock: socket.socket, count: int) -> list[str]:
+    """Read `count` complete replies (multi-line ones joined), waiting at most the socket timeout for each."""
+    buffer = b""
+    replies: list[str] = []
+    current: list[str] = []
+    while len(replies) < count:
+        while b"\r\n" not in buffer:
+            chunk = sock.recv(4096)
+            assert chunk, f"connection closed after {replies}"
+            buffer += chunk
+        line, buffer = buffer.split(b"\r\n", 1)
+        text = line.decode()
+        current.append(text)
+        if text[3:4] != "-":
+            replies.append("\n".join(current))
+            current = []
+    return replies
+
+
+def test_ehlo_advertises_the_extensions_mail_clients_look_for(daemon: Daemon) -> None:
+    with inbound(daemon) as client:
+        for extension in ("size", "pipelining", "8bitmime", "smtputf8", "enhancedstatuscodes"):
+            assert client.has_extn(extension), extension
+        assert client.esmtp_features["size"] == str(25 * 1024 * 1024)
+
+
+def test_pipelined_mail_rcpt_data_get_their_replies_in_order(daemon: Daemon) -> None:
+    """RFC 2920: the client sends MAIL, both RCPTs and DATA in one write, then reads four replies."""
+    with socket.create_connection(("127.0.0.1", daemon.ports["smtp"]), timeout=30) as sock:
+        read_replies(sock, 1)
+        sock.sendall(b"EHLO client.remote.example\r\n")
+        assert "PIPELINING" in read_replies(sock, 1)[0]
+        sock.sendall(
+            b"MAIL FROM:<someone@remote.example>\r\nRCPT TO:<demo@example.test>\r\n"
+            b"RCPT TO:<nobody@example.test>\r\nDATA\r\n"
+        )
+        mail, good, bad, data = read_replies(sock, 4)
+        assert mail.startswith("250 2.") and good.startswith("250 2.1.5") and bad.startswith("550 5.1.1")
+        assert data.startswith("354")
+        sock.sendall(MESSAGE + b".\r\nQUIT\r\n")
+        delivered, bye = read_replies(sock, 2)
+    assert delivered.startswith("250 2.0.0")
+    assert bye.startswith("221 2.0.0")
+
+
+@pytest.mark.parametrize(
+    ("command", "reply"),
+    [("NOOP", "250 2.0.0"), ("RSET", "250 2.0.0"), ("FROB", "500 5.5.2"), ("RCPT TO:<demo@example.test>", "503 5.5.1")],
+)
+def test_every_reply_carries_an_enhanced_status_code(daemon: Daemon, command: str, reply: str) -> None:
+    with inbound(daemon) as client:
+        code, text = client.docmd(command)
+    assert f"{code} {text.decode()}".startswith(reply)
 
 
 def test_a_looping_message_is_refused_with_554_5_4_6(daemon: Daemon) -> None:

@@ -1,7 +1,8 @@
 """Where remote mail goes: a static route, the smarthost, or the domain's MX hosts (RFC 5321 5.1, RFC 7505).
 
-DNS is behind the small `MxResolver` protocol so that tests (and issue 4 part A's shared resolver) plug in;
-`DnsPythonResolver` is the default, dnspython's asyncio resolver with the system's nameservers.
+DNS is behind the small `MxResolver` protocol: the daemon plugs in its one resolver (smb_suite.dns.Resolver,
+configured by [dns]) through `SharedResolver`; `DnsPythonResolver` talks to given nameservers directly and
+tells NXDOMAIN apart.
 """
 
 from __future__ import annotations
@@ -75,6 +76,28 @@ class DnsPythonResolver:
             except NoSuchDomain:
                 return []
         return found
+
+
+class AddressLookup(Protocol):
+    """The shape of smb_suite.dns.Resolver (the daemon's one resolver, with [dns] nameservers and timeout)."""
+
+    async def mx(self, name: str) -> list[tuple[int, str]]: ...
+
+    async def addresses(self, name: str, rdtype: str = "A") -> list[str]: ...
+
+
+class SharedResolver:
+    """MxResolver over the daemon's shared resolver. It answers NXDOMAIN with an empty list, so an unknown
+    domain is found out as "no MX and no address" (also permanent) rather than as NoSuchDomain."""
+
+    def __init__(self, resolver: AddressLookup) -> None:
+        self._resolver = resolver
+
+    async def mx(self, domain: str) -> list[tuple[int, str]]:
+        return [(preference, exchange.rstrip(".").lower()) for preference, exchange in await self._resolver.mx(domain)]
+
+    async def addresses(self, host: str) -> list[str]:
+        return await self._resolver.addresses(host, "AAAA") + await self._resolver.addresses(host, "A")
 
 
 class Security(StrEnum):

@@ -1,7 +1,8 @@
-"""aiosmtpd handlers: protocol decisions only; routing and storage are the core's (delivery.py)."""
+"""aiosmtpd handlers: protocol decisions only; routing, storage, signing and checks are the core's."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from email.utils import formatdate
@@ -9,20 +10,28 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from smb_suite import log
+from smb_suite import delivery, log, mailauth, ops
+from smb_suite.directory import User
 from smb_suite.errors import InvalidInput, RelayDenied, SmbSuiteError
+from smb_suite.mail import authresults, message
 from smb_suite.mail.address import parse_address
 from smb_suite.ops import Services
 from smb_suite.smtp import replies
 
 logger = logging.getLogger("smb_suite.smtp")
 MAX_HOPS = 50  # RFC 5321 6.3: a message with this many Received fields is looping (forwards, aliases elsewhere)
+# Advertised on top of what aiosmtpd says itself (SIZE, 8BITMIME, SMTPUTF8, STARTTLS, AUTH).
+EXTENSIONS = ("PIPELINING", "ENHANCEDSTATUSCODES")  # RFC 2920, RFC 2034
 
 
 def _uses_tls(server: SMTP) -> bool:
     transport = server.transport
     implicit = transport is not None and transport.get_extra_info("ssl_object") is not None
     return implicit or (server.session is not None and server.session.ssl is not None)
+
+
+def _client(session: Session) -> str:
+    return str(session.peer[0]) if session.peer else ""
 
 
 def received_header(server: SMTP, session: Session, envelope: Envelope, queue_id: str) -> bytes:
@@ -56,12 +65,18 @@ def null_sender_as_empty(mail_from: str | None) -> str:
 
 
 class InboundHandler:
-    """The MX: accepts mail for hosted addresses and aliases only (no relay)."""
+    """The MX: accepts mail for hosted addresses and aliases only (no relay); checks SPF, DKIM and DMARC."""
 
     relays = False  # submission: mail for other domains goes to the outbound queue
 
     def __init__(self, services: Services) -> None:
         self.services = services
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname  # a 5-argument EHLO hook must record it itself
+        return [*responses[:-1], *(f"250-{name}" for name in EXTENSIONS), responses[-1]]
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -89,37 +104,79 @@ class InboundHandler:
 
     @staticmethod
     def _refuse(session: Session, address: str, reply: str) -> str:
-        client = session.peer[0] if session.peer else ""
-        log.event(logger, "smtp.rcpt_refused", client=client, rcpt=address, reply=reply[:9])
+        log.event(logger, "smtp.rcpt_refused", client=_client(session), rcpt=address, reply=reply[:9])
         return reply
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if not envelope.mailboxes and not envelope.remote:  # type: ignore[attr-defined]
+            return replies.NO_RECIPIENTS
+        content = authresults.remove_ours(envelope.original_content or b"", server.hostname)
+        settings = self.services.config
+        try:
+            verdict = await mailauth.authenticate(
+                content,
+                _client(session),
+                session.host_name or "",
+                envelope.mail_from or "",
+                self.services.resolver,
+                settings.server.hostname,
+                settings.inbound.dmarc_reject,
+            )
+        except Exception:  # a bug in a check must neither lose the mail nor let it pass unchecked: retry later
+            logger.exception("smtp.authentication_failed client=%s", _client(session))
+            return replies.LOCAL_ERROR
+        log.event(
+            logger,
+            "smtp.authenticated",
+            client=_client(session),
+            spf=verdict.spf.result,
+            dkim=",".join(item.result for item in verdict.dkim) or "none",
+            dmarc=verdict.dmarc.result,
+            action=verdict.action,
+        )
+        if verdict.action is mailauth.Action.REJECT:
+            return replies.DMARC_REJECTED
+        return await self._deliver(server, session, envelope, verdict.field + content, verdict.action)
+
+    async def _deliver(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        content: bytes,
+        action: mailauth.Action = mailauth.Action.DELIVER,
+    ) -> str:
+        """Prepend our Received field; store a copy per mailbox (INBOX, or Junk when quarantined) and queue the
+        copies for other domains, all durably before the 250."""
         mailboxes: list[Any] = envelope.mailboxes  # type: ignore[attr-defined]
         remote: list[str] = envelope.remote  # type: ignore[attr-defined]
-        if not mailboxes and not remote:
-            return replies.NO_RECIPIENTS
-        trace_id = secrets.token_hex(6)
-        content = envelope.original_content or b""
         if count_received(content) >= MAX_HOPS:
             return replies.TOO_MANY_HOPS
+        trace_id = secrets.token_hex(6)
         data = received_header(server, session, envelope, trace_id) + content
         sender = null_sender_as_empty(envelope.mail_from)
         try:
-            accepted = await self.services.delivery.accept(sender, mailboxes, remote, data)
+            if action is mailauth.Action.JUNK:  # quarantined: kept for the recipients here, never passed on
+                junk = delivery.deliver_to_junk
+                copies = await self.services.runner.write(junk, self.services.store, mailboxes, data)
+                accepted = delivery.Accepted(copies, None)
+            else:
+                accepted = await self.services.delivery.accept(sender, mailboxes, remote, data)
         except SmbSuiteError as error:
             return replies.for_error(error)
         except OSError:
             logger.exception("smtp.delivery_failed id=%s", trace_id)
             return replies.LOCAL_ERROR
-        client = session.peer[0] if session.peer else ""
+        folder = "Junk" if action is mailauth.Action.JUNK else "INBOX"
         log.event(
             logger,
             "smtp.delivered",
             id=trace_id,
-            client=client,
+            client=_client(session),
             copies=accepted.copies,
             queued=accepted.queue_id or "-",
             size=len(data),
+            folder=folder,
         )
         if accepted.queue_id:
             return f"{replies.OK_QUEUED} as {accepted.queue_id}"
@@ -127,6 +184,43 @@ class InboundHandler:
 
 
 class SubmissionHandler(InboundHandler):
-    """Authenticated submission: hosted recipients are delivered; remote ones go to the outbound queue."""
+    """Authenticated submission (RFC 6409): the user sends as itself or its aliases only; mail is DKIM-signed.
+
+    Hosted recipients are delivered at once; remote ones go to the outbound queue. No copy goes to Sent:
+    that is the mail client's job (it APPENDs its own copy).
+    """
 
     relays = True
+
+    async def _senders(self, session: Session) -> set[str]:
+        user = session.auth_data
+        if not isinstance(user, User):
+            return set()
+        return await self.services.runner.read(self.services.directory.sender_addresses, user)
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        if address.lower() not in await self._senders(session):
+            log.event(logger, "smtp.sender_refused", client=_client(session), sender=address)
+            return replies.SENDER_NOT_OWNED
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return replies.OK_SENDER
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if not envelope.mailboxes and not envelope.remote:  # type: ignore[attr-defined]
+            return replies.NO_RECIPIENTS
+        content = authresults.remove_ours(envelope.original_content or b"", server.hostname)
+        senders = message.from_addresses(content)
+        allowed = await self._senders(session)
+        if not senders or any(sender not in allowed for sender in senders):
+            log.event(logger, "smtp.from_refused", client=_client(session), sender=",".join(senders) or "none")
+            return replies.FROM_NOT_OWNED
+        domain = message.domain_of(senders[0])
+        content = message.complete_for_submission(content, domain, int(self.services.clock()), secrets.token_hex(12))
+        try:
+            signed = await asyncio.to_thread(ops.sign, self.services, content, domain)
+        except SmbSuiteError as error:
+            return replies.for_error(error)
+        return await self._deliver(server, session, envelope, signed)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from smb_suite import errors
 
+OK_SENDER = "250 2.1.0 Ok"
 OK_DELIVERED = "250 2.0.0 Ok: delivered"
 OK_QUEUED = "250 2.0.0 Ok: queued"
 OK_RECIPIENT = "250 2.1.5 Ok"
@@ -19,6 +22,35 @@ AUTH_FAILED = "535 5.7.8 Authentication credentials invalid"
 NO_RECIPIENTS = "554 5.5.1 No valid recipients"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
 TOO_MANY_HOPS = "554 5.4.6 Too many hops: this message is looping"
+# RFC 6409 6.1 lets the MSA refuse senders the user may not use; 5.7.1 "not authorized" (RFC 3463).
+SENDER_NOT_OWNED = "553 5.7.1 Sender address rejected: not one of your addresses or aliases"
+FROM_NOT_OWNED = "553 5.7.1 From: header rejected: not one of your addresses or aliases"
+DMARC_REJECTED = "550 5.7.1 Rejected: the From: domain's DMARC policy says this message is not from it"
+
+# RFC 2034 / RFC 3463: once ENHANCEDSTATUSCODES is advertised, every reply but the greeting, the EHLO/HELO
+# response and intermediate 3xx replies carries an enhanced code. aiosmtpd's own replies lack them; these are
+# the codes they get (as Postfix sends them).
+_ENHANCED_DEFAULTS = {
+    221: "2.0.0",
+    250: "2.0.0",
+    251: "2.1.5",
+    252: "2.0.0",
+    421: "4.3.0",
+    451: "4.3.0",
+    452: "4.3.1",
+    454: "4.7.0",
+    500: "5.5.2",
+    501: "5.5.4",
+    502: "5.5.1",
+    503: "5.5.1",
+    504: "5.5.4",
+    530: "5.7.0",
+    552: "5.3.4",
+    553: "5.1.3",
+    555: "5.5.4",
+}
+_REPLY = re.compile(r"([2-5]\d\d)([ -])(.*)", re.DOTALL)
+_ENHANCED = re.compile(r"[245]\.\d{1,3}\.\d{1,3}(?: |$)")
 
 
 def for_error(error: Exception) -> str:
@@ -42,3 +74,15 @@ def for_error(error: Exception) -> str:
             return AUTH_FAILED
         case _:
             return LOCAL_ERROR
+
+
+def with_enhanced_code(reply: str) -> str:
+    """The reply with an enhanced status code (RFC 3463) if it has none and should have one."""
+    match = _REPLY.fullmatch(reply)
+    if match is None:
+        return reply
+    code, separator, text = int(match.group(1)), match.group(2), match.group(3)
+    if code == 220 or 300 <= code < 400 or _ENHANCED.match(text):
+        return reply
+    enhanced = _ENHANCED_DEFAULTS.get(code, f"{code // 100}.0.0")
+    return f"{code}{separator}{enhanced} {text}"

@@ -12,7 +12,7 @@ import ssl
 from enum import StrEnum
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, syntax
 
 from smb_suite import log, ops
 from smb_suite.errors import AuthenticationFailed
@@ -42,8 +42,31 @@ class SmbSMTP(SMTP):
     def __init__(self, handler: Any, services: Services, sessions: set[SmbSMTP], **kwargs: Any) -> None:
         self.services = services
         self.sessions = sessions
+        self._greeting = False
         sessions.add(self)
         super().__init__(handler, **kwargs)
+
+    async def push(self, status: Any) -> None:
+        """Every reply leaves with an enhanced status code (we advertise ENHANCEDSTATUSCODES, RFC 2034)."""
+        if isinstance(status, str) and not self._greeting:
+            status = replies.with_enhanced_code(status)
+        await super().push(status)
+
+    @syntax("EHLO hostname")
+    async def smtp_EHLO(self, hostname: str) -> None:
+        self._greeting = True  # RFC 2034 3: the EHLO response carries no enhanced codes
+        try:
+            await super().smtp_EHLO(hostname)
+        finally:
+            self._greeting = False
+
+    @syntax("HELO hostname")
+    async def smtp_HELO(self, hostname: str) -> None:
+        self._greeting = True
+        try:
+            await super().smtp_HELO(hostname)
+        finally:
+            self._greeting = False
 
     def connection_lost(self, error: Exception | None) -> None:
         super().connection_lost(error)

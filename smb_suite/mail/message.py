@@ -1,0 +1,92 @@
+"""Header fields of a raw message, without re-serialising it (RFC 5322 2.2, 3.6).
+
+A message is handled as bytes so that what we pass on is byte-for-byte what we received (DKIM signatures
+survive); these helpers only find, read and drop whole header fields.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import formatdate, getaddresses
+
+_FIELD_NAME = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:")
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str  # lower case
+    raw: bytes  # the whole field with its continuation lines and line ending
+
+    @property
+    def value(self) -> str:
+        """The unfolded value (RFC 5322 2.2.3), decoded as UTF-8 (RFC 6532) with errors replaced."""
+        _, _, value = self.raw.partition(b":")
+        unfolded = re.sub(rb"\r?\n(?=[ \t])", b"", value).rstrip(b"\r\n")
+        return unfolded.decode("utf-8", "replace").strip()
+
+
+def split(data: bytes) -> tuple[list[Field], bytes]:
+    """The header fields and the rest (the empty line and the body). Lines that are no field are kept as the
+    start of the body, as RFC 5322 has no place for them in the header."""
+    fields: list[Field] = []
+    position = 0
+    while position < len(data):
+        end = data.find(b"\n", position)
+        end = len(data) if end < 0 else end + 1
+        line = data[position:end]
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] = Field(fields[-1].name, fields[-1].raw + line)
+        else:
+            match = _FIELD_NAME.match(line)
+            if match is None:
+                break
+            fields.append(Field(match.group(1).decode("ascii").lower(), line))
+        position = end
+    return fields, data[position:]
+
+
+def join(fields: list[Field], rest: bytes) -> bytes:
+    return b"".join(field.raw for field in fields) + rest
+
+
+def values(data: bytes, name: str) -> list[str]:
+    """The unfolded values of every field called `name` (case-insensitive), top to bottom."""
+    fields, _ = split(data)
+    return [field.value for field in fields if field.name == name.lower()]
+
+
+def remove(data: bytes, drop: Callable[[Field], bool]) -> bytes:
+    """The message without the header fields for which `drop` is true; everything else byte-for-byte."""
+    fields, rest = split(data)
+    return join([field for field in fields if not drop(field)], rest)
+
+
+def prepend(data: bytes, name: str, value: str) -> bytes:
+    """Add one field on top, value already folded with CRLF + whitespace where needed."""
+    return f"{name}: {value}\r\n".encode() + data
+
+
+def from_addresses(data: bytes) -> list[str]:
+    """The addr-specs in every From field (RFC 5322 3.6.2), lower-cased; empty if there is no From."""
+    found = getaddresses(values(data, "from"))
+    return [address.lower() for _, address in found if address]
+
+
+def domain_of(address: str) -> str:
+    """The domain part of an addr-spec, lower case, without a trailing dot; '' when there is none."""
+    _, at, domain = address.rpartition("@")
+    return domain.rstrip(".").lower() if at else ""
+
+
+def complete_for_submission(data: bytes, domain: str, timestamp: int, token: str) -> bytes:
+    """Add the Date and Message-ID a submitted message lacks (RFC 6409 8.2, 8.3; RFC 5322 3.6.1, 3.6.4)."""
+    fields, _ = split(data)
+    names = {field.name for field in fields}
+    added = b""
+    if "message-id" not in names:
+        added += f"Message-ID: <{token}@{domain}>\r\n".encode()
+    if "date" not in names:
+        added += f"Date: {formatdate(timestamp)}\r\n".encode()
+    return added + data
