@@ -8,8 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0004'
-# After main's 0005 (websites). Issue 4 part A's 0003 (DKIM keys) must join this chain at merge:
-# 0002 -> 0005 -> 0003 -> 0004, or wherever the lead puts it; there must be one head.
+# Chain on main: 0002 -> 0003 (DKIM keys) -> 0005 (websites) -> 0004 (this one): one head.
 down_revision = '0005'
 branch_labels = None
 depends_on = None
