@@ -30,6 +30,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.dnsserver import DnsServer  # noqa: E402 - the loopback DNS server the tests use
+
 DOMAIN = "bench.test"
 SINK_DOMAIN = "sink.test"
 DEADLINE = 600.0
@@ -84,7 +87,7 @@ def smtp_source(port: int, count: int, sessions: int, size: int, to: str) -> flo
 
 
 class Ours:
-    def __init__(self, folder: Path, sink_port: int) -> None:
+    def __init__(self, folder: Path, sink_port: int, nameserver: str) -> None:
         self.folder = folder
         folder.mkdir(parents=True)
         self.config = folder / "smb-suite.toml"
@@ -96,6 +99,8 @@ class Ours:
             + '[outbound]\nsmarthost = "127.0.0.1:9"\nretry_schedule = ["1s"]\nscan_interval = "1s"\n'
             + f'[outbound.routes]\n"{SINK_DOMAIN}" = "127.0.0.1:{sink_port}"\n'
             + "[tiers.bench]\nstorage_mb = 100000\n[quota]\ndefault_tier = \"bench\"\n"
+            # SPF/DMARC checks ask a loopback DNS server with an empty zone, never a real resolver.
+            + f'[dns]\nnameservers = ["{nameserver}"]\n'
         )
         self.cli("init")
         self.cli("domain", "add", DOMAIN)
@@ -245,7 +250,10 @@ def main() -> int:
         sink_port = free_port()
         sink = subprocess.Popen(["smtp-sink", "-u", "nobody", f"127.0.0.1:{sink_port}", "256"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        ours = Ours(folder / "ours", sink_port)
+        zone = folder / "empty.zone"
+        zone.write_text("")
+        dns_server = DnsServer(zone).start()
+        ours = Ours(folder / "ours", sink_port, dns_server.address)
         reference = Postfix(folder / "postfix", free_port(), sink_port)
         try:
             ours.start()
@@ -283,6 +291,7 @@ def main() -> int:
             reference.stop()
             sink.send_signal(signal.SIGTERM)
             sink.wait(timeout=30)
+            dns_server.stop()
     return 0
 
 
