@@ -12,7 +12,7 @@ from pathlib import Path
 from smb_suite import account_ops, dns_ops, ops, site_ops, tenant_ops, usage_check
 from smb_suite import config as config_module
 from smb_suite.config import MIB, Config
-from smb_suite.directory import OPERATOR
+from smb_suite.directory import OPERATOR, Vacation
 from smb_suite.errors import ConfigError, SmbSuiteError
 from smb_suite.ops import Services
 from smb_suite.quota import format_bytes
@@ -80,6 +80,69 @@ def cmd_alias_remove(args: argparse.Namespace, services: Services) -> None:
 def cmd_alias_list(args: argparse.Namespace, services: Services) -> None:
     for source, target in services.directory.list_aliases(OPERATOR):
         print(f"{source}\t{target}")
+
+
+def cmd_user_forward(args: argparse.Namespace, services: Services) -> None:
+    target = None if args.off else args.target
+    user = services.directory.set_forwarding(OPERATOR, args.address, target, args.keep_copy)
+    if target is None:
+        print(f"{user.address} no longer forwards its mail")
+    else:
+        kept = " (keeping a copy)" if args.keep_copy else ""
+        print(f"{user.address} forwards its mail to {target}{kept}")
+
+
+def cmd_user_vacation(args: argparse.Namespace, services: Services) -> None:
+    if args.off:
+        user = services.directory.set_vacation(OPERATOR, args.address, None)
+        print(f"vacation reply of {user.address} is off")
+        return
+    body = sys.stdin.read()
+    user = services.directory.set_vacation(OPERATOR, args.address, Vacation(args.subject or "", body))
+    print(f"vacation reply of {user.address} is on")
+
+
+def cmd_domain_catchall(args: argparse.Namespace, services: Services) -> None:
+    target = None if args.off else args.target
+    domain = services.directory.set_catchall(OPERATOR, args.domain, target)
+    if target is None:
+        print(f"{domain.name} has no catch-all: mail for unknown addresses is refused")
+    else:
+        print(f"mail for unknown addresses of {domain.name} goes to {target}")
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def cmd_queue_list(args: argparse.Namespace, services: Services) -> None:
+    messages = services.queue.messages()
+    now = time.time()
+    for message in messages:
+        sender = message.sender or "<>"
+        print(f"{message.queue_id}  {message.size} bytes  {_age(now - message.created_at)} old  from {sender}")
+        for r in message.recipients:
+            when = f", next try in {_age(max(r.next_attempt_at - now, 0))}" if r.status == "queued" else ""
+            reply = f": {r.last_reply}" if r.last_reply else ""
+            print(f"    {r.address}  {r.status}, {r.attempts} attempt(s){when}{reply}")
+    print(f"{len(messages)} message(s) in the queue")
+
+
+def cmd_queue_retry(args: argparse.Namespace, services: Services) -> None:
+    count = services.queue.retry(args.queue_id)
+    print(f"{count} recipient(s) will be tried again at the next queue run")
+
+
+def cmd_queue_delete(args: argparse.Namespace, services: Services) -> None:
+    removed = services.queue.delete(args.queue_id)
+    missing = set(args.queue_id) - set(removed)
+    for queue_id in removed:
+        print(f"deleted {queue_id}")
+    if missing:
+        raise SmbSuiteError(f"not in the queue: {' '.join(sorted(missing))}")
 
 
 def cmd_dns(args: argparse.Namespace, services: Services) -> None:
@@ -219,6 +282,11 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     return daemon.serve(config)
 
 
+def _target_or_off(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", nargs="?", help="an address here or elsewhere")
+    parser.add_argument("--off", action="store_true", help="turn it off")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smb-suite", description="Mail and websites for small businesses.")
     parser.add_argument("-c", "--config", type=Path, help="TOML configuration file (default: built-in)")
@@ -235,6 +303,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--tenant", help="business the domain belongs to (default: a new one named after it)")
     add.set_defaults(run=cmd_domain_add)
     domain.add_parser("list", help="list hosted domains").set_defaults(run=cmd_domain_list)
+    catchall = domain.add_parser("catchall", help="deliver mail for unknown addresses of DOMAIN to TARGET")
+    catchall.add_argument("domain")
+    _target_or_off(catchall)
+    catchall.set_defaults(run=cmd_domain_catchall)
     remove = domain.add_parser("remove", help="stop hosting a domain (it must have no mailboxes)")
     remove.add_argument("domain")
     remove.set_defaults(run=cmd_domain_remove)
@@ -255,6 +327,18 @@ def build_parser() -> argparse.ArgumentParser:
     remove = user.add_parser("remove", help="delete a mailbox and its mail")
     remove.add_argument("address")
     remove.set_defaults(run=cmd_user_remove)
+    forward = user.add_parser("forward", help="forward a mailbox's mail to TARGET (here or elsewhere)")
+    forward.add_argument("address")
+    _target_or_off(forward)
+    forward.add_argument("--keep-copy", action="store_true", help="also keep each message in the mailbox")
+    forward.set_defaults(run=cmd_user_forward)
+    vacation = user.add_parser("vacation", help="answer mail automatically while away (RFC 3834)")
+    vacation.add_argument("address")
+    mode = vacation.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--message-stdin", action="store_true", help="read the reply text from stdin")
+    mode.add_argument("--off", action="store_true", help="stop answering")
+    vacation.add_argument("--subject", help='subject of the reply (default: "Auto: " + original subject)')
+    vacation.set_defaults(run=cmd_user_vacation)
 
     limit = user.add_parser("quota", help="give a mailbox its own limit inside its business's tier")
     limit.add_argument("address")
@@ -271,6 +355,15 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("alias")
     remove.add_argument("target")
     remove.set_defaults(run=cmd_alias_remove)
+
+    queue = commands.add_parser("queue", help="the outbound queue").add_subparsers(dest="action", required=True)
+    queue.add_parser("list", help="show waiting mail and why it waits").set_defaults(run=cmd_queue_list)
+    retry = queue.add_parser("retry", help="try waiting mail again now (all, or the given queue ids)")
+    retry.add_argument("queue_id", nargs="*")
+    retry.set_defaults(run=cmd_queue_retry)
+    delete = queue.add_parser("delete", help="remove mail from the queue without telling the sender")
+    delete.add_argument("queue_id", nargs="+")
+    delete.set_defaults(run=cmd_queue_delete)
 
     tenant = commands.add_parser("tenant", help="businesses and their storage tiers")
     tenant_actions = tenant.add_subparsers(dest="action", required=True)
@@ -348,7 +441,10 @@ def _run_with_services(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "run", None) in (cmd_user_forward, cmd_domain_catchall) and args.off == (args.target is not None):
+        parser.error("give either a TARGET address or --off")
     try:
         config = config_module.load(args.config)
     except ConfigError as error:

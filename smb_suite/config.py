@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,23 @@ from smb_suite.errors import ConfigError
 
 def _help(text: str) -> dict[str, str]:
     return {"help": text}
+
+
+class Duration(float):
+    """Seconds, written in the file as "90s", "15m", "4h", "5d" (or a whole number of seconds)."""
+
+
+_DURATION = re.compile(r"(\d+)\s*([smhd]?)")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: object) -> Duration:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Duration(value)
+    match = _DURATION.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError('expected a duration like "90s", "15m", "4h" or "5d"')
+    return Duration(int(match[1]) * _UNITS[match[2]])
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +83,42 @@ class SmtpConfig:
     max_recipients: int = field(default=100, metadata=_help("recipients per message"))
 
 
+SMARTHOST_TLS = ("starttls", "implicit", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundConfig:
+    """Remote delivery through the outbound queue (smb_suite/queue/)."""
+
+    retry_schedule: tuple[Duration, ...] = field(
+        default=tuple(Duration(s) for s in (300, 600, 1800, 3600, 7200, 14400)),
+        metadata=_help("waits between attempts after a temporary failure; the last one repeats"),
+    )
+    max_age: Duration = field(
+        default=Duration(5 * 86400), metadata=_help("give up and tell the sender after this long in the queue")
+    )
+    delay_notice: Duration = field(
+        default=Duration(4 * 3600), metadata=_help("tell the sender once that mail is delayed after this long")
+    )
+    scan_interval: Duration = field(
+        default=Duration(30), metadata=_help("how often the queue looks for due mail and operator changes")
+    )
+    connections_per_destination: int = field(default=10, metadata=_help("parallel connections to one destination"))
+    max_connections: int = field(default=40, metadata=_help("parallel outbound connections in all"))
+    connect_timeout: Duration = field(default=Duration(30), metadata=_help("time to connect and get the greeting"))
+    command_timeout: Duration = field(default=Duration(300), metadata=_help("time for each SMTP reply"))
+    verify_certificates: bool = field(
+        default=False, metadata=_help("refuse remote servers whose TLS certificate does not verify")
+    )
+    smarthost: str = field(default="", metadata=_help('"host:port" to send all remote mail through; "" = MX'))
+    smarthost_tls: str = field(default="starttls", metadata=_help("starttls (required), implicit or none"))
+    smarthost_username: str = field(default="", metadata=_help("AUTH user at the smarthost; empty: no AUTH"))
+    smarthost_password: str = field(default="", metadata=_help("AUTH password at the smarthost"))
+    routes: dict[str, str] = field(
+        default_factory=dict, metadata=_help('per-domain next hop, domain = "host:port", before MX and smarthost')
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class DnsConfig:
     nameservers: tuple[str, ...] = field(
@@ -81,6 +135,18 @@ class InboundConfig:
     dmarc_reject: str = field(
         default="reject",
         metadata=_help('mail failing DMARC with p=reject: "reject" (550 5.7.1) or "quarantine" (Junk folder)'),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryConfig:
+    """Local delivery features (delivery.py)."""
+
+    recipient_delimiter: str = field(
+        default="+", metadata=_help('user+tag@ delivers to user@ ("" turns plus-addressing off)')
+    )
+    vacation_interval: Duration = field(
+        default=Duration(7 * 86400), metadata=_help("a vacation reply goes to each sender at most once per this")
     )
 
 
@@ -167,6 +233,8 @@ class Config:
     tiers: dict[str, TierConfig] = field(default_factory=_default_tiers)
     quota: QuotaConfig = field(default_factory=QuotaConfig)
     signup: SignupConfig = field(default_factory=SignupConfig)
+    outbound: OutboundConfig = field(default_factory=OutboundConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     dns: DnsConfig = field(default_factory=DnsConfig)
     inbound: InboundConfig = field(default_factory=InboundConfig)
     dkim: DkimConfig = field(default_factory=DkimConfig)
@@ -186,6 +254,10 @@ class Config:
     @property
     def mail_dir(self) -> Path:
         return self.server.data_dir / "mail"
+
+    @property
+    def queue_dir(self) -> Path:
+        return self.server.data_dir / "queue"
 
     @property
     def sites_dir(self) -> Path:
@@ -224,6 +296,17 @@ def _validate(label: str, key: str, value: Any) -> list[str]:
             return [str(exc)]
     if isinstance(value, int) and not isinstance(value, bool) and value <= 0:
         return ["must be a positive number"]
+    if key in ("smarthost",) and value:
+        try:
+            parse_listen_address(value)
+        except ValueError as exc:
+            return [str(exc)]
+    if key == "smarthost_tls" and value not in SMARTHOST_TLS:
+        return [f"must be one of {', '.join(SMARTHOST_TLS)}"]
+    if key == "routes":
+        return _route_problems(value)
+    if key == "retry_schedule" and not value:
+        return ["needs at least one wait"]
     if key == "mta_sts_mode" and value not in ("testing", "enforce", "none"):
         return ["must be testing, enforce or none"]
     if key == "warn_percent" and not all(0 < percent < 100 for percent in value):
@@ -265,9 +348,34 @@ def _nameserver_problems(value: str) -> list[str]:
     return []
 
 
+def _route_problems(routes: dict[str, str]) -> list[str]:
+    problems = []
+    for domain, hop in routes.items():
+        try:
+            if parse_listen_address(hop) is None:
+                raise ValueError('expected "host:port"')
+        except ValueError as exc:
+            problems.append(f"{domain}: {exc}")
+    return problems
+
+
 def _convert(expected: Any, value: Any) -> Any:
     """Coerce a TOML value to the field's type; raise ValueError with a readable reason."""
     text = str(expected)
+    if text == "Duration":
+        return parse_duration(value)
+    if text == "tuple[Duration, ...]":
+        if not isinstance(value, list):
+            raise ValueError("expected a list of durations")
+        return tuple(parse_duration(item) for item in value)
+    if text == "bool":
+        if not isinstance(value, bool):
+            raise ValueError("expected true or false")
+        return value
+    if text == "dict[str, str]":
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise ValueError('expected a table of "key" = "value" strings')
+        return {k.lower().rstrip("."): v for k, v in value.items()}
     if "Path" in text:
         if not isinstance(value, str):
             raise ValueError("expected a path string")

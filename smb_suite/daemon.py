@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import ssl
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,8 @@ import uvicorn
 from smb_suite import log, ops, tls
 from smb_suite.config import Config, parse_listen_address
 from smb_suite.ops import Services
+from smb_suite.queue.routes import MxResolver, Router, SharedResolver
+from smb_suite.queue.runner import QueueRunner
 from smb_suite.smtp import server as smtp_server
 
 logger = logging.getLogger("smb_suite.daemon")
@@ -64,6 +67,7 @@ def _bind(host: str, port: int) -> socket.socket:
 @dataclass
 class Daemon:
     config: Config
+    resolver: MxResolver | None = None  # DNS for MX lookups; None: the services' resolver ([dns] nameservers)
     services: Services | None = None
     ports: dict[str, tuple[str, int]] = field(default_factory=dict)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -83,6 +87,9 @@ class Daemon:
         services.store.changes.loop = loop
         repaired = await services.runner.write(services.store.reconcile)
         log.event(logger, "store.reconciled", repaired=repaired)
+        repaired = await services.runner.write(services.queue.reconcile)
+        log.event(logger, "queue.reconciled", repaired=repaired)
+        self._start_queue(services)
 
         stop = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -105,6 +112,26 @@ class Daemon:
         services.close()
         log.event(logger, "daemon.stopped")
         return 0
+
+    def _start_queue(self, services: Services) -> None:
+        """The outbound queue runner; stopped last, after the listeners that feed it."""
+        delivery = services.delivery
+
+        async def notify(recipient: str, report: bytes) -> None:
+            await delivery.send("", [recipient], report)  # reports have the null sender (RFC 3461 6.2)
+
+        router = Router(self.config.outbound, self.resolver or SharedResolver(services.resolver))
+        runner = QueueRunner(
+            services.queue,
+            router,
+            services.runner,
+            self.config.outbound,
+            self.config.server.hostname,
+            services.clock,
+            notify,
+        )
+        runner.start()
+        self._closers.append(functools.partial(runner.stop, DRAIN_SECONDS))
 
     @staticmethod
     async def _record_usage_daily(services: Services) -> None:
@@ -220,4 +247,7 @@ def _closer_for_uvicorn(server: uvicorn.Server, task: asyncio.Task[None]) -> Cal
 
 def serve(config: Config) -> int:
     log.setup()
+    # The loop thread shares the GIL with storage threads; after each socket write it must get the GIL back,
+    # and with the default 5 ms switch interval it queues behind them (a convoy). 0.5 ms keeps replies prompt.
+    sys.setswitchinterval(0.0005)
     return asyncio.run(Daemon(config).run())

@@ -37,6 +37,7 @@ domains = sa.Table(
     sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), nullable=False, index=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("site_bytes", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("catchall", sa.String(320), nullable=True),
 )
 
 users = sa.Table(
@@ -50,7 +51,29 @@ users = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("usage_bytes", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("quota_bytes", sa.BigInteger, nullable=True),
+    sa.Column("forward_to", sa.String(320), nullable=True),
+    sa.Column("forward_keep_copy", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("domain_id", "local_part"),
+)
+
+vacations = sa.Table(
+    "vacations",
+    metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# RFC 3834 2: at most one autoreply per sender per interval; rows older than the interval are reused.
+vacation_replies = sa.Table(
+    "vacation_replies",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("sender", sa.String(320), nullable=False),
+    sa.Column("replied_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("user_id", "sender"),
 )
 
 aliases = sa.Table(
@@ -155,6 +178,34 @@ app_passwords = sa.Table(
     sa.Column("label", sa.String(100), nullable=False),
     sa.Column("password_hash", sa.String(200), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# The outbound queue: the message itself is a file in data_dir/queue/ (fsynced before the row commits).
+queue_messages = sa.Table(
+    "queue_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("queue_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("sender", sa.String(320), nullable=False),
+    sa.Column("filename", sa.String(300), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("delay_notified", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+queue_recipients = sa.Table(
+    "queue_recipients",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("message_id", sa.Integer, sa.ForeignKey("queue_messages.id"), nullable=False, index=True),
+    sa.Column("address", sa.String(320), nullable=False),
+    sa.Column("domain", sa.String(253), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False, server_default="queued"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=False, index=True),
+    sa.Column("last_reply", sa.String(1000), nullable=False, server_default=""),
+    sa.Column("remote_mta", sa.String(253), nullable=False, server_default=""),
+    sa.Column("reported", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 # DKIM key pairs of hosted domains (RFC 6376, RFC 8463): signing uses the rows with no retired_at; `smb-suite dns`

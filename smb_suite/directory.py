@@ -4,7 +4,7 @@ so a front end cannot forget a permission check it never makes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -80,6 +80,31 @@ class User:
     tenant_id: int
     domain_id: int
     password_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """Where mail for one address goes: hosted mailboxes, and addresses elsewhere (forwards, alias targets)."""
+
+    mailboxes: tuple[User, ...]
+    remote: tuple[Address, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Vacation:
+    subject: str
+    body: str
+
+
+_USER_COLUMNS = (
+    db.users.c.id,
+    db.users.c.local_part,
+    db.domains.c.name,
+    db.users.c.role,
+    db.domains.c.tenant_id,
+    db.domains.c.id,
+    db.users.c.password_hash,
+)
 
 
 def _domain(row: Any) -> Domain:
@@ -231,15 +256,7 @@ class Directory:
     # -- users --------------------------------------------------------------------------------------------
 
     def _user_query(self) -> sa.Select[Any]:
-        return sa.select(
-            db.users.c.id,
-            db.users.c.local_part,
-            db.domains.c.name,
-            db.users.c.role,
-            db.domains.c.tenant_id,
-            db.domains.c.id,
-            db.users.c.password_hash,
-        ).join(db.domains, db.domains.c.id == db.users.c.domain_id)
+        return sa.select(*_USER_COLUMNS).join(db.domains, db.domains.c.id == db.users.c.domain_id)
 
     @staticmethod
     def _user(row: Any) -> User:
@@ -329,6 +346,8 @@ class Directory:
             raise PermissionDenied("only the owner of the business may remove a mailbox")
         with self._engine.begin() as conn:
             forget_mail(conn, user)
+            conn.execute(sa.delete(db.vacation_replies).where(db.vacation_replies.c.user_id == user.id))
+            conn.execute(sa.delete(db.vacations).where(db.vacations.c.user_id == user.id))
             conn.execute(sa.delete(db.users).where(db.users.c.id == user.id))
         return user
 
@@ -393,38 +412,150 @@ class Directory:
             rows = conn.execute(query).all()
         return {str(user.address)} | {f"{local}@{domain}" for local, domain in rows}
 
-    def resolve_recipient(self, address: str, max_depth: int = 5) -> list[User]:
-        """Hosted mailboxes that receive mail sent to this address, following aliases.
+    def resolve_recipient(self, address: str, delimiter: str = "+", max_depth: int = 5) -> Resolution:
+        """Hosted mailboxes and remote addresses that receive mail sent to this address.
 
-        Raises RelayDenied when the domain is not hosted, UnknownRecipient when nothing answers here.
-        Alias targets outside our domains are not delivered yet (remote forwarding comes with the queue).
+        Follows aliases and forwards (up to `max_depth` hops); `user+tag@` reaches `user@` when no address
+        `user+tag@` exists; the domain's catch-all takes what nothing else answers. Raises RelayDenied when
+        the domain is not hosted, UnknownRecipient when nothing answers here.
         """
         parsed = parse_address(address)
-        if self.find_domain(parsed.domain) is None:
-            raise RelayDenied(f"we do not host {parsed.domain}")
-        found: dict[int, User] = {}
-        pending, seen = [parsed], set()
-        for _ in range(max_depth):
-            next_round: list[Address] = []
-            for current in pending:
-                if current in seen:
-                    continue
-                seen.add(current)
-                user = self.find_user(str(current))
-                if user is not None:
-                    found[user.id] = user
-                    continue
-                next_round.extend(self._alias_targets(current))
-            pending = next_round
-        if not found:
-            raise UnknownRecipient(f"no mailbox here for {parsed}")
-        return list(found.values())
-
-    def _alias_targets(self, address: Address) -> list[Address]:
-        query = (
-            sa.select(db.aliases.c.target)
-            .join(db.domains, db.domains.c.id == db.aliases.c.domain_id)
-            .where(db.domains.c.name == address.domain, db.aliases.c.local_part == address.local_part)
-        )
         with self._engine.connect() as conn:
-            return [parse_address(target) for (target,) in conn.execute(query)]
+            lookup = _Lookup(conn, delimiter)
+            if not lookup.hosted(parsed.domain):
+                raise RelayDenied(f"we do not host {parsed.domain}")
+            found: dict[int, User] = {}
+            remote: dict[Address, None] = {}
+            pending, seen = [parsed], set()
+            for depth in range(max_depth):
+                next_round: list[Address] = []
+                for current in pending:
+                    if current in seen:
+                        continue
+                    seen.add(current)
+                    if depth and not lookup.hosted(current.domain):
+                        remote[current] = None
+                        continue
+                    next_round.extend(lookup.expand(current, found, catch_all=depth == 0))
+                pending = next_round
+        if not found and not remote:
+            raise UnknownRecipient(f"no mailbox here for {parsed}")
+        return Resolution(tuple(found.values()), tuple(remote))
+
+    # -- forwarding, catch-all, vacation ------------------------------------------------------------------
+
+    def set_forwarding(self, actor: Principal, address: str, target: str | None, keep_copy: bool = False) -> User:
+        """Forward the user's mail to `target` (None: stop forwarding), optionally keeping a copy."""
+        user = self.get_user(actor, address)
+        destination = None if target is None else parse_address(target)
+        if destination == user.address:
+            raise InvalidInput("a mailbox cannot forward to itself")
+        with self._engine.begin() as conn:
+            conn.execute(
+                sa.update(db.users)
+                .where(db.users.c.id == user.id)
+                .values(
+                    forward_to=None if destination is None else str(destination),
+                    forward_keep_copy=keep_copy and destination is not None,
+                )
+            )
+        return user
+
+    def set_catchall(self, actor: Principal, domain: str, target: str | None) -> Domain:
+        """Deliver mail for unknown addresses of `domain` to `target` (None: refuse them again)."""
+        hosted = self.get_domain(actor, domain)
+        destination = None if target is None else str(parse_address(target))
+        with self._engine.begin() as conn:
+            conn.execute(sa.update(db.domains).where(db.domains.c.id == hosted.id).values(catchall=destination))
+        return hosted
+
+    def vacations(self, user_ids: Iterable[int]) -> dict[int, Vacation]:
+        """The vacation replies switched on among these users."""
+        table = db.vacations
+        query = sa.select(table.c.user_id, table.c.subject, table.c.body).where(table.c.user_id.in_(list(user_ids)))
+        with self._engine.connect() as conn:
+            return {row.user_id: Vacation(row.subject, row.body) for row in conn.execute(query)}
+
+    def set_vacation(self, actor: Principal, address: str, vacation: Vacation | None) -> User:
+        """Turn the user's vacation autoreply on (with this subject and text) or off (None)."""
+        user = self.get_user(actor, address)
+        if vacation is not None and not vacation.body.strip():
+            raise InvalidInput("the vacation message must not be empty")
+        if len(vacation.subject if vacation else "") > 200:
+            raise InvalidInput("the vacation subject is longer than 200 characters")
+        with self._engine.begin() as conn:
+            conn.execute(sa.delete(db.vacations).where(db.vacations.c.user_id == user.id))
+            conn.execute(sa.delete(db.vacation_replies).where(db.vacation_replies.c.user_id == user.id))
+            if vacation is not None:
+                conn.execute(
+                    sa.insert(db.vacations).values(
+                        user_id=user.id, subject=vacation.subject, body=vacation.body, created_at=int(self._clock())
+                    )
+                )
+        return user
+
+    def claim_vacation_reply(self, user_id: int, sender: str, interval: float) -> bool:
+        """Record that `user_id` answers `sender` now, unless it did within `interval` seconds (RFC 3834 2)."""
+        now = int(self._clock())
+        table = db.vacation_replies
+        key = sender.lower()
+        with self._engine.begin() as conn:
+            last = conn.execute(
+                sa.select(table.c.replied_at).where(table.c.user_id == user_id, table.c.sender == key)
+            ).scalar_one_or_none()
+            if last is None:
+                conn.execute(sa.insert(table).values(user_id=user_id, sender=key, replied_at=now))
+                return True
+            if now - last < interval:
+                return False
+            conn.execute(
+                sa.update(table).where(table.c.user_id == user_id, table.c.sender == key).values(replied_at=now)
+            )
+            return True
+
+
+class _Lookup:
+    """The queries of one recipient resolution, on one connection (RCPT is on every message's path)."""
+
+    def __init__(self, conn: sa.Connection, delimiter: str) -> None:
+        self._conn = conn
+        self._delimiter = delimiter
+        self._domains: dict[str, tuple[bool, str | None]] = {}
+
+    def _domain(self, name: str) -> tuple[bool, str | None]:
+        """(hosted, catch-all target) of a domain."""
+        if name not in self._domains:
+            row = self._conn.execute(sa.select(db.domains.c.catchall).where(db.domains.c.name == name)).first()
+            self._domains[name] = (row is not None, None if row is None else row.catchall)
+        return self._domains[name]
+
+    def hosted(self, name: str) -> bool:
+        return self._domain(name)[0]
+
+    def expand(self, address: Address, found: dict[int, User], catch_all: bool) -> list[Address]:
+        """One hosted address: add its mailbox to `found`; return the addresses it passes mail on to."""
+        candidates = [address]
+        if self._delimiter and self._delimiter in address.local_part:
+            base = address.local_part.split(self._delimiter, 1)[0]
+            if base:
+                candidates.append(Address(base, address.domain))  # plus-addressing (RFC 5233 style)
+        for candidate in candidates:
+            row = self._conn.execute(
+                sa.select(*_USER_COLUMNS, db.users.c.forward_to, db.users.c.forward_keep_copy)
+                .join(db.domains, db.domains.c.id == db.users.c.domain_id)
+                .where(db.users.c.local_part == candidate.local_part, db.domains.c.name == candidate.domain)
+            ).first()
+            if row is not None:
+                user = Directory._user(row[:7])
+                if not row.forward_to or row.forward_keep_copy:
+                    found[user.id] = user
+                return [parse_address(row.forward_to)] if row.forward_to else []
+            targets = self._conn.execute(
+                sa.select(db.aliases.c.target)
+                .join(db.domains, db.domains.c.id == db.aliases.c.domain_id)
+                .where(db.domains.c.name == candidate.domain, db.aliases.c.local_part == candidate.local_part)
+            ).all()
+            if targets:
+                return [parse_address(target) for (target,) in targets]
+        catchall = self._domain(address.domain)[1] if catch_all else None
+        return [parse_address(catchall)] if catchall else []

@@ -23,6 +23,7 @@ Core code raises these; each front end translates them to its wire format in one
     │   ├── StorageFull             the recipient's storage is full: the sender should retry later
     │   ├── TenantSuspended         the recipient's business is suspended (SMTP 451 4.7.1): mail waits
     │   └── DnsFailure              a DNS lookup timed out or its server failed (not: the name has no record)
+    ├── Undeliverable               the outbound queue can never deliver this (no such domain, null MX)
     └── PolicyReject                a policy decision with its own SMTP code and text
 """
 
@@ -103,6 +104,15 @@ class StorageFull(TemporaryFailure):
 
 class DnsFailure(TemporaryFailure):
     """A DNS lookup timed out or the server failed; an empty answer or NXDOMAIN is not a failure."""
+
+
+class Undeliverable(SmbSuiteError):
+    """A remote recipient can never be reached; carries the RFC 3463 status for the DSN."""
+
+    def __init__(self, status: str, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+        self.text = text
 
 
 class PolicyReject(SmbSuiteError):

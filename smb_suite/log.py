@@ -12,6 +12,9 @@ def setup(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # aiosmtpd logs every command and reply at INFO (about a dozen lines a message, AUTH lines included);
+    # our smtp.* events carry what an operator needs, so its chatter is kept to warnings.
+    logging.getLogger("mail.log").setLevel(max(level, logging.WARNING))
 
 
 def fields(**values: object) -> str:

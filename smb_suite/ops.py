@@ -26,12 +26,14 @@ from smb_suite.auth.apppasswords import AppPasswords
 from smb_suite.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from smb_suite.auth.throttle import LoginThrottle
 from smb_suite.config import Config, parse_nameserver
+from smb_suite.delivery import Delivery
 from smb_suite.directory import OPERATOR, Directory, Domain, Principal, Role, User
 from smb_suite.dkimkeys import DkimKey, DkimKeys
 from smb_suite.dns import Resolver
 from smb_suite.errors import AccountSuspended, AuthenticationFailed, InvalidInput, PermissionDenied
 from smb_suite.mail import dkim
 from smb_suite.mail.address import parse_address
+from smb_suite.queue.spool import QueueStore
 from smb_suite.quota import Quota, Usage, format_bytes
 from smb_suite.sites import publish, render, themes
 from smb_suite.sites.content import ContentStore
@@ -58,7 +60,9 @@ class Services:
     app_passwords: AppPasswords
     dkim: DkimKeys
     resolver: Resolver
-    runner: StoreRunner = field(default_factory=StoreRunner)
+    queue: QueueStore
+    delivery: Delivery
+    runner: StoreRunner
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     clock: Callable[[], float] = time.time
     listening: dict[str, int] = field(default_factory=dict)  # service -> bound port, filled in by the daemon
@@ -73,17 +77,23 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
     engine = db.create_engine(config.database_url)
     quota = Quota(engine, config.tiers, config.quota.warn_percent)
     directory = Directory(engine, clock)
+    store = MailStore(engine, config.mail_dir, clock, quota)
+    runner = StoreRunner()
+    queue = QueueStore(engine, config.queue_dir, clock, runner.io)
     services = Services(
         config=config,
         engine=engine,
         directory=directory,
         quota=quota,
-        store=MailStore(engine, config.mail_dir, clock, quota),
+        store=store,
         sites=SiteStore(engine, config.sites_dir, quota),
         content=ContentStore(engine, clock),
         audit=AuditLog(engine, clock),
         tenants=Tenants(engine, directory, clock),
         app_passwords=AppPasswords(engine, clock),
+        queue=queue,
+        delivery=Delivery(directory, store, queue, runner, config, clock),
+        runner=runner,
         dkim=DkimKeys(engine, clock),
         resolver=Resolver([parse_nameserver(server) for server in config.dns.nameservers], config.dns.timeout),
         clock=clock,
@@ -99,7 +109,7 @@ def initialise(config: Config) -> list[str]:
     if not data_dir.exists():
         data_dir.mkdir(parents=True)
         created.append(f"data folder {data_dir}")
-    for folder in (config.mail_dir, config.sites_dir):
+    for folder in (config.mail_dir, config.sites_dir, config.queue_dir):
         folder.mkdir(exist_ok=True)
     engine = db.create_engine(config.database_url)
     try:

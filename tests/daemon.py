@@ -40,15 +40,26 @@ def run_cli(config: Path, *args: str, stdin: str | None = None, check: bool = Tr
     return result
 
 
+# Test daemons never ask real DNS for MX: remote mail goes to a closed loopback port unless a test routes it.
+NO_REMOTE_DELIVERY = '[outbound]\nsmarthost = "127.0.0.1:9"\n'
+
+
 def write_config(
     folder: Path,
     extra: str = "",
     services: tuple[str, ...] = SERVICES,
     hostname: str = "mail.example.test",
     nameservers: tuple[str, ...] = (),
+    ports: dict[str, int] | None = None,
 ) -> Path:
-    """A configuration on ephemeral loopback ports; with nameservers, DNS goes to those (tests/dnsserver.py)."""
-    listen = "\n".join(f'{name} = "127.0.0.1:0"' if name in services else f'{name} = ""' for name in SERVICES)
+    """A configuration on loopback ports (ephemeral unless `ports` fixes some); with nameservers, DNS goes to
+    those (tests/dnsserver.py)."""
+    fixed = ports or {}
+    listen = "\n".join(
+        f'{name} = "127.0.0.1:{fixed.get(name, 0)}"' if name in services else f'{name} = ""' for name in SERVICES
+    )
+    if "[outbound]" not in extra:
+        extra = NO_REMOTE_DELIVERY + extra
     dns = ""
     if nameservers:
         dns = "[dns]\nnameservers = [" + ", ".join(f'"{server}"' for server in nameservers) + "]\n"
@@ -134,10 +145,11 @@ def make_daemon(
     services: tuple[str, ...] = SERVICES,
     hostname: str = "mail.example.test",
     nameservers: tuple[str, ...] = (),
+    ports: dict[str, int] | None = None,
 ) -> Daemon:
     """A daemon with domain example.test, owner demo@ and user alice@, not yet started."""
     folder.mkdir(parents=True, exist_ok=True)
-    config = write_config(folder, extra_config, services, hostname, nameservers)
+    config = write_config(folder, extra_config, services, hostname, nameservers, ports)
     prepare(config)
     return Daemon(folder, config)
 

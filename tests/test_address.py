@@ -61,3 +61,9 @@ def test_address_parser_raises_only_our_error(text: str) -> None:
 def test_domain_parser_raises_only_our_error(text: str) -> None:
     with contextlib.suppress(InvalidInput):
         assert normalize_domain(text) == normalize_domain(normalize_domain(text))
+
+
+def test_a_remote_local_part_keeps_its_case() -> None:
+    assert str(parse_address("<John.Doe@Example.ORG>", fold_case=False)) == "John.Doe@example.org"
+    assert str(parse_address("<John.Doe@Example.ORG>")) == "john.doe@example.org"
+

@@ -66,3 +66,22 @@ def test_dns_and_inbound_mistakes_are_all_reported_with_their_keys(tmp_path: Pat
 )
 def test_nameservers_are_addresses_with_an_optional_port(text: str, parsed: tuple[str, int]) -> None:
     assert config.parse_nameserver(text) == parsed
+
+
+def test_outbound_durations_and_routes_are_read_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "smb-suite.toml"
+    path.write_text(
+        '[outbound]\nretry_schedule = ["90s", "15m", 7200]\nmax_age = "2d"\n'
+        '[outbound.routes]\n"Partner.Example" = "192.0.2.1:25"\n'
+    )
+    loaded = config.load(path)
+    assert loaded.outbound.retry_schedule == (90, 900, 7200)
+    assert loaded.outbound.max_age == 2 * 86400
+    assert loaded.outbound.routes == {"partner.example": "192.0.2.1:25"}
+    path.write_text(
+        '[outbound]\nmax_age = "soon"\nsmarthost_tls = "maybe"\n[outbound.routes]\n"x.example" = "nohost"\n'
+    )
+    with pytest.raises(config.ConfigError) as failure:
+        config.load(path)
+    problems = str(failure.value)
+    assert "max_age" in problems and "smarthost_tls" in problems and "x.example" in problems

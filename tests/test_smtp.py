@@ -120,13 +120,15 @@ def test_submission_requires_authentication_before_mail(daemon: Daemon) -> None:
     assert code == 530
 
 
-def test_submission_to_a_remote_recipient_is_a_clear_temporary_failure(daemon: Daemon) -> None:
+def test_submission_to_a_remote_recipient_is_queued(daemon: Daemon) -> None:
     with submission(daemon) as client:
         client.login(OWNER, OWNER_PASSWORD)
         client.mail(OWNER)
-        code, text = client.rcpt("partner@elsewhere.example")
-    assert code == 451
-    assert text.startswith(b"4.4.0") and b"relay not configured" in text.lower()
+        code, _ = client.rcpt("partner@elsewhere.example")
+        assert code == 250
+        code, text = client.data(MESSAGE.replace(b"From: someone@remote.example", f"From: {OWNER}".encode()))
+    assert code == 250
+    assert text.startswith(b"2.0.0 Ok: queued as")
 
 
 def test_oversized_message_is_refused_with_552(daemon: Daemon) -> None:
@@ -199,3 +201,10 @@ def test_every_reply_carries_an_enhanced_status_code(daemon: Daemon, command: st
     with inbound(daemon) as client:
         code, text = client.docmd(command)
     assert f"{code} {text.decode()}".startswith(reply)
+
+
+def test_a_looping_message_is_refused_with_554_5_4_6(daemon: Daemon) -> None:
+    looping = b"".join(b"Received: from a (b) by c; Mon, 1 Jan 2024 00:00:00 +0000\r\n" for _ in range(60)) + MESSAGE
+    with inbound(daemon) as client, pytest.raises(smtplib.SMTPDataError) as refused:
+        client.sendmail("someone@remote.example", [OWNER], looping)
+    assert refused.value.smtp_code == 554 and refused.value.smtp_error.startswith(b"5.4.6")

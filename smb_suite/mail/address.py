@@ -40,8 +40,12 @@ def normalize_domain(text: str) -> str:
     return name
 
 
-def parse_address(text: str) -> Address:
-    """Parse 'local@domain' (angle brackets allowed); raise InvalidInput for anything else."""
+def parse_address(text: str, fold_case: bool = True) -> Address:
+    """Parse 'local@domain' (angle brackets allowed); raise InvalidInput for anything else.
+
+    Hosted local parts are matched without case; `fold_case=False` keeps a remote local part as written, since
+    only its own domain may interpret it (RFC 5321 2.4).
+    """
     candidate = text.strip()
     if candidate.startswith("<") and candidate.endswith(">"):
         candidate = candidate[1:-1]
@@ -51,6 +55,6 @@ def parse_address(text: str) -> Address:
     if not _LOCAL_PART.fullmatch(local_part) or "%" in local_part or "@" in local_part:
         raise InvalidInput(f"not a valid mail address: {text!r}")
     try:
-        return Address(local_part.lower(), normalize_domain(domain))
+        return Address(local_part.lower() if fold_case else local_part, normalize_domain(domain))
     except InvalidInput as exc:
         raise InvalidInput(f"not a valid mail address: {text!r}") from exc

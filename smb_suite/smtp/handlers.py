@@ -12,12 +12,14 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from smb_suite import delivery, log, mailauth, ops
 from smb_suite.directory import User
-from smb_suite.errors import RelayDenied, SmbSuiteError
+from smb_suite.errors import InvalidInput, RelayDenied, SmbSuiteError
 from smb_suite.mail import authresults, message
+from smb_suite.mail.address import parse_address
 from smb_suite.ops import Services
 from smb_suite.smtp import replies
 
 logger = logging.getLogger("smb_suite.smtp")
+MAX_HOPS = 50  # RFC 5321 6.3: a message with this many Received fields is looping (forwards, aliases elsewhere)
 # Advertised on top of what aiosmtpd says itself (SIZE, 8BITMIME, SMTPUTF8, STARTTLS, AUTH).
 EXTENSIONS = ("PIPELINING", "ENHANCEDSTATUSCODES")  # RFC 2920, RFC 2034
 
@@ -50,10 +52,22 @@ def received_header(server: SMTP, session: Session, envelope: Envelope, queue_id
     return line.encode("utf-8", "replace")
 
 
+def count_received(message: bytes) -> int:
+    """How many Received fields the header holds (RFC 5321 4.4)."""
+    end = message.find(b"\r\n\r\n")
+    header = message if end < 0 else message[: end + 2]
+    return header.lower().count(b"\nreceived:") + header[:9].lower().startswith(b"received:")
+
+
+def null_sender_as_empty(mail_from: str | None) -> str:
+    """aiosmtpd keeps MAIL FROM:<> as "<>"; the core spells the null reverse-path "" (RFC 5321 4.5.5)."""
+    return "" if mail_from in (None, "", "<>") else str(mail_from)
+
+
 class InboundHandler:
     """The MX: accepts mail for hosted addresses and aliases only (no relay); checks SPF, DKIM and DMARC."""
 
-    relay_reply = replies.RELAY_DENIED
+    relays = False  # submission: mail for other domains goes to the outbound queue
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -70,15 +84,22 @@ class InboundHandler:
         if len(envelope.rcpt_tos) >= self.services.config.smtp.max_recipients:
             return replies.TOO_MANY_RECIPIENTS
         try:
-            users = await self.services.runner.read(
-                delivery.resolve, self.services.directory, self.services.store, address
-            )
+            resolution = await self.services.runner.read(self.services.delivery.resolve, address)
         except RelayDenied:
-            return self._refuse(session, address, self.relay_reply)
+            if not self.relays:
+                return self._refuse(session, address, replies.RELAY_DENIED)
+            try:
+                remote = str(parse_address(address, fold_case=False))
+            except InvalidInput:
+                return self._refuse(session, address, replies.BAD_ADDRESS)
+            envelope.rcpt_tos.append(address)
+            envelope.remote.append(remote)  # type: ignore[attr-defined]
+            return replies.OK_RECIPIENT
         except SmbSuiteError as error:
             return self._refuse(session, address, replies.for_error(error))
         envelope.rcpt_tos.append(address)
-        envelope.mailboxes.extend(users)  # type: ignore[attr-defined]
+        envelope.mailboxes.extend(resolution.mailboxes)  # type: ignore[attr-defined]
+        envelope.remote.extend(str(target) for target in resolution.remote)  # type: ignore[attr-defined]
         return replies.OK_RECIPIENT
 
     @staticmethod
@@ -87,7 +108,7 @@ class InboundHandler:
         return reply
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if not envelope.mailboxes:  # type: ignore[attr-defined]
+        if not envelope.mailboxes and not envelope.remote:  # type: ignore[attr-defined]
             return replies.NO_RECIPIENTS
         content = authresults.remove_ours(envelope.original_content or b"", server.hostname)
         settings = self.services.config
@@ -125,33 +146,51 @@ class InboundHandler:
         content: bytes,
         action: mailauth.Action = mailauth.Action.DELIVER,
     ) -> str:
-        """Prepend our Received field and store a copy per mailbox (INBOX, or Junk when quarantined)."""
+        """Prepend our Received field; store a copy per mailbox (INBOX, or Junk when quarantined) and queue the
+        copies for other domains, all durably before the 250."""
         mailboxes: list[Any] = envelope.mailboxes  # type: ignore[attr-defined]
-        queue_id = secrets.token_hex(6)
-        data = received_header(server, session, envelope, queue_id) + content
-        deliver = delivery.deliver_to_junk if action is mailauth.Action.JUNK else delivery.deliver
+        remote: list[str] = envelope.remote  # type: ignore[attr-defined]
+        if count_received(content) >= MAX_HOPS:
+            return replies.TOO_MANY_HOPS
+        trace_id = secrets.token_hex(6)
+        data = received_header(server, session, envelope, trace_id) + content
+        sender = null_sender_as_empty(envelope.mail_from)
         try:
-            copies = await self.services.runner.write(deliver, self.services.store, mailboxes, data)
+            if action is mailauth.Action.JUNK:  # quarantined: kept for the recipients here, never passed on
+                junk = delivery.deliver_to_junk
+                copies = await self.services.runner.write(junk, self.services.store, mailboxes, data)
+                accepted = delivery.Accepted(copies, None)
+            else:
+                accepted = await self.services.delivery.accept(sender, mailboxes, remote, data)
         except SmbSuiteError as error:
             return replies.for_error(error)
         except OSError:
-            logger.exception("smtp.delivery_failed id=%s", queue_id)
+            logger.exception("smtp.delivery_failed id=%s", trace_id)
             return replies.LOCAL_ERROR
         folder = "Junk" if action is mailauth.Action.JUNK else "INBOX"
         log.event(
-            logger, "smtp.delivered", id=queue_id, client=_client(session), copies=copies, size=len(data), folder=folder
+            logger,
+            "smtp.delivered",
+            id=trace_id,
+            client=_client(session),
+            copies=accepted.copies,
+            queued=accepted.queue_id or "-",
+            size=len(data),
+            folder=folder,
         )
-        return f"{replies.OK_DELIVERED} as {queue_id}"
+        if accepted.queue_id:
+            return f"{replies.OK_QUEUED} as {accepted.queue_id}"
+        return f"{replies.OK_DELIVERED} as {trace_id}"
 
 
 class SubmissionHandler(InboundHandler):
     """Authenticated submission (RFC 6409): the user sends as itself or its aliases only; mail is DKIM-signed.
 
-    Hosted recipients are delivered at once; remote ones wait for the outbound queue. No copy goes to Sent:
+    Hosted recipients are delivered at once; remote ones go to the outbound queue. No copy goes to Sent:
     that is the mail client's job (it APPENDs its own copy).
     """
 
-    relay_reply = replies.RELAY_NOT_CONFIGURED
+    relays = True
 
     async def _senders(self, session: Session) -> set[str]:
         user = session.auth_data
@@ -170,7 +209,7 @@ class SubmissionHandler(InboundHandler):
         return replies.OK_SENDER
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if not envelope.mailboxes:  # type: ignore[attr-defined]
+        if not envelope.mailboxes and not envelope.remote:  # type: ignore[attr-defined]
             return replies.NO_RECIPIENTS
         content = authresults.remove_ours(envelope.original_content or b"", server.hostname)
         senders = message.from_addresses(content)

@@ -8,6 +8,7 @@ from smb_suite import errors
 
 OK_SENDER = "250 2.1.0 Ok"
 OK_DELIVERED = "250 2.0.0 Ok: delivered"
+OK_QUEUED = "250 2.0.0 Ok: queued"
 OK_RECIPIENT = "250 2.1.5 Ok"
 RELAY_DENIED = "554 5.7.1 Relay access denied"
 UNKNOWN_USER = "550 5.1.1 Mailbox unavailable: no such user here"
@@ -21,6 +22,7 @@ AUTH_FAILED = "535 5.7.8 Authentication credentials invalid"
 NO_RECIPIENTS = "554 5.5.1 No valid recipients"
 SUSPENDED = "451 4.7.1 Mailbox temporarily unavailable, try again later"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
+TOO_MANY_HOPS = "554 5.4.6 Too many hops: this message is looping"
 # RFC 6409 6.1 lets the MSA refuse senders the user may not use; 5.7.1 "not authorized" (RFC 3463).
 SENDER_NOT_OWNED = "553 5.7.1 Sender address rejected: not one of your addresses or aliases"
 FROM_NOT_OWNED = "553 5.7.1 From: header rejected: not one of your addresses or aliases"

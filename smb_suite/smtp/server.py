@@ -30,11 +30,12 @@ class Mode(StrEnum):
 
 
 class SmbEnvelope(Envelope):
-    """An envelope that also carries the mailboxes each accepted recipient resolved to."""
+    """An envelope that also carries where each accepted recipient resolved to: mailboxes, remote addresses."""
 
     def __init__(self) -> None:
         super().__init__()
         self.mailboxes: list[Any] = []
+        self.remote: list[str] = []
 
 
 class SmbSMTP(SMTP):

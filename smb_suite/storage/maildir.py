@@ -78,8 +78,8 @@ def key_of(filename: str) -> str:
     return Path(filename).name.split(":", 1)[0]
 
 
-def write_durably(folder: Path, data: bytes, mtime: float | None = None) -> str:
-    """Write a message into tmp/, fsync it, rename into new/, fsync new/; return 'new/<key>'."""
+def write_new(folder: Path, data: bytes, mtime: float | None = None) -> str:
+    """Write a message into tmp/, fsync it, rename into new/; return 'new/<key>'. The caller fsyncs new/."""
     key = new_key(len(data))
     tmp = folder / "tmp" / key
     with open(tmp, "xb") as handle:
@@ -89,8 +89,14 @@ def write_durably(folder: Path, data: bytes, mtime: float | None = None) -> str:
     if mtime is not None:
         os.utime(tmp, (mtime, mtime))
     os.rename(tmp, folder / "new" / key)
-    fsync_dir(folder / "new")
     return f"new/{key}"
+
+
+def write_durably(folder: Path, data: bytes, mtime: float | None = None) -> str:
+    """Write a message into tmp/, fsync it, rename into new/, fsync new/; return 'new/<key>'."""
+    filename = write_new(folder, data, mtime)
+    fsync_dir(folder / "new")
+    return filename
 
 
 def rename_for_flags(folder: Path, filename: str, flags: frozenset[str]) -> str:

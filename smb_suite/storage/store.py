@@ -12,7 +12,8 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 
 from smb_suite import db
 from smb_suite.durable import fsync_dir
-from smb_suite.errors import AlreadyExists, InvalidMailboxName, UnknownMailbox
+from smb_suite.errors import AlreadyExists, InvalidMailboxName, SmbSuiteError, UnknownMailbox
 from smb_suite.mail.address import Address
 from smb_suite.quota import Quota
 from smb_suite.storage import maildir
@@ -277,25 +278,67 @@ class MailStore:
 
         All or nothing: if one recipient's quota cannot take it, no copy is kept and QuotaExceeded is raised.
         """
+        [error] = self.deliver_batch([(list(owners), data)], enforce=enforce)
+        if error is not None:
+            raise error
+
+    def deliver_batch(
+        self, batch: Sequence[tuple[Sequence[Owner], bytes]], io: Executor | None = None, enforce: bool = True
+    ) -> list[SmbSuiteError | None]:
+        """Deliver several messages at once (group commit): files written and fsynced in parallel on `io`, each
+        new/ directory fsynced once, one transaction. Each message is all or nothing on its own (a savepoint):
+        one whose quota check fails gets its error in the result and leaves no copy; the others are kept."""
         now = int(self._clock())
-        written: list[tuple[Owner, Mailbox, str]] = []
+        inboxes: dict[int, Mailbox] = {}
+        targets: list[tuple[int, Owner, Mailbox, bytes]] = []
+        for item, (owners, data) in enumerate(batch):
+            for owner in owners:
+                if owner.id not in inboxes:
+                    inboxes[owner.id] = self.mailbox(owner, "INBOX")
+                targets.append((item, owner, inboxes[owner.id], data))
+
+        def write(target: tuple[int, Owner, Mailbox, bytes]) -> str:
+            _, owner, mailbox, data = target
+            return maildir.write_new(self.folder(owner, mailbox), data, mtime=now)
+
         paths: list[Path] = []
+        errors: list[SmbSuiteError | None] = [None] * len(batch)
         announcements: list[tuple[int, list[int]]] = []
         with self._unlink_on_failure(paths):
-            for owner in owners:
-                mailbox = self.mailbox(owner, "INBOX")
-                folder = self.folder(owner, mailbox)
-                filename = maildir.write_durably(folder, data, mtime=now)
-                paths.append(folder / filename)
-                written.append((owner, mailbox, filename))
+            mapper = io.map if io is not None and len(targets) > 1 else map
+            filenames = list(mapper(write, targets))
+            paths += [self.folder(o, m) / f for (_, o, m, _), f in zip(targets, filenames, strict=True)]
+            folders = {self.folder(owner, mailbox) / "new" for _, owner, mailbox, _ in targets}
+            # The directory fsyncs run while the index commits: the caller answers only after both, and a crash
+            # between them leaves a row without its file or a file without its row, which reconcile repairs.
+            synced = [io.submit(fsync_dir, folder) for folder in folders] if io is not None else []
+            if io is None:
+                for folder in folders:
+                    fsync_dir(folder)
             with self._engine.begin() as conn:
-                for owner, mailbox, filename in written:
-                    _, levels = self._index(conn, owner, mailbox, filename, len(data), frozenset(), now, enforce)
-                    announcements.append((owner.tenant_id, levels))
-        for _, mailbox, _ in written:
-            self.changes.publish(mailbox.id)
+                for item in range(len(batch)):
+                    mine = [(t, f) for t, f in zip(targets, filenames, strict=True) if t[0] == item]
+                    savepoint = conn.begin_nested()
+                    try:
+                        reached = [
+                            (o.tenant_id, self._index(conn, o, m, f, len(d), frozenset(), now, enforce)[1])
+                            for (_, o, m, d), f in mine
+                        ]
+                    except SmbSuiteError as error:
+                        savepoint.rollback()
+                        errors[item] = error
+                        for (_, owner, mailbox, _), f in mine:
+                            (self.folder(owner, mailbox) / f).unlink(missing_ok=True)
+                        continue
+                    savepoint.commit()
+                    announcements += reached
+            for future in synced:
+                future.result()
+        for mailbox_id in {mailbox.id for item, _, mailbox, _ in targets if errors[item] is None}:
+            self.changes.publish(mailbox_id)
         for tenant_id, levels in announcements:
             self.quota.announce(tenant_id, levels)
+        return errors
 
     @staticmethod
     @contextlib.contextmanager

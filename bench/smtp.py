@@ -1,0 +1,299 @@
+"""SMTP throughput, smb-suite against Postfix on the same machine in the same run.
+
+    python bench/smtp.py [--quick]
+
+Figures (DESIGN.md form):
+  inbound_to_maildir    Postfix's smtp-source -> inbound port -> Maildir with fsync, until every copy is on disk
+  forward_to_remote     smtp-source -> inbound, a forwarding mailbox -> outbound queue -> smtp-sink
+                        (Postfix: smtp-source -> relay for mynetworks -> smtp-sink); until the queue is empty
+  submission_to_remote  aiosmtplib, 10 sessions with STARTTLS + AUTH -> our queue -> smtp-sink (reference: the
+                        Postfix relay figure, which needs no TLS or AUTH)
+Installs postfix from Debian when smtp-source is missing. Never fails on a number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.dnsserver import DnsServer  # noqa: E402 - the loopback DNS server the tests use
+
+DOMAIN = "bench.test"
+SINK_DOMAIN = "sink.test"
+DEADLINE = 600.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(what: str, probe: object, deadline: float = DEADLINE, step: float = 0.02) -> None:
+    end = time.monotonic() + deadline
+    while not probe():  # type: ignore[operator]
+        if time.monotonic() > end:
+            raise SystemExit(f"bench: timed out waiting for {what}")
+        time.sleep(step)
+
+
+def ensure_postfix() -> None:
+    if shutil.which("smtp-source") and shutil.which("postfix"):
+        return
+    print("bench: installing postfix (Debian) for smtp-source, smtp-sink and the reference server", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(
+        ["debconf-set-selections"], input=b"postfix postfix/main_mailer_type select No configuration\n", check=False
+    )
+    subprocess.run(["apt-get", "install", "-y", "-q", "postfix"], env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def figure(name: str, ours: float, reference_name: str, reference: float, unit: str) -> None:
+    ratio = ours / reference if reference else float("nan")
+    print(f"figure {name}: ours={ours:.1f} {reference_name}={reference:.1f} unit={unit} ratio={ratio:.2f}", flush=True)
+
+
+def count_files(folder: Path) -> int:
+    return sum(1 for _ in os.scandir(folder)) if folder.is_dir() else 0
+
+
+def smtp_source(port: int, count: int, sessions: int, size: int, to: str) -> float:
+    """Run smtp-source; return its wall time in seconds."""
+    start = time.monotonic()
+    subprocess.run(
+        ["smtp-source", "-s", str(sessions), "-m", str(count), "-l", str(size), "-M", "client.remote.test",
+         "-f", "sender@remote.test", "-t", to, f"127.0.0.1:{port}"],
+        check=True,
+    )
+    return time.monotonic() - start
+
+
+# -- smb-suite ------------------------------------------------------------------------------------------------
+
+
+class Ours:
+    def __init__(self, folder: Path, sink_port: int, nameserver: str) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True)
+        self.config = folder / "smb-suite.toml"
+        listen = {name: '""' for name in ("smtp", "submission", "submissions", "imap", "imaps", "http", "https")}
+        listen["smtp"] = listen["submission"] = '"127.0.0.1:0"'
+        self.config.write_text(
+            '[server]\nhostname = "bench.localhost"\ndata_dir = "data"\n[listen]\n'
+            + "".join(f"{k} = {v}\n" for k, v in listen.items())
+            + '[outbound]\nsmarthost = "127.0.0.1:9"\nretry_schedule = ["1s"]\nscan_interval = "1s"\n'
+            + f'[outbound.routes]\n"{SINK_DOMAIN}" = "127.0.0.1:{sink_port}"\n'
+            + "[tiers.bench]\nstorage_mb = 100000\n[quota]\ndefault_tier = \"bench\"\n"
+            # SPF/DMARC checks ask a loopback DNS server with an empty zone, never a real resolver.
+            + f'[dns]\nnameservers = ["{nameserver}"]\n'
+        )
+        self.cli("init")
+        self.cli("domain", "add", DOMAIN)
+        for user in ("inbox", "relay", "sender"):
+            self.cli("user", "add", f"{user}@{DOMAIN}", "--password-stdin", stdin="bench-password-1\n")
+        self.cli("user", "forward", f"relay@{DOMAIN}", f"remote@{SINK_DOMAIN}")
+        self.process: subprocess.Popen[bytes] | None = None
+        self.ports: dict[str, int] = {}
+
+    def cli(self, *args: str, stdin: str | None = None) -> None:
+        subprocess.run([sys.executable, "-m", "smb_suite", "-c", str(self.config), *args], input=stdin, text=True,
+                       check=True, capture_output=True, cwd=ROOT)
+
+    def start(self) -> None:
+        log = self.folder / "serve.log"
+        with open(log, "wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "smb_suite", "-c", str(self.config), "serve"], stdout=out,
+                stderr=subprocess.STDOUT, cwd=ROOT,
+            )
+        wait_for("smb-suite to start", lambda: "smb-suite is running" in log.read_text(errors="replace"), 60)
+        text = log.read_text()
+        self.ports = {m[1]: int(m[2]) for m in re.finditer(r"listening service=(\w+) address=[\d.]+:(\d+)", text)}
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=60)
+
+    def inbox(self, user: str) -> Path:
+        return self.folder / "data" / "mail" / DOMAIN / user / "new"
+
+    def queue_length(self) -> int:
+        with sqlite3.connect(self.folder / "data" / "smb-suite.db", timeout=30) as db:
+            return int(db.execute("SELECT count(*) FROM queue_messages").fetchone()[0])
+
+
+# -- Postfix --------------------------------------------------------------------------------------------------
+
+
+class Postfix:
+    """A private Postfix on 127.0.0.1:port with its own config, queue and Maildir folders."""
+
+    def __init__(self, folder: Path, port: int, sink_port: int) -> None:
+        self.folder = folder
+        self.etc = folder / "etc"
+        self.queue = folder / "spool"
+        self.mail = folder / "mail"
+        for path in (self.etc, self.queue, self.mail, folder / "data"):
+            path.mkdir(parents=True)
+        os.chown(self.mail, 65534, 65534)
+        (self.etc / "vmailbox").write_text(f"inbox@{DOMAIN} inbox/\n")
+        (self.etc / "transport").write_text(f"{SINK_DOMAIN} smtp:[127.0.0.1]:{sink_port}\n")
+        (self.etc / "main.cf").write_text(
+            "compatibility_level = 3.6\n"
+            "myhostname = reference.localhost\nmydomain = localhost\nmyorigin = $myhostname\n"
+            f"inet_interfaces = 127.0.0.1\ninet_protocols = ipv4\nmydestination =\n"
+            "mynetworks = 127.0.0.0/8\nrelay_domains =\n"
+            f"queue_directory = {self.queue}\ndata_directory = {folder / 'data'}\n"
+            "mail_owner = postfix\nsetgid_group = postdrop\n"
+            f"virtual_mailbox_domains = {DOMAIN}\nvirtual_mailbox_base = {self.mail}\n"
+            f"virtual_mailbox_maps = texthash:{self.etc / 'vmailbox'}\n"
+            "virtual_uid_maps = static:65534\nvirtual_gid_maps = static:65534\nvirtual_minimum_uid = 100\n"
+            f"transport_maps = texthash:{self.etc / 'transport'}\n"
+            "smtpd_peername_lookup = no\nsmtp_host_lookup = native\ndisable_dns_lookups = yes\n"
+            "smtp_dns_support_level = disabled\n"
+            "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination\n"
+            "default_process_limit = 100\nbiff = no\n"
+            "alias_maps =\nalias_database =\nlocal_recipient_maps =\n"
+        )
+        master = Path("/etc/postfix/master.cf").read_text()
+        master = re.sub(r"^smtp\s+inet.*$", f"127.0.0.1:{port} inet n - n - - smtpd", master, count=1, flags=re.M)
+        (self.etc / "master.cf").write_text(master)
+        self.port = port
+
+    def postfix(self, *args: str) -> None:
+        subprocess.run(["postfix", "-c", str(self.etc), *args], check=True, capture_output=True)
+
+    def start(self) -> None:
+        self.postfix("set-permissions")
+        self.postfix("start")
+        wait_for("postfix to listen", self._listening, 60, 0.1)
+
+    def _listening(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                return sock.recv(3) == b"220"
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        subprocess.run(["postfix", "-c", str(self.etc), "stop"], check=False, capture_output=True)
+
+    def queue_length(self) -> int:
+        return sum(count_files_deep(self.queue / sub) for sub in ("maildrop", "incoming", "active", "deferred"))
+
+    def inbox(self) -> Path:
+        return self.mail / "inbox" / "new"
+
+
+def count_files_deep(folder: Path) -> int:
+    return sum(len(files) for _, _, files in os.walk(folder)) if folder.is_dir() else 0
+
+
+# -- submission through our queue -----------------------------------------------------------------------------
+
+
+async def submit_load(port: int, count: int, sessions: int, size: int) -> None:
+    import aiosmtplib
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    body = ("x" * 76 + "\r\n") * (size // 78 + 1)
+    sender = f"sender@{DOMAIN}"
+
+    async def session(share: int) -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=True, tls_context=context, timeout=120)
+        await client.connect()
+        await client.login(sender, "bench-password-1")
+        for number in range(share):
+            data = f"From: {sender}\r\nTo: remote@{SINK_DOMAIN}\r\nSubject: bench {number}\r\n\r\n{body}"
+            await client.sendmail(sender, [f"remote@{SINK_DOMAIN}"], data.encode())
+        await client.quit()
+
+    shares = [count // sessions + (1 if i < count % sessions else 0) for i in range(sessions)]
+    await asyncio.gather(*(session(share) for share in shares))
+
+
+# -- the run --------------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smaller load (a run under two minutes)")
+    args = parser.parse_args()
+    count = 600 if args.quick else 5000
+    sessions, size = 10, 5 * 1024
+    ensure_postfix()
+    cpu = platform.processor() or platform.machine()
+    print(f"machine: cores={os.cpu_count()} cpu={cpu} python={platform.python_version()} "
+          f"messages={count} sessions={sessions} size={size}", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="smb-bench-") as temp:
+        folder = Path(temp)
+        os.chmod(folder, 0o755)
+        sink_port = free_port()
+        sink = subprocess.Popen(["smtp-sink", "-u", "nobody", f"127.0.0.1:{sink_port}", "256"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        zone = folder / "empty.zone"
+        zone.write_text("")
+        dns_server = DnsServer(zone).start()
+        ours = Ours(folder / "ours", sink_port, dns_server.address)
+        reference = Postfix(folder / "postfix", free_port(), sink_port)
+        try:
+            ours.start()
+            reference.start()
+
+            start = time.monotonic()
+            smtp_source(ours.ports["smtp"], count, sessions, size, f"inbox@{DOMAIN}")
+            wait_for("our Maildir", lambda: count_files(ours.inbox("inbox")) >= count)
+            ours_inbound = count / (time.monotonic() - start)
+
+            start = time.monotonic()
+            accept_time = smtp_source(reference.port, count, sessions, size, f"inbox@{DOMAIN}")
+            wait_for("Postfix's Maildir", lambda: count_files(reference.inbox()) >= count)
+            postfix_inbound = count / (time.monotonic() - start)
+            print(f"note: Postfix accepted at {count / accept_time:.1f} msg/s (queue), delivered as below", flush=True)
+            figure("inbound_to_maildir", ours_inbound, "postfix", postfix_inbound, "msg/s")
+
+            start = time.monotonic()
+            smtp_source(ours.ports["smtp"], count, sessions, size, f"relay@{DOMAIN}")
+            wait_for("our queue to empty", lambda: ours.queue_length() == 0, step=0.1)
+            ours_forward = count / (time.monotonic() - start)
+
+            start = time.monotonic()
+            smtp_source(reference.port, count, sessions, size, f"remote@{SINK_DOMAIN}")
+            wait_for("Postfix's queue to empty", lambda: reference.queue_length() == 0, step=0.1)
+            postfix_relay = count / (time.monotonic() - start)
+            figure("forward_to_remote", ours_forward, "postfix_relay", postfix_relay, "msg/s")
+
+            start = time.monotonic()
+            asyncio.run(submit_load(ours.ports["submission"], count, sessions, size))
+            wait_for("our queue to empty", lambda: ours.queue_length() == 0, step=0.1)
+            figure("submission_to_remote", count / (time.monotonic() - start), "postfix_relay", postfix_relay, "msg/s")
+        finally:
+            ours.stop()
+            reference.stop()
+            sink.send_signal(signal.SIGTERM)
+            sink.wait(timeout=30)
+            dns_server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Outbound queue: durable spool, MX routing, delivery with aiosmtplib, retries and DSNs."""

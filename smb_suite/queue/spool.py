@@ -1,0 +1,415 @@
+"""The outbound spool: one file per message in data_dir/queue/msg/, one row per message and per recipient.
+
+Durability contract (DESIGN.md): the file is written to tmp/, fsynced, renamed into msg/ and the directory
+fsynced; then the rows commit; only then may submission answer 250. `reconcile` at start removes what a crash
+left before the commit (never acknowledged) and drops rows whose file is gone. Synchronous: call it through the
+StoreRunner (writes on the writer thread, reads in the pool).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from enum import StrEnum
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from smb_suite import db, log
+from smb_suite.durable import fsync_dir
+
+logger = logging.getLogger("smb_suite.queue")
+MAX_RECIPIENTS_PER_TRANSACTION = 100  # RFC 5321 4.5.3.1.8: servers accept at least 100
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Kind(StrEnum):
+    """How one recipient's attempt ended."""
+
+    SENT = "sent"
+    TEMPORARY = "temporary"
+    PERMANENT = "permanent"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    id: int
+    address: str
+    domain: str
+    status: Status
+    attempts: int
+    next_attempt_at: int
+    last_reply: str
+    remote_mta: str
+    reported: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    queue_id: str
+    sender: str  # "" is the null sender (a DSN or autoreply): never reported back
+    filename: str
+    size: int
+    created_at: int
+    delay_notified: bool
+    recipients: tuple[Recipient, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One SMTP transaction: one message to the recipients of one domain."""
+
+    message: Message
+    domain: str
+    recipients: tuple[Recipient, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    recipient_id: int
+    kind: Kind
+    reply: str
+    remote_mta: str = ""
+
+
+def _recipient(row: Any) -> Recipient:
+    rid, address, domain, status, attempts, next_at, reply, mta, reported = row
+    return Recipient(rid, address, domain, Status(status), attempts, next_at, reply, mta, bool(reported))
+
+
+_R = db.queue_recipients.c
+_M = db.queue_messages.c
+_RECIPIENT_COLUMNS = (
+    _R.id, _R.address, _R.domain, _R.status, _R.attempts, _R.next_attempt_at, _R.last_reply, _R.remote_mta, _R.reported
+)
+
+
+class QueueStore:
+    def __init__(
+        self, engine: sa.Engine, root: Path, clock: Callable[[], float], io: Executor | None = None
+    ) -> None:
+        self._engine = engine
+        self._root = root
+        self._clock = clock
+        self._io = io  # parallel fsyncs and unlinks off the writer thread
+        self.listeners: list[Callable[[], None]] = []  # told (on the writer thread) when mail was queued
+
+    # -- layout -------------------------------------------------------------------------------------------
+
+    def create(self) -> None:
+        for sub in ("tmp", "msg"):
+            (self._root / sub).mkdir(parents=True, exist_ok=True)
+        fsync_dir(self._root)
+
+    def path(self, message: Message) -> Path:
+        return self._root / "msg" / message.filename
+
+    def read(self, message: Message) -> bytes:
+        return self.path(message).read_bytes()
+
+    # -- enqueue ------------------------------------------------------------------------------------------
+
+    def enqueue(self, sender: str, recipients: Sequence[str], data: bytes) -> str:
+        """Queue `data` for remote `recipients` durably (file, directory, rows); return the queue id."""
+        return self.enqueue_batch([(sender, recipients, data)])[0]
+
+    def enqueue_batch(self, batch: Sequence[tuple[str, Sequence[str], bytes]], io: Executor | None = None) -> list[str]:
+        """Queue several messages at once (group commit): files fsynced in parallel on `io`, the directory once,
+        then one transaction for all rows. Returns the queue ids in order."""
+
+        def write(data: bytes) -> str:
+            queue_id = secrets.token_hex(8)
+            tmp = self._root / "tmp" / queue_id
+            with open(tmp, "xb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.rename(tmp, self._root / "msg" / queue_id)
+            return queue_id
+
+        io = io or self._io
+        mapper = io.map if io is not None and len(batch) > 1 else map
+        queue_ids = list(mapper(write, [data for _, _, data in batch]))
+        # The directory fsync runs while the rows commit; the caller answers after both (reconcile repairs a
+        # crash in between: a file without rows is removed, rows without a file are dropped).
+        synced = io.submit(fsync_dir, self._root / "msg") if io is not None else None
+        if synced is None:
+            fsync_dir(self._root / "msg")
+        now = int(self._clock())
+        with self._engine.begin() as conn:
+            for queue_id, (sender, recipients, data) in zip(queue_ids, batch, strict=True):
+                self._insert(conn, queue_id, sender, recipients, len(data), now)
+        if synced is not None:
+            synced.result()
+        for listener in self.listeners:
+            listener()
+        return queue_ids
+
+    def _insert(
+        self, conn: sa.Connection, queue_id: str, sender: str, recipients: Sequence[str], size: int, now: int
+    ) -> None:
+        message_id = db.inserted_id(
+            conn.execute(
+                sa.insert(db.queue_messages).values(
+                    queue_id=queue_id, sender=sender, filename=queue_id, size=size, created_at=now
+                )
+            )
+        )
+        distinct = list(dict.fromkeys(recipients))
+        conn.execute(
+            sa.insert(db.queue_recipients),
+            [
+                {
+                    "message_id": message_id,
+                    "address": address,
+                    "domain": address.rpartition("@")[2].lower(),
+                    "next_attempt_at": now,
+                }
+                for address in distinct
+            ],
+        )
+
+    # -- reading ------------------------------------------------------------------------------------------
+
+    def _messages(self, conn: sa.Connection, where: Any = None) -> list[Message]:
+        query = sa.select(_M.id, _M.queue_id, _M.sender, _M.filename, _M.size, _M.created_at, _M.delay_notified)
+        if where is not None:
+            query = query.where(where)
+        heads = conn.execute(query.order_by(_M.id)).all()
+        if not heads:
+            return []
+        rows = conn.execute(
+            sa.select(_R.message_id, *_RECIPIENT_COLUMNS)
+            .where(_R.message_id.in_([h.id for h in heads]))
+            .order_by(_R.message_id, _R.id)
+        ).all()
+        by_message = {key: tuple(_recipient(r[1:]) for r in group) for key, group in groupby(rows, lambda r: r[0])}
+        return [Message(*head, recipients=by_message.get(head.id, ())) for head in heads]
+
+    def messages(self) -> list[Message]:
+        with self._engine.connect() as conn:
+            return self._messages(conn)
+
+    def get(self, message_id: int) -> Message | None:
+        with self._engine.connect() as conn:
+            found = self._messages(conn, _M.id == message_id)
+        return found[0] if found else None
+
+    def due(self, now: float, busy: Iterable[int], limit: int = 1000) -> list[Job]:
+        """Queued recipients whose next attempt is due, grouped into transactions (message, domain)."""
+        busy_ids = set(busy)
+        with self._engine.connect() as conn:
+            message_ids = [
+                row[0]
+                for row in conn.execute(
+                    sa.select(_R.message_id)
+                    .where(_R.status == Status.QUEUED, _R.next_attempt_at <= int(now))
+                    .group_by(_R.message_id)
+                    .order_by(_R.message_id)
+                    .limit(limit)
+                )
+            ]
+            messages = self._messages(conn, _M.id.in_(message_ids)) if message_ids else []
+        jobs = []
+        for message in messages:
+            ready = [
+                r
+                for r in message.recipients
+                if r.status is Status.QUEUED and r.next_attempt_at <= now and r.id not in busy_ids
+            ]
+            ready.sort(key=lambda r: r.domain)
+            for domain, group in groupby(ready, lambda r: r.domain):
+                batch = list(group)
+                for start in range(0, len(batch), MAX_RECIPIENTS_PER_TRANSACTION):
+                    chunk = tuple(batch[start : start + MAX_RECIPIENTS_PER_TRANSACTION])
+                    jobs.append(Job(message, domain, chunk))
+        return jobs
+
+    def next_due(self) -> int | None:
+        """When the earliest queued recipient is due (epoch seconds), or None when nothing waits."""
+        with self._engine.connect() as conn:
+            value = conn.execute(sa.select(sa.func.min(_R.next_attempt_at)).where(_R.status == Status.QUEUED))
+            result = value.scalar_one()
+        return None if result is None else int(result)
+
+    # -- recording attempts -------------------------------------------------------------------------------
+
+    def record(self, message_id: int, outcomes: Sequence[Outcome], schedule: Sequence[float], max_age: float) -> bool:
+        """Store the result of one attempt of a message (see record_batch)."""
+        return self.record_batch([(message_id, outcomes)], schedule, max_age)[0]
+
+    def record_batch(
+        self, attempts: Sequence[tuple[int, Sequence[Outcome]]], schedule: Sequence[float], max_age: float
+    ) -> list[bool]:
+        """Store the results of attempts in one transaction; a temporary failure past `max_age` becomes a
+        failure. A message with every recipient sent is removed at once. For each attempt: True when a failure
+        awaits its report."""
+        now = int(self._clock())
+        removed: list[str] = []
+        results = []
+        with self._engine.begin() as conn:
+            for message_id, outcomes in attempts:
+                for outcome in outcomes:
+                    self._record_one(conn, outcome, now, schedule, max_age)
+                states = {
+                    (status, bool(reported))
+                    for status, reported in conn.execute(
+                        sa.select(_R.status, _R.reported).where(_R.message_id == message_id).distinct()
+                    )
+                }
+                if states and states <= {(Status.SENT, False), (Status.SENT, True), (Status.FAILED, True)}:
+                    filename = self._remove_rows(conn, message_id)
+                    if filename is not None:
+                        removed.append(filename)
+                results.append((Status.FAILED, False) in states)
+        self._unlink(removed)
+        return results
+
+    def _unlink(self, filenames: Sequence[str]) -> None:
+        """Remove sent messages' files after their rows are gone (a crash in between: reconcile removes them)."""
+
+        def unlink() -> None:
+            for filename in filenames:
+                (self._root / "msg" / filename).unlink(missing_ok=True)
+
+        if self._io is not None and filenames:
+            self._io.submit(unlink)
+        else:
+            unlink()
+
+    @staticmethod
+    def _record_one(conn: sa.Connection, outcome: Outcome, now: int, schedule: Sequence[float], max_age: float) -> None:
+        row = conn.execute(
+            sa.select(_R.attempts, _M.created_at)
+            .join(db.queue_messages, _M.id == _R.message_id)
+            .where(_R.id == outcome.recipient_id)
+        ).first()
+        if row is None:  # deleted by the operator meanwhile
+            return
+        attempts, created_at = row[0] + 1, row[1]
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "last_reply": outcome.reply[:1000],
+            "remote_mta": outcome.remote_mta[:253],
+        }
+        if outcome.kind is Kind.SENT:
+            values["status"] = Status.SENT
+        elif outcome.kind is Kind.PERMANENT or now - created_at >= max_age:
+            values["status"] = Status.FAILED
+        else:
+            wait = schedule[min(attempts, len(schedule)) - 1]
+            values["next_attempt_at"] = int(min(now + wait, created_at + max_age))
+        conn.execute(sa.update(db.queue_recipients).where(_R.id == outcome.recipient_id).values(**values))
+
+    def unsettled(self, busy_messages: Iterable[int]) -> list[Message]:
+        """Messages with failures nobody was told about yet, or with nothing left to send."""
+        busy = set(busy_messages)
+        open_recipient = sa.exists().where(_R.message_id == _M.id, _R.status == Status.QUEUED)
+        unreported = sa.exists().where(_R.message_id == _M.id, _R.status == Status.FAILED, _R.reported == sa.false())
+        with self._engine.connect() as conn:
+            found = self._messages(conn, sa.or_(~open_recipient, unreported))
+        return [m for m in found if m.id not in busy]
+
+    def delayed(self, older_than: float) -> list[Message]:
+        """Messages with a real sender, still waiting, older than `older_than`, whose sender was not told yet."""
+        waiting = sa.exists().where(_R.message_id == _M.id, _R.status == Status.QUEUED)
+        with self._engine.connect() as conn:
+            return self._messages(
+                conn,
+                sa.and_(_M.created_at <= int(older_than), _M.delay_notified == sa.false(), _M.sender != "", waiting),
+            )
+
+    def mark_delay_notified(self, message_id: int) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(sa.update(db.queue_messages).where(_M.id == message_id).values(delay_notified=True))
+
+    def settle(self, message_id: int, reported: Iterable[int]) -> bool:
+        """Mark failures as reported; remove the message when no recipient waits. True when it was removed."""
+        with self._engine.begin() as conn:
+            ids = list(reported)
+            if ids:
+                conn.execute(sa.update(db.queue_recipients).where(_R.id.in_(ids)).values(reported=True))
+            waiting = conn.execute(
+                sa.select(sa.func.count()).where(
+                    _R.message_id == message_id,
+                    sa.or_(_R.status == Status.QUEUED, sa.and_(_R.status == Status.FAILED, _R.reported == sa.false())),
+                )
+            ).scalar_one()
+            if waiting:
+                return False
+            filename = self._remove_rows(conn, message_id)
+        if filename is not None:
+            (self._root / "msg" / filename).unlink(missing_ok=True)
+        return True
+
+    def _remove_rows(self, conn: sa.Connection, message_id: int) -> str | None:
+        filename = conn.execute(sa.select(_M.filename).where(_M.id == message_id)).scalar_one_or_none()
+        conn.execute(sa.delete(db.queue_recipients).where(_R.message_id == message_id))
+        conn.execute(sa.delete(db.queue_messages).where(_M.id == message_id))
+        return filename
+
+    # -- operator commands --------------------------------------------------------------------------------
+
+    def _select_ids(self, conn: sa.Connection, queue_ids: Sequence[str]) -> list[int]:
+        query = sa.select(_M.id)
+        if queue_ids:
+            query = query.where(_M.queue_id.in_(list(queue_ids)))
+        return [row[0] for row in conn.execute(query)]
+
+    def retry(self, queue_ids: Sequence[str] = ()) -> int:
+        """Make waiting recipients due now (all messages when no id is given); return how many."""
+        with self._engine.begin() as conn:
+            ids = self._select_ids(conn, queue_ids)
+            result = conn.execute(
+                sa.update(db.queue_recipients)
+                .where(_R.message_id.in_(ids), _R.status == Status.QUEUED)
+                .values(next_attempt_at=int(self._clock()))
+            )
+        for listener in self.listeners:
+            listener()
+        return int(result.rowcount)
+
+    def delete(self, queue_ids: Sequence[str]) -> list[str]:
+        """Remove messages from the queue without telling anyone; return the ids removed."""
+        removed = []
+        with self._engine.begin() as conn:
+            for message_id in self._select_ids(conn, queue_ids):
+                filename = self._remove_rows(conn, message_id)
+                if filename is not None:
+                    removed.append(filename)
+        for filename in removed:
+            (self._root / "msg" / filename).unlink(missing_ok=True)
+        return removed
+
+    # -- recovery -----------------------------------------------------------------------------------------
+
+    def reconcile(self) -> int:
+        """After a crash: drop unacknowledged files and rows whose file vanished; return how many."""
+        self.create()
+        repaired = 0
+        for entry in os.scandir(self._root / "tmp"):
+            os.unlink(entry.path)
+            repaired += 1
+        with self._engine.begin() as conn:
+            known = {row.filename: row.id for row in conn.execute(sa.select(_M.id, _M.filename))}
+            on_disk = {entry.name for entry in os.scandir(self._root / "msg")}
+            for name in on_disk - known.keys():
+                os.unlink(self._root / "msg" / name)
+                repaired += 1
+            for name in known.keys() - on_disk:
+                log.event(logger, "queue.file_missing", id=name)
+                self._remove_rows(conn, known[name])
+                repaired += 1
+        return repaired
