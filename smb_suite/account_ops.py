@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from smb_suite.auth.apppasswords import AppPassword
 from smb_suite.auth.passwords import hash_password
 from smb_suite.config import TierConfig
-from smb_suite.directory import Principal, Role, User
+from smb_suite.directory import Domain, Principal, Role, User, Vacation
 from smb_suite.errors import PermissionDenied
 from smb_suite.mail.address import Address
 from smb_suite.ops import Services
@@ -37,6 +37,7 @@ class Business:
     mailboxes: list[MailboxRow]
     aliases: list[tuple[Address, Address]]
     domains: list[str]
+    catchalls: dict[str, str]  # domain -> where its unknown addresses' mail goes
 
 
 def _require_manager(actor: Principal) -> None:
@@ -57,7 +58,9 @@ def business(services: Services, actor: Principal, tenant_id: int) -> Business:
             used, own = services.quota.mailbox_usage(user.id)
             rows.append(MailboxRow(user, used, own if own is not None else usage.limit))
     aliases = [pair for pair in services.directory.list_aliases(actor) if pair[0].domain in names]
-    return Business(usage, dict(services.config.tiers), rows, aliases, sorted(names))
+    targets = services.directory.catchalls(d.id for d in domains)
+    catchalls = {d.name: targets[d.id] for d in domains if d.id in targets}
+    return Business(usage, dict(services.config.tiers), rows, aliases, sorted(names), catchalls)
 
 
 def mailbox_row(services: Services, actor: Principal, address: str) -> MailboxRow:
@@ -80,6 +83,43 @@ def remove_alias(services: Services, actor: Principal, alias: str, target: str) 
     tenant_id = services.directory.get_domain(actor, source.domain).tenant_id
     services.audit.record(actor, "alias.remove", f"{source} -> {destination}", tenant_id)
     return source, destination
+
+
+def set_catchall(services: Services, actor: Principal, domain: str, target: str | None) -> Domain:
+    """Mail for unknown addresses of the domain goes to `target` (None: refused again, 550)."""
+    _require_manager(actor)
+    hosted = services.directory.set_catchall(actor, domain, target)
+    services.audit.record(actor, "catchall.set", f"{hosted.name}: {target or 'off'}", hosted.tenant_id)
+    return hosted
+
+
+# -- forwarding and vacation: a user's own (or, by its owner, a mailbox of the business) -----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MailRules:
+    forward_to: str | None
+    keep_copy: bool
+    vacation: Vacation | None
+
+
+def mail_rules(services: Services, actor: Principal, address: str) -> MailRules:
+    user = services.directory.get_user(actor, address)
+    forward_to, keep_copy = services.directory.forwarding(user.id)
+    return MailRules(forward_to, keep_copy, services.directory.vacations([user.id]).get(user.id))
+
+
+def set_forwarding(services: Services, actor: Principal, address: str, target: str | None, keep_copy: bool) -> User:
+    user = services.directory.set_forwarding(actor, address, target, keep_copy)
+    shown = f"{target}{' (copy kept)' if keep_copy else ''}" if target else "off"
+    services.audit.record(actor, "forwarding.set", f"{user.address}: {shown}", user.tenant_id)
+    return user
+
+
+def set_vacation(services: Services, actor: Principal, address: str, vacation: Vacation | None) -> User:
+    user = services.directory.set_vacation(actor, address, vacation)
+    services.audit.record(actor, "vacation.on" if vacation else "vacation.off", str(user.address), user.tenant_id)
+    return user
 
 
 # -- app passwords: the user's own, for mail clients only ------------------------------------------------------

@@ -84,7 +84,7 @@ def cmd_alias_list(args: argparse.Namespace, services: Services) -> None:
 
 def cmd_user_forward(args: argparse.Namespace, services: Services) -> None:
     target = None if args.off else args.target
-    user = services.directory.set_forwarding(OPERATOR, args.address, target, args.keep_copy)
+    user = account_ops.set_forwarding(services, OPERATOR, args.address, target, args.keep_copy)
     if target is None:
         print(f"{user.address} no longer forwards its mail")
     else:
@@ -94,17 +94,17 @@ def cmd_user_forward(args: argparse.Namespace, services: Services) -> None:
 
 def cmd_user_vacation(args: argparse.Namespace, services: Services) -> None:
     if args.off:
-        user = services.directory.set_vacation(OPERATOR, args.address, None)
+        user = account_ops.set_vacation(services, OPERATOR, args.address, None)
         print(f"vacation reply of {user.address} is off")
         return
     body = sys.stdin.read()
-    user = services.directory.set_vacation(OPERATOR, args.address, Vacation(args.subject or "", body))
+    user = account_ops.set_vacation(services, OPERATOR, args.address, Vacation(args.subject or "", body))
     print(f"vacation reply of {user.address} is on")
 
 
 def cmd_domain_catchall(args: argparse.Namespace, services: Services) -> None:
     target = None if args.off else args.target
-    domain = services.directory.set_catchall(OPERATOR, args.domain, target)
+    domain = account_ops.set_catchall(services, OPERATOR, args.domain, target)
     if target is None:
         print(f"{domain.name} has no catch-all: mail for unknown addresses is refused")
     else:

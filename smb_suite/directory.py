@@ -461,6 +461,21 @@ class Directory:
             )
         return user
 
+    def forwarding(self, user_id: int) -> tuple[str | None, bool]:
+        """Where a user's mail is forwarded (None: nowhere) and whether a copy stays."""
+        query = sa.select(db.users.c.forward_to, db.users.c.forward_keep_copy).where(db.users.c.id == user_id)
+        with self._engine.connect() as conn:
+            row = conn.execute(query).one()
+        return row.forward_to, bool(row.forward_keep_copy)
+
+    def catchalls(self, domain_ids: Iterable[int]) -> dict[int, str]:
+        """The catch-all targets among these domains."""
+        query = sa.select(db.domains.c.id, db.domains.c.catchall).where(
+            db.domains.c.id.in_(list(domain_ids)), db.domains.c.catchall.is_not(None)
+        )
+        with self._engine.connect() as conn:
+            return {row.id: row.catchall for row in conn.execute(query)}
+
     def set_catchall(self, actor: Principal, domain: str, target: str | None) -> Domain:
         """Deliver mail for unknown addresses of `domain` to `target` (None: refuse them again)."""
         hosted = self.get_domain(actor, domain)

@@ -59,13 +59,15 @@ POSTS = [
     ("/admin/sites/client.test/publish", {}, STEWARDS),
     (f"/admin/sites/{DOMAIN}/info", {"business_name": "Example"}, MANAGERS),
     (f"/admin/tenants/{CUSTOMER}/partner", {"partner": "agency.test"}, frozenset({"operator"})),
+    (f"/admin/domains/{DOMAIN}/catchall", {"off": "1"}, MANAGERS),
+    ("/admin/domains/client.test/catchall", {"target": "boss@client.test"}, STEWARDS),
 ]
 # Routes that only ever act on the signed-in visitor's own account (nothing of anyone else can be named), or
 # that need no session; tested in test_admin_security, test_admin_i18n and test_web.
 OWN_OR_PUBLIC = {
     "/admin/login", "/admin/logout", "/admin/lang", "/admin/signup", "/admin/static/admin.css",
     "/admin/static/admin.js", "/admin/account/password", "/admin/account/app-passwords",
-    "/admin/account/app-passwords/{id}/revoke",
+    "/admin/account/app-passwords/{id}/revoke", "/admin/account/forwarding", "/admin/account/vacation",
 }
 # Website editor routes: each goes through the same site_ops.site_domain check as publish and info above.
 SAME_CHECK_AS_PUBLISH = {

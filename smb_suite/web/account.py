@@ -17,13 +17,14 @@ from starlette.routing import BaseRoute, Route
 
 from smb_suite import account_ops, ops
 from smb_suite.config import Config
-from smb_suite.directory import User
+from smb_suite.directory import User, Vacation
 from smb_suite.errors import AuthenticationFailed
-from smb_suite.web.admin import FORM_BYTES, Views, account_context, text_field
+from smb_suite.web.admin import FORM_BYTES, Views, account_context, read_form, text_field
 from smb_suite.web.autoconfig import Endpoint, endpoints
 from smb_suite.web.pages import SECURITY_HEADERS
 
 ACCOUNT = "/admin/account"
+VACATION_BYTES = 64 * 1024
 PROFILE_NAMESPACE = uuid.UUID("6f1d3c2e-5a7b-4c8d-9e0f-1a2b3c4d5e6f")
 
 
@@ -82,6 +83,8 @@ class AccountViews(Views):
                 ACCOUNT + "/app-passwords/{id:int}/revoke", self.revoke, methods=["POST"], max_body_size=FORM_BYTES
             ),
             Route(ACCOUNT + "/mobileconfig", self.profile, methods=["GET"]),
+            Route(ACCOUNT + "/forwarding", self.forwarding, methods=["POST"], max_body_size=FORM_BYTES),
+            Route(ACCOUNT + "/vacation", self.vacation, methods=["POST"], max_body_size=VACATION_BYTES),
         ]
 
     async def account(self, request: Request) -> Response:
@@ -110,6 +113,21 @@ class AccountViews(Views):
         visitor, _ = await self.posted(request)
         await self.write(account_ops.revoke_app_password, visitor.actor, request.path_params["id"])
         return self.done(ACCOUNT, "app-password-revoked")
+
+    async def forwarding(self, request: Request) -> Response:
+        visitor, form = await self.posted(request)
+        target = None if text_field(form, "off") else text_field(form, "target").strip() or None
+        keep = text_field(form, "keep_copy") == "on"
+        await self.write(account_ops.set_forwarding, visitor.actor, str(visitor.user.address), target, keep)
+        return self.done(ACCOUNT, "forwarding")
+
+    async def vacation(self, request: Request) -> Response:
+        visitor, form = await self.posted(request, await read_form(request, max_part_size=VACATION_BYTES))
+        reply = None
+        if not text_field(form, "off"):
+            reply = Vacation(text_field(form, "subject").strip(), text_field(form, "body"))
+        await self.write(account_ops.set_vacation, visitor.actor, str(visitor.user.address), reply)
+        return self.done(ACCOUNT, "vacation-off" if reply is None else "vacation-on")
 
     async def profile(self, request: Request) -> Response:
         visitor = await self.require(request)

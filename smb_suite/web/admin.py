@@ -103,6 +103,10 @@ class Views:
         "resumed": "The business is active again.",
         "tenant-created": "The business is created.",
         "welcome": "Welcome! Your mailbox and your website are ready.",
+        "forwarding": "Forwarding is saved.",
+        "vacation-on": "Your vacation reply is on.",
+        "vacation-off": "Your vacation reply is off.",
+        "catchall": "The catch-all address is saved.",
     }
 
     def __init__(self, services: Services, pages: Pages, sessions: Sessions) -> None:
@@ -243,7 +247,10 @@ def _tenant_name(services: Services, tenant_id: int) -> str:
 async def account_context(views: Views, visitor: Visitor, mailbox: account_ops.MailboxRow) -> dict[str, Any]:
     """What the account page shows: storage, app passwords, mail client settings."""
     passwords = await views.read(account_ops.app_passwords, visitor.actor)
+    rules = await views.read(account_ops.mail_rules, visitor.actor, str(visitor.user.address))
     return {
+        "rules": rules,
+        "vacation_days": max(1, round(float(views.services.config.delivery.vacation_interval) / 86400)),
         "mailbox": mailbox,
         "app_passwords": passwords,
         "endpoints": endpoints(views.services.listening),

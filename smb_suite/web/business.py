@@ -63,6 +63,7 @@ class BusinessViews(Views):
             Route("/admin/mailboxes/{address}/remove", self.remove_mailbox, **post),  # type: ignore[arg-type]
             Route("/admin/domains/{domain}/", self.domain, methods=["GET"]),
             Route("/admin/domains/{domain}/zone", self.zone, methods=["GET"]),
+            Route("/admin/domains/{domain}/catchall", self.catchall, **post),  # type: ignore[arg-type]
         ]
 
     # -- pages ----------------------------------------------------------------------------------------------
@@ -156,6 +157,12 @@ class BusinessViews(Views):
         tenant = await self.read(_tenant, visitor.actor, request.path_params["tenant"])
         domain = await self.write(ops.add_domain, visitor.actor, text_field(form, "domain"), tenant.name)
         return self.done(f"/admin/domains/{domain.name}/", "domain-added")
+
+    async def catchall(self, request: Request) -> Response:
+        visitor, form = await self.posted(request)
+        target = None if text_field(form, "off") else text_field(form, "target").strip() or None
+        domain = await self.write(account_ops.set_catchall, visitor.actor, request.path_params["domain"], target)
+        return self.done(await self._home_of(visitor.actor, domain.tenant_id), "catchall")
 
     async def _home_of(self, actor: Principal, tenant_id: int) -> str:
         names = await self.services.runner.read(self.services.tenants.names, [tenant_id])

@@ -331,4 +331,38 @@ MESSAGES: dict[str, str] = {
     "none yet": "aucune pour l'instant",
     "not in menu": "hors du menu",
     "the home page": "la page d'accueil",
+    # -- forwarding, vacation, catch-all ------------------------------------------------------------------
+    "Forwarding": "Transfert",
+    "Your mail goes to {target}.": "Votre courrier est transféré à {target}.",
+    "A copy stays here.": "Une copie reste ici.",
+    "Your mail stays in this mailbox.": "Votre courrier reste dans cette boîte.",
+    "Forward my mail to": "Transférer mon courrier à",
+    "Keep a copy here": "Garder une copie ici",
+    "Save forwarding": "Enregistrer le transfert",
+    "Stop forwarding": "Arrêter le transfert",
+    "Vacation reply": "Réponse d'absence",
+    "While it is on, each sender gets this answer at most once every {days} days; mailing lists and automatic "
+    "mail get none.": (
+        "Tant qu'elle est active, chaque expéditeur reçoit cette réponse au plus une fois tous les {days} jours ; "
+        "les listes de diffusion et le courrier automatique n'en reçoivent pas."
+    ),
+    "Off: nobody gets an automatic answer.": "Désactivée : personne ne reçoit de réponse automatique.",
+    "Subject": "Objet",
+    "Out of office": "Absent du bureau",
+    "Message": "Message",
+    "Turn the vacation reply on": "Activer la réponse d'absence",
+    "Save the vacation reply": "Enregistrer la réponse d'absence",
+    "Turn the vacation reply off": "Désactiver la réponse d'absence",
+    "Catch-all": "Adresse fourre-tout",
+    "Mail to an address that does not exist is refused, unless a catch-all address takes it.": (
+        "Le courrier pour une adresse qui n'existe pas est refusé, sauf si une adresse fourre-tout le reçoit."
+    ),
+    "Unknown addresses of {domain} go to": "Les adresses inconnues de {domain} vont à",
+    "Save": "Enregistrer",
+    "Turn off the catch-all of {domain}": "Désactiver l'adresse fourre-tout de {domain}",
+    "Turn off": "Désactiver",
+    "Forwarding is saved.": "Le transfert est enregistré.",
+    "Your vacation reply is on.": "Votre réponse d'absence est activée.",
+    "Your vacation reply is off.": "Votre réponse d'absence est désactivée.",
+    "The catch-all address is saved.": "L'adresse fourre-tout est enregistrée.",
 }

@@ -1,0 +1,89 @@
+"""Forwarding, vacation replies and catch-all set in the admin UI take effect for real mail (real daemon)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import time
+from collections.abc import Iterator
+from contextlib import closing
+from email.message import EmailMessage
+
+import pytest
+
+from tests.adminweb import BOB, PASSWORD, post, running, signed_in
+from tests.daemon import DOMAIN, USER, Daemon
+from tests.test_smtp import inbound, submission
+
+DEADLINE = 30.0
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    yield from running(tmp_path_factory.mktemp("rules"))
+
+
+def messages(server: Daemon, address: str) -> list[EmailMessage]:
+    local, domain = address.split("@")
+    folder = server.folder / "data" / "mail" / domain / local
+    files = sorted(p for sub in ("new", "cur") for p in (folder / sub).iterdir())
+    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in files]  # type: ignore[misc]
+
+
+def wait_for(server: Daemon, address: str, subject: str) -> EmailMessage:
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        for message in messages(server, address):
+            if subject in str(message["Subject"]):
+                return message
+        time.sleep(0.05)
+    raise AssertionError(f"no message {subject!r} for {address} within {DEADLINE} s")
+
+
+def send(server: Daemon, to: str, subject: str, sender: str = "someone@remote.example") -> None:
+    body = f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{subject}@remote.example>\r\n\r\nHi\r\n"
+    with inbound(server) as client:
+        client.sendmail(sender, [to], body.encode())
+
+
+def test_forwarding_set_in_the_ui_delivers_to_the_target_and_keeps_a_copy(server: Daemon) -> None:
+    with closing(signed_in(server, "user")) as alice:
+        saved = post(alice, "/admin/account/forwarding", {"target": BOB, "keep_copy": "on"})
+        assert saved.status_code == 303
+        page = alice.get("/admin/account?done=forwarding").text
+        assert "Forwarding is saved." in page and f"Your mail goes to {BOB}." in page
+        send(server, USER, "forwarded-1")
+        wait_for(server, BOB, "forwarded-1")
+        wait_for(server, USER, "forwarded-1")
+        post(alice, "/admin/account/forwarding", {"off": "1"})
+        assert "Your mail stays in this mailbox." in alice.get("/admin/account").text
+
+
+def test_catch_all_set_by_the_owner_takes_mail_for_unknown_addresses(server: Daemon) -> None:
+    with closing(signed_in(server, "owner")) as owner:
+        assert post(owner, f"/admin/domains/{DOMAIN}/catchall", {"target": BOB}).status_code == 303
+        assert f'value="{BOB}"' in owner.get("/admin/").text
+        send(server, f"nobody-here@{DOMAIN}", "catch-all-1")
+        wait_for(server, BOB, "catch-all-1")
+        post(owner, f"/admin/domains/{DOMAIN}/catchall", {"off": "1"})
+    with inbound(server) as client:
+        client.mail("someone@remote.example")
+        assert client.rcpt(f"nobody-here@{DOMAIN}")[0] == 550
+
+
+def test_vacation_reply_set_in_the_ui_answers_the_sender_once(server: Daemon) -> None:
+    with closing(signed_in(server, "user")) as alice:
+        on = post(alice, "/admin/account/vacation", {"subject": "Away until Monday", "body": "Back on Monday."})
+        assert on.status_code == 303
+        assert "Your vacation reply is on." in alice.get("/admin/account?done=vacation-on").text
+    message = f"From: {BOB}\r\nTo: {USER}\r\nSubject: question-1\r\nMessage-ID: <q1@example.test>\r\n\r\nHello?\r\n"
+    with submission(server) as client:
+        client.login(BOB, PASSWORD)
+        client.sendmail(BOB, [USER], message.encode())
+    reply = wait_for(server, BOB, "Away until Monday")
+    assert reply["Auto-Submitted"] == "auto-replied" and "Back on Monday." in reply.get_content()
+    audit = server.cli("audit", "--tenant", DOMAIN).stdout
+    assert "vacation.on" in audit and "forwarding.set" in audit and "catchall.set" in audit
+    with closing(signed_in(server, "user")) as alice:
+        post(alice, "/admin/account/vacation", {"off": "1"})
+        assert "Off: nobody gets an automatic answer." in alice.get("/admin/account").text
