@@ -1,6 +1,7 @@
 """The main journeys of the admin UI in Debian's chromium (Playwright), screenshots under artifacts/admin/:
-sign up, add a domain and read its DNS records, add a mailbox and use it over IMAP, change the tier, suspend a
-business; each page checked for a lang attribute, labelled form fields and no request to another host."""
+sign up, add a domain and read its DNS records, add a mailbox and use it over IMAP, set a vacation reply and
+receive it, change the tier, suspend a business; each page checked for a lang attribute, labelled form fields
+and no request to another host."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.adminweb import PASSWORD, imap_login, running
+from tests.adminweb import BOB, PASSWORD, imap_login, running
 from tests.browser.test_themes import CHROMIUM
-from tests.daemon import Daemon
-from tests.test_smtp import insecure_context
+from tests.daemon import USER, USER_PASSWORD, Daemon
+from tests.test_admin_mail_rules import wait_for
+from tests.test_smtp import insecure_context, submission
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "admin"
 ADMIN = "mail.example.test"
@@ -160,6 +162,22 @@ def test_operator_suspends_a_business_and_resumes_it(journey: Journey, server: D
     journey.page.wait_for_load_state("networkidle")
     assert "The business is active again." in journey.page.content()
     assert imap_login(server, "boss@client.test", PASSWORD) == "OK"
+
+
+def test_user_sets_a_vacation_reply_and_the_sender_gets_it(journey: Journey, server: Daemon) -> None:
+    journey.sign_in(USER, USER_PASSWORD)
+    journey.page.fill("#vacation-subject", "Closed for the holidays")
+    journey.page.fill("#vacation-body", "We are back on the 3rd.")
+    journey.page.click("form[action='/admin/account/vacation'] button")
+    journey.page.wait_for_load_state("networkidle")
+    assert "Your vacation reply is on." in journey.page.content()
+    journey.check("vacation-on")
+    message = f"From: {BOB}\r\nTo: {USER}\r\nSubject: opening hours?\r\nMessage-ID: <oh@example.test>\r\n\r\n?\r\n"
+    with submission(server) as client:
+        client.login(BOB, PASSWORD)
+        client.sendmail(BOB, [USER], message.encode())
+    reply = wait_for(server, BOB, "Closed for the holidays")
+    assert "We are back on the 3rd." in reply.get_content()
 
 
 def test_french_owner_sees_french_pages(chromium: object, server: Daemon) -> None:
