@@ -5,6 +5,7 @@ for mail clients, the tier and how to upgrade. Shared by cli.py and web/. No SQL
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from smb_suite.auth.apppasswords import AppPassword
@@ -15,6 +16,8 @@ from smb_suite.errors import PermissionDenied
 from smb_suite.mail.address import Address
 from smb_suite.ops import Services
 from smb_suite.quota import Usage
+
+AliasChange = Callable[[Principal, str, str], tuple[Address, Address]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,18 +73,20 @@ def mailbox_row(services: Services, actor: Principal, address: str) -> MailboxRo
 
 
 def add_alias(services: Services, actor: Principal, alias: str, target: str) -> tuple[Address, Address]:
-    _require_manager(actor)
-    source, destination = services.directory.add_alias(actor, alias, target)
-    tenant_id = services.directory.get_domain(actor, source.domain).tenant_id
-    services.audit.record(actor, "alias.add", f"{source} -> {destination}", tenant_id)
-    return source, destination
+    return _change_alias(services, actor, "alias.add", services.directory.add_alias, alias, target)
 
 
 def remove_alias(services: Services, actor: Principal, alias: str, target: str) -> tuple[Address, Address]:
+    return _change_alias(services, actor, "alias.remove", services.directory.remove_alias, alias, target)
+
+
+def _change_alias(
+    services: Services, actor: Principal, action: str, change: AliasChange, alias: str, target: str
+) -> tuple[Address, Address]:
     _require_manager(actor)
-    source, destination = services.directory.remove_alias(actor, alias, target)
+    source, destination = change(actor, alias, target)
     tenant_id = services.directory.get_domain(actor, source.domain).tenant_id
-    services.audit.record(actor, "alias.remove", f"{source} -> {destination}", tenant_id)
+    services.audit.record(actor, action, f"{source} -> {destination}", tenant_id)
     return source, destination
 
 
