@@ -76,8 +76,22 @@ def smtp_source(port: int, count: int, sessions: int, size: int, to: str) -> flo
     """Run smtp-source; return its wall time in seconds."""
     start = time.monotonic()
     subprocess.run(
-        ["smtp-source", "-s", str(sessions), "-m", str(count), "-l", str(size), "-M", "client.remote.test",
-         "-f", "sender@remote.test", "-t", to, f"127.0.0.1:{port}"],
+        [
+            "smtp-source",
+            "-s",
+            str(sessions),
+            "-m",
+            str(count),
+            "-l",
+            str(size),
+            "-M",
+            "client.remote.test",
+            "-f",
+            "sender@remote.test",
+            "-t",
+            to,
+            f"127.0.0.1:{port}",
+        ],
         check=True,
     )
     return time.monotonic() - start
@@ -98,7 +112,7 @@ class Ours:
             + "".join(f"{k} = {v}\n" for k, v in listen.items())
             + '[outbound]\nsmarthost = "127.0.0.1:9"\nretry_schedule = ["1s"]\nscan_interval = "1s"\n'
             + f'[outbound.routes]\n"{SINK_DOMAIN}" = "127.0.0.1:{sink_port}"\n'
-            + "[tiers.bench]\nstorage_mb = 100000\n[quota]\ndefault_tier = \"bench\"\n"
+            + '[tiers.bench]\nstorage_mb = 100000\n[quota]\ndefault_tier = "bench"\n'
             # SPF/DMARC checks ask a loopback DNS server with an empty zone, never a real resolver.
             + f'[dns]\nnameservers = ["{nameserver}"]\n'
         )
@@ -111,15 +125,23 @@ class Ours:
         self.ports: dict[str, int] = {}
 
     def cli(self, *args: str, stdin: str | None = None) -> None:
-        subprocess.run([sys.executable, "-m", "smb_suite", "-c", str(self.config), *args], input=stdin, text=True,
-                       check=True, capture_output=True, cwd=ROOT)
+        subprocess.run(
+            [sys.executable, "-m", "smb_suite", "-c", str(self.config), *args],
+            input=stdin,
+            text=True,
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+        )
 
     def start(self) -> None:
         log = self.folder / "serve.log"
         with open(log, "wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "smb_suite", "-c", str(self.config), "serve"], stdout=out,
-                stderr=subprocess.STDOUT, cwd=ROOT,
+                [sys.executable, "-m", "smb_suite", "-c", str(self.config), "serve"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
             )
         wait_for("smb-suite to start", lambda: "smb-suite is running" in log.read_text(errors="replace"), 60)
         text = log.read_text()
@@ -241,15 +263,21 @@ def main() -> int:
     sessions, size = 10, 5 * 1024
     ensure_postfix()
     cpu = platform.processor() or platform.machine()
-    print(f"machine: cores={os.cpu_count()} cpu={cpu} python={platform.python_version()} "
-          f"messages={count} sessions={sessions} size={size}", flush=True)
+    print(
+        f"machine: cores={os.cpu_count()} cpu={cpu} python={platform.python_version()} "
+        f"messages={count} sessions={sessions} size={size}",
+        flush=True,
+    )
 
     with tempfile.TemporaryDirectory(prefix="smb-bench-") as temp:
         folder = Path(temp)
         os.chmod(folder, 0o755)
         sink_port = free_port()
-        sink = subprocess.Popen(["smtp-sink", "-u", "nobody", f"127.0.0.1:{sink_port}", "256"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        sink = subprocess.Popen(
+            ["smtp-sink", "-u", "nobody", f"127.0.0.1:{sink_port}", "256"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         zone = folder / "empty.zone"
         zone.write_text("")
         dns_server = DnsServer(zone).start()

@@ -31,7 +31,7 @@ from smb_suite.directory import OPERATOR, Directory, Domain, Principal, Role, Us
 from smb_suite.dkimkeys import DkimKey, DkimKeys
 from smb_suite.dns import Resolver
 from smb_suite.errors import AccountSuspended, AuthenticationFailed, InvalidInput, PermissionDenied
-from smb_suite.mail import dkim
+from smb_suite.mail import dkim, message
 from smb_suite.mail.address import parse_address
 from smb_suite.queue.spool import QueueStore
 from smb_suite.quota import Quota, Usage, format_bytes
@@ -99,6 +99,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         clock=clock,
     )
     quota.listeners.append(functools.partial(send_storage_warning, services))
+    services.delivery.sign_generated = functools.partial(sign_generated, services)
     return services
 
 
@@ -287,6 +288,16 @@ def sign(services: Services, message: bytes, domain: str) -> bytes:
     """
     keys = services.dkim.signing_keys(domain)
     return dkim.sign(message, domain, keys, int(services.clock())) + message
+
+
+def sign_generated(services: Services, data: bytes) -> bytes:
+    """DKIM-sign mail we write ourselves (vacation replies, reports) when its From is one of our domains, so it
+    passes DMARC at Gmail and Outlook like the user's own mail. Blocking: call it from a thread."""
+    senders = message.from_addresses(data)
+    if len(senders) != 1:
+        return data
+    domain = message.domain_of(senders[0])
+    return sign(services, data, domain) if services.directory.find_domain(domain) is not None else data
 
 
 def rotate_dkim(services: Services, actor: Principal, name: str) -> list[DkimKey]:

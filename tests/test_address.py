@@ -66,4 +66,3 @@ def test_domain_parser_raises_only_our_error(text: str) -> None:
 def test_a_remote_local_part_keeps_its_case() -> None:
     assert str(parse_address("<John.Doe@Example.ORG>", fold_case=False)) == "John.Doe@example.org"
     assert str(parse_address("<John.Doe@Example.ORG>")) == "john.doe@example.org"
-

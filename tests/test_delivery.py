@@ -48,6 +48,7 @@ def test_vacation_replies_once_per_sender_with_rfc_3834_headers(daemon: Daemon) 
     assert b"In-Reply-To: <first-question@test>" in reply
     assert b"References: <first-question@test>" in reply
     assert b"I am away." in reply
+    assert b"DKIM-Signature: v=1; a=rsa-sha256" in reply and f"d={DOMAIN};".encode() in reply
     submit(daemon, [USER], message("second question", USER))
     assert len(replies_in(daemon, OWNER)) == 1
 

@@ -78,8 +78,11 @@ def _human_text(report: Report) -> str:
         lines += [f"  <{r.address}>: {_fold_text(r.diagnostic) or r.status}" for r in failed]
         lines.append("")
     if delayed:
-        lines += ["Your message has not been delivered yet to these recipients. It stays in the queue and",
-                  "delivery is retried; you will be told if it finally fails. There is nothing you need to do.", ""]
+        lines += [
+            "Your message has not been delivered yet to these recipients. It stays in the queue and",
+            "delivery is retried; you will be told if it finally fails. There is nothing you need to do.",
+            "",
+        ]
         lines += [f"  <{r.address}>: {_fold_text(r.diagnostic) or r.status}" for r in delayed]
         lines.append("")
     lines.append("The header of your message follows this report.")

@@ -92,14 +92,20 @@ def _recipient(row: Any) -> Recipient:
 _R = db.queue_recipients.c
 _M = db.queue_messages.c
 _RECIPIENT_COLUMNS = (
-    _R.id, _R.address, _R.domain, _R.status, _R.attempts, _R.next_attempt_at, _R.last_reply, _R.remote_mta, _R.reported
+    _R.id,
+    _R.address,
+    _R.domain,
+    _R.status,
+    _R.attempts,
+    _R.next_attempt_at,
+    _R.last_reply,
+    _R.remote_mta,
+    _R.reported,
 )
 
 
 class QueueStore:
-    def __init__(
-        self, engine: sa.Engine, root: Path, clock: Callable[[], float], io: Executor | None = None
-    ) -> None:
+    def __init__(self, engine: sa.Engine, root: Path, clock: Callable[[], float], io: Executor | None = None) -> None:
         self._engine = engine
         self._root = root
         self._clock = clock

@@ -58,7 +58,7 @@ class Connection:
 
     @property
     def usable(self) -> bool:
-        return self._client.is_connected
+        return bool(self._client.is_connected)
 
     async def transaction(self, sender: str, recipients: Sequence[Recipient], data: bytes) -> list[Outcome]:
         """MAIL, RCPT for each recipient, DATA; an Outcome for every recipient."""
