@@ -227,9 +227,7 @@ def check_password(services: Services, username: str, password: str, app_passwor
     raise AuthenticationFailed("wrong user name or password")
 
 
-async def login(
-    services: Services, username: str, password: str, client_ip: str, app_passwords: bool = False
-) -> User:
+async def login(services: Services, username: str, password: str, client_ip: str, app_passwords: bool = False) -> User:
     """The one login path for SMTP AUTH, IMAP and the web UI: throttled per account and per address, so
     failures in one protocol slow the others (the `auth.throttled` log line shows the wait). A user of a
     suspended business is refused (AccountSuspended) even with the right password."""

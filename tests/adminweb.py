@@ -32,7 +32,7 @@ ROLES = {
 TIERS = (
     '[tiers.starter]\nstorage_mb = 50\nprice = "3 EUR/month"\n'
     '[tiers.plus]\nstorage_mb = 100\nprice = "6 EUR/month"\n'
-    '[signup]\nenabled = true\nper_hour = 50\n'
+    "[signup]\nenabled = true\nper_hour = 50\n"
     '[sites]\nplatform_domain = "sites.test"\n'
 )
 

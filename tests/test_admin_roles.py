@@ -49,10 +49,21 @@ POSTS = [
     (f"/admin/business/{DOMAIN}/aliases", {"alias": "matrix-{role}@example.test", "target": BOB}, MANAGERS),
     (f"/admin/mailboxes/{BOB}/password", {"password": "another long password"}, MANAGERS),
     (f"/admin/business/{CUSTOMER}/domains", {"domain": "{role}.client.test"}, STEWARDS),
-    ("/admin/tenants", {"name": "new-{role}", "domain": "{role}.new.test", "owner": "o@{role}.new.test",
-                        "password": "a long enough password"}, STEWARDS),
-    (f"/admin/business/{DOMAIN}/mailboxes", {"local": "made-by-{role}", "domain": DOMAIN,
-                                             "password": "a long enough password"}, MANAGERS),
+    (
+        "/admin/tenants",
+        {
+            "name": "new-{role}",
+            "domain": "{role}.new.test",
+            "owner": "o@{role}.new.test",
+            "password": "a long enough password",
+        },
+        STEWARDS,
+    ),
+    (
+        f"/admin/business/{DOMAIN}/mailboxes",
+        {"local": "made-by-{role}", "domain": DOMAIN, "password": "a long enough password"},
+        MANAGERS,
+    ),
     (f"/admin/business/{DOMAIN}/aliases/remove", {"alias": "rm-{role}@example.test", "target": BOB}, MANAGERS),
     ("/admin/mailboxes/victim-{role}@example.test/remove", {}, MANAGERS),
     (f"/admin/sites/{DOMAIN}/publish", {}, MANAGERS),
@@ -65,15 +76,28 @@ POSTS = [
 # Routes that only ever act on the signed-in visitor's own account (nothing of anyone else can be named), or
 # that need no session; tested in test_admin_security, test_admin_i18n and test_web.
 OWN_OR_PUBLIC = {
-    "/admin/login", "/admin/logout", "/admin/lang", "/admin/signup", "/admin/static/admin.css",
-    "/admin/static/admin.js", "/admin/account/password", "/admin/account/app-passwords",
-    "/admin/account/app-passwords/{id}/revoke", "/admin/account/forwarding", "/admin/account/vacation",
+    "/admin/login",
+    "/admin/logout",
+    "/admin/lang",
+    "/admin/signup",
+    "/admin/static/admin.css",
+    "/admin/static/admin.js",
+    "/admin/account/password",
+    "/admin/account/app-passwords",
+    "/admin/account/app-passwords/{id}/revoke",
+    "/admin/account/forwarding",
+    "/admin/account/vacation",
 }
 # Website editor routes: each goes through the same site_ops.site_domain check as publish and info above.
 SAME_CHECK_AS_PUBLISH = {
-    "/admin/sites/{domain}/theme", "/admin/sites/{domain}/logo", "/admin/sites/{domain}/pages",
-    "/admin/sites/{domain}/pages/{page}", "/admin/sites/{domain}/pages/{page}/delete",
-    "/admin/sites/{domain}/pages/{page}/move", "/admin/sites/{domain}/rollback", "/admin/sites/{domain}/upload",
+    "/admin/sites/{domain}/theme",
+    "/admin/sites/{domain}/logo",
+    "/admin/sites/{domain}/pages",
+    "/admin/sites/{domain}/pages/{page}",
+    "/admin/sites/{domain}/pages/{page}/delete",
+    "/admin/sites/{domain}/pages/{page}/move",
+    "/admin/sites/{domain}/rollback",
+    "/admin/sites/{domain}/upload",
 }
 
 

@@ -99,8 +99,11 @@ def test_every_form_refuses_a_post_without_its_csrf_token(server: Daemon, path: 
 def test_every_change_is_in_the_audit_log_with_who_when_and_where(server: Daemon) -> None:
     with closing(signed_in(server, "owner")) as owner:
         post(owner, f"/admin/business/{DOMAIN}/aliases", {"alias": f"sales@{DOMAIN}", "target": BOB})
-        post(owner, f"/admin/business/{DOMAIN}/mailboxes", {"local": "carol", "domain": DOMAIN,
-                                                             "password": PASSWORD, "role": "user"})
+        post(
+            owner,
+            f"/admin/business/{DOMAIN}/mailboxes",
+            {"local": "carol", "domain": DOMAIN, "password": PASSWORD, "role": "user"},
+        )
         post(owner, f"/admin/mailboxes/carol@{DOMAIN}/password", {"password": "carol's new password"})
         post(owner, f"/admin/mailboxes/carol@{DOMAIN}/remove")
         audit = owner.get("/admin/audit/").text
@@ -116,8 +119,11 @@ def test_every_change_is_in_the_audit_log_with_who_when_and_where(server: Daemon
 def test_no_password_reaches_the_log_or_the_audit_log(server: Daemon) -> None:
     secrets = ["first-Secret-value-1", "second-Secret-value-2", "wrong-Secret-guess-3"]
     with closing(signed_in(server, "owner")) as owner:
-        post(owner, f"/admin/business/{DOMAIN}/mailboxes", {"local": "erin", "domain": DOMAIN,
-                                                             "password": secrets[0], "role": "user"})
+        post(
+            owner,
+            f"/admin/business/{DOMAIN}/mailboxes",
+            {"local": "erin", "domain": DOMAIN, "password": secrets[0], "role": "user"},
+        )
         post(owner, f"/admin/mailboxes/erin@{DOMAIN}/password", {"password": secrets[1]})
     with browser(server) as web:
         sign_in(web, f"erin@{DOMAIN}", secrets[2])
@@ -153,6 +159,9 @@ def test_sign_up_refuses_a_taken_identifier_and_a_short_password_and_keeps_the_f
 
 def test_an_existing_mailbox_is_a_clear_conflict_not_an_error(server: Daemon) -> None:
     with closing(signed_in(server, "owner")) as owner:
-        again = post(owner, f"/admin/business/{DOMAIN}/mailboxes", {"local": "bob", "domain": DOMAIN,
-                                                                    "password": PASSWORD, "role": "user"})
+        again = post(
+            owner,
+            f"/admin/business/{DOMAIN}/mailboxes",
+            {"local": "bob", "domain": DOMAIN, "password": PASSWORD, "role": "user"},
+        )
         assert again.status_code == 409 and "already exists" in again.text

@@ -79,7 +79,14 @@ def test_partner_suspends_its_customer_in_the_web_ui_and_the_owner_is_signed_out
 
 def test_operator_creates_a_business_and_gives_it_to_a_partner_at_the_command_line(server: Daemon) -> None:
     created = server.cli(
-        "tenant", "create", "cli-co", "cli-co.test", "owner@cli-co.test", "--password-stdin", "--tier", "plus",
+        "tenant",
+        "create",
+        "cli-co",
+        "cli-co.test",
+        "owner@cli-co.test",
+        "--password-stdin",
+        "--tier",
+        "plus",
         stdin=PASSWORD + "\n",
     )
     assert "created cli-co (plus) with cli-co.test and owner owner@cli-co.test" in created.stdout

@@ -79,9 +79,7 @@ class AccountViews(Views):
             Route(ACCOUNT, self.account, methods=["GET"]),
             Route(ACCOUNT + "/password", self.password, methods=["POST"], max_body_size=FORM_BYTES),
             Route(ACCOUNT + "/app-passwords", self.add_app_password, methods=["POST"], max_body_size=FORM_BYTES),
-            Route(
-                ACCOUNT + "/app-passwords/{id:int}/revoke", self.revoke, methods=["POST"], max_body_size=FORM_BYTES
-            ),
+            Route(ACCOUNT + "/app-passwords/{id:int}/revoke", self.revoke, methods=["POST"], max_body_size=FORM_BYTES),
             Route(ACCOUNT + "/mobileconfig", self.profile, methods=["GET"]),
             Route(ACCOUNT + "/forwarding", self.forwarding, methods=["POST"], max_body_size=FORM_BYTES),
             Route(ACCOUNT + "/vacation", self.vacation, methods=["POST"], max_body_size=VACATION_BYTES),

@@ -147,9 +147,7 @@ class BusinessViews(Views):
     async def remove_alias(self, request: Request) -> Response:
         visitor, form = await self.posted(request)
         tenant = await self.read(_tenant, visitor.actor, request.path_params["tenant"])
-        await self.write(
-            account_ops.remove_alias, visitor.actor, text_field(form, "alias"), text_field(form, "target")
-        )
+        await self.write(account_ops.remove_alias, visitor.actor, text_field(form, "alias"), text_field(form, "target"))
         return self.done(business_url(tenant.name), "alias-removed")
 
     async def add_domain(self, request: Request) -> Response:
