@@ -132,12 +132,12 @@ def cmd_queue_list(args: argparse.Namespace, services: Services) -> None:
 
 
 def cmd_queue_retry(args: argparse.Namespace, services: Services) -> None:
-    count = services.queue.retry(args.queue_id)
+    count = ops.queue_retry(services, OPERATOR, args.queue_id)
     print(f"{count} recipient(s) will be tried again at the next queue run")
 
 
 def cmd_queue_delete(args: argparse.Namespace, services: Services) -> None:
-    removed = services.queue.delete(args.queue_id)
+    removed = ops.queue_delete(services, OPERATOR, args.queue_id)
     missing = set(args.queue_id) - set(removed)
     for queue_id in removed:
         print(f"deleted {queue_id}")

@@ -101,6 +101,8 @@ def test_sign_up_gives_a_mailbox_and_a_website(journey: Journey, server: Daemon)
 
 def test_owner_adds_a_domain_and_reads_its_dns_records(journey: Journey) -> None:
     journey.sign_in("demo@example.test", "correct horse battery staple")
+    journey.page.keyboard.press("Tab")  # the first stop is the skip link, for keyboard and screen reader users
+    assert "Skip to the content" in journey.page.evaluate("document.activeElement.textContent")
     journey.check("business")
     journey.page.fill("#new-domain", "my-shop.test")
     journey.page.click("form[action$='/domains'] button")
