@@ -18,8 +18,8 @@ MAX_NAME = 100
 
 def check_name(name: str) -> str:
     name = name.strip()
-    if not name or len(name) > MAX_NAME or any(ch in name for ch in "\r\n\t"):
-        raise InvalidInput(f"a business name has 1 to {MAX_NAME} characters on one line")
+    if not name or len(name) > MAX_NAME or any(ch in name for ch in "\r\n\t/\\?#%"):
+        raise InvalidInput(f"a business name has 1 to {MAX_NAME} characters on one line, without / \\ ? # %")
     return name
 
 
