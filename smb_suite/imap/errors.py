@@ -9,7 +9,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from twisted.mail.imap4 import IllegalClientResponse, IllegalQueryError, ReadOnlyMailbox
+from twisted.mail.imap4 import (
+    IllegalClientResponse,
+    IllegalMailboxEncoding,
+    IllegalOperation,
+    IllegalQueryError,
+    ReadOnlyMailbox,
+)
 from twisted.python.failure import Failure
 
 from smb_suite import errors
@@ -36,6 +42,10 @@ def response_for(error: BaseException, trycreate: bool = False) -> tuple[bytes, 
     match error:
         case SearchSyntaxError() | IllegalClientResponse() | IllegalQueryError():
             return b"BAD", _text(error)
+        case IllegalOperation() | IllegalMailboxEncoding():
+            return b"NO", _text(error)
+        case errors.MailboxHasChildren():
+            return b"NO", b"[HASCHILDREN] " + _text(error)  # RFC 9051 7.1
         case errors.UnknownMailbox():
             return b"NO", (b"[TRYCREATE] " if trycreate else b"[NONEXISTENT] ") + _text(error)
         case errors.AlreadyExists():
