@@ -87,12 +87,13 @@ class Arguments:
             return self.read_literal(value, False, STRING_LIMIT, IllegalClientResponse("literal too long"))
         return value, rest
 
-    def arg_sequence(self, line: bytes) -> tuple[syntax.SequenceSet, bytes]:
-        text, _, rest = line.partition(b" ")
+    def arg_sequence(self, line: bytes | None) -> tuple[syntax.SequenceSet, bytes]:
+        text, _, rest = (line or b"").partition(b" ")
         return syntax.sequence_set(text), rest
 
-    def arg_line(self, line: bytes) -> tuple[bytes, bytes]:
-        return line, b""
+    def arg_line(self, line: bytes | None) -> tuple[bytes, bytes]:
+        """The rest of the line, for commands that parse it themselves."""
+        return line or b"", b""
 
     def opt_flags(self, line: bytes) -> tuple[list[str], bytes]:
         """APPEND's optional flag list."""

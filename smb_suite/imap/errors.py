@@ -33,6 +33,10 @@ class UnsupportedCharset(errors.InvalidInput):
     """SEARCH CHARSET other than US-ASCII or UTF-8 (RFC 3501 6.4.4)."""
 
 
+class ExpungeIssued(errors.SmbSuiteError):
+    """Some messages a command named were expunged by another session meanwhile (RFC 5530 EXPUNGEISSUED)."""
+
+
 class PrivacyRequired(errors.PermissionDenied):
     """A password sent without TLS from a non-loopback address (RFC 3501 6.2.3, RFC 5530 PRIVACYREQUIRED)."""
 
@@ -58,6 +62,8 @@ def response_for(error: BaseException, trycreate: bool = False) -> tuple[bytes, 
             return b"NO", b"[TOOBIG] " + _text(error)
         case errors.QuotaExceeded():
             return b"NO", b"[OVERQUOTA] " + _text(error)
+        case ExpungeIssued():
+            return b"NO", b"[EXPUNGEISSUED] " + _text(error)
         case PrivacyRequired():
             return b"NO", b"[PRIVACYREQUIRED] " + _text(error)
         case errors.PermissionDenied():

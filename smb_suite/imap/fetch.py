@@ -25,6 +25,7 @@ from zope.interface import implementer
 
 from smb_suite.imap import content, syntax, wire
 from smb_suite.imap.arguments import Arguments
+from smb_suite.imap.errors import ExpungeIssued
 from smb_suite.imap.syntax import FetchItem
 from smb_suite.mail.summary import Summary, summarize
 from smb_suite.storage.store import StoredMessage
@@ -103,7 +104,7 @@ class FetchCommands(Arguments):
         except ConnectionGone:
             return b"FETCH abandoned"
         if missing:
-            return b"NO [EXPUNGEISSUED] some messages were expunged meanwhile"
+            raise ExpungeIssued("some messages were expunged meanwhile")
         return b"FETCH completed"
 
     select_FETCH = (do_FETCH, Arguments.arg_sequence, Arguments.arg_line)

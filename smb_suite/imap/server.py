@@ -217,9 +217,16 @@ class IMAPServer(QuotaCommands, FetchCommands, SelectedCommands, MailboxCommands
     def dispatchCommand(self, tag: bytes, cmd: bytes, rest: bytes | None, uid: int | None = None) -> None:
         self._command = cmd.upper() if uid is None else b"UID " + cmd.upper()
         if self.lookupCommand(cmd) is None:
-            known = any(hasattr(self, f"{state}_{cmd.decode('ascii', 'replace').upper()}") for state in _STATES)
+            name = cmd.decode("ascii", "replace").upper().replace("-", "_")
+            known = _COMMAND.fullmatch(cmd) and any(hasattr(self, f"{state}_{name}") for state in _STATES)
             raise IllegalClientResponse("command not valid in this state" if known else "unknown command")
-        super().dispatchCommand(tag, cmd, rest, uid)
+        super().dispatchCommand(tag, cmd, rest or b"", uid)
+
+    def lookupCommand(self, cmd: bytes) -> Any:
+        """twisted decodes the name as ASCII and raises on other octets: those are simply unknown."""
+        if not _COMMAND.fullmatch(cmd):
+            return None
+        return super().lookupCommand(cmd)
 
     def _IMAP4Server__ebDispatch(self, failure: Failure, tag: bytes) -> None:
         """Errors from argument parsers, mapped like every other error (twisted answers BAD Server error)."""
@@ -288,7 +295,7 @@ class IMAPServer(QuotaCommands, FetchCommands, SelectedCommands, MailboxCommands
         for key, value in zip(fields[::2], fields[1::2], strict=True):
             name = key.decode("ascii", "replace").lower() if isinstance(key, bytes) else ""
             if name in ("name", "version") and isinstance(value, bytes):
-                told[name] = value.decode("utf-8", "replace")[:60]
+                told[f"client_{name}"] = value.decode("utf-8", "replace")[:60]
         log.event(logger, "imap.client_id", conn=self.connection, **told)
         self.sendUntaggedResponse(b'ID ("name" "smb-suite" "version" "%b")' % VERSION.encode())
         self.sendPositiveResponse(tag, b"ID completed")
@@ -356,6 +363,7 @@ EXTENSIONS = (
     b"QUOTA=RES-STORAGE",
 )
 _STATES = ("unauth", "auth", "select", "logout")
+_COMMAND = re.compile(rb"[A-Za-z][A-Za-z0-9-]{0,31}")
 _TAG = re.compile(rb'[^\x00-\x20\x7f-\xff(){%*"\\+]+')  # RFC 3501 9: a tag is ASTRING-CHARs but "+"
 
 

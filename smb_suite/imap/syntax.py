@@ -43,7 +43,10 @@ def astring(line: bytes, wildcards: bool = False) -> tuple[bytes | LiteralReques
     if not line:
         raise IllegalClientResponse("missing argument")
     if line[:1] == b'"':
-        return quoted(line)
+        text, rest = quoted(line)
+        if rest and rest[:1] != b" ":
+            raise IllegalClientResponse("a quoted string must be followed by a space")
+        return text, rest[1:]
     if line[:1] == b"{":
         match = LITERAL.fullmatch(line)
         if match is None:
@@ -57,7 +60,7 @@ def astring(line: bytes, wildcards: bool = False) -> tuple[bytes | LiteralReques
 
 
 def quoted(line: bytes) -> tuple[bytes, bytes]:
-    """A quoted string at the start of line (RFC 3501 9: '\\' escapes '"' and '\\' only)."""
+    """A quoted string at the start of line (RFC 3501 9: '\\' escapes '"' and '\\' only), and what follows it."""
     out = bytearray()
     position = 1
     while position < len(line):
@@ -69,10 +72,7 @@ def quoted(line: bytes) -> tuple[bytes, bytes]:
             out += escaped
             position += 2
         elif byte == ord('"'):
-            rest = line[position + 1 :]
-            if rest and rest[:1] != b" ":
-                raise IllegalClientResponse("quoted string must be followed by a space")
-            return bytes(out), rest[1:]
+            return bytes(out), line[position + 1 :]
         elif byte in (0, 0x0A, 0x0D):
             raise IllegalClientResponse("NUL, CR and LF are not allowed in a quoted string")
         else:
