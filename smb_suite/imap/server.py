@@ -220,6 +220,8 @@ class IMAPServer(QuotaCommands, FetchCommands, SelectedCommands, MailboxCommands
             name = cmd.decode("ascii", "replace").upper().replace("-", "_")
             known = _COMMAND.fullmatch(cmd) and any(hasattr(self, f"{state}_{name}") for state in _STATES)
             raise IllegalClientResponse("command not valid in this state" if known else "unknown command")
+        if uid is not None:  # UIDs do not shift: say what vanished first, so the answer leaves it out
+            self._send_pending_expunges()
         super().dispatchCommand(tag, cmd, rest or b"", uid)
 
     def lookupCommand(self, cmd: bytes) -> Any:
