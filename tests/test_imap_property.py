@@ -101,14 +101,20 @@ class TwoSessions(RuleBasedStateMachine):
     def append(self, who: int, flags: set[str]) -> None:
         session = self.sessions[who]
         message = plain(f"m{secrets.token_hex(3)}")
-        lines = session.run(b"APPEND %s (%s) {%d+}\r\n%s" % (self.folder.encode(), " ".join(flags).encode(),
-                                                                len(message), message))
+        lines = session.run(
+            b"APPEND %s (%s) {%d+}\r\n%s" % (self.folder.encode(), " ".join(flags).encode(), len(message), message)
+        )
         uid = int(code(lines[-1]).split()[2])
         assert all(uid > known for known in self.model), "UIDs must only go up"
         self.model[uid] = set(flags)
 
-    @rule(who=st.integers(0, 1), index=st.integers(0, 50), mode=st.sampled_from(["+", "-", ""]),
-          flags=st.sets(st.sampled_from(FLAGS)), silent=st.booleans())
+    @rule(
+        who=st.integers(0, 1),
+        index=st.integers(0, 50),
+        mode=st.sampled_from(["+", "-", ""]),
+        flags=st.sets(st.sampled_from(FLAGS)),
+        silent=st.booleans(),
+    )
     def store(self, who: int, index: int, mode: str, flags: set[str], silent: bool) -> None:
         uid = self.uid_of(index)
         if uid is None:

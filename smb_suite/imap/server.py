@@ -59,7 +59,6 @@ def _is_loopback(host: str) -> bool:
 class IMAPServer(QuotaCommands, FetchCommands, SelectedCommands, MailboxCommands, IMAP4Server):  # type: ignore[misc]
     IDENT = b"smb-suite IMAP4rev1 ready"
     MAX_LENGTH = 64 * 1024  # longest command line (RFC 7162 4 asks for at least 8192 octets)
-    MAX_PIPELINED = 1000  # command lines waiting behind the one running
 
     def __init__(self, services: Services, starttls: Any, sessions: set[IMAPServer]) -> None:
         super().__init__(chal={b"PLAIN": PLAINCredentials, b"LOGIN": LOGINCredentials}, contextFactory=starttls)
@@ -71,7 +70,7 @@ class IMAPServer(QuotaCommands, FetchCommands, SelectedCommands, MailboxCommands
         self._loopback = False
         self.condstore = False  # RFC 7162: MODSEQ in untagged FETCH once a CONDSTORE feature was used
         self._command: bytes | None = None  # the command in progress, b"UID FETCH" style
-        self._unblock_scheduled = False
+        self._resume_scheduled = False
         self._overlong_tag: bytes | None = None  # discarding the rest of a line that was too long
         self._idle_tag = b""
 
@@ -149,8 +148,6 @@ class IMAPServer(QuotaCommands, FetchCommands, SelectedCommands, MailboxCommands
         """Whatever the client sent after STARTTLS in the clear is dropped (RFC 3501 6.2.1, CVE-2011-0411)."""
         super().do_STARTTLS(tag)
         self.clearLineBuffer()
-        if self.blocked is not None:
-            self.blocked = []
 
     unauth_LOGIN = (do_LOGIN, Arguments.arg_astring, Arguments.arg_finalastring)  # type: ignore[assignment]
     unauth_AUTHENTICATE = (do_AUTHENTICATE, IMAP4Server.arg_atom, opt_atom)  # type: ignore[assignment]
@@ -185,12 +182,11 @@ class IMAPServer(QuotaCommands, FetchCommands, SelectedCommands, MailboxCommands
         self.sendBadResponse(None if tag == b"*" else tag, b"command line too long")
 
     def lineReceived(self, line: bytes) -> None:
-        if self.blocked is not None and self.parseState == "command":
-            if len(self.blocked) >= self.MAX_PIPELINED:
-                self.sendLine(b"* BYE too many commands waiting")
-                self.transport.loseConnection()
-                return
-            self.blocked.append(line)  # behind the command in progress
+        if self.parseState == "command" and self._command is not None:
+            # a pipelined command waits for the one in progress (RFC 3501 5.5): stop reading until it is done,
+            # so its literals stay literals and the client feels TCP back-pressure, not an unbounded queue
+            self._buffer = line + self.delimiter + self._buffer
+            self.pauseProducing()
             return
         self.resetTimeout()
         try:
@@ -208,7 +204,6 @@ class IMAPServer(QuotaCommands, FetchCommands, SelectedCommands, MailboxCommands
         if len(parts) < 2 or not parts[1]:
             self.sendBadResponse(tag, b"missing command")
             return
-        self.blocked = []  # until this command's tagged response
         try:
             self.dispatchCommand(tag, parts[1].upper(), parts[2] if len(parts) == 3 else None)
         except Exception as exc:  # noqa: BLE001 - answered, never raised to twisted
@@ -245,18 +240,18 @@ class IMAPServer(QuotaCommands, FetchCommands, SelectedCommands, MailboxCommands
             self._send_pending_expunges()
         self._command = None
         super()._respond(state, tag, message)
-        if self.blocked is not None and not self._unblock_scheduled:
-            self._unblock_scheduled = True
+        if self.paused and not self._resume_scheduled:  # after this turn: login and SELECT set state late
+            self._resume_scheduled = True
             _reactor().callLater(0, self._next_command)
 
     def _next_command(self) -> None:
-        self._unblock_scheduled = False
-        if self._command is None and self.parseState == "command" and not self.transport.disconnecting:
-            self._unblock()
+        self._resume_scheduled = False
+        if self._command is None and self.paused and not self.transport.disconnecting:
+            self.resumeProducing()
 
     def sendUntaggedResponse(self, message: bytes, isAsync: bool | None = None) -> None:
         """Updates (isAsync) wait for the end of a command, except in IDLE, where they are the point."""
-        if isAsync and self.blocked is not None and self.parseState != "idle":
+        if isAsync and self._command is not None and self.parseState != "idle":
             self._queuedAsync.append(message)
         else:
             super()._respond(message, None, None)
