@@ -67,20 +67,33 @@ def open_message(path: Path) -> IO[bytes] | None:
             return None
 
 
-def prepare(path: Path, items: list[FetchItem]) -> Prepared | None:
+def prepare(path: str, items: list[FetchItem]) -> Prepared | None:
     """One piece per content item, in order; None when the message is gone (expunged meanwhile)."""
-    handle = open_message(path)
+    handle = _open(path)
     if handle is None:
         return None
     try:
         size = os.fstat(handle.fileno()).st_size
         if size <= SMALL:
             with handle:
-                return Prepared(_Cutter(handle.read()).pieces(items))
+                data = os.read(handle.fileno(), size + 1)  # one system call, no buffer copies
+                while len(data) < size:  # a short read (it does not happen on local files)
+                    more = os.read(handle.fileno(), size - len(data))
+                    if not more:
+                        break
+                    data += more
+            return Prepared(_Cutter(data).pieces(items))
         return Prepared(_LargeCutter(handle, size).pieces(items), handle)
     except BaseException:
         handle.close()
         raise
+
+
+def _open(path: str) -> IO[bytes] | None:
+    try:
+        return open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the caller (Prepared.close)
+    except FileNotFoundError:
+        return open_message(Path(path))
 
 
 def _partial(item: FetchItem, piece: Piece) -> Piece:
@@ -112,8 +125,15 @@ def _in_part(root: mime.Part, section: Section) -> bytes:
 class _Cutter:
     def __init__(self, data: bytes) -> None:
         self.data = data
-        self.split = mime.body_offset(data)
+        self._split = -1
         self._root: mime.Part | None = None
+
+    @property
+    def split(self) -> int:
+        if self._split == -1:  # found only when a section needs it: BODY[] does not
+            found = mime.body_offset(self.data)
+            self._split = len(self.data) if found is None else found
+        return self._split
 
     def pieces(self, items: list[FetchItem]) -> list[Piece]:
         return [_partial(item, self.octets(_section_of(item))) for item in items if needs_content(item)]
@@ -123,9 +143,9 @@ class _Cutter:
             if self._root is None:
                 self._root = mime.parse(self.data)
             return _in_part(self._root, section)
-        split = len(self.data) if self.split is None else self.split
         if section.spec == "":
             return self.data
+        split = self.split
         if section.spec == "TEXT":
             return self.data[split:]
         return _header_section(self.data[:split], section)

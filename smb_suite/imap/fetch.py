@@ -30,7 +30,7 @@ from smb_suite.imap.syntax import FetchItem
 from smb_suite.mail.summary import Summary, summarize
 from smb_suite.storage.store import StoredMessage
 
-BATCH = 250  # messages per index query and per write
+BATCH = 500  # messages per index query
 CONTENT_BUDGET = 4 * 1024 * 1024  # octets of small messages read per worker call
 WRITE_BUFFER = 256 * 1024  # flush the batch's lines when they reach this
 STREAM_CHUNK = 256 * 1024
@@ -163,7 +163,8 @@ class _Writer:
                 group.append(batch[position])
                 budget += batch[position][1].size
                 position += 1
-            paths = [Path(self.folder, m.filename) for _, m in group]
+            base = f"{self.folder}{os.sep}"
+            paths = [base + m.filename for _, m in group]
             prepared = await self.runner.read(_prepare_all, paths, self.content_items)
             try:
                 for (seq, message), ready in zip(group, prepared, strict=True):
@@ -271,7 +272,7 @@ def _read_at(file: IO[bytes], offset: int, size: int) -> bytes:
     return os.pread(file.fileno(), size, offset)
 
 
-def _prepare_all(paths: list[Path], items: list[FetchItem]) -> list[content.Prepared | None]:
+def _prepare_all(paths: list[str], items: list[FetchItem]) -> list[content.Prepared | None]:
     prepared: list[content.Prepared | None] = []
     try:
         for path in paths:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from smb_suite import errors
 from smb_suite.directory import User
+from smb_suite.mail.summary import SearchText
 from smb_suite.ops import Services
 from smb_suite.storage.store import Mailbox, StoredMessage
 
@@ -40,6 +41,7 @@ class FolderState:
         self.by_uid = {m.uid: m for m in messages}
         self.uids = array("I", (m.uid for m in messages))
         self.followers: list[Follower] = []
+        self.search_texts: dict[int, SearchText] = {}  # filled by the first SEARCH on a header (selected.py)
         self.lock = asyncio.Lock()  # one refresh or own write at a time: a stale read never wins
         self._dirty = False
         self._refresher: asyncio.Task[None] | None = None

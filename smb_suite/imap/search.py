@@ -20,7 +20,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from smb_suite.errors import InvalidInput
-from smb_suite.mail.summary import SEARCH_FIELDS, SearchText
+from smb_suite.mail import mime
+from smb_suite.mail.summary import SEARCH_FIELDS, SearchText, decode_header
 
 Token = bytes | list["Token"]
 _TOKEN = re.compile(rb'\s*(?:(\()|(\))|"((?:[^"\\]|\\.)*)"|([^\s()"]+))', re.S)
@@ -43,16 +44,18 @@ class Candidate:
     flags: frozenset[str]
     size: int
     internaldate: int
-    path: Path
+    path: Path | str
     modseq: int = 0
     text: SearchText | None = None
     _message: EmailMessage | None = field(default=None, repr=False)
+    _header: bytes | None = field(default=None, repr=False)
     _raw: bytes = field(default=b"", repr=False)
 
     def message(self) -> EmailMessage:
         if self._message is None:
             try:
-                self._raw = self.path.read_bytes()
+                with open(self.path, "rb") as handle:
+                    self._raw = handle.read()
             except FileNotFoundError:  # expunged meanwhile: matches no content key
                 self._raw = b""
             parsed = email.message_from_bytes(self._raw, policy=email.policy.default)
@@ -65,10 +68,9 @@ class Candidate:
         if self.text is not None and name in SEARCH_FIELDS:
             value = self.text.field(name)
             return [value] if value else []
-        try:
-            return [str(value) for value in self.message().get_all(name, [])]
-        except (ValueError, TypeError, LookupError):  # malformed encoded words: fall back to raw text
-            return [str(value) for _, value in self.message().raw_items() if _.lower() == name.lower()]
+        if self._header is None:
+            self._header = _read_header(self.path)
+        return [decode_header(value) for value in mime.raw_field_values(self._header, name)]
 
     def body_text(self) -> str:
         texts = []
@@ -89,6 +91,18 @@ class Candidate:
 
 
 Predicate = Callable[[Candidate], bool]
+HEADER_READ = 64 * 1024
+
+
+def _read_header(path: Path | str) -> bytes:
+    """Only the header of the message file (a HEADER key needs no more)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(HEADER_READ)
+    except FileNotFoundError:
+        return b""
+    split = mime.body_offset(head)
+    return head if split is None else head[:split]
 
 
 def tokenize(pieces: Iterable[bytes]) -> list[Token]:

@@ -11,6 +11,7 @@ sessions reported at the end of a command never shift what the command meant (RF
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,7 @@ class SelectedCommands(Arguments):
             store, runner = self.services.store, self.services.runner
             folder = store.folder(view.state.user, view.mailbox)
             texts = search.mentions(query, search.TEXT_KEYS)
-            found = await runner.read(_search, store, view.mailbox, folder, messages, predicate, texts)
+            found = await runner.read(_search, store, view.state, folder, messages, predicate, texts)
             numbers = b"".join(b" %d" % (c.uid if uid else c.seq) for c in found)
             if with_modseq and found:  # RFC 7162 3.1.5: the highest mod-sequence of the messages found
                 numbers += b" (MODSEQ %d)" % max(c.modseq for c in found)
@@ -152,19 +153,22 @@ def _flags(message: StoredMessage) -> bytes:
 
 def _search(
     store: Any,
-    mailbox: Any,
+    state: Any,
     folder: Path,
     messages: list[tuple[int, StoredMessage]],
     predicate: search.Predicate,
     with_texts: bool,
 ) -> list[search.Candidate]:
-    """In a worker thread: load the searchable header fields when a key needs them, then evaluate."""
-    texts = store.search_texts(mailbox) if with_texts else {}
-    base = str(folder)
+    """In a worker thread: the searchable header fields when a key needs them (kept in the folder's state
+    once read: they never change), then the predicate over every message."""
+    texts = state.search_texts
+    if with_texts:
+        missing = [m.uid for _, m in messages if m.uid not in texts]
+        if missing:
+            texts.update(store.search_texts(state.mailbox, missing))
+    base = f"{folder}{os.sep}"
     candidates = (
-        search.Candidate(
-            seq, m.uid, m.flags, m.size, m.internaldate, Path(base, m.filename), m.modseq, texts.get(m.uid)
-        )
+        search.Candidate(seq, m.uid, m.flags, m.size, m.internaldate, base + m.filename, m.modseq, texts.get(m.uid))
         for seq, m in messages
     )
     return search.run(predicate, candidates)

@@ -9,6 +9,7 @@ them when it is delivered (summary.py); the IMAP front end uses them for section
 from __future__ import annotations
 
 import email.utils
+import functools
 import re
 import urllib.parse
 from collections.abc import Sequence
@@ -51,6 +52,21 @@ def body_offset(data: bytes) -> int | None:
         return 2 if data.startswith(b"\r\n") else 1
     found = _HEADER_END.search(data)
     return found.end() if found else None
+
+
+@functools.lru_cache(maxsize=64)
+def _field_pattern(name: str) -> re.Pattern[bytes]:
+    escaped = re.escape(name.encode("ascii", "replace"))
+    return re.compile(rb"^" + escaped + rb"[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.I | re.M)
+
+
+def raw_field_values(header: bytes, name: str) -> list[str]:
+    """Every field `name` in a raw header, unfolded, as text with 8-bit octets kept as surrogates; a regular
+    expression over the octets, much faster than the email parser when one field is all that is wanted."""
+    return [
+        re.sub(rb"\r?\n(?=[ \t])", b"", value).strip().decode("ascii", "surrogateescape")
+        for value in _field_pattern(name).findall(header)
+    ]
 
 
 def parse(data: bytes, default_type: str = "text/plain", depth: int = 0) -> Part:

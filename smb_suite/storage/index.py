@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -31,8 +31,9 @@ class Mailbox:
     highestmodseq: int = 1
 
 
-@dataclass(frozen=True, slots=True)
-class StoredMessage:
+class StoredMessage(NamedTuple):
+    """One message's index row (a tuple: 100,000 of them load and sit in memory cheaply)."""
+
     uid: int
     filename: str
     size: int
@@ -179,28 +180,40 @@ def row_ids(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> dict[i
     return found
 
 
+def _uids_in(chunk: Sequence[int]) -> sa.ColumnElement[bool]:
+    """A sorted chunk of UIDs as a condition: a range when they are dense (cheaper than a long IN list)."""
+    uid = db.messages.c.uid
+    return uid.between(chunk[0], chunk[-1]) if chunk[-1] - chunk[0] < 2 * len(chunk) else uid.in_(chunk)
+
+
 def summaries(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> dict[int, Summary]:
-    """uid -> summary for the named messages that have one."""
+    """uid -> summary for the named messages that have one (a dense run of UIDs is read as a range)."""
     found: dict[int, Summary] = {}
-    for chunk in chunks(uids):
+    wanted = set(uids)
+    for chunk in chunks(sorted(wanted)):
         query = (
             sa.select(db.messages.c.uid, *SUMMARY_COLUMNS)
             .join(db.message_meta, db.message_meta.c.message_id == db.messages.c.id)
-            .where(db.messages.c.mailbox_id == mailbox_id, db.messages.c.uid.in_(chunk))
+            .where(db.messages.c.mailbox_id == mailbox_id, _uids_in(chunk))
         )
         for row in conn.execute(query):
-            found[int(row[0])] = Summary(row[1], row[2], row[3], _text(row[4:]))
+            if row[0] in wanted:
+                found[int(row[0])] = Summary(row[1], row[2], row[3], _text(row[4:]))
     return found
 
 
-def search_texts(conn: sa.Connection, mailbox_id: int) -> dict[int, SearchText]:
-    """uid -> the searchable header fields, for every message of a folder that has them."""
-    query = (
-        sa.select(db.messages.c.uid, *TEXT_COLUMNS)
-        .join(db.message_meta, db.message_meta.c.message_id == db.messages.c.id)
-        .where(db.messages.c.mailbox_id == mailbox_id)
-    )
-    return {int(row[0]): _text(row[1:]) for row in conn.execute(query)}
+def search_texts(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> dict[int, SearchText]:
+    """uid -> the searchable header fields of the named messages that have them."""
+    found: dict[int, SearchText] = {}
+    wanted = set(uids)
+    for chunk in chunks(sorted(wanted)):
+        query = (
+            sa.select(db.messages.c.uid, *TEXT_COLUMNS)
+            .join(db.message_meta, db.message_meta.c.message_id == db.messages.c.id)
+            .where(db.messages.c.mailbox_id == mailbox_id, _uids_in(chunk))
+        )
+        found.update({int(row[0]): _text(row[1:]) for row in conn.execute(query) if row[0] in wanted})
+    return found
 
 
 def _text(row: Sequence[Any]) -> SearchText:

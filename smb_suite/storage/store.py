@@ -16,7 +16,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -232,7 +232,7 @@ class MailStore:
             current = index.mailbox_row(conn, mailbox.id)
             if current is None:
                 raise UnknownMailbox(f"folder {mailbox.name} no longer exists")
-            return current, [index.message(row) for row in conn.execute(index.messages_query(mailbox.id))]
+            return current, [index.message(row) for row in conn.execute(index.messages_query(mailbox.id)).all()]
 
     def changes_since(
         self, mailbox: Mailbox, known: int
@@ -262,9 +262,9 @@ class MailStore:
         with self._engine.connect() as conn:
             return index.summaries(conn, mailbox.id, uids)
 
-    def search_texts(self, mailbox: Mailbox) -> dict[int, SearchText]:
+    def search_texts(self, mailbox: Mailbox, uids: list[int]) -> dict[int, SearchText]:
         with self._engine.connect() as conn:
-            return index.search_texts(conn, mailbox.id)
+            return index.search_texts(conn, mailbox.id, uids)
 
     # -- adding messages ----------------------------------------------------------------------------------
 
@@ -391,7 +391,7 @@ class MailStore:
                     .where(db.messages.c.mailbox_id == mailbox.id, db.messages.c.uid == message.uid)
                     .values(flags=index.flags_text(new_flags), filename=filename, modseq=modseq)
                 )
-                result[message.uid] = replace(message, flags=new_flags, filename=filename, modseq=modseq)
+                result[message.uid] = message._replace(flags=new_flags, filename=filename, modseq=modseq)
             if renamed:
                 fsync_dir(folder / "cur")
         if modseq:
@@ -436,7 +436,7 @@ class MailStore:
             modseq = index.next_modseq(conn, target.id)
             pairs = []
             for offset, (message, name) in enumerate(copies):
-                new = replace(message, uid=first + offset, filename=name, modseq=modseq)
+                new = message._replace(uid=first + offset, filename=name, modseq=modseq)
                 row_id = index.insert(conn, target.id, new, None)
                 index.copy_summary(conn, ids[message.uid], row_id)
                 pairs.append((message.uid, new.uid))
