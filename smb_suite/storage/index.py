@@ -124,21 +124,29 @@ def by_uids(conn: sa.Connection, mailbox_id: int, uids: Iterable[int]) -> list[S
     return found
 
 
-def allocate_uids(conn: sa.Connection, mailbox_id: int, count: int) -> int:
-    """Reserve `count` consecutive UIDs; return the first."""
+def allocate(conn: sa.Connection, mailbox_id: int, count: int) -> tuple[int, int]:
+    """Reserve `count` consecutive UIDs and a new mod-sequence for them, in one statement; (first UID, modseq)."""
     table = db.mailboxes
-    conn.execute(sa.update(table).where(table.c.id == mailbox_id).values(uidnext=table.c.uidnext + count))
-    uidnext = conn.execute(sa.select(table.c.uidnext).where(table.c.id == mailbox_id)).scalar_one()
-    return int(uidnext) - count
+    statement = (
+        sa.update(table)
+        .where(table.c.id == mailbox_id)
+        .values(uidnext=table.c.uidnext + count, highestmodseq=table.c.highestmodseq + 1)
+        .returning(table.c.uidnext, table.c.highestmodseq)
+    )
+    uidnext, modseq = conn.execute(statement).one()
+    return int(uidnext) - count, int(modseq)
 
 
 def next_modseq(conn: sa.Connection, mailbox_id: int) -> int:
     """A new mod-sequence for one change of the folder (RFC 7162 3: strictly increasing per folder)."""
     table = db.mailboxes
-    conn.execute(
-        sa.update(table).where(table.c.id == mailbox_id).values(highestmodseq=table.c.highestmodseq + 1)
+    statement = (
+        sa.update(table)
+        .where(table.c.id == mailbox_id)
+        .values(highestmodseq=table.c.highestmodseq + 1)
+        .returning(table.c.highestmodseq)
     )
-    return int(conn.execute(sa.select(table.c.highestmodseq).where(table.c.id == mailbox_id)).scalar_one())
+    return int(conn.execute(statement).scalar_one())
 
 
 def insert(

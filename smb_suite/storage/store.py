@@ -282,8 +282,7 @@ class MailStore:
     ) -> tuple[int, list[int]]:
         """Charge the quota (may raise QuotaExceeded) and add the index row; return UID and warning levels."""
         levels = self.quota.reserve(conn, owner.tenant_id, size, owner.id, enforce)
-        uid = index.allocate_uids(conn, mailbox.id, 1)
-        modseq = index.next_modseq(conn, mailbox.id)
+        uid, modseq = index.allocate(conn, mailbox.id, 1)
         index.insert(conn, mailbox.id, StoredMessage(uid, filename, size, flags, internaldate, modseq), summary)
         return uid, levels
 
@@ -432,8 +431,7 @@ class MailStore:
                 return Transfer(target, [])
             fsync_dir(target_folder / "cur")
             levels = self.quota.reserve(conn, owner.tenant_id, sum(m.size for m, _ in copies), owner.id)
-            first = index.allocate_uids(conn, target.id, len(copies))
-            modseq = index.next_modseq(conn, target.id)
+            first, modseq = index.allocate(conn, target.id, len(copies))
             pairs = []
             for offset, (message, name) in enumerate(copies):
                 new = message._replace(uid=first + offset, filename=name, modseq=modseq)
@@ -465,8 +463,7 @@ class MailStore:
                 fsync_dir(target_folder / "cur")
                 fsync_dir(source_folder / "cur")
                 fsync_dir(source_folder / "new")
-                first = index.allocate_uids(conn, target.id, len(moved))
-                modseq = index.next_modseq(conn, target.id)
+                first, modseq = index.allocate(conn, target.id, len(moved))
                 index.next_modseq(conn, source.id)
                 present = {path.name for path, _ in moved}
                 pairs: list[tuple[int, int]] = []
