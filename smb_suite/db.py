@@ -95,6 +95,8 @@ mailboxes = sa.Table(
     sa.Column("uidvalidity", sa.BigInteger, nullable=False),
     sa.Column("uidnext", sa.BigInteger, nullable=False, server_default="1"),
     sa.Column("subscribed", sa.Boolean, nullable=False, server_default=sa.true()),
+    # RFC 7162 CONDSTORE: raised by every change to the folder's messages (new, flags, expunge)
+    sa.Column("highestmodseq", sa.BigInteger, nullable=False, server_default="1"),
     sa.UniqueConstraint("user_id", "name"),
 )
 
@@ -108,7 +110,26 @@ messages = sa.Table(
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("flags", sa.String(1000), nullable=False, server_default=""),
     sa.Column("internaldate", sa.BigInteger, nullable=False),
+    sa.Column("modseq", sa.BigInteger, nullable=False, server_default="1"),  # RFC 7162, of the last change
     sa.UniqueConstraint("mailbox_id", "uid"),
+    sa.Index("ix_messages_mailbox_modseq", "mailbox_id", "modseq"),
+)
+
+# What FETCH and SEARCH need without opening the file (mail/summary.py), one row per message, computed when
+# the message is stored. A message without a row (stored before migration 0006) is summarised on demand.
+message_meta = sa.Table(
+    "message_meta",
+    metadata,
+    sa.Column("message_id", sa.Integer, sa.ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("envelope", sa.LargeBinary, nullable=False),
+    sa.Column("bodystructure", sa.LargeBinary, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("sender", sa.Text, nullable=False),
+    sa.Column("to", sa.Text, nullable=False),
+    sa.Column("cc", sa.Text, nullable=False),
+    sa.Column("bcc", sa.Text, nullable=False),
+    sa.Column("sent_day", sa.Integer, nullable=True),
 )
 
 usage_daily = sa.Table(

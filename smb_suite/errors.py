@@ -13,6 +13,7 @@ Core code raises these; each front end translates them to its wire format in one
     │   ├── UnknownRecipient        no such hosted address (SMTP 550 5.1.1)
     │   └── UnknownMailbox
     ├── AlreadyExists
+    ├── MailboxHasChildren          a folder with subfolders cannot be deleted (IMAP NO [HASCHILDREN])
     ├── AuthenticationFailed        wrong user or password
     │   └── AccountSuspended        right password, but the business is suspended (SMTP 535, IMAP NO)
     ├── PermissionDenied            the acting principal may not do this
@@ -68,6 +69,10 @@ class UnknownMailbox(NotFound):
 
 class AlreadyExists(SmbSuiteError):
     """An object with that name already exists."""
+
+
+class MailboxHasChildren(SmbSuiteError):
+    """A folder with subfolders cannot be deleted; delete the subfolders first (RFC 3501 6.3.4)."""
 
 
 class AuthenticationFailed(SmbSuiteError):

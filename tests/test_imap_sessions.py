@@ -13,6 +13,7 @@ import aioimaplib
 import pytest
 
 from tests.daemon import OWNER, OWNER_PASSWORD, Daemon, make_daemon
+from tests.imapwire import Wire, untagged
 from tests.test_imap import connect, new_folder, plain
 from tests.test_smtp import insecure_context
 
@@ -104,3 +105,52 @@ def test_uidvalidity_and_uids_survive_a_restart(fresh_daemon: Callable[..., Daem
     before = state()
     daemon.restart()
     assert state() == before == (before[0], [b"2 3"])
+
+
+def test_no_expunge_is_sent_during_store_or_search_only_after(server: Daemon) -> None:
+    with Wire(server) as watcher, Wire(server) as actor:
+        folder = f"S{secrets.token_hex(4)}"
+        actor.ok(f"CREATE {folder}")
+        for n in range(3):
+            actor.append(folder, plain(f"s{n}"))
+        watcher.ok(f"SELECT {folder}")
+        actor.ok(f"SELECT {folder}")
+        actor.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+        actor.ok("EXPUNGE")
+        assert untagged(watcher.ok("STORE 3 +FLAGS (\\Seen)"), b"EXPUNGE") == []
+        assert untagged(watcher.ok("SEARCH ALL"), b"SEARCH") == [b"* SEARCH 1 2 3"]  # still its old numbering
+        lines = watcher.ok("UID SEARCH ALL")  # a UID command may carry it (RFC 3501 7.4.1)
+        assert untagged(lines, b"EXPUNGE") == [b"* 1 EXPUNGE"]
+        assert untagged(lines, b"SEARCH") == [b"* SEARCH 2 3"]
+
+
+def test_a_pending_expunge_never_shifts_the_numbers_a_copy_used(server: Daemon) -> None:
+    with Wire(server) as watcher, Wire(server) as actor:
+        folder, target = f"C{secrets.token_hex(4)}", f"D{secrets.token_hex(4)}"
+        for name in (folder, target):
+            actor.ok(f"CREATE {name}")
+        for n in range(3):
+            actor.append(folder, plain(f"copy{n}"))
+        watcher.ok(f"SELECT {folder}")
+        actor.ok(f"SELECT {folder}")
+        actor.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+        actor.ok("EXPUNGE")
+        lines = watcher.ok(f"COPY 3 {target}")  # 3 is still "copy2" for the watcher
+        assert untagged(lines, b"EXPUNGE") == [b"* 1 EXPUNGE"]
+        actor.ok(f"SELECT {target}")
+        assert b"Subject: copy2" in actor.ok("FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT)]")[0]
+
+
+def test_an_idling_session_hears_flag_changes_at_once(server: Daemon) -> None:
+    with Wire(server) as idler, Wire(server) as actor:
+        folder = f"I{secrets.token_hex(4)}"
+        actor.ok(f"CREATE {folder}")
+        actor.append(folder, plain("watched"))
+        idler.ok(f"SELECT {folder}")
+        idler.send(b"idle IDLE\r\n")
+        assert idler.response().startswith(b"+")
+        actor.ok(f"SELECT {folder}")
+        actor.ok("STORE 1 +FLAGS (\\Flagged)")
+        assert b"* 1 FETCH (FLAGS (\\Flagged))\r\n" in idler.wait_for(b"FETCH")
+        idler.send(b"DONE\r\n")
+        assert idler.until(b"idle")[-1] == b"idle OK IDLE terminated\r\n"

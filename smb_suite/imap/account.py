@@ -1,31 +1,27 @@
 """A logged-in user's folders (IAccount) over MailStore; not twisted's MemoryAccount, which upper-cases names.
 
-Every method returns a Deferred of a storage call made through the runner. twisted's own CREATE, DELETE,
-RENAME and SUBSCRIBE handlers call these synchronously and treat any Deferred as success, so the server
-overrides those commands (server.py) and waits for the result before answering; for the same reason
-addMailbox and isSubscribed, used only by the overridden paths, are not offered.
+Every method is a coroutine over a storage call made through the runner (asyncio: a Deferred cannot be
+awaited there, PARTS.md trap 5). twisted's own folder commands would call IAccount synchronously, so the
+server replaces all of them (commands.py); the IAccount declaration only satisfies twisted's login.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
-from twisted.internet.defer import Deferred
 from twisted.mail.imap4 import IAccount, IMailboxInfo, INamespacePresenter
 from zope.interface import implementer
 
-from smb_suite import errors
 from smb_suite.directory import User
-from smb_suite.imap.bridge import as_deferred
-from smb_suite.imap.mailbox import DELIMITER, MailboxView, snapshot
+from smb_suite.imap.folder import registry_for
+from smb_suite.imap.mailbox import DELIMITER, MailboxView, Session
 from smb_suite.ops import Services
-from smb_suite.storage import maildir
-from smb_suite.storage.store import Mailbox, MailStore
+from smb_suite.storage.store import FolderStatus, Mailbox, MailStore
 
+T = TypeVar("T")
 # RFC 6154 special-use attributes for the folders every store is created with (store.DEFAULT_FOLDERS)
 SPECIAL_USE = {"Sent": "\\Sent", "Drafts": "\\Drafts", "Trash": "\\Trash", "Junk": "\\Junk", "Archive": "\\Archive"}
 
@@ -46,24 +42,13 @@ class FolderInfo:
         return DELIMITER
 
 
-def create_with_parents(store: MailStore, user: User, name: str) -> None:
-    """RFC 3501 6.3.3: a trailing delimiter only declares intent; missing superiors are created too."""
-    canonical = maildir.validate_mailbox_name(name.removesuffix(DELIMITER))
-    parts = canonical.split(DELIMITER)
-    for depth in range(1, len(parts)):
-        with contextlib.suppress(errors.AlreadyExists):
-            store.create_mailbox(user, DELIMITER.join(parts[:depth]))
-    store.create_mailbox(user, canonical)
-
-
 def append_file(
     store: MailStore, user: User, name: str, message: IO[bytes], flags: list[str], date: int | None
-) -> Mailbox:
+) -> tuple[Mailbox, int]:
     """Read the APPEND literal (a temporary file when large) and store it, on the writer thread."""
     with message:
         data = message.read()
-    mailbox, _ = store.append(user, name, data, flags, date)
-    return mailbox
+    return store.append(user, name, data, flags, date)
 
 
 def _pattern(reference: str, pattern: str) -> re.Pattern[str]:
@@ -82,40 +67,37 @@ class Account:
         self.services = services
         self.user = user
 
-    def _write(self, func: Callable[..., Any], *args: Any) -> Deferred[Any]:
-        return as_deferred(self.services.runner.write(func, *args))
+    async def _write(self, func: Callable[..., T], *args: Any) -> T:
+        return await self.services.runner.write(func, *args)
 
-    def create(self, pathspec: str) -> Deferred[None]:
-        return self._write(create_with_parents, self.services.store, self.user, pathspec)
+    async def create(self, pathspec: str) -> Mailbox:
+        return await self._write(self.services.store.create_with_parents, self.user, pathspec)
 
-    def delete(self, name: str) -> Deferred[None]:
-        return self._write(self.services.store.delete_mailbox, self.user, name)
+    async def delete(self, name: str) -> None:
+        await self._write(self.services.store.delete_mailbox, self.user, name)
 
-    def rename(self, oldname: str, newname: str) -> Deferred[None]:
-        return self._write(self.services.store.rename_mailbox, self.user, oldname, newname)
+    async def rename(self, oldname: str, newname: str) -> None:
+        await self._write(self.services.store.rename_mailbox, self.user, oldname, newname)
 
-    def subscribe(self, name: str) -> Deferred[None]:
-        return self._write(self.services.store.set_subscribed, self.user, name, True)
+    async def subscribe(self, name: str) -> None:
+        await self._write(self.services.store.set_subscribed, self.user, name, True)
 
-    def unsubscribe(self, name: str) -> Deferred[None]:
-        return self._write(self.services.store.set_subscribed, self.user, name, False)
+    async def unsubscribe(self, name: str) -> None:
+        await self._write(self.services.store.set_subscribed, self.user, name, False)
 
-    def append(self, name: str, message: IO[bytes], flags: list[str], date: int | None) -> Deferred[Mailbox]:
-        return self._write(append_file, self.services.store, self.user, name, message, flags, date)
+    async def append(self, name: str, message: IO[bytes], flags: list[str], date: int | None) -> tuple[Mailbox, int]:
+        return await self._write(append_file, self.services.store, self.user, name, message, flags, date)
 
-    def select(self, name: str, rw: bool = True) -> Deferred[MailboxView]:
-        return as_deferred(self._select(name, rw))
+    async def select(self, name: str, session: Session, writeable: bool) -> MailboxView:
+        """Open a view of the folder for one session (SELECT/EXAMINE)."""
+        mailbox = await self.services.runner.read(self.services.store.mailbox, self.user, name)
+        state = await registry_for(self.services).open(self.user, mailbox)
+        return MailboxView(state, session, writeable)
 
-    async def _select(self, name: str, rw: bool) -> MailboxView:
-        runner, store = self.services.runner, self.services.store
-        mailbox = await runner.read(store.mailbox, self.user, name)
-        mailbox, messages = await runner.read(snapshot, store, mailbox)
-        return MailboxView(self.services, self.user, mailbox, messages, rw)
+    async def status(self, name: str) -> FolderStatus:
+        return await self.services.runner.read(self.services.store.status, self.user, name)
 
-    def listMailboxes(self, ref: str, wildcard: str) -> Deferred[list[tuple[str, FolderInfo]]]:
-        return as_deferred(self._list(ref, wildcard))
-
-    async def _list(self, ref: str, wildcard: str) -> list[tuple[str, FolderInfo]]:
+    async def folders(self, ref: str, wildcard: str) -> list[tuple[str, FolderInfo]]:
         folders = await self.services.runner.read(self.services.store.mailboxes, self.user)
         names = {m.name for m in folders}
         matcher = _pattern(ref, wildcard)

@@ -9,7 +9,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from twisted.mail.imap4 import IllegalClientResponse, IllegalQueryError, ReadOnlyMailbox
+from twisted.mail.imap4 import (
+    IllegalClientResponse,
+    IllegalMailboxEncoding,
+    IllegalOperation,
+    IllegalQueryError,
+    ReadOnlyMailbox,
+)
 from twisted.python.failure import Failure
 
 from smb_suite import errors
@@ -27,6 +33,10 @@ class UnsupportedCharset(errors.InvalidInput):
     """SEARCH CHARSET other than US-ASCII or UTF-8 (RFC 3501 6.4.4)."""
 
 
+class ExpungeIssued(errors.SmbSuiteError):
+    """Some messages a command named were expunged by another session meanwhile (RFC 5530 EXPUNGEISSUED)."""
+
+
 class PrivacyRequired(errors.PermissionDenied):
     """A password sent without TLS from a non-loopback address (RFC 3501 6.2.3, RFC 5530 PRIVACYREQUIRED)."""
 
@@ -36,6 +46,10 @@ def response_for(error: BaseException, trycreate: bool = False) -> tuple[bytes, 
     match error:
         case SearchSyntaxError() | IllegalClientResponse() | IllegalQueryError():
             return b"BAD", _text(error)
+        case IllegalOperation() | IllegalMailboxEncoding():
+            return b"NO", _text(error)
+        case errors.MailboxHasChildren():
+            return b"NO", b"[HASCHILDREN] " + _text(error)  # RFC 9051 7.1
         case errors.UnknownMailbox():
             return b"NO", (b"[TRYCREATE] " if trycreate else b"[NONEXISTENT] ") + _text(error)
         case errors.AlreadyExists():
@@ -48,6 +62,8 @@ def response_for(error: BaseException, trycreate: bool = False) -> tuple[bytes, 
             return b"NO", b"[TOOBIG] " + _text(error)
         case errors.QuotaExceeded():
             return b"NO", b"[OVERQUOTA] " + _text(error)
+        case ExpungeIssued():
+            return b"NO", b"[EXPUNGEISSUED] " + _text(error)
         case PrivacyRequired():
             return b"NO", b"[PRIVACYREQUIRED] " + _text(error)
         case errors.PermissionDenied():

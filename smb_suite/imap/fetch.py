@@ -1,113 +1,297 @@
-"""FETCH (RFC 3501 6.4.5, 7.4.2): twisted's FETCH loop, with our message preparation and section writers.
+"""FETCH (RFC 3501 6.4.5, 7.4.2; RFC 7162 3.1.4 CHANGEDSINCE and MODSEQ): our own loop, not twisted's.
 
-Replaced from twisted, and why:
-- BODY[...] without PEEK, RFC822 and RFC822.TEXT did not set \\Seen; now they do, and FLAGS is sent along.
-- Header sections were rebuilt from parsed headers (not the stored octets; non-ASCII raised), ENVELOPE and
-  BODYSTRUCTURE crashed or lower-cased parameters, partial fetches answered `<start.length>` and ignored
-  the range for BODY[]. mime.py and wire.py produce these from the stored octets instead.
-- Each message is opened (and parsed only when a requested item needs it) in a worker thread right before
-  it is written; BODY[] and RFC822 stream that open file. A message expunged meanwhile is left out
-  (RFC 2180 4.1.3) instead of dropping the connection.
+twisted's FETCH takes one reactor turn per message item (callLater(0)), parses headers for every ENVELOPE,
+sends one write per message, never sets \\Seen, answers partials with `<start.length>` and re-serialises
+header sections. Here:
+- the messages are taken in batches: their ENVELOPE/BODYSTRUCTURE come from the index (computed at delivery,
+  mail/summary.py) in one query per batch, and a batch's response lines go out in one write;
+- content (BODY[...], RFC822...) is prepared in a worker thread (content.py); large bodies are streamed in
+  chunks read in a thread, and the loop waits whenever the socket's buffer is full (a push producer
+  registered with the transport), so memory stays bounded however big the folder;
+- BODY[...] without PEEK, RFC822 and RFC822.TEXT set \\Seen first and add FLAGS to the response;
+- a message whose file vanished (expunged by another session meanwhile) is left out and the command ends
+  with NO [EXPUNGEISSUED] (RFC 2180 4.1.3, RFC 5530).
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any
+import asyncio
+import os
+from pathlib import Path
+from typing import IO, Any
 
-from twisted.internet.defer import Deferred
-from twisted.mail.imap4 import FileProducer, IMAP4Server, MessageSet, _FetchParser
+from twisted.internet.interfaces import IPushProducer
+from zope.interface import implementer
 
-from smb_suite.imap import mime, wire
-from smb_suite.imap.bridge import as_deferred
-from smb_suite.imap.errors import reply_error
-from smb_suite.imap.message import Message
+from smb_suite.imap import content, syntax, wire
+from smb_suite.imap.arguments import Arguments
+from smb_suite.imap.errors import ExpungeIssued
+from smb_suite.imap.syntax import FetchItem
+from smb_suite.mail.summary import Summary, summarize
+from smb_suite.storage.store import StoredMessage
 
-
-def _sets_seen(item: Any) -> bool:
-    return (item.type == "body" and not item.peek) or item.type in ("rfc822", "rfc822text")
-
-
-def _streams(item: Any) -> bool:
-    """Whole message, no range: sent straight from the file."""
-    whole_body = item.type == "body" and item.empty and not item.part and item.partialBegin is None
-    return item.type == "rfc822" or whole_body
-
-
-def _needs_parse(item: Any) -> bool:
-    if item.type == "body":
-        return not _streams(item)
-    return item.type in ("envelope", "bodystructure", "rfc822header", "rfc822text")
+BATCH = 500  # messages per index query
+CONTENT_BUDGET = 4 * 1024 * 1024  # octets of small messages read per worker call
+WRITE_BUFFER = 256 * 1024  # flush the batch's lines when they reach this
+STREAM_CHUNK = 256 * 1024
+_STRUCTURE = ("ENVELOPE", "BODYSTRUCTURE")
 
 
-def _spec(item: Any) -> str:
-    if item.header:
-        return "HEADER.FIELDS" if item.header.fields else "HEADER"
-    return "TEXT" if item.text else "MIME" if item.mime else ""
+class ConnectionGone(Exception):
+    """The client left during a FETCH: stop quietly."""
 
 
-def _release(result: object, message: Message) -> object:
-    message.release()
-    return result
+@implementer(IPushProducer)
+class _Gate:
+    """Registered with the transport during a FETCH: it tells us when its buffer is full and drained."""
+
+    def __init__(self) -> None:
+        self.ready = asyncio.Event()
+        self.ready.set()
+        self.stopped = False
+
+    def pauseProducing(self) -> None:
+        self.ready.clear()
+
+    def resumeProducing(self) -> None:
+        self.ready.set()
+
+    def stopProducing(self) -> None:
+        self.stopped = True
+        self.ready.set()
 
 
-class FetchCommands:
-    """Mixed into the server class ahead of IMAP4Server."""
+def _needs_summary(item: FetchItem) -> bool:
+    return item.name in _STRUCTURE or (item.name == "BODY" and item.section is None)
 
-    services: Any
+
+class FetchCommands(Arguments):
+    """Mixed into the server class ahead of IMAP4Server; uses MailboxCommands._run."""
+
     mbox: Any
+    services: Any
     transport: Any
 
-    def do_FETCH(self, tag: bytes, messages: MessageSet, query: list[Any], uid: int = 0) -> None:
+    def do_FETCH(self, tag: bytes, ranges: syntax.SequenceSet, rest: bytes, uid: int = 0) -> None:
         server: Any = self
-        if not (self.mbox.isWriteable() and any(_sets_seen(item) for item in query)):
-            IMAP4Server.do_FETCH(server, tag, messages, query, uid)
+        server._run(tag, lambda: self._fetch(ranges, rest, bool(uid)), lambda text: text)
+
+    async def _fetch(self, ranges: syntax.SequenceSet, rest: bytes, uid: bool) -> bytes:
+        server: Any = self
+        view = self.mbox
+        args = syntax.fetch_args(rest)
+        items = list(args.items)
+        names = {item.name for item in items}
+        if uid and "UID" not in names:  # RFC 3501 6.4.8: UID FETCH always reports the UID
+            items.insert(0, FetchItem("UID"))
+        if args.changed_since is not None or "MODSEQ" in names:
+            server.enable_condstore()
+            if "MODSEQ" not in names:
+                items.append(FetchItem("MODSEQ"))
+        chosen = view.select(ranges, uid)
+        if args.changed_since is not None:
+            since = args.changed_since
+            chosen = [(s, u) for s, u in chosen if (m := view.message(u)) is not None and m.modseq > since]
+        if view.writeable and any(item.sets_seen for item in items):
+            unseen = [u for _, u in chosen if (m := view.message(u)) is not None and "\\Seen" not in m.flags]
+            if unseen:
+                await view.store(unseen, syntax.StoreArgs(1, True, ["\\Seen"], None))
+            if "FLAGS" not in names:  # RFC 3501 6.4.5: the \Seen change is reported
+                items.append(FetchItem("FLAGS"))
+        writer = _Writer(server, items)
+        try:
+            missing = await writer.run(chosen)
+        except ConnectionGone:
+            return b"FETCH abandoned"
+        if missing:
+            raise ExpungeIssued("some messages were expunged meanwhile")
+        return b"FETCH completed"
+
+    select_FETCH = (do_FETCH, Arguments.arg_sequence, Arguments.arg_line)
+
+
+class _Writer:
+    """One FETCH's output: batches of messages, flow-controlled."""
+
+    def __init__(self, server: Any, items: list[FetchItem]) -> None:
+        self.server = server
+        self.view = server.mbox
+        self.transport = server.transport
+        self.items = items
+        self.with_summary = any(_needs_summary(item) for item in items)
+        self.content_items = [item for item in items if content.needs_content(item)]
+        services = server.services
+        self.store, self.runner = services.store, services.runner
+        self.folder = self.store.folder(self.view.state.user, self.view.mailbox)
+        self.gate = _Gate()
+        self.out: list[bytes] = []
+        self.buffered = 0
+
+    async def run(self, chosen: list[tuple[int, int]]) -> int:
+        """Write every message's response; return how many were left out because they vanished."""
+        missing = 0
+        self.transport.registerProducer(self.gate, True)
+        timeout = self.server.setTimeout(None)  # a slow download is not an idle client
+        try:
+            for start in range(0, len(chosen), BATCH):
+                batch = [(seq, m) for seq, u in chosen[start : start + BATCH] if (m := self.view.message(u))]
+                summaries: dict[int, Summary] = {}
+                if self.with_summary:
+                    summaries = await self.runner.read(_summaries, self.store, self.view.mailbox, self.folder, batch)
+                if self.content_items:
+                    missing += await self._with_content(batch, summaries)
+                else:
+                    for seq, message in batch:
+                        if self.with_summary and message.uid not in summaries:
+                            missing += 1
+                            continue
+                        self._line(seq, message, summaries.get(message.uid), [])
+                    await self._flush()
+            await self._flush()
+        finally:
+            self.transport.unregisterProducer()
+            self.server.setTimeout(timeout)
+        return missing
+
+    async def _with_content(self, batch: list[tuple[int, StoredMessage]], summaries: dict[int, Summary]) -> int:
+        missing = 0
+        position = 0
+        while position < len(batch):
+            group: list[tuple[int, StoredMessage]] = []
+            budget = 0  # small messages are read together, up to a budget of octets
+            while position < len(batch) and (not group or budget + batch[position][1].size <= CONTENT_BUDGET):
+                group.append(batch[position])
+                budget += batch[position][1].size
+                position += 1
+            base = f"{self.folder}{os.sep}"
+            paths = [base + m.filename for _, m in group]
+            prepared = await self.runner.read(_prepare_all, paths, self.content_items)
+            try:
+                for (seq, message), ready in zip(group, prepared, strict=True):
+                    if ready is None or (self.with_summary and message.uid not in summaries):
+                        missing += 1
+                        continue
+                    await self._message_with_content(seq, message, summaries.get(message.uid), ready.pieces)
+            finally:
+                for ready in prepared:
+                    if ready is not None:
+                        ready.close()
+            await self._flush()
+        return missing
+
+    def _line(self, seq: int, message: StoredMessage, summary: Summary | None, pieces: list[bytes]) -> None:
+        """A whole response line when every piece is in memory."""
+        queue = iter(pieces)
+        parts = [
+            _label(item) + b" " + wire.literal(next(queue))
+            if content.needs_content(item)
+            else _item(item, message, summary)
+            for item in self.items
+        ]
+        self._write(b"* %d FETCH (%b)\r\n" % (seq, b" ".join(parts)))
+
+    async def _message_with_content(
+        self, seq: int, message: StoredMessage, summary: Summary | None, pieces: list[content.Piece]
+    ) -> None:
+        if not any(isinstance(piece, content.FileRange) for piece in pieces):
+            self._line(seq, message, summary, pieces)  # type: ignore[arg-type]
+            if self.buffered >= WRITE_BUFFER:
+                await self._flush()
             return
-        if not any(item.type == "flags" for item in query):  # RFC 3501 6.4.5: report the \Seen change
-            query = [*query, _FetchParser.Flags()]
-        marked = self.mbox.mark_seen(messages, bool(uid))
-        marked.addCallback(lambda _: IMAP4Server.do_FETCH(server, tag, messages, query, uid))
-        marked.addErrback(lambda failure: reply_error(server, tag, failure))
+        queue = iter(pieces)  # a large body: write what precedes it, stream it, go on in the items' order
+        self._write(b"* %d FETCH (" % seq)
+        for position, item in enumerate(self.items):
+            if position:
+                self._write(b" ")
+            if not content.needs_content(item):
+                self._write(_item(item, message, summary))
+                continue
+            piece = next(queue)
+            if isinstance(piece, content.FileRange):
+                self._write(_label(item) + b" {%d}\r\n" % piece.length)
+                await self._flush()
+                await self._stream(piece)
+            else:
+                self._write(_label(item) + b" " + wire.literal(piece))
+        self._write(b")\r\n")
 
-    select_FETCH = (do_FETCH, IMAP4Server.arg_seqset, IMAP4Server.arg_fetchatt)
+    def _write(self, data: bytes) -> None:
+        if data:
+            self.out.append(data)
+            self.buffered += len(data)
 
-    def spewMessage(self, id: int, msg: Message, query: list[Any], uid: int) -> Deferred[Any]:
-        parse = any(_needs_parse(item) for item in query)
-        base: Any = super()
-        if not parse and not any(_streams(item) for item in query):
-            return base.spewMessage(id, msg, query, uid)
+    async def _flush(self) -> None:
+        if self.out:
+            self.transport.writeSequence(self.out)
+            self.out, self.buffered = [], 0
+        await self._wait()
 
-        def spew(present: bool) -> Any:
-            if not present:
-                return None
-            return base.spewMessage(id, msg, query, uid)
+    async def _wait(self) -> None:
+        if not self.gate.ready.is_set():
+            await self.gate.ready.wait()
+        if self.gate.stopped or not self.server.connected:
+            raise ConnectionGone()
 
-        prepared = as_deferred(self.services.runner.read(msg.prepare, parse))
-        return prepared.addCallback(spew).addBoth(_release, msg)
+    async def _stream(self, piece: content.FileRange) -> None:
+        offset, remaining = piece.offset, piece.length
+        while remaining > 0:
+            chunk = await self.runner.read(_read_at, piece.file, offset, min(STREAM_CHUNK, remaining))
+            if not chunk:  # the file shrank (it never should): keep the literal's promised length
+                chunk = b" " * remaining
+            self.transport.write(chunk)
+            offset += len(chunk)
+            remaining -= len(chunk)
+            await self._wait()
 
-    def spew_envelope(self, id: int, msg: Message, _w: Any, _f: Any) -> None:
-        _w(b"ENVELOPE " + wire.encode(mime.envelope(msg.parsed())))
 
-    def spew_bodystructure(self, id: int, msg: Message, _w: Any, _f: Any) -> None:
-        _w(b"BODYSTRUCTURE " + wire.encode(mime.bodystructure(msg.parsed(), True)))
+def _label(item: FetchItem) -> bytes:
+    return item.label() if item.section is not None else item.name.encode()
 
-    def spew_rfc822header(self, id: int, msg: Message, _w: Any, _f: Any) -> None:
-        _w(b"RFC822.HEADER " + wire.literal(msg.parsed().header))
 
-    def spew_body(self, part: Any, id: int, msg: Message, _w: Any, _f: Any) -> Any:
-        if not (part.header or part.text or part.mime or part.empty):
-            _w(b"BODY " + wire.encode(mime.bodystructure(msg.parsed(), False)))
-            return None
-        label = re.sub(rb"<[\d.]+>$", b"", part.getBytes())  # twisted writes <start.length>: not RFC 3501
-        if _streams(part):
-            _w(label + b" ")
-            _f()
-            return FileProducer(msg.open()).beginProducing(self.transport)
-        fields = list(part.header.fields or ()) if part.header else []
-        negate = bool(part.header and part.header.negate)
-        data = mime.section(msg.parsed(), list(part.part), _spec(part), fields, negate)
-        if part.partialBegin is not None:  # RFC 3501 7.4.2: BODY[...]<origin>
-            data = data[part.partialBegin : part.partialBegin + part.partialLength]
-            label += b"<%d>" % part.partialBegin
-        _w(label + b" " + wire.literal(data))
-        return None
+def _item(item: FetchItem, message: StoredMessage, summary: Any) -> bytes:
+    """A data item that comes from the index (RFC 3501 7.4.2)."""
+    name = item.name
+    if name == "FLAGS":
+        return b"FLAGS " + wire.flag_list(message.flags)
+    if name == "UID":
+        return b"UID %d" % message.uid
+    if name == "RFC822.SIZE":
+        return b"RFC822.SIZE %d" % message.size
+    if name == "INTERNALDATE":
+        return b"INTERNALDATE " + wire.internal_date(message.internaldate)
+    if name == "MODSEQ":
+        return b"MODSEQ (%d)" % message.modseq
+    if name == "ENVELOPE":
+        return b"ENVELOPE " + summary.envelope
+    if name == "BODYSTRUCTURE":
+        return b"BODYSTRUCTURE " + summary.bodystructure
+    return b"BODY " + summary.body  # BODY without a section: the non-extensible structure
+
+
+def _read_at(file: IO[bytes], offset: int, size: int) -> bytes:
+    return os.pread(file.fileno(), size, offset)
+
+
+def _prepare_all(paths: list[str], items: list[FetchItem]) -> list[content.Prepared | None]:
+    prepared: list[content.Prepared | None] = []
+    try:
+        for path in paths:
+            prepared.append(content.prepare(path, items))
+    except BaseException:
+        for ready in prepared:
+            if ready is not None:
+                ready.close()
+        raise
+    return prepared
+
+
+def _summaries(store: Any, mailbox: Any, folder: Path, batch: list[tuple[int, StoredMessage]]) -> dict[int, Summary]:
+    """The batch's summaries from the index; a message stored before summaries existed is summarised now."""
+    found: dict[int, Summary] = store.summaries(mailbox, [m.uid for _, m in batch])
+    for _, message in batch:
+        if message.uid not in found:
+            handle = content.open_message(Path(folder, message.filename))
+            if handle is not None:
+                with handle:
+                    found[message.uid] = summarize(handle.read())
+    return found

@@ -1,8 +1,10 @@
-"""SEARCH (RFC 3501 6.4.4) over the index and the parsed messages, run in a thread.
+"""SEARCH (RFC 3501 6.4.4, RFC 7162 3.1.5 MODSEQ) over the index and the parsed messages, run in a thread.
 
 twisted's own search compares str with bytes on Python 3 (SUBJECT, FROM, HEADER never match) and cannot
 take literals, so the server hands us the raw argument pieces; this module tokenises, compiles the keys
-into one predicate and evaluates it. Pure: no twisted, no storage; messages are read from their paths.
+into one predicate and evaluates it. Flags, sizes, dates and mod-sequences come from the index; SUBJECT,
+FROM, TO, CC, BCC and SENT* from the stored summaries (mail/summary.py) when the message has one; only BODY,
+TEXT and other HEADER fields read the message file. Pure: no twisted, no storage calls.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from smb_suite.errors import InvalidInput
+from smb_suite.mail import mime
+from smb_suite.mail.summary import SEARCH_FIELDS, SearchText, decode_header
 
 Token = bytes | list["Token"]
 _TOKEN = re.compile(rb'\s*(?:(\()|(\))|"((?:[^"\\]|\\.)*)"|([^\s()"]+))', re.S)
@@ -40,14 +44,18 @@ class Candidate:
     flags: frozenset[str]
     size: int
     internaldate: int
-    path: Path
+    path: Path | str
+    modseq: int = 0
+    text: SearchText | None = None
     _message: EmailMessage | None = field(default=None, repr=False)
+    _header: bytes | None = field(default=None, repr=False)
     _raw: bytes = field(default=b"", repr=False)
 
     def message(self) -> EmailMessage:
         if self._message is None:
             try:
-                self._raw = self.path.read_bytes()
+                with open(self.path, "rb") as handle:
+                    self._raw = handle.read()
             except FileNotFoundError:  # expunged meanwhile: matches no content key
                 self._raw = b""
             parsed = email.message_from_bytes(self._raw, policy=email.policy.default)
@@ -56,10 +64,13 @@ class Candidate:
         return self._message
 
     def header_values(self, name: str) -> list[str]:
-        try:
-            return [str(value) for value in self.message().get_all(name, [])]
-        except (ValueError, TypeError, LookupError):  # malformed encoded words: fall back to raw text
-            return [str(value) for _, value in self.message().raw_items() if _.lower() == name.lower()]
+        name = name.lower()
+        if self.text is not None and name in SEARCH_FIELDS:
+            value = self.text.field(name)
+            return [value] if value else []
+        if self._header is None:
+            self._header = _read_header(self.path)
+        return [decode_header(value) for value in mime.raw_field_values(self._header, name)]
 
     def body_text(self) -> str:
         texts = []
@@ -80,6 +91,18 @@ class Candidate:
 
 
 Predicate = Callable[[Candidate], bool]
+HEADER_READ = 64 * 1024
+
+
+def _read_header(path: Path | str) -> bytes:
+    """Only the header of the message file (a HEADER key needs no more)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(HEADER_READ)
+    except FileNotFoundError:
+        return b""
+    split = mime.body_offset(head)
+    return head if split is None else head[:split]
 
 
 def tokenize(pieces: Iterable[bytes]) -> list[Token]:
@@ -153,6 +176,9 @@ def _contains(needle: str, haystacks: Iterable[str]) -> bool:
 
 
 def _sent_date(candidate: Candidate) -> datetime.date | None:
+    if candidate.text is not None:
+        day = candidate.text.sent_day
+        return None if day is None else datetime.date.fromordinal(day)
     for value in candidate.header_values("date"):
         try:
             return email.utils.parsedate_to_datetime(value).date()
@@ -248,6 +274,13 @@ def _compile_one(queue: list[Token], last_seq: int, last_uid: int) -> Predicate:
             return sent_on is not None and compare(sent_on, day)
 
         return sent
+    if key == "MODSEQ":  # RFC 7162 3.1.5: [entry-name entry-type] mod-sequence
+        value = argument()
+        if isinstance(value, bytes) and not value.isdigit():
+            argument()  # entry type: flags are one entry for us
+            value = argument()
+        modseq = _number(value)
+        return lambda c: c.modseq >= modseq
     if key == "UID":
         in_uids = sequence_set(_text(argument()), last_uid)
         return lambda c: in_uids(c.uid)
@@ -261,6 +294,15 @@ def _compile_one(queue: list[Token], last_seq: int, last_uid: int) -> Predicate:
     raise SearchSyntaxError(f"unknown search key {key}")
 
 
-def run(predicate: Predicate, candidates: list[Candidate], uid: bool) -> list[int]:
-    """Evaluate in a worker thread; returns UIDs for UID SEARCH, sequence numbers otherwise."""
-    return [c.uid if uid else c.seq for c in candidates if predicate(c)]
+def mentions(tokens: Sequence[Token], keys: Iterable[str]) -> bool:
+    """Whether any token (at any depth) is one of `keys` (upper case): which data a search will need."""
+    wanted = {key.encode() for key in keys}
+    return any(mentions(token, keys) if isinstance(token, list) else token.upper() in wanted for token in tokens)
+
+
+TEXT_KEYS = ("SUBJECT", "FROM", "TO", "CC", "BCC", "SENTBEFORE", "SENTON", "SENTSINCE")
+
+
+def run(predicate: Predicate, candidates: Iterable[Candidate]) -> list[Candidate]:
+    """Evaluate in a worker thread; the matching candidates, in order."""
+    return [c for c in candidates if predicate(c)]

@@ -1,58 +1,44 @@
-"""IMAP wire syntax we write ourselves: strings, literals, nested lists, folder names, dates (RFC 3501 4, 9).
+"""IMAP wire syntax we write ourselves: strings, literals, lists, folder names, dates, flags (RFC 3501 4, 9).
 
 twisted's own encoder (collapseNestedLists) only accepts ASCII text and re-encodes header values, so
-ENVELOPE and BODYSTRUCTURE of real-world mail (8-bit headers, RFC 2231 parameters) go through this module.
+ENVELOPE and BODYSTRUCTURE of real-world mail (8-bit headers, RFC 2231 parameters) are built by
+mail/summary.py, whose string, literal and list syntax this module shares.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+import functools
+import time
 
 from twisted.mail.imap4 import decoder, encoder
 
 from smb_suite.errors import InvalidInput, InvalidMailboxName
+from smb_suite.mail.summary import encode, literal, string
 
-Value = None | int | str | bytes | Sequence["Value"]
+__all__ = ["decode_mailbox", "encode", "encode_mailbox", "flag_list", "internal_date", "literal", "string"]
 
-_QUOTABLE = frozenset(range(0x20, 0x7F))
-
-
-def literal(data: bytes) -> bytes:
-    """RFC 3501 4.3: a synchronizing literal as the server sends it."""
-    return b"{%d}\r\n%b" % (len(data), data)
-
-
-def string(data: bytes) -> bytes:
-    """A quoted string where the octets allow it, else a literal (8-bit, CR, LF, NUL: RFC 3501 4.3)."""
-    if all(byte in _QUOTABLE for byte in data):
-        return b'"' + data.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
-    return literal(data)
-
-
-def encode(value: Value) -> bytes:
-    """NIL, numbers, strings and parenthesised lists; str goes out as UTF-8 (surrogates: the original octets)."""
-    if value is None:
-        return b"NIL"
-    if isinstance(value, bool):
-        raise TypeError("booleans have no IMAP form")
-    if isinstance(value, int):
-        return b"%d" % value
-    if isinstance(value, str):
-        return string(value.encode("utf-8", "surrogateescape"))
-    if isinstance(value, bytes):
-        return string(value)
-    return b"(" + b" ".join(encode(item) for item in value) + b")"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def decode_mailbox(raw: bytes | str) -> str:
-    """A folder name from the wire: modified UTF-7 (RFC 3501 5.1.3) to text; bad encodings are refused."""
+    """A folder name from the wire: modified UTF-7 (RFC 3501 5.1.3) to text. A name whose encoding is not
+    the one we would send back (bad base64, encoded ASCII) is refused, so every name has one spelling; raw
+    UTF-8 (what RFC 6855 clients send) is taken as it is."""
     if isinstance(raw, str):
         return raw
+    if not raw.isascii():
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidMailboxName("folder name is neither modified UTF-7 nor UTF-8") from exc
     try:
-        return str(decoder(raw)[0])
+        name = str(decoder(raw)[0])
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidMailboxName("folder name is not valid modified UTF-7") from exc
+    if encoder(name)[0] != raw:
+        raise InvalidMailboxName("folder name is not in canonical modified UTF-7")
+    return name
 
 
 def encode_mailbox(name: str) -> bytes:
@@ -68,3 +54,23 @@ def parse_date_time(raw: bytes) -> int:
     except ValueError as exc:
         raise InvalidInput(f"bad date-time {text!r}") from exc
     return int(moment.timestamp())
+
+
+@functools.lru_cache(maxsize=4096)
+def internal_date(seconds: int) -> bytes:
+    """INTERNALDATE as RFC 3501 9 date-time, in UTC: b'"07-Feb-1994 21:52:25 +0000"'."""
+    t = time.gmtime(seconds)
+    return b'"%02d-%s-%04d %02d:%02d:%02d +0000"' % (
+        t.tm_mday,
+        _MONTHS[t.tm_mon - 1].encode(),
+        t.tm_year,
+        t.tm_hour,
+        t.tm_min,
+        t.tm_sec,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def flag_list(flags: frozenset[str]) -> bytes:
+    """b'(\\\\Seen $Work)' for a set of flags (sets are shared objects, so this is a cache hit)."""
+    return b"(" + " ".join(sorted(flags)).encode("ascii", "replace") + b")"

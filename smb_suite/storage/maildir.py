@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -105,6 +106,22 @@ def rename_for_flags(folder: Path, filename: str, flags: frozenset[str]) -> str:
     if target != filename:
         os.rename(folder / filename, folder / target)
     return target
+
+
+def link_or_copy(source: Path, target: Path) -> bool:
+    """Give a message file a second name (a copy where links fail); False when the source is gone."""
+    try:
+        os.link(source, target)
+    except FileNotFoundError:
+        return False
+    except OSError:  # another file system, or links not supported
+        try:
+            shutil.copyfile(source, target)
+        except FileNotFoundError:
+            return False
+        with open(target, "rb") as handle:
+            os.fsync(handle.fileno())
+    return True
 
 
 def scan(folder: Path) -> dict[str, str]:

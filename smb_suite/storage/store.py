@@ -1,9 +1,12 @@
-"""The mail store: Maildir files plus an index (UIDs, flags, sizes, dates) in the database.
+"""The mail store: Maildir files plus an index (UIDs, flags, mod-sequences, summaries) in the database.
 
 Durability contract (DESIGN.md): write to tmp/, fsync, rename into new/, fsync the directory, then commit
 the index row together with the quota usage; only then may a front end answer 250 or OK. `reconcile` at
 start repairs what a crash left between those steps. Every call names the owner whose store it touches, and a
 store is only reachable through its owner, so one user can never reach another's folders.
+
+Every change to a folder's messages takes a new mod-sequence (RFC 7162) and is published on `changes`, so
+sessions that show the folder can ask the index for exactly what changed (`changes_since`).
 """
 
 from __future__ import annotations
@@ -16,20 +19,25 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import sqlalchemy as sa
 
 from smb_suite import db
 from smb_suite.durable import fsync_dir
-from smb_suite.errors import AlreadyExists, InvalidMailboxName, SmbSuiteError, UnknownMailbox
+from smb_suite.errors import AlreadyExists, InvalidMailboxName, MailboxHasChildren, SmbSuiteError, UnknownMailbox
 from smb_suite.mail.address import Address
+from smb_suite.mail.summary import SearchText, Summary, summarize
 from smb_suite.quota import Quota
-from smb_suite.storage import maildir
+from smb_suite.storage import index, maildir
 from smb_suite.storage.changes import ChangeHub
+from smb_suite.storage.index import FolderStatus, Mailbox, StoredMessage
+
+__all__ = ["DEFAULT_FOLDERS", "FlagUpdate", "FolderStatus", "MailStore", "Mailbox", "StoredMessage", "Transfer"]
 
 DEFAULT_FOLDERS = ("INBOX", "Sent", "Drafts", "Trash", "Junk", "Archive")
 TMP_MAX_AGE = 36 * 3600  # Maildir convention: tmp/ files older than 36 hours are debris
+DELIMITER = "/"
 
 
 class Owner(Protocol):
@@ -42,31 +50,23 @@ class Owner(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Mailbox:
-    id: int
-    user_id: int
-    name: str
-    uidvalidity: int
-    uidnext: int
-    subscribed: bool
+class FlagUpdate:
+    """What STORE did: every named message as it is now, and those refused by UNCHANGEDSINCE (RFC 7162 3.1.3)."""
+
+    messages: dict[int, StoredMessage]
+    modified: list[int]
 
 
 @dataclass(frozen=True, slots=True)
-class StoredMessage:
-    uid: int
-    filename: str
-    size: int
-    flags: frozenset[str]
-    internaldate: int
+class Transfer:
+    """COPY or MOVE: the target folder and (source UID, new UID) pairs, for COPYUID (RFC 4315 3)."""
+
+    target: Mailbox
+    pairs: list[tuple[int, int]]
 
 
-def _flags_text(flags: Iterable[str]) -> str:
-    return " ".join(sorted(set(flags)))
-
-
-def _message(row: Any) -> StoredMessage:
-    uid, filename, size, flags, internaldate = row
-    return StoredMessage(uid, filename, size, frozenset(flags.split()), internaldate)
+def _is_inferior(name: str, parent: str) -> bool:
+    return name.startswith(parent + DELIMITER)
 
 
 class MailStore:
@@ -104,7 +104,7 @@ class MailStore:
 
     def forget_user(self, conn: sa.Connection, owner: Owner) -> None:
         """Drop an owner's index and free its usage, in the caller's transaction (files: remove_files)."""
-        ids = [m.id for m in self._mailboxes(conn, owner.id)]
+        ids = [m.id for m in index.mailbox_rows(conn, owner.id)]
         freed = conn.execute(
             sa.select(sa.func.coalesce(sa.func.sum(db.messages.c.size), 0)).where(db.messages.c.mailbox_id.in_(ids))
         ).scalar_one()
@@ -115,20 +115,9 @@ class MailStore:
     def remove_files(self, owner: Owner) -> None:
         shutil.rmtree(self.user_root(owner), ignore_errors=True)
 
-    def _mailboxes(self, conn: sa.Connection, user_id: int) -> list[Mailbox]:
-        query = sa.select(
-            db.mailboxes.c.id,
-            db.mailboxes.c.user_id,
-            db.mailboxes.c.name,
-            db.mailboxes.c.uidvalidity,
-            db.mailboxes.c.uidnext,
-            db.mailboxes.c.subscribed,
-        ).where(db.mailboxes.c.user_id == user_id)
-        return [Mailbox(*row) for row in conn.execute(query.order_by(db.mailboxes.c.name))]
-
     def mailboxes(self, owner: Owner) -> list[Mailbox]:
         with self._engine.connect() as conn:
-            return self._mailboxes(conn, owner.id)
+            return index.mailbox_rows(conn, owner.id)
 
     def mailbox(self, owner: Owner, name: str) -> Mailbox:
         canonical = maildir.validate_mailbox_name(name)
@@ -140,7 +129,7 @@ class MailStore:
     def create_mailbox(self, owner: Owner, name: str) -> Mailbox:
         canonical = maildir.validate_mailbox_name(name)
         with self._engine.begin() as conn:
-            if any(m.name == canonical for m in self._mailboxes(conn, owner.id)):
+            if any(m.name == canonical for m in index.mailbox_rows(conn, owner.id)):
                 raise AlreadyExists(f"folder {canonical} already exists")
             uidvalidity = self._new_uidvalidity(conn)
             mailbox_id = db.inserted_id(
@@ -155,10 +144,13 @@ class MailStore:
         return max(int(self._clock()), int(highest) + 1) & 0xFFFFFFFF
 
     def delete_mailbox(self, owner: Owner, name: str) -> None:
+        """RFC 3501 6.3.4: a folder with subfolders is refused (we keep no \\Noselect placeholders)."""
         mailbox = self.mailbox(owner, name)
         if mailbox.name == "INBOX":
             raise InvalidMailboxName("INBOX cannot be deleted")
         with self._engine.begin() as conn:
+            if any(_is_inferior(m.name, mailbox.name) for m in index.mailbox_rows(conn, owner.id)):
+                raise MailboxHasChildren(f"folder {mailbox.name} has subfolders: delete them first")
             freed = conn.execute(
                 sa.select(sa.func.coalesce(sa.func.sum(db.messages.c.size), 0)).where(
                     db.messages.c.mailbox_id == mailbox.id
@@ -170,61 +162,112 @@ class MailStore:
         shutil.rmtree(self.folder(owner, mailbox), ignore_errors=True)
         self.changes.publish(mailbox.id)
 
+    def create_with_parents(self, owner: Owner, name: str) -> Mailbox:
+        """RFC 3501 6.3.3: a trailing delimiter only declares intent; missing superiors are created too."""
+        canonical = maildir.validate_mailbox_name(name.removesuffix(DELIMITER))
+        parts = canonical.split(DELIMITER)
+        for depth in range(1, len(parts)):
+            with contextlib.suppress(AlreadyExists):
+                self.create_mailbox(owner, DELIMITER.join(parts[:depth]))
+        return self.create_mailbox(owner, canonical)
+
     def rename_mailbox(self, owner: Owner, old: str, new: str) -> None:
-        """Rename a folder and its children (RFC 3501 6.3.5); renaming INBOX is not supported here."""
+        """Rename a folder and its subfolders, creating the new name's superiors (RFC 3501 6.3.5).
+
+        Renaming INBOX moves its messages to a new folder and leaves INBOX empty, as the RFC says.
+        """
         source = self.mailbox(owner, old)
         target = maildir.validate_mailbox_name(new)
-        if source.name == "INBOX" or target == "INBOX":
-            raise InvalidMailboxName("INBOX cannot be renamed")
+        if target == "INBOX":
+            raise InvalidMailboxName("cannot rename a folder to INBOX")
+        if source.name == "INBOX":
+            created = self.create_with_parents(owner, target)
+            self.move(owner, source, [m.uid for m in self.messages(source)], created.name)
+            return
+        if target == source.name or _is_inferior(target, source.name):
+            raise InvalidMailboxName("a folder cannot be renamed into itself")
+        parents = target.split(DELIMITER)[:-1]
+        for depth in range(1, len(parents) + 1):
+            with contextlib.suppress(AlreadyExists):
+                self.create_mailbox(owner, DELIMITER.join(parents[:depth]))
         with self._engine.begin() as conn:
-            existing = {m.name: m for m in self._mailboxes(conn, owner.id)}
+            existing = {m.name: m for m in index.mailbox_rows(conn, owner.id)}
             if target in existing:
                 raise AlreadyExists(f"folder {target} already exists")
-            moving = [m for m in existing.values() if m.name == source.name or m.name.startswith(source.name + "/")]
+            moving = [m for m in existing.values() if m.name == source.name or _is_inferior(m.name, source.name)]
             for mailbox in moving:
                 renamed = target + mailbox.name[len(source.name) :]
                 conn.execute(sa.update(db.mailboxes).where(db.mailboxes.c.id == mailbox.id).values(name=renamed))
                 os.rename(self.folder(owner, mailbox), maildir.folder_path(self.user_root(owner), renamed))
             fsync_dir(self.user_root(owner))
+        for mailbox in moving:
+            self.changes.publish(mailbox.id)
 
     def set_subscribed(self, owner: Owner, name: str, subscribed: bool) -> None:
         mailbox = self.mailbox(owner, name)
         with self._engine.begin() as conn:
             conn.execute(sa.update(db.mailboxes).where(db.mailboxes.c.id == mailbox.id).values(subscribed=subscribed))
 
-    # -- messages -----------------------------------------------------------------------------------------
+    def status(self, owner: Owner, name: str) -> FolderStatus:
+        mailbox = self.mailbox(owner, name)
+        with self._engine.connect() as conn:
+            return index.status(conn, mailbox)
+
+    # -- reading the index --------------------------------------------------------------------------------
 
     def messages(self, mailbox: Mailbox) -> list[StoredMessage]:
-        query = (
-            sa.select(
-                db.messages.c.uid,
-                db.messages.c.filename,
-                db.messages.c.size,
-                db.messages.c.flags,
-                db.messages.c.internaldate,
-            )
-            .where(db.messages.c.mailbox_id == mailbox.id)
-            .order_by(db.messages.c.uid)
-        )
         with self._engine.connect() as conn:
-            return [_message(row) for row in conn.execute(query)]
+            return [index.message(row) for row in conn.execute(index.messages_query(mailbox.id))]
 
     def refresh(self, mailbox: Mailbox) -> Mailbox:
         """The mailbox's current row (uidnext moves as mail arrives)."""
         with self._engine.connect() as conn:
-            for current in self._mailboxes(conn, mailbox.user_id):
-                if current.id == mailbox.id:
-                    return current
-        raise UnknownMailbox(f"folder {mailbox.name} no longer exists")
+            current = index.mailbox_row(conn, mailbox.id)
+        if current is None:
+            raise UnknownMailbox(f"folder {mailbox.name} no longer exists")
+        return current
 
-    def _next_uid(self, conn: sa.Connection, mailbox_id: int) -> int:
-        conn.execute(
-            sa.update(db.mailboxes).where(db.mailboxes.c.id == mailbox_id).values(uidnext=db.mailboxes.c.uidnext + 1)
-        )
-        uidnext = conn.execute(sa.select(db.mailboxes.c.uidnext).where(db.mailboxes.c.id == mailbox_id)).scalar_one()
-        return int(uidnext) - 1
+    def snapshot(self, mailbox: Mailbox) -> tuple[Mailbox, list[StoredMessage]]:
+        """The folder row and all its messages, read in one transaction."""
+        with self._engine.connect() as conn:
+            current = index.mailbox_row(conn, mailbox.id)
+            if current is None:
+                raise UnknownMailbox(f"folder {mailbox.name} no longer exists")
+            return current, [index.message(row) for row in conn.execute(index.messages_query(mailbox.id)).all()]
 
-    def _index(
+    def changes_since(self, mailbox: Mailbox, known: int) -> tuple[Mailbox, list[StoredMessage], list[int] | None]:
+        """What changed since a reader's copy: `mailbox` as it last read it, holding `known` messages.
+
+        Returns the folder row now, the messages new or changed since (mod-sequence above the reader's), and
+        all UIDs only when some messages were expunged (the count says so). One read transaction, index only.
+        """
+        with self._engine.connect() as conn:
+            current = index.mailbox_row(conn, mailbox.id)
+            if current is None:
+                raise UnknownMailbox(f"folder {mailbox.name} no longer exists")
+            if current.highestmodseq == mailbox.highestmodseq:
+                return current, [], None
+            query = index.messages_query(mailbox.id).where(db.messages.c.modseq > mailbox.highestmodseq)
+            changed = [index.message(row) for row in conn.execute(query)]
+            new = sum(1 for m in changed if m.uid >= mailbox.uidnext)
+            if index.count(conn, mailbox.id) == known + new:
+                return current, changed, None
+            uids = conn.execute(
+                sa.select(db.messages.c.uid).where(db.messages.c.mailbox_id == mailbox.id).order_by(db.messages.c.uid)
+            ).scalars()
+            return current, changed, [int(uid) for uid in uids]
+
+    def summaries(self, mailbox: Mailbox, uids: list[int]) -> dict[int, Summary]:
+        with self._engine.connect() as conn:
+            return index.summaries(conn, mailbox.id, uids)
+
+    def search_texts(self, mailbox: Mailbox, uids: list[int]) -> dict[int, SearchText]:
+        with self._engine.connect() as conn:
+            return index.search_texts(conn, mailbox.id, uids)
+
+    # -- adding messages ----------------------------------------------------------------------------------
+
+    def _add(
         self,
         conn: sa.Connection,
         owner: Owner,
@@ -233,21 +276,13 @@ class MailStore:
         size: int,
         flags: frozenset[str],
         internaldate: int,
+        summary: Summary | None,
         enforce: bool = True,
     ) -> tuple[int, list[int]]:
         """Charge the quota (may raise QuotaExceeded) and add the index row; return UID and warning levels."""
         levels = self.quota.reserve(conn, owner.tenant_id, size, owner.id, enforce)
-        uid = self._next_uid(conn, mailbox.id)
-        conn.execute(
-            sa.insert(db.messages).values(
-                mailbox_id=mailbox.id,
-                uid=uid,
-                filename=filename,
-                size=size,
-                flags=_flags_text(flags),
-                internaldate=internaldate,
-            )
-        )
+        uid, modseq = index.allocate(conn, mailbox.id, 1)
+        index.insert(conn, mailbox.id, StoredMessage(uid, filename, size, flags, internaldate, modseq), summary)
         return uid, levels
 
     def append(
@@ -263,12 +298,13 @@ class MailStore:
         folder = self.folder(owner, mailbox)
         when = int(self._clock()) if internaldate is None else internaldate
         flag_set = frozenset(flags)
+        summary = summarize(data)
         filename = maildir.write_durably(folder, data, mtime=when)
         if flag_set & set(maildir.FLAG_LETTERS):
             filename = maildir.rename_for_flags(folder, filename, flag_set)
             fsync_dir(folder / "cur")
         with self._unlink_on_failure([folder / filename]), self._engine.begin() as conn:
-            uid, levels = self._index(conn, owner, mailbox, filename, len(data), flag_set, when)
+            uid, levels = self._add(conn, owner, mailbox, filename, len(data), flag_set, when, summary)
         self.changes.publish(mailbox.id)
         self.quota.announce(owner.tenant_id, levels)
         return mailbox, uid
@@ -289,6 +325,7 @@ class MailStore:
         new/ directory fsynced once, one transaction. Each message is all or nothing on its own (a savepoint):
         one whose quota check fails gets its error in the result and leaves no copy; the others are kept."""
         now = int(self._clock())
+        summaries = [summarize(data) for _, data in batch]
         inboxes: dict[int, Mailbox] = {}
         targets: list[tuple[int, Owner, Mailbox, bytes]] = []
         for item, (owners, data) in enumerate(batch):
@@ -321,7 +358,10 @@ class MailStore:
                     savepoint = conn.begin_nested()
                     try:
                         reached = [
-                            (o.tenant_id, self._index(conn, o, m, f, len(d), frozenset(), now, enforce)[1])
+                            (
+                                o.tenant_id,
+                                self._add(conn, o, m, f, len(d), frozenset(), now, summaries[item], enforce)[1],
+                            )
                             for (_, o, m, d), f in mine
                         ]
                     except SmbSuiteError as error:
@@ -355,49 +395,61 @@ class MailStore:
         with self._engine.connect() as conn:
             return self.quota.is_full(conn, owner.tenant_id, owner.id)
 
+    # -- changing messages --------------------------------------------------------------------------------
+
     def store_flags(
-        self, owner: Owner, mailbox: Mailbox, uids: Iterable[int], flags: Iterable[str], mode: int
-    ) -> dict[int, frozenset[str]]:
-        """Set (mode 0), add (mode 1) or remove (mode -1) flags; keep Maildir names in step. Returns new flags."""
+        self,
+        owner: Owner,
+        mailbox: Mailbox,
+        uids: Iterable[int],
+        flags: Iterable[str],
+        mode: int,
+        unchanged_since: int | None = None,
+    ) -> FlagUpdate:
+        """Set (mode 0), add (mode 1) or remove (mode -1) flags; keep Maildir names in step.
+
+        Only messages whose flags really change get the new mod-sequence; with `unchanged_since`, messages
+        changed after it are left alone and reported in `modified` (RFC 7162 3.1.3).
+        """
         wanted = frozenset(flags)
         folder = self.folder(owner, mailbox)
-        result: dict[int, frozenset[str]] = {}
-        by_uid = {m.uid: m for m in self.messages(mailbox)}
+        result: dict[int, StoredMessage] = {}
+        modified: list[int] = []
+        renamed = False
         with self._engine.begin() as conn:
-            for uid in uids:
-                message = by_uid.get(uid)
-                if message is None:
+            modseq = 0
+            for message in index.by_uids(conn, mailbox.id, uids):
+                if unchanged_since is not None and message.modseq > unchanged_since:
+                    modified.append(message.uid)
                     continue
-                if mode > 0:
-                    new_flags = message.flags | wanted
-                elif mode < 0:
-                    new_flags = message.flags - wanted
-                else:
-                    new_flags = wanted
+                new_flags = message.flags | wanted if mode > 0 else message.flags - wanted if mode < 0 else wanted
+                if new_flags == message.flags:
+                    result[message.uid] = message
+                    continue
+                modseq = modseq or index.next_modseq(conn, mailbox.id)
                 filename = maildir.rename_for_flags(folder, message.filename, new_flags)
+                renamed = renamed or filename != message.filename
                 conn.execute(
                     sa.update(db.messages)
-                    .where(db.messages.c.mailbox_id == mailbox.id, db.messages.c.uid == uid)
-                    .values(flags=_flags_text(new_flags), filename=filename)
+                    .where(db.messages.c.mailbox_id == mailbox.id, db.messages.c.uid == message.uid)
+                    .values(flags=index.flags_text(new_flags), filename=filename, modseq=modseq)
                 )
-                result[uid] = new_flags
-            if result:
+                result[message.uid] = message._replace(flags=new_flags, filename=filename, modseq=modseq)
+            if renamed:
                 fsync_dir(folder / "cur")
-        self.changes.publish(mailbox.id)
-        return result
+        if modseq:
+            self.changes.publish(mailbox.id)
+        return FlagUpdate(result, modified)
 
     def expunge(self, owner: Owner, mailbox: Mailbox, uids: Iterable[int] | None = None) -> list[int]:
         """Remove messages flagged \\Deleted (restricted to `uids` when given); return the removed UIDs."""
         allowed = None if uids is None else set(uids)
-        doomed = [m for m in self.messages(mailbox) if "\\Deleted" in m.flags and (allowed is None or m.uid in allowed)]
-        if not doomed:
-            return []
         with self._engine.begin() as conn:
-            conn.execute(
-                sa.delete(db.messages).where(
-                    db.messages.c.mailbox_id == mailbox.id, db.messages.c.uid.in_([m.uid for m in doomed])
-                )
-            )
+            doomed = [m for m in index.deleted(conn, mailbox.id) if allowed is None or m.uid in allowed]
+            if not doomed:
+                return []
+            index.remove(conn, mailbox.id, [m.uid for m in doomed])
+            index.next_modseq(conn, mailbox.id)
             self.quota.release(conn, owner.tenant_id, sum(m.size for m in doomed), owner.id)
         folder = self.folder(owner, mailbox)
         for message in doomed:
@@ -405,17 +457,81 @@ class MailStore:
         self.changes.publish(mailbox.id)
         return [m.uid for m in doomed]
 
-    def copy(self, owner: Owner, source: Mailbox, uids: Iterable[int], target_name: str) -> list[tuple[int, int]]:
-        """Copy messages into another folder of the same owner; return (source uid, new uid) pairs."""
+    def copy(self, owner: Owner, source: Mailbox, uids: Iterable[int], target_name: str) -> Transfer:
+        """Copy messages into a folder of the same owner (hard links: Maildir files never change)."""
         target = self.mailbox(owner, target_name)
-        wanted = set(uids)
-        pairs = []
-        for message in self.messages(source):
-            if message.uid in wanted:
-                data = self.message_path(owner, source, message).read_bytes()
-                _, uid = self.append(owner, target.name, data, message.flags, message.internaldate)
-                pairs.append((message.uid, uid))
-        return pairs
+        source_folder, target_folder = self.folder(owner, source), self.folder(owner, target)
+        created: list[Path] = []
+        with self._unlink_on_failure(created), self._engine.begin() as conn:
+            messages = index.by_uids(conn, source.id, uids)
+            ids = index.row_ids(conn, source.id, [m.uid for m in messages])
+            copies = []
+            for message in messages:
+                name = f"cur/{maildir.new_key(message.size)}{maildir.info_suffix(message.flags)}"
+                if maildir.link_or_copy(source_folder / message.filename, target_folder / name):
+                    created.append(target_folder / name)
+                    copies.append((message, name))
+            if not copies:
+                return Transfer(target, [])
+            fsync_dir(target_folder / "cur")
+            levels = self.quota.reserve(conn, owner.tenant_id, sum(m.size for m, _ in copies), owner.id)
+            first, modseq = index.allocate(conn, target.id, len(copies))
+            pairs = []
+            for offset, (message, name) in enumerate(copies):
+                new = message._replace(uid=first + offset, filename=name, modseq=modseq)
+                row_id = index.insert(conn, target.id, new, None)
+                index.copy_summary(conn, ids[message.uid], row_id)
+                pairs.append((message.uid, new.uid))
+        self.changes.publish(target.id)
+        self.quota.announce(owner.tenant_id, levels)
+        return Transfer(self.refresh(target), pairs)
+
+    def move(self, owner: Owner, source: Mailbox, uids: Iterable[int], target_name: str) -> Transfer:
+        """Move messages to a folder of the same owner (RFC 6851): rename the files, re-point their rows.
+
+        The quota does not change. A crash between the renames and the commit is repaired by `reconcile`.
+        """
+        target = self.mailbox(owner, target_name)
+        source_folder, target_folder = self.folder(owner, source), self.folder(owner, target)
+        moved: list[tuple[Path, Path]] = []
+        try:
+            with self._engine.begin() as conn:
+                messages = index.by_uids(conn, source.id, uids)
+                for message in messages:
+                    name = f"cur/{maildir.key_of(message.filename)}{maildir.info_suffix(message.flags)}"
+                    with contextlib.suppress(FileNotFoundError):
+                        os.rename(source_folder / message.filename, target_folder / name)
+                        moved.append((source_folder / message.filename, target_folder / name))
+                if not moved:
+                    return Transfer(target, [])
+                fsync_dir(target_folder / "cur")
+                fsync_dir(source_folder / "cur")
+                fsync_dir(source_folder / "new")
+                first, modseq = index.allocate(conn, target.id, len(moved))
+                index.next_modseq(conn, source.id)
+                present = {path.name for path, _ in moved}
+                pairs: list[tuple[int, int]] = []
+                for message in (m for m in messages if Path(m.filename).name in present):
+                    uid = first + len(pairs)
+                    conn.execute(
+                        sa.update(db.messages)
+                        .where(db.messages.c.mailbox_id == source.id, db.messages.c.uid == message.uid)
+                        .values(
+                            mailbox_id=target.id,
+                            uid=uid,
+                            filename=f"cur/{maildir.key_of(message.filename)}{maildir.info_suffix(message.flags)}",
+                            modseq=modseq,
+                        )
+                    )
+                    pairs.append((message.uid, uid))
+        except BaseException:
+            for old, new in reversed(moved):
+                with contextlib.suppress(OSError):
+                    os.rename(new, old)
+            raise
+        self.changes.publish(source.id)
+        self.changes.publish(target.id)
+        return Transfer(self.refresh(target), pairs)
 
     # -- recovery -----------------------------------------------------------------------------------------
 
@@ -444,11 +560,7 @@ class MailStore:
         with self._engine.begin() as conn:
             for key, message in indexed.items():
                 if key not in on_disk:
-                    conn.execute(
-                        sa.delete(db.messages).where(
-                            db.messages.c.mailbox_id == mailbox.id, db.messages.c.uid == message.uid
-                        )
-                    )
+                    index.remove(conn, mailbox.id, [message.uid])
                     self.quota.release(conn, owner.tenant_id, message.size, owner.id)
                     repaired += 1
                 elif on_disk[key] != message.filename:
@@ -460,10 +572,14 @@ class MailStore:
                     repaired += 1
             for key, filename in sorted(on_disk.items()):
                 if key not in indexed:
-                    stat = (folder / filename).stat()
+                    path = folder / filename
+                    stat = path.stat()
                     flags = maildir.flags_from_filename(filename)
-                    self._index(conn, owner, mailbox, filename, stat.st_size, flags, int(stat.st_mtime), False)
+                    summary = summarize(path.read_bytes())
+                    self._add(conn, owner, mailbox, filename, stat.st_size, flags, int(stat.st_mtime), summary, False)
                     repaired += 1
+            if repaired:
+                index.next_modseq(conn, mailbox.id)
         return repaired
 
 

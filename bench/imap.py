@@ -1,0 +1,417 @@
+"""IMAP: smb-suite against Dovecot (Debian's dovecot-imapd), same messages, same client load, in the same run.
+
+    .venv/bin/python bench/imap.py [--quick] [--messages N] [--idle N] [--profile FILE]
+
+Both servers listen on 127.0.0.1 (plain IMAP, LOGIN allowed on loopback) with the same Maildir of N messages
+(10,000; 2,000 with --quick) in one account. Dovecot runs as a private instance with its own configuration,
+base_dir and passwd-file on a free port, and is stopped by its pid; `apt-get install -y dovecot-imapd` is run
+first if it is missing. Figures (medians of a few runs, wall-clock seconds as the client sees them):
+SELECT, UID FETCH 1:* (FLAGS RFC822.SIZE ENVELOPE), FETCH 1:* BODY.PEEK[], SEARCH on the Subject and on an
+uncached header, APPEND of 1,000 messages one after another, and the resident memory each of 1,000 IDLE
+connections adds to the server (Dovecot: the PSS of all its processes). --profile FILE runs smb-suite under
+cProfile and prints where its event loop spent the time. Numbers are printed, never checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import pstats
+import random
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+USER, PASSWORD = "demo@example.test", "bench-password-1"
+_LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
+WORDS = ["invoice", "meeting", "quarterly", "report", "lunch", "project", "budget", "review", "offer", "delivery"]
+
+
+# -- the messages -----------------------------------------------------------------------------------------
+
+
+def make_messages(count: int, seed: int = 7) -> list[bytes]:
+    """Mail like a small office's: text, some HTML alternatives and attachments, 1-40 KB."""
+    rng = random.Random(seed)
+    messages = []
+    for n in range(count):
+        subject = " ".join(rng.choice(WORDS) for _ in range(4)) + f" #{n}"
+        head = (
+            f"From: Sender {n % 97} <sender{n % 97}@partner.example>\r\nTo: {USER}\r\n"
+            f"Cc: team{n % 5}@example.test\r\nSubject: {subject}\r\n"
+            f"Date: Mon, {1 + n % 28} Jun 2026 10:{n % 60:02d}:00 +0200\r\n"
+            f"Message-ID: <{n}.{rng.getrandbits(40)}@partner.example>\r\nX-Mailer: bench {n % 13}\r\n"
+            "MIME-Version: 1.0\r\n"
+        )
+        text = "\r\n".join(" ".join(rng.choice(WORDS) for _ in range(12)) for _ in range(rng.randint(5, 60)))
+        if n % 4 == 0:
+            blob = bytes(rng.getrandbits(8) for _ in range(rng.randint(2000, 25000)))
+            import base64
+
+            encoded = base64.encodebytes(blob).decode().replace("\n", "\r\n")
+            body = (
+                'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain; '
+                f'charset=utf-8\r\n\r\n{text}\r\n--b1\r\nContent-Type: application/pdf; name="doc{n}.pdf"\r\n'
+                f"Content-Transfer-Encoding: base64\r\n\r\n{encoded}--b1--\r\n"
+            )
+        else:
+            body = f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
+        messages.append((head + body).encode())
+    return messages
+
+
+def write_maildir(folder: Path, messages: list[bytes]) -> None:
+    for sub in ("tmp", "new", "cur"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    for n, data in enumerate(messages):
+        flags = "S" if n % 3 else ""
+        path = folder / "cur" / f"{1700000000 + n}.M{n}P1.bench,S={len(data)}:2,{flags}"
+        path.write_bytes(data)
+        os.utime(path, (1700000000 + n, 1700000000 + n))
+
+
+# -- a plain IMAP client (the same for both servers) ------------------------------------------------------
+
+
+class Client:
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=600)
+        self.file = self.sock.makefile("rb", buffering=1 << 20)
+        self.file.readline()
+        self.count = 0
+        self.command(f'LOGIN {USER} "{PASSWORD}"')
+
+    def command(self, text: str | bytes) -> int:
+        """Send a command, read every response; return the octets received."""
+        self.count += 1
+        tag = b"b%d " % self.count
+        self.sock.sendall(tag + (text.encode() if isinstance(text, str) else text) + b"\r\n")
+        received = 0
+        while True:
+            line = self.file.readline()
+            if not line:
+                raise ConnectionError("server closed the connection")
+            received += len(line)
+            match = _LITERAL.search(line)
+            if match is not None:
+                received += len(self.file.read(int(match.group(1))))
+                continue
+            if line.startswith(tag):
+                if not line[len(tag) :].startswith(b"OK"):
+                    raise RuntimeError(line.decode(errors="replace"))
+                return received
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+# -- the servers ------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Ours:
+    name = "ours"
+
+    def __init__(self, root: Path, messages: list[bytes], profile: str | None) -> None:
+        self.root = root / "ours"
+        self.root.mkdir()
+        self.port = free_port()
+        config = self.root / "smb-suite.toml"
+        listen = "\n".join(f'{s} = ""' for s in ("smtp", "submission", "submissions", "imaps", "http", "https"))
+        config.write_text(
+            f'[server]\nhostname = "bench.test"\ndata_dir = "data"\n[listen]\n{listen}\n'
+            f'imap = "127.0.0.1:{self.port}"\n'
+            '[quota]\ndefault_tier = "bench"\n[tiers.bench]\nstorage_mb = 100000\n'
+        )
+        self.cli = [sys.executable, "-m", "smb_suite", "-c", str(config)]
+        subprocess.run([*self.cli, "init"], check=True, capture_output=True)
+        subprocess.run([*self.cli, "domain", "add", "example.test"], check=True, capture_output=True)
+        subprocess.run(
+            [*self.cli, "user", "add", USER, "--password-stdin"],
+            input=PASSWORD + "\n",
+            text=True,
+            check=True,
+            capture_output=True,
+        )
+        write_maildir(self.root / "data" / "mail" / "example.test" / "demo", messages)
+        command = [*self.cli, "serve"]
+        if profile:
+            command = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "smb_suite", *command[3:]]
+        self.log = (self.root / "serve.log").open("wb")
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+        try:
+            wait_for_port(self.port, self.process)
+        except BaseException:
+            self.stop()
+            raise
+
+    def pids(self) -> list[int]:
+        return [self.process.pid]
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=120)
+        self.log.close()
+
+
+class Dovecot:
+    name = "dovecot"
+
+    def __init__(self, root: Path, messages: list[bytes], idle: int) -> None:
+        if shutil.which("dovecot") is None:
+            subprocess.run(["apt-get", "install", "-y", "-qq", "dovecot-imapd"], check=True)
+        self.root = root / "dovecot"
+        (self.root / "run").mkdir(parents=True)
+        self.port = free_port()
+        (self.root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
+        write_maildir(self.root / "mail" / USER, messages)
+        limit = idle + 200
+        config = self.root / "dovecot.conf"
+        config.write_text(f"""
+base_dir = {self.root}/run
+state_dir = {self.root}/state
+log_path = {self.root}/dovecot.log
+instance_name = bench-{self.port}
+listen = 127.0.0.1
+protocols = imap
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = 1
+mail_location = maildir:{self.root}/mail/%u
+mail_max_userip_connections = {limit}
+default_process_limit = {limit}
+default_client_limit = {limit * 2}
+default_vsz_limit = 0
+passdb {{
+  driver = passwd-file
+  args = {self.root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=dovecot gid=dovecot home={self.root}/home/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+  service_count = 0
+  process_min_avail = 2
+}}
+service imap {{
+  process_limit = {limit}
+}}
+service anvil {{
+  client_limit = {limit * 3}
+}}
+""")
+        subprocess.run(["chown", "-R", "dovecot:dovecot", str(self.root / "mail")], check=True)
+        (self.root / "home").mkdir()
+        subprocess.run(["chown", "dovecot:dovecot", str(self.root / "home")], check=True)
+        self.process = subprocess.Popen(
+            ["dovecot", "-F", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            wait_for_port(self.port, self.process)
+        except BaseException:
+            self.stop()
+            raise
+
+    def pids(self) -> list[int]:
+        """The master and all its descendants."""
+        children: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                children.setdefault(ppid, []).append(int(entry))
+        found, queue = [], [self.process.pid]
+        while queue:
+            pid = queue.pop()
+            found.append(pid)
+            queue.extend(children.get(pid, []))
+        return found
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    """Until a login works (Dovecot's auth service starts after its listener)."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            time.sleep(1)  # let it finish starting (Dovecot's auth comes up after its listener)
+            Client(port).close()
+            return
+        except (OSError, RuntimeError):
+            time.sleep(1)
+    raise RuntimeError("server did not answer a login in time")
+
+
+def memory_kib(pids: list[int]) -> int:
+    """Proportional set size (shared pages split between the processes sharing them), in KiB."""
+    total = 0
+    for pid in pids:
+        try:
+            text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        match = re.search(r"^Pss:\s+(\d+) kB", text, re.M)
+        total += int(match.group(1)) if match else 0
+    return total
+
+
+# -- the load ---------------------------------------------------------------------------------------------
+
+
+def timed(action: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure(server: Ours | Dovecot, args: argparse.Namespace, appended: list[bytes]) -> dict[str, float]:
+    n, runs = args.messages, args.runs
+    figures: dict[str, float] = {}
+    warm = Client(server.port)
+    warm.command("SELECT INBOX")  # both index the folder once; then each figure uses a new session
+    warm.close()
+
+    figures[f"idle_memory_per_connection_{args.idle}"] = asyncio.run(idle_memory(server, args.idle))
+    session = Client(server.port)  # logged in beforehand: a login is not a SELECT
+
+    def select() -> None:
+        session.command("SELECT INBOX")  # no other session has it open: ours loads it from the index
+        session.command("UNSELECT")
+
+    figures[f"select_{n}"] = timed(select, runs)
+    session.close()
+    client = Client(server.port)
+    client.command("SELECT INBOX")
+    figures[f"uid_fetch_flags_size_envelope_{n}"] = timed(
+        lambda: client.command("UID FETCH 1:* (FLAGS RFC822.SIZE ENVELOPE)"), runs
+    )
+    figures[f"fetch_all_bodies_{n}"] = timed(lambda: client.command("FETCH 1:* BODY.PEEK[]"), runs)
+    figures[f"search_subject_{n}"] = timed(lambda: client.command('SEARCH SUBJECT "budget review"'), runs)
+    figures[f"search_header_{n}"] = timed(lambda: client.command('SEARCH HEADER X-Mailer "bench 7"'), runs)
+    client.command("CREATE Uploads")
+
+    def append_all() -> None:
+        for message in appended:
+            client.command(b"APPEND Uploads {%d+}\r\n%b" % (len(message), message))
+
+    figures[f"append_{len(appended)}"] = timed(append_all, 1)
+    client.close()
+    return figures
+
+
+async def idle_memory(server: Ours | Dovecot, count: int) -> float:
+    """KiB of server memory per idle connection: logged in, INBOX selected, in IDLE."""
+
+    async def idler() -> asyncio.StreamWriter:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port, limit=1 << 20)
+        await reader.readline()
+        for tag, command in ((b"l", f'LOGIN {USER} "{PASSWORD}"'.encode()), (b"s", b"SELECT INBOX")):
+            writer.write(tag + b" " + command + b"\r\n")
+            while not (line := await reader.readline()).startswith(tag + b" "):
+                if not line:
+                    raise ConnectionError("closed")
+        writer.write(b"i IDLE\r\n")
+        assert (await reader.readline()).startswith(b"+")
+        return writer
+
+    first = [await idler()]  # the folder is open and the server warm before the baseline
+    await asyncio.sleep(1)
+    before = memory_kib(server.pids())
+    writers: list[asyncio.StreamWriter] = []
+    for start in range(0, count, 50):
+        writers += await asyncio.gather(*(idler() for _ in range(min(50, count - start))))
+    await asyncio.sleep(2)
+    after = memory_kib(server.pids())
+    for writer in writers + first:
+        writer.close()
+    return (after - before) / count
+
+
+# -- main -------------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="2,000 messages, 200 idle connections: < 2 minutes")
+    parser.add_argument("--messages", type=int, default=None)
+    parser.add_argument("--idle", type=int, default=None)
+    parser.add_argument("--appends", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=None)
+    parser.add_argument("--profile", metavar="FILE", help="run smb-suite under cProfile, write FILE, print the top")
+    args = parser.parse_args()
+    args.messages = args.messages or (2000 if args.quick else 10000)
+    args.idle = args.idle or (200 if args.quick else 1000)
+    args.runs = args.runs or (3 if args.quick else 5)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))  # children inherit it
+
+    version = subprocess.run(["dovecot", "--version"], capture_output=True, text=True).stdout.split()[:1]
+    print(
+        f"machine: cores={os.cpu_count()} python={platform.python_version()} {platform.system()} "
+        f"{platform.machine()} dovecot={''.join(version) or 'missing'} messages={args.messages}",
+        flush=True,
+    )
+    messages = make_messages(args.messages)
+    appended = make_messages(args.appends, seed=11)
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-imap-") as folder:
+        os.chmod(folder, 0o755)  # Dovecot's auth and mail processes are not root
+        for kind in (Dovecot, Ours):
+            server = (
+                Dovecot(Path(folder), messages, args.idle)
+                if kind is Dovecot
+                else Ours(Path(folder), messages, args.profile)
+            )
+            try:
+                results[server.name] = measure(server, args, appended)
+            finally:
+                server.stop()
+    for name, ours in results["ours"].items():
+        theirs = results["dovecot"][name]
+        unit = "KiB" if name.startswith("idle_memory") else "s"
+        ratio = ours / theirs if theirs else float("inf")
+        print(f"figure {name}: ours={ours:.4g} dovecot={theirs:.4g} unit={unit} ratio={ratio:.3g}", flush=True)
+    if args.profile:
+        stats = pstats.Stats(args.profile)
+        stats.sort_stats("tottime").print_stats(25)
+
+
+if __name__ == "__main__":
+    main()

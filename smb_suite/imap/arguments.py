@@ -1,0 +1,140 @@
+"""Argument parsers for the command tuples, with literals done right (RFC 3501 4.3, RFC 7888 LITERAL+).
+
+twisted calls each parser as `parser(server, line)` and expects `(value, rest of line)`, or a Deferred of it
+when the value arrives as a literal. Differences from twisted's own parsers: quoted strings honour escapes,
+`{n+}` literals need no continuation request, and a literal over its limit is refused before its octets are
+read when the client waits for our go-ahead, or read and thrown away when it does not (RFC 7888 4), so the
+octets are never taken for commands.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from twisted.internet.defer import Deferred
+from twisted.mail.imap4 import IllegalClientResponse, LiteralFile, LiteralString
+
+from smb_suite.imap import syntax
+from smb_suite.imap.errors import MessageTooBig
+from smb_suite.imap.search import Literal, SearchSyntaxError, tokenize
+
+STRING_LIMIT = 64 * 1024  # literal astrings (names, passwords, search terms); twisted's own limit is 4 KiB
+_DATE_TIME = re.compile(rb'"([^"]*)"(?: |$)')
+
+
+class _Discard:
+    """A literal we refused but whose octets are on their way: read them, keep nothing."""
+
+    def __init__(self, size: int, deferred: Deferred[Any]) -> None:
+        self.size = size
+        self.defer = deferred
+
+    def write(self, data: bytes) -> bytes | None:
+        self.size -= len(data)
+        if self.size > 0:
+            return None
+        return data[len(data) + self.size :] if self.size else b""
+
+    def callback(self, line: bytes) -> None:
+        self.defer.callback((None, line))
+
+
+def _after_literal(got: tuple[Any, bytes]) -> tuple[Any, bytes]:
+    value, rest = got
+    return value, rest[1:] if rest.startswith(b" ") else rest
+
+
+class Arguments:
+    """Mixed into the server class; uses LineReceiver's raw mode and twisted's pending-literal state."""
+
+    append_limit: int
+
+    def read_literal(self, request: syntax.LiteralRequest, to_file: bool, limit: int, too_big: Exception) -> Any:
+        """A Deferred of (octets or file, rest of the line); `too_big` is raised for a literal over `limit`."""
+        server: Any = self
+        if request.size > limit and request.sync:
+            raise too_big
+        deferred: Deferred[Any] = Deferred()
+        if request.size > limit:
+            server._pendingLiteral = _Discard(request.size, deferred)
+
+            def refuse(_: object) -> None:
+                raise too_big
+
+            deferred.addCallback(refuse)
+        else:
+            server._pendingLiteral = (LiteralFile if to_file else LiteralString)(request.size, deferred)
+        server.parseState = "pending"
+        if request.sync:
+            server.sendContinuationRequest(b"Ready for %d octets" % request.size)
+        server.setRawMode()
+        return deferred.addCallback(_after_literal)
+
+    def arg_astring(self, line: bytes, final: bool = False) -> Any:
+        value, rest = syntax.astring(line)
+        if isinstance(value, syntax.LiteralRequest):
+            return self.read_literal(value, False, STRING_LIMIT, IllegalClientResponse("literal too long"))
+        return value, rest
+
+    def arg_finalastring(self, line: bytes) -> Any:
+        return self.arg_astring(line, True)
+
+    def arg_pattern(self, line: bytes) -> Any:
+        """A LIST pattern: an astring that may hold '%' and '*' unquoted."""
+        value, rest = syntax.astring(line, wildcards=True)
+        if isinstance(value, syntax.LiteralRequest):
+            return self.read_literal(value, False, STRING_LIMIT, IllegalClientResponse("literal too long"))
+        return value, rest
+
+    def arg_sequence(self, line: bytes | None) -> tuple[syntax.SequenceSet, bytes]:
+        text, _, rest = (line or b"").partition(b" ")
+        return syntax.sequence_set(text), rest
+
+    def arg_line(self, line: bytes | None) -> tuple[bytes, bytes]:
+        """The rest of the line, for commands that parse it themselves."""
+        return line or b"", b""
+
+    def opt_flags(self, line: bytes) -> tuple[list[str], bytes]:
+        """APPEND's optional flag list."""
+        if not line.startswith(b"("):
+            return [], line
+        end = line.find(b")")
+        if end < 0:
+            raise IllegalClientResponse("unbalanced parentheses in flag list")
+        return syntax.flag_list(line[: end + 1]), line[end + 1 :].lstrip(b" ")
+
+    def opt_date_time(self, line: bytes) -> tuple[bytes | None, bytes]:
+        """APPEND's optional date-time (RFC 3501 9: always quoted)."""
+        match = _DATE_TIME.match(line)
+        if match is None:
+            return None, line
+        return match.group(1), line[match.end() :]
+
+    def arg_message(self, line: bytes) -> Any:
+        """APPEND's message literal; one over APPENDLIMIT is refused before it is sent (RFC 7889, RFC 7888 4)."""
+        match = syntax.LITERAL.fullmatch(line.strip())
+        if match is None:
+            raise IllegalClientResponse("APPEND needs the message as a literal {size}")
+        request = syntax.LiteralRequest(int(match.group(1)), not match.group(2))
+        too_big = MessageTooBig(f"messages are limited to {self.append_limit} octets")
+        return self.read_literal(request, True, self.append_limit, too_big)
+
+    def arg_search(self, line: bytes, pieces: tuple[bytes, ...] = ()) -> Any:
+        """Search keys; a literal ends a line and its octets arrive on their own (RFC 3501 4.3)."""
+        match = syntax.LITERAL.search(line)
+        if match is None:
+            try:
+                return tokenize([*pieces, line]), b""
+            except SearchSyntaxError as exc:
+                raise IllegalClientResponse(str(exc)) from exc
+        head = line[: match.start()]
+        request = syntax.LiteralRequest(int(match.group(1)), not match.group(2))
+        literal = self.read_literal(request, False, STRING_LIMIT, IllegalClientResponse("literal too long"))
+        return literal.addCallback(lambda got: self.arg_search(got[1], (*pieces, head, Literal(got[0]))))
+
+
+def opt_atom(server: object, line: bytes | None) -> tuple[bytes | None, bytes]:
+    """An optional last atom (AUTHENTICATE's initial response, RFC 4959)."""
+    atom, _, rest = (line or b"").strip().partition(b" ")
+    return (atom or None), rest

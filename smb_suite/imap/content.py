@@ -1,0 +1,183 @@
+"""The octets FETCH sends for message content (RFC 3501 6.4.5), prepared in a worker thread.
+
+A small message is read whole and cut into the sections asked for. A large one is never held whole unless a
+MIME part inside it is asked for: BODY[], BODY[TEXT] and partial ranges of them are sent from the open file
+(`FileRange`, streamed by the loop), and header sections read only the header. The file opened here is the
+one streamed, so a concurrent flag change (a rename) or expunge cannot change the octets half-way.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from smb_suite.imap.syntax import FetchItem, Section
+from smb_suite.mail import mime
+from smb_suite.storage import maildir
+
+SMALL = 256 * 1024  # read whole at or below this size
+HEADER_LIMIT = 1024 * 1024  # a "header" longer than this is served as if it ended there
+_READ = 64 * 1024
+_WHOLE = Section((), "")
+_AS_SECTION = {"RFC822": _WHOLE, "RFC822.HEADER": Section((), "HEADER"), "RFC822.TEXT": Section((), "TEXT")}
+
+
+@dataclass(frozen=True, slots=True)
+class FileRange:
+    """`length` octets of an open message file from `offset`, to be streamed."""
+
+    file: IO[bytes]
+    offset: int
+    length: int
+
+
+Piece = bytes | FileRange
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The pieces of one message, and the file they stream from (to close when sent)."""
+
+    pieces: list[Piece]
+    file: IO[bytes] | None = None
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+def needs_content(item: FetchItem) -> bool:
+    return item.section is not None or item.name in _AS_SECTION
+
+
+def open_message(path: Path) -> IO[bytes] | None:
+    """A flag change renames the file (new/ -> cur/, info suffix); find it again by its Maildir key."""
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        folder = path.parent.parent
+        current = maildir.scan(folder).get(maildir.key_of(path.name))
+        if current is None:
+            return None
+        try:
+            return (folder / current).open("rb")
+        except FileNotFoundError:
+            return None
+
+
+def prepare(path: str, items: list[FetchItem]) -> Prepared | None:
+    """One piece per content item, in order; None when the message is gone (expunged meanwhile)."""
+    handle = _open(path)
+    if handle is None:
+        return None
+    try:
+        size = os.fstat(handle.fileno()).st_size
+        if size <= SMALL:
+            with handle:
+                data = os.read(handle.fileno(), size + 1)  # one system call, no buffer copies
+                while len(data) < size:  # a short read (it does not happen on local files)
+                    more = os.read(handle.fileno(), size - len(data))
+                    if not more:
+                        break
+                    data += more
+            return Prepared(_Cutter(data).pieces(items))
+        return Prepared(_LargeCutter(handle, size).pieces(items), handle)
+    except BaseException:
+        handle.close()
+        raise
+
+
+def _open(path: str) -> IO[bytes] | None:
+    try:
+        return open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the caller (Prepared.close)
+    except FileNotFoundError:
+        return open_message(Path(path))
+
+
+def _partial(item: FetchItem, piece: Piece) -> Piece:
+    """BODY[...]<start.count> (RFC 3501 6.4.5): a start beyond the end gives an empty string."""
+    if item.partial is None:
+        return piece
+    start, count = item.partial
+    if isinstance(piece, bytes):
+        return piece[start : start + count]
+    length = max(0, min(count, piece.length - start))
+    return FileRange(piece.file, piece.offset + min(start, piece.length), length)
+
+
+def _section_of(item: FetchItem) -> Section:
+    return item.section if item.section is not None else _AS_SECTION[item.name]
+
+
+def _header_section(header: bytes, section: Section) -> bytes:
+    if section.spec == "HEADER":
+        return header
+    return mime.header_fields(header, list(section.fields), section.spec.endswith(".NOT"))
+
+
+def _in_part(root: mime.Part, section: Section) -> bytes:
+    spec = "HEADER.FIELDS" if section.spec.startswith("HEADER.FIELDS") else section.spec
+    return mime.section(root, list(section.part), spec, list(section.fields), section.spec.endswith(".NOT"))
+
+
+class _Cutter:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._split = -1
+        self._root: mime.Part | None = None
+
+    @property
+    def split(self) -> int:
+        if self._split == -1:  # found only when a section needs it: BODY[] does not
+            found = mime.body_offset(self.data)
+            self._split = len(self.data) if found is None else found
+        return self._split
+
+    def pieces(self, items: list[FetchItem]) -> list[Piece]:
+        return [_partial(item, self.octets(_section_of(item))) for item in items if needs_content(item)]
+
+    def octets(self, section: Section) -> bytes:
+        if section.part:
+            if self._root is None:
+                self._root = mime.parse(self.data)
+            return _in_part(self._root, section)
+        if section.spec == "":
+            return self.data
+        split = self.split
+        if section.spec == "TEXT":
+            return self.data[split:]
+        return _header_section(self.data[:split], section)
+
+
+class _LargeCutter:
+    def __init__(self, handle: IO[bytes], size: int) -> None:
+        self.handle = handle
+        self.size = size
+        head = b""
+        split = None
+        while split is None and len(head) < min(size, HEADER_LIMIT):
+            chunk = handle.read(_READ)
+            if not chunk:
+                break
+            head += chunk
+            split = mime.body_offset(head)
+        self.split = min(size, HEADER_LIMIT) if split is None else split
+        self.header = head[: self.split]
+        self._whole: _Cutter | None = None
+
+    def pieces(self, items: list[FetchItem]) -> list[Piece]:
+        return [_partial(item, self.piece(_section_of(item))) for item in items if needs_content(item)]
+
+    def piece(self, section: Section) -> Piece:
+        if section.part:
+            if self._whole is None:  # a MIME part of a large message: the only case that reads it whole
+                self.handle.seek(0)
+                self._whole = _Cutter(self.handle.read())
+            return self._whole.octets(section)
+        if section.spec == "":
+            return FileRange(self.handle, 0, self.size)
+        if section.spec == "TEXT":
+            return FileRange(self.handle, self.split, self.size - self.split)
+        return _header_section(self.header, section)

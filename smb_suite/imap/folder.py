@@ -1,0 +1,209 @@
+"""One folder's index as all the sessions showing it share it (a `FolderState` per selected folder).
+
+A state holds every message's index row (UID, flags, size, dates, mod-sequence; never the body) and an
+ascending array of UIDs. It follows the store: on a change notification it asks the index only for what
+changed since its mod-sequence (RFC 7162), and tells each session's view which messages are new, changed
+or gone. A thousand sessions idling on one INBOX share one state, and a session that is in step shares its
+UID array too, so an idle session costs almost nothing; the first SELECT of a folder reads the index only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from array import array
+from typing import Any, Protocol
+
+from smb_suite import errors
+from smb_suite.directory import User
+from smb_suite.mail.summary import SearchText
+from smb_suite.ops import Services
+from smb_suite.storage.store import Mailbox, StoredMessage
+
+logger = logging.getLogger("smb_suite.imap")
+
+
+class Follower(Protocol):
+    """What a state tells each view (mailbox.MailboxView)."""
+
+    def removed(self, gone: list[StoredMessage]) -> None: ...
+    def changed(self, messages: list[StoredMessage]) -> None: ...
+    def added(self) -> None: ...
+
+
+class FolderState:
+    def __init__(self, registry: FolderRegistry, user: User, mailbox: Mailbox, messages: list[StoredMessage]):
+        self._registry = registry
+        self.services = registry.services
+        self.user = user
+        self.mailbox = mailbox
+        self.by_uid = {m.uid: m for m in messages}
+        self.uids = array("I", (m.uid for m in messages))
+        self.followers: list[Follower] = []
+        self.search_texts: dict[int, SearchText] = {}  # filled by the first SEARCH on a header (selected.py)
+        self.lock = asyncio.Lock()  # one refresh or own write at a time: a stale read never wins
+        self._dirty = False
+        self._refresher: asyncio.Task[None] | None = None
+        self.deleted = False
+
+    # -- keeping up with the store -------------------------------------------------------------------------
+
+    async def refresh(self) -> None:
+        """Catch up with the index now (after our own writes, at NOOP, before SELECT reuses this state)."""
+        async with self.lock:
+            await self.refresh_locked()
+
+    async def refresh_locked(self) -> None:
+        runner, store = self.services.runner, self.services.store
+        mailbox, changed, uids = await runner.read(store.changes_since, self.mailbox, len(self.by_uid))
+        self._apply(mailbox, changed, uids)
+
+    def _apply(self, mailbox: Mailbox, changed: list[StoredMessage], uids: list[int] | None) -> None:
+        gone: list[StoredMessage] = []
+        if uids is not None:
+            present = set(uids)
+            gone = [m for m in self.by_uid.values() if m.uid not in present]
+            for message in gone:
+                del self.by_uid[message.uid]
+        flag_changes, new = [], []
+        for message in changed:
+            old = self.by_uid.get(message.uid)
+            if old is None:
+                new.append(message)
+                self.by_uid[message.uid] = message
+            elif message.modseq > old.modseq:
+                self.by_uid[message.uid] = message
+                if (message.flags, message.modseq) != (old.flags, old.modseq):
+                    flag_changes.append(message)
+        self.mailbox = mailbox
+        self._publish(gone, flag_changes, sorted(new, key=lambda m: m.uid), None)
+
+    def apply_own(self, messages: list[StoredMessage], origin: Follower | None) -> None:
+        """Our own session's flag changes (made holding `lock`): shown at once to the others, not echoed back
+        to `origin`."""
+        changed = []
+        for message in messages:
+            old = self.by_uid.get(message.uid)
+            if old is not None and message.modseq > old.modseq:
+                self.by_uid[message.uid] = message
+                changed.append(message)
+        self._publish([], changed, [], origin)
+
+    def remove_own(self, uids: list[int]) -> None:
+        """Our own session expunged (or moved away) these (holding `lock`): drop them now, tell every view."""
+        gone = [self.by_uid.pop(uid) for uid in uids if uid in self.by_uid]
+        self._publish(gone, [], [], None)
+
+    def _publish(
+        self, gone: list[StoredMessage], changed: list[StoredMessage], new: list[StoredMessage], origin: Any
+    ) -> None:
+        if gone or new:
+            kept = self.uids if not gone else array("I", (uid for uid in self.uids if uid in self.by_uid))
+            if new and kept and new[0].uid <= kept[-1]:  # not expected (UIDs only grow), but stay sorted
+                kept = array("I", sorted({*kept, *(m.uid for m in new)}))
+            elif new:
+                kept = array("I", kept)
+                kept.extend(m.uid for m in new)
+            self.uids = kept  # a new array: views still showing the old one keep it (copy on write)
+        for follower in list(self.followers):
+            if gone:
+                follower.removed(gone)
+            if changed and follower is not origin:
+                follower.changed(changed)
+            if new:
+                follower.added()
+
+    # -- change notifications ------------------------------------------------------------------------------
+
+    def _changed(self, mailbox_id: int) -> None:
+        """ChangeHub callback (on the loop): coalesce bursts into one refresh at a time."""
+        self._dirty = True
+        if self._refresher is None or self._refresher.done():
+            self._refresher = asyncio.ensure_future(self._refresh_while_dirty())
+
+    async def _refresh_while_dirty(self) -> None:
+        while self._dirty and self.followers:
+            self._dirty = False
+            try:
+                await self.refresh()
+            except errors.UnknownMailbox:
+                self.deleted = True
+                return  # deleted while selected: sessions keep their last view until they leave it
+            except Exception:
+                logger.exception("imap.refresh_failed mailbox=%s", self.mailbox.id)
+                return
+
+    def follow(self, follower: Follower) -> None:
+        self.followers.append(follower)
+
+    def unfollow(self, follower: Follower) -> None:
+        if follower in self.followers:
+            self.followers.remove(follower)
+        if not self.followers:
+            self._registry.forget(self)
+
+    def close(self) -> None:
+        self.services.store.changes.unsubscribe(self.mailbox.id, self._changed)
+        if self._refresher is not None:
+            self._refresher.cancel()
+            self._refresher = None
+
+
+class FolderRegistry:
+    """The states of the folders some session has selected, by mailbox id."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._states: dict[int, FolderState] = {}
+        self._loading: dict[int, asyncio.Future[FolderState]] = {}
+
+    async def open(self, user: User, mailbox: Mailbox) -> FolderState:
+        """The folder's state, loaded from the index on first use (one load even when sessions race).
+
+        The caller follows the state right away (no await in between), so it cannot be forgotten meanwhile.
+        """
+        while True:
+            state = self._states.get(mailbox.id)
+            if state is not None and not state.deleted:
+                await state.refresh()
+                if self._states.get(mailbox.id) is state:
+                    return state
+                continue  # its last session left while we refreshed: load anew
+            loading = self._loading.get(mailbox.id)
+            if loading is None:
+                return await self._load(user, mailbox)
+            await asyncio.shield(loading)
+
+    async def _load(self, user: User, mailbox: Mailbox) -> FolderState:
+        future: asyncio.Future[FolderState] = asyncio.get_running_loop().create_future()
+        self._loading[mailbox.id] = future
+        try:
+            current, messages = await self.services.runner.read(self.services.store.snapshot, mailbox)
+            state = FolderState(self, user, current, messages)
+            self._states[mailbox.id] = state
+            self.services.store.changes.subscribe(mailbox.id, state._changed)
+            future.set_result(state)
+            return state
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # marked retrieved: there may be no other waiter
+            raise
+        finally:
+            del self._loading[mailbox.id]
+
+    def forget(self, state: FolderState) -> None:
+        if self._states.get(state.mailbox.id) is state:
+            del self._states[state.mailbox.id]
+        state.close()
+
+
+_registries: weakref.WeakKeyDictionary[Any, FolderRegistry] = weakref.WeakKeyDictionary()
+
+
+def registry_for(services: Services) -> FolderRegistry:
+    """One registry per store, shared by the imap and imaps listeners."""
+    registry = _registries.get(services.store)
+    if registry is None:
+        registry = _registries[services.store] = FolderRegistry(services)
+    return registry

@@ -1,0 +1,174 @@
+"""Commands on the selected folder's messages: STORE, COPY, MOVE, EXPUNGE, SEARCH and the UID forms.
+
+- STORE (RFC 3501 6.4.6) with UNCHANGEDSINCE and MODSEQ (RFC 7162 3.1.3); unknown system flags are BAD.
+- COPY (RFC 3501 6.4.7) and MOVE (RFC 6851) answer COPYUID (RFC 4315 3); MOVE reports the EXPUNGEs.
+- EXPUNGE, and UID EXPUNGE (RFC 4315 2.1) for only the named messages.
+- SEARCH over the index and the stored summaries, with MODSEQ (RFC 7162 3.1.5) and CHARSET UTF-8/US-ASCII.
+- UID: twisted's do_UID accepts only COPY, FETCH, STORE and SEARCH.
+Sequence numbers are resolved against the session's view before anything else happens, so EXPUNGEs of other
+sessions reported at the end of a command never shift what the command meant (RFC 3501 7.4.1).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from twisted.mail.imap4 import IllegalClientResponse, IMAP4Server
+
+from smb_suite.imap import search, syntax
+from smb_suite.imap.arguments import Arguments
+from smb_suite.imap.errors import UnsupportedCharset
+from smb_suite.storage.store import StoredMessage
+
+CHARSETS = (b"US-ASCII", b"UTF-8")
+UID_COMMANDS = (b"COPY", b"MOVE", b"FETCH", b"STORE", b"SEARCH", b"EXPUNGE")
+
+
+class SelectedCommands(Arguments):
+    """Mixed into the server class ahead of IMAP4Server; uses MailboxCommands._run."""
+
+    mbox: Any
+    services: Any
+
+    def do_STORE(self, tag: bytes, ranges: syntax.SequenceSet, rest: bytes, uid: int = 0) -> None:
+        server: Any = self
+        view = self.mbox
+
+        async def work() -> bytes:
+            args = syntax.store_args(rest)
+            if args.unchanged_since is not None:
+                server.enable_condstore()
+            chosen = view.select(ranges, bool(uid))
+            update = await view.store([u for _, u in chosen], args)
+            condstore = server.condstore
+            for seq, message_uid in chosen:
+                message = update.messages.get(message_uid)
+                if message is None or (args.silent and not condstore):
+                    continue
+                items = [] if args.silent else [b"FLAGS " + _flags(message)]
+                if uid:
+                    items.append(b"UID %d" % message_uid)
+                if condstore:
+                    items.append(b"MODSEQ (%d)" % message.modseq)
+                server.sendUntaggedResponse(b"%d FETCH (%b)" % (seq, b" ".join(items)))
+            if update.modified:  # RFC 7162 3.1.3: the ones changed since UNCHANGEDSINCE were left alone
+                failed = update.modified if uid else [view.seq_of(u) for u in update.modified]
+                return b"[MODIFIED %b] conditional STORE failed for some" % syntax.compact(sorted(failed))
+            return b"STORE completed"
+
+        server._run(tag, work, lambda text: text)
+
+    def _transfer(self, tag: bytes, ranges: syntax.SequenceSet, mailbox: bytes, move: bool, uid: int) -> None:
+        from smb_suite.imap import wire
+
+        server: Any = self
+        view = self.mbox
+        name = b"MOVE" if move else b"COPY"
+
+        async def work() -> bytes:
+            uids = [u for _, u in view.select(ranges, bool(uid))]
+            result = await view.transfer(uids, wire.decode_mailbox(mailbox), move)
+            if not result.pairs:
+                return name + b" completed"
+            sources, targets = zip(*result.pairs, strict=True)
+            code = b"[COPYUID %d %b %b]" % (result.target.uidvalidity, syntax.compact(sources), syntax.compact(targets))
+            if not move:
+                return code + b" COPY completed"
+            server.sendUntaggedResponse(b"OK " + code + b" moved")  # RFC 6851 4.3
+            server.send_expunged(view.take_expunged())
+            return b"MOVE completed"
+
+        server._run(tag, work, lambda text: text, trycreate=True)
+
+    def do_COPY(self, tag: bytes, ranges: syntax.SequenceSet, mailbox: bytes, uid: int = 0) -> None:
+        self._transfer(tag, ranges, mailbox, False, uid)
+
+    def do_MOVE(self, tag: bytes, ranges: syntax.SequenceSet, mailbox: bytes, uid: int = 0) -> None:
+        self._transfer(tag, ranges, mailbox, True, uid)
+
+    def do_EXPUNGE(self, tag: bytes, ranges: syntax.SequenceSet | None = None, uid: int = 0) -> None:
+        server: Any = self
+        view = self.mbox
+
+        async def work() -> None:
+            chosen = None if ranges is None else [u for _, u in view.select(ranges, True)]
+            server.send_expunged(await view.expunge(chosen))
+
+        server._run(tag, work, b"EXPUNGE completed")
+
+    def do_UID(self, tag: bytes, command: bytes, line: bytes) -> None:
+        server: Any = self
+        command = command.upper()
+        if command not in UID_COMMANDS:
+            raise IllegalClientResponse(f"UID {command.decode('ascii', 'replace')} is not a command")
+        if command == b"EXPUNGE":  # RFC 4315 2.1: a sequence set is required
+            ranges, rest = self.arg_sequence(line)
+            if rest:
+                raise IllegalClientResponse("UID EXPUNGE takes one sequence set")
+            self.do_EXPUNGE(tag, ranges, uid=1)
+            return
+        server.dispatchCommand(tag, command, line, uid=1)
+
+    def do_SEARCH(self, tag: bytes, charset: bytes | None, query: list[Any], uid: int = 0) -> None:
+        server: Any = self
+        view = self.mbox
+
+        async def work() -> None:
+            if charset is not None and charset.upper() not in CHARSETS:
+                raise UnsupportedCharset(f"charset {charset.decode('ascii', 'replace')} is not supported")
+            uids = view.uids()
+            predicate = search.compile_keys(query, len(uids), uids[-1] if uids else 0)
+            with_modseq = search.mentions(query, ["MODSEQ"])
+            if with_modseq:
+                server.enable_condstore()
+            messages = [(seq, m) for seq, u in enumerate(uids, 1) if (m := view.message(u)) is not None]
+            store, runner = self.services.store, self.services.runner
+            folder = store.folder(view.state.user, view.mailbox)
+            texts = search.mentions(query, search.TEXT_KEYS)
+            found = await runner.read(_search, store, view.state, folder, messages, predicate, texts)
+            numbers = b"".join(b" %d" % (c.uid if uid else c.seq) for c in found)
+            if with_modseq and found:  # RFC 7162 3.1.5: the highest mod-sequence of the messages found
+                numbers += b" (MODSEQ %d)" % max(c.modseq for c in found)
+            server.sendUntaggedResponse(b"SEARCH" + numbers)
+
+        server._run(tag, work, b"SEARCH completed")
+
+    a = Arguments
+    select_STORE = (do_STORE, a.arg_sequence, a.arg_line)
+    select_COPY = (do_COPY, a.arg_sequence, a.arg_finalastring)
+    select_MOVE = (do_MOVE, a.arg_sequence, a.arg_finalastring)
+    select_EXPUNGE = (do_EXPUNGE,)
+    select_UID = (do_UID, IMAP4Server.arg_atom, a.arg_line)
+    select_SEARCH = (do_SEARCH, IMAP4Server.opt_charset, a.arg_search)
+    del a
+
+
+def _flags(message: StoredMessage) -> bytes:
+    from smb_suite.imap import wire
+
+    return wire.flag_list(message.flags)
+
+
+def _search(
+    store: Any,
+    state: Any,
+    folder: Path,
+    messages: list[tuple[int, StoredMessage]],
+    predicate: search.Predicate,
+    with_texts: bool,
+) -> list[search.Candidate]:
+    """In a worker thread: the searchable header fields when a key needs them (kept in the folder's state
+    once read: they never change), then the predicate over every message."""
+    texts = state.search_texts
+    if with_texts:
+        missing = [m.uid for _, m in messages if m.uid not in texts]
+        if missing:
+            texts.update(store.search_texts(state.mailbox, missing))
+    base = f"{folder}{os.sep}"
+    candidates = (
+        search.Candidate(seq, m.uid, m.flags, m.size, m.internaldate, base + m.filename, m.modseq, texts.get(m.uid))
+        for seq, m in messages
+    )
+    return search.run(predicate, candidates)

@@ -1,0 +1,112 @@
+"""What the index keeps about a message so that FETCH and SEARCH seldom open its file (RFC 3501 6.4.4, 7.4.2).
+
+ENVELOPE, BODYSTRUCTURE and BODY are kept in their IMAP wire form, ready to send; the header fields that
+SEARCH keys name (SUBJECT, FROM, TO, CC, BCC, SENT*) are kept decoded (RFC 2047). The store computes a summary
+once, on its writer thread, when a message is delivered, appended or copied in from disk.
+
+Also here: the IMAP syntax for strings, literals and parenthesised lists (RFC 3501 4, 9), which the summary
+needs and the IMAP front end shares.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.header
+import email.utils
+from dataclasses import dataclass
+
+from smb_suite.mail import mime
+from smb_suite.mail.mime import Value
+
+_QUOTABLE = frozenset(range(0x20, 0x7F))
+SEARCH_FIELDS = ("subject", "from", "to", "cc", "bcc")
+
+
+def literal(data: bytes) -> bytes:
+    """RFC 3501 4.3: a synchronizing literal as the server sends it."""
+    return b"{%d}\r\n%b" % (len(data), data)
+
+
+def string(data: bytes) -> bytes:
+    """A quoted string where the octets allow it, else a literal (8-bit, CR, LF, NUL: RFC 3501 4.3)."""
+    if _QUOTABLE.issuperset(data):
+        return b'"' + data.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+    return literal(data)
+
+
+def encode(value: Value) -> bytes:
+    """NIL, numbers, strings and parenthesised lists; str goes out as UTF-8 (surrogates: the original octets)."""
+    if value is None:
+        return b"NIL"
+    if isinstance(value, bool):
+        raise TypeError("booleans have no IMAP form")
+    if isinstance(value, int):
+        return b"%d" % value
+    if isinstance(value, str):
+        return string(value.encode("utf-8", "surrogateescape"))
+    if isinstance(value, bytes):
+        return string(value)
+    return b"(" + b" ".join(encode(item) for item in value) + b")"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchText:
+    """The header fields SEARCH keys name, decoded."""
+
+    subject: str
+    sender: str  # From
+    to: str
+    cc: str
+    bcc: str
+    sent_day: int | None  # date.toordinal() of the Date field's own day (RFC 3501: time and zone disregarded)
+
+    def field(self, name: str) -> str:
+        """A field by its lower-case header name ("from", "subject" ...)."""
+        return self.sender if name == "from" else str(getattr(self, name))
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    envelope: bytes  # the wire form after "ENVELOPE "
+    bodystructure: bytes  # after "BODYSTRUCTURE "
+    body: bytes  # after "BODY " (the non-extensible form)
+    text: SearchText
+
+
+def decode_header(raw: str) -> str:
+    """A stored header value as text: 8-bit octets as UTF-8, RFC 2047 encoded words decoded."""
+    text = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    try:
+        return str(email.header.make_header(email.header.decode_header(text)))
+    except (LookupError, ValueError, UnicodeError, TypeError):  # unknown charset, broken encoded word
+        return text
+
+
+def sent_day(value: str | None) -> int | None:
+    parsed = email.utils.parsedate_tz(value) if value else None
+    if parsed is None:
+        return None
+    try:
+        return datetime.date(parsed[0], parsed[1], parsed[2]).toordinal()
+    except ValueError:
+        return None
+
+
+def summarize(data: bytes) -> Summary:
+    root = mime.parse(data)
+    fields = root.fields
+    texts = {name: "\n".join(decode_header(v) for v in mime.header_values(fields, name)) for name in SEARCH_FIELDS}
+    dates = mime.header_values(fields, "date")
+    return Summary(
+        envelope=encode(mime.envelope(root)),
+        bodystructure=encode(mime.bodystructure(root, True)),
+        body=encode(mime.bodystructure(root, False)),
+        text=SearchText(
+            texts["subject"],
+            texts["from"],
+            texts["to"],
+            texts["cc"],
+            texts["bcc"],
+            sent_day(dates[0] if dates else None),
+        ),
+    )

@@ -1,0 +1,258 @@
+"""The message index in SQL: folder and message rows, UIDs, flags, mod-sequences and summaries.
+
+UIDs come from the folder's `uidnext` and only go up (RFC 3501 2.3.1.1); every change to a folder's messages
+takes a new mod-sequence from its `highestmodseq` (RFC 7162 3), so a reader can ask for "what changed since".
+Functions take the caller's connection: each store operation is one transaction.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+
+from smb_suite import db
+from smb_suite.mail.summary import SearchText, Summary
+
+CHUNK = 500  # bound parameters per IN (...) query: SQLite allows 32766, PostgreSQL 65535
+
+
+@dataclass(frozen=True, slots=True)
+class Mailbox:
+    id: int
+    user_id: int
+    name: str
+    uidvalidity: int
+    uidnext: int
+    subscribed: bool
+    highestmodseq: int = 1
+
+
+class StoredMessage(NamedTuple):
+    """One message's index row (a tuple: 100,000 of them load and sit in memory cheaply)."""
+
+    uid: int
+    filename: str
+    size: int
+    flags: frozenset[str]
+    internaldate: int
+    modseq: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class FolderStatus:
+    """STATUS without loading the folder (RFC 3501 6.3.10, RFC 7162 3.1.6)."""
+
+    mailbox: Mailbox
+    messages: int
+    unseen: int
+
+
+MAILBOX_COLUMNS = (
+    db.mailboxes.c.id,
+    db.mailboxes.c.user_id,
+    db.mailboxes.c.name,
+    db.mailboxes.c.uidvalidity,
+    db.mailboxes.c.uidnext,
+    db.mailboxes.c.subscribed,
+    db.mailboxes.c.highestmodseq,
+)
+MESSAGE_COLUMNS = (
+    db.messages.c.uid,
+    db.messages.c.filename,
+    db.messages.c.size,
+    db.messages.c.flags,
+    db.messages.c.internaldate,
+    db.messages.c.modseq,
+)
+STRUCTURE_COLUMNS = (db.message_meta.c.envelope, db.message_meta.c.bodystructure, db.message_meta.c.body)
+TEXT_COLUMNS = (
+    db.message_meta.c.subject,
+    db.message_meta.c.sender,
+    db.message_meta.c.to,
+    db.message_meta.c.cc,
+    db.message_meta.c.bcc,
+    db.message_meta.c.sent_day,
+)
+SUMMARY_COLUMNS = STRUCTURE_COLUMNS + TEXT_COLUMNS
+
+
+@functools.lru_cache(maxsize=4096)
+def flag_set(text: str) -> frozenset[str]:
+    """Flags from their stored text; equal sets are one object, so 100,000 messages hold a handful of sets."""
+    return frozenset(text.split())
+
+
+def flags_text(flags: Iterable[str]) -> str:
+    return " ".join(sorted(set(flags)))
+
+
+def message(row: Any) -> StoredMessage:
+    uid, filename, size, flags, internaldate, modseq = row
+    return StoredMessage(uid, filename, size, flag_set(flags), internaldate, modseq)
+
+
+def mailbox_rows(conn: sa.Connection, user_id: int) -> list[Mailbox]:
+    query = sa.select(*MAILBOX_COLUMNS).where(db.mailboxes.c.user_id == user_id).order_by(db.mailboxes.c.name)
+    return [Mailbox(*row) for row in conn.execute(query)]
+
+
+def mailbox_row(conn: sa.Connection, mailbox_id: int) -> Mailbox | None:
+    row = conn.execute(sa.select(*MAILBOX_COLUMNS).where(db.mailboxes.c.id == mailbox_id)).first()
+    return None if row is None else Mailbox(*row)
+
+
+def messages_query(mailbox_id: int) -> sa.Select[Any]:
+    return sa.select(*MESSAGE_COLUMNS).where(db.messages.c.mailbox_id == mailbox_id).order_by(db.messages.c.uid)
+
+
+def chunks(items: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def by_uids(conn: sa.Connection, mailbox_id: int, uids: Iterable[int]) -> list[StoredMessage]:
+    """The named messages that exist, by ascending UID."""
+    wanted = sorted(set(uids))
+    found: list[StoredMessage] = []
+    for chunk in chunks(wanted):
+        query = messages_query(mailbox_id).where(db.messages.c.uid.in_(chunk))
+        found.extend(message(row) for row in conn.execute(query))
+    return found
+
+
+def allocate(conn: sa.Connection, mailbox_id: int, count: int) -> tuple[int, int]:
+    """Reserve `count` consecutive UIDs and a new mod-sequence for them, in one statement; (first UID, modseq)."""
+    table = db.mailboxes
+    statement = (
+        sa.update(table)
+        .where(table.c.id == mailbox_id)
+        .values(uidnext=table.c.uidnext + count, highestmodseq=table.c.highestmodseq + 1)
+        .returning(table.c.uidnext, table.c.highestmodseq)
+    )
+    uidnext, modseq = conn.execute(statement).one()
+    return int(uidnext) - count, int(modseq)
+
+
+def next_modseq(conn: sa.Connection, mailbox_id: int) -> int:
+    """A new mod-sequence for one change of the folder (RFC 7162 3: strictly increasing per folder)."""
+    table = db.mailboxes
+    statement = (
+        sa.update(table)
+        .where(table.c.id == mailbox_id)
+        .values(highestmodseq=table.c.highestmodseq + 1)
+        .returning(table.c.highestmodseq)
+    )
+    return int(conn.execute(statement).scalar_one())
+
+
+def insert(conn: sa.Connection, mailbox_id: int, stored: StoredMessage, summary: Summary | None) -> int:
+    """Add a message row (and its summary); return the row id."""
+    message_id = db.inserted_id(
+        conn.execute(
+            sa.insert(db.messages).values(
+                mailbox_id=mailbox_id,
+                uid=stored.uid,
+                filename=stored.filename,
+                size=stored.size,
+                flags=flags_text(stored.flags),
+                internaldate=stored.internaldate,
+                modseq=stored.modseq,
+            )
+        )
+    )
+    if summary is not None:
+        conn.execute(sa.insert(db.message_meta).values(message_id=message_id, **summary_values(summary)))
+    return message_id
+
+
+def summary_values(summary: Summary) -> dict[str, Any]:
+    values = {column.name: getattr(summary, column.name) for column in STRUCTURE_COLUMNS}
+    values.update({column.name: getattr(summary.text, column.name) for column in TEXT_COLUMNS})
+    return values
+
+
+def row_ids(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> dict[int, int]:
+    """uid -> messages.id for the named messages."""
+    found: dict[int, int] = {}
+    for chunk in chunks(uids):
+        query = sa.select(db.messages.c.uid, db.messages.c.id).where(
+            db.messages.c.mailbox_id == mailbox_id, db.messages.c.uid.in_(chunk)
+        )
+        found.update({int(uid): int(row_id) for uid, row_id in conn.execute(query)})
+    return found
+
+
+def _uids_in(chunk: Sequence[int]) -> sa.ColumnElement[bool]:
+    """A sorted chunk of UIDs as a condition: a range when they are dense (cheaper than a long IN list)."""
+    uid = db.messages.c.uid
+    return uid.between(chunk[0], chunk[-1]) if chunk[-1] - chunk[0] < 2 * len(chunk) else uid.in_(chunk)
+
+
+def summaries(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> dict[int, Summary]:
+    """uid -> summary for the named messages that have one (a dense run of UIDs is read as a range)."""
+    found: dict[int, Summary] = {}
+    wanted = set(uids)
+    for chunk in chunks(sorted(wanted)):
+        query = (
+            sa.select(db.messages.c.uid, *SUMMARY_COLUMNS)
+            .join(db.message_meta, db.message_meta.c.message_id == db.messages.c.id)
+            .where(db.messages.c.mailbox_id == mailbox_id, _uids_in(chunk))
+        )
+        for row in conn.execute(query):
+            if row[0] in wanted:
+                found[int(row[0])] = Summary(row[1], row[2], row[3], _text(row[4:]))
+    return found
+
+
+def search_texts(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> dict[int, SearchText]:
+    """uid -> the searchable header fields of the named messages that have them."""
+    found: dict[int, SearchText] = {}
+    wanted = set(uids)
+    for chunk in chunks(sorted(wanted)):
+        query = (
+            sa.select(db.messages.c.uid, *TEXT_COLUMNS)
+            .join(db.message_meta, db.message_meta.c.message_id == db.messages.c.id)
+            .where(db.messages.c.mailbox_id == mailbox_id, _uids_in(chunk))
+        )
+        found.update({int(row[0]): _text(row[1:]) for row in conn.execute(query) if row[0] in wanted})
+    return found
+
+
+def _text(row: Sequence[Any]) -> SearchText:
+    subject, sender, to, cc, bcc, sent_day = row
+    return SearchText(subject, sender, to, cc, bcc, sent_day)
+
+
+def copy_summary(conn: sa.Connection, source_id: int, target_id: int) -> None:
+    columns = [column.name for column in SUMMARY_COLUMNS]
+    source = sa.select(sa.literal(target_id), *SUMMARY_COLUMNS).where(db.message_meta.c.message_id == source_id)
+    conn.execute(sa.insert(db.message_meta).from_select(["message_id", *columns], source))
+
+
+def count(conn: sa.Connection, mailbox_id: int) -> int:
+    query = sa.select(sa.func.count()).select_from(db.messages).where(db.messages.c.mailbox_id == mailbox_id)
+    return int(conn.execute(query).scalar_one())
+
+
+def status(conn: sa.Connection, mailbox: Mailbox) -> FolderStatus:
+    seen = db.messages.c.flags.contains("\\Seen", autoescape=True)
+    query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((seen, 0), else_=1)), 0)).where(
+        db.messages.c.mailbox_id == mailbox.id
+    )
+    total, unseen = conn.execute(query).one()
+    return FolderStatus(mailbox, int(total), int(unseen))
+
+
+def deleted(conn: sa.Connection, mailbox_id: int) -> list[StoredMessage]:
+    """Messages flagged \\Deleted (flags text holds system flags as exact words; keywords have no '\\')."""
+    query = messages_query(mailbox_id).where(db.messages.c.flags.contains("\\Deleted", autoescape=True))
+    return [m for m in map(message, conn.execute(query)) if "\\Deleted" in m.flags]
+
+
+def remove(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> None:
+    for chunk in chunks(uids):
+        conn.execute(sa.delete(db.messages).where(db.messages.c.mailbox_id == mailbox_id, db.messages.c.uid.in_(chunk)))

@@ -1,0 +1,117 @@
+"""A line-level IMAP client for tests that must see the exact wire: tagged NO vs BAD, response codes, the order
+of untagged responses, literals, pipelining. Plain TCP on the loopback `imap` port (passwords are allowed
+from loopback)."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections.abc import Iterable
+
+from tests.daemon import OWNER, OWNER_PASSWORD, Daemon
+
+DEADLINE = 30.0
+_LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
+
+
+class Wire:
+    def __init__(self, daemon: Daemon, login: bool = True, user: str = OWNER, password: str = OWNER_PASSWORD):
+        self.sock = socket.create_connection(("127.0.0.1", daemon.ports["imap"]), timeout=DEADLINE)
+        self.file = self.sock.makefile("rb")
+        self.greeting = self.file.readline()
+        self.count = 0
+        if login:
+            self.ok(f'LOGIN {user} "{password}"')
+
+    def __enter__(self) -> Wire:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
+
+    def tag(self) -> bytes:
+        self.count += 1
+        return b"w%d" % self.count
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def response(self) -> bytes:
+        """One response, with any literals it carries."""
+        line = self.file.readline()
+        assert line, "the server closed the connection"
+        while (match := _LITERAL.search(line)) is not None:
+            line += self.file.read(int(match.group(1)))
+            more = self.file.readline()
+            assert more, "the server closed the connection inside a response"
+            line += more
+        return line
+
+    def until(self, tag: bytes) -> list[bytes]:
+        """Responses up to and including the one tagged `tag`."""
+        lines: list[bytes] = []
+        while not (lines and lines[-1].startswith(tag + b" ")):
+            lines.append(self.response())
+        return lines
+
+    def command(self, text: str | bytes) -> list[bytes]:
+        tag = self.tag()
+        self.send(tag + b" " + (text.encode() if isinstance(text, str) else text) + b"\r\n")
+        return self.until(tag)
+
+    def ok(self, text: str | bytes) -> list[bytes]:
+        lines = self.command(text)
+        assert lines[-1].split(b" ")[1] == b"OK", lines
+        return lines
+
+    def no(self, text: str | bytes) -> bytes:
+        lines = self.command(text)
+        assert lines[-1].split(b" ")[1] == b"NO", lines
+        return lines[-1]
+
+    def bad(self, text: str | bytes) -> bytes:
+        lines = self.command(text)
+        assert lines[-1].split(b" ")[1] == b"BAD", lines
+        return lines[-1]
+
+    def append(self, folder: str, message: bytes, extra: str = "") -> list[bytes]:
+        """APPEND with a non-synchronizing literal (RFC 7888)."""
+        return self.ok(f"APPEND {folder} {extra}{{{len(message)}+}}\r\n".encode() + message)
+
+    def wait_for(self, wanted: bytes, deadline: float = DEADLINE) -> list[bytes]:
+        """Read unsolicited responses (as in IDLE) until one contains `wanted`."""
+        seen: list[bytes] = []
+        end = time.monotonic() + deadline
+        while not any(wanted in line for line in seen):
+            self.sock.settimeout(max(0.1, end - time.monotonic()))
+            try:
+                seen.append(self.response())
+            except TimeoutError as exc:
+                raise AssertionError(f"no {wanted!r} within {deadline}s; got {seen}") from exc
+            finally:
+                self.sock.settimeout(DEADLINE)
+        return seen
+
+
+def untagged(lines: Iterable[bytes], word: bytes) -> list[bytes]:
+    """The untagged responses whose first word (after the number, if any) is `word`."""
+    found = []
+    for line in lines:
+        parts = line.rstrip(b"\r\n").split(b" ", 3)
+        if parts[0] != b"*":
+            continue
+        if parts[1:2] == [word] or (len(parts) > 2 and parts[1].isdigit() and parts[2] == word):
+            found.append(line.rstrip(b"\r\n"))
+    return found
+
+
+def code(line: bytes) -> bytes:
+    """The response code of a status response: b"[APPENDUID 1 2]" -> b"APPENDUID 1 2"."""
+    match = re.search(rb"\[([^\]]*)\]", line)
+    assert match is not None, line
+    return match.group(1)
