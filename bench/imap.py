@@ -361,7 +361,19 @@ async def idle_memory(server: Ours | Dovecot, count: int) -> float:
     after = memory_kib(server.pids())
     for writer in writers + first:
         writer.close()
+    await asyncio.to_thread(wait_closed, server.port)  # before the next figure: SELECT must find no session
     return (after - before) / count
+
+
+def wait_closed(port: int, deadline: float = 120) -> None:
+    """Until the server holds no established connection on `port` (from /proc/net/tcp)."""
+    end = time.monotonic() + deadline
+    local = f":{port:04X} "
+    while time.monotonic() < end:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:] + Path("/proc/net/tcp6").read_text().splitlines()[1:]
+        if not any(local in line.split()[1] + " " and line.split()[3] == "01" for line in lines):
+            return
+        time.sleep(0.1)
 
 
 # -- main -------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -268,3 +269,33 @@ def test_select_reads_the_index_not_the_message_files(server: Daemon) -> None:
         meta = untagged(wire.ok("FETCH 1:2 (FLAGS RFC822.SIZE ENVELOPE BODYSTRUCTURE)"), b"FETCH")
         assert len(meta) == 2 and b'"kept in the index"' in meta[0]
         assert code(wire.no("FETCH 1 BODY.PEEK[]")).startswith(b"EXPUNGEISSUED")
+
+
+def rss_kib(pid: int) -> int:
+    match = re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.M)
+    assert match is not None
+    return int(match.group(1))
+
+
+def test_downloading_a_50_mb_folder_keeps_server_memory_bounded(fresh_daemon: Callable[..., Daemon]) -> None:
+    """Bodies are streamed as the client reads them: the server never holds the folder (or a message) whole."""
+    daemon = fresh_daemon()
+    assert daemon.process is not None
+    chunk = b"".join(b"%08d %s\r\n" % (n, b"y" * 70) for n in range(1000))  # 80 KB of text
+    with Wire(daemon) as wire:
+        for n in range(5):
+            wire.append("Archive", b"Subject: big %d\r\n\r\n" % n + chunk * 125)  # 10 MB each
+        wire.ok("SELECT Archive")
+        before = rss_kib(daemon.process.pid)
+        wire.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        wire.send(b"big FETCH 1:* BODY.PEEK[]\r\n")
+        received, peak = 0, before
+        while True:
+            data = wire.sock.recv(256 * 1024)
+            assert data, "connection closed"
+            received += len(data)
+            peak = max(peak, rss_kib(daemon.process.pid))
+            if data.endswith(b"big OK FETCH completed\r\n"):
+                break
+    assert received > 50_000_000
+    assert peak - before < 20 * 1024, f"server grew by {peak - before} KiB while sending {received} octets"

@@ -192,34 +192,27 @@ def _uids_in(chunk: Sequence[int]) -> sa.ColumnElement[bool]:
     return uid.between(chunk[0], chunk[-1]) if chunk[-1] - chunk[0] < 2 * len(chunk) else uid.in_(chunk)
 
 
-def summaries(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> dict[int, Summary]:
-    """uid -> summary for the named messages that have one (a dense run of UIDs is read as a range)."""
-    found: dict[int, Summary] = {}
+def _meta_rows(conn: sa.Connection, mailbox_id: int, uids: Sequence[int], columns: Sequence[Any]) -> Iterator[Any]:
+    """(uid, *columns) of message_meta for the named messages that have a row."""
     wanted = set(uids)
     for chunk in chunks(sorted(wanted)):
         query = (
-            sa.select(db.messages.c.uid, *SUMMARY_COLUMNS)
+            sa.select(db.messages.c.uid, *columns)
             .join(db.message_meta, db.message_meta.c.message_id == db.messages.c.id)
             .where(db.messages.c.mailbox_id == mailbox_id, _uids_in(chunk))
         )
-        for row in conn.execute(query):
-            if row[0] in wanted:
-                found[int(row[0])] = Summary(row[1], row[2], row[3], _text(row[4:]))
-    return found
+        yield from (row for row in conn.execute(query) if row[0] in wanted)
+
+
+def summaries(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> dict[int, Summary]:
+    """uid -> summary for the named messages that have one."""
+    rows = _meta_rows(conn, mailbox_id, uids, SUMMARY_COLUMNS)
+    return {int(row[0]): Summary(row[1], row[2], row[3], _text(row[4:])) for row in rows}
 
 
 def search_texts(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> dict[int, SearchText]:
     """uid -> the searchable header fields of the named messages that have them."""
-    found: dict[int, SearchText] = {}
-    wanted = set(uids)
-    for chunk in chunks(sorted(wanted)):
-        query = (
-            sa.select(db.messages.c.uid, *TEXT_COLUMNS)
-            .join(db.message_meta, db.message_meta.c.message_id == db.messages.c.id)
-            .where(db.messages.c.mailbox_id == mailbox_id, _uids_in(chunk))
-        )
-        found.update({int(row[0]): _text(row[1:]) for row in conn.execute(query) if row[0] in wanted})
-    return found
+    return {int(row[0]): _text(row[1:]) for row in _meta_rows(conn, mailbox_id, uids, TEXT_COLUMNS)}
 
 
 def _text(row: Sequence[Any]) -> SearchText:
