@@ -114,6 +114,7 @@ class Client:
                 return received
 
     def close(self) -> None:
+        self.file.close()  # the file holds the socket open too
         self.sock.close()
 
 
