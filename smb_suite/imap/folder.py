@@ -13,6 +13,7 @@ import asyncio
 import logging
 import weakref
 from array import array
+from collections import OrderedDict
 from typing import Any, Protocol
 
 from smb_suite import errors
@@ -151,12 +152,16 @@ class FolderState:
 
 
 class FolderRegistry:
-    """The states of the folders some session has selected, by mailbox id."""
+    """The states of the folders some session has selected, by mailbox id, and of a few it had lately: a
+    folder selected again is caught up from the index (what changed since) instead of loaded anew."""
+
+    KEEP_MESSAGES = 200_000  # messages of states kept after their last session left (about 100 bytes each)
 
     def __init__(self, services: Services) -> None:
         self.services = services
         self._states: dict[int, FolderState] = {}
         self._loading: dict[int, asyncio.Future[FolderState]] = {}
+        self._unused: OrderedDict[int, FolderState] = OrderedDict()  # least recently left first
 
     async def open(self, user: User, mailbox: Mailbox) -> FolderState:
         """The folder's state, loaded from the index on first use (one load even when sessions race).
@@ -165,6 +170,11 @@ class FolderRegistry:
         """
         while True:
             state = self._states.get(mailbox.id)
+            self._unused.pop(mailbox.id, None)
+            if state is not None and state.deleted and not state.followers:
+                del self._states[mailbox.id]
+                state.close()
+                state = None
             if state is not None and not state.deleted:
                 await state.refresh()
                 if self._states.get(mailbox.id) is state:
@@ -193,9 +203,17 @@ class FolderRegistry:
             del self._loading[mailbox.id]
 
     def forget(self, state: FolderState) -> None:
-        if self._states.get(state.mailbox.id) is state:
-            del self._states[state.mailbox.id]
-        state.close()
+        """The last session left: keep the state for a while (it stays subscribed; caught up when used)."""
+        if self._states.get(state.mailbox.id) is not state or state.deleted:
+            state.close()
+            return
+        self._unused[state.mailbox.id] = state
+        kept = sum(len(s.by_uid) for s in self._unused.values())
+        while self._unused and kept > self.KEEP_MESSAGES:
+            _, oldest = self._unused.popitem(last=False)
+            kept -= len(oldest.by_uid)
+            del self._states[oldest.mailbox.id]
+            oldest.close()
 
 
 _registries: weakref.WeakKeyDictionary[Any, FolderRegistry] = weakref.WeakKeyDictionary()
