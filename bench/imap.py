@@ -303,9 +303,21 @@ def timed(action: Callable[[], object], runs: int) -> float:
     return statistics.median(times)
 
 
+class Figures(dict[str, float]):
+    """Figures by name; each one is shown on stderr as soon as it is measured (a long run shows progress)."""
+
+    def __init__(self, server: str) -> None:
+        super().__init__()
+        self.server = server
+
+    def __setitem__(self, name: str, value: float) -> None:
+        print(f"  {self.server} {name}: {value:.4g}", file=sys.stderr, flush=True)
+        super().__setitem__(name, value)
+
+
 def measure(server: Ours | Dovecot, args: argparse.Namespace, appended: list[bytes]) -> dict[str, float]:
     n, runs = args.messages, args.runs
-    figures: dict[str, float] = {}
+    figures = Figures(server.name)
     warm = Client(server.port)
     figures[f"select_first_{n}"] = timed(lambda: warm.command("SELECT INBOX"), 1)  # cold: once after start
     warm.close()

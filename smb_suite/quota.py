@@ -22,6 +22,21 @@ WarningListener = Callable[[int, int], None]
 FULL_MARGIN = 64 * 1024  # less room than this is "full": a typical message would not fit
 
 
+# Built once: SQLAlchemy then reuses their compiled form (these run for every message stored).
+_CHARGE_TENANT = (
+    sa.update(db.tenants)
+    .where(db.tenants.c.id == sa.bindparam("tenant"))
+    .values(usage_bytes=db.tenants.c.usage_bytes + sa.bindparam("delta"))
+    .returning(db.tenants.c.name, db.tenants.c.tier, db.tenants.c.usage_bytes, db.tenants.c.warned_percent)
+)
+_CHARGE_USER = (
+    sa.update(db.users)
+    .where(db.users.c.id == sa.bindparam("user"))
+    .values(usage_bytes=db.users.c.usage_bytes + sa.bindparam("delta"))
+    .returning(db.users.c.usage_bytes, db.users.c.quota_bytes)
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Usage:
     tenant_id: int
@@ -128,20 +143,25 @@ class Quota:
         """Check that `size` more bytes fit and charge them; return warning levels newly crossed.
 
         Raises QuotaExceeded (nothing charged) when they do not fit and `enforce` is set; recovery and system
-        mail (the warnings themselves) pass enforce=False.
+        mail (the warnings themselves) pass enforce=False. Charging first, in one UPDATE ... RETURNING per
+        counter, locks the rows before the check: two writers of one tenant can never both pass on PostgreSQL.
         """
-        before = self.usage(conn, tenant_id)
-        if enforce and size > before.free:
-            raise QuotaExceeded(
-                f"storage full: {format_bytes(before.used)} of {format_bytes(before.limit)} used "
-                f"({before.tier} tier), this needs {format_bytes(size)}"
-            )
-        if enforce and user_id is not None:
-            room = self._user_room(conn, user_id)
-            if room is not None and size > room:
-                raise QuotaExceeded(f"this mailbox is full: it has {format_bytes(max(room, 0))} left")
-        self._charge(conn, tenant_id, size, user_id)
-        return self._crossed(conn, before, before.used + size)
+        row = conn.execute(_CHARGE_TENANT, {"tenant": tenant_id, "delta": size}).one()
+        after = Usage(tenant_id, row.name, row.tier, int(row.usage_bytes), self.limit_of(row.tier))
+        room = None
+        if user_id is not None:
+            user = conn.execute(_CHARGE_USER, {"user": user_id, "delta": size}).one()
+            room = None if user.quota_bytes is None else int(user.quota_bytes) - int(user.usage_bytes) + size
+        free_before = max(0, after.limit - (after.used - size))
+        if enforce and (size > free_before or (room is not None and size > room)):
+            self._charge(conn, tenant_id, -size, user_id)
+            if size > free_before:
+                raise QuotaExceeded(
+                    f"storage full: {format_bytes(after.used - size)} of {format_bytes(after.limit)} used "
+                    f"({after.tier} tier), this needs {format_bytes(size)}"
+                )
+            raise QuotaExceeded(f"this mailbox is full: it has {format_bytes(max(room or 0, 0))} left")
+        return self._crossed(conn, after, int(row.warned_percent))
 
     def release(self, conn: sa.Connection, tenant_id: int, size: int, user_id: int | None = None) -> None:
         """Free `size` bytes; always allowed. Lowers the warning level so a later crossing warns again."""
@@ -158,26 +178,18 @@ class Quota:
     def _charge(self, conn: sa.Connection, tenant_id: int, delta: int, user_id: int | None) -> None:
         if not delta:
             return
-        conn.execute(
-            sa.update(db.tenants)
-            .where(db.tenants.c.id == tenant_id)
-            .values(usage_bytes=db.tenants.c.usage_bytes + delta)
-        )
+        conn.execute(_CHARGE_TENANT, {"tenant": tenant_id, "delta": delta})
         if user_id is not None:
-            conn.execute(
-                sa.update(db.users).where(db.users.c.id == user_id).values(usage_bytes=db.users.c.usage_bytes + delta)
-            )
+            conn.execute(_CHARGE_USER, {"user": user_id, "delta": delta})
 
-    def _crossed(self, conn: sa.Connection, before: Usage, used_after: int) -> list[int]:
-        if not before.limit:
+    def _crossed(self, conn: sa.Connection, after: Usage, warned: int) -> list[int]:
+        """The warning levels `after` reaches that were not announced yet (recorded as announced)."""
+        if not after.limit:
             return []
-        warned = conn.execute(
-            sa.select(db.tenants.c.warned_percent).where(db.tenants.c.id == before.tenant_id)
-        ).scalar_one()
-        crossed = [p for p in self.warn_percent if p > warned and used_after * 100 >= p * before.limit]
+        crossed = [p for p in self.warn_percent if p > warned and after.used * 100 >= p * after.limit]
         if crossed:
             conn.execute(
-                sa.update(db.tenants).where(db.tenants.c.id == before.tenant_id).values(warned_percent=max(crossed))
+                sa.update(db.tenants).where(db.tenants.c.id == after.tenant_id).values(warned_percent=max(crossed))
             )
         return crossed[-1:]
 

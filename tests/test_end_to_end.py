@@ -12,6 +12,7 @@ import subprocess
 import aioimaplib
 
 from tests.daemon import USER, USER_PASSWORD, Daemon
+from tests.mailtest import imap_logout
 from tests.test_smtp import insecure_context
 
 
@@ -58,7 +59,7 @@ def test_smtp_message_reads_back_byte_for_byte_with_aioimaplib(daemon: Daemon) -
         search = await client.uid_search(f'SUBJECT "{subject}"')
         uid = search.lines[0].split()[-1].decode()
         response = await client.uid("fetch", uid, "(BODY.PEEK[])")
-        await client.logout()
+        await imap_logout(client)
         return bytes(response.lines[1])
 
     assert asyncio.run(fetch()).endswith(sent)

@@ -20,6 +20,7 @@ import aioimaplib
 import pytest
 
 from tests.daemon import OWNER, OWNER_PASSWORD, Daemon, make_daemon
+from tests.mailtest import imap_logout
 from tests.test_smtp import insecure_context
 
 EIGHT_BIT = (
@@ -126,7 +127,7 @@ def test_appended_message_reads_back_byte_for_byte_with_aioimaplib(server: Daemo
         assert (await client.append(message, mailbox=folder)).result == "OK"
         assert (await client.select(folder)).result == "OK"
         response = await client.fetch("1", "(BODY.PEEK[])")
-        await client.logout()
+        await imap_logout(client)
         return bytes(response.lines[1])
 
     assert asyncio.run(roundtrip()) == message

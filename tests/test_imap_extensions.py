@@ -19,6 +19,7 @@ import pytest
 
 from tests.daemon import OWNER, OWNER_PASSWORD, Daemon, make_daemon
 from tests.imapwire import Wire, code, untagged
+from tests.mailtest import imap_logout
 from tests.test_imap import plain
 
 EXTENSIONS = ["IDLE", "MOVE", "UIDPLUS", "NAMESPACE", "ID", "ENABLE", "LITERAL+", "SPECIAL-USE", "CONDSTORE"]
@@ -275,7 +276,7 @@ def test_aioimaplib_uses_id_enable_move_uidplus_and_idle(server: Daemon) -> None
         client.idle_done()
         await asyncio.wait_for(idle, 30)
         assert any(line.endswith(b"EXISTS") for line in pushed)
-        await client.logout()
+        await imap_logout(client)
 
     asyncio.run(session())
 

@@ -249,6 +249,30 @@ def test_search_keys_and_charsets(server: Daemon) -> None:
         wire.bad("SEARCH NOSUCHKEY")
 
 
+def test_a_repeated_header_search_sees_new_and_expunged_messages(server: Daemon) -> None:
+    """The second search on a header answers from what the first one read; it must stay exact."""
+
+    def tagged(subject: str, team: str) -> bytes:
+        return plain(subject).replace(b"\r\n\r\n", f"\r\nX-Team: {team}\r\n\r\n".encode(), 1)
+
+    with Wire(server) as wire:
+        name = new_folder(wire, tagged("one", "north"), tagged("two", "south"), plain("three"))
+        wire.ok(f"SELECT {name}")
+
+        def search(keys: str) -> bytes:
+            return untagged(wire.ok(f"UID SEARCH {keys}"), b"SEARCH")[0]
+
+        assert search("HEADER X-Team north") == search("HEADER X-Team north") == b"* SEARCH 1"
+        assert search('HEADER X-Team ""') == b"* SEARCH 1 2"
+        wire.append(name, tagged("four", "north"))
+        wire.ok("NOOP")
+        assert search("HEADER X-Team north") == b"* SEARCH 1 4"
+        wire.ok("UID STORE 1 +FLAGS.SILENT (\\Deleted)")
+        wire.ok("EXPUNGE")
+        assert search("HEADER X-Team north") == b"* SEARCH 4"
+        assert search('NOT HEADER X-Team ""') == b"* SEARCH 3"
+
+
 def test_check_noop_and_logout(server: Daemon) -> None:
     with Wire(server) as wire:
         wire.ok("SELECT INBOX")

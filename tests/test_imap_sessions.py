@@ -14,6 +14,7 @@ import pytest
 
 from tests.daemon import OWNER, OWNER_PASSWORD, Daemon, make_daemon
 from tests.imapwire import Wire, untagged
+from tests.mailtest import imap_logout
 from tests.test_imap import connect, new_folder, plain
 from tests.test_smtp import insecure_context
 
@@ -46,7 +47,7 @@ def test_idling_client_hears_of_mail_delivered_over_smtp(server: Daemon) -> None
             pushed.extend(await client.wait_server_push(timeout=deadline - time.monotonic()))
         client.idle_done()
         await asyncio.wait_for(idle, DEADLINE)
-        await client.logout()
+        await imap_logout(client)
         return pushed
 
     assert any(line.endswith(b" EXISTS") for line in asyncio.run(idle_until_exists()))

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from smb_suite import errors
 from smb_suite.directory import User
+from smb_suite.imap.search import HeaderCache
 from smb_suite.mail.summary import SearchText
 from smb_suite.ops import Services
 from smb_suite.storage.store import Mailbox, StoredMessage
@@ -43,6 +44,7 @@ class FolderState:
         self.uids = array("I", (m.uid for m in messages))
         self.followers: list[Follower] = []
         self.search_texts: dict[int, SearchText] = {}  # filled by the first SEARCH on a header (selected.py)
+        self.header_cache = HeaderCache()  # other header fields, once a SEARCH HEADER asked for them
         self.lock = asyncio.Lock()  # one refresh or own write at a time: a stale read never wins
         self._dirty = False
         self._refresher: asyncio.Task[None] | None = None

@@ -35,6 +35,26 @@ class Literal(bytes):
     """A search argument that arrived as a literal (already one token)."""
 
 
+class HeaderCache:
+    """Decoded values of header fields the summaries lack, by field and UID, kept with the folder's state once a
+    HEADER search asked for them (as Dovecot adds a field to its cache when a search uses it): a stored
+    message's header never changes, so only new messages are read by the next search on that field."""
+
+    FIELDS = 8  # the fields searched most recently; an older one is dropped
+
+    def __init__(self) -> None:
+        self._fields: dict[str, dict[int, list[str]]] = {}
+
+    def field(self, name: str) -> dict[int, list[str]]:
+        values = self._fields.pop(name, None)
+        if values is None:
+            values = {}
+            while len(self._fields) >= self.FIELDS:
+                del self._fields[next(iter(self._fields))]
+        self._fields[name] = values  # now the most recently used
+        return values
+
+
 @dataclass
 class Candidate:
     """What a search looks at for one message: index data now, content only when a key needs it."""
@@ -47,6 +67,7 @@ class Candidate:
     path: Path | str
     modseq: int = 0
     text: SearchText | None = None
+    headers: HeaderCache | None = None
     _message: EmailMessage | None = field(default=None, repr=False)
     _header: bytes | None = field(default=None, repr=False)
     _raw: bytes = field(default=b"", repr=False)
@@ -68,9 +89,15 @@ class Candidate:
         if self.text is not None and name in SEARCH_FIELDS:
             value = self.text.field(name)
             return [value] if value else []
+        cached = None if self.headers is None else self.headers.field(name)
+        if cached is not None and self.uid in cached:
+            return cached[self.uid]
         if self._header is None:
             self._header = _read_header(self.path)
-        return [decode_header(value) for value in mime.raw_field_values(self._header, name)]
+        values = [decode_header(value) for value in mime.raw_field_values(self._header, name)]
+        if cached is not None and self._header:
+            cached[self.uid] = values
+        return values
 
     def body_text(self) -> str:
         texts = []

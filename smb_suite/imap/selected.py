@@ -161,14 +161,16 @@ def _search(
 ) -> list[search.Candidate]:
     """In a worker thread: the searchable header fields when a key needs them (kept in the folder's state
     once read: they never change), then the predicate over every message."""
-    texts = state.search_texts
+    texts, headers = state.search_texts, state.header_cache
     if with_texts:
         missing = [m.uid for _, m in messages if m.uid not in texts]
         if missing:
             texts.update(store.search_texts(state.mailbox, missing))
     base = f"{folder}{os.sep}"
     candidates = (
-        search.Candidate(seq, m.uid, m.flags, m.size, m.internaldate, base + m.filename, m.modseq, texts.get(m.uid))
+        search.Candidate(
+            seq, m.uid, m.flags, m.size, m.internaldate, base + m.filename, m.modseq, texts.get(m.uid), headers
+        )
         for seq, m in messages
     )
     return search.run(predicate, candidates)

@@ -100,6 +100,17 @@ def mailbox_rows(conn: sa.Connection, user_id: int) -> list[Mailbox]:
     return [Mailbox(*row) for row in conn.execute(query)]
 
 
+_MAILBOX_BY_NAME = sa.select(*MAILBOX_COLUMNS).where(
+    db.mailboxes.c.user_id == sa.bindparam("user"), db.mailboxes.c.name == sa.bindparam("name")
+)
+
+
+def mailbox_named(conn: sa.Connection, user_id: int, name: str) -> Mailbox | None:
+    """One folder by its canonical name (every APPEND and delivery looks one up)."""
+    row = conn.execute(_MAILBOX_BY_NAME, {"user": user_id, "name": name}).first()
+    return None if row is None else Mailbox(*row)
+
+
 def mailbox_row(conn: sa.Connection, mailbox_id: int) -> Mailbox | None:
     row = conn.execute(sa.select(*MAILBOX_COLUMNS).where(db.mailboxes.c.id == mailbox_id)).first()
     return None if row is None else Mailbox(*row)
@@ -124,16 +135,17 @@ def by_uids(conn: sa.Connection, mailbox_id: int, uids: Iterable[int]) -> list[S
     return found
 
 
+_ALLOCATE = (
+    sa.update(db.mailboxes)
+    .where(db.mailboxes.c.id == sa.bindparam("mailbox"))
+    .values(uidnext=db.mailboxes.c.uidnext + sa.bindparam("count"), highestmodseq=db.mailboxes.c.highestmodseq + 1)
+    .returning(db.mailboxes.c.uidnext, db.mailboxes.c.highestmodseq)
+)
+
+
 def allocate(conn: sa.Connection, mailbox_id: int, count: int) -> tuple[int, int]:
     """Reserve `count` consecutive UIDs and a new mod-sequence for them, in one statement; (first UID, modseq)."""
-    table = db.mailboxes
-    statement = (
-        sa.update(table)
-        .where(table.c.id == mailbox_id)
-        .values(uidnext=table.c.uidnext + count, highestmodseq=table.c.highestmodseq + 1)
-        .returning(table.c.uidnext, table.c.highestmodseq)
-    )
-    uidnext, modseq = conn.execute(statement).one()
+    uidnext, modseq = conn.execute(_ALLOCATE, {"mailbox": mailbox_id, "count": count}).one()
     return int(uidnext) - count, int(modseq)
 
 
@@ -151,22 +163,23 @@ def next_modseq(conn: sa.Connection, mailbox_id: int) -> int:
 
 def insert(conn: sa.Connection, mailbox_id: int, stored: StoredMessage, summary: Summary | None) -> int:
     """Add a message row (and its summary); return the row id."""
-    message_id = db.inserted_id(
-        conn.execute(
-            sa.insert(db.messages).values(
-                mailbox_id=mailbox_id,
-                uid=stored.uid,
-                filename=stored.filename,
-                size=stored.size,
-                flags=flags_text(stored.flags),
-                internaldate=stored.internaldate,
-                modseq=stored.modseq,
-            )
-        )
-    )
+    row = {
+        "mailbox_id": mailbox_id,
+        "uid": stored.uid,
+        "filename": stored.filename,
+        "size": stored.size,
+        "flags": flags_text(stored.flags),
+        "internaldate": stored.internaldate,
+        "modseq": stored.modseq,
+    }
+    message_id = db.inserted_id(conn.execute(_INSERT_MESSAGE, row))
     if summary is not None:
-        conn.execute(sa.insert(db.message_meta).values(message_id=message_id, **summary_values(summary)))
+        conn.execute(_INSERT_META, {"message_id": message_id, **summary_values(summary)})
     return message_id
+
+
+_INSERT_MESSAGE = sa.insert(db.messages)
+_INSERT_META = sa.insert(db.message_meta)
 
 
 def summary_values(summary: Summary) -> dict[str, Any]:

@@ -121,10 +121,11 @@ class MailStore:
 
     def mailbox(self, owner: Owner, name: str) -> Mailbox:
         canonical = maildir.validate_mailbox_name(name)
-        for mailbox in self.mailboxes(owner):
-            if mailbox.name == canonical:
-                return mailbox
-        raise UnknownMailbox(f"no folder named {name}")
+        with self._engine.connect() as conn:
+            mailbox = index.mailbox_named(conn, owner.id, canonical)
+        if mailbox is None:
+            raise UnknownMailbox(f"no folder named {name}")
+        return mailbox
 
     def create_mailbox(self, owner: Owner, name: str) -> Mailbox:
         canonical = maildir.validate_mailbox_name(name)

@@ -1,0 +1,83 @@
+"""A mailbox of 100,000 messages selects from the index alone: no message file is opened by SELECT.
+
+The messages are written straight into alice's Maildir and indexed the way the daemon does it after a crash
+(MailStore.reconcile, in-process to save the daemon's start-up deadline); strace then watches every file the
+daemon opens while a client selects the folder and fetches one message (the control: strace does see
+message files being opened).
+"""
+
+from __future__ import annotations
+
+import imaplib
+import re
+import subprocess
+import time
+from pathlib import Path
+
+from smb_suite import ops
+from smb_suite.config import load as load_config
+from tests.daemon import USER, USER_PASSWORD, make_daemon
+
+COUNT = 100_000
+
+
+def write_messages(folder: Path) -> None:
+    for n in range(COUNT):
+        data = f"From: s{n}@partner.example\r\nTo: {USER}\r\nSubject: note {n}\r\n\r\nline {n}\r\n".encode()
+        (folder / "cur" / f"{1700000000 + n}.M{n}P1.big,S={len(data)}:2,S").write_bytes(data)
+
+
+def index_messages(config: Path) -> None:
+    services = ops.open_services(load_config(config))
+    try:
+        services.store.reconcile()
+    finally:
+        services.close()
+
+
+def opened_message_files(trace: str, maildir: Path) -> set[str]:
+    return set(re.findall(rf'open(?:at)?\([^"]*"({re.escape(str(maildir))}/(?:cur|new)/[^"]+)"', trace))
+
+
+def test_select_of_100000_messages_reads_the_index_only(tmp_path: Path) -> None:
+    server = make_daemon(tmp_path / "d", services=("imap",))
+    maildir = server.maildir(USER)
+    write_messages(maildir)
+    index_messages(server.config)
+    server.start()
+    try:
+        assert server.process is not None
+        trace_file = tmp_path / "strace.log"
+        tracer = subprocess.Popen(
+            [
+                "strace",
+                "-f",
+                "-qq",
+                "-e",
+                "trace=open,openat,openat2",
+                "-o",
+                str(trace_file),
+                "-p",
+                str(server.process.pid),
+            ],
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(2)  # strace attaches to every thread
+            client = imaplib.IMAP4("127.0.0.1", server.ports["imap"])
+            client.login(USER, USER_PASSWORD)
+            status, data = client.select("INBOX")
+            assert status == "OK" and data == [str(COUNT).encode()]
+            during_select = opened_message_files(trace_file.read_text(), maildir)
+            status, fetched = client.fetch(str(COUNT), "(BODY.PEEK[])")
+            assert status == "OK" and f"note {COUNT - 1}".encode() in fetched[0][1]
+            client.logout()
+            time.sleep(0.5)
+        finally:
+            tracer.terminate()
+            tracer.wait(timeout=30)
+        assert during_select == set()
+        after_fetch = opened_message_files(trace_file.read_text(), maildir)
+        assert len(after_fetch) == 1 and f".M{COUNT - 1}P1." in after_fetch.pop()  # the control
+    finally:
+        server.stop()
