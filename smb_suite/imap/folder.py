@@ -13,7 +13,7 @@ import asyncio
 import logging
 import weakref
 from array import array
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Any, Protocol
 
 from smb_suite import errors
@@ -42,6 +42,7 @@ class FolderState:
         self.mailbox = mailbox
         self.by_uid = {m.uid: m for m in messages}
         self.uids = array("I", (m.uid for m in messages))
+        self._flag_sets = Counter(m.flags for m in messages)  # SELECT's keyword list without a full scan
         self.followers: list[Follower] = []
         self.search_texts: dict[int, SearchText] = {}  # filled by the first SEARCH on a header (selected.py)
         self.header_cache = HeaderCache()  # other header fields, once a SEARCH HEADER asked for them
@@ -69,14 +70,17 @@ class FolderState:
             gone = [m for m in self.by_uid.values() if m.uid not in present]
             for message in gone:
                 del self.by_uid[message.uid]
+                self._track(message, None)
         flag_changes, new = [], []
         for message in changed:
             old = self.by_uid.get(message.uid)
             if old is None:
                 new.append(message)
                 self.by_uid[message.uid] = message
+                self._track(None, message)
             elif message.modseq > old.modseq:
                 self.by_uid[message.uid] = message
+                self._track(old, message)
                 if (message.flags, message.modseq) != (old.flags, old.modseq):
                     flag_changes.append(message)
         self.mailbox = mailbox
@@ -90,13 +94,28 @@ class FolderState:
             old = self.by_uid.get(message.uid)
             if old is not None and message.modseq > old.modseq:
                 self.by_uid[message.uid] = message
+                self._track(old, message)
                 changed.append(message)
         self._publish([], changed, [], origin)
 
     def remove_own(self, uids: list[int]) -> None:
         """Our own session expunged (or moved away) these (holding `lock`): drop them now, tell every view."""
         gone = [self.by_uid.pop(uid) for uid in uids if uid in self.by_uid]
+        for message in gone:
+            self._track(message, None)
         self._publish(gone, [], [], None)
+
+    def _track(self, old: StoredMessage | None, new: StoredMessage | None) -> None:
+        if old is not None:
+            self._flag_sets[old.flags] -= 1
+            if not self._flag_sets[old.flags]:
+                del self._flag_sets[old.flags]
+        if new is not None:
+            self._flag_sets[new.flags] += 1
+
+    def keywords(self) -> list[str]:
+        """The keywords some message of the folder has (SELECT's FLAGS response)."""
+        return sorted({flag for flags in self._flag_sets for flag in flags if not flag.startswith("\\")})
 
     def _publish(
         self, gone: list[StoredMessage], changed: list[StoredMessage], new: list[StoredMessage], origin: Any

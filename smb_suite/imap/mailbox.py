@@ -87,8 +87,7 @@ class MailboxView:
     # -- what SELECT reports -------------------------------------------------------------------------------
 
     def keywords(self) -> list[str]:
-        distinct = {m.flags for m in self.state.by_uid.values()}
-        return sorted({flag for flags in distinct for flag in flags if not flag.startswith("\\")})
+        return self.state.keywords()
 
     def first_unseen(self) -> int | None:
         """Sequence number for SELECT's [UNSEEN n] (RFC 3501 6.3.1)."""
