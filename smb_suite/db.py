@@ -53,6 +53,8 @@ users = sa.Table(
     sa.Column("quota_bytes", sa.BigInteger, nullable=True),
     sa.Column("forward_to", sa.String(320), nullable=True),
     sa.Column("forward_keep_copy", sa.Boolean, nullable=False, server_default=sa.false()),
+    # the highest UIDVALIDITY given to one of the user's folders, deleted ones included (RFC 3501 2.3.1.1)
+    sa.Column("last_uidvalidity", sa.BigInteger, nullable=False, server_default="0"),
     sa.UniqueConstraint("domain_id", "local_part"),
 )
 

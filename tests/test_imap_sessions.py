@@ -155,3 +155,35 @@ def test_an_idling_session_hears_flag_changes_at_once(server: Daemon) -> None:
         assert b"* 1 FETCH (FLAGS (\\Flagged))\r\n" in idler.wait_for(b"FETCH")
         idler.send(b"DONE\r\n")
         assert idler.until(b"idle")[-1] == b"idle OK IDLE terminated\r\n"
+
+
+def test_a_folder_selected_again_shows_every_change_made_while_nobody_had_it_open(server: Daemon) -> None:
+    """The server keeps a left folder's state to catch it up at the next SELECT: it must never show a stale one."""
+    with connect(server) as first, connect(server) as other:
+        folder = new_folder(first)
+        first.append(folder, "(\\Seen)", None, plain("one"))
+        for n in (2, 3):
+            first.append(folder, None, None, plain(f"m{n}"))
+        first.select(folder)
+        first.unselect()
+        other.append(folder, None, None, plain("four"))  # nobody has the folder selected now
+        other.select(folder)
+        other.store("2", "+FLAGS", "(\\Deleted)")
+        other.expunge()
+        other.store("1", "+FLAGS", "(\\Flagged)")
+        other.unselect()
+        assert first.select(folder) == ("OK", [b"3"])
+        _, data = first.fetch("1:*", "(UID FLAGS)")
+        assert data == [b"1 (UID 1 FLAGS (\\Flagged \\Seen))", b"2 (UID 3 FLAGS ())", b"3 (UID 4 FLAGS ())"]
+        _, validity = first.response("UIDVALIDITY")
+        first.unselect()
+        renamed = f"{folder}-renamed"
+        assert other.rename(folder, renamed)[0] == "OK"
+        assert first.select(folder)[0] == "NO"
+        assert first.select(renamed) == ("OK", [b"3"])
+        first.unselect()
+        assert other.delete(renamed)[0] == "OK"
+        assert other.create(renamed)[0] == "OK"
+        other.append(renamed, None, None, plain("anew"))
+        assert first.select(renamed) == ("OK", [b"1"])
+        assert first.response("UIDVALIDITY")[1] != validity

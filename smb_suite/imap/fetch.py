@@ -154,30 +154,37 @@ class _Writer:
         return missing
 
     async def _with_content(self, batch: list[tuple[int, StoredMessage]], summaries: dict[int, Summary]) -> int:
+        """Small messages are read together, up to a budget of octets per group; the next group is read while
+        the current one is written (reading and writing overlap)."""
+        groups = _groups(batch)
+        if not groups:
+            return 0
         missing = 0
-        position = 0
-        while position < len(batch):
-            group: list[tuple[int, StoredMessage]] = []
-            budget = 0  # small messages are read together, up to a budget of octets
-            while position < len(batch) and (not group or budget + batch[position][1].size <= CONTENT_BUDGET):
-                group.append(batch[position])
-                budget += batch[position][1].size
-                position += 1
-            base = f"{self.folder}{os.sep}"
-            paths = [base + m.filename for _, m in group]
-            prepared = await self.runner.read(_prepare_all, paths, self.content_items)
-            try:
-                for (seq, message), ready in zip(group, prepared, strict=True):
-                    if ready is None or (self.with_summary and message.uid not in summaries):
-                        missing += 1
-                        continue
-                    await self._message_with_content(seq, message, summaries.get(message.uid), ready.pieces)
-            finally:
-                for ready in prepared:
-                    if ready is not None:
-                        ready.close()
-            await self._flush()
+        pending: asyncio.Future[list[content.Prepared | None]] | None = self._read_group(groups[0])
+        try:
+            for position, group in enumerate(groups):
+                assert pending is not None
+                current, pending = pending, None
+                prepared = await current
+                pending = self._read_group(groups[position + 1]) if position + 1 < len(groups) else None
+                try:
+                    for (seq, message), ready in zip(group, prepared, strict=True):
+                        if ready is None or (self.with_summary and message.uid not in summaries):
+                            missing += 1
+                            continue
+                        await self._message_with_content(seq, message, summaries.get(message.uid), ready.pieces)
+                finally:
+                    _close_all(prepared)
+                await self._flush()
+        finally:
+            if pending is not None:  # the client left: the read ahead finishes, then its files are closed
+                _close_all(await pending)
         return missing
+
+    def _read_group(self, group: list[tuple[int, StoredMessage]]) -> asyncio.Future[list[content.Prepared | None]]:
+        base = f"{self.folder}{os.sep}"
+        paths = [base + m.filename for _, m in group]
+        return asyncio.ensure_future(self.runner.read(_prepare_all, paths, self.content_items))
 
     def _line(self, seq: int, message: StoredMessage, summary: Summary | None, pieces: list[bytes]) -> None:
         """A whole response line when every piece is in memory."""
@@ -272,15 +279,32 @@ def _read_at(file: IO[bytes], offset: int, size: int) -> bytes:
     return os.pread(file.fileno(), size, offset)
 
 
+def _groups(batch: list[tuple[int, StoredMessage]]) -> list[list[tuple[int, StoredMessage]]]:
+    """Consecutive messages whose sizes add up to at most CONTENT_BUDGET (a larger one alone)."""
+    groups: list[list[tuple[int, StoredMessage]]] = []
+    budget = 0
+    for entry in batch:
+        if not groups or budget + entry[1].size > CONTENT_BUDGET:
+            groups.append([])
+            budget = 0
+        groups[-1].append(entry)
+        budget += entry[1].size
+    return groups
+
+
+def _close_all(prepared: list[content.Prepared | None]) -> None:
+    for ready in prepared:
+        if ready is not None:
+            ready.close()
+
+
 def _prepare_all(paths: list[str], items: list[FetchItem]) -> list[content.Prepared | None]:
     prepared: list[content.Prepared | None] = []
     try:
         for path in paths:
             prepared.append(content.prepare(path, items))
     except BaseException:
-        for ready in prepared:
-            if ready is not None:
-                ready.close()
+        _close_all(prepared)
         raise
     return prepared
 

@@ -132,17 +132,25 @@ class MailStore:
         with self._engine.begin() as conn:
             if any(m.name == canonical for m in index.mailbox_rows(conn, owner.id)):
                 raise AlreadyExists(f"folder {canonical} already exists")
-            uidvalidity = self._new_uidvalidity(conn)
+            uidvalidity = self._new_uidvalidity(conn, owner.id)
             mailbox_id = db.inserted_id(
                 conn.execute(sa.insert(db.mailboxes).values(user_id=owner.id, name=canonical, uidvalidity=uidvalidity))
             )
             maildir.create_folder(maildir.folder_path(self.user_root(owner), canonical))
         return Mailbox(mailbox_id, owner.id, canonical, uidvalidity, 1, True)
 
-    def _new_uidvalidity(self, conn: sa.Connection) -> int:
-        """RFC 3501 2.3.1.1: strictly greater than any earlier one, so a re-created name is never confused."""
-        highest = conn.execute(sa.select(sa.func.max(db.mailboxes.c.uidvalidity))).scalar_one() or 0
-        return max(int(self._clock()), int(highest) + 1) & 0xFFFFFFFF
+    def _new_uidvalidity(self, conn: sa.Connection, user_id: int) -> int:
+        """RFC 3501 2.3.1.1: greater than any the user's folders ever had (a deleted folder's included), so a
+        name created again is never confused with the old folder by a client's cache."""
+        last = db.users.c.last_uidvalidity
+        now = int(self._clock()) & 0xFFFFFFFF
+        statement = (
+            sa.update(db.users)
+            .where(db.users.c.id == user_id)
+            .values(last_uidvalidity=sa.case((last + 1 > now, last + 1), else_=now))
+            .returning(last)
+        )
+        return int(conn.execute(statement).scalar_one())
 
     def delete_mailbox(self, owner: Owner, name: str) -> None:
         """RFC 3501 6.3.4: a folder with subfolders is refused (we keep no \\Noselect placeholders)."""
