@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import IO, Any, TypeVar
 
@@ -43,12 +44,12 @@ class FolderInfo:
 
 
 def append_file(
-    store: MailStore, user: User, name: str, message: IO[bytes], flags: list[str], date: int | None
+    store: MailStore, io: Executor, user: User, name: str, message: IO[bytes], flags: list[str], date: int | None
 ) -> tuple[Mailbox, int]:
     """Read the APPEND literal (a temporary file when large) and store it, on the writer thread."""
     with message:
         data = message.read()
-    return store.append(user, name, data, flags, date)
+    return store.append(user, name, data, flags, date, io)
 
 
 def _pattern(reference: str, pattern: str) -> re.Pattern[str]:
@@ -86,7 +87,8 @@ class Account:
         await self._write(self.services.store.set_subscribed, self.user, name, False)
 
     async def append(self, name: str, message: IO[bytes], flags: list[str], date: int | None) -> tuple[Mailbox, int]:
-        return await self._write(append_file, self.services.store, self.user, name, message, flags, date)
+        services = self.services
+        return await self._write(append_file, services.store, services.runner.io, self.user, name, message, flags, date)
 
     async def select(self, name: str, session: Session, writeable: bool) -> MailboxView:
         """Open a view of the folder for one session (SELECT/EXAMINE)."""

@@ -93,13 +93,6 @@ def write_new(folder: Path, data: bytes, mtime: float | None = None) -> str:
     return f"new/{key}"
 
 
-def write_durably(folder: Path, data: bytes, mtime: float | None = None) -> str:
-    """Write a message into tmp/, fsync it, rename into new/, fsync new/; return 'new/<key>'."""
-    filename = write_new(folder, data, mtime)
-    fsync_dir(folder / "new")
-    return filename
-
-
 def rename_for_flags(folder: Path, filename: str, flags: frozenset[str]) -> str:
     """Move a message into cur/ with the info suffix matching flags; return its new relative name."""
     target = f"cur/{key_of(filename)}{info_suffix(flags)}"

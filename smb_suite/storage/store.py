@@ -301,19 +301,32 @@ class MailStore:
         data: bytes,
         flags: Iterable[str] = (),
         internaldate: int | None = None,
+        io: Executor | None = None,
     ) -> tuple[Mailbox, int]:
-        """Store one message durably in a folder; return the folder and the message's UID."""
+        """Store one message durably in a folder; return the folder and the message's UID.
+
+        With `io`, the file is written while the message is summarised, and its directory is fsynced while the
+        index commits (as deliver_batch does): the caller answers only after both.
+        """
         mailbox = self.mailbox(owner, name)
         folder = self.folder(owner, mailbox)
         when = int(self._clock()) if internaldate is None else internaldate
         flag_set = frozenset(flags)
+        written = io.submit(maildir.write_new, folder, data, when) if io is not None else None
         summary = summarize(data)
-        filename = maildir.write_durably(folder, data, mtime=when)
+        filename = written.result() if written is not None else maildir.write_new(folder, data, when)
+        directories = [folder / "new"]
         if flag_set & set(maildir.FLAG_LETTERS):
             filename = maildir.rename_for_flags(folder, filename, flag_set)
-            fsync_dir(folder / "cur")
+            directories.append(folder / "cur")
+        synced = [io.submit(fsync_dir, directory) for directory in directories] if io is not None else []
+        if io is None:
+            for directory in directories:
+                fsync_dir(directory)
         with self._unlink_on_failure([folder / filename]), self._engine.begin() as conn:
             uid, levels = self._add(conn, owner, mailbox, filename, len(data), flag_set, when, summary)
+        for future in synced:
+            future.result()
         self.changes.publish(mailbox.id)
         self.quota.announce(owner.tenant_id, levels)
         return mailbox, uid
