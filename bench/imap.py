@@ -7,8 +7,9 @@ Both servers listen on 127.0.0.1 (plain IMAP, LOGIN allowed on loopback) with th
 base_dir and passwd-file on a free port, and is stopped by its pid; `apt-get install -y dovecot-imapd` is run
 first if it is missing. Figures (medians of a few runs, wall-clock seconds as the client sees them): the
 first SELECT after start and a later one, UID FETCH 1:* (FLAGS RFC822.SIZE ENVELOPE), FETCH 1:* BODY.PEEK[],
-SEARCH on the Subject and on an uncached header, APPEND of 1,000 messages one after another, and the resident
-memory each of 1,000 IDLE connections adds to the server (Dovecot: the PSS of all its processes).
+SEARCH on the Subject and on an uncached header, APPEND of 1,000 messages one after another, the time from
+another session's APPEND until a client in IDLE hears EXISTS, and the resident memory each of 1,000 IDLE
+connections adds to the server (Dovecot: the PSS of all its processes).
 --profile FILE runs smb-suite under cProfile and prints where its event loop spent the time. Numbers are
 printed, never checked.
 """
@@ -346,8 +347,30 @@ def measure(server: Ours | Dovecot, args: argparse.Namespace, appended: list[byt
             client.command(b"APPEND Uploads {%d+}\r\n%b" % (len(message), message))
 
     figures[f"append_{len(appended)}"] = timed(append_all, 1)
+    figures["idle_push_after_append"] = idle_push(server.port, client, appended[: runs * 4])
     client.close()
     return figures
+
+
+def idle_push(port: int, actor: Client, messages: list[bytes]) -> float:
+    """Seconds from another session's APPEND to INBOX until a client in IDLE on INBOX hears EXISTS (median)."""
+    watcher = Client(port)
+    watcher.command("SELECT INBOX")
+    watcher.sock.sendall(b"w IDLE\r\n")
+    if not watcher.file.readline().startswith(b"+"):
+        raise RuntimeError("IDLE refused")
+    delays = []
+    for message in messages:
+        start = time.perf_counter()
+        actor.command(b"APPEND INBOX {%d+}\r\n%b" % (len(message), message))
+        while not watcher.file.readline().rstrip().endswith(b"EXISTS"):
+            pass
+        delays.append(time.perf_counter() - start)
+    watcher.sock.sendall(b"DONE\r\n")
+    while not watcher.file.readline().startswith(b"w "):
+        pass
+    watcher.close()
+    return statistics.median(delays)
 
 
 async def idle_memory(server: Ours | Dovecot, count: int) -> float:
