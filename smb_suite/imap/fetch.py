@@ -120,6 +120,9 @@ class _Writer:
         self.items = items
         self.with_summary = any(_needs_summary(item) for item in items)
         self.content_items = [item for item in items if content.needs_content(item)]
+        # per item, computed once: its response label and whether it comes from the message file
+        self.labels = [_label(item) for item in items]
+        self.from_file = [content.needs_content(item) for item in items]
         services = server.services
         self.store, self.runner = services.store, services.runner
         self.folder = self.store.folder(self.view.state.user, self.view.mailbox)
@@ -187,15 +190,19 @@ class _Writer:
         return asyncio.ensure_future(self.runner.read(_prepare_all, paths, self.content_items))
 
     def _line(self, seq: int, message: StoredMessage, summary: Summary | None, pieces: list[bytes]) -> None:
-        """A whole response line when every piece is in memory."""
+        """A whole response when every piece is in memory; a body goes out as it is (never copied here)."""
         queue = iter(pieces)
-        parts = [
-            _label(item) + b" " + wire.literal(next(queue))
-            if content.needs_content(item)
-            else _item(item, message, summary)
-            for item in self.items
-        ]
-        self._write(b"* %d FETCH (%b)\r\n" % (seq, b" ".join(parts)))
+        self._write(b"* %d FETCH (" % seq)
+        for position, item in enumerate(self.items):
+            if position:
+                self._write(b" ")
+            if self.from_file[position]:
+                piece = next(queue)
+                self._write(self.labels[position] + b" {%d}\r\n" % len(piece))
+                self._write(piece)
+            else:
+                self._write(_item(item, message, summary))
+        self._write(b")\r\n")
 
     async def _message_with_content(
         self, seq: int, message: StoredMessage, summary: Summary | None, pieces: list[content.Piece]
@@ -210,16 +217,16 @@ class _Writer:
         for position, item in enumerate(self.items):
             if position:
                 self._write(b" ")
-            if not content.needs_content(item):
+            if not self.from_file[position]:
                 self._write(_item(item, message, summary))
                 continue
             piece = next(queue)
             if isinstance(piece, content.FileRange):
-                self._write(_label(item) + b" {%d}\r\n" % piece.length)
+                self._write(self.labels[position] + b" {%d}\r\n" % piece.length)
                 await self._flush()
                 await self._stream(piece)
             else:
-                self._write(_label(item) + b" " + wire.literal(piece))
+                self._write(self.labels[position] + b" " + wire.literal(piece))
         self._write(b")\r\n")
 
     def _write(self, data: bytes) -> None:
