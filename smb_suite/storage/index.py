@@ -111,8 +111,12 @@ def mailbox_named(conn: sa.Connection, user_id: int, name: str) -> Mailbox | Non
     return None if row is None else Mailbox(*row)
 
 
+_MAILBOX_BY_ID = sa.select(*MAILBOX_COLUMNS).where(db.mailboxes.c.id == sa.bindparam("mailbox"))
+
+
 def mailbox_row(conn: sa.Connection, mailbox_id: int) -> Mailbox | None:
-    row = conn.execute(sa.select(*MAILBOX_COLUMNS).where(db.mailboxes.c.id == mailbox_id)).first()
+    """One folder by id (every SELECT, NOOP and change notification reads it)."""
+    row = conn.execute(_MAILBOX_BY_ID, {"mailbox": mailbox_id}).first()
     return None if row is None else Mailbox(*row)
 
 
