@@ -23,7 +23,7 @@ from tests.mailtest import imap_logout
 from tests.test_imap import plain
 
 EXTENSIONS = ["IDLE", "MOVE", "UIDPLUS", "NAMESPACE", "ID", "ENABLE", "LITERAL+", "SPECIAL-USE", "CONDSTORE"]
-EXTENSIONS += ["UNSELECT", "CHILDREN", "QUOTA", "SASL-IR"]
+EXTENSIONS += ["UNSELECT", "CHILDREN", "QUOTA", "SASL-IR", "LIST-EXTENDED", "LIST-STATUS"]
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +147,48 @@ def test_special_use_folders_exist_for_every_new_user_with_their_attributes(serv
     for folder, attribute in [("Sent", "Sent"), ("Drafts", "Drafts"), ("Trash", "Trash"), ("Junk", "Junk")]:
         assert any(f"\\{attribute}".encode() in line and line.endswith(f'"{folder}"'.encode()) for line in lines)
     assert any(b"\\Archive" in line and line.endswith(b'"Archive"') for line in lines)
+
+
+def test_list_extended_selection_return_options_and_list_status(server: Daemon) -> None:
+    """RFC 5258 (several patterns, SUBSCRIBED, RECURSIVEMATCH), RFC 6154 5.1 (SPECIAL-USE), RFC 5819 (STATUS)."""
+    base = f"L{secrets.token_hex(3)}"
+    with Wire(server) as wire:
+        for name in (f"{base}/a", f"{base}/b"):
+            wire.ok(f"CREATE {name}")
+        wire.append(f"{base}/a", plain("listed"))
+        wire.ok(f"UNSUBSCRIBE {base}")
+        wire.ok(f"UNSUBSCRIBE {base}/b")
+
+        def listed(command: str | bytes) -> list[bytes]:
+            return [line.rstrip(b"\r\n") for line in wire.ok(command) if line.startswith(b"* ")]
+
+        assert listed(f'LIST (SUBSCRIBED) "" "{base}*"') == [
+            f'* LIST (\\HasNoChildren \\Subscribed) "/" "{base}/a"'.encode()
+        ]
+        assert listed(f'LIST (SUBSCRIBED RECURSIVEMATCH) "" "{base}"') == [
+            f'* LIST (\\HasChildren) "/" "{base}" ("CHILDINFO" ("SUBSCRIBED"))'.encode()
+        ]
+        assert listed(f'LIST "" ("{base}/a" "{base}/b") RETURN (SUBSCRIBED STATUS (MESSAGES UIDNEXT))') == [
+            f'* LIST (\\HasNoChildren \\Subscribed) "/" "{base}/a"'.encode(),
+            f'* STATUS "{base}/a" (MESSAGES 1 UIDNEXT 2)'.encode(),
+            f'* LIST (\\HasNoChildren) "/" "{base}/b"'.encode(),
+            f'* STATUS "{base}/b" (MESSAGES 0 UIDNEXT 1)'.encode(),
+        ]
+        pattern = f"{base}/%".encode()
+        assert len(listed(b'LIST "" {%d+}\r\n%b RETURN (CHILDREN)' % (len(pattern), pattern))) == 2
+        special = listed('LIST (SPECIAL-USE) "" "*"')
+        assert [line.rsplit(b" ", 1)[1] for line in special] == [
+            b'"Archive"',
+            b'"Drafts"',
+            b'"Junk"',
+            b'"Sent"',
+            b'"Trash"',
+        ]
+        assert all(line.split(b")")[0].count(b"\\") == 2 for line in special)  # children + its use
+        for wrong in ('LIST (RECURSIVEMATCH) "" "*"', 'LIST (BOGUS) "" "*"', 'LIST "" "*" RETURN (BOGUS)'):
+            wire.bad(wrong)
+        wire.bad('LIST "" "*" RETURN (STATUS (BOGUS))')
+        wire.bad('LIST "" ("*" RETURN (CHILDREN)')
 
 
 def test_namespace_is_personal_with_the_slash_delimiter(server: Daemon) -> None:

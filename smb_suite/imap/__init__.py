@@ -2,15 +2,16 @@
 
 The daemon calls `server.listen` for `imap` and `imaps` and `server.close_connections` at shutdown.
 Extensions: IDLE, NAMESPACE, UNSELECT, UIDPLUS, MOVE, CONDSTORE, ID, ENABLE, LITERAL+, SASL-IR, SPECIAL-USE,
-CHILDREN, QUOTA, APPENDLIMIT.
+CHILDREN, LIST-EXTENDED, LIST-STATUS, QUOTA, APPENDLIMIT.
 
 Modules: server (protocol: reading commands one at a time, capabilities, IDLE, ID, ENABLE, unsolicited
-updates), commands (folders, SELECT/EXAMINE/UNSELECT/CLOSE, STATUS, APPEND), selected (STORE, COPY, MOVE,
-EXPUNGE, SEARCH, UID), fetch and content (FETCH: batched, flow-controlled, bodies streamed), quota, arguments
-and syntax (argument parsers, literals), folder (a folder's index shared by the sessions showing it),
-mailbox (one session's numbering over it), account (IAccount over the store), auth (twisted.cred checker
-calling ops.login), errors (core errors to NO/BAD, in one place), search and wire (pure helpers), bridge
-(asyncio futures to Deferreds). ENVELOPE/BODYSTRUCTURE and MIME sections live in mail/ (mime, summary).
+updates), commands (folders, SELECT/EXAMINE/UNSELECT/CLOSE, STATUS, APPEND), listing (LIST, LSUB), selected
+(STORE, COPY, MOVE, EXPUNGE, SEARCH, UID), fetch and content (FETCH: batched, flow-controlled, bodies
+streamed), quota, arguments and syntax (argument parsers, literals), folder (a folder's index shared by the
+sessions showing it), mailbox (one session's numbering over it), account (IAccount over the store), auth
+(twisted.cred checker calling ops.login), errors (core errors to NO/BAD, in one place), search and wire (pure
+helpers), bridge (asyncio futures to Deferreds). ENVELOPE/BODYSTRUCTURE and MIME sections live in mail/ (mime,
+summary).
 
 twisted traps met here (Twisted 26.10), beyond those in /work/shared/notes/PARTS.md, and what we do:
 - CREATE/DELETE/RENAME/SUBSCRIBE call IAccount synchronously and count a Deferred as success; SELECT, STATUS,

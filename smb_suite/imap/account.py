@@ -13,7 +13,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import IO, Any, TypeVar
 
-from twisted.mail.imap4 import IAccount, IMailboxInfo, INamespacePresenter
+from twisted.mail.imap4 import IAccount, INamespacePresenter
 from zope.interface import implementer
 
 from smb_suite.directory import User
@@ -27,7 +27,6 @@ T = TypeVar("T")
 SPECIAL_USE = {"Sent": "\\Sent", "Drafts": "\\Drafts", "Trash": "\\Trash", "Junk": "\\Junk", "Archive": "\\Archive"}
 
 
-@implementer(IMailboxInfo)
 @dataclass(frozen=True)
 class FolderInfo:
     """What LIST and LSUB say about a folder."""
@@ -35,12 +34,6 @@ class FolderInfo:
     name: str
     attributes: tuple[str, ...]
     subscribed: bool
-
-    def getFlags(self) -> list[str]:
-        return list(self.attributes)
-
-    def getHierarchicalDelimiter(self) -> str:
-        return DELIMITER
 
 
 def append_file(
@@ -52,7 +45,7 @@ def append_file(
     return store.append(user, name, data, flags, date, io)
 
 
-def _pattern(reference: str, pattern: str) -> re.Pattern[str]:
+def list_pattern(reference: str, pattern: str) -> re.Pattern[str]:
     """RFC 3501 6.3.8: reference and pattern are joined; '*' spans levels, '%' does not; names are
     case-sensitive except INBOX (twisted's wildcardToRegexp ignores case everywhere)."""
     full = reference + pattern
@@ -99,19 +92,17 @@ class Account:
     async def status(self, name: str) -> FolderStatus:
         return await self.services.runner.read(self.services.store.status, self.user, name)
 
-    async def folders(self, ref: str, wildcard: str) -> list[tuple[str, FolderInfo]]:
+    async def folders(self) -> list[FolderInfo]:
+        """Every folder in LIST order (INBOX first) with its attributes (RFC 3348 children, RFC 6154 use)."""
         folders = await self.services.runner.read(self.services.store.mailboxes, self.user)
         names = {m.name for m in folders}
-        matcher = _pattern(ref, wildcard)
         found = []
         for folder in sorted(folders, key=lambda m: (m.name != "INBOX", m.name)):
-            if not matcher.fullmatch(folder.name):
-                continue
             has_children = any(other.startswith(folder.name + DELIMITER) for other in names)
-            attributes = ["\\HasChildren" if has_children else "\\HasNoChildren"]  # RFC 3348
+            attributes = ["\\HasChildren" if has_children else "\\HasNoChildren"]
             if folder.name in SPECIAL_USE:
                 attributes.append(SPECIAL_USE[folder.name])
-            found.append((folder.name, FolderInfo(folder.name, tuple(attributes), folder.subscribed)))
+            found.append(FolderInfo(folder.name, tuple(attributes), folder.subscribed))
         return found
 
     # RFC 2342: one personal namespace, no shared ones

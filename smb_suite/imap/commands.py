@@ -5,7 +5,7 @@ rebinds the tuple. Why each one is replaced:
 - CREATE, DELETE, RENAME, (UN)SUBSCRIBE call the account synchronously and take a Deferred for success.
 - SELECT, STATUS, APPEND, COPY answer a failed lookup with BAD "Server error" (and some build the NO text
   from str + bytes, which raises); SELECT also omits PERMANENTFLAGS, UIDNEXT, UNSEEN and HIGHESTMODSEQ.
-- LIST sends message flags as folder attributes; twisted's astring parser ignores quoting escapes.
+- LIST and LSUB: see listing.py.
 - APPEND would spool any literal size to a temporary file before anyone checks it (PARTS.md), and has no
   APPENDUID (RFC 4315).
 All of them answer through `_run`, which maps core errors in one place (errors.py).
@@ -25,10 +25,8 @@ from smb_suite.imap import syntax, wire
 from smb_suite.imap.arguments import Arguments
 from smb_suite.imap.bridge import as_deferred
 from smb_suite.imap.errors import reply_error
-from smb_suite.imap.mailbox import DELIMITER
 from smb_suite.storage.store import Mailbox
 
-STATUS_ITEMS = ("MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "APPENDLIMIT")
 Ok = bytes | Callable[[Any], bytes] | None
 
 
@@ -77,59 +75,34 @@ class MailboxCommands(Arguments):
     def do_UNSUBSCRIBE(self, tag: bytes, name: bytes) -> None:
         self._run(tag, lambda: self.account.unsubscribe(wire.decode_mailbox(name)), b"UNSUBSCRIBE completed")
 
-    def _list(self, tag: bytes, reference: bytes, pattern: bytes, subscribed_only: bool, command: bytes) -> None:
-        server: Any = self
-
-        def send(folders: list[tuple[str, Any]]) -> None:
-            for name, info in folders:
-                if subscribed_only and not info.subscribed:
-                    continue
-                attributes = " ".join(info.getFlags()).encode("ascii")
-                separator = wire.string(info.getHierarchicalDelimiter().encode("ascii"))
-                server.sendUntaggedResponse(
-                    b"%b (%b) %b %b" % (command, attributes, separator, wire.encode_mailbox(name))
-                )
-
-        def work() -> Any:
-            if pattern == b"":  # RFC 3501 6.3.8: only the delimiter and the root
-                server.sendUntaggedResponse(command + b" (\\Noselect) " + wire.string(DELIMITER.encode()) + b' ""')
-                return None
-            reference_name = wire.decode_mailbox(reference) if reference else ""
-            return as_deferred(self.account.folders(reference_name, wire.decode_mailbox(pattern))).addCallback(send)
-
-        self._run(tag, work, command + b" completed")
-
     def do_STATUS(self, tag: bytes, mailbox: bytes, rest: bytes) -> None:
         """STATUS (RFC 3501 6.3.10) from the index, with HIGHESTMODSEQ (RFC 7162) and APPENDLIMIT (RFC 7889)."""
-        server: Any = self
 
         def work() -> Any:
             items = syntax.tokens(rest)
-            if len(items) != 1 or not isinstance(items[0], list) or not items[0]:
+            if len(items) != 1:
                 raise IllegalClientResponse("STATUS needs a parenthesised list of items")
-            wanted = [item.decode("ascii", "replace").upper() for item in items[0] if isinstance(item, bytes)]
-            if len(wanted) != len(items[0]) or any(item not in STATUS_ITEMS for item in wanted):
-                raise IllegalClientResponse(f"STATUS items must be among {' '.join(STATUS_ITEMS)}")
-            name = wire.decode_mailbox(mailbox)
-            if "HIGHESTMODSEQ" in wanted:
-                server.enable_condstore()
-
-            def send(status: Any) -> None:
-                values = {
-                    "MESSAGES": status.messages,
-                    "RECENT": 0,
-                    "UIDNEXT": status.mailbox.uidnext,
-                    "UIDVALIDITY": status.mailbox.uidvalidity,
-                    "UNSEEN": status.unseen,
-                    "HIGHESTMODSEQ": status.mailbox.highestmodseq,
-                    "APPENDLIMIT": self.append_limit,
-                }
-                text = " ".join(f"{item} {values[item]}" for item in wanted).encode("ascii")
-                server.sendUntaggedResponse(b"STATUS %b (%b)" % (wire.encode_mailbox(status.mailbox.name), text))
-
-            return as_deferred(self.account.status(name)).addCallback(send)
+            return self.send_status(wire.decode_mailbox(mailbox), syntax.status_items(items[0]))
 
         self._run(tag, work, b"STATUS completed")
+
+    async def send_status(self, name: str, wanted: tuple[str, ...]) -> None:
+        """One untagged STATUS response (STATUS, and LIST-STATUS for each folder listed)."""
+        server: Any = self
+        if "HIGHESTMODSEQ" in wanted:
+            server.enable_condstore()
+        status = await self.account.status(name)
+        values = {
+            "MESSAGES": status.messages,
+            "RECENT": 0,
+            "UIDNEXT": status.mailbox.uidnext,
+            "UIDVALIDITY": status.mailbox.uidvalidity,
+            "UNSEEN": status.unseen,
+            "HIGHESTMODSEQ": status.mailbox.highestmodseq,
+            "APPENDLIMIT": self.append_limit,
+        }
+        text = " ".join(f"{item} {values[item]}" for item in wanted).encode("ascii")
+        server.sendUntaggedResponse(b"STATUS %b (%b)" % (wire.encode_mailbox(status.mailbox.name), text))
 
     # -- opening and closing a folder (RFC 3501 6.3.1-2, 6.4.2; RFC 3691; RFC 7162 3.1.8) -------------------
 
@@ -209,8 +182,6 @@ class MailboxCommands(Arguments):
     auth_RENAME = select_RENAME = (do_RENAME, a.arg_astring, a.arg_finalastring)
     auth_SUBSCRIBE = select_SUBSCRIBE = (do_SUBSCRIBE, a.arg_finalastring)
     auth_UNSUBSCRIBE = select_UNSUBSCRIBE = (do_UNSUBSCRIBE, a.arg_finalastring)
-    auth_LIST = select_LIST = (_list, a.arg_astring, a.arg_pattern, False, b"LIST")
-    auth_LSUB = select_LSUB = (_list, a.arg_astring, a.arg_pattern, True, b"LSUB")
     auth_STATUS = select_STATUS = (do_STATUS, a.arg_astring, a.arg_line)
     auth_SELECT = select_SELECT = (_select, a.arg_astring, a.arg_line, 1, b"SELECT")
     auth_EXAMINE = select_EXAMINE = (_select, a.arg_astring, a.arg_line, 0, b"EXAMINE")

@@ -38,6 +38,7 @@ from smb_suite.imap.arguments import Arguments, opt_atom
 from smb_suite.imap.commands import MailboxCommands
 from smb_suite.imap.errors import PrivacyRequired, reply_error
 from smb_suite.imap.fetch import FetchCommands
+from smb_suite.imap.listing import ListCommands
 from smb_suite.imap.quota import QuotaCommands
 from smb_suite.imap.selected import SelectedCommands
 from smb_suite.ops import Services
@@ -56,7 +57,7 @@ def _is_loopback(host: str) -> bool:
     return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
 
 
-class IMAPServer(QuotaCommands, FetchCommands, SelectedCommands, MailboxCommands, IMAP4Server):  # type: ignore[misc]
+class IMAPServer(QuotaCommands, FetchCommands, SelectedCommands, ListCommands, MailboxCommands, IMAP4Server):  # type: ignore[misc]
     IDENT = b"smb-suite IMAP4rev1 ready"
     MAX_LENGTH = 64 * 1024  # longest command line (RFC 7162 4 asks for at least 8192 octets)
 
@@ -356,6 +357,8 @@ EXTENSIONS = (
     b"CONDSTORE",  # RFC 7162
     b"SPECIAL-USE",  # RFC 6154
     b"CHILDREN",  # RFC 3348
+    b"LIST-EXTENDED",  # RFC 5258
+    b"LIST-STATUS",  # RFC 5819
     b"QUOTA",  # RFC 9208, with the STORAGE resource only
     b"QUOTA=RES-STORAGE",
 )

@@ -370,3 +370,59 @@ def fetch_args(line: bytes) -> FetchArgs:
     if not items:
         raise IllegalClientResponse("FETCH needs at least one item")
     return FetchArgs(items, changed_since)
+
+
+# -- LIST-EXTENDED (RFC 5258, RFC 6154 SPECIAL-USE, RFC 5819 LIST-STATUS) and STATUS items ----------------------
+
+STATUS_ITEMS = ("MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "APPENDLIMIT")
+LIST_SELECT = frozenset({"SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"})
+LIST_RETURN = frozenset({"SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS"})
+
+
+def status_items(value: object) -> tuple[str, ...]:
+    """A parenthesised list of STATUS data items (RFC 3501 6.3.10), upper case."""
+    if not isinstance(value, list) or not value or not all(isinstance(item, bytes) for item in value):
+        raise IllegalClientResponse("STATUS needs a parenthesised list of items")
+    wanted = tuple(item.decode("ascii", "replace").upper() for item in value)
+    if any(item not in STATUS_ITEMS for item in wanted):
+        raise IllegalClientResponse(f"STATUS items must be among {' '.join(STATUS_ITEMS)}")
+    return wanted
+
+
+@dataclass(frozen=True)
+class ListOptions:
+    """What an extended LIST asks for: selection options, return options and LIST-STATUS items."""
+
+    select: frozenset[str] = frozenset()
+    returns: frozenset[str] = frozenset()
+    status: tuple[str, ...] = ()
+
+
+def list_options(select: list[bytes] | None, tail: list[object]) -> ListOptions:
+    """Selection options (already split) and what follows the patterns: nothing, or RETURN (options)."""
+    chosen = frozenset(option.decode("ascii", "replace").upper() for option in select or [])
+    if chosen - LIST_SELECT:
+        raise IllegalClientResponse(f"LIST selection options are {' '.join(sorted(LIST_SELECT))}")
+    if "RECURSIVEMATCH" in chosen and not chosen - {"RECURSIVEMATCH", "REMOTE"}:
+        raise IllegalClientResponse("RECURSIVEMATCH needs another selection option (RFC 5258 3)")
+    if not tail:
+        return ListOptions(chosen)
+    if (
+        len(tail) != 2
+        or not isinstance(tail[0], bytes)
+        or tail[0].upper() != b"RETURN"
+        or not isinstance(tail[1], list)
+    ):
+        raise IllegalClientResponse("after the patterns only RETURN (options) may follow")
+    returns: set[str] = set()
+    status: tuple[str, ...] = ()
+    options = list(tail[1])
+    while options:
+        option = options.pop(0)
+        name = option.decode("ascii", "replace").upper() if isinstance(option, bytes) else ""
+        if name not in LIST_RETURN:
+            raise IllegalClientResponse(f"LIST return options are {' '.join(sorted(LIST_RETURN))}")
+        if name == "STATUS":
+            status = status_items(options.pop(0) if options else None)
+        returns.add(name)
+    return ListOptions(chosen, frozenset(returns), status)

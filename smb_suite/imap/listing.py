@@ -1,0 +1,108 @@
+"""LIST and LSUB (RFC 3501 6.3.8-9) with LIST-EXTENDED (RFC 5258), SPECIAL-USE selection (RFC 6154) and
+LIST-STATUS (RFC 5819), over the account's folders.
+
+twisted's LIST sends message flags as folder attributes and matches names case-insensitively; its astring
+parser ignores quoting escapes. Here: selection options `(SUBSCRIBED RECURSIVEMATCH SPECIAL-USE REMOTE)`,
+several patterns in parentheses, and `RETURN (SUBSCRIBED CHILDREN SPECIAL-USE STATUS (items))`. Children
+and special-use attributes are always sent (RFC 5258 allows it); a STATUS response follows each listed
+folder when asked (K-9/FairEmail and Thunderbird refresh every folder's counts with one command).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.mail.imap4 import IllegalClientResponse
+
+from smb_suite.imap import syntax, wire
+from smb_suite.imap.account import SPECIAL_USE, FolderInfo, list_pattern
+from smb_suite.imap.arguments import Arguments
+from smb_suite.imap.mailbox import DELIMITER
+
+
+def _subscribed_below(folder: FolderInfo, folders: list[FolderInfo]) -> bool:
+    prefix = folder.name + DELIMITER
+    return any(other.subscribed and other.name.startswith(prefix) for other in folders)
+
+
+def opt_list_select(_: object, line: bytes) -> tuple[list[bytes] | None, bytes]:
+    """LIST's optional selection options: `(SUBSCRIBED RECURSIVEMATCH)` before the reference (twisted calls
+    argument parsers with the server first)."""
+    if not line.startswith(b"("):
+        return None, line
+    end = line.find(b")")
+    if end < 0:
+        raise IllegalClientResponse("unbalanced parentheses in LIST selection options")
+    return line[1:end].split(), line[end + 1 :].lstrip(b" ")
+
+
+def list_tail(parser: Arguments, line: bytes) -> Any:
+    """The patterns (one, or several in parentheses) and the tokens after them (RETURN options)."""
+    if line.startswith(b"("):
+        tokens = syntax.tokens(line)
+        patterns = tokens[0]
+        if not isinstance(patterns, list) or not patterns or not all(isinstance(p, bytes) for p in patterns):
+            raise IllegalClientResponse("LIST patterns must be strings in parentheses")
+        return (patterns, tokens[1:]), b""
+    parsed = parser.arg_pattern(line)
+    if isinstance(parsed, tuple):
+        return ([parsed[0]], syntax.tokens(parsed[1])), b""
+    return parsed.addCallback(lambda got: (([got[0]], syntax.tokens(got[1])), b""))
+
+
+class ListCommands(Arguments):
+    """Mixed into the server class ahead of IMAP4Server; uses MailboxCommands._run and its STATUS."""
+
+    account: Any
+
+    def do_LIST(self, tag: bytes, select: list[bytes] | None, reference: bytes, tail: Any) -> None:
+        patterns, rest = tail
+
+        async def work() -> None:
+            options = syntax.list_options(select, rest)
+            await self._list(reference, patterns, options, b"LIST")
+
+        server: Any = self
+        server._run(tag, work, b"LIST completed")
+
+    def do_LSUB(self, tag: bytes, reference: bytes, pattern: bytes) -> None:
+        server: Any = self
+        server._run(tag, lambda: self._list(reference, [pattern], None, b"LSUB"), b"LSUB completed")
+
+    async def _list(
+        self, reference: bytes, patterns: list[bytes], options: syntax.ListOptions | None, command: bytes
+    ) -> None:
+        """`options` None: LSUB (subscribed folders, RFC 3501 attributes only)."""
+        server: Any = self
+        separator = wire.string(DELIMITER.encode("ascii"))
+        if patterns == [b""] and (options is None or not options.select):  # RFC 3501 6.3.8: the delimiter
+            server.sendUntaggedResponse(command + b' (\\Noselect) %b ""' % separator)
+            return
+        reference_name = wire.decode_mailbox(reference) if reference else ""
+        matchers = [list_pattern(reference_name, wire.decode_mailbox(p)) for p in patterns if p]
+        folders = await self.account.folders()
+        select = frozenset({"SUBSCRIBED"}) if options is None else options.select
+        mark_subscribed = options is not None and bool({"SUBSCRIBED"} & (options.select | options.returns))
+        for folder in folders:
+            if not any(matcher.fullmatch(folder.name) for matcher in matchers):
+                continue
+            extended = b""
+            if "SUBSCRIBED" in select and not folder.subscribed:
+                if "RECURSIVEMATCH" not in select or not _subscribed_below(folder, folders):
+                    continue
+                extended = b' ("CHILDINFO" ("SUBSCRIBED"))'  # RFC 5258 3.5: listed for its children
+            if "SPECIAL-USE" in select and folder.name not in SPECIAL_USE:
+                continue
+            attributes = list(folder.attributes)
+            if mark_subscribed and folder.subscribed:
+                attributes.append("\\Subscribed")
+            name = wire.encode_mailbox(folder.name)
+            line = b"%b (%b) %b %b%b" % (command, " ".join(attributes).encode("ascii"), separator, name, extended)
+            server.sendUntaggedResponse(line)
+            if options is not None and options.status:
+                await server.send_status(folder.name, options.status)
+
+    a = Arguments
+    auth_LIST = select_LIST = (do_LIST, opt_list_select, a.arg_astring, list_tail)
+    auth_LSUB = select_LSUB = (do_LSUB, a.arg_astring, a.arg_pattern)
+    del a
