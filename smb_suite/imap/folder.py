@@ -176,7 +176,7 @@ class FolderRegistry:
     """The states of the folders some session has selected, by mailbox id, and of a few it had lately: a
     folder selected again is caught up from the index (what changed since) instead of loaded anew."""
 
-    KEEP_MESSAGES = 200_000  # messages of states kept after their last session left (about 100 bytes each)
+    KEEP_MESSAGES = 100_000  # messages of states kept after their last session left (~400 bytes each: 40 MB)
 
     def __init__(self, services: Services) -> None:
         self.services = services
