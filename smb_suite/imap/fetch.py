@@ -190,19 +190,22 @@ class _Writer:
         return asyncio.ensure_future(self.runner.read(_prepare_all, paths, self.content_items))
 
     def _line(self, seq: int, message: StoredMessage, summary: Summary | None, pieces: list[bytes]) -> None:
-        """A whole response when every piece is in memory; a body goes out as it is (never copied here)."""
+        """A whole response when every piece is in memory: index items joined into one write, bodies handed
+        over as they are (never copied into the line)."""
         queue = iter(pieces)
-        self._write(b"* %d FETCH (" % seq)
+        text = [b"* %d FETCH (" % seq]
         for position, item in enumerate(self.items):
-            if position:
-                self._write(b" ")
+            separator = b" " if position else b""
             if self.from_file[position]:
                 piece = next(queue)
-                self._write(self.labels[position] + b" {%d}\r\n" % len(piece))
+                text.append(separator + self.labels[position] + b" {%d}\r\n" % len(piece))
+                self._write(b"".join(text))
                 self._write(piece)
+                text = []
             else:
-                self._write(_item(item, message, summary))
-        self._write(b")\r\n")
+                text.append(separator + _item(item, message, summary))
+        text.append(b")\r\n")
+        self._write(b"".join(text))
 
     async def _message_with_content(
         self, seq: int, message: StoredMessage, summary: Summary | None, pieces: list[content.Piece]
