@@ -312,19 +312,25 @@ class MailStore:
         folder = self.folder(owner, mailbox)
         when = int(self._clock()) if internaldate is None else internaldate
         flag_set = frozenset(flags)
-        written = io.submit(maildir.write_new, folder, data, when) if io is not None else None
-        summary = summarize(data)
-        filename = written.result() if written is not None else maildir.write_new(folder, data, when)
-        directories = [folder / "new"]
-        if flag_set & set(maildir.FLAG_LETTERS):
-            filename = maildir.rename_for_flags(folder, filename, flag_set)
-            directories.append(folder / "cur")
-        synced = [io.submit(fsync_dir, directory) for directory in directories] if io is not None else []
-        if io is None:
-            for directory in directories:
-                fsync_dir(directory)
-        with self._unlink_on_failure([folder / filename]), self._engine.begin() as conn:
-            uid, levels = self._add(conn, owner, mailbox, filename, len(data), flag_set, when, summary)
+        written: list[Path] = []  # the file, removed again if anything below fails
+        with self._unlink_on_failure(written):
+            writing = io.submit(maildir.write_new, folder, data, when) if io is not None else None
+            try:
+                summary = summarize(data)
+            finally:
+                filename = writing.result() if writing is not None else maildir.write_new(folder, data, when)
+                written.append(folder / filename)
+            directories = [folder / "new"]
+            if flag_set & set(maildir.FLAG_LETTERS):
+                filename = maildir.rename_for_flags(folder, filename, flag_set)
+                written[:] = [folder / filename]
+                directories.append(folder / "cur")
+            synced = [io.submit(fsync_dir, directory) for directory in directories] if io is not None else []
+            if io is None:
+                for directory in directories:
+                    fsync_dir(directory)
+            with self._engine.begin() as conn:
+                uid, levels = self._add(conn, owner, mailbox, filename, len(data), flag_set, when, summary)
         for future in synced:
             future.result()
         self.changes.publish(mailbox.id)
