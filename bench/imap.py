@@ -159,11 +159,7 @@ class Ours:
             command = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "smb_suite", *command[3:]]
         self.log = (self.root / "serve.log").open("wb")
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
-        try:
-            wait_for_port(self.port, self.process)
-        except BaseException:
-            self.stop()
-            raise
+        wait_for_login(self)
 
     def pids(self) -> list[int]:
         return [self.process.pid]
@@ -235,11 +231,7 @@ service anvil {{
         self.process = subprocess.Popen(
             ["dovecot", "-F", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        try:
-            wait_for_port(self.port, self.process)
-        except BaseException:
-            self.stop()
-            raise
+        wait_for_login(self)
 
     def pids(self) -> list[int]:
         """The master and all its descendants."""
@@ -261,6 +253,15 @@ service anvil {{
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=60)
+
+
+def wait_for_login(server: Ours | Dovecot) -> None:
+    """Until the server just started answers a login; stopped again if it never does."""
+    try:
+        wait_for_port(server.port, server.process)
+    except BaseException:
+        server.stop()
+        raise
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:

@@ -35,6 +35,23 @@ def index_messages(config: Path) -> None:
         services.close()
 
 
+def wait_until_traced(pid: int, deadline: float = 30.0) -> None:
+    """Until strace has attached to every thread of the daemon (each one's TracerPid is set)."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if all(_traced(task) for task in Path(f"/proc/{pid}/task").iterdir()):
+            return
+        time.sleep(0.05)
+    raise AssertionError("strace did not attach in time")
+
+
+def _traced(task: Path) -> bool:
+    try:
+        return re.search(r"^TracerPid:\s+[1-9]", (task / "status").read_text(), re.M) is not None
+    except FileNotFoundError:  # the thread ended meanwhile
+        return True
+
+
 def opened_message_files(trace: str, maildir: Path) -> set[str]:
     return set(re.findall(rf'open(?:at)?\([^"]*"({re.escape(str(maildir))}/(?:cur|new)/[^"]+)"', trace))
 
@@ -63,7 +80,7 @@ def test_select_of_100000_messages_reads_the_index_only(tmp_path: Path) -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
-            time.sleep(2)  # strace attaches to every thread
+            wait_until_traced(server.process.pid)
             client = imaplib.IMAP4("127.0.0.1", server.ports["imap"])
             client.login(USER, USER_PASSWORD)
             status, data = client.select("INBOX")
@@ -72,7 +89,6 @@ def test_select_of_100000_messages_reads_the_index_only(tmp_path: Path) -> None:
             status, fetched = client.fetch(str(COUNT), "(BODY.PEEK[])")
             assert status == "OK" and f"note {COUNT - 1}".encode() in fetched[0][1]
             client.logout()
-            time.sleep(0.5)
         finally:
             tracer.terminate()
             tracer.wait(timeout=30)

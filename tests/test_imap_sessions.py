@@ -108,16 +108,22 @@ def test_uidvalidity_and_uids_survive_a_restart(fresh_daemon: Callable[..., Daem
     assert state() == before == (before[0], [b"2 3"])
 
 
+def expunge_first_of_three(watcher: Wire, actor: Wire, subject: str) -> str:
+    """A new folder of three messages, both sessions in it, the actor expunges the first; return its name."""
+    folder = f"S{secrets.token_hex(4)}"
+    actor.ok(f"CREATE {folder}")
+    for n in range(3):
+        actor.append(folder, plain(f"{subject}{n}"))
+    watcher.ok(f"SELECT {folder}")
+    actor.ok(f"SELECT {folder}")
+    actor.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    actor.ok("EXPUNGE")
+    return folder
+
+
 def test_no_expunge_is_sent_during_store_or_search_only_after(server: Daemon) -> None:
     with Wire(server) as watcher, Wire(server) as actor:
-        folder = f"S{secrets.token_hex(4)}"
-        actor.ok(f"CREATE {folder}")
-        for n in range(3):
-            actor.append(folder, plain(f"s{n}"))
-        watcher.ok(f"SELECT {folder}")
-        actor.ok(f"SELECT {folder}")
-        actor.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
-        actor.ok("EXPUNGE")
+        expunge_first_of_three(watcher, actor, "s")
         assert untagged(watcher.ok("STORE 3 +FLAGS (\\Seen)"), b"EXPUNGE") == []
         assert untagged(watcher.ok("SEARCH ALL"), b"SEARCH") == [b"* SEARCH 1 2 3"]  # still its old numbering
         lines = watcher.ok("UID SEARCH ALL")  # a UID command may carry it (RFC 3501 7.4.1)
@@ -127,15 +133,9 @@ def test_no_expunge_is_sent_during_store_or_search_only_after(server: Daemon) ->
 
 def test_a_pending_expunge_never_shifts_the_numbers_a_copy_used(server: Daemon) -> None:
     with Wire(server) as watcher, Wire(server) as actor:
-        folder, target = f"C{secrets.token_hex(4)}", f"D{secrets.token_hex(4)}"
-        for name in (folder, target):
-            actor.ok(f"CREATE {name}")
-        for n in range(3):
-            actor.append(folder, plain(f"copy{n}"))
-        watcher.ok(f"SELECT {folder}")
-        actor.ok(f"SELECT {folder}")
-        actor.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
-        actor.ok("EXPUNGE")
+        target = f"D{secrets.token_hex(4)}"
+        actor.ok(f"CREATE {target}")
+        expunge_first_of_three(watcher, actor, "copy")
         lines = watcher.ok(f"COPY 3 {target}")  # 3 is still "copy2" for the watcher
         assert untagged(lines, b"EXPUNGE") == [b"* 1 EXPUNGE"]
         actor.ok(f"SELECT {target}")
