@@ -27,6 +27,7 @@ tenants = sa.Table(
     sa.Column("warned_percent", sa.Integer, nullable=False, server_default="0"),
     sa.Column("partner_id", sa.Integer, sa.ForeignKey("tenants.id"), nullable=True, index=True),
     sa.Column("suspended", sa.Boolean, nullable=False, server_default=sa.false()),
+    sqlite_autoincrement=True,  # ids key paths and caches: never reused (issue 11)
 )
 
 domains = sa.Table(
@@ -38,6 +39,7 @@ domains = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("site_bytes", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("catchall", sa.String(320), nullable=True),
+    sqlite_autoincrement=True,  # ids key paths and caches: never reused (issue 11)
 )
 
 users = sa.Table(
@@ -56,6 +58,7 @@ users = sa.Table(
     # the highest UIDVALIDITY given to one of the user's folders, deleted ones included (RFC 3501 2.3.1.1)
     sa.Column("last_uidvalidity", sa.BigInteger, nullable=False, server_default="0"),
     sa.UniqueConstraint("domain_id", "local_part"),
+    sqlite_autoincrement=True,  # ids key paths and caches: never reused (issue 11)
 )
 
 vacations = sa.Table(
@@ -100,6 +103,7 @@ mailboxes = sa.Table(
     # RFC 7162 CONDSTORE: raised by every change to the folder's messages (new, flags, expunge)
     sa.Column("highestmodseq", sa.BigInteger, nullable=False, server_default="1"),
     sa.UniqueConstraint("user_id", "name"),
+    sqlite_autoincrement=True,  # ids key paths and caches: never reused (issue 11)
 )
 
 messages = sa.Table(
@@ -115,6 +119,7 @@ messages = sa.Table(
     sa.Column("modseq", sa.BigInteger, nullable=False, server_default="1"),  # RFC 7162, of the last change
     sa.UniqueConstraint("mailbox_id", "uid"),
     sa.Index("ix_messages_mailbox_modseq", "mailbox_id", "modseq"),
+    sqlite_autoincrement=True,  # ids key paths and caches: never reused (issue 11)
 )
 
 # What FETCH and SEARCH need without opening the file (mail/summary.py), one row per message, computed when

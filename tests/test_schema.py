@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -17,4 +19,69 @@ def test_migrations_match_the_declared_schema(tmp_path: Path) -> None:
     assert db.is_current(engine)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), db.metadata) == []
+    engine.dispose()
+
+
+NEVER_REUSED = ("tenants", "domains", "users", "mailboxes", "messages")
+
+
+def _table_sql(engine: sa.Engine, table: str) -> str:
+    with engine.connect() as connection:
+        return str(connection.exec_driver_sql(f"SELECT sql FROM sqlite_master WHERE name = '{table}'").scalar_one())
+
+
+def test_ids_that_key_paths_and_caches_are_never_reused(tmp_path: Path) -> None:
+    """Issue 11: a folder created after a DELETE must not get the deleted folder's id (AUTOINCREMENT)."""
+    engine = db.create_engine(f"sqlite:///{tmp_path / 'schema.db'}")
+    db.migrate(engine)
+    for table in NEVER_REUSED:
+        assert "AUTOINCREMENT" in _table_sql(engine, table), table
+    plain = db.create_engine(f"sqlite:///{tmp_path / 'plain.db'}")
+    db.metadata.create_all(plain)
+    for table in NEVER_REUSED:
+        assert "AUTOINCREMENT" in _table_sql(plain, table), table
+    with engine.begin() as connection:
+        tenant = db.inserted_id(connection.execute(sa.insert(db.tenants).values(name="a", created_at=0)))
+        connection.execute(sa.delete(db.tenants).where(db.tenants.c.id == tenant))
+        again = db.inserted_id(connection.execute(sa.insert(db.tenants).values(name="b", created_at=0)))
+    assert again > tenant
+    engine.dispose()
+    plain.dispose()
+
+
+def test_the_autoincrement_migration_keeps_every_row_and_cascades_nothing(tmp_path: Path) -> None:
+    engine = db.create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = db._alembic_config(engine)
+    command.upgrade(config, "0008")
+    with engine.begin() as connection:
+        run = connection.exec_driver_sql
+        run("INSERT INTO tenants (id, name, created_at) VALUES (1, 'a', 0), (5, 'b', 0)")
+        run("UPDATE tenants SET partner_id = 1 WHERE id = 5")
+        run("INSERT INTO domains (id, name, tenant_id, created_at) VALUES (3, 'a.test', 5, 0)")
+        run("INSERT INTO users (id, domain_id, local_part, password_hash, created_at) VALUES (7, 3, 'x', 'h', 0)")
+        run("INSERT INTO app_passwords (user_id, label, password_hash, created_at) VALUES (7, 'phone', 'h', 0)")
+        run("INSERT INTO mailboxes (id, user_id, name, uidvalidity, uidnext) VALUES (9, 7, 'INBOX', 1, 2)")
+        run("INSERT INTO messages (id, mailbox_id, uid, filename, size, internaldate) VALUES (11, 9, 1, 'cur/k', 3, 0)")
+        run(
+            "INSERT INTO message_meta (message_id, envelope, bodystructure, body, subject, sender, \"to\", cc, bcc) "
+            "VALUES (11, x'00', x'00', x'00', 's', 'f', 't', '', '')"
+        )
+    db.migrate(engine)
+    with engine.connect() as connection:
+        run = connection.exec_driver_sql
+        assert run("SELECT id, partner_id FROM tenants ORDER BY id").all() == [(1, None), (5, 1)]
+        assert run("SELECT id, tenant_id FROM domains").all() == [(3, 5)]
+        assert run("SELECT id, domain_id, local_part FROM users").all() == [(7, 3, "x")]
+        assert run("SELECT user_id FROM app_passwords").all() == [(7,)]
+        assert run("SELECT id, user_id, uidnext FROM mailboxes").all() == [(9, 7, 2)]
+        assert run("SELECT id, mailbox_id, filename FROM messages").all() == [(11, 9, "cur/k")]
+        assert run("SELECT message_id, subject FROM message_meta").all() == [(11, "s")]
+        assert run("PRAGMA foreign_keys").scalar_one() == 1
+        assert run("PRAGMA foreign_key_check").all() == []
+        assert compare_metadata(MigrationContext.configure(connection), db.metadata) == []
+    with engine.begin() as connection:
+        # the first new row after the migration continues after the highest id kept
+        assert connection.exec_driver_sql(
+            "INSERT INTO mailboxes (user_id, name, uidvalidity) VALUES (7, 'Sent', 2) RETURNING id"
+        ).scalar_one() == 10
     engine.dispose()
