@@ -22,7 +22,8 @@ from smb_suite.errors import (
     UnknownRecipient,
     UnknownUser,
 )
-from smb_suite.mail.address import Address, normalize_domain, parse_address
+from smb_suite.mail.address import Address, normalize_domain, parse_address, parse_stored_address
+from smb_suite.names import check_tenant_name
 
 
 class Role(StrEnum):
@@ -160,9 +161,7 @@ class Directory:
     def add_domain(self, actor: Principal, name: str, tenant: str | None = None, tier: str = "starter") -> Domain:
         """Add a hosted domain; without a tenant, a tenant named after the domain is created on `tier`."""
         domain_name = normalize_domain(name)
-        tenant_name = (tenant or domain_name).strip()
-        if not tenant_name:
-            raise InvalidInput("the tenant name must not be empty")
+        tenant_name = check_tenant_name(tenant or domain_name)
         now = int(self._clock())
         with self._engine.begin() as conn:
             if conn.execute(sa.select(db.domains.c.id).where(db.domains.c.name == domain_name)).first():
@@ -297,7 +296,7 @@ class Directory:
         return None
 
     def add_user(self, actor: Principal, address: str, password_hash: str, role: Role = Role.USER) -> User:
-        parsed = parse_address(address)
+        parsed = parse_stored_address(address)
         if role in (Role.OPERATOR, Role.PARTNER) and actor.role is not Role.OPERATOR:
             raise PermissionDenied("only the operator creates operator and partner accounts")
         if role is Role.OWNER and actor.role not in MANAGERS:
@@ -354,8 +353,8 @@ class Directory:
     # -- aliases and routing ------------------------------------------------------------------------------
 
     def add_alias(self, actor: Principal, alias: str, target: str) -> tuple[Address, Address]:
-        source = parse_address(alias)
-        destination = parse_address(target)
+        source = parse_stored_address(alias)
+        destination = parse_stored_address(target)
         domain = self.get_domain(actor, source.domain)
         with self._engine.begin() as conn:
             if self._name_in_use(conn, domain.id, source.local_part) == "mailbox":
@@ -447,7 +446,7 @@ class Directory:
     def set_forwarding(self, actor: Principal, address: str, target: str | None, keep_copy: bool = False) -> User:
         """Forward the user's mail to `target` (None: stop forwarding), optionally keeping a copy."""
         user = self.get_user(actor, address)
-        destination = None if target is None else parse_address(target)
+        destination = None if target is None else parse_stored_address(target)
         if destination == user.address:
             raise InvalidInput("a mailbox cannot forward to itself")
         with self._engine.begin() as conn:
@@ -479,7 +478,7 @@ class Directory:
     def set_catchall(self, actor: Principal, domain: str, target: str | None) -> Domain:
         """Deliver mail for unknown addresses of `domain` to `target` (None: refuse them again)."""
         hosted = self.get_domain(actor, domain)
-        destination = None if target is None else str(parse_address(target))
+        destination = None if target is None else str(parse_stored_address(target))
         with self._engine.begin() as conn:
             conn.execute(sa.update(db.domains).where(db.domains.c.id == hosted.id).values(catchall=destination))
         return hosted

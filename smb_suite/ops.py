@@ -32,7 +32,7 @@ from smb_suite.dkimkeys import DkimKey, DkimKeys
 from smb_suite.dns import Resolver
 from smb_suite.errors import AccountSuspended, AuthenticationFailed, InvalidInput, PermissionDenied
 from smb_suite.mail import dkim, message
-from smb_suite.mail.address import parse_address
+from smb_suite.mail.address import parse_stored_address
 from smb_suite.queue.spool import QueueStore
 from smb_suite.quota import Quota, Usage, format_bytes
 from smb_suite.sites import publish, render, themes
@@ -181,7 +181,7 @@ def new_password_hash(password: str, actor: Principal) -> str:
 
 
 def add_user(services: Services, actor: Principal, address: str, password: str, role: Role = Role.USER) -> User:
-    services.directory.get_domain(actor, parse_address(address).domain)  # unknown or foreign: say so first
+    services.directory.get_domain(actor, parse_stored_address(address).domain)  # unknown or foreign: say so first
     user = services.directory.add_user(actor, address, new_password_hash(password, actor), role)
     services.store.create_user_store(user)
     services.audit.record(actor, "mailbox.add", f"{user.address} ({user.role})", user.tenant_id)

@@ -29,7 +29,7 @@ from smb_suite.errors import (
     TemporaryFailure,
     UnknownRecipient,
 )
-from smb_suite.mail.address import parse_address
+from smb_suite.mail.address import parse_address, parse_stored_address
 from smb_suite.ops import Services
 from smb_suite.quota import format_bytes
 from smb_suite.sites import publish, render, themes
@@ -103,7 +103,7 @@ def save_info(services: Services, actor: Principal, name: str, fields: dict[str,
     domain = site_domain(services, actor, name)
     values: dict[str, Any] = {key: fields.get(key, "") for key in INFO_FIELDS}
     if values["email"]:
-        values["email"] = str(parse_address(values["email"]))
+        values["email"] = str(parse_stored_address(values["email"]))
     values["lang"] = values["lang"] or "en"
     values["contact_form"] = contact_form
     services.content.save_info(domain, services.config.sites.default_theme, **values)

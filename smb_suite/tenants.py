@@ -12,15 +12,7 @@ import sqlalchemy as sa
 from smb_suite import db
 from smb_suite.directory import Directory, Principal, Role, Tenant
 from smb_suite.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
-
-MAX_NAME = 100
-
-
-def check_name(name: str) -> str:
-    name = name.strip()
-    if not name or len(name) > MAX_NAME or any(ch in name for ch in "\r\n\t/\\?#%"):
-        raise InvalidInput(f"a business name has 1 to {MAX_NAME} characters on one line, without / \\ ? # %")
-    return name
+from smb_suite.names import check_tenant_name
 
 
 class Tenants:
@@ -55,7 +47,7 @@ class Tenants:
         """A new business on `tier`; a partner's becomes one of its customers."""
         if actor.role not in (Role.OPERATOR, Role.PARTNER):
             raise PermissionDenied("only the operator or a partner creates a business")
-        name = check_name(name)
+        name = check_tenant_name(name)  # the one check of a business name: CLI, admin UI, sign-up
         partner_id = actor.tenant_id if actor.role is Role.PARTNER else None
         with self._engine.begin() as conn:
             if conn.execute(sa.select(db.tenants.c.id).where(db.tenants.c.name == name)).first():

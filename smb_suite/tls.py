@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from smb_suite.names import host_name
+
 
 def ensure_self_signed(certificate: Path, key: Path, hostname: str) -> bool:
     """Create a self-signed certificate for hostname (and localhost) unless one exists; True if created."""
@@ -68,9 +70,11 @@ class SniContexts:
         self.default.sni_callback = self._choose
 
     def context_for(self, server_name: str) -> ssl.SSLContext | None:
-        name = server_name.lower().rstrip(".")
-        for candidate in (name, name.removeprefix("www.")):
-            if not candidate or "/" in candidate or candidate.startswith("."):
+        name = host_name(server_name)  # only a valid host name ever names a certificate folder
+        if name is None:
+            return None
+        for candidate in dict.fromkeys((name, name.removeprefix("www."))):
+            if "." not in candidate:
                 continue
             certificate, key = self._dir / candidate / "cert.pem", self._dir / candidate / "key.pem"
             try:

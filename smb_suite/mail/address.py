@@ -10,10 +10,19 @@ import re
 from dataclasses import dataclass
 
 from smb_suite.errors import InvalidInput
+from smb_suite.names import check_safe, normalize_domain
+
+__all__ = ["Address", "normalize_domain", "parse_address", "parse_stored_address"]
 
 _ATEXT = r"[A-Za-z0-9!#$&'*+/=?^_`{|}~-]"
 _LOCAL_PART = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*")
-_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+# A local part we store (a mailbox, an alias, a forward or catch-all target): atext without '/' (RFC 5322 3.2.3
+# allows it, but a name that looks like a path has no business in a directory), dot-atom form (no empty or '..'
+# segment), at most 64 octets (RFC 5321 4.5.3.1.1).
+_STORED_ATEXT = r"[A-Za-z0-9!#$&'*+=?^_`{|}~-]"
+_STORED_LOCAL_PART = re.compile(rf"{_STORED_ATEXT}+(?:\.{_STORED_ATEXT}+)*")
+MAX_LOCAL_PART = 64
+MAX_ADDRESS = 254  # RFC 5321 4.5.3.1.3: a path of 256 octets including the angle brackets
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,21 +32,6 @@ class Address:
 
     def __str__(self) -> str:
         return f"{self.local_part}@{self.domain}"
-
-
-def normalize_domain(text: str) -> str:
-    """Lower-case, IDNA-encode and validate a domain name; raise InvalidInput if it is not one."""
-    name = text.strip().rstrip(".").lower()
-    try:
-        name = name.encode("idna").decode("ascii")
-    except UnicodeError as exc:
-        raise InvalidInput(f"not a valid domain name: {text!r}") from exc
-    labels = name.split(".")
-    if len(name) > 253 or len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
-        raise InvalidInput(f"not a valid domain name: {text!r}")
-    if labels[-1].isdigit():
-        raise InvalidInput(f"not a valid domain name: {text!r}")
-    return name
 
 
 def parse_address(text: str, fold_case: bool = True) -> Address:
@@ -57,4 +51,30 @@ def parse_address(text: str, fold_case: bool = True) -> Address:
     try:
         return Address(local_part.lower() if fold_case else local_part, normalize_domain(domain))
     except InvalidInput as exc:
-        raise InvalidInput(f"not a valid mail address: {text!r}") from exc
+        raise InvalidInput(f"not a valid mail address: {text!r} ({exc})") from exc
+
+
+def parse_stored_address(text: str) -> Address:
+    """The one check of an address before it is stored (mailbox, alias, forward target, catch-all, sign-up ...).
+
+    Stricter than parse_address: no '/', '\\', NUL or control characters, no empty or '..' segment in the local
+    part, local part at most 64 characters, address at most 254. Raises InvalidInput saying what is wrong.
+    """
+
+    def refuse(reason: str) -> InvalidInput:
+        return InvalidInput(f"not a valid mail address: {text!r} ({reason})")
+
+    candidate = text.strip(" \t")
+    if len(candidate) > MAX_ADDRESS:
+        raise InvalidInput(f"not a valid mail address (longer than {MAX_ADDRESS} characters)")
+    check_safe(candidate, "mail address")
+    local_part, at, _ = candidate.removeprefix("<").removesuffix(">").rpartition("@")
+    if not at or not local_part:
+        raise refuse("it looks like name@example.com")
+    if len(local_part) > MAX_LOCAL_PART:
+        raise refuse(f"the part before '@' is longer than {MAX_LOCAL_PART} characters")
+    if not _STORED_LOCAL_PART.fullmatch(local_part):
+        if ".." in local_part or local_part.startswith(".") or local_part.endswith("."):
+            raise refuse("the part before '@' has an empty or '..' segment")
+        raise refuse("the part before '@' has letters, digits, '.' and ! # $ & ' * + = ? ^ _ ` { | } ~ - only")
+    return parse_address(candidate)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from smb_suite.durable import fsync_dir
 from smb_suite.errors import InvalidMailboxName
+from smb_suite.names import unsafe_character
 
 SUBDIRS = ("tmp", "new", "cur")
 # RFC 3501 2.3.2 system flags <-> Maildir info letters (https://cr.yp.to/proto/maildir.html)
@@ -28,8 +29,9 @@ def validate_mailbox_name(name: str) -> str:
     """Return the canonical folder name ('INBOX' in any case becomes 'INBOX'), or raise InvalidMailboxName."""
     if not name or len(name) > MAX_NAME_LENGTH:
         raise InvalidMailboxName("folder name is empty or too long")
-    if any(ord(ch) < 0x20 or ch == "\x7f" for ch in name):
-        raise InvalidMailboxName("folder name has control characters")
+    problem = unsafe_character(name.replace("/", ""))  # '/' is the hierarchy delimiter
+    if problem is not None:
+        raise InvalidMailboxName(f"a folder name must not contain {problem}")
     parts = name.split("/")
     if any(part in ("", ".", "..") for part in parts) or any(part.strip() != part for part in parts):
         raise InvalidMailboxName("folder name has an empty, '.' or '..' level")
