@@ -223,6 +223,20 @@ class SignupConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class LoginConfig:
+    lock_after: int = field(
+        default=10, metadata=_help("failed logins of one account within lock_window that lock it (SMTP, IMAP, web)")
+    )
+    lock_window: Duration = field(default=Duration(15 * 60), metadata=_help("how long a failed login counts"))
+    lock_duration: Duration = field(
+        default=Duration(15 * 60), metadata=_help("how long a locked account or client address is refused")
+    )
+    ip_lock_after: int = field(
+        default=50, metadata=_help("failed logins from one client address within lock_window that lock it")
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     listen: ListenConfig = field(default_factory=ListenConfig)
@@ -233,6 +247,7 @@ class Config:
     tiers: dict[str, TierConfig] = field(default_factory=_default_tiers)
     quota: QuotaConfig = field(default_factory=QuotaConfig)
     signup: SignupConfig = field(default_factory=SignupConfig)
+    login: LoginConfig = field(default_factory=LoginConfig)
     outbound: OutboundConfig = field(default_factory=OutboundConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     dns: DnsConfig = field(default_factory=DnsConfig)

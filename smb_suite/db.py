@@ -251,6 +251,37 @@ dkim_keys = sa.Table(
     sa.UniqueConstraint("domain_id", "selector"),
 )
 
+# Login throttling (auth/throttle.py), shared by every protocol and process: one row per failed login for the
+# account key and one for the client-address key; a lock row while a key is locked.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(400), nullable=False, index=True),
+    sa.Column("at", sa.BigInteger, nullable=False, index=True),
+)
+
+login_locks = sa.Table(
+    "login_locks",
+    metadata,
+    sa.Column("key", sa.String(400), primary_key=True),
+    sa.Column("locked_at", sa.BigInteger, nullable=False),
+    sa.Column("until", sa.BigInteger, nullable=False),
+)
+
+# Admin UI sessions (web/sessions.py): the cookie holds a random token, the table only its SHA-256, so a copy
+# of the database opens no session; logout and password changes delete rows, which ends them everywhere.
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False, index=True),
+)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

@@ -23,6 +23,8 @@ Core code raises these; each front end translates them to its wire format in one
     │   ├── RelayNotConfigured      remote delivery not available yet
     │   ├── StorageFull             the recipient's storage is full: the sender should retry later
     │   ├── TenantSuspended         the recipient's business is suspended (SMTP 451 4.7.1): mail waits
+    │   ├── LoginLocked             too many failed logins: refused for a while, right password or not
+    │   │                           (SMTP 454 4.7.0, IMAP NO [UNAVAILABLE], web 429)
     │   └── DnsFailure              a DNS lookup timed out or its server failed (not: the name has no record)
     ├── Undeliverable               the outbound queue can never deliver this (no such domain, null MX)
     └── PolicyReject                a policy decision with its own SMTP code and text
@@ -132,3 +134,11 @@ class PolicyReject(SmbSuiteError):
 
 class TenantSuspended(TemporaryFailure):
     """The business is suspended: its mail waits at the sender (4xx) and its data is kept."""
+
+
+class LoginLocked(TemporaryFailure):
+    """Too many failed logins for this account or client address: every login is refused until `until`."""
+
+    def __init__(self, text: str, until: int) -> None:
+        super().__init__(text)
+        self.until = until

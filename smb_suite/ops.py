@@ -24,13 +24,13 @@ from smb_suite import db, log, tls
 from smb_suite.audit import AuditLog
 from smb_suite.auth.apppasswords import AppPasswords
 from smb_suite.auth.passwords import DUMMY_HASH, hash_password, verify_password
-from smb_suite.auth.throttle import LoginThrottle
+from smb_suite.auth.throttle import LoginThrottle, account_key
 from smb_suite.config import Config, parse_nameserver
 from smb_suite.delivery import Delivery
 from smb_suite.directory import OPERATOR, Directory, Domain, Principal, Role, User
 from smb_suite.dkimkeys import DkimKey, DkimKeys
 from smb_suite.dns import Resolver
-from smb_suite.errors import AccountSuspended, AuthenticationFailed, InvalidInput, PermissionDenied
+from smb_suite.errors import AccountSuspended, AuthenticationFailed, InvalidInput, LoginLocked, PermissionDenied
 from smb_suite.mail import dkim, message
 from smb_suite.mail.address import parse_stored_address
 from smb_suite.queue.spool import QueueStore
@@ -63,7 +63,7 @@ class Services:
     queue: QueueStore
     delivery: Delivery
     runner: StoreRunner
-    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    throttle: LoginThrottle
     clock: Callable[[], float] = time.time
     listening: dict[str, int] = field(default_factory=dict)  # service -> bound port, filled in by the daemon
 
@@ -94,6 +94,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         queue=queue,
         delivery=Delivery(directory, store, queue, runner, config, clock),
         runner=runner,
+        throttle=LoginThrottle(engine, config.login, clock),
         dkim=DkimKeys(engine, clock),
         resolver=Resolver([parse_nameserver(server) for server in config.dns.nameservers], config.dns.timeout),
         clock=clock,
@@ -228,23 +229,63 @@ def check_password(services: Services, username: str, password: str, app_passwor
 
 
 async def login(services: Services, username: str, password: str, client_ip: str, app_passwords: bool = False) -> User:
-    """The one login path for SMTP AUTH, IMAP and the web UI: throttled per account and per address, so
-    failures in one protocol slow the others (the `auth.throttled` log line shows the wait). A user of a
-    suspended business is refused (AccountSuspended) even with the right password."""
-    delay = services.throttle.delay(username, client_ip)
-    if delay:
-        log.event(logger, "auth.throttled", user=username, ip=client_ip, delay=f"{delay:.1f}")
-        await asyncio.sleep(delay)
-    try:
-        user = await asyncio.to_thread(check_password, services, username, password, app_passwords)
-    except AuthenticationFailed:
-        services.throttle.failed(username, client_ip)
-        raise
-    services.throttle.succeeded(username, client_ip)
+    """The one login path for SMTP AUTH, IMAP and the web UI, throttled per account and per client address
+    (auth/throttle.py): attempts for one account run one at a time; a locked account or address is refused with
+    LoginLocked before the password is looked at; the failure that locks an account mails its business's owners
+    once. A user of a suspended business is refused (AccountSuspended) even with the right password."""
+    throttle = services.throttle
+    account = account_key(username)
+    async with throttle.serialised(account):
+        until = await services.runner.read(throttle.locked_until, account, client_ip)
+        if until is not None:
+            log.event(logger, "auth.locked", user=account, ip=client_ip, until=until)
+            minutes = max(1, -(-(until - int(services.clock())) // 60))
+            text = f"Too many failed logins: logins are refused for now. Try again in {minutes} minutes."
+            raise LoginLocked(text, until)
+        try:
+            user = await asyncio.to_thread(check_password, services, username, password, app_passwords)
+        except AuthenticationFailed:
+            failure = await services.runner.write(throttle.failed, account, client_ip)
+            log.event(logger, "auth.failed", user=account, ip=client_ip, failures=failure.failures)
+            if failure.address_locked:
+                log.event(logger, "auth.lock", ip=client_ip, minutes=int(throttle.settings.lock_duration) // 60)
+            if failure.account_locked:
+                log.event(logger, "auth.lock", user=account, ip=client_ip)
+                await services.runner.write(send_lock_notice, services, username, client_ip)
+            raise
+        await services.runner.write(throttle.succeeded, account)
     if await services.runner.read(services.directory.tenant_suspended, user.tenant_id):
         log.event(logger, "auth.suspended", user=username, ip=client_ip)
         raise AccountSuspended("this business is suspended: ask your provider")
     return user
+
+
+def send_lock_notice(services: Services, username: str, client_ip: str) -> None:
+    """Mail the owners of the business once when one of its accounts gets locked (nothing for unknown names)."""
+    user = services.directory.find_user(username)
+    if user is None:
+        return
+    owners = services.directory.owners(user.tenant_id)
+    if not owners:
+        return
+    settings = services.config.login
+    window, duration = int(settings.lock_window) // 60 or 1, int(settings.lock_duration) // 60 or 1
+    body = (
+        f"There were {settings.lock_after} failed logins to {user.address} within {window} minutes, the last one "
+        f"from {client_ip or 'an unknown address'}.\r\n\r\n"
+        f"To protect the account, every login to it (mail apps and the admin pages) is refused for the next "
+        f"{duration} minutes, even with the right password; then it opens again by itself.\r\n\r\n"
+        "If nobody in your business mistyped a password, someone may be guessing it: choose a long password "
+        "that is used nowhere else.\r\n"
+    )
+    notice = email.message.EmailMessage(policy=email.policy.SMTP)
+    notice["From"] = f"postmaster@{services.config.server.hostname}"
+    notice["To"] = ", ".join(str(owner.address) for owner in owners)
+    notice["Subject"] = f"Logins to {user.address} locked for {duration} minutes"
+    notice["Date"] = email.utils.formatdate(services.clock(), localtime=True)
+    notice["Auto-Submitted"] = "auto-generated"
+    notice.set_content(body)
+    services.store.deliver(owners, notice.as_bytes(), enforce=False)
 
 
 # -- demo -----------------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from tests.adminweb import (
 from tests.daemon import DOMAIN, USER, USER_PASSWORD, Daemon
 from tests.test_smtp import submission
 
-THROTTLED = re.compile(r"auth\.throttled user=(\S+) ip=\S+ delay=([\d.]+)")
+FAILED = re.compile(r"auth\.failed user=account:(\S+) ip=\S+ failures=(\d+)")
 
 
 @pytest.fixture(scope="module")
@@ -33,21 +33,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     yield from running(tmp_path_factory.mktemp("security"))
 
 
-def test_failed_imap_logins_slow_the_web_and_smtp_logins_of_the_same_account(server: Daemon) -> None:
-    assert not THROTTLED.search(server.log_text())
-    for _ in range(4):  # three are free, the fourth earns a wait
-        assert imap_login(server, BOB, "wrong guess") == "NO"
+def test_failed_logins_over_imap_web_and_smtp_count_towards_one_counter(server: Daemon) -> None:
+    assert imap_login(server, BOB, "wrong guess") == "NO"
     with browser(server) as web:
-        assert sign_in(web, BOB, PASSWORD).status_code == 303  # still works, after the wait
-    waits = [(user, float(delay)) for user, delay in THROTTLED.findall(server.log_text())]
-    assert waits and waits[0][0] == BOB and waits[0][1] > 0
-    # the web login succeeded, so the account's counter starts over: SMTP is not slowed any more
-    for _ in range(4):
-        assert imap_login(server, BOB, "wrong again") == "NO"
-    seen = len(THROTTLED.findall(server.log_text()))
-    with submission(server) as client:
-        client.login(BOB, PASSWORD)
-    assert len(THROTTLED.findall(server.log_text())) == seen + 1
+        assert sign_in(web, BOB, "wrong again").status_code == 401
+    with submission(server) as client, pytest.raises(smtplib.SMTPAuthenticationError):
+        client.user, client.password = BOB, "wrong a third time"
+        client.auth("PLAIN", client.auth_plain)  # one guess (login() tries each mechanism)
+    counts = [(user, int(count)) for user, count in FAILED.findall(server.log_text())]
+    assert counts == [(BOB, 1), (BOB, 2), (BOB, 3)]
+    with browser(server) as web:
+        assert sign_in(web, BOB, PASSWORD).status_code == 303
+    # the web login succeeded, so the account's counter starts over
+    assert imap_login(server, BOB, "wrong guess") == "NO"
+    assert FAILED.findall(server.log_text())[-1] == (BOB, "1")
 
 
 def test_app_password_opens_imap_and_smtp_but_never_the_web_ui(server: Daemon) -> None:

@@ -1,59 +1,120 @@
-"""Login throttling per account and per client address, one instance shared by every protocol.
+"""Login throttling shared by SMTP AUTH, IMAP and the web UI: failure counters in the database, temporary locks.
 
-After a few failures each further attempt waits longer (exponential, capped), so a brute force on SMTP AUTH,
-IMAP LOGIN or the web form slows all three at once.
+Every failed login adds one row for the account and one for the client address. An account is keyed by its
+normalised address (`<X@A.Test>`, `x@a.test.` and `x@xn--...` are one account), so spellings share a counter.
+When a key collects `lock_after` failures (a client address: `ip_lock_after`) within `lock_window`, it is locked
+for `lock_duration`: logins for it are then refused before any password is looked at, the right one included.
+The failures that caused a lock are forgotten with it, so after it expires a full count is needed again.
+
+Attempts for one account are serialised in this process (`serialised`): the lock check, the password check and
+the failure count happen one attempt at a time, so parallel guesses cannot all slip under the limit. The
+counters live in the database, so every worker process sees the same ones.
+
+The database methods are blocking: call them through the store runner.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
-FREE_FAILURES_PER_ACCOUNT = 3
-FREE_FAILURES_PER_ADDRESS = 10  # an office behind one NAT address has several people mistyping
-MAX_DELAY = 30.0
-FORGET_AFTER = 15 * 60.0
+import sqlalchemy as sa
+
+from smb_suite import db
+from smb_suite.config import LoginConfig
+from smb_suite.errors import InvalidInput
+from smb_suite.mail.address import parse_address
+
+ACCOUNT = "account:"
+ADDRESS = "ip:"
+MAX_KEY = 400
 
 
-@dataclass(slots=True)
-class _Record:
-    failures: int = 0
-    last: float = 0.0
+def account_key(username: str) -> str:
+    """The counter key of a login name: the normalised address, or the folded text if it is none."""
+    try:
+        name = str(parse_address(username))
+    except InvalidInput:
+        name = username.strip().lower()
+    return (ACCOUNT + name)[:MAX_KEY]
 
 
-@dataclass
+def address_key(client_ip: str) -> str:
+    return (ADDRESS + client_ip)[:MAX_KEY]
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """What one failed login changed: whether it locked the account (then its owners are told)."""
+
+    account_locked: bool
+    address_locked: bool
+    failures: int
+
+
 class LoginThrottle:
-    clock: Callable[[], float] = time.monotonic
-    _records: dict[str, _Record] = field(default_factory=dict)
+    def __init__(self, engine: sa.Engine, settings: LoginConfig, clock: Callable[[], float]) -> None:
+        self._engine = engine
+        self.settings = settings
+        self._clock = clock
+        self._serial: dict[str, tuple[asyncio.Lock, int]] = {}
 
-    def _keys(self, account: str, client_ip: str) -> tuple[str, str]:
-        return f"account:{account.lower()}", f"ip:{client_ip}"
+    @asynccontextmanager
+    async def serialised(self, account: str) -> AsyncIterator[None]:
+        """One login attempt at a time for this account key (in this process)."""
+        lock, users = self._serial.get(account, (asyncio.Lock(), 0))
+        self._serial[account] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._serial[account]
+            if users == 1:
+                del self._serial[account]
+            else:
+                self._serial[account] = (lock, users - 1)
 
-    def delay(self, account: str, client_ip: str) -> float:
-        """Seconds the next attempt for this account or address should wait before it is checked."""
-        now = self.clock()
-        excess = 0
-        for key, free in zip(
-            self._keys(account, client_ip), (FREE_FAILURES_PER_ACCOUNT, FREE_FAILURES_PER_ADDRESS), strict=True
-        ):
-            record = self._records.get(key)
-            if record is None:
-                continue
-            if now - record.last > FORGET_AFTER:
-                del self._records[key]
-                continue
-            excess = max(excess, record.failures - free + 1)
-        if excess <= 0:
-            return 0.0
-        return float(min(MAX_DELAY, 0.5 * 2 ** (excess - 1)))
+    def locked_until(self, account: str, client_ip: str) -> int | None:
+        """When the lock on this account or client address ends (epoch seconds), or None if neither is locked."""
+        now = int(self._clock())
+        table = db.login_locks
+        query = sa.select(sa.func.max(table.c.until)).where(
+            table.c.key.in_([account, address_key(client_ip)]), table.c.until > now
+        )
+        with self._engine.connect() as conn:
+            until = conn.execute(query).scalar()
+        return None if until is None else int(until)
 
-    def failed(self, account: str, client_ip: str) -> None:
-        now = self.clock()
-        for key in self._keys(account, client_ip):
-            record = self._records.setdefault(key, _Record())
-            record.failures += 1
-            record.last = now
+    def failed(self, account: str, client_ip: str) -> Failure:
+        """Count one failed login; lock the account or the address when it reaches its limit."""
+        now = int(self._clock())
+        settings = self.settings
+        failures, locks = db.login_failures, db.login_locks
+        keys = {account: settings.lock_after, address_key(client_ip): settings.ip_lock_after}
+        locked: dict[str, bool] = {}
+        counts: dict[str, int] = {}
+        with self._engine.begin() as conn:
+            conn.execute(sa.delete(failures).where(failures.c.at <= now - int(settings.lock_window)))
+            conn.execute(sa.delete(locks).where(locks.c.until <= now))
+            conn.execute(sa.insert(failures), [{"key": key, "at": now} for key in keys])
+            for key, limit in keys.items():
+                count = conn.execute(
+                    sa.select(sa.func.count()).select_from(failures).where(failures.c.key == key)
+                ).scalar_one()
+                counts[key] = count
+                locked[key] = False
+                if count < limit:
+                    continue
+                if conn.execute(sa.select(locks.c.key).where(locks.c.key == key)).first() is None:
+                    until = now + int(settings.lock_duration)
+                    conn.execute(sa.insert(locks).values(key=key, locked_at=now, until=until))
+                    locked[key] = True
+                conn.execute(sa.delete(failures).where(failures.c.key == key))
+        return Failure(locked[account], locked[address_key(client_ip)], counts[account])
 
-    def succeeded(self, account: str, client_ip: str) -> None:
-        self._records.pop(self._keys(account, client_ip)[0], None)
+    def succeeded(self, account: str) -> None:
+        """A right password: the account's count starts over (the client address's does not)."""
+        with self._engine.begin() as conn:
+            conn.execute(sa.delete(db.login_failures).where(db.login_failures.c.key == account))

@@ -1,7 +1,8 @@
 """LOGIN and AUTHENTICATE through twisted.cred, checked by `ops.login` (throttled, argon2 in a thread).
 
 A portal is built per connection because the checker needs the client address for the shared throttle.
-Wrong credentials become UnauthorizedLogin, which twisted answers with a tagged NO.
+Wrong credentials and locked accounts fail with our own errors; `server.py` answers them
+(NO [AUTHENTICATIONFAILED], NO [UNAVAILABLE]) in place of twisted's bare "LOGIN failed".
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from typing import cast
 
 from twisted.cred.checkers import ICredentialsChecker
 from twisted.cred.credentials import IUsernamePassword
-from twisted.cred.error import UnauthorizedLogin
 from twisted.cred.portal import IRealm, Portal
 from twisted.internet.defer import Deferred
 from twisted.mail.imap4 import IAccount
@@ -19,7 +19,7 @@ from zope.interface import implementer
 
 from smb_suite import log, ops
 from smb_suite.directory import User
-from smb_suite.errors import AuthenticationFailed
+from smb_suite.errors import AuthenticationFailed, LoginLocked
 from smb_suite.imap.account import Account
 from smb_suite.imap.bridge import as_deferred
 from smb_suite.ops import Services
@@ -44,12 +44,12 @@ class LoginChecker:
             username = credentials.username.decode("utf-8")
             password = credentials.password.decode("utf-8")
         except (AttributeError, UnicodeDecodeError) as exc:
-            raise UnauthorizedLogin() from exc
+            raise AuthenticationFailed("user name and password must be UTF-8") from exc
         try:
             user = await ops.login(self.services, username, password, self.client_ip, app_passwords=True)
-        except AuthenticationFailed as exc:
+        except (AuthenticationFailed, LoginLocked):
             log.event(logger, "imap.auth_failed", conn=self.connection, client=self.client_ip)
-            raise UnauthorizedLogin() from exc
+            raise
         log.event(logger, "imap.auth_ok", conn=self.connection, client=self.client_ip, user=user.address)
         return user
 

@@ -70,6 +70,8 @@ def response_for(error: BaseException, trycreate: bool = False) -> tuple[bytes, 
             return b"NO", b"[NOPERM] " + _text(error)
         case ReadOnlyMailbox():
             return b"NO", b"folder is open read-only (EXAMINE)"
+        case errors.AuthenticationFailed():
+            return b"NO", b"[AUTHENTICATIONFAILED] " + _text(error)  # RFC 5530 3
         case errors.TemporaryFailure():
             return b"NO", b"[UNAVAILABLE] " + _text(error)
         case errors.NotFound():

@@ -145,6 +145,13 @@ class IMAPServer(QuotaCommands, FetchCommands, SelectedCommands, ListCommands, M
         d = maybeDeferred(server._IMAP4Server__cbAuthChunk, b"" if initial == b"=" else initial, challenger, tag)
         d.addErrback(server._IMAP4Server__ebAuthChunk, tag)
 
+    def _IMAP4Server__ebLogin(self, failure: Failure, tag: bytes) -> None:
+        """A refused LOGIN: NO [AUTHENTICATIONFAILED], or NO [UNAVAILABLE] while locked (RFC 5530)."""
+        reply_error(self, tag, failure)
+
+    def _IMAP4Server__ebAuthResp(self, failure: Failure, tag: bytes) -> None:
+        reply_error(self, tag, failure)
+
     def do_STARTTLS(self, tag: bytes) -> None:
         """Whatever the client sent after STARTTLS in the clear is dropped (RFC 3501 6.2.1, CVE-2011-0411)."""
         super().do_STARTTLS(tag)

@@ -19,6 +19,7 @@ TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 QUOTA_FULL = "552 5.3.4 Message too big for the recipient's storage"
 STORAGE_FULL = "452 4.2.2 Mailbox full, try again later"
 AUTH_FAILED = "535 5.7.8 Authentication credentials invalid"
+LOGIN_LOCKED = "454 4.7.0 Temporary authentication failure: too many failed logins, try again later"  # RFC 4954 6
 NO_RECIPIENTS = "554 5.5.1 No valid recipients"
 SUSPENDED = "451 4.7.1 Mailbox temporarily unavailable, try again later"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
@@ -65,6 +66,8 @@ def for_error(error: Exception) -> str:
             return UNKNOWN_USER
         case errors.InvalidInput():
             return BAD_ADDRESS
+        case errors.LoginLocked():
+            return LOGIN_LOCKED
         case errors.TenantSuspended():
             return SUSPENDED
         case errors.StorageFull():

@@ -15,7 +15,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, syntax
 
 from smb_suite import log, ops
-from smb_suite.errors import AuthenticationFailed
+from smb_suite.errors import AuthenticationFailed, LoginLocked
 from smb_suite.ops import Services
 from smb_suite.smtp import replies
 from smb_suite.smtp.handlers import InboundHandler, SubmissionHandler
@@ -102,6 +102,9 @@ class SmbSMTP(SMTP):
         except AuthenticationFailed:
             log.event(logger, "smtp.auth_failed", client=client_ip)
             return AuthResult(success=False, handled=False, message=replies.AUTH_FAILED)
+        except LoginLocked:
+            log.event(logger, "smtp.auth_locked", client=client_ip)
+            return AuthResult(success=False, handled=False, message=replies.LOGIN_LOCKED)
         log.event(logger, "smtp.auth_ok", client=client_ip, user=user.address)
         return AuthResult(success=True, auth_data=user)
 

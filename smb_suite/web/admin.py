@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from smb_suite import account_ops, log, ops, tenant_ops
 from smb_suite.directory import Principal, Role, User
-from smb_suite.errors import AuthenticationFailed
+from smb_suite.errors import AuthenticationFailed, LoginLocked
 from smb_suite.ops import Services
 from smb_suite.web import i18n
 from smb_suite.web.autoconfig import endpoints
@@ -208,7 +208,7 @@ class AdminViews(Views):
         username = text_field(form, "username").strip()
         try:
             user = await ops.login(self.services, username, text_field(form, "password"), client_ip(request))
-        except AuthenticationFailed as exc:
+        except (AuthenticationFailed, LoginLocked) as exc:
             log.event(logger, "web.login.failed", user=username, ip=client_ip(request))
             return self._login_page(request, status_for(exc), str(exc), username)
         log.event(logger, "web.login", user=user.address, ip=client_ip(request))

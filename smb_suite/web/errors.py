@@ -20,6 +20,7 @@ from smb_suite.errors import (
     AlreadyExists,
     AuthenticationFailed,
     InvalidInput,
+    LoginLocked,
     NotFound,
     PermissionDenied,
     QuotaExceeded,
@@ -37,6 +38,7 @@ STATUS: tuple[tuple[type[SmbSuiteError], int], ...] = (
     (AlreadyExists, 409),
     (AuthenticationFailed, 401),
     (QuotaExceeded, 413),
+    (LoginLocked, 429),  # too many failed logins: the page says when to try again
     (TemporaryFailure, 503),  # the message says what to do (try later); a retry may succeed
 )
 SIGN_IN = "/admin/"

@@ -1,0 +1,148 @@
+"""Login throttling against the real daemon: failed logins of one account, in any spelling and over any protocol,
+count towards one temporary lock; while it lasts even the right password is refused (SMTP 454 4.7.0, IMAP
+NO [UNAVAILABLE], web 429); the business's owners get one mail about it; the lock ends by itself; a client
+address that fails too often is locked the same way."""
+
+from __future__ import annotations
+
+import imaplib
+import re
+import smtplib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.adminweb import browser, running, sign_in
+from tests.daemon import DOMAIN, OWNER, USER, USER_PASSWORD, Daemon
+from tests.mailtest import wait_for
+from tests.test_smtp import insecure_context
+
+LOCK_AFTER = 3
+PASSWORD = "the right password 1"
+WRONG = "a wrong Guess-93"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    extra = f'[login]\nlock_after = {LOCK_AFTER}\nlock_window = "15m"\nlock_duration = "10m"\nip_lock_after = 1000\n'
+    yield from running(tmp_path_factory.mktemp("lock"), extra)
+
+
+@pytest.fixture(scope="module")
+def brief(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """Locks of two seconds, and a client address locked after five failures."""
+    extra = f'[login]\nlock_after = {LOCK_AFTER}\nlock_duration = "2s"\nip_lock_after = 5\n'
+    yield from running(tmp_path_factory.mktemp("brief"), extra)
+
+
+def add_user(server: Daemon, address: str) -> None:
+    server.cli("user", "add", address, "--password-stdin", stdin=PASSWORD + "\n")
+
+
+def imap_login(server: Daemon, address: str, password: str) -> str:
+    """'OK', or the NO text (with its response code) for a LOGIN after STARTTLS."""
+    with imaplib.IMAP4("127.0.0.1", server.ports["imap"], timeout=60) as client:
+        client.starttls(ssl_context=insecure_context())
+        try:
+            return str(client.login(address, password)[0])
+        except imaplib.IMAP4.error as exc:
+            return str(exc)
+
+
+def smtp_login(server: Daemon, address: str, password: str) -> tuple[int, str]:
+    with smtplib.SMTP("127.0.0.1", server.ports["submission"], timeout=60) as client:
+        client.starttls(context=insecure_context())
+        client.ehlo("laptop")
+        client.user, client.password = address, password
+        try:  # one AUTH PLAIN (smtplib's login() would try each mechanism in turn: two guesses)
+            code, text = client.auth("PLAIN", client.auth_plain)
+        except smtplib.SMTPAuthenticationError as exc:
+            code, text = exc.smtp_code, exc.smtp_error
+        return code, text.decode()
+
+
+def web_login(server: Daemon, address: str, password: str) -> tuple[int, str]:
+    with browser(server) as web:
+        response = sign_in(web, address, password)
+        return response.status_code, response.text
+
+
+def lock_notices(server: Daemon, address: str) -> list[bytes]:
+    return [data for data in server.messages(OWNER) if f"Logins to {address} locked".encode() in data]
+
+
+def test_every_spelling_of_an_address_counts_towards_one_lock(server: Daemon) -> None:
+    address = f"spell@{DOMAIN}"
+    add_user(server, address)
+    spellings = [f"<SPELL@{DOMAIN.upper()}>", f"spell@{DOMAIN}.", "Spell@Example.Test"]
+    assert len(spellings) == LOCK_AFTER
+    for spelling in spellings:
+        reply = imap_login(server, spelling, WRONG)
+        assert "[AUTHENTICATIONFAILED]" in reply, reply
+    reply = imap_login(server, address, PASSWORD)
+    assert "[UNAVAILABLE]" in reply and "Too many failed logins" in reply, reply
+    assert imap_login(server, USER, USER_PASSWORD) == "OK"  # other accounts are not touched
+
+
+def test_an_idna_domain_in_either_form_counts_towards_one_lock(server: Daemon) -> None:
+    server.cli("domain", "add", "bücher.test")
+    address = "kim@xn--bcher-kva.test"
+    add_user(server, address)
+    for spelling in ("kim@BÜCHER.test", "kim@xn--bcher-kva.test.", "KIM@bücher.test"):
+        status, _ = web_login(server, spelling, WRONG)
+        assert status == 401
+    status, page = web_login(server, "kim@bücher.test", PASSWORD)
+    assert status == 429 and "Too many failed logins" in page
+
+
+def test_parallel_wrong_guesses_never_exceed_the_limit(server: Daemon) -> None:
+    address = f"racer@{DOMAIN}"
+    add_user(server, address)
+    with ThreadPoolExecutor(12) as pool:
+        replies = list(pool.map(lambda _: imap_login(server, address, WRONG), range(12)))
+    checked = re.findall(rf"auth\.failed user=account:{re.escape(address)} ", server.log_text())
+    assert len(checked) == LOCK_AFTER  # the other guesses were refused before any password check
+    assert sum("[AUTHENTICATIONFAILED]" in reply for reply in replies) == LOCK_AFTER
+    assert sum("[UNAVAILABLE]" in reply for reply in replies) == 12 - LOCK_AFTER
+
+
+def test_a_locked_account_refuses_the_right_password_everywhere_and_the_owner_hears_once(server: Daemon) -> None:
+    address = f"carol@{DOMAIN}"
+    add_user(server, address)
+    for _ in range(LOCK_AFTER):
+        assert smtp_login(server, address, WRONG)[0] == 535
+    assert len(lock_notices(server, address)) == 1
+    code, text = smtp_login(server, address, PASSWORD)
+    assert code == 454 and text.startswith("4.7.0"), text
+    reply = imap_login(server, address, PASSWORD)
+    assert "[UNAVAILABLE]" in reply, reply
+    status, page = web_login(server, address, PASSWORD)
+    assert status == 429 and "Too many failed logins" in page and "Try again in 10 minutes" in page
+    for _ in range(LOCK_AFTER):  # more guesses while locked: no further mail
+        assert "[UNAVAILABLE]" in imap_login(server, address, WRONG)
+    [notice] = lock_notices(server, address)
+    assert b"Auto-Submitted: auto-generated" in notice and b"127.0.0.1" in notice
+    assert WRONG.encode() not in notice and PASSWORD.encode() not in notice
+    log = server.log_text()
+    assert WRONG not in log and PASSWORD not in log
+
+
+def test_a_lock_ends_by_itself(brief: Daemon) -> None:
+    address = f"dora@{DOMAIN}"
+    add_user(brief, address)
+    for _ in range(LOCK_AFTER):
+        assert "[AUTHENTICATIONFAILED]" in imap_login(brief, address, WRONG)
+    assert "[UNAVAILABLE]" in imap_login(brief, address, PASSWORD)
+    wait_for("the lock to end", lambda: imap_login(brief, address, PASSWORD) == "OK")
+    assert smtp_login(brief, address, PASSWORD)[0] == 235
+
+
+def test_a_client_address_with_many_failures_is_locked_for_every_account(brief: Daemon) -> None:
+    # five different names, so no account reaches its own limit (the other test's failures may count too)
+    replies = [imap_login(brief, f"nobody{number}@{DOMAIN}", WRONG) for number in range(5)]
+    assert "[AUTHENTICATIONFAILED]" in replies[0]
+    assert all("[AUTHENTICATIONFAILED]" in reply or "[UNAVAILABLE]" in reply for reply in replies), replies
+    assert "[UNAVAILABLE]" in imap_login(brief, USER, USER_PASSWORD)
+    assert smtp_login(brief, USER, USER_PASSWORD)[0] == 454
+    wait_for("the address lock to end", lambda: imap_login(brief, USER, USER_PASSWORD) == "OK")
