@@ -9,6 +9,7 @@ import pytest
 
 from tests.daemon import Daemon, make_daemon
 from tests.dnsserver import DnsServer
+from tests.tenancy import Tenancy, make_tenancy
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +45,13 @@ def fresh_daemon(tmp_path: Path, quiet_dns: DnsServer) -> Iterator[Callable[...,
     for server in started:
         if server.process is not None:
             server.kill()
+
+
+@pytest.fixture(scope="session")
+def tenancy(tmp_path_factory: pytest.TempPathFactory, quiet_dns: DnsServer) -> Iterator[Tenancy]:
+    """Three businesses and a partner made with the command line, each with mail and folders (tests/tenancy.py),
+    on one daemon shared by the isolation suite; tests attack each other's data but never stop it."""
+    tenancy = make_tenancy(tmp_path_factory.mktemp("tenancy"), (quiet_dns.address,))
+    yield tenancy
+    if tenancy.daemon.process is not None:
+        tenancy.daemon.stop()

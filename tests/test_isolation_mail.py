@@ -1,0 +1,328 @@
+"""Each business against the others over SMTP (MX and submission) and IMAP: nothing of another business is read,
+written or deleted (tests/tenancy.py: the businesses, their mail and the canaries in every subject)."""
+
+from __future__ import annotations
+
+import smtplib
+import threading
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.imapwire import Wire
+from tests.tenancy import (
+    ALPHA,
+    BRAVO,
+    BUSINESSES,
+    CHARLIE,
+    HOSTNAME,
+    PAIRS,
+    SHARED_FOLDER,
+    Account,
+    Business,
+    Tenancy,
+    exists,
+    folder_names,
+    message,
+    pair_id,
+    subjects,
+)
+from tests.test_smtp import insecure_context
+
+
+def login(tenancy: Tenancy, account: Account) -> Wire:
+    return Wire(tenancy.daemon, user=account.address, password=account.password)
+
+
+def quoted(name: str) -> str:
+    """An IMAP quoted string (RFC 3501 4.3)."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def literal(name: str) -> bytes:
+    """A non-synchronizing literal (RFC 7888): carries any bytes, NUL and line breaks included."""
+    data = name.encode("utf-8", "surrogatepass")
+    return b"{%d+}\r\n" % len(data) + data
+
+
+def assert_no_canary_of_others(lines: list[bytes], attacker: Business) -> None:
+    seen = b"".join(lines)
+    for business in BUSINESSES:
+        if business is not attacker:
+            assert business.canary.encode() not in seen, (attacker.name, business.name, seen[:500])
+
+
+# -- IMAP ------------------------------------------------------------------------------------------------------
+
+
+def victim_paths(tenancy: Tenancy, victim: Business) -> list[str]:
+    """Names an attacker would try to reach a victim's folders: relative and absolute paths (as the data folder
+    was laid out before issue 11, by domain and local part), home-directory and namespace forms, addresses."""
+    owner = victim.owner.local
+    mail = tenancy.daemon.folder / "data" / "mail"
+    return [
+        f"../{owner}",
+        f"../{victim.domain}/{owner}",
+        f"../../{victim.domain}/{owner}/.{SHARED_FOLDER}",
+        f"{SHARED_FOLDER}/../../{victim.domain}/{owner}",
+        f"INBOX/../../../{victim.domain}/{owner}",
+        str(mail / victim.domain / owner),
+        str(mail / victim.domain / owner / f".{victim.folder}"),
+        "..",
+        "/",
+    ]
+
+
+def victim_names(victim: Business) -> list[str]:
+    """Names that are harmless folder names of the attacker's own (they may exist there only)."""
+    owner = victim.owner.local
+    return [f"~{owner}", f"~{owner}/{victim.folder}", victim.owner.address, f"{victim.owner.address}/INBOX",
+            f"#shared/{owner}", f"#user/{owner}/{victim.folder}", f"Other Users/{owner}"]  # fmt: skip
+
+
+@pytest.mark.parametrize(("attacker", "victim"), PAIRS, ids=[pair_id(pair) for pair in PAIRS])
+def test_list_shows_only_the_accounts_own_folders(tenancy: Tenancy, attacker: Business, victim: Business) -> None:
+    with login(tenancy, attacker.owner) as imap:
+        for reference, pattern in [("", "*"), ("", "%"), ("", "*/*"), ("../", "*"), ("/", "*"), ("~", "*"),
+                                   (f"~{victim.owner.local}/", "*"), ("#shared/", "*"), ("", f"*{victim.folder}*"),
+                                   (str(tenancy.daemon.folder), "*"), ("", "../*")]:  # fmt: skip
+            lines = imap.ok(f"LIST {quoted(reference)} {quoted(pattern)}")
+            assert victim.folder not in " ".join(folder_names(lines)), (reference, pattern, lines)
+            assert_no_canary_of_others(lines, attacker)
+
+
+@pytest.mark.parametrize(("attacker", "victim"), PAIRS, ids=[pair_id(pair) for pair in PAIRS])
+def test_paths_aiming_at_another_business_are_refused_by_every_command(
+    tenancy: Tenancy, attacker: Business, victim: Business
+) -> None:
+    with login(tenancy, attacker.user) as imap:
+        for name in victim_paths(tenancy, victim):
+            target = quoted(name)
+            for command in (f"SELECT {target}", f"EXAMINE {target}", f"STATUS {target} (MESSAGES UIDNEXT)",
+                            f"CREATE {target}", f"DELETE {target}", f"RENAME {target} Stolen",
+                            f"RENAME {quoted(SHARED_FOLDER)} {target}", f"SUBSCRIBE {target}"):  # fmt: skip
+                answer = imap.command(command)[-1]
+                assert b" NO [CANNOT] " in answer or b" BAD " in answer, (command, answer)
+            append = imap.command(f"APPEND {target} {{5+}}\r\nHi\r\n\r\n".encode())[-1]
+            assert b" NO " in append or b" BAD " in append, (name, append)
+            imap.ok("SELECT INBOX")
+            for command in (f"COPY 1 {target}", f"UID COPY 1:* {target}", f"MOVE 1 {target}"):
+                answer = imap.command(command)[-1]
+                assert b" NO " in answer or b" BAD " in answer, (command, answer)
+            imap.ok("UNSELECT")
+        assert "Stolen" not in folder_names(imap.ok('LIST "" "*"'))
+    tenancy.assert_intact(victim)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="issue 11: folder names with '\\' (names)"))
+        for name in ("..\\bravo.test\\otto", "Ledger\\..\\x")
+    ]
+    + ["a\x00b", "a\x01b", "tab\there", "del\x7f", "line\r\nbreak"],
+)
+def test_folder_names_with_backslashes_or_control_characters_are_refused(tenancy: Tenancy, name: str) -> None:
+    with login(tenancy, ALPHA.user) as imap:
+        for command in (b"CREATE ", b"SELECT ", b"RENAME Ledger "):
+            answer = imap.command(command + literal(name))[-1]
+            assert b" NO [CANNOT] " in answer, (command, answer)
+        assert name not in folder_names(imap.ok('LIST "" "*"'))
+
+
+@pytest.mark.parametrize(("attacker", "victim"), PAIRS, ids=[pair_id(pair) for pair in PAIRS])
+def test_other_users_names_are_only_the_attackers_own_empty_folders(
+    tenancy: Tenancy, attacker: Business, victim: Business
+) -> None:
+    with login(tenancy, attacker.user) as imap:
+        for name in victim_names(victim):
+            target = quoted(name)
+            assert b"[NONEXISTENT]" in imap.no(f"SELECT {target}")
+            imap.ok(f"CREATE {target}")
+            selected = imap.ok(f"SELECT {target}")
+            assert exists(selected) == 0
+            imap.ok("UNSELECT")
+            imap.ok(f"DELETE {target}")
+    tenancy.assert_intact(victim)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 11: folder states keyed by never-reused ids (paths)")
+def test_delete_then_create_never_shows_the_old_messages(tenancy: Tenancy) -> None:
+    """A folder made right after another account's folder was deleted (and one re-made under the same name by
+    the same account) starts empty at UID 1, whoever kept the old one open."""
+    with login(tenancy, ALPHA.user) as alpha, login(tenancy, ALPHA.user) as keeper, login(tenancy, BRAVO.user) as bravo:
+        for round_ in range(3):
+            name = quoted(f"Scratch-{round_}")
+            alpha.ok(f"CREATE {name}")
+            for number in range(5):
+                alpha.append(name, message(f"{ALPHA.canary}scratch-{round_}-{number}", ALPHA.user.address))
+            keeper.ok(f"SELECT {name}")
+            keeper.ok("STORE 1:3 +FLAGS (\\Flagged)")
+            keeper.ok("STORE 2,4 +FLAGS (\\Deleted)")
+            keeper.ok("EXPUNGE")
+            alpha.ok(f"DELETE {name}")
+            fresh = quoted(f"Fresh-{round_}")
+            bravo.ok(f"CREATE {fresh}")
+            for who, imap, folder in [("bravo", bravo, fresh), ("alpha", alpha, name)]:
+                if who == "alpha":
+                    imap.ok(f"CREATE {folder}")
+                selected = imap.ok(f"SELECT {folder}")
+                assert exists(selected) == 0, (who, selected)
+                assert b"[UIDNEXT 1]" in b"".join(selected), (who, selected)
+                status = imap.ok(f"STATUS {folder} (MESSAGES UIDNEXT)")
+                assert b"(MESSAGES 0 UIDNEXT 1)" in status[0], (who, status)
+                imap.append(folder, message(f"{who}-own-{round_}", "x@remote.example"))
+                fetched = imap.ok("UID FETCH 1:* (UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+                assert subjects(fetched) == {f"{who}-own-{round_}"}, (who, fetched)
+                assert b"\\Flagged" not in b"".join(fetched)
+                imap.ok("UNSELECT")
+            keeper.command("NOOP")
+            bravo.ok(f"DELETE {fresh}")
+            alpha.ok(f"DELETE {name}")
+
+
+FOLDER_ALPHABET = st.sampled_from(
+    list("aZ09 ./\\~#%*&-_\x00\x01\t\x7fé日") + ["..", "../", "/..", "otto", "bravo.test"]
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.lists(FOLDER_ALPHABET, min_size=1, max_size=12).map("".join))
+def test_any_folder_name_stays_inside_the_account(tenancy: Tenancy, imap_pair: tuple[Wire, Wire], name: str) -> None:
+    attacker, victim = imap_pair
+    before = folder_names(victim.ok('LIST "" "*"'))
+    created = attacker.command(b"CREATE " + literal(name))
+    answer = created[-1].split(b" ")[1]
+    assert answer in (b"OK", b"NO", b"BAD"), created
+    selected = attacker.command(b"SELECT " + literal(name))
+    if selected[-1].split(b" ")[1] == b"OK":
+        if answer == b"OK":
+            assert exists(selected) == 0, (name, selected)
+        assert_no_canary_of_others(attacker.ok("FETCH 1:* (BODY.PEEK[])") if exists(selected) else selected, ALPHA)
+        attacker.ok("UNSELECT")
+    if answer == b"OK":
+        attacker.command(b"DELETE " + literal(name))
+    assert folder_names(victim.ok('LIST "" "*"')) == before
+
+
+@pytest.fixture(scope="module")
+def imap_pair(tenancy: Tenancy) -> Iterator[tuple[Wire, Wire]]:
+    """alpha's user (the attacker) and bravo's owner (the victim), logged in for the property tests."""
+    with login(tenancy, ALPHA.user) as attacker, login(tenancy, BRAVO.owner) as victim:
+        yield attacker, victim
+    tenancy.assert_intact(BRAVO)
+
+
+# -- SMTP ------------------------------------------------------------------------------------------------------
+
+
+def submission(tenancy: Tenancy, account: Account) -> smtplib.SMTP:
+    client = smtplib.SMTP("127.0.0.1", tenancy.daemon.ports["submission"], timeout=30)
+    client.starttls(context=insecure_context())
+    client.login(account.address, account.password)
+    return client
+
+
+def submit(
+    tenancy: Tenancy, account: Account, envelope_from: str, headers: str, body: str = "Hi.\r\n"
+) -> tuple[int, bytes]:
+    """The first reply that is not 250 (MAIL, RCPT or DATA), or the final 250 of DATA."""
+    with submission(tenancy, account) as client:
+        code, text = client.mail(envelope_from)
+        if code != 250:
+            return code, text
+        code, text = client.rcpt(CHARLIE.user.address)
+        if code != 250:
+            return code, text
+        return client.data((headers + "\r\n" + body).encode())
+
+
+@pytest.mark.parametrize(("attacker", "victim"), PAIRS, ids=[pair_id(pair) for pair in PAIRS])
+def test_submission_refuses_another_business_as_envelope_sender(
+    tenancy: Tenancy, attacker: Business, victim: Business
+) -> None:
+    own = attacker.owner.address
+    code, text = submit(tenancy, attacker.owner, victim.owner.address, f"From: {own}\r\nSubject: spoof\r\n")
+    assert (code, text[:5]) == (553, b"5.7.1")
+
+
+@pytest.mark.parametrize(("attacker", "victim"), PAIRS, ids=[pair_id(pair) for pair in PAIRS])
+def test_submission_refuses_another_business_in_from(tenancy: Tenancy, attacker: Business, victim: Business) -> None:
+    own, other = attacker.owner.address, victim.owner.address
+    code, text = submit(tenancy, attacker.owner, own, f"From: {other}\r\nSubject: spoof\r\n")
+    assert (code, text[:5]) == (553, b"5.7.1")
+
+
+@pytest.mark.xfail(strict=True, reason="issue 11: Sender/Resent-From/display-name rules (auth)")
+@pytest.mark.parametrize("header", ["Sender: {other}", "Resent-From: {other}", 'From: "{other}" <{own}>'])
+def test_submission_refuses_another_business_in_sender_resent_from_or_display_name(
+    tenancy: Tenancy, header: str
+) -> None:
+    own, other = ALPHA.owner.address, BRAVO.owner.address
+    extra = header.format(own=own, other=other)
+    headers = (
+        f"{extra}\r\nSubject: spoof\r\n"
+        if extra.startswith("From:")
+        else f"From: {own}\r\n{extra}\r\nSubject: spoof\r\n"
+    )
+    code, text = submit(tenancy, ALPHA.owner, own, headers)
+    assert (code, text[:5]) == (553, b"5.7.1")
+
+
+@pytest.mark.xfail(strict=True, reason="issue 11: NUL bytes refused in submission (auth)")
+def test_submission_refuses_a_message_with_a_nul_byte(tenancy: Tenancy) -> None:
+    own = ALPHA.owner.address
+    code, _ = submit(tenancy, ALPHA.owner, own, f"From: {own}\r\nSubject: nul\r\n", "a\x00b\r\n")
+    assert 550 <= code < 560
+
+
+@pytest.mark.parametrize("envelope_from", [f"postmaster@{HOSTNAME}", f"abuse@{HOSTNAME}", f"MAILER-DAEMON@{HOSTNAME}"])
+def test_submission_refuses_the_servers_own_addresses_as_sender(tenancy: Tenancy, envelope_from: str) -> None:
+    code, text = submit(tenancy, ALPHA.owner, envelope_from, f"From: {envelope_from}\r\nSubject: admin\r\n")
+    assert (code, text[:5]) == (553, b"5.7.1")
+
+
+@pytest.mark.parametrize("recipient", ["victim@elsewhere.example", f"postmaster@{HOSTNAME}", "x@agency.test.evil"])
+def test_mx_relays_for_nobody(tenancy: Tenancy, recipient: str) -> None:
+    with smtplib.SMTP("127.0.0.1", tenancy.daemon.ports["smtp"], timeout=30) as client:
+        client.ehlo("mx.remote.example")
+        assert client.mail(BRAVO.owner.address)[0] == 250  # a forged hosted sender gains nothing
+        code, text = client.rcpt(recipient)
+    assert (code, text[:5]) == (554, b"5.7.1")
+
+
+def test_mail_through_the_mx_reaches_only_its_recipient(tenancy: Tenancy) -> None:
+    subject = f"{BRAVO.canary}mx-only-uma"
+    with smtplib.SMTP("127.0.0.1", tenancy.daemon.ports["smtp"], timeout=30) as client:
+        client.ehlo("mx.remote.example")
+        assert client.sendmail("friend@remote.example", [f"<{BRAVO.user.address}>"], message(subject, "x")) == {}
+    for business in BUSINESSES:
+        for account in business.accounts:
+            with login(tenancy, account) as imap:
+                imap.ok("EXAMINE INBOX")
+                found = imap.ok(f"SEARCH SUBJECT {quoted(subject)}")
+                assert (found[0].split()[2:] != []) == (account == BRAVO.user), (account, found)
+
+
+def test_businesses_reading_at_once_each_see_only_their_own_mail(tenancy: Tenancy) -> None:
+    """Three owners list and fetch at the same time; each sees only its own subjects."""
+    errors: list[BaseException] = []
+
+    def work(business: Business) -> None:
+        try:
+            with login(tenancy, business.owner) as imap:
+                for _ in range(5):
+                    imap.ok("SELECT INBOX")
+                    assert_no_canary_of_others(imap.ok("FETCH 1:* (BODY.PEEK[HEADER])"), business)
+                    imap.ok('LIST "" "*"')
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(business,)) for business in BUSINESSES]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
