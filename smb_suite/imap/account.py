@@ -7,7 +7,6 @@ server replaces all of them (commands.py); the IAccount declaration only satisfi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -45,14 +44,10 @@ def append_file(
     return store.append(user, name, data, flags, date, io)
 
 
-def list_pattern(reference: str, pattern: str) -> re.Pattern[str]:
-    """RFC 3501 6.3.8: reference and pattern are joined; '*' spans levels, '%' does not; names are
-    case-sensitive except INBOX (twisted's wildcardToRegexp ignores case everywhere)."""
-    full = reference + pattern
-    if full[:5].upper() == "INBOX" and full[5:6] in ("", DELIMITER):
-        full = "INBOX" + full[5:]
-    pieces = re.split(r"([*%])", full)
-    return re.compile("".join(".*" if p == "*" else "[^/]*" if p == "%" else re.escape(p) for p in pieces))
+def ancestors(name: str) -> list[str]:
+    """Every folder name above `name`: "a/b/c" -> ["a", "a/b"]."""
+    parts = name.split(DELIMITER)
+    return [DELIMITER.join(parts[:end]) for end in range(1, len(parts))]
 
 
 @implementer(IAccount, INamespacePresenter)
@@ -95,10 +90,10 @@ class Account:
     async def folders(self) -> list[FolderInfo]:
         """Every folder in LIST order (INBOX first) with its attributes (RFC 3348 children, RFC 6154 use)."""
         folders = await self.services.runner.read(self.services.store.mailboxes, self.user)
-        names = {m.name for m in folders}
+        parents = {name for m in folders for name in ancestors(m.name)}  # linear in the names, not quadratic
         found = []
         for folder in sorted(folders, key=lambda m: (m.name != "INBOX", m.name)):
-            has_children = any(other.startswith(folder.name + DELIMITER) for other in names)
+            has_children = folder.name in parents
             attributes = ["\\HasChildren" if has_children else "\\HasNoChildren"]
             if folder.name in SPECIAL_USE:
                 attributes.append(SPECIAL_USE[folder.name])

@@ -20,6 +20,7 @@ from smb_suite.imap.errors import MessageTooBig
 from smb_suite.imap.search import Literal, SearchSyntaxError, tokenize
 
 STRING_LIMIT = 64 * 1024  # literal astrings (names, passwords, search terms); twisted's own limit is 4 KiB
+MAX_SEARCH_LITERALS = 100  # literal search strings of one command (each up to STRING_LIMIT octets)
 _DATE_TIME = re.compile(rb'"([^"]*)"(?: |$)')
 
 
@@ -129,6 +130,8 @@ class Arguments:
             except SearchSyntaxError as exc:
                 raise IllegalClientResponse(str(exc)) from exc
         head = line[: match.start()]
+        if len(pieces) >= 2 * MAX_SEARCH_LITERALS:
+            raise IllegalClientResponse(f"at most {MAX_SEARCH_LITERALS} literals per SEARCH")
         request = syntax.LiteralRequest(int(match.group(1)), not match.group(2))
         literal = self.read_literal(request, False, STRING_LIMIT, IllegalClientResponse("literal too long"))
         return literal.addCallback(lambda got: self.arg_search(got[1], (*pieces, head, Literal(got[0]))))

@@ -14,15 +14,23 @@ from typing import Any
 
 from twisted.mail.imap4 import IllegalClientResponse
 
-from smb_suite.imap import syntax, wire
-from smb_suite.imap.account import SPECIAL_USE, FolderInfo, list_pattern
+from smb_suite.imap import syntax, wildcard, wire
+from smb_suite.imap.account import SPECIAL_USE, ancestors
 from smb_suite.imap.arguments import Arguments
 from smb_suite.imap.mailbox import DELIMITER
 
 
-def _subscribed_below(folder: FolderInfo, folders: list[FolderInfo]) -> bool:
-    prefix = folder.name + DELIMITER
-    return any(other.subscribed and other.name.startswith(prefix) for other in folders)
+def _matchers(reference: bytes, patterns: list[bytes]) -> list[wildcard.Wildcard]:
+    """The patterns compiled for linear-time matching; too many or too long ones are BAD (bounded work)."""
+    if len(patterns) > wildcard.MAX_PATTERNS:
+        raise IllegalClientResponse(f"LIST takes at most {wildcard.MAX_PATTERNS} patterns")
+    if any(len(reference) + len(p) > wildcard.MAX_PATTERN for p in patterns):
+        raise IllegalClientResponse(f"a LIST reference and pattern are limited to {wildcard.MAX_PATTERN} octets")
+    reference_name = wire.decode_mailbox(reference) if reference else ""
+    try:
+        return [wildcard.list_matcher(reference_name, wire.decode_mailbox(p), DELIMITER) for p in patterns if p]
+    except wildcard.PatternTooLong as exc:
+        raise IllegalClientResponse(str(exc)) from exc
 
 
 def opt_list_select(_: object, line: bytes) -> tuple[list[bytes] | None, bytes]:
@@ -78,17 +86,17 @@ class ListCommands(Arguments):
         if patterns == [b""] and (options is None or not options.select):  # RFC 3501 6.3.8: the delimiter
             server.sendUntaggedResponse(command + b' (\\Noselect) %b ""' % separator)
             return
-        reference_name = wire.decode_mailbox(reference) if reference else ""
-        matchers = [list_pattern(reference_name, wire.decode_mailbox(p)) for p in patterns if p]
+        matchers = _matchers(reference, patterns)
         folders = await self.account.folders()
+        subscribed_below = {name for f in folders if f.subscribed for name in ancestors(f.name)}
         select = frozenset({"SUBSCRIBED"}) if options is None else options.select
         mark_subscribed = options is not None and bool({"SUBSCRIBED"} & (options.select | options.returns))
         for folder in folders:
-            if not any(matcher.fullmatch(folder.name) for matcher in matchers):
+            if not any(matcher.matches(folder.name) for matcher in matchers):
                 continue
             extended = b""
             if "SUBSCRIBED" in select and not folder.subscribed:
-                if "RECURSIVEMATCH" not in select or not _subscribed_below(folder, folders):
+                if "RECURSIVEMATCH" not in select or folder.name not in subscribed_below:
                     continue
                 extended = b' ("CHILDINFO" ("SUBSCRIBED"))'  # RFC 5258 3.5: listed for its children
             if "SPECIAL-USE" in select and folder.name not in SPECIAL_USE:

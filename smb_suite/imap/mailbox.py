@@ -75,14 +75,14 @@ class MailboxView:
         if not uids:
             return []
         last = uids[-1] if by_uid else len(uids)
-        positions: set[int] = set()
-        for low, high in syntax.resolve(ranges, last):
+        chosen: list[tuple[int, int]] = []
+        for low, high in syntax.resolve(ranges, last):  # sorted and disjoint: no position twice
             if by_uid:
                 start, end = bisect.bisect_left(uids, low), bisect.bisect_right(uids, high)
             else:
                 start, end = low - 1, min(high, len(uids))
-            positions.update(range(max(start, 0), end))
-        return [(position + 1, uids[position]) for position in sorted(positions)]
+            chosen.extend((position + 1, uids[position]) for position in range(max(start, 0), end))
+        return chosen
 
     # -- what SELECT reports -------------------------------------------------------------------------------
 

@@ -9,11 +9,13 @@ TEXT and other HEADER fields read the message file. Pure: no twisted, no storage
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import email
 import email.policy
 import email.utils
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -24,6 +26,8 @@ from smb_suite.mail import mime
 from smb_suite.mail.summary import SEARCH_FIELDS, SearchText, decode_header
 
 Token = bytes | list["Token"]
+MAX_DEPTH = 100  # nested parentheses, NOT and OR: deeper is BAD (no RecursionError, bounded evaluation)
+MAX_KEYS = 1000  # search keys of one command
 _TOKEN = re.compile(rb'\s*(?:(\()|(\))|"((?:[^"\\]|\\.)*)"|([^\s()"]+))', re.S)
 
 
@@ -147,6 +151,8 @@ def tokenize(pieces: Iterable[bytes]) -> list[Token]:
             position = match.end()
             opening, closing, quoted, atom = match.groups()
             if opening:
+                if len(stack) > MAX_DEPTH:
+                    raise SearchSyntaxError(f"search keys are nested more than {MAX_DEPTH} deep")
                 stack.append([])
             elif closing:
                 if len(stack) == 1:
@@ -183,8 +189,8 @@ def _number(token: Token) -> int:
 
 
 def sequence_set(text: str, last: int) -> Callable[[int], bool]:
-    """RFC 3501 9 sequence-set with '*' meaning `last`."""
-    ranges = []
+    """RFC 3501 9 sequence-set with '*' meaning `last`; a membership test in O(log ranges)."""
+    ranges: list[tuple[int, int]] = []
     try:
         for item in text.split(","):
             low, _, high = item.partition(":")
@@ -193,8 +199,22 @@ def sequence_set(text: str, last: int) -> Callable[[int], bool]:
                 raise ValueError(item)
             ranges.append((min(bounds), max(bounds)))
     except ValueError as exc:
-        raise SearchSyntaxError(f"bad sequence set {text!r}") from exc
-    return lambda number: any(low <= number <= high for low, high in ranges)
+        raise SearchSyntaxError(f"bad sequence set {text[:40]!r}") from exc
+    ranges.sort()
+    lows: list[int] = []
+    highs: list[int] = []
+    for start, end in ranges:  # merged: disjoint and sorted
+        if highs and start <= highs[-1] + 1:
+            highs[-1] = max(highs[-1], end)
+        else:
+            lows.append(start)
+            highs.append(end)
+
+    def contains(number: int) -> bool:
+        index = bisect.bisect_right(lows, number) - 1
+        return index >= 0 and number <= highs[index]
+
+    return contains
 
 
 def _contains(needle: str, haystacks: Iterable[str]) -> bool:
@@ -239,27 +259,49 @@ _DATE_KEYS: dict[str, Callable[[datetime.date, datetime.date], bool]] = {
 
 
 def compile_keys(tokens: Sequence[Token], last_seq: int, last_uid: int) -> Predicate:
-    """All keys must match (RFC 3501 6.4.4: a list of keys is their intersection)."""
-    queue = list(tokens)
-    if not queue:
-        raise SearchSyntaxError("missing search keys")
-    predicates = []
-    while queue:
-        predicates.append(_compile_one(queue, last_seq, last_uid))
-    return lambda candidate: all(predicate(candidate) for predicate in predicates)
+    """All keys must match (RFC 3501 6.4.4: a list of keys is their intersection). At most MAX_KEYS keys,
+    nested (parentheses, NOT, OR) at most MAX_DEPTH deep: more is a SearchSyntaxError (BAD)."""
+    return _Compiler(last_seq, last_uid).keys(tokens, 0)
 
 
-def _compile_one(queue: list[Token], last_seq: int, last_uid: int) -> Predicate:
+class _Compiler:
+    def __init__(self, last_seq: int, last_uid: int) -> None:
+        self.last_seq = last_seq
+        self.last_uid = last_uid
+        self.count = 0
+
+    def keys(self, tokens: Sequence[Token], depth: int) -> Predicate:
+        queue = deque(tokens)
+        if not queue:
+            raise SearchSyntaxError("missing search keys")
+        predicates = []
+        while queue:
+            predicates.append(self.one(queue, depth))
+        if len(predicates) == 1:
+            return predicates[0]
+        return lambda candidate: all(predicate(candidate) for predicate in predicates)
+
+    def one(self, queue: deque[Token], depth: int) -> Predicate:
+        if depth > MAX_DEPTH:
+            raise SearchSyntaxError(f"search keys are nested more than {MAX_DEPTH} deep (NOT, OR, parentheses)")
+        self.count += 1
+        if self.count > MAX_KEYS:
+            raise SearchSyntaxError(f"at most {MAX_KEYS} search keys per command")
+        return _compile_one(queue, self, depth)
+
+
+def _compile_one(queue: deque[Token], compiler: _Compiler, depth: int) -> Predicate:
     if not queue:
         raise SearchSyntaxError("a search key is missing")
-    token = queue.pop(0)
+    last_seq, last_uid = compiler.last_seq, compiler.last_uid
+    token = queue.popleft()
     if isinstance(token, list):
-        return compile_keys(token, last_seq, last_uid)
+        return compiler.keys(token, depth + 1)
 
     def argument() -> Token:
         if not queue:
             raise SearchSyntaxError(f"{key} needs an argument")
-        return queue.pop(0)
+        return queue.popleft()
 
     key = token.decode("ascii", "replace").upper()
     if key[:1].isdigit() or key[:1] == "*":
@@ -312,11 +354,11 @@ def _compile_one(queue: list[Token], last_seq: int, last_uid: int) -> Predicate:
         in_uids = sequence_set(_text(argument()), last_uid)
         return lambda c: in_uids(c.uid)
     if key == "NOT":
-        inner = _compile_one(queue, last_seq, last_uid)
+        inner = compiler.one(queue, depth + 1)
         return lambda c: not inner(c)
     if key == "OR":
-        left = _compile_one(queue, last_seq, last_uid)
-        right = _compile_one(queue, last_seq, last_uid)
+        left = compiler.one(queue, depth + 1)
+        right = compiler.one(queue, depth + 1)
         return lambda c: left(c) or right(c)
     raise SearchSyntaxError(f"unknown search key {key}")
 

@@ -24,6 +24,10 @@ _LIST_SPECIALS = _ASTRING_SPECIALS - {ord("%"), ord("*")}  # list-mailbox allows
 LITERAL = re.compile(rb"\{(\d{1,10})(\+?)\}$")
 _NUMBER = re.compile(rb"[0-9]{1,20}")
 _SEQ_ITEM = re.compile(rb"(\*|[1-9][0-9]{0,9})(?::(\*|[1-9][0-9]{0,9}))?")
+# Bounded work per command (issue 11): deeper nesting, longer lists are BAD, never a RecursionError or a
+# command that keeps the server busy for everyone.
+MAX_DEPTH = 100  # nested parentheses
+MAX_ITEMS = 100  # FETCH items, flags of one command, header field names of one section
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,8 @@ def tokens(line: bytes) -> list[bytes | None | list[object]]:
         if char == b" ":
             position += 1
         elif char == b"(":
+            if len(stack) > MAX_DEPTH:
+                raise IllegalClientResponse(f"parentheses are nested more than {MAX_DEPTH} deep")
             stack.append([])
             position += 1
         elif char == b")":
@@ -142,12 +148,17 @@ def sequence_set(text: bytes) -> SequenceSet:
 
 
 def resolve(ranges: SequenceSet, last: int) -> list[tuple[int, int]]:
-    """Concrete inclusive ranges, '*' being `last` (ranges may be given high:low)."""
-    result = []
-    for low, high in ranges:
-        low, high = low or last, high or last
-        result.append((min(low, high), max(low, high)))
-    return result
+    """Concrete inclusive ranges, '*' being `last` (ranges may be given high:low), sorted and merged, so that
+    `1:4294967295` or thousands of overlapping ranges cost no more than the messages they name."""
+    ordered = sorted((min(low or last, high or last), max(low or last, high or last)) for low, high in ranges)
+    merged: list[tuple[int, int]] = []
+    for low, high in ordered:
+        if merged and low <= merged[-1][1] + 1:
+            if high > merged[-1][1]:
+                merged[-1] = (merged[-1][0], high)
+        else:
+            merged.append((low, high))
+    return merged
 
 
 def compact(numbers: Sequence[int]) -> bytes:
@@ -170,6 +181,8 @@ def compact(numbers: Sequence[int]) -> bytes:
 def flags(items: Sequence[object]) -> list[str]:
     """Flags from a flag list: system flags in their canonical case, keywords as atoms; \\Recent dropped
     (the server's to set, RFC 3501 2.3.2); an unknown \\Flag is a syntax error."""
+    if len(items) > MAX_ITEMS:
+        raise IllegalClientResponse(f"at most {MAX_ITEMS} flags per command")
     result = []
     for item in items:
         if not isinstance(item, bytes) or not item:
@@ -304,6 +317,8 @@ def _section(text: bytes) -> Section:
         if not names.endswith(b")") or not head.endswith(b" "):
             raise IllegalClientResponse("malformed header list")
         fields = tuple(name for name in names[:-1].split(b" ") if name)
+        if len(fields) > MAX_ITEMS:
+            raise IllegalClientResponse(f"at most {MAX_ITEMS} header field names per section")
         if not fields or any(not n.isascii() or any(b in _ATOM_SPECIALS for b in n) for n in fields):
             raise IllegalClientResponse("malformed header field names")
         text = head[:-1]
@@ -342,6 +357,8 @@ def _fetch_items(text: bytes) -> list[FetchItem]:
             raise IllegalClientResponse(f"unknown FETCH item {name[:40]}")
         items.append(FetchItem(name))
         position = end
+        if len(items) > MAX_ITEMS:
+            raise IllegalClientResponse(f"at most {MAX_ITEMS} FETCH items per command")
     return items
 
 
