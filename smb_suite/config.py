@@ -75,12 +75,53 @@ class TlsConfig:
     mta_sts_mode: str = field(
         default="testing", metadata=_help("MTA-STS policy mode served on mta-sts.<domain>: testing, enforce or none")
     )
+    handshake_timeout: Duration = field(
+        default=Duration(30), metadata=_help("time a client has for the TLS handshake on IMAPS, SMTPS and HTTPS")
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class SmtpConfig:
     max_message_size: int = field(default=25 * 1024 * 1024, metadata=_help("largest message accepted, bytes"))
     max_recipients: int = field(default=100, metadata=_help("recipients per message"))
+    max_sessions: int = field(default=200, metadata=_help("sessions at once on each SMTP listener; more get 421"))
+    max_sessions_per_ip: int = field(default=20, metadata=_help("sessions at once from one client address (IPv6: /64)"))
+    command_timeout: Duration = field(
+        default=Duration(300), metadata=_help("wait for the next command (RFC 5321 4.5.3.2.7: at least 5 minutes)")
+    )
+    data_timeout: Duration = field(
+        default=Duration(180), metadata=_help("wait for the next block of message data (RFC 5321 4.5.3.2.6)")
+    )
+    spool_memory_kb: int = field(
+        default=512, metadata=_help("message data beyond this (KiB) is spooled to disk while it arrives")
+    )
+    processing_memory_mb: int = field(
+        default=256, metadata=_help("memory for messages being checked and stored at once, MiB; more wait")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ImapConfig:
+    max_connections: int = field(default=500, metadata=_help("connections at once on each IMAP listener"))
+    max_connections_per_ip: int = field(
+        default=50, metadata=_help("connections at once from one client address (IPv6: /64)")
+    )
+    login_timeout: Duration = field(default=Duration(60), metadata=_help("time to log in after connecting"))
+    idle_timeout: Duration = field(
+        default=Duration(1800), metadata=_help("a logged-in client silent this long is logged out (RFC 9051: >= 30m)")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    max_connections: int = field(default=1000, metadata=_help("connections at once on each HTTP listener"))
+    max_connections_per_ip: int = field(
+        default=100, metadata=_help("connections at once from one client address (IPv6: /64)")
+    )
+    header_timeout: Duration = field(default=Duration(30), metadata=_help("time to send a request's header"))
+    keepalive_timeout: Duration = field(
+        default=Duration(15), metadata=_help("an idle keep-alive connection is closed after this")
+    )
 
 
 SMARTHOST_TLS = ("starttls", "implicit", "none")
@@ -243,6 +284,8 @@ class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     tls: TlsConfig = field(default_factory=TlsConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    imap: ImapConfig = field(default_factory=ImapConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
     sites: SitesConfig = field(default_factory=SitesConfig)
     tiers: dict[str, TierConfig] = field(default_factory=_default_tiers)
     quota: QuotaConfig = field(default_factory=QuotaConfig)
@@ -330,9 +373,17 @@ def _validate(label: str, key: str, value: Any) -> list[str]:
         return [f"unknown module(s) {sorted(set(value) - MODULES)}; known: {sorted(MODULES)}"]
     if key == "dmarc_reject" and value not in DMARC_REJECT_ACTIONS:
         return [f"must be one of {', '.join(DMARC_REJECT_ACTIONS)}"]
+    if key in _TIMEOUTS and value <= 0:
+        return ["must be more than 0 seconds"]
     if key == "nameservers":
         return [problem for server in value for problem in _nameserver_problems(server)]
     return []
+
+
+_TIMEOUTS = frozenset(
+    {"handshake_timeout", "command_timeout", "data_timeout", "login_timeout", "idle_timeout", "header_timeout"}
+    | {"keepalive_timeout"}
+)
 
 
 def parse_nameserver(value: str, default_port: int = 53) -> tuple[str, int]:

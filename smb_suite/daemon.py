@@ -21,7 +21,7 @@ from typing import Any
 
 import uvicorn
 
-from smb_suite import log, ops, tls
+from smb_suite import limits, log, ops, tls
 from smb_suite.config import Config, parse_listen_address
 from smb_suite.ops import Services
 from smb_suite.queue.routes import MxResolver, Router, SharedResolver
@@ -147,11 +147,12 @@ class Daemon:
         log.event(logger, "listening", service=name, address=f"{host}:{port}")
 
     async def _start_smtp(self, services: Services, context: ssl.SSLContext) -> None:
+        budget = smtp_server.processing_budget(services)  # shared by the three SMTP listeners
         for mode in smtp_server.Mode:
             address = parse_listen_address(getattr(self.config.listen, mode.value))
             if address is None:
                 continue
-            listener = await smtp_server.start(services, *address, mode, context)
+            listener = await smtp_server.start(services, *address, mode, context, budget)
             self._listening(mode.value, address[0], listener.port)
             self._closers.append(functools.partial(listener.close, DRAIN_SECONDS))
 
@@ -176,13 +177,19 @@ class Daemon:
                 from smb_suite.web.app import create_app
 
                 app = create_app(services)
+            from smb_suite.web.protocol import HttpProtocols
+
             sock = _bind(*address)
-            options: dict[str, Any] = {}
-            if secure:
+            context = None
+            if secure:  # the TLS handshake is done by the protocol's gate, after the connection is counted
                 sni = tls.SniContexts(
                     self.config.certificate_path, self.config.key_path, self.config.site_certificates_dir
                 )
-                options = {"ssl_context_factory": lambda _config, _default, sni=sni: sni.default}
+                context = sni.default
+            options: dict[str, Any] = {
+                "http": HttpProtocols(name, self.config, context),
+                "timeout_keep_alive": self.config.http.keepalive_timeout,
+            }
             server = _QuietServer(
                 uvicorn.Config(
                     app,
@@ -250,4 +257,5 @@ def serve(config: Config) -> int:
     # The loop thread shares the GIL with storage threads; after each socket write it must get the GIL back,
     # and with the default 5 ms switch interval it queues behind them (a convoy). 0.5 ms keeps replies prompt.
     sys.setswitchinterval(0.0005)
+    limits.return_freed_memory()  # large message copies go back to the OS once freed
     return asyncio.run(Daemon(config).run())

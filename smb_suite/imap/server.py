@@ -24,14 +24,15 @@ from typing import Any
 from cryptography import x509
 from OpenSSL import crypto
 from twisted.internet.defer import maybeDeferred
-from twisted.internet.interfaces import ISSLTransport
+from twisted.internet.interfaces import IHandshakeListener, ISSLTransport
 from twisted.internet.protocol import ServerFactory, connectionDone
 from twisted.internet.ssl import CertificateOptions, TLSVersion
 from twisted.mail.imap4 import IllegalClientResponse, IMAP4Server, LOGINCredentials, PLAINCredentials
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from smb_suite import __version__ as VERSION
-from smb_suite import log
+from smb_suite import limits, log
 from smb_suite.config import Config
 from smb_suite.imap import auth, syntax, wire
 from smb_suite.imap.arguments import Arguments, opt_atom
@@ -57,6 +58,7 @@ def _is_loopback(host: str) -> bool:
     return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
 
 
+@implementer(IHandshakeListener)
 class IMAPServer(QuotaCommands, FetchCommands, SelectedCommands, ListCommands, MailboxCommands, IMAP4Server):  # type: ignore[misc]
     IDENT = b"smb-suite IMAP4rev1 ready"
     MAX_LENGTH = 64 * 1024  # longest command line (RFC 7162 4 asks for at least 8192 octets)
@@ -74,9 +76,25 @@ class IMAPServer(QuotaCommands, FetchCommands, SelectedCommands, ListCommands, M
         self._resume_scheduled = False
         self._overlong_tag: bytes | None = None  # discarding the rest of a line that was too long
         self._idle_tag = b""
+        settings = services.config.imap
+        self.timeOut = int(settings.login_timeout)  # RFC 9051 5.4: before login, a short wait
+        self.POSTAUTH_TIMEOUT = int(settings.idle_timeout)  # after login at least 30 minutes
+        self.slot: limits.Slot | None = None
+        self._handshake_timer: Any = None
 
     def connectionMade(self) -> None:
         self.client_ip = str(getattr(self.transport.getPeer(), "host", ""))
+        factory: IMAPFactory = self.factory
+        if factory.implicit_tls:  # the client must finish its TLS handshake in time (handshakeCompleted)
+            self._handshake_timer = _reactor().callLater(
+                self.services.config.tls.handshake_timeout, self._handshake_expired
+            )
+        self.slot = factory.limits.acquire(self.client_ip)
+        if self.slot is None:  # RFC 9051 7.1.5: BYE as the greeting; RFC 5530 [UNAVAILABLE]
+            log.event(logger, "connection.refused", service="imap", client=self.client_ip, reason="too_many")
+            self.transport.write(b"* BYE [UNAVAILABLE] Too many connections from your address\r\n")
+            self.transport.loseConnection()
+            return
         self._loopback = _is_loopback(self.client_ip)
         self.portal = auth.portal_for(self.services, self.client_ip, self.connection)  # type: ignore[assignment]
         self.sessions.add(self)
@@ -84,7 +102,20 @@ class IMAPServer(QuotaCommands, FetchCommands, SelectedCommands, ListCommands, M
         log.event(logger, "imap.connected", conn=self.connection, client=self.client_ip)
         super().connectionMade()
 
+    def handshakeCompleted(self) -> None:
+        if self._handshake_timer is not None and self._handshake_timer.active():
+            self._handshake_timer.cancel()
+        self._handshake_timer = None
+
+    def _handshake_expired(self) -> None:
+        self._handshake_timer = None
+        log.event(logger, "tls.handshake_failed", service="imaps", client=self.client_ip, reason="timeout")
+        self.transport.abortConnection()
+
     def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.handshakeCompleted()  # cancels the handshake timer
+        if self.slot is not None:
+            self.slot.release()
         self._deselect()
         self.sessions.discard(self)
         log.event(logger, "imap.disconnected", conn=self.connection)
@@ -383,10 +414,13 @@ def _reactor() -> Any:
 class IMAPFactory(ServerFactory):
     noisy = False  # the daemon logs one "listening" line per service itself
 
-    def __init__(self, services: Services, starttls: Any) -> None:
+    def __init__(self, services: Services, starttls: Any, implicit_tls: bool = False) -> None:
         self.services = services
         self.starttls = starttls
+        self.implicit_tls = implicit_tls
         self.sessions: set[IMAPServer] = set()
+        settings = services.config.imap
+        self.limits = limits.ConnectionLimits(settings.max_connections, settings.max_connections_per_ip)
 
     def buildProtocol(self, addr: Any) -> IMAPServer:
         protocol = IMAPServer(self.services, self.starttls, self.sessions)
@@ -414,7 +448,7 @@ def listen(services: Services, host: str, port: int, context: ssl.SSLContext, im
     reactor: Any = installed
     options = _tls_options(services.config, context)
     if implicit_tls:
-        return reactor.listenSSL(port, IMAPFactory(services, None), options, interface=host)
+        return reactor.listenSSL(port, IMAPFactory(services, None, implicit_tls=True), options, interface=host)
     return reactor.listenTCP(port, IMAPFactory(services, options), interface=host)
 
 

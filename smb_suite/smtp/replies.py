@@ -23,6 +23,11 @@ LOGIN_LOCKED = "454 4.7.0 Temporary authentication failure: too many failed logi
 NO_RECIPIENTS = "554 5.5.1 No valid recipients"
 SUSPENDED = "451 4.7.1 Mailbox temporarily unavailable, try again later"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
+TOO_MANY_CONNECTIONS = "421 4.7.0 Too many connections from your address, try again later"
+TIMEOUT = "421 4.4.2 Timeout exceeded, closing connection"  # RFC 5321 4.5.3.2, RFC 3463 4.4.2
+BUSY = "452 4.3.1 Insufficient system resources, try again later"
+LINE_TOO_LONG = "500 5.5.2 Line too long (RFC 5321 4.5.3.1.6)"
+TOO_MUCH_DATA = "552 5.3.4 Message too big"
 TOO_MANY_HOPS = "554 5.4.6 Too many hops: this message is looping"
 # RFC 6409 6.1 lets the MSA refuse senders the user may not use; 5.7.1 "not authorized" (RFC 3463).
 SENDER_NOT_OWNED = "553 5.7.1 Sender address rejected: not one of your addresses or aliases"

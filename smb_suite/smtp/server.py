@@ -14,10 +14,10 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, syntax
 
-from smb_suite import log, ops
+from smb_suite import limits, log, ops
 from smb_suite.errors import AuthenticationFailed, LoginLocked
 from smb_suite.ops import Services
-from smb_suite.smtp import replies
+from smb_suite.smtp import data, replies
 from smb_suite.smtp.handlers import InboundHandler, SubmissionHandler
 
 logger = logging.getLogger("smb_suite.smtp")
@@ -39,12 +39,22 @@ class SmbEnvelope(Envelope):
 
 
 class SmbSMTP(SMTP):
-    def __init__(self, handler: Any, services: Services, sessions: set[SmbSMTP], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        handler: Any,
+        services: Services,
+        sessions: set[SmbSMTP],
+        slot: limits.Slot | None = None,
+        budget: limits.MemoryBudget | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.services = services
         self.sessions = sessions
+        self.slot = slot
+        self.budget = budget or limits.MemoryBudget(services.config.smtp.processing_memory_mb * MIB)
         self._greeting = False
         sessions.add(self)
-        super().__init__(handler, **kwargs)
+        super().__init__(handler, timeout=services.config.smtp.command_timeout, **kwargs)
 
     async def push(self, status: Any) -> None:
         """Every reply leaves with an enhanced status code (we advertise ENHANCEDSTATUSCODES, RFC 2034)."""
@@ -71,6 +81,61 @@ class SmbSMTP(SMTP):
     def connection_lost(self, error: Exception | None) -> None:
         super().connection_lost(error)
         self.sessions.discard(self)
+        if self.slot is not None:
+            self.slot.release()
+
+    def _timeout_cb(self) -> None:
+        """RFC 5321 4.5.3.2: a server that gives up on a silent client says so (421 4.4.2) and closes."""
+        transport = self.transport
+        if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
+            log.event(logger, "smtp.timeout", client=self.session.peer[0] if self.session and self.session.peer else "")
+            transport.write(replies.TIMEOUT.encode() + b"\r\n")
+        super()._timeout_cb()  # type: ignore[no-untyped-call]
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        """DATA spooled to disk as it arrives (smtp/data.py), processed within the memory budget."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        settings = self.services.config.smtp
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        with data.spool(self.services.config.server.data_dir / "tmp", settings.spool_memory_kb * 1024) as spooled:
+            block_timeout = settings.data_timeout
+            outcome, size = await data.receive(
+                self._reader, spooled, self.data_size_limit, lambda: self._reset_timeout(block_timeout)
+            )
+            self._reset_timeout(data.TERMINATOR_TIMEOUT)
+            if outcome is data.Outcome.LINE_TOO_LONG:
+                status = replies.LINE_TOO_LONG
+            elif outcome is data.Outcome.TOO_MUCH:
+                status = replies.TOO_MUCH_DATA
+            else:
+                status = await self._process(spooled, size)
+        self._set_post_data_state()  # type: ignore[no-untyped-call]
+        self._reset_timeout()
+        await self.push(status)
+
+    async def _process(self, spooled: Any, size: int) -> str:
+        """Read the message back and run the DATA hook, once the processing budget has room for it."""
+        assert self.envelope is not None
+        try:
+            async with self.budget.reserve(size * data.PROCESSING_COPIES, self.services.config.smtp.data_timeout):
+                content = await asyncio.to_thread(data.read_back, spooled)
+                self.envelope.content = self.envelope.original_content = content
+                del content
+                status = await self._call_handler_hook("DATA")
+                self.envelope.content = self.envelope.original_content = None
+                return str(status)
+        except limits.BudgetExhausted:
+            log.event(logger, "smtp.busy", size=size, budget_used=self.budget.used)
+            return replies.BUSY
 
     def _create_envelope(self) -> SmbEnvelope:
         return SmbEnvelope()
@@ -109,6 +174,18 @@ class SmbSMTP(SMTP):
         return AuthResult(success=True, auth_data=user)
 
 
+MIB = 1024 * 1024
+
+
+def processing_budget(services: Services) -> limits.MemoryBudget:
+    """One budget for the messages all SMTP listeners process at once; when it empties, the heap is trimmed."""
+
+    def trim() -> None:
+        asyncio.get_running_loop().run_in_executor(None, limits.trim_heap)
+
+    return limits.MemoryBudget(services.config.smtp.processing_memory_mb * MIB, on_idle=trim)
+
+
 class Listener:
     """One listening SMTP service and its live sessions, so shutdown can let transactions finish."""
 
@@ -140,8 +217,16 @@ class Listener:
             transport.close()
 
 
-async def start(services: Services, host: str, port: int, mode: Mode, context: ssl.SSLContext) -> Listener:
-    """Listen for one SMTP service; STARTTLS everywhere, implicit TLS on submissions."""
+async def start(
+    services: Services,
+    host: str,
+    port: int,
+    mode: Mode,
+    context: ssl.SSLContext,
+    budget: limits.MemoryBudget | None = None,
+) -> Listener:
+    """Listen for one SMTP service; STARTTLS everywhere, implicit TLS on submissions (done by the gate, after
+    the connection is counted against `[smtp] max_sessions` and `max_sessions_per_ip`)."""
     settings = services.config.smtp
     handler = InboundHandler(services) if mode is Mode.INBOUND else SubmissionHandler(services)
     options: dict[str, Any] = {
@@ -160,12 +245,19 @@ async def start(services: Services, host: str, port: int, mode: Mode, context: s
         options["auth_require_tls"] = mode is Mode.SUBMISSION
         options["require_starttls"] = mode is Mode.SUBMISSION
     sessions: set[SmbSMTP] = set()
+    budget = budget or processing_budget(services)
+    (services.config.server.data_dir / "tmp").mkdir(parents=True, exist_ok=True)
 
-    def factory() -> SmbSMTP:
-        return SmbSMTP(handler, services, sessions, **options)
+    def factory(slot: limits.Slot) -> SmbSMTP:
+        return SmbSMTP(handler, services, sessions, slot, budget, **options)
 
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        factory, host, port, ssl=context if mode is Mode.SUBMISSIONS else None, reuse_address=True
+    gate = limits.gate(
+        mode.value,
+        factory,
+        limits.ConnectionLimits(settings.max_sessions, settings.max_sessions_per_ip),
+        replies.TOO_MANY_CONNECTIONS.encode() + b"\r\n",
+        context if mode is Mode.SUBMISSIONS else None,
+        services.config.tls.handshake_timeout,
     )
+    server = await asyncio.get_running_loop().create_server(gate, host, port, reuse_address=True)
     return Listener(server, sessions)

@@ -1,0 +1,326 @@
+"""Limits every public listener has: connection caps per client address and in total, a bounded TLS
+handshake on implicit-TLS ports, a memory budget for work in progress, and freed memory given back.
+
+    ConnectionLimits(total, per_ip)     counts live connections; acquire(address) -> Slot, or None over a cap
+    gate(factory, limits, refusal, ...) an asyncio protocol factory for loop.create_server: counts each TCP
+                                        connection as it is accepted (before any TLS), refuses it over a cap
+                                        with `refusal`, does the TLS handshake within a deadline on
+                                        implicit-TLS ports, then hands the connection to `factory(slot)`;
+                                        that protocol calls slot.release() from its connection_lost
+    MemoryBudget(capacity)              bytes of work in progress at once; reserve(size, wait) waits its turn
+    return_freed_memory()               glibc: large blocks come from mmap and go back to the OS when freed
+
+SMTP (asyncio), HTTP (uvicorn protocols on asyncio) and IMAP (twisted, counting with ConnectionLimits
+itself) share these. A client "address" is its IPv4 address, or its IPv6 /64: one subscriber's prefix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import ctypes
+import ctypes.util
+import ipaddress
+import logging
+import ssl
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from smb_suite import log
+
+logger = logging.getLogger("smb_suite.limits")
+REFUSAL_LINGER = 5.0  # seconds a refused plain connection may take to read the refusal and hang up
+MAX_REFUSING = 64  # refused TLS connections handshaking at once just to read their refusal; more are closed
+
+
+def client_key(address: str) -> str:
+    """What one client is counted as: an IPv4 address (IPv4-mapped IPv6 too), or an IPv6 address's /64."""
+    try:
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
+
+
+class Slot:
+    """One counted connection; release() is idempotent."""
+
+    __slots__ = ("_limits", "key")
+
+    def __init__(self, limits: ConnectionLimits, key: str) -> None:
+        self._limits: ConnectionLimits | None = limits
+        self.key = key
+
+    def release(self) -> None:
+        limits, self._limits = self._limits, None
+        if limits is not None:
+            limits._release(self.key)
+
+
+class ConnectionLimits:
+    """Live connections of one listener, per client and in total."""
+
+    def __init__(self, total: int, per_ip: int) -> None:
+        self.total = total
+        self.per_ip = per_ip
+        self.active = 0
+        self._by_client: collections.Counter[str] = collections.Counter()
+
+    def acquire(self, address: str) -> Slot | None:
+        """A slot for a new connection from this address, or None when it would exceed a cap."""
+        key = client_key(address)
+        if self.active >= self.total or self._by_client[key] >= self.per_ip:
+            return None
+        self.active += 1
+        self._by_client[key] += 1
+        return Slot(self, key)
+
+    def count(self, address: str) -> int:
+        return self._by_client.get(client_key(address), 0)
+
+    def _release(self, key: str) -> None:
+        self.active -= 1
+        self._by_client[key] -= 1
+        if self._by_client[key] <= 0:
+            del self._by_client[key]
+
+
+def peer_address(transport: asyncio.BaseTransport) -> str:
+    peer = transport.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) and peer else ""
+
+
+class _Gate(asyncio.Protocol):
+    """Holds a fresh connection until it is counted (and its TLS handshake is done), then hands it over."""
+
+    def __init__(self, owner: _GateFactory) -> None:
+        self._owner = owner
+        self._transport: asyncio.Transport | None = None
+        self._early: list[bytes] = []  # data that arrived between the handshake and the hand-over
+        self._linger: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        owner = self._owner
+        address = peer_address(transport)
+        slot = owner.limits.acquire(address)
+        if slot is None:
+            log.event(logger, "connection.refused", service=owner.name, client=address, reason="too_many")
+            if owner.tls is None:
+                self._refuse(transport)
+            elif owner.refusing < MAX_REFUSING:
+                owner.refusing += 1
+                asyncio.get_running_loop().create_task(self._refuse_over_tls(transport))
+            else:
+                transport.abort()
+            return
+        if owner.tls is None:
+            self._hand_over(transport, slot)
+        else:
+            asyncio.get_running_loop().create_task(self._handshake(transport, slot))
+
+    def data_received(self, data: bytes) -> None:
+        if self._linger is None:
+            self._early.append(data)
+        # a refused client's data is read and dropped (unread data would turn our close into a reset)
+
+    def eof_received(self) -> bool | None:
+        if self._linger is not None and self._transport is not None:
+            self._transport.close()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._linger is not None:
+            self._linger.cancel()
+
+    async def _start_tls(self, transport: asyncio.Transport) -> asyncio.Transport | None:
+        owner = self._owner
+        assert owner.tls is not None
+        try:
+            return await asyncio.get_running_loop().start_tls(
+                transport, self, owner.tls, server_side=True, ssl_handshake_timeout=owner.handshake_timeout
+            )
+        except (OSError, ssl.SSLError, TimeoutError, ConnectionError, RuntimeError) as error:
+            log.event(
+                logger,
+                "tls.handshake_failed",
+                service=owner.name,
+                client=peer_address(transport),
+                reason=error.__class__.__name__,
+            )
+            transport.abort()
+            return None
+
+    async def _handshake(self, transport: asyncio.Transport, slot: Slot) -> None:
+        try:
+            secure = await self._start_tls(transport)
+        except BaseException:  # cancelled at shutdown
+            slot.release()
+            raise
+        if secure is None:
+            slot.release()
+            return
+        self._hand_over(secure, slot)
+
+    async def _refuse_over_tls(self, transport: asyncio.Transport) -> None:
+        try:
+            secure = await self._start_tls(transport)
+            if secure is not None:
+                secure.write(self._owner.refusal)
+                secure.close()
+        finally:
+            self._owner.refusing -= 1
+
+    def _refuse(self, transport: asyncio.Transport) -> None:
+        transport.write(self._owner.refusal)
+        if transport.can_write_eof():
+            transport.write_eof()
+            self._linger = asyncio.get_running_loop().call_later(REFUSAL_LINGER, transport.abort)
+        else:
+            transport.close()
+
+    def _hand_over(self, transport: asyncio.Transport, slot: Slot) -> None:
+        try:
+            protocol = self._owner.factory(slot)
+        except Exception:
+            slot.release()
+            transport.abort()
+            raise
+        transport.set_protocol(protocol)
+        protocol.connection_made(transport)
+        early, self._early = self._early, []
+        if early and isinstance(protocol, asyncio.Protocol):
+            protocol.data_received(b"".join(early))
+
+
+class _GateFactory:
+    def __init__(
+        self,
+        name: str,
+        factory: Callable[[Slot], asyncio.BaseProtocol],
+        limits: ConnectionLimits,
+        refusal: bytes,
+        tls: ssl.SSLContext | None,
+        handshake_timeout: float,
+    ) -> None:
+        self.name = name
+        self.factory = factory
+        self.limits = limits
+        self.refusal = refusal
+        self.tls = tls
+        self.handshake_timeout = handshake_timeout
+        self.refusing = 0
+
+    def __call__(self) -> _Gate:
+        return _Gate(self)
+
+
+def gate(
+    name: str,
+    factory: Callable[[Slot], asyncio.BaseProtocol],
+    limits: ConnectionLimits,
+    refusal: bytes,
+    tls: ssl.SSLContext | None = None,
+    handshake_timeout: float = 30.0,
+) -> Callable[[], asyncio.Protocol]:
+    """A protocol factory for `loop.create_server` (without ssl=: the gate does TLS itself, after counting)."""
+    return _GateFactory(name, factory, limits, refusal, tls, handshake_timeout)
+
+
+class BudgetExhausted(Exception):
+    """The memory budget stayed full for as long as the caller would wait."""
+
+
+class MemoryBudget:
+    """Bytes of work in progress at once (messages being checked and stored). First come, first served; a
+    single item larger than the whole budget runs when nothing else does."""
+
+    def __init__(self, capacity: int, on_idle: Callable[[], None] | None = None) -> None:
+        self.capacity = capacity
+        self.used = 0
+        self._waiting: collections.deque[tuple[int, asyncio.Future[None]]] = collections.deque()
+        self._on_idle = on_idle
+
+    @contextlib.asynccontextmanager
+    async def reserve(self, size: int, wait: float) -> AsyncIterator[None]:
+        cost = min(size, self.capacity)
+        if self._waiting or self.used + cost > self.capacity:
+            turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            entry = (cost, turn)
+            self._waiting.append(entry)
+            try:
+                await asyncio.wait_for(asyncio.shield(turn), wait)
+            except TimeoutError:
+                if turn.done():  # granted just as the wait ran out: take it
+                    pass
+                else:
+                    self._waiting.remove(entry)
+                    self._wake()
+                    raise BudgetExhausted from None
+            except BaseException:
+                if entry in self._waiting:
+                    self._waiting.remove(entry)
+                elif turn.done():
+                    self._release(cost)
+                raise
+        else:
+            self.used += cost
+        try:
+            yield
+        finally:
+            self._release(cost)
+
+    def _release(self, cost: int) -> None:
+        self.used -= cost
+        self._wake()
+        if self.used == 0 and not self._waiting and self._on_idle is not None:
+            self._on_idle()
+
+    def _wake(self) -> None:
+        while self._waiting:
+            cost, turn = self._waiting[0]
+            if self.used + cost > self.capacity and self.used > 0:
+                return
+            self._waiting.popleft()
+            self.used += cost
+            turn.set_result(None)
+
+
+_M_MMAP_THRESHOLD = -3  # mallopt(3) parameter numbers from glibc's malloc.h
+_MMAP_THRESHOLD = 256 * 1024
+
+
+def _libc() -> Any:
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        libc.mallopt, libc.malloc_trim  # noqa: B018 - glibc only
+    except (OSError, AttributeError, TypeError):
+        return None
+    return libc
+
+
+_LIBC = _libc()
+
+
+def return_freed_memory() -> bool:
+    """Serve large blocks (message copies) from mmap, so that freeing one gives its pages back to the OS.
+
+    glibc raises its mmap threshold each time such a block is freed (up to 32 MiB on 64-bit), after which
+    big messages come from the heap and the heap never shrinks. Setting the threshold fixes it and turns that
+    adjustment off. Returns False where glibc is not the allocator."""
+    if _LIBC is None:
+        return False
+    return bool(_LIBC.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD))
+
+
+def trim_heap() -> None:
+    """Give free heap memory back to the OS (malloc_trim(3)); for a thread: it walks the whole heap."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)

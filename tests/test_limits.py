@@ -1,0 +1,247 @@
+"""Limits every public server has: connection caps per client address and in total on every listener,
+timeouts for silent, slow and half-open clients, and memory that stays bounded under large messages.
+
+Client addresses: every 127.x.y.z is loopback on Linux, so a socket bound to 127.0.0.2 is another client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.daemon import Daemon, make_daemon
+from tests.dnsserver import DnsServer
+
+DEADLINE = 30.0
+CAPS = """
+[smtp]
+max_sessions = 3
+max_sessions_per_ip = 2
+[imap]
+max_connections = 3
+max_connections_per_ip = 2
+[http]
+max_connections = 3
+max_connections_per_ip = 2
+"""
+TIMEOUTS = """
+[tls]
+handshake_timeout = "1s"
+[smtp]
+command_timeout = "1s"
+data_timeout = "1s"
+[imap]
+login_timeout = "3s"
+idle_timeout = "2s"
+[http]
+header_timeout = "2s"
+keepalive_timeout = "1s"
+"""
+
+
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory: pytest.TempPathFactory, quiet_dns: DnsServer) -> Iterator[Daemon]:
+    server = make_daemon(tmp_path_factory.mktemp("caps"), CAPS, nameservers=(quiet_dns.address,)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def impatient(tmp_path_factory: pytest.TempPathFactory, quiet_dns: DnsServer) -> Iterator[Daemon]:
+    server = make_daemon(tmp_path_factory.mktemp("timeouts"), TIMEOUTS, nameservers=(quiet_dns.address,)).start()
+    yield server
+    server.stop()
+
+
+def insecure() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def connect(port: int, client: str = "127.0.0.1", tls: bool = False) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=DEADLINE, source_address=(client, 0))
+    return insecure().wrap_socket(sock) if tls else sock
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Everything the server says until it closes the connection (fails after DEADLINE)."""
+    received = b""
+    sock.settimeout(DEADLINE)
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+def first_line(sock: socket.socket) -> bytes:
+    received = b""
+    while b"\n" not in received:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        received += chunk
+    return received.split(b"\n", 1)[0]
+
+
+# -- connection caps ----------------------------------------------------------------------------------------
+
+Greeting = Callable[[socket.socket], bytes]
+
+
+def smtp_greeting(sock: socket.socket) -> bytes:
+    return first_line(sock)
+
+
+def imap_greeting(sock: socket.socket) -> bytes:
+    return first_line(sock)
+
+
+def http_greeting(sock: socket.socket) -> bytes:
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: mail.example.test\r\n\r\n")
+    return first_line(sock)
+
+
+SERVICES = {
+    # service: (how the client starts, what an accepted client hears, what a refused client hears)
+    "smtp": (smtp_greeting, b"220 ", b"421 4.7.0 "),
+    "submissions": (smtp_greeting, b"220 ", b"421 4.7.0 "),
+    "imap": (imap_greeting, b"* OK", b"* BYE [UNAVAILABLE]"),
+    "imaps": (imap_greeting, b"* OK", b"* BYE [UNAVAILABLE]"),
+    "http": (http_greeting, b"HTTP/1.1 ", b"HTTP/1.1 503 "),
+    "https": (http_greeting, b"HTTP/1.1 ", b"HTTP/1.1 503 "),
+}
+
+
+def accepted(line: bytes, ok: bytes, refused: bytes) -> bool:
+    return line.startswith(ok) and not line.startswith(refused)
+
+
+@pytest.mark.parametrize("service", list(SERVICES))
+def test_each_listener_caps_connections_per_client_and_in_total_and_reuses_freed_slots(
+    capped: Daemon, service: str
+) -> None:
+    greet, ok, refused = SERVICES[service]
+    port = capped.ports[service]
+    tls = service in ("submissions", "imaps", "https")
+    held: list[socket.socket] = []
+    try:
+        for _ in range(2):  # the per-client cap is 2
+            held.append(connect(port, "127.0.0.1", tls))
+            line = greet(held[-1])
+            assert accepted(line, ok, refused), line
+        with connect(port, "127.0.0.1", tls) as third:
+            assert greet(third).startswith(refused)
+            read_until_closed(third)
+        held.append(connect(port, "127.0.0.2", tls))  # another client still gets in: 3 in total
+        line = greet(held[-1])
+        assert accepted(line, ok, refused), line
+        with connect(port, "127.0.0.3", tls) as fourth:  # the total cap is 3
+            assert greet(fourth).startswith(refused)
+        held.pop(0).close()  # a slot of 127.0.0.1 is freed: once the server has noticed, it is usable again
+        deadline = time.monotonic() + DEADLINE
+        while True:
+            sock = connect(port, "127.0.0.1", tls)
+            if accepted(greet(sock), ok, refused):
+                held.append(sock)
+                break
+            sock.close()
+            assert time.monotonic() < deadline, "the freed slot was never reused"
+    finally:
+        for sock in held:
+            sock.close()
+
+
+# -- timeouts -----------------------------------------------------------------------------------------------
+
+
+def test_smtp_drops_a_silent_client_with_421_4_4_2(impatient: Daemon) -> None:
+    with connect(impatient.ports["smtp"]) as sock:
+        said = read_until_closed(sock)
+    assert said.startswith(b"220 ")
+    assert b"\r\n421 4.4.2 " in said
+
+
+def test_smtp_drops_a_client_that_stops_sending_message_data_with_421_4_4_2(impatient: Daemon) -> None:
+    with connect(impatient.ports["smtp"]) as sock:
+        assert first_line(sock).startswith(b"220 ")
+        sock.sendall(
+            b"EHLO client.example\r\nMAIL FROM:<a@remote.example>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n"
+        )
+        said = b""
+        while b"354 " not in said:
+            said += sock.recv(4096)
+        sock.sendall(b"Subject: half a message\r\n\r\nand then nothing")
+        said = read_until_closed(sock)
+    assert said.startswith(b"421 4.4.2 "), said
+    assert impatient.messages("alice@example.test") == []
+
+
+@pytest.mark.parametrize("service", ["imap", "imaps"])
+def test_imap_logs_out_a_client_that_does_not_log_in(impatient: Daemon, service: str) -> None:
+    with connect(impatient.ports[service], tls=service == "imaps") as sock:
+        said = read_until_closed(sock)
+    assert said.startswith(b"* OK")
+    assert b"\r\n* BYE " in said
+
+
+def test_imap_logs_out_a_logged_in_client_that_stays_silent(impatient: Daemon) -> None:
+    with connect(impatient.ports["imap"]) as sock:
+        assert first_line(sock).startswith(b"* OK")
+        sock.sendall(b'a LOGIN alice@example.test "alice-secret-1"\r\n')
+        said = b""
+        while b"a OK" not in said:
+            chunk = sock.recv(4096)
+            assert chunk, said
+            said += chunk
+        said = read_until_closed(sock)
+    assert b"* BYE " in said
+
+
+@pytest.mark.parametrize("service", ["submissions", "imaps", "https"])
+def test_a_client_that_never_sends_its_tls_client_hello_is_dropped(impatient: Daemon, service: str) -> None:
+    with connect(impatient.ports[service]) as sock:
+        port = sock.getsockname()[1]
+        assert read_until_closed(sock) == b""
+    logged = f"tls.handshake_failed service={service} client=127.0.0.1"
+    assert logged in impatient.log_text(), f"{service}: dropped, but not for its handshake (port {port})"
+
+
+def test_http_drops_a_client_that_sends_its_header_a_byte_at_a_time(impatient: Daemon) -> None:
+    """A slowloris keeps sending, but the header deadline counts from the start of the request."""
+    header = b"GET / HTTP/1.1\r\nHost: mail.example.test\r\n" + b"X-Padding: " + b"a" * 10_000
+    deadline = time.monotonic() + DEADLINE
+    with connect(impatient.ports["http"]) as sock:
+        for byte in header:
+            assert time.monotonic() < deadline, "the server never gave up on the slow header"
+            try:
+                sock.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            readable, _, _ = select.select([sock], [], [], 0.1)  # the pace of the slow client
+            if readable:
+                assert read_until_closed(sock) == b""
+                break
+        else:
+            pytest.fail("the whole slow header was accepted")
+    assert "http.header_timeout client=127.0.0.1" in impatient.log_text()
+
+
+def test_http_closes_a_client_that_connects_and_says_nothing(impatient: Daemon) -> None:
+    with connect(impatient.ports["http"]) as sock:
+        assert read_until_closed(sock) == b""
+
+
+def test_http_closes_an_idle_keep_alive_connection(impatient: Daemon) -> None:
+    with connect(impatient.ports["http"]) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: mail.example.test\r\n\r\n")
+        said = read_until_closed(sock)
+    assert said.startswith(b"HTTP/1.1 ")
+    assert b"connection: close" not in said.lower()
