@@ -1,9 +1,23 @@
-"""Durable file operations: what a 250 or an OK promises survives a crash (DESIGN.md durability contract)."""
+"""Durable file operations: what a 250 or an OK promises survives a crash (DESIGN.md durability contract).
+
+And what a full disk looks like to the rest of the code: `DiskFull`, raised for ENOSPC/EDQUOT from the file
+system and for SQLite's "database or disk is full", so that each front end maps one error (SMTP 452 4.3.1,
+IMAP NO [UNAVAILABLE]) instead of an OSError it would report as an internal error.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
+
+from smb_suite.errors import DiskFull
+
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
 
 
 def fsync_dir(path: Path) -> None:
@@ -13,3 +27,24 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """ENOSPC/EDQUOT, or SQLite's SQLITE_FULL (bare, or wrapped by SQLAlchemy as `.orig`)."""
+    if isinstance(error, OSError):
+        return error.errno in FULL_ERRNOS
+    original = getattr(error, "orig", error)
+    return isinstance(original, sqlite3.Error) and getattr(original, "sqlite_errorcode", None) == _SQLITE_FULL
+
+
+@contextlib.contextmanager
+def disk_full_as_error() -> Iterator[None]:
+    """Turn a full disk inside the block into DiskFull; any other error passes unchanged."""
+    try:
+        yield
+    except DiskFull:
+        raise
+    except Exception as exc:
+        if is_disk_full(exc):
+            raise DiskFull("the server's storage is full; nothing was stored, try again later") from exc
+        raise

@@ -22,6 +22,7 @@ Core code raises these; each front end translates them to its wire format in one
     ├── TemporaryFailure            retry could succeed (SMTP 4xx, IMAP NO)
     │   ├── RelayNotConfigured      remote delivery not available yet
     │   ├── StorageFull             the recipient's storage is full: the sender should retry later
+    │   ├── DiskFull                the server's disk is full (ENOSPC, EDQUOT): SMTP 452 4.3.1, IMAP [UNAVAILABLE]
     │   ├── TenantSuspended         the recipient's business is suspended (SMTP 451 4.7.1): mail waits
     │   ├── LoginLocked             too many failed logins: refused for a while, right password or not
     │   │                           (SMTP 454 4.7.0, IMAP NO [UNAVAILABLE], web 429)
@@ -107,6 +108,11 @@ class RelayNotConfigured(TemporaryFailure):
 
 class StorageFull(TemporaryFailure):
     """The recipient's business (or mailbox) has no room left; an upgrade or a clean-up makes room."""
+
+
+class DiskFull(TemporaryFailure):
+    """The server's file system (or its file-system quota) has no room left: nothing was stored, retry later.
+    Raised by the storage layer for ENOSPC/EDQUOT and SQLite's "database or disk is full"."""
 
 
 class DnsFailure(TemporaryFailure):

@@ -72,7 +72,7 @@ def response_for(error: BaseException, trycreate: bool = False) -> tuple[bytes, 
             return b"NO", b"folder is open read-only (EXAMINE)"
         case errors.AuthenticationFailed():
             return b"NO", b"[AUTHENTICATIONFAILED] " + _text(error)  # RFC 5530 3
-        case errors.TemporaryFailure():
+        case errors.TemporaryFailure():  # DiskFull among them: never [SERVERBUG] for a full disk
             return b"NO", b"[UNAVAILABLE] " + _text(error)
         case errors.NotFound():
             return b"NO", b"[NONEXISTENT] " + _text(error)

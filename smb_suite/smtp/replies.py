@@ -18,6 +18,7 @@ LOCAL_ERROR = "451 4.3.0 Local error in processing, try again later"
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 QUOTA_FULL = "552 5.3.4 Message too big for the recipient's storage"
 STORAGE_FULL = "452 4.2.2 Mailbox full, try again later"
+DISK_FULL = "452 4.3.1 Insufficient system storage, try again later"  # RFC 3463 4.3.1 mail system full
 AUTH_FAILED = "535 5.7.8 Authentication credentials invalid"
 LOGIN_LOCKED = "454 4.7.0 Temporary authentication failure: too many failed logins, try again later"  # RFC 4954 6
 NO_RECIPIENTS = "554 5.5.1 No valid recipients"
@@ -77,6 +78,8 @@ def for_error(error: Exception) -> str:
             return SUSPENDED
         case errors.StorageFull():
             return STORAGE_FULL
+        case errors.DiskFull():
+            return DISK_FULL
         case errors.RelayNotConfigured():
             return RELAY_NOT_CONFIGURED
         case errors.QuotaExceeded():

@@ -13,7 +13,7 @@ import socket
 import time
 from pathlib import Path
 
-from smb_suite.durable import fsync_dir
+from smb_suite.durable import disk_full_as_error, fsync_dir
 from smb_suite.errors import InvalidMailboxName
 from smb_suite.names import unsafe_character
 
@@ -85,13 +85,18 @@ def write_new(folder: Path, data: bytes, mtime: float | None = None) -> str:
     """Write a message into tmp/, fsync it, rename into new/; return 'new/<key>'. The caller fsyncs new/."""
     key = new_key(len(data))
     tmp = folder / "tmp" / key
-    with open(tmp, "xb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    if mtime is not None:
-        os.utime(tmp, (mtime, mtime))
-    os.rename(tmp, folder / "new" / key)
+    with disk_full_as_error():
+        try:
+            with open(tmp, "xb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if mtime is not None:
+                os.utime(tmp, (mtime, mtime))
+            os.rename(tmp, folder / "new" / key)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # no half-written file left in tmp/ (a full disk, or anything else)
+            raise
     return f"new/{key}"
 
 

@@ -8,9 +8,16 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Generic, ParamSpec, TypeVar
 
+from smb_suite.durable import disk_full_as_error
+
 P = ParamSpec("P")
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+def _full_as_error(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    with disk_full_as_error():
+        return func(*args, **kwargs)
 
 
 IO_THREADS = 16  # parallel fsyncs: the file system commits concurrent ones together
@@ -22,8 +29,11 @@ class StoreRunner:
         self.io = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="store-io")
 
     async def write(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a storage write on the single writer thread (keeps UIDs and fsync order simple)."""
-        return await asyncio.get_running_loop().run_in_executor(self._writer, partial(func, *args, **kwargs))
+        """Run a storage write on the single writer thread (keeps UIDs and fsync order simple); a full disk
+        (file or index) is raised as DiskFull."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._writer, partial(_full_as_error, func, *args, **kwargs)
+        )
 
     async def read(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await asyncio.to_thread(func, *args, **kwargs)
