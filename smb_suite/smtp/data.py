@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from smb_suite.durable import is_disk_full
+
 CHUNK = 64 * 1024
 # What processing one message costs, in multiples of its size: the bytes read back, the copy with our
 # Authentication-Results field, the copy with our Received field, and the parsing done while storing it
@@ -30,6 +32,7 @@ class Outcome(enum.Enum):
     COMPLETE = "complete"
     LINE_TOO_LONG = "line too long"  # RFC 5321 4.5.3.1.6
     TOO_MUCH = "too much"  # over SIZE (RFC 1870)
+    DISK_FULL = "disk full"  # the spool file could not be written (ENOSPC/EDQUOT): 452 4.3.1
 
 
 def spool(directory: Path, memory_limit: int) -> IO[bytes]:
@@ -63,12 +66,23 @@ async def receive(
         if outcome is Outcome.COMPLETE:
             chunk += line[1:] if at_line_start and line.startswith(b".") else line
             if len(chunk) >= CHUNK:
-                out.write(chunk)
+                outcome = _write(out, chunk)
                 chunk.clear()
         at_line_start = line.endswith(b"\r\n")
     if outcome is Outcome.COMPLETE:
-        out.write(chunk)
+        outcome = _write(out, chunk)
     return outcome, received
+
+
+def _write(out: IO[bytes], chunk: bytearray) -> Outcome:
+    """A full disk ends the spooling, not the session: the rest is read to the dot and dropped."""
+    try:
+        out.write(chunk)
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        return Outcome.DISK_FULL
+    return Outcome.COMPLETE
 
 
 def read_back(spooled: IO[bytes]) -> bytes:

@@ -116,6 +116,8 @@ class SmbSMTP(SMTP):
                 status = replies.LINE_TOO_LONG
             elif outcome is data.Outcome.TOO_MUCH:
                 status = replies.TOO_MUCH_DATA
+            elif outcome is data.Outcome.DISK_FULL:
+                status = replies.DISK_FULL
             else:
                 status = await self._process(spooled, size)
         self._set_post_data_state()  # type: ignore[no-untyped-call]
