@@ -273,6 +273,13 @@ class Directory:
             row = conn.execute(query).first()
         return None if row is None else self._user(row)
 
+    def user_by_id(self, user_id: int) -> User | None:
+        """The user with this id, or None (an admin session names its user by id)."""
+        query = self._user_query().where(db.users.c.id == user_id)
+        with self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else self._user(row)
+
     def get_user(self, actor: Principal, address: str) -> User:
         user = self.find_user(address)
         if user is None:

@@ -24,6 +24,7 @@ from smb_suite import db, log, tls
 from smb_suite.audit import AuditLog
 from smb_suite.auth.apppasswords import AppPasswords
 from smb_suite.auth.passwords import DUMMY_HASH, hash_password, verify_password
+from smb_suite.auth.sessions import WebSessions
 from smb_suite.auth.throttle import LoginThrottle, account_key
 from smb_suite.config import Config, parse_nameserver
 from smb_suite.delivery import Delivery
@@ -64,6 +65,7 @@ class Services:
     delivery: Delivery
     runner: StoreRunner
     throttle: LoginThrottle
+    web_sessions: WebSessions
     clock: Callable[[], float] = time.time
     listening: dict[str, int] = field(default_factory=dict)  # service -> bound port, filled in by the daemon
 
@@ -95,6 +97,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         delivery=Delivery(directory, store, queue, runner, config, clock),
         runner=runner,
         throttle=LoginThrottle(engine, config.login, clock),
+        web_sessions=WebSessions(engine, clock),
         dkim=DkimKeys(engine, clock),
         resolver=Resolver([parse_nameserver(server) for server in config.dns.nameservers], config.dns.timeout),
         clock=clock,
@@ -192,6 +195,7 @@ def add_user(services: Services, actor: Principal, address: str, password: str, 
 def set_password(services: Services, actor: Principal, address: str, password: str) -> User:
     services.directory.get_user(actor, address)  # unknown or foreign: say so before judging the password
     user = services.directory.set_password(actor, address, new_password_hash(password, actor))
+    services.web_sessions.end_user(user.id)  # a copied session cookie stops working with the old password
     services.audit.record(actor, "password.set", str(user.address), user.tenant_id)
     return user
 

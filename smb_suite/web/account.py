@@ -99,7 +99,7 @@ class AccountViews(Views):
             raise AuthenticationFailed("the current password is not right: nothing was changed") from exc
         user = await self.write(ops.set_password, visitor.actor, address, text_field(form, "password"))
         response = self.done(ACCOUNT, "password")
-        self.sessions.start(response, request, await self.read(_reload, user))  # the old session ends with it
+        await self.sessions.start(response, request, await self.read(_reload, user))  # the old session ends with it
         return response
 
     async def add_app_password(self, request: Request) -> Response:

@@ -56,13 +56,11 @@ def client_ip(request: Request) -> str:
 async def signed_in_user(services: Services, sessions: Sessions, request: Request) -> tuple[User, str] | None:
     """The signed-in user and the session's CSRF token, if the session still matches the account and its
     business is not suspended."""
-    session = sessions.load(request)
+    session = await sessions.load(request)
     if session is None:
         return None
-    user = await services.runner.read(services.directory.find_user, session.address)
-    if user is None or user.id != session.user_id:
-        return None
-    if sessions.password_tag(user) != session.password_tag:
+    user = await services.runner.read(services.directory.user_by_id, session.user_id)
+    if user is None:
         return None
     if await services.runner.read(services.directory.tenant_suspended, user.tenant_id):
         return None
@@ -213,15 +211,15 @@ class AdminViews(Views):
             return self._login_page(request, status_for(exc), str(exc), username)
         log.event(logger, "web.login", user=user.address, ip=client_ip(request))
         response = RedirectResponse(HOME, status_code=303, headers=SECURITY_HEADERS)
-        self.sessions.start(response, request, user)
+        await self.sessions.start(response, request, user)
         return response
 
     async def logout(self, request: Request) -> Response:
         form = await read_form(request)
-        session = self.sessions.load(request)
+        session = await self.sessions.load(request)
         check_csrf(session.csrf if session else None, form)
         response = RedirectResponse(HOME, status_code=303, headers=SECURITY_HEADERS)
-        self.sessions.end(response, request)
+        await self.sessions.end(response, request)
         return response
 
     async def language(self, request: Request) -> Response:

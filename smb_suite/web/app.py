@@ -90,7 +90,9 @@ class WebApp:
         self.hosts = admin_hosts(services.config)
         pages = Pages(self.hosts)
         self._pages = pages
-        sessions = Sessions(load_or_create_key(services.config.server.data_dir / KEY_FILE))
+        sessions = Sessions(
+            load_or_create_key(services.config.server.data_dir / KEY_FILE), services.web_sessions, services.runner
+        )
         admin = AdminViews(services, pages, sessions)
         site_admin = SiteAdminViews(services, pages, sessions)
         admin_routes = [

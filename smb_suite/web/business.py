@@ -129,7 +129,7 @@ class BusinessViews(Views):
         )
         if user.id == visitor.user.id:
             response = self.done("/admin/", "password")
-            self.sessions.start(response, request, await self.read(_reload_user, str(user.address)))
+            await self.sessions.start(response, request, await self.read(_reload_user, str(user.address)))
             return response
         return self.done(await self._home_of(visitor.actor, user.tenant_id), "password")
 

@@ -121,5 +121,5 @@ class OperatorViews(Views):
         log.event(logger, "web.signup", user=user.address, ip=client_ip(request))
         response = self.done(HOME, "welcome")
         response.headers.update(SECURITY_HEADERS)
-        self.sessions.start(response, request, user)
+        await self.sessions.start(response, request, user)
         return response

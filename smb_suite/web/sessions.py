@@ -1,19 +1,18 @@
-"""Signed-cookie sessions and CSRF tokens for the admin pages.
+"""Admin sessions and CSRF tokens.
 
-The signing key lives in the data folder (session.key, mode 0600), created on first start, so sessions
-survive a restart and both listeners accept the same cookies. A cookie holds no secret: the user's id and
-address, a keyed fingerprint of the password hash (changing the password ends every session) and the
-session's CSRF token. Before login, a short-lived signed cookie carries the login form's CSRF token.
+A signed-in browser's cookie holds an opaque random token; the session itself (user, CSRF token, expiry) is a
+row in the database (auth/sessions.py), so logout and a password change end it everywhere, a copied cookie
+included, and every worker process sees the same sessions. Before login, a short-lived cookie signed with the
+key in the data folder (session.key, mode 0600) carries the login form's CSRF token. Cookies are Secure on
+HTTPS (over plain HTTP the admin pages redirect to HTTPS when it is served).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
 import os
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 
 from itsdangerous import BadData, URLSafeTimedSerializer
@@ -21,8 +20,10 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from smb_suite.auth.sessions import StoredSession, WebSessions
 from smb_suite.directory import User
 from smb_suite.errors import ConfigError, PermissionDenied
+from smb_suite.storage.runner import StoreRunner
 
 KEY_FILE = "session.key"
 SESSION_COOKIE = "smb_session"
@@ -57,45 +58,36 @@ def load_or_create_key(path: Path) -> bytes:
     return key.encode("ascii")
 
 
-@dataclass(frozen=True, slots=True)
-class Session:
-    user_id: int
-    address: str
-    password_tag: str
-    csrf: str
-
-
 class Sessions:
-    """Issues, reads and clears the session and login-form cookies."""
+    """Issues, reads and ends the sessions (rows in the database) and sets their cookies."""
 
-    def __init__(self, key: bytes) -> None:
-        self._key = key
-        self._sessions = URLSafeTimedSerializer(key, salt="smb-suite.web.session")
+    def __init__(self, key: bytes, store: WebSessions, runner: StoreRunner) -> None:
+        self._store = store
+        self._runner = runner
         self._login_forms = URLSafeTimedSerializer(key, salt="smb-suite.web.login-form")
 
-    def password_tag(self, user: User) -> str:
-        """A keyed fingerprint of the password hash: a session lasts only while the password is unchanged."""
-        return hmac.new(self._key, user.password_hash.encode(), hashlib.sha256).hexdigest()[:32]
-
-    def start(self, response: Response, request: Request, user: User) -> None:
-        """Sign the user in on this response (a fresh CSRF token) and drop the login-form cookie."""
-        session = [user.id, str(user.address), self.password_tag(user), secrets.token_urlsafe(32)]
-        self._set(response, request, SESSION_COOKIE, self._sessions.dumps(session), SESSION_SECONDS)
+    async def start(self, response: Response, request: Request, user: User) -> None:
+        """Sign the user in on this response (a new session, a fresh CSRF token) and drop the login-form cookie.
+        The browser's previous session, if any, ends."""
+        old = request.cookies.get(SESSION_COOKIE, "")
+        if old:
+            await self._runner.write(self._store.end, old)
+        token, _ = await self._runner.write(self._store.create, user.id, SESSION_SECONDS)
+        self._set(response, request, SESSION_COOKIE, token, SESSION_SECONDS)
         self._clear(response, request, LOGIN_COOKIE)
 
-    def load(self, request: Request) -> Session | None:
-        """The signed, unexpired session of this request, or None (it may still name a removed user)."""
-        try:
-            user_id, address, tag, csrf = self._sessions.loads(
-                request.cookies.get(SESSION_COOKIE, ""), max_age=SESSION_SECONDS
-            )
-        except (BadData, TypeError, ValueError):
+    async def load(self, request: Request) -> StoredSession | None:
+        """The live session of this request, or None (no cookie, ended, expired)."""
+        token = request.cookies.get(SESSION_COOKIE, "")
+        if not token:
             return None
-        if not isinstance(user_id, int) or not all(isinstance(text, str) for text in (address, tag, csrf)):
-            return None
-        return Session(user_id, address, tag, csrf)
+        return await self._runner.read(self._store.find, token)
 
-    def end(self, response: Response, request: Request) -> None:
+    async def end(self, response: Response, request: Request) -> None:
+        """Log out: the session's row goes (a copy of the cookie opens nothing any more), and the cookie."""
+        token = request.cookies.get(SESSION_COOKIE, "")
+        if token:
+            await self._runner.write(self._store.end, token)
         self._clear(response, request, SESSION_COOKIE)
 
     def login_form_token(self, request: Request) -> str | None:
