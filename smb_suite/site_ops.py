@@ -11,6 +11,7 @@ import email.headerregistry
 import email.message
 import email.policy
 import email.utils
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from smb_suite import delivery, ops
+from smb_suite import delivery, log, ops
 from smb_suite.directory import Domain, Principal, Role, User
 from smb_suite.errors import (
     InvalidInput,
@@ -35,6 +36,8 @@ from smb_suite.quota import format_bytes
 from smb_suite.sites import publish, render, themes
 from smb_suite.sites.content import SiteContent, check_text
 from smb_suite.sites.upload import UploadLimits
+
+logger = logging.getLogger("smb_suite.web")
 
 MIB = 1024 * 1024
 
@@ -262,13 +265,22 @@ def check_contact(name: str, mail: str, phone: str, subject: str, message: str) 
 
 
 def contact_recipients(services: Services, domain: Domain) -> list[User]:
-    """The business's mailbox for site mail: the address on the site if hosted here, else its owners."""
+    """The business's mailbox for site mail: the address on the site if hosted here, else its owners.
+
+    Only mailboxes of the site's own business ever receive it: an address on the site (or an alias it names)
+    that reaches another business's mailbox is ignored, so a form on one business's site cannot write to
+    another's."""
     content = services.content.load(domain, services.config.sites.default_theme)
     if content.info.email:
         try:
-            return delivery.resolve(services.directory, services.store, content.info.email)
+            found = delivery.resolve(services.directory, services.store, content.info.email)
         except (RelayDenied, UnknownRecipient, InvalidInput):
-            pass
+            found = []
+        own = [user for user in found if user.tenant_id == domain.tenant_id]
+        if len(own) < len(found):
+            log.event(logger, "web.contact.foreign_recipient", site=domain.name, address=content.info.email)
+        if own:
+            return own
     owners = services.directory.owners(domain.tenant_id)
     if not owners:
         raise TemporaryFailure("This business cannot receive messages yet. Please try again later.")

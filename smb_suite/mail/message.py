@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.utils import formatdate, getaddresses
 
 _FIELD_NAME = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:")
@@ -72,6 +74,48 @@ def from_addresses(data: bytes) -> list[str]:
     """The addr-specs in every From field (RFC 5322 3.6.2), lower-cased; empty if there is no From."""
     found = getaddresses(values(data, "from"))
     return [address.lower() for _, address in found if address]
+
+
+# Fields that name who wrote or sent a message (RFC 5322 3.6.2, 3.6.6): a submitting user may only use its own
+# addresses in any of them, not only in From.
+ORIGINATOR_FIELDS = ("from", "sender", "resent-from", "resent-sender")
+_ADDRESS_LIKE = re.compile(r"[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:@]+\.[^\s<>()\[\]\"',;:@]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Originator:
+    field: str  # lower case: from, sender, resent-from, resent-sender
+    display_name: str  # with RFC 2047 encoded words decoded
+    address: str  # the addr-spec, lower case
+
+
+def originators(data: bytes) -> list[Originator]:
+    """Every mailbox in the originator fields, top to bottom (an empty addr-spec is left out)."""
+    fields, _ = split(data)
+    found: list[Originator] = []
+    for field in fields:
+        if field.name in ORIGINATOR_FIELDS:
+            for name, address in getaddresses([field.value]):
+                if address:
+                    found.append(Originator(field.name, _decoded(name), address.lower()))
+    return found
+
+
+def address_in_display_name(originator: Originator) -> str | None:
+    """An address written as the display name that is not the real one (`"ceo@bank.test" <x@a.test>`), which
+    mail apps show in place of the real sender; None when there is none."""
+    for candidate in _ADDRESS_LIKE.findall(originator.display_name):
+        if candidate.lower().rstrip(".") != originator.address.rstrip("."):
+            return str(candidate)
+    return None
+
+
+def _decoded(name: str) -> str:
+    """A display name with its RFC 2047 encoded words decoded (what the recipient's mail app shows)."""
+    try:
+        return str(make_header(decode_header(name)))
+    except (HeaderParseError, LookupError, UnicodeError, ValueError):
+        return name
 
 
 def domain_of(address: str) -> str:

@@ -111,6 +111,8 @@ class InboundHandler:
         if not envelope.mailboxes and not envelope.remote:  # type: ignore[attr-defined]
             return replies.NO_RECIPIENTS
         content = authresults.remove_ours(envelope.original_content or b"", server.hostname)
+        if b"\0" in content:  # RFC 5321 2.3.8
+            return replies.NUL_IN_MESSAGE
         settings = self.services.config
         try:
             verdict = await mailauth.authenticate(
@@ -208,15 +210,32 @@ class SubmissionHandler(InboundHandler):
         envelope.mail_options.extend(mail_options)
         return replies.OK_SENDER
 
+    @staticmethod
+    def _check_originators(content: bytes, allowed: set[str]) -> str | None:
+        """The refusal for From:, Sender:, Resent-From: or Resent-Sender: naming an address the user does not
+        own, or showing another address as its display name; None when they are all right."""
+        found = message.originators(content)
+        if not any(originator.field == "from" for originator in found):
+            return replies.FROM_NOT_OWNED
+        for originator in found:
+            if originator.address not in allowed:
+                return replies.field_not_owned(originator.field)
+            shown = message.address_in_display_name(originator)
+            if shown is not None:
+                return replies.display_name_spoof(originator.field, shown, originator.address)
+        return None
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if not envelope.mailboxes and not envelope.remote:  # type: ignore[attr-defined]
             return replies.NO_RECIPIENTS
         content = authresults.remove_ours(envelope.original_content or b"", server.hostname)
+        if b"\0" in content:  # RFC 5321 2.3.8: no bare NUL; some programs stop reading at one
+            return replies.NUL_IN_MESSAGE
+        refused = self._check_originators(content, await self._senders(session))
+        if refused is not None:
+            log.event(logger, "smtp.from_refused", client=_client(session), reply=refused[:9])
+            return refused
         senders = message.from_addresses(content)
-        allowed = await self._senders(session)
-        if not senders or any(sender not in allowed for sender in senders):
-            log.event(logger, "smtp.from_refused", client=_client(session), sender=",".join(senders) or "none")
-            return replies.FROM_NOT_OWNED
         domain = message.domain_of(senders[0])
         content = message.complete_for_submission(content, domain, int(self.services.clock()), secrets.token_hex(12))
         try:
