@@ -33,7 +33,9 @@ def set_site_email(server: Daemon, address: str) -> None:
 
 def contact(server: Daemon, subject: str) -> httpx.Response:
     return httpx.post(
-        f"http://127.0.0.1:{server.ports['http']}/_contact", headers={"Host": DOMAIN}, data={**VISITOR, "subject": subject}
+        f"http://127.0.0.1:{server.ports['http']}/_contact",
+        headers={"Host": DOMAIN},
+        data={**VISITOR, "subject": subject},
     )
 
 

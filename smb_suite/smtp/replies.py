@@ -33,6 +33,7 @@ TOO_MANY_HOPS = "554 5.4.6 Too many hops: this message is looping"
 # RFC 6409 6.1 lets the MSA refuse senders the user may not use; 5.7.1 "not authorized" (RFC 3463).
 SENDER_NOT_OWNED = "553 5.7.1 Sender address rejected: not one of your addresses or aliases"
 FROM_NOT_OWNED = "553 5.7.1 From: header rejected: not one of your addresses or aliases"
+DMARC_REJECTED = "550 5.7.1 Rejected: the From: domain's DMARC policy says this message is not from it"
 NUL_IN_MESSAGE = "554 5.6.0 Message refused: it contains NUL bytes, which SMTP does not allow (RFC 5321 2.3.8)"
 
 
@@ -47,7 +48,7 @@ def display_name_spoof(field: str, shown: str, real: str) -> str:
         f"550 5.7.1 {field.title()}: header rejected: its display name is the address {shown}, not the real "
         f"address <{real}>; use a name there, not an address"
     )
-DMARC_REJECTED = "550 5.7.1 Rejected: the From: domain's DMARC policy says this message is not from it"
+
 
 # RFC 2034 / RFC 3463: once ENHANCEDSTATUSCODES is advertised, every reply but the greeting, the EHLO/HELO
 # response and intermediate 3xx replies carries an enhanced code. aiosmtpd's own replies lack them; these are
