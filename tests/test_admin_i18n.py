@@ -90,5 +90,7 @@ def test_signed_in_pages_are_french_for_a_french_owner(server: Daemon) -> None:
 
 
 def test_pages_without_a_session_are_french_too(server: Daemon) -> None:
-    response = httpx.get(f"http://127.0.0.1:{server.ports['http']}/admin/signup", headers={"Accept-Language": "fr"})
+    response = httpx.get(
+        f"https://127.0.0.1:{server.ports['https']}/admin/signup", headers={"Accept-Language": "fr"}, verify=False
+    )
     assert response.status_code == 200 and "Créer mon entreprise" in response.text

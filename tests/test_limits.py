@@ -172,9 +172,7 @@ def test_smtp_drops_a_silent_client_with_421_4_4_2(impatient: Daemon) -> None:
 def test_smtp_drops_a_client_that_stops_sending_message_data_with_421_4_4_2(impatient: Daemon) -> None:
     with connect(impatient.ports["smtp"]) as sock:
         assert first_line(sock).startswith(b"220 ")
-        sock.sendall(
-            b"EHLO client.example\r\nMAIL FROM:<a@remote.example>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n"
-        )
+        sock.sendall(b"EHLO client.example\r\nMAIL FROM:<a@remote.example>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n")
         said = b""
         while b"354 " not in said:
             said += sock.recv(4096)

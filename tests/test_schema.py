@@ -63,7 +63,7 @@ def test_the_autoincrement_migration_keeps_every_row_and_cascades_nothing(tmp_pa
         run("INSERT INTO mailboxes (id, user_id, name, uidvalidity, uidnext) VALUES (9, 7, 'INBOX', 1, 2)")
         run("INSERT INTO messages (id, mailbox_id, uid, filename, size, internaldate) VALUES (11, 9, 1, 'cur/k', 3, 0)")
         run(
-            "INSERT INTO message_meta (message_id, envelope, bodystructure, body, subject, sender, \"to\", cc, bcc) "
+            'INSERT INTO message_meta (message_id, envelope, bodystructure, body, subject, sender, "to", cc, bcc) '
             "VALUES (11, x'00', x'00', x'00', 's', 'f', 't', '', '')"
         )
     db.migrate(engine)
@@ -81,7 +81,10 @@ def test_the_autoincrement_migration_keeps_every_row_and_cascades_nothing(tmp_pa
         assert compare_metadata(MigrationContext.configure(connection), db.metadata) == []
     with engine.begin() as connection:
         # the first new row after the migration continues after the highest id kept
-        assert connection.exec_driver_sql(
-            "INSERT INTO mailboxes (user_id, name, uidvalidity) VALUES (7, 'Sent', 2) RETURNING id"
-        ).scalar_one() == 10
+        assert (
+            connection.exec_driver_sql(
+                "INSERT INTO mailboxes (user_id, name, uidvalidity) VALUES (7, 'Sent', 2) RETURNING id"
+            ).scalar_one()
+            == 10
+        )
     engine.dispose()

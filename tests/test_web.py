@@ -186,7 +186,8 @@ def test_admin_shows_a_labelled_login_form_with_security_headers(admin: httpx.Cl
 
 
 def test_admin_answers_on_the_server_hostname_but_not_on_a_tenant_domain(web: Daemon) -> None:
-    ours = httpx.get(site_url(web, "/admin/"), headers={"Host": SERVER_HOSTNAME})
+    secure = f"https://127.0.0.1:{web.ports['https']}/admin/"
+    ours = httpx.get(secure, headers={"Host": SERVER_HOSTNAME}, verify=False)
     tenant = httpx.get(site_url(web, "/admin/"), headers={"Host": DOMAIN})
     assert ours.status_code == 200 and 'action="/admin/login"' in ours.text
     assert tenant.status_code == 404 and "/admin/login" not in tenant.text

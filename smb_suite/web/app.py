@@ -34,6 +34,7 @@ from smb_suite.web.operator import OperatorViews
 from smb_suite.web.pages import Pages
 from smb_suite.web.sessions import KEY_FILE, Sessions, load_or_create_key
 from smb_suite.web.site_admin import SiteAdminViews
+from smb_suite.web.transport import https_redirect, wants_hsts, with_hsts
 
 ADMIN_PREFIX = "/admin"
 KIB = 1024
@@ -88,6 +89,7 @@ class WebApp:
     def __init__(self, services: Services) -> None:
         self._services = services
         self.hosts = admin_hosts(services.config)
+        self._hostname = services.config.server.hostname.lower().rstrip(".")
         pages = Pages(self.hosts)
         self._pages = pages
         sessions = Sessions(
@@ -122,6 +124,14 @@ class WebApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         host = host_of(scope) if scope["type"] == "http" else ""
+        if host in self.hosts:  # the admin host: HTTPS only when it is served, HSTS on its real name
+            if is_admin_request(scope, self.hosts, host):
+                redirect = https_redirect(scope, host, self._services.listening)
+                if redirect is not None:
+                    await redirect(scope, receive, send)
+                    return
+            if wants_hsts(scope, host, self._hostname):
+                send = with_hsts(send)
         if host and not is_admin_request(scope, self.hosts, host) and scope["path"] not in self._autoconfig_paths:
             site = await self.hosting.find(host)
             if site is not None:

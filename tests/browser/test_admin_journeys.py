@@ -37,11 +37,15 @@ class Journey:
 
         assert isinstance(chromium, Browser)
         size = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 900}
-        self.context = chromium.new_context(viewport=size, locale="en-GB")  # type: ignore[arg-type]
+        self.context = chromium.new_context(
+            viewport=size,  # type: ignore[arg-type]
+            locale="en-GB",
+            ignore_https_errors=True,  # the admin pages are HTTPS only; the test certificate is self-signed
+        )
         self.page = self.context.new_page()
         self.requests: list[str] = []
         self.page.on("request", lambda request: self.requests.append(request.url))
-        self.base = f"http://{ADMIN}:{server.ports['http']}"
+        self.base = f"https://{ADMIN}:{server.ports['https']}"
         self.name = name
         self.shots = 0
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
