@@ -192,7 +192,9 @@ def test_french_owner_sees_french_pages(chromium: object, server: Daemon) -> Non
     assert isinstance(chromium, Browser)
     trip = Journey(chromium, server, "french")
     trip.context.close()
-    trip.context = chromium.new_context(locale="fr-FR", extra_http_headers={"Accept-Language": "fr-FR,fr"})
+    trip.context = chromium.new_context(
+        locale="fr-FR", extra_http_headers={"Accept-Language": "fr-FR,fr"}, ignore_https_errors=True
+    )
     trip.page = trip.context.new_page()
     try:
         trip.sign_in("demo@example.test", "correct horse battery staple")
