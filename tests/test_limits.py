@@ -6,12 +6,15 @@ Client addresses: every 127.x.y.z is loopback on Linux, so a socket bound to 127
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import select
+import smtplib
 import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -89,6 +92,14 @@ def first_line(sock: socket.socket) -> bytes:
             break
         received += chunk
     return received.split(b"\n", 1)[0]
+
+
+def wait_for_log(daemon: Daemon, text: str) -> None:
+    """The daemon logs why it dropped a connection, possibly just after the client saw it go."""
+    deadline = time.monotonic() + DEADLINE
+    while text not in daemon.log_text():
+        assert time.monotonic() < deadline, f"never logged: {text}"
+        time.sleep(0.05)
 
 
 # -- connection caps ----------------------------------------------------------------------------------------
@@ -206,10 +217,8 @@ def test_imap_logs_out_a_logged_in_client_that_stays_silent(impatient: Daemon) -
 @pytest.mark.parametrize("service", ["submissions", "imaps", "https"])
 def test_a_client_that_never_sends_its_tls_client_hello_is_dropped(impatient: Daemon, service: str) -> None:
     with connect(impatient.ports[service]) as sock:
-        port = sock.getsockname()[1]
         assert read_until_closed(sock) == b""
-    logged = f"tls.handshake_failed service={service} client=127.0.0.1"
-    assert logged in impatient.log_text(), f"{service}: dropped, but not for its handshake (port {port})"
+    wait_for_log(impatient, f"tls.handshake_failed service={service} client=127.0.0.1")
 
 
 def test_http_drops_a_client_that_sends_its_header_a_byte_at_a_time(impatient: Daemon) -> None:
@@ -229,7 +238,7 @@ def test_http_drops_a_client_that_sends_its_header_a_byte_at_a_time(impatient: D
                 break
         else:
             pytest.fail("the whole slow header was accepted")
-    assert "http.header_timeout client=127.0.0.1" in impatient.log_text()
+    wait_for_log(impatient, "http.header_timeout client=127.0.0.1")
 
 
 def test_http_closes_a_client_that_connects_and_says_nothing(impatient: Daemon) -> None:
@@ -243,3 +252,102 @@ def test_http_closes_an_idle_keep_alive_connection(impatient: Daemon) -> None:
         said = read_until_closed(sock)
     assert said.startswith(b"HTTP/1.1 ")
     assert b"connection: close" not in said.lower()
+
+
+# -- DATA spooled to disk: what is stored is exactly what was sent ------------------------------------------
+
+
+def smtp_session(daemon: Daemon, commands: bytes) -> bytes:
+    """Send EHLO/MAIL/RCPT/DATA, then `commands` (message data and what follows) in one piece; all replies."""
+    with connect(daemon.ports["smtp"]) as sock:
+        assert first_line(sock).startswith(b"220 ")
+        sock.sendall(b"EHLO client.example\r\nMAIL FROM:<a@remote.example>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n")
+        said = b""
+        while b"354 " not in said:
+            said += sock.recv(4096)
+        sock.sendall(commands)
+        return read_until_closed(sock)
+
+
+def test_dot_stuffed_lines_lose_one_dot_and_pipelined_commands_after_the_dot_are_answered(capped: Daemon) -> None:
+    """RFC 5321 4.5.2 transparency and RFC 2920 3.1 pipelining after the end of data, across block ends."""
+    body = b"".join(b"..line %d starts with a dot\r\nplain %d\r\n" % (i, i) for i in range(20_000))
+    message = b"Subject: dots\r\n\r\n" + body + b"...\r\n..\r\nlast\r\n"
+    said = smtp_session(capped, message + b".\r\nNOOP\r\nQUIT\r\n")
+    assert said.startswith(b"250 2.0.0 Ok: delivered"), said
+    assert said.endswith(b"250 2.0.0 OK\r\n221 2.0.0 Bye\r\n") or b"221 " in said.splitlines()[-1], said
+    stored = [m for m in capped.messages("alice@example.test") if b"Subject: dots" in m]
+    assert len(stored) == 1
+    expected = message.replace(b"\r\n..", b"\r\n.")
+    assert stored[0].endswith(expected[expected.index(b"\r\n\r\n") :])
+
+
+def test_a_message_of_one_line_and_an_overlong_line_and_too_much_data_are_answered_after_the_dot(
+    capped: Daemon,
+) -> None:
+    assert smtp_session(capped, b"Subject: one line\r\n.\r\nQUIT\r\n").startswith(b"250 ")
+    said = smtp_session(capped, b"Subject: long\r\n\r\n" + b"x" * 5000 + b"\r\n.\r\nQUIT\r\n")
+    assert said.startswith(b"500 5.5.2 Line too long"), said
+    line = b"y" * 998 + b"\r\n"
+    said = smtp_session(capped, line * (26 * 1024 * 1024 // len(line)) + b".\r\nQUIT\r\n")
+    assert said.startswith(b"552 5.3.4 "), said
+
+
+# -- memory: many large messages at once ---------------------------------------------------------------------
+
+BUDGET_MB = 150
+MEMORY = f"""
+[tiers.big]
+storage_mb = 100000
+[quota]
+default_tier = "big"
+[smtp]
+processing_memory_mb = {BUDGET_MB}
+"""
+MIB = 1024 * 1024
+
+
+def memory_mb(pid: int, key: str) -> int:
+    """VmRSS (resident now) or VmHWM (peak resident) of a process, MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) // 1024
+    raise AssertionError(f"no {key} for {pid}")
+
+
+def test_twelve_concurrent_24_mb_messages_keep_the_daemon_memory_bounded_and_it_shrinks_afterwards(
+    tmp_path: Path, quiet_dns: DnsServer
+) -> None:
+    """The MX once grew from 218 MB to 938 MB RSS under twelve 24 MB messages and never shrank. Now DATA is
+    spooled to disk, processing shares a memory budget, and freed message copies go back to the OS."""
+    daemon = make_daemon(tmp_path / "memory", MEMORY, nameservers=(quiet_dns.address,)).start()
+    try:
+        assert daemon.process is not None
+        pid = daemon.process.pid
+        line = b"A" * 76 + b"\r\n"
+        message = b"From: x@remote.example\r\nSubject: big\r\n\r\n" + line * (24 * MIB // len(line))
+        with smtplib.SMTP("127.0.0.1", daemon.ports["smtp"], timeout=DEADLINE) as client:  # warm up
+            client.sendmail("x@remote.example", ["alice@example.test"], b"Subject: small\r\n\r\nhi\r\n")
+        before = memory_mb(pid, "VmRSS")
+        Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM := VmRSS: the peak from now on
+
+        def send() -> dict[str, tuple[int, bytes]]:
+            with smtplib.SMTP("127.0.0.1", daemon.ports["smtp"], timeout=600) as client:
+                return client.sendmail("x@remote.example", ["alice@example.test"], message)
+
+        with concurrent.futures.ThreadPoolExecutor(12) as pool:
+            refused = list(pool.map(lambda _: send(), range(12)))
+        assert refused == [{}] * 12
+        peak = memory_mb(pid, "VmHWM")
+        # the budget, plus what twelve sessions hold while data arrives (spool buffer, read blocks), plus slack
+        bound = BUDGET_MB + 12 * 2 + 64
+        numbers = f"RSS before {before} MiB, peak {peak} MiB (growth bound {bound} MiB)"
+        assert peak - before <= bound, numbers
+        deadline = time.monotonic() + 60
+        while (after := memory_mb(pid, "VmRSS")) > before + 32:
+            assert time.monotonic() < deadline, f"{numbers}, still {after} MiB after a minute"
+            time.sleep(0.5)
+        print(f"{numbers}, after {after} MiB")
+        assert len(daemon.messages("alice@example.test")) == 13
+    finally:
+        daemon.stop()

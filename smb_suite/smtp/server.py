@@ -109,7 +109,11 @@ class SmbSMTP(SMTP):
         with data.spool(self.services.config.server.data_dir / "tmp", settings.spool_memory_kb * 1024) as spooled:
             block_timeout = settings.data_timeout
             outcome, size = await data.receive(
-                self._reader, spooled, self.data_size_limit, lambda: self._reset_timeout(block_timeout)
+                self._reader,
+                spooled,
+                self.data_size_limit,
+                self.line_length_limit,
+                lambda: self._reset_timeout(block_timeout),
             )
             self._reset_timeout(data.TERMINATOR_TIMEOUT)
             if outcome is data.Outcome.LINE_TOO_LONG:
