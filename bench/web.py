@@ -174,7 +174,8 @@ def main() -> int:
         archive = make_site(folder)
         (folder / "ours").mkdir()
         ours, our_port = start_ours(folder / "ours", archive)
-        docroot = (folder / "ours" / "data" / "sites" / DOMAIN / "current").resolve()
+        sites = folder / "ours" / "data" / "sites"  # one domain: its site folder is named after its id
+        docroot = next(site for site in sites.iterdir() if site.name.isdigit()).joinpath("current").resolve()
         (folder / "nginx").mkdir()
         nginx, nginx_port = start_nginx(folder / "nginx", docroot)
         try:

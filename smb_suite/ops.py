@@ -121,8 +121,14 @@ def initialise(config: Config) -> list[str]:
         if not db.is_current(engine):
             db.migrate(engine)
             created.append("database schema")
+        with engine.connect() as conn:
+            domains = [
+                (int(row.id), str(row.name)) for row in conn.execute(sa.select(db.domains.c.id, db.domains.c.name))
+            ]
     finally:
         engine.dispose()
+    # Sites in folders named after domain ids (they were named after the domain): moved once, idempotent.
+    created.extend(f"site layout: {step}" for step in publish.migrate_layout(config.sites_dir, domains))
     if tls.ensure_self_signed(config.certificate_path, config.key_path, config.server.hostname):
         created.append(f"self-signed certificate {config.certificate_path}")
     return created
@@ -148,9 +154,10 @@ def add_domain(services: Services, actor: Principal, name: str, tenant: str | No
     """Host a domain: its starter site and its DKIM keys (RSA-2048 and Ed25519, RFC 8463)."""
     domain = services.directory.add_domain(actor, name, tenant, services.config.quota.default_tier)
     services.dkim.create_pair(domain.id)
+    services.sites.remove_files(domain)  # ids are never reused; should a folder be left by a restore, drop it
     publish_default_site(services, domain)
     if services.directory.tenant_suspended(domain.tenant_id):
-        publish.set_suspended(services.config.sites_dir, domain.name, True)
+        services.sites.set_suspended(domain.id, True)
     services.audit.record(actor, "domain.add", domain.name, domain.tenant_id)
     return domain
 

@@ -33,7 +33,7 @@ from smb_suite.errors import (
 from smb_suite.mail.address import parse_address, parse_stored_address
 from smb_suite.ops import Services
 from smb_suite.quota import format_bytes
-from smb_suite.sites import publish, render, themes
+from smb_suite.sites import render, themes
 from smb_suite.sites.content import SiteContent, check_text
 from smb_suite.sites.upload import UploadLimits
 
@@ -79,8 +79,8 @@ class Editor:
 def editor(services: Services, actor: Principal, name: str) -> Editor:
     domain = site_domain(services, actor, name)
     content = services.content.load(domain, services.config.sites.default_theme)
-    live = services.sites.live_version(domain.name)
-    kept = publish.versions(services.config.sites_dir, domain.name)
+    live = services.sites.live_version(domain.id)
+    kept = services.sites.versions(domain.id)
     return Editor(
         domain=domain,
         content=content,

@@ -14,7 +14,6 @@ from smb_suite.directory import OPERATOR, Domain, Principal, Role, Tenant, User
 from smb_suite.errors import AlreadyExists, InvalidInput, PermissionDenied
 from smb_suite.ops import Services
 from smb_suite.quota import Usage
-from smb_suite.sites import publish
 
 IDENTIFIER = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
 RESERVED = frozenset({"www", "mail", "admin", "autoconfig", "autodiscover", "mta-sts", "smtp", "imap", "postmaster"})
@@ -74,7 +73,7 @@ def set_suspended(services: Services, actor: Principal, name: str, suspended: bo
     tenant = services.tenants.set_suspended(actor, name, suspended)
     for domain in services.directory.list_domains(OPERATOR):
         if domain.tenant_id == tenant.id:
-            publish.set_suspended(services.config.sites_dir, domain.name, suspended)
+            services.sites.set_suspended(domain.id, suspended)
     services.audit.record(actor, "tenant.suspend" if suspended else "tenant.resume", tenant.name, tenant.id)
     return tenant
 

@@ -45,7 +45,7 @@ def check(services: Services) -> list[Drift]:
         bytes_ = _maildir_bytes(services.store.user_root(user))
         on_disk[user.tenant_id] = on_disk.get(user.tenant_id, 0) + bytes_
     for domain in services.directory.list_domains(OPERATOR):
-        on_disk[domain.tenant_id] = on_disk.get(domain.tenant_id, 0) + services.sites.disk_usage(domain.name)
+        on_disk[domain.tenant_id] = on_disk.get(domain.tenant_id, 0) + services.sites.disk_usage(domain.id)
     return [
         Drift(usage.tenant, usage.used, on_disk.get(usage.tenant_id, 0))
         for usage in services.quota.current_all()

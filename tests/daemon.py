@@ -11,7 +11,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from smb_suite import ops
+import sqlalchemy as sa
+
+from smb_suite import db, ops
 from smb_suite.config import load as load_config
 from smb_suite.directory import OPERATOR, Role
 
@@ -111,6 +113,10 @@ class Daemon:
         root = self.folder / "data" / "mail" / domain / local
         return root if folder == "INBOX" else root / f".{folder}"
 
+    def site_folder(self, domain: str = DOMAIN) -> Path:
+        """The folder of a hosted domain's site (named after the domain's id; `current` is its live version)."""
+        return site_folder(self.config, domain)
+
     def messages(self, address: str, folder: str = "INBOX") -> list[bytes]:
         """The messages of a folder, oldest first (by file modification time, then name)."""
         path = self.maildir(address, folder)
@@ -152,6 +158,19 @@ def make_daemon(
     config = write_config(folder, extra_config, services, hostname, nameservers, ports)
     prepare(config)
     return Daemon(folder, config)
+
+
+def site_folder(config: Path, domain: str = DOMAIN) -> Path:
+    """The site folder of a hosted domain of the daemon with this configuration: data/sites/<domain id>."""
+    settings = load_config(config)
+    engine = db.create_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            query = sa.select(db.domains.c.id).where(db.domains.c.name == domain)
+            domain_id = conn.execute(query).scalar_one()
+    finally:
+        engine.dispose()
+    return settings.sites_dir / str(domain_id)
 
 
 def prepare(config: Path) -> None:

@@ -65,7 +65,7 @@ def zip_bytes(files: dict[str, bytes], extra: list[zipfile.ZipInfo] | None = Non
 
 
 def live_index(server: Daemon) -> bytes:
-    return (server.folder / "data" / "sites" / DOMAIN / "current" / "index.html").read_bytes()
+    return (server.site_folder(DOMAIN) / "current" / "index.html").read_bytes()
 
 
 # -- HTTP behaviour -------------------------------------------------------------------------------------------
@@ -85,7 +85,7 @@ def test_etag_and_last_modified_give_304(site: Daemon) -> None:
 def test_gzip_is_served_when_accepted_and_decodes_to_the_file(site: Daemon) -> None:
     status, headers, body = curl(site, "/static/site.css", "--compressed")
     assert status == 200 and headers["content-encoding"] == "gzip" and "accept-encoding" in headers["vary"]
-    css = (site.folder / "data" / "sites" / DOMAIN / "current" / "static" / "site.css").read_bytes()
+    css = (site.site_folder(DOMAIN) / "current" / "static" / "site.css").read_bytes()
     assert body == css
     status, plain, body = curl(site, "/static/site.css", "-H", "Accept-Encoding: gzip;q=0, identity")
     assert "content-encoding" not in plain and body == css
@@ -194,7 +194,7 @@ def test_upload_then_rollback_then_publish(tmp_path: Path) -> None:
         assert httpx.get(url(server), headers={"Host": DOMAIN}).content == b"<h1>hand made</h1>"
         assert "is live" in server.cli("site", "publish", DOMAIN).stdout
         assert b"Welcome to example.test" in httpx.get(url(server), headers={"Host": DOMAIN}).content
-        versions = list((server.folder / "data" / "sites" / DOMAIN / "versions").iterdir())
+        versions = list((server.site_folder(DOMAIN) / "versions").iterdir())
         assert len(versions) == 2  # the live one and the one before it
         assert server.cli("quota", "check").returncode == 0
     finally:
@@ -235,6 +235,7 @@ def test_publishing_under_concurrent_requests_never_mixes_versions(site: Daemon)
                     seen += 1
         return seen
 
+    services.sites.publish_files(domain, contents[b"version-A"])  # readers start on A or B, not the site before
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=5) as pool:
             published = pool.submit(publisher)

@@ -50,7 +50,7 @@ def site_url(web: Daemon, path: str = "/") -> str:
 
 
 def live_docroot(web: Daemon) -> Path:
-    return web.folder / "data" / "sites" / DOMAIN / "current"
+    return web.site_folder(DOMAIN) / "current"
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
 """A domain's site versions on disk, and the atomic switch of its live one.
 
+A site lives in `<sites_dir>/<domain id>/` (site_root): the id never changes and is never reused, the name is
+only data in the database, so no path is built from a name anyone chose.
+
 Each publish writes a new version folder beside the live one, then swaps the `current` symlink in one
 rename(2), so a visitor never sees a half-written site; the version that was live before stays for rollback,
 older ones are pruned. Version folders never change once written (the web cache relies on it).
@@ -10,7 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from smb_suite.durable import fsync_dir
@@ -20,18 +23,21 @@ VERSIONS = "versions"
 SUSPENDED = "suspended"  # a marker file beside `current`: the hosting answers 503 while it exists
 
 
-def site_root(sites_dir: Path, domain: str) -> Path:
-    return sites_dir / domain
+def site_root(sites_dir: Path, domain_id: int) -> Path:
+    """The folder of a domain's site: named after its id, which is never reused (never after its name)."""
+    if isinstance(domain_id, bool) or not isinstance(domain_id, int) or domain_id <= 0:
+        raise ValueError(f"a site folder is named after a domain id, not {domain_id!r}")
+    return sites_dir / str(domain_id)
 
 
-def docroot(sites_dir: Path, domain: str) -> Path:
-    """The live docroot of a domain (a symlink to its current version)."""
-    return site_root(sites_dir, domain) / CURRENT
+def docroot(root: Path) -> Path:
+    """The live docroot of a site (a symlink to its current version)."""
+    return root / CURRENT
 
 
-def new_version_dir(sites_dir: Path, domain: str) -> Path:
+def new_version_dir(root: Path) -> Path:
     """A fresh, not yet existing version folder beside the live one."""
-    versions = site_root(sites_dir, domain) / VERSIONS
+    versions = root / VERSIONS
     versions.mkdir(parents=True, exist_ok=True)
     return versions / f"{time.time_ns()}"
 
@@ -47,21 +53,23 @@ def write_files(files: Mapping[str, bytes], target: Path) -> None:
         output.write_bytes(data)
 
 
-def live_version(sites_dir: Path, domain: str) -> Path | None:
-    """The version folder `current` points at, or None before the first publish."""
-    link = docroot(sites_dir, domain)
+def live_version(root: Path) -> Path | None:
+    """The version folder `current` points at, or None before the first publish (or if it points elsewhere)."""
     try:
-        return site_root(sites_dir, domain) / os.readlink(link)
+        target = os.readlink(docroot(root))
     except OSError:
         return None
+    name = target.removeprefix(VERSIONS + "/")
+    return root / VERSIONS / name if name.isdigit() and name.isascii() else None
 
 
-def versions(sites_dir: Path, domain: str) -> list[Path]:
+def versions(root: Path) -> list[Path]:
     """Kept version folders, newest first."""
-    folder = site_root(sites_dir, domain) / VERSIONS
+    folder = root / VERSIONS
     if not folder.is_dir():
         return []
-    return sorted((p for p in folder.iterdir() if p.name.isdigit()), key=lambda p: int(p.name), reverse=True)
+    kept = (p for p in folder.iterdir() if p.name.isdigit() and p.name.isascii() and not p.is_symlink())
+    return sorted(kept, key=lambda p: int(p.name), reverse=True)
 
 
 def tree_size(folder: Path) -> int:
@@ -88,9 +96,10 @@ def sync_tree(folder: Path) -> None:
     fsync_dir(folder.parent)
 
 
-def switch(sites_dir: Path, domain: str, version: Path) -> None:
+def switch(root: Path, version: Path) -> None:
     """Make version the live site in one atomic rename of the `current` symlink."""
-    root = site_root(sites_dir, domain)
+    if version.parent != root / VERSIONS:
+        raise ValueError(f"{version} is not a version of the site in {root}")
     temporary = root / f".{CURRENT}.{os.getpid()}"
     temporary.unlink(missing_ok=True)
     temporary.symlink_to(version.relative_to(root))
@@ -98,29 +107,66 @@ def switch(sites_dir: Path, domain: str, version: Path) -> None:
     fsync_dir(root)
 
 
-def prune(sites_dir: Path, domain: str, keep: Path | None = None) -> int:
+def prune(root: Path, keep: Path | None = None) -> int:
     """Delete every version except the live one and `keep` (the one live before it); return bytes freed."""
-    live = live_version(sites_dir, domain)
+    live = live_version(root)
     kept = {path.resolve() for path in (live, keep) if path is not None}
     freed = 0
-    for version in versions(sites_dir, domain):
+    for version in versions(root):
         if version.resolve() not in kept:
             freed += tree_size(version)
             shutil.rmtree(version)
     return freed
 
 
-def remove_site(sites_dir: Path, domain: str) -> None:
-    shutil.rmtree(site_root(sites_dir, domain), ignore_errors=True)
+def remove_site(root: Path) -> None:
+    shutil.rmtree(root, ignore_errors=True)
 
 
-def set_suspended(sites_dir: Path, domain: str, suspended: bool) -> None:
-    """Mark (or unmark) a domain's site as suspended; its files stay. Visible to the very next request."""
-    root = site_root(sites_dir, domain)
+def set_suspended(root: Path, suspended: bool) -> None:
+    """Mark (or unmark) a site as suspended; its files stay. Visible to the very next request."""
     marker = root / SUSPENDED
     if suspended:
         root.mkdir(parents=True, exist_ok=True)
         marker.touch()
     else:
         marker.unlink(missing_ok=True)
-    fsync_dir(root)
+    if root.is_dir():
+        fsync_dir(root)
+
+
+def migrate_layout(sites_dir: Path, domains: Iterable[tuple[int, str]]) -> list[str]:
+    """Move sites from folders named after their domain to folders named after its id (once, on start).
+
+    Idempotent and crash-safe: each move is one rename(2) within sites_dir, made durable by an fsync of sites_dir;
+    a folder already moved is not there any more, a half-done run is finished by the next. A name folder whose
+    id folder already exists is left alone (and never served). Id folders of domains that no longer exist (a
+    crash between the removal of a domain and of its files) are removed. Returns what was done, for the log.
+    """
+    done: list[str] = []
+    if not sites_dir.is_dir():
+        return done
+    known: set[str] = set()
+    newest = 0
+    for domain_id, name in domains:
+        newest = max(newest, domain_id)
+        new = site_root(sites_dir, domain_id)
+        known.add(new.name)
+        if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+            continue  # never a stored domain name; nothing to move
+        old = sites_dir / name
+        if old.is_symlink() or not old.is_dir():
+            continue
+        if new.exists() or new.is_symlink():
+            done.append(f"kept {name}: its site folder {new.name} already exists")
+            continue
+        os.rename(old, new)
+        done.append(f"moved site {name} -> {new.name}")
+    for entry in sites_dir.iterdir():
+        orphan = entry.name.isdigit() and entry.name.isascii() and entry.name not in known
+        if orphan and int(entry.name) < newest and not entry.is_symlink():  # a newer id may be a domain just added
+            shutil.rmtree(entry)
+            done.append(f"removed the site folder {entry.name} of a removed domain")
+    if done:
+        fsync_dir(sites_dir)
+    return done

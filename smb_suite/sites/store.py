@@ -34,7 +34,11 @@ class SiteStore:
         self._engine = engine
         self.sites_dir = sites_dir
         self.quota = quota
-        self.listeners: list[Callable[[str], None]] = []  # told the domain name after each switch
+        self.listeners: list[Callable[[int], None]] = []  # told the domain id after each switch or removal
+
+    def root(self, domain_id: int) -> Path:
+        """The site folder of a domain: named after its id (see publish.site_root)."""
+        return publish.site_root(self.sites_dir, domain_id)
 
     def _charge(self, domain: SiteDomain, delta: int, enforce: bool = True) -> list[int]:
         with self._engine.begin() as conn:
@@ -63,17 +67,21 @@ class SiteStore:
         self.quota.announce(domain.tenant_id, levels)
 
     def _switch(self, domain: SiteDomain, version: Path) -> None:
-        previous = publish.live_version(self.sites_dir, domain.name)
-        publish.switch(self.sites_dir, domain.name, version)
-        freed = publish.prune(self.sites_dir, domain.name, keep=previous)
+        root = self.root(domain.id)
+        previous = publish.live_version(root)
+        publish.switch(root, version)
+        freed = publish.prune(root, keep=previous)
         if freed:
             self._charge(domain, -freed)
+        self._tell(domain.id)
+
+    def _tell(self, domain_id: int) -> None:
         for listener in self.listeners:
-            listener(domain.name)
+            listener(domain_id)
 
     def publish_files(self, domain: SiteDomain, files: Mapping[str, bytes]) -> Path:
         """Write a built site (render.build_site) into a new version and make it live; return the version."""
-        version = publish.new_version_dir(self.sites_dir, domain.name)
+        version = publish.new_version_dir(self.root(domain.id))
         try:
             publish.write_files(files, version)
         except BaseException:
@@ -84,22 +92,30 @@ class SiteStore:
 
     def publish_zip(self, domain: SiteDomain, source: Path | BinaryIO, limits: upload.UploadLimits) -> int:
         """Unpack a hand-made site (validated: see sites/upload.py) and make it live; return its file count."""
-        version = publish.new_version_dir(self.sites_dir, domain.name)
+        version = publish.new_version_dir(self.root(domain.id))
         count = upload.extract_site(source, version, limits)
         self.go_live(domain, version)
         return count
 
     def rollback(self, domain: SiteDomain) -> Path:
         """Make the previously live version live again (and the current one the previous)."""
-        live = publish.live_version(self.sites_dir, domain.name)
-        others = [v for v in publish.versions(self.sites_dir, domain.name) if live is None or v.name != live.name]
+        root = self.root(domain.id)
+        live = publish.live_version(root)
+        others = [v for v in publish.versions(root) if live is None or v.name != live.name]
         if not others:
             raise InvalidInput("there is no previous version to go back to")
         self._switch(domain, others[0])
         return others[0]
 
-    def live_version(self, domain_name: str) -> Path | None:
-        return publish.live_version(self.sites_dir, domain_name)
+    def live_version(self, domain_id: int) -> Path | None:
+        return publish.live_version(self.root(domain_id))
+
+    def versions(self, domain_id: int) -> list[Path]:
+        """Kept version folders of a domain's site, newest first."""
+        return publish.versions(self.root(domain_id))
+
+    def set_suspended(self, domain_id: int, suspended: bool) -> None:
+        publish.set_suspended(self.root(domain_id), suspended)
 
     def remove(self, conn: sa.Connection, domain: SiteDomain) -> None:
         """Release the site's bytes in the caller's transaction (files: remove_files after commit)."""
@@ -107,9 +123,10 @@ class SiteStore:
         self.quota.release(conn, domain.tenant_id, int(size))
 
     def remove_files(self, domain: SiteDomain) -> None:
-        publish.remove_site(self.sites_dir, domain.name)
+        publish.remove_site(self.root(domain.id))
+        self._tell(domain.id)
 
-    def disk_usage(self, domain_name: str) -> int:
+    def disk_usage(self, domain_id: int) -> int:
         """Bytes on disk for a domain's site (all kept versions), for `quota check`."""
-        versions = publish.site_root(self.sites_dir, domain_name) / publish.VERSIONS
+        versions = self.root(domain_id) / publish.VERSIONS
         return publish.tree_size(versions) if versions.is_dir() else 0

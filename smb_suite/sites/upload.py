@@ -1,10 +1,11 @@
 """Unpack a hand-made static site from a zip file into a new version folder, refusing anything unsafe.
 
-Refused, before a single byte is written: absolute paths (/x, C:\\x, \\\\server), any `..` segment, symlinks,
-device files, FIFOs and sockets, names with control characters, duplicate names, more files than allowed,
-and a declared total beyond the limit. While extracting, the bytes actually written are counted too, so a
-zip that lies about its sizes (a zip bomb) is stopped at the limit. If every file sits in one top folder
-(a zipped folder), that folder becomes the docroot.
+Refused, before a single byte is written: absolute paths (/x, C:\\x, \\\\server), backslashes, any `..` segment,
+symlinks, device files, FIFOs and sockets, names with NUL or control characters (C0, C1), duplicate names, more
+files than allowed, and a declared total beyond the limit. While extracting, the bytes actually written are
+counted too, so a zip that lies about its sizes (a zip bomb) is stopped at the limit; each file is written only
+where its path inside the version folder says. If every file sits in one top folder (a zipped folder), that
+folder becomes the docroot.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from smb_suite.errors import InvalidInput
+from smb_suite.names import unsafe_character
 
 CHUNK = 64 * 1024
 
@@ -51,10 +53,14 @@ def _kind(info: zipfile.ZipInfo) -> str:
 
 
 def _parts(name: str) -> tuple[str, ...]:
-    if "\\" in name or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        raise InvalidInput(f"{name!r}: absolute paths are not allowed in a site")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        raise InvalidInput(f"{name!r}: control characters are not allowed in file names")
+    """The path segments of an entry name, or InvalidInput saying why the name may not be in a site."""
+    if "\\" in name:
+        raise InvalidInput(f"{name!r}: backslashes are not allowed in file names (use '/' between folders)")
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        raise InvalidInput(f"{name!r}: absolute paths and drive letters are not allowed in a site")
+    problem = unsafe_character(name.replace("/", ""))
+    if problem is not None:
+        raise InvalidInput(f"{name!r}: file names must not contain {problem}")
     parts = tuple(part for part in PurePosixPath(name).parts if part not in ("", "."))
     if ".." in parts:
         raise InvalidInput(f"{name!r}: '..' would leave the site folder")
@@ -105,14 +111,21 @@ def extract_site(source: Path | BinaryIO, target: Path, limits: UploadLimits) ->
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError) as exc:
         raise InvalidInput("this is not a zip file") from exc
+    try:
+        entries = check_entries(archive, limits)  # every name and kind checked before anything is created
+    except BaseException:
+        archive.close()
+        raise
     target.mkdir(parents=True)
+    inside = target.resolve()
     try:
         with archive:
-            entries = check_entries(archive, limits)
             written = 0
             for entry in entries:
                 destination = target.joinpath(*entry.parts)
                 destination.parent.mkdir(parents=True, exist_ok=True)
+                if destination.parent.resolve() != inside.joinpath(*entry.parts[:-1]):
+                    raise InvalidInput(f"{entry.info.filename!r} would leave the site folder")
                 if destination.exists() or destination.is_symlink():
                     raise InvalidInput(f"{entry.info.filename!r} clashes with another entry")
                 with archive.open(entry.info) as reader, open(destination, "xb") as writer:

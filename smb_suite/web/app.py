@@ -17,10 +17,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import Receive, Scope, Send
 
-from smb_suite.directory import OPERATOR, Directory
+from smb_suite.directory import OPERATOR, Directory, Domain
 from smb_suite.errors import NotFound
 from smb_suite.ops import Services
-from smb_suite.sites.publish import site_root
 from smb_suite.web import errors
 from smb_suite.web.account import AccountViews
 from smb_suite.web.admin import AdminViews
@@ -75,11 +74,28 @@ def platform_label(tenant_name: str) -> str:
     return "-".join(part for part in label.split("-") if part)[:63]
 
 
-def platform_domain_of(directory: Directory, label: str) -> str | None:
+def platform_domain_of(directory: Directory, label: str) -> Domain | None:
     """The first domain (oldest) of the business whose name gives this label, or None."""
     for domain in sorted(directory.list_domains(OPERATOR), key=lambda domain: domain.id):
         if platform_label(domain.tenant_name) == label:
-            return domain.name
+            return domain
+    return None
+
+
+def site_domain_of(directory: Directory, platform_domain: str, host: str) -> tuple[int, str] | None:
+    """The hosted domain whose site answers to this host name, as (id, name): the domain of that name, else the
+    domain its www. name belongs to, else (<label>.<platform domain>) the first domain of that business."""
+    candidates = [host, host[4:]] if host.startswith("www.") else [host]
+    for name in candidates:
+        domain = directory.find_domain(name)
+        if domain is not None:
+            return domain.id, domain.name
+    suffix = "." + platform_domain.lower().strip(".")
+    label = host.removesuffix(suffix)
+    if label != host and label and "." not in label:
+        found = platform_domain_of(directory, label)
+        if found is not None:
+            return found.id, found.name
     return None
 
 
@@ -109,9 +125,8 @@ class WebApp:
         self._autoconfig_paths = {route.path for route in autoconfig.routes()}
         sites_config = services.config.sites
         self.cache = FileCache(sites_config.cache_mb * KIB * KIB, sites_config.cache_file_kb * KIB)
-        self.hosting = SiteHosting(services.config.sites_dir, sites_config.platform_domain, self._platform, self.cache)
+        self.hosting = SiteHosting(services.config.sites_dir, self._site_domain, self.cache)
         services.sites.listeners.append(self._published)
-        self._platform_domains: dict[str, str] = {}
         self.starlette = Starlette(
             routes=[
                 AdminRoute(self.hosts, admin_routes),
@@ -156,21 +171,16 @@ class WebApp:
         response = self._pages.error(Request(scope, receive), 503, message, {"Retry-After": "3600"})
         await response(scope, receive, send)
 
-    async def _platform(self, label: str) -> str | None:
-        """<label>.<platform domain> -> domain name; remembered while that domain's site exists."""
-        known = self._platform_domains.get(label)
-        if known is not None and site_root(self._services.config.sites_dir, known).is_dir():
-            return known
-        found = await self._services.runner.read(platform_domain_of, self._services.directory, label)
-        if found is not None:
-            self._platform_domains[label] = found
-        return found
+    async def _site_domain(self, host: str) -> tuple[int, str] | None:
+        """Host name -> (domain id, name) from the database (SiteHosting remembers it while the site is live)."""
+        platform = self._services.config.sites.platform_domain
+        return await self._services.runner.read(site_domain_of, self._services.directory, platform, host)
 
-    def _published(self, domain: str) -> None:
-        """A publish in this process: free the cached files of the versions that are no longer live."""
-        root = site_root(self._services.config.sites_dir, domain)
-        live = self._services.sites.live_version(domain)
-        self.cache.forget_domain(str(root), str(live) if live else None)
+    def _published(self, domain_id: int) -> None:
+        """A publish or removal in this process: free the cached files of the versions that are no longer live."""
+        live = self._services.sites.live_version(domain_id)
+        self.cache.forget_domain(self.hosting.root(domain_id), str(live) if live else None)
+        self.hosting.forget(domain_id)
 
     async def no_site(self, request: Request) -> Response:
         if request_host(request.headers) in self.hosts and request.url.path == "/":

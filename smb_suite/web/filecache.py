@@ -64,20 +64,22 @@ def media_type(path: Path) -> str:
 
 
 def locate(root: Path, url_path: str) -> tuple[Path, os.stat_result] | AddSlash | None:
-    """Map a decoded URL path to a regular file inside root, with every symlink resolved, or None."""
+    """Map a decoded URL path to a regular file inside root, or None; a symlink below root is never followed."""
     parts = [part for part in url_path.split("/") if part not in ("", ".")]
     if any(part == ".." or "\0" in part for part in parts):
         return None
     try:
         base = root.resolve(strict=True)
-        found = base.joinpath(*parts).resolve(strict=True)
-        if not found.is_relative_to(base):
-            return None
+        candidate = base.joinpath(*parts)
+        found = candidate.resolve(strict=True)
+        if found != candidate or not found.is_relative_to(base):
+            return None  # a symlink on the way (uploads refuse them; whatever made one, it is not served)
         if found.is_dir():
             if not url_path.endswith("/"):
                 return AddSlash("/" + "".join(quote(part) + "/" for part in parts))
-            found = (found / INDEX).resolve(strict=True)
-            if not found.is_relative_to(base):
+            index = found / INDEX
+            found = index.resolve(strict=True)
+            if found != index or not found.is_relative_to(base):
                 return None
         status = found.stat()
     except (OSError, RuntimeError, ValueError):  # missing, not a directory, symlink loop, bad name

@@ -1,10 +1,13 @@
 """Hosted sites at speed: Host -> live version folder -> cached file, answered by a bare ASGI handler.
 
-The Host names a domain (or its www. name, or <business>.<platform domain>); the domain's `current` symlink
-names the live version, read once per request, so every file of one response comes from one version and a
-publish is visible to the very next request. Files come from FileCache (ETag, Last-Modified, gzip computed
-once). GET and HEAD only; conditional requests (304), one byte range (206/416), gzip when the client accepts
-it, index.html for folders, never a listing, and the site's own 404.html for what does not exist.
+The Host names a domain (or its www. name, or <business>.<platform domain>), looked up in the database (the
+`resolve` callable) to find the domain's id, whose folder holds the site: no path is built from the Host. The
+answer is remembered with the live version seen then; the folder's `current` symlink is read on every request,
+so every file of one response comes from one version, a publish is visible to the very next request, and any
+change of the live version (a publish, or a domain removed and its folder gone) asks the database again.
+Files come from FileCache (ETag, Last-Modified, gzip computed once), never through a symlink. GET and HEAD
+only; conditional requests (304), one byte range (206/416), gzip when the client accepts it, index.html for
+folders, never a listing, and the site's own 404.html for what does not exist.
 
 Site responses carry our security headers but nothing is added to the files themselves.
 """
@@ -22,7 +25,7 @@ from pathlib import Path
 
 from starlette.types import Receive, Scope, Send
 
-from smb_suite.sites.publish import CURRENT, SUSPENDED
+from smb_suite.sites.publish import CURRENT, SUSPENDED, VERSIONS
 from smb_suite.web.filecache import AddSlash, CachedFile, Entry, FileCache, load
 
 HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+")
@@ -42,12 +45,13 @@ ALLOW = [(b"allow", b"GET, HEAD"), *SECURITY]
 
 @dataclass(frozen=True, slots=True)
 class LiveSite:
+    domain_id: int
     domain: str
     version: str  # the live version folder (a string: no pathlib on the hot path)
     suspended: bool = False  # the business is suspended: answer 503, serve nothing
 
 
-PlatformLookup = Callable[[str], Awaitable[str | None]]
+HostLookup = Callable[[str], Awaitable[tuple[int, str] | None]]  # host name -> (domain id, domain name)
 
 
 def cache_control(media_type: str) -> bytes:
@@ -121,34 +125,49 @@ def _not_modified_since(header: bytes, entry: CachedFile) -> bool:
 
 
 class SiteHosting:
-    def __init__(self, sites_dir: Path, platform_domain: str, platform_lookup: PlatformLookup, cache: FileCache):
+    def __init__(self, sites_dir: Path, resolve: HostLookup, cache: FileCache):
         self._sites_dir = str(sites_dir).rstrip("/")
-        self._platform_suffix = "." + platform_domain.lower().strip(".")
-        self._platform_lookup = platform_lookup
+        self._resolve = resolve
+        self._hosts: dict[str, LiveSite] = {}  # host -> the site found for it, with the live version seen then
         self.cache = cache
 
-    def _live(self, domain: str) -> LiveSite | None:
-        root = f"{self._sites_dir}/{domain}"
+    def root(self, domain_id: int) -> str:
+        """A site's folder: named after the domain's id (sites/publish.site_root), never after a name."""
+        return f"{self._sites_dir}/{int(domain_id)}"
+
+    def _live(self, domain_id: int, domain: str) -> LiveSite | None:
+        root = self.root(domain_id)
         try:
-            version = f"{root}/{os.readlink(f'{root}/{CURRENT}')}"
+            target = os.readlink(f"{root}/{CURRENT}")
         except OSError:
             return None
-        return LiveSite(domain, version, os.path.exists(f"{root}/{SUSPENDED}"))
+        if not target.startswith(VERSIONS + "/") or not target[len(VERSIONS) + 1 :].isdigit():
+            return None  # we only ever write versions/<digits>
+        return LiveSite(domain_id, domain, f"{root}/{target}", os.path.exists(f"{root}/{SUSPENDED}"))
 
     async def find(self, host: str) -> LiveSite | None:
-        """The live site answering to this host name (a cheap readlink, no database on the usual path)."""
+        """The live site answering to this host name: a cheap readlink while the live version is the one seen
+        when the database last named the domain; the database again when it changed or was never asked."""
         if not HOST_NAME.fullmatch(host):
             return None
-        if host.endswith(self._platform_suffix):
-            label = host[: -len(self._platform_suffix)]
-            if "." in label:
-                return None
-            domain = await self._platform_lookup(label)
-            return self._live(domain) if domain else None
-        site = self._live(host)
-        if site is None and host.startswith("www."):
-            site = self._live(host[4:])
+        known = self._hosts.get(host)
+        if known is not None:
+            site = self._live(known.domain_id, known.domain)
+            if site is not None and site.version == known.version:
+                return site
+        found = await self._resolve(host)
+        site = None if found is None else self._live(*found)
+        if site is None:
+            self._hosts.pop(host, None)
+            return None
+        self._hosts[host] = site
         return site
+
+    def forget(self, domain_id: int) -> None:
+        """A site of this process changed (published, removed): ask the database again for its host names."""
+        for host, site in list(self._hosts.items()):  # called from the store's writer thread: copy first
+            if site.domain_id == domain_id:
+                self._hosts.pop(host, None)
 
     async def _entry(self, site: LiveSite, path: str) -> Entry:
         key = (site.version, path)
@@ -171,7 +190,7 @@ class SiteHosting:
         path: str = scope["path"]
         entry = await self._entry(site, path)
         if entry is None and not os.path.isdir(site.version):
-            fresh = self._live(site.domain)
+            fresh = self._live(site.domain_id, site.domain)
             if fresh is not None:
                 site = fresh
                 entry = await self._entry(site, path)
