@@ -31,6 +31,7 @@ from smb_suite.web.filecache import AddSlash, CachedFile, Entry, FileCache, load
 HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+")
 NOT_FOUND_PAGE = "/404.html"
 CHUNK = 256 * 1024
+PRUNED_RETRIES = 5  # publishes in a row during one request that still find the file (two versions are kept)
 SECURITY = [
     (
         b"content-security-policy",
@@ -189,11 +190,14 @@ class SiteHosting:
             return
         path: str = scope["path"]
         entry = await self._entry(site, path)
-        if entry is None and not os.path.isdir(site.version):
+        for _ in range(PRUNED_RETRIES):  # the version was pruned while we looked: use the one live now
+            if entry is not None or os.path.isdir(site.version):
+                break
             fresh = self._live(site.domain_id, site.domain)
-            if fresh is not None:
-                site = fresh
-                entry = await self._entry(site, path)
+            if fresh is None:
+                break
+            site = fresh
+            entry = await self._entry(site, path)
         if isinstance(entry, AddSlash):
             location = entry.location + ("?" + scope["query_string"].decode("latin-1") if scope["query_string"] else "")
             await _send(send, 301, [(b"location", location.encode("latin-1")), *SECURITY], b"", method)
