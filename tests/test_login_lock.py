@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.adminweb import browser, running, sign_in
+from tests.adminweb import browser, csrf_token, running, sign_in
 from tests.daemon import DOMAIN, OWNER, USER, USER_PASSWORD, Daemon
 from tests.mailtest import wait_for
 from tests.test_smtp import insecure_context
@@ -46,6 +46,15 @@ def imap_login(server: Daemon, address: str, password: str) -> str:
         client.starttls(ssl_context=insecure_context())
         try:
             return str(client.login(address, password)[0])
+        except imaplib.IMAP4.error as exc:
+            return str(exc)
+
+
+def imap_authenticate(server: Daemon, address: str, password: str) -> str:
+    """'OK', or the NO text, for AUTHENTICATE PLAIN over IMAPS."""
+    with imaplib.IMAP4_SSL("127.0.0.1", server.ports["imaps"], ssl_context=insecure_context(), timeout=60) as client:
+        try:
+            return str(client.authenticate("PLAIN", lambda _: f"\0{address}\0{password}".encode())[0])
         except imaplib.IMAP4.error as exc:
             return str(exc)
 
@@ -117,6 +126,7 @@ def test_a_locked_account_refuses_the_right_password_everywhere_and_the_owner_he
     assert code == 454 and text.startswith("4.7.0"), text
     reply = imap_login(server, address, PASSWORD)
     assert "[UNAVAILABLE]" in reply, reply
+    assert "[UNAVAILABLE]" in imap_authenticate(server, address, PASSWORD)
     status, page = web_login(server, address, PASSWORD)
     assert status == 429 and "Too many failed logins" in page and "Try again in 10 minutes" in page
     for _ in range(LOCK_AFTER):  # more guesses while locked: no further mail
@@ -146,3 +156,17 @@ def test_a_client_address_with_many_failures_is_locked_for_every_account(brief: 
     assert "[UNAVAILABLE]" in imap_login(brief, USER, USER_PASSWORD)
     assert smtp_login(brief, USER, USER_PASSWORD)[0] == 454
     wait_for("the address lock to end", lambda: imap_login(brief, USER, USER_PASSWORD) == "OK")
+
+
+def test_guessing_the_current_password_on_the_account_page_counts_towards_the_lock(server: Daemon) -> None:
+    address = f"erin@{DOMAIN}"
+    add_user(server, address)
+    with browser(server) as web:
+        assert sign_in(web, address, PASSWORD).status_code == 303
+        statuses = []
+        for _ in range(LOCK_AFTER + 1):
+            token = csrf_token(web.get("/admin/account"))
+            form = {"csrf": token, "current": WRONG, "password": "a new password 123"}
+            statuses.append(web.post("/admin/account/password", data=form).status_code)
+        assert statuses == [401] * LOCK_AFTER + [429]
+    assert "[UNAVAILABLE]" in imap_login(server, address, PASSWORD)

@@ -19,7 +19,7 @@ from smb_suite import account_ops, ops
 from smb_suite.config import Config
 from smb_suite.directory import User, Vacation
 from smb_suite.errors import AuthenticationFailed
-from smb_suite.web.admin import FORM_BYTES, Views, account_context, read_form, text_field
+from smb_suite.web.admin import FORM_BYTES, Views, account_context, client_ip, read_form, text_field
 from smb_suite.web.autoconfig import Endpoint, endpoints
 from smb_suite.web.pages import SECURITY_HEADERS
 
@@ -93,8 +93,8 @@ class AccountViews(Views):
     async def password(self, request: Request) -> Response:
         visitor, form = await self.posted(request)
         address = str(visitor.user.address)
-        try:
-            await self.services.runner.read(ops.check_password, self.services, address, text_field(form, "current"))
+        try:  # through the login throttle: a stolen session cannot guess the current password at leisure
+            await ops.login(self.services, address, text_field(form, "current"), client_ip(request))
         except AuthenticationFailed as exc:
             raise AuthenticationFailed("the current password is not right: nothing was changed") from exc
         user = await self.write(ops.set_password, visitor.actor, address, text_field(form, "password"))
