@@ -19,6 +19,7 @@ import smtplib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.daemon import Daemon, write_config
 from tests.imapwire import Wire
@@ -87,7 +88,10 @@ class Tenancy:
     """The running daemon and what each account had when the suite began (folder -> subjects)."""
 
     daemon: Daemon
-    baseline: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    baseline: dict[str, dict[str, set[str]]] = field(default_factory=dict, repr=False)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # hypothesis prints a failing example with this
+        printer.text(f"Tenancy({self.daemon.folder})")
 
     @property
     def http(self) -> str:
