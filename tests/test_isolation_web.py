@@ -330,7 +330,6 @@ def inbox_subjects(tenancy: Tenancy, account: Account) -> set[str]:
         return subjects(imap.ok("FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])"))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: contact form delivers only to the same business (auth)")
 def test_contact_form_never_delivers_to_another_business(tenancy: Tenancy) -> None:
     """alpha's owner puts bravo's address on alpha's site; a visitor's message reaches alpha, never bravo."""
     with closing(sign_in(tenancy, ALPHA.owner)) as owner:
