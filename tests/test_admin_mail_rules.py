@@ -87,3 +87,20 @@ def test_vacation_reply_set_in_the_ui_answers_the_sender_once(server: Daemon) ->
     with closing(signed_in(server, "user")) as alice:
         post(alice, "/admin/account/vacation", {"off": "1"})
         assert "Off: nobody gets an automatic answer." in alice.get("/admin/account").text
+
+
+def test_admin_forms_refuse_unsafe_names_with_the_reason_and_create_nothing(server: Daemon) -> None:
+    with closing(signed_in(server, "owner")) as owner, closing(signed_in(server, "user")) as alice:
+        mailbox = {"local": "a/b", "domain": DOMAIN, "password": PASSWORD, "role": "user"}
+        refused = post(owner, f"/admin/business/{DOMAIN}/mailboxes", mailbox)
+        assert refused.status_code == 400 and "not a valid mail address" in refused.text
+        assert "contains the character" in refused.text
+        refused = post(owner, f"/admin/business/{DOMAIN}/mailboxes", {**mailbox, "local": "x\x85y"})
+        assert refused.status_code == 400 and "U+0085" in refused.text
+        refused = post(owner, f"/admin/domains/{DOMAIN}/catchall", {"target": f"..@{DOMAIN}"})
+        assert refused.status_code == 400 and "&#39;..&#39; segment" in refused.text
+        refused = post(alice, "/admin/account/forwarding", {"target": "x\\y@elsewhere.example"})
+        assert refused.status_code == 400 and "not a valid mail address" in refused.text
+    listing = server.cli("user", "list").stdout
+    assert "a/b" not in listing and "x\x85y" not in listing
+    assert not (server.folder / "data" / "mail" / DOMAIN / "a").exists()
