@@ -119,6 +119,9 @@ class HttpConfig:
         default=100, metadata=_help("connections at once from one client address (IPv6: /64)")
     )
     header_timeout: Duration = field(default=Duration(30), metadata=_help("time to send a request's header"))
+    body_timeout: Duration = field(
+        default=Duration(30), metadata=_help("longest wait for the next piece of a request body")
+    )
     keepalive_timeout: Duration = field(
         default=Duration(15), metadata=_help("an idle keep-alive connection is closed after this")
     )
@@ -382,7 +385,7 @@ def _validate(label: str, key: str, value: Any) -> list[str]:
 
 _TIMEOUTS = frozenset(
     {"handshake_timeout", "command_timeout", "data_timeout", "login_timeout", "idle_timeout", "header_timeout"}
-    | {"keepalive_timeout"}
+    | {"keepalive_timeout", "body_timeout"}
 )
 
 

@@ -6,6 +6,7 @@ Client addresses: every 127.x.y.z is loopback on Linux, so a socket bound to 127
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import contextlib
 import select
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from smb_suite.limits import BudgetExhausted, ConnectionLimits, MemoryBudget
 from tests.daemon import Daemon, make_daemon
 from tests.dnsserver import DnsServer
 
@@ -44,6 +46,7 @@ login_timeout = "3s"
 idle_timeout = "2s"
 [http]
 header_timeout = "2s"
+body_timeout = "1s"
 keepalive_timeout = "1s"
 """
 
@@ -241,6 +244,16 @@ def test_http_drops_a_client_that_sends_its_header_a_byte_at_a_time(impatient: D
     wait_for_log(impatient, "http.header_timeout client=127.0.0.1")
 
 
+def test_http_drops_a_client_whose_request_body_stops_arriving(impatient: Daemon) -> None:
+    with connect(impatient.ports["http"]) as sock:
+        sock.sendall(
+            b"POST /admin/login HTTP/1.1\r\nHost: mail.example.test\r\nContent-Type: application/x-www-form-urlencoded"
+            b"\r\nContent-Length: 1000\r\n\r\nusername=alice"
+        )
+        read_until_closed(sock)
+    wait_for_log(impatient, "http.body_timeout client=127.0.0.1")
+
+
 def test_http_closes_a_client_that_connects_and_says_nothing(impatient: Daemon) -> None:
     with connect(impatient.ports["http"]) as sock:
         assert read_until_closed(sock) == b""
@@ -351,3 +364,50 @@ def test_twelve_concurrent_24_mb_messages_keep_the_daemon_memory_bounded_and_it_
         assert len(daemon.messages("alice@example.test")) == 13
     finally:
         daemon.stop()
+
+
+# -- the counting and the budget themselves ------------------------------------------------------------------
+
+
+def test_a_client_is_its_ipv4_address_or_its_ipv6_slash_64() -> None:
+    connections = ConnectionLimits(total=10, per_ip=2)
+    first = connections.acquire("2001:db8:1:2::1")
+    assert first is not None and connections.acquire("2001:db8:1:2:ffff::9") is not None
+    assert connections.acquire("2001:db8:1:2::3") is None  # same /64
+    assert connections.acquire("2001:db8:1:3::1") is not None  # another /64
+    assert connections.acquire("::ffff:192.0.2.1") is not None and connections.acquire("192.0.2.1") is not None
+    assert connections.acquire("192.0.2.1") is None  # IPv4-mapped IPv6 is the same client
+    first.release()
+    first.release()  # idempotent
+    assert connections.count("2001:db8:1:2::77") == 1 and connections.active == 4
+
+
+def test_the_memory_budget_serves_in_turn_lets_an_oversized_item_run_alone_and_refuses_after_the_wait() -> None:
+    async def scenario() -> list[str]:
+        budget = MemoryBudget(100)
+        events: list[str] = []
+        release_big = asyncio.Event()
+
+        async def hold(name: str, size: int, until: asyncio.Event, wait: float = 30.0) -> None:
+            try:
+                async with budget.reserve(size, wait):
+                    events.append(f"{name} in")
+                    await until.wait()
+                events.append(f"{name} out")
+            except BudgetExhausted:
+                events.append(f"{name} refused")
+
+        done = asyncio.Event()
+        done.set()
+        big = asyncio.create_task(hold("big", 500, release_big))  # larger than the budget: alone
+        await asyncio.sleep(0)
+        assert budget.used == 100
+        small = asyncio.create_task(hold("small", 10, done))
+        late = asyncio.create_task(hold("late", 10, done, wait=0.01))
+        await late  # the budget stayed full for longer than it would wait
+        release_big.set()
+        await asyncio.gather(big, small)
+        assert budget.used == 0
+        return events
+
+    assert asyncio.run(scenario()) == ["big in", "late refused", "big out", "small in", "small out"]

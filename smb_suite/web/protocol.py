@@ -5,7 +5,8 @@ smb_suite/limits.py (`[http] max_connections`, `max_connections_per_ip`: over a 
 the connection is closed), which also does the TLS handshake on the https listener within
 `[tls] handshake_timeout`. Then uvicorn's httptools protocol runs, with a header deadline
 (`[http] header_timeout`): from the connection (or the first byte of a keep-alive request) to the end of the
-request header, so that a client that says nothing, or sends its header a byte at a time, is dropped.
+request header, so that a client that says nothing, or sends its header a byte at a time, is dropped; and
+`[http] body_timeout` between two pieces of a request body (while the app is not the one holding it back).
 uvicorn's own `timeout_keep_alive` (`[http] keepalive_timeout`) closes idle keep-alive connections.
 """
 
@@ -30,11 +31,13 @@ REFUSAL = (
 
 
 class LimitedHttpProtocol(HttpToolsProtocol):
-    def __init__(self, slot: limits.Slot, header_timeout: float, **uvicorn: Any) -> None:
+    def __init__(self, slot: limits.Slot, header_timeout: float, body_timeout: float, **uvicorn: Any) -> None:
         super().__init__(**uvicorn)
         self.slot = slot
         self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
         self._header_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -42,8 +45,15 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_header_timer()
+        self._stop_body_timer()
         super().connection_lost(exc)
         self.slot.release()
+
+    def data_received(self, data: bytes) -> None:
+        if self._body_timer is not None:  # the body is still arriving: wait again for the next piece
+            self._stop_body_timer()
+            self._start_body_timer()
+        super().data_received(data)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -52,6 +62,11 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._stop_header_timer()
         super().on_headers_complete()
+        self._start_body_timer()  # until on_message_complete (at once for a request without a body)
+
+    def on_message_complete(self) -> None:
+        self._stop_body_timer()
+        super().on_message_complete()
 
     def _start_header_timer(self) -> None:
         if self._header_timer is None:
@@ -61,6 +76,22 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
+
+    def _start_body_timer(self) -> None:
+        self._body_timer = self.loop.call_later(self.body_timeout, self._body_expired)
+
+    def _stop_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _body_expired(self) -> None:
+        self._body_timer = None
+        if self.flow is not None and self.flow.read_paused:  # the app is slow to read, not the client to send
+            self._start_body_timer()
+        elif not self.transport.is_closing():
+            log.event(logger, "http.body_timeout", client=self.client[0] if self.client else "")
+            self.transport.close()
 
     def _header_expired(self) -> None:
         self._header_timer = None
@@ -76,6 +107,7 @@ class HttpProtocols:
     def __init__(self, name: str, config: Config, tls: ssl.SSLContext | None) -> None:
         settings = config.http
         self.header_timeout = float(settings.header_timeout)
+        self.body_timeout = float(settings.body_timeout)
         self._uvicorn: dict[str, Any] = {}
         self._gate = limits.gate(
             name,
@@ -91,4 +123,4 @@ class HttpProtocols:
         return self._gate()
 
     def _protocol(self, slot: limits.Slot) -> LimitedHttpProtocol:
-        return LimitedHttpProtocol(slot, self.header_timeout, **self._uvicorn)
+        return LimitedHttpProtocol(slot, self.header_timeout, self.body_timeout, **self._uvicorn)
