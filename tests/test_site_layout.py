@@ -110,6 +110,15 @@ def test_an_id_folder_is_never_overwritten_by_an_old_name_folder(tmp_path: Path)
     assert (sites / "shop.example").is_dir() and (sites / "7" / "versions").is_dir()
 
 
+def test_a_folder_left_by_a_removed_domain_is_cleared_on_start(tmp_path: Path) -> None:
+    sites = tmp_path / "sites"
+    for name in ("3", "5", "9"):
+        (sites / name / "versions").mkdir(parents=True)
+    steps = publish.migrate_layout(sites, [(5, "kept.example")])
+    assert steps == ["removed the site folder 3 of a removed domain"]
+    assert sorted(os.listdir(sites)) == ["5", "9"]  # 9 may be a domain added since the list was read
+
+
 def test_site_folders_are_only_ever_named_after_ids(tmp_path: Path) -> None:
     for wrong in ("example.test", "../x", 0, -1, True, 1.5):
         with pytest.raises(ValueError):
