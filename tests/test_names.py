@@ -5,6 +5,7 @@ refused with our own error and a clear reason, before anything is created."""
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,11 +32,16 @@ names = st.lists(st.one_of(tricky, st.text(min_size=1, max_size=8)), max_size=12
 
 
 def assert_safe_path_component(text: str) -> None:
-    """What the directory stores must be harmless as a path component, even though paths use ids."""
+    """What the directory stores must be harmless as a path component, even though paths use ids: a file
+    created under that name lies directly inside its root."""
     assert text and text not in (".", "..")
     assert unsafe_character(text) is None, text
-    joined = (ROOT / text).resolve()
-    assert joined.parent == ROOT
+    assert (ROOT / text).resolve().parent == ROOT
+    if len(os.fsencode(text)) <= 255:  # longer names do not fit a file system's component at all
+        with tempfile.TemporaryDirectory() as temp:
+            root = Path(temp)
+            (root / text).write_bytes(b"x")
+            assert [entry.name for entry in root.iterdir()] == [text]
 
 
 # -- addresses ------------------------------------------------------------------------------------------------
