@@ -36,6 +36,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.daemon import maildir_path  # noqa: E402 - where a user's Maildir is (ids from the database)
+
 USER, PASSWORD = "demo@example.test", "bench-password-1"
 _LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
 WORDS = ["invoice", "meeting", "quarterly", "report", "lunch", "project", "budget", "review", "offer", "delivery"]
@@ -153,7 +156,7 @@ class Ours:
             check=True,
             capture_output=True,
         )
-        write_maildir(self.root / "data" / "mail" / "example.test" / "demo", messages)
+        write_maildir(maildir_path(self.root / "data", USER), messages)
         command = [*self.cli, "serve"]
         if profile:
             command = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "smb_suite", *command[3:]]

@@ -31,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from tests.daemon import maildir_path  # noqa: E402 - where a user's Maildir is (ids from the database)
 from tests.dnsserver import DnsServer  # noqa: E402 - the loopback DNS server the tests use
 
 DOMAIN = "bench.test"
@@ -153,7 +154,7 @@ class Ours:
             self.process.wait(timeout=60)
 
     def inbox(self, user: str) -> Path:
-        return self.folder / "data" / "mail" / DOMAIN / user / "new"
+        return maildir_path(self.folder / "data", f"{user}@{DOMAIN}") / "new"
 
     def queue_length(self) -> int:
         with sqlite3.connect(self.folder / "data" / "smb-suite.db", timeout=30) as db:

@@ -17,6 +17,7 @@ Core code raises these; each front end translates them to its wire format in one
     ├── AuthenticationFailed        wrong user or password
     │   └── AccountSuspended        right password, but the business is suspended (SMTP 535, IMAP NO)
     ├── PermissionDenied            the acting principal may not do this
+    ├── UnsafePath                  a storage path would leave its root (a bug or a tampered data folder)
     ├── RelayDenied                 recipient domain is not hosted and the client may not relay
     ├── QuotaExceeded               the tenant's storage is full
     ├── TemporaryFailure            retry could succeed (SMTP 4xx, IMAP NO)
@@ -76,6 +77,10 @@ class AlreadyExists(SmbSuiteError):
 
 class MailboxHasChildren(SmbSuiteError):
     """A folder with subfolders cannot be deleted; delete the subfolders first (RFC 3501 6.3.4)."""
+
+
+class UnsafePath(SmbSuiteError):
+    """A storage path would lead outside its root (storage/paths.py): refused, nothing opened or removed."""
 
 
 class AuthenticationFailed(SmbSuiteError):

@@ -39,6 +39,7 @@ from smb_suite.quota import Quota, Usage, format_bytes
 from smb_suite.sites import publish, render, themes
 from smb_suite.sites.content import ContentStore
 from smb_suite.sites.store import SiteStore
+from smb_suite.storage import legacy
 from smb_suite.storage.runner import StoreRunner
 from smb_suite.storage.store import MailStore
 from smb_suite.tenants import Tenants
@@ -108,7 +109,8 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
 
 
 def initialise(config: Config) -> list[str]:
-    """Create the data folder, database (migrations applied) and certificate; return what was created."""
+    """Create the data folder, database (migrations applied) and certificate, and move mail stored by old
+    versions to the id layout (storage/legacy.py); return what was created."""
     created: list[str] = []
     data_dir = config.server.data_dir
     if not data_dir.exists():
@@ -125,6 +127,9 @@ def initialise(config: Config) -> list[str]:
             domains = [
                 (int(row.id), str(row.name)) for row in conn.execute(sa.select(db.domains.c.id, db.domains.c.name))
             ]
+        moved = legacy.migrate(engine, config.mail_dir)  # once: mail of old versions to paths made of ids
+        if moved:
+            created.append(f"id layout for mail ({moved} folders moved)")
     finally:
         engine.dispose()
     # Sites in folders named after domain ids (they were named after the domain): moved once, idempotent.

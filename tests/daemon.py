@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -16,6 +18,7 @@ import sqlalchemy as sa
 from smb_suite import db, ops
 from smb_suite.config import load as load_config
 from smb_suite.directory import OPERATOR, Role
+from smb_suite.storage.paths import MailLayout
 
 SERVICES = ("smtp", "submission", "submissions", "imap", "imaps", "http", "https")
 LISTENING = re.compile(r"listening service=(\w+) address=([\d.]+):(\d+)")
@@ -70,6 +73,21 @@ def write_config(
     return path
 
 
+def maildir_path(data_dir: Path, address: str, folder: str = "INBOX") -> Path:
+    """The Maildir of one folder of a hosted user in a data folder (read-only look-up of the ids)."""
+    local, _, domain = address.partition("@")
+    query = (
+        "SELECT users.id, mailboxes.id FROM users JOIN domains ON domains.id = users.domain_id "
+        "JOIN mailboxes ON mailboxes.user_id = users.id "
+        "WHERE users.local_part = ? AND domains.name = ? AND mailboxes.name = ?"
+    )
+    with contextlib.closing(sqlite3.connect(f"file:{data_dir / 'smb-suite.db'}?mode=ro", uri=True)) as conn:
+        row = conn.execute(query, (local.lower(), domain.lower(), folder)).fetchone()
+    if row is None:
+        raise AssertionError(f"no folder {folder!r} of {address} in the database")
+    return MailLayout(data_dir / "mail").folder(row[0], row[1], folder == "INBOX")
+
+
 @dataclass
 class Daemon:
     """Starts, stops and kills `smb-suite serve`; knows the ports it bound and reads its log."""
@@ -108,10 +126,9 @@ class Daemon:
         return self
 
     def maildir(self, address: str, folder: str = "INBOX") -> Path:
-        """The Maildir of one folder of a hosted user (INBOX is the user's root; others are '.Name')."""
-        local, _, domain = address.partition("@")
-        root = self.folder / "data" / "mail" / domain / local
-        return root if folder == "INBOX" else root / f".{folder}"
+        """The Maildir of one folder of a hosted user, found as the daemon finds it: by the ids the database
+        holds for the address and the folder name (storage/paths.py)."""
+        return maildir_path(self.folder / "data", address, folder)
 
     def site_folder(self, domain: str = DOMAIN) -> Path:
         """The folder of a hosted domain's site (named after the domain's id; `current` is its live version)."""

@@ -38,8 +38,7 @@ def wait_for(what: str, probe: Callable[[], T], deadline: float = DEADLINE) -> T
 
 def maildir(daemon: Daemon, address: str) -> list[bytes]:
     """Messages in an address's INBOX (new/ and cur/), oldest first."""
-    local, _, domain = address.partition("@")
-    root = daemon.folder / "data" / "mail" / domain / local
+    root = daemon.maildir(address)
     files = [p for sub in ("new", "cur") if (root / sub).is_dir() for p in (root / sub).iterdir()]
     return [p.read_bytes() for p in sorted(files, key=lambda p: p.stat().st_mtime_ns)]
 

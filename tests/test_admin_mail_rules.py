@@ -24,8 +24,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 
 
 def messages(server: Daemon, address: str) -> list[EmailMessage]:
-    local, domain = address.split("@")
-    folder = server.folder / "data" / "mail" / domain / local
+    folder = server.maildir(address)
     files = sorted(p for sub in ("new", "cur") for p in (folder / sub).iterdir())
     return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in files]  # type: ignore[misc]
 

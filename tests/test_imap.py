@@ -14,7 +14,6 @@ import secrets
 import socket
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import aioimaplib
 import pytest
@@ -237,7 +236,7 @@ def test_bad_folder_names_are_refused_and_write_nothing_outside_the_store(server
             typ, detail = getattr(client, command)(None)
             assert typ == "NO", (command, detail)
     after = set(server.folder.parent.iterdir()) | set(server.folder.rglob("*"))
-    store = server.folder / "data" / "mail" / "example.test" / "demo"
+    store = server.maildir(OWNER)
     created = {p for p in after - before if store not in p.parents and not p.name.endswith(("-journal", "-wal"))}
     assert created == set()
 
@@ -378,9 +377,13 @@ def test_append_to_a_missing_folder_asks_the_client_to_create_it(server: Daemon)
 
 
 def test_store_path_is_inside_the_data_folder(server: Daemon) -> None:
-    """The Maildir layout other tools (Dovecot, mutt) can read: INBOX at the root, folders as .Name."""
+    """The Maildir++ layout other tools (Dovecot, mutt) can read, named by ids: INBOX at the user's root
+    mail/users/<user id>, other folders as .~<folder id> below it; no name the user chose appears."""
     with connect(server) as client:
         folder = new_folder(client)
         client.append(folder, None, None, plain("on disk"))
-    store: Path = server.folder / "data" / "mail" / "example.test" / "demo"
-    assert [p.read_bytes() for p in (store / f".{folder}" / "new").iterdir()] == [plain("on disk")]
+    store = server.maildir(OWNER, folder)
+    root = server.maildir(OWNER)
+    assert root.parent == (server.folder / "data" / "mail" / "users").resolve() and root.name.isdigit()
+    assert store.parent == root and store.name.startswith(".~") and store.name[2:].isdigit()
+    assert [p.read_bytes() for p in (store / "new").iterdir()] == [plain("on disk")]

@@ -287,8 +287,7 @@ def test_accented_folder_names_round_trip_in_modified_utf7(server: Daemon) -> No
         assert f'"&AMk-quipe{suffix}/&AMk-t&AOk-"'.encode() in names
         assert client.select(f'"&AMk-quipe{suffix}/&AMk-t&AOk-"')[0] == "OK"
         assert client.create("&AGE-")[0] == "NO"  # 'a' written in base64: not the canonical form
-    store = server.folder / "data" / "mail" / "example.test" / "demo"
-    assert (store / f".R%C3%A9unions{suffix}").is_dir()
+    assert server.maildir("demo@example.test", f"Réunions{suffix}").is_dir()
 
 
 # -- real client libraries ------------------------------------------------------------------------------------

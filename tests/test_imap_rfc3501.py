@@ -26,8 +26,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
         daemon.stop()
 
 
-def store_of(daemon: Daemon, local: str = "demo") -> Path:
-    return daemon.folder / "data" / "mail" / "example.test" / local
+def store_of(daemon: Daemon, folder: str, local: str = "demo") -> Path:
+    return daemon.maildir(f"{local}@example.test", folder)
 
 
 def new_folder(wire: Wire, *messages: bytes) -> str:
@@ -201,10 +201,10 @@ def test_maildir_file_names_follow_the_flags(server: Daemon) -> None:
         name = new_folder(wire, plain("named"))
         wire.ok(f"SELECT {name}")
         wire.ok("STORE 1 +FLAGS (\\Seen \\Flagged $Keyword)")
-        files = [p.name for p in (store_of(server) / f".{name}" / "cur").iterdir()]
+        files = [p.name for p in (store_of(server, name) / "cur").iterdir()]
         assert len(files) == 1 and files[0].endswith(":2,FS")
         wire.ok("STORE 1 -FLAGS (\\Flagged)")
-        assert [p.name for p in (store_of(server) / f".{name}" / "cur").iterdir()][0].endswith(":2,S")
+        assert [p.name for p in (store_of(server, name) / "cur").iterdir()][0].endswith(":2,S")
 
 
 def test_uids_only_go_up_even_after_expunge_and_restart(fresh_daemon: Callable[..., Daemon]) -> None:
@@ -287,7 +287,7 @@ def test_select_reads_the_index_not_the_message_files(server: Daemon) -> None:
     """Summaries stored at delivery answer ENVELOPE and BODYSTRUCTURE; only bodies need the files."""
     with Wire(server) as wire:
         name = new_folder(wire, plain("kept in the index"), plain("second"))
-        for path in (store_of(server) / f".{name}").rglob("*,S=*"):
+        for path in store_of(server, name).rglob("*,S=*"):
             os.unlink(path)  # as if the disk lost them: the index still knows the messages
         assert b"2 EXISTS" in b"".join(wire.ok(f"SELECT {name}"))
         meta = untagged(wire.ok("FETCH 1:2 (FLAGS RFC822.SIZE ENVELOPE BODYSTRUCTURE)"), b"FETCH")

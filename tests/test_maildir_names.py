@@ -1,4 +1,5 @@
-"""Folder names map to Maildir++ directories that never leave the user's store."""
+"""Folder names are checked, and mapped (in the layout of old versions, which legacy.py moves) to Maildir++
+directories that never leave the user's store."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smb_suite.errors import InvalidMailboxName
-from smb_suite.storage.maildir import folder_path, validate_mailbox_name
+from smb_suite.storage.legacy import old_folder_path as folder_path
+from smb_suite.storage.maildir import validate_mailbox_name
 
 ROOT = Path("/srv/mail/example.test/alice")
 

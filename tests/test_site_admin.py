@@ -50,7 +50,7 @@ def post(client: httpx.Client, path: str, data: dict[str, str], **kwargs: object
 
 
 def inbox(server: Daemon, local: str = "demo") -> list[email.message.EmailMessage]:
-    folder = server.folder / "data" / "mail" / DOMAIN / local
+    folder = server.maildir(f"{local}@{DOMAIN}")
     files = sorted((folder / "new").iterdir()) + sorted((folder / "cur").iterdir())
     return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in files]  # type: ignore[misc]
 

@@ -25,7 +25,7 @@ def site(server: Daemon, host: str) -> httpx.Response:
 
 
 def maildir_files(server: Daemon, local: str) -> list[str]:
-    folder = server.folder / "data" / "mail" / DOMAIN / local
+    folder = server.maildir(f"{local}@{DOMAIN}")
     return sorted(p.name for sub in ("new", "cur") for p in (folder / sub).iterdir())
 
 

@@ -5,6 +5,10 @@ ascending array of UIDs. It follows the store: on a change notification it asks 
 changed since its mod-sequence (RFC 7162), and tells each session's view which messages are new, changed
 or gone. A thousand sessions idling on one INBOX share one state, and a session that is in step shares its
 UID array too, so an idle session costs almost nothing; the first SELECT of a folder reads the index only.
+
+States are keyed by (user id, mailbox id, UIDVALIDITY), ids the database never hands out twice, and a folder
+deleted or renamed is dropped from the registry at once (ChangeHub.drop): a kept state can never stand for
+another folder, or for another user's (issue 11).
 """
 
 from __future__ import annotations
@@ -25,6 +29,14 @@ from smb_suite.storage.store import Mailbox, StoredMessage
 
 logger = logging.getLogger("smb_suite.imap")
 
+StateKey = tuple[int, int, int]  # (user id, mailbox id, UIDVALIDITY)
+
+
+def state_key(user: User, mailbox: Mailbox) -> StateKey:
+    if mailbox.user_id != user.id:  # a caller's bug, never a client's choice: refuse rather than mix accounts
+        raise errors.UnsafePath(f"folder {mailbox.id} is not one of user {user.id}'s")
+    return (user.id, mailbox.id, mailbox.uidvalidity)
+
 
 class Follower(Protocol):
     """What a state tells each view (mailbox.MailboxView)."""
@@ -40,6 +52,7 @@ class FolderState:
         self.services = registry.services
         self.user = user
         self.mailbox = mailbox
+        self.key = state_key(user, mailbox)
         self.by_uid = {m.uid: m for m in messages}
         self.uids = array("I", (m.uid for m in messages))
         self._flag_sets = Counter(m.flags for m in messages)  # SELECT's keyword list without a full scan
@@ -173,46 +186,51 @@ class FolderState:
 
 
 class FolderRegistry:
-    """The states of the folders some session has selected, by mailbox id, and of a few it had lately: a
-    folder selected again is caught up from the index (what changed since) instead of loaded anew."""
+    """The states of the folders some session has selected, by (user, mailbox id, UIDVALIDITY), and of a few
+    it had lately: a folder selected again is caught up from the index (what changed since) instead of loaded
+    anew. A folder deleted or renamed leaves the registry at once; sessions still showing it keep their state
+    until they leave it, and nobody else is handed that state again."""
 
     KEEP_MESSAGES = 100_000  # messages of states kept after their last session left (~400 bytes each: 40 MB)
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self._states: dict[int, FolderState] = {}
-        self._loading: dict[int, asyncio.Future[FolderState]] = {}
-        self._unused: OrderedDict[int, FolderState] = OrderedDict()  # least recently left first
+        self._states: dict[StateKey, FolderState] = {}
+        self._loading: dict[StateKey, asyncio.Future[FolderState]] = {}
+        self._unused: OrderedDict[StateKey, FolderState] = OrderedDict()  # least recently left first
+        services.store.changes.on_drop(self._dropped)
 
     async def open(self, user: User, mailbox: Mailbox) -> FolderState:
         """The folder's state, loaded from the index on first use (one load even when sessions race).
 
         The caller follows the state right away (no await in between), so it cannot be forgotten meanwhile.
         """
+        key = state_key(user, mailbox)
         while True:
-            state = self._states.get(mailbox.id)
-            self._unused.pop(mailbox.id, None)
+            state = self._states.get(key)
+            self._unused.pop(key, None)
             if state is not None and state.deleted and not state.followers:
-                del self._states[mailbox.id]
+                del self._states[key]
                 state.close()
                 state = None
             if state is not None and not state.deleted:
                 await state.refresh()
-                if self._states.get(mailbox.id) is state:
+                if self._states.get(key) is state:
                     return state
-                continue  # its last session left while we refreshed: load anew
-            loading = self._loading.get(mailbox.id)
+                continue  # its last session left (or the folder was dropped) while we refreshed: load anew
+            loading = self._loading.get(key)
             if loading is None:
                 return await self._load(user, mailbox)
             await asyncio.shield(loading)
 
     async def _load(self, user: User, mailbox: Mailbox) -> FolderState:
         future: asyncio.Future[FolderState] = asyncio.get_running_loop().create_future()
-        self._loading[mailbox.id] = future
+        key = state_key(user, mailbox)
+        self._loading[key] = future
         try:
             current, messages = await self.services.runner.read(self.services.store.snapshot, mailbox)
             state = FolderState(self, user, current, messages)
-            self._states[mailbox.id] = state
+            self._states[key] = state
             self.services.store.changes.subscribe(mailbox.id, state._changed)
             future.set_result(state)
             return state
@@ -221,20 +239,29 @@ class FolderRegistry:
             future.exception()  # marked retrieved: there may be no other waiter
             raise
         finally:
-            del self._loading[mailbox.id]
+            del self._loading[key]
 
     def forget(self, state: FolderState) -> None:
         """The last session left: keep the state for a while (it stays subscribed; caught up when used)."""
-        if self._states.get(state.mailbox.id) is not state or state.deleted:
+        if self._states.get(state.key) is not state or state.deleted:
             state.close()
             return
-        self._unused[state.mailbox.id] = state
+        self._unused[state.key] = state
         kept = sum(len(s.by_uid) for s in self._unused.values())
         while self._unused and kept > self.KEEP_MESSAGES:
             _, oldest = self._unused.popitem(last=False)
             kept -= len(oldest.by_uid)
-            del self._states[oldest.mailbox.id]
+            del self._states[oldest.key]
             oldest.close()
+
+    def _dropped(self, mailbox_id: int) -> None:
+        """ChangeHub.drop (on the loop): the folder was deleted or renamed. Its state leaves the registry now;
+        one no session shows is closed, one still shown is closed when its last session leaves (`forget`)."""
+        for key in [key for key in self._states if key[1] == mailbox_id]:
+            state = self._states.pop(key)
+            self._unused.pop(key, None)
+            if not state.followers:
+                state.close()
 
 
 _registries: weakref.WeakKeyDictionary[Any, FolderRegistry] = weakref.WeakKeyDictionary()

@@ -1,7 +1,6 @@
-"""Maildir on disk (Maildir++ layout, as Dovecot and Courier read it): names, durable writes, flag suffixes.
+"""Maildir on disk (Maildir++ layout, as Dovecot and Courier read it): folder names, durable writes, flag suffixes.
 
-INBOX is the user's root folder; folder "a/b" is the subfolder ".a.b". Characters other than letters, digits,
-space, '_' and '-' are %-encoded in the directory name so that no name can escape the store.
+Where a folder's directory is belongs to storage/paths.py (ids, never names); this module works inside one.
 """
 
 from __future__ import annotations
@@ -16,11 +15,11 @@ from pathlib import Path
 from smb_suite.durable import disk_full_as_error, fsync_dir
 from smb_suite.errors import InvalidMailboxName
 from smb_suite.names import unsafe_character
+from smb_suite.storage import paths
 
 SUBDIRS = ("tmp", "new", "cur")
 # RFC 3501 2.3.2 system flags <-> Maildir info letters (https://cr.yp.to/proto/maildir.html)
 FLAG_LETTERS = {"\\Draft": "D", "\\Flagged": "F", "\\Answered": "R", "\\Seen": "S", "\\Deleted": "T"}
-_SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-")
 _counter = itertools.count()
 MAX_NAME_LENGTH = 200
 
@@ -38,17 +37,6 @@ def validate_mailbox_name(name: str) -> str:
     if parts[0].upper() == "INBOX":
         parts[0] = "INBOX"
     return "/".join(parts)
-
-
-def _encode(part: str) -> str:
-    return "".join(ch if ch in _SAFE else "".join(f"%{b:02X}" for b in ch.encode()) for ch in part)
-
-
-def folder_path(root: Path, name: str) -> Path:
-    """The directory of folder `name` under a user's Maildir root."""
-    if name == "INBOX":
-        return root
-    return root / ("." + ".".join(_encode(part) for part in name.split("/")))
 
 
 def create_folder(path: Path) -> None:
@@ -104,7 +92,7 @@ def rename_for_flags(folder: Path, filename: str, flags: frozenset[str]) -> str:
     """Move a message into cur/ with the info suffix matching flags; return its new relative name."""
     target = f"cur/{key_of(filename)}{info_suffix(flags)}"
     if target != filename:
-        os.rename(folder / filename, folder / target)
+        os.rename(paths.message_file(folder, filename), folder / target)
     return target
 
 
@@ -125,21 +113,22 @@ def link_or_copy(source: Path, target: Path) -> bool:
 
 
 def scan(folder: Path) -> dict[str, str]:
-    """Messages present on disk: key -> relative filename."""
+    """Messages present on disk: key -> relative filename (symbolic links and odd names are no messages)."""
     found: dict[str, str] = {}
     for sub in ("new", "cur"):
         directory = folder / sub
-        if directory.is_dir():
+        if directory.is_dir() and not directory.is_symlink():
             for entry in os.scandir(directory):
-                if entry.is_file() and not entry.name.startswith("."):
-                    found[key_of(entry.name)] = f"{sub}/{entry.name}"
+                name = f"{sub}/{entry.name}"
+                if entry.is_file(follow_symlinks=False) and paths.is_message_file(name):
+                    found[key_of(entry.name)] = name
     return found
 
 
 def clean_tmp(folder: Path, older_than: float) -> None:
     """Remove files left in tmp/ by a crash before their rename (never acknowledged to anyone)."""
     directory = folder / "tmp"
-    if directory.is_dir():
+    if directory.is_dir() and not directory.is_symlink():
         for entry in os.scandir(directory):
-            if entry.is_file() and entry.stat().st_mtime < older_than:
+            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < older_than:
                 os.unlink(entry.path)

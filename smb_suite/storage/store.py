@@ -6,12 +6,17 @@ start repairs what a crash left between those steps. Every call names the owner 
 store is only reachable through its owner, so one user can never reach another's folders.
 
 Every change to a folder's messages takes a new mod-sequence (RFC 7162) and is published on `changes`, so
-sessions that show the folder can ask the index for exactly what changed (`changes_since`).
+sessions that show the folder can ask the index for exactly what changed (`changes_since`); a folder deleted or
+renamed is announced with `changes.drop`, so no kept state outlives it.
+
+Files live at paths made of ids (storage/paths.py): a folder's name is a database row only, so RENAME touches
+no file, and every folder, file and tree this module opens or removes is checked to lie inside its owner's root.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import time
@@ -23,18 +28,26 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
-from smb_suite import db
+from smb_suite import db, log
 from smb_suite.durable import fsync_dir
-from smb_suite.errors import AlreadyExists, InvalidMailboxName, MailboxHasChildren, SmbSuiteError, UnknownMailbox
+from smb_suite.errors import (
+    AlreadyExists,
+    InvalidMailboxName,
+    MailboxHasChildren,
+    SmbSuiteError,
+    UnknownMailbox,
+    UnsafePath,
+)
 from smb_suite.mail.address import Address
 from smb_suite.mail.summary import SearchText, Summary, summarize
 from smb_suite.quota import Quota
-from smb_suite.storage import index, maildir
+from smb_suite.storage import index, maildir, paths
 from smb_suite.storage.changes import ChangeHub
 from smb_suite.storage.index import FolderStatus, Mailbox, StoredMessage
 
 __all__ = ["DEFAULT_FOLDERS", "FlagUpdate", "FolderStatus", "MailStore", "Mailbox", "StoredMessage", "Transfer"]
 
+logger = logging.getLogger("smb_suite.storage")
 DEFAULT_FOLDERS = ("INBOX", "Sent", "Drafts", "Trash", "Junk", "Archive")
 TMP_MAX_AGE = 36 * 3600  # Maildir convention: tmp/ files older than 36 hours are debris
 DELIMITER = "/"
@@ -79,7 +92,7 @@ class MailStore:
         changes: ChangeHub | None = None,
     ) -> None:
         self._engine = engine
-        self._root = root
+        self.layout = paths.MailLayout(root)
         self._clock = clock
         self.quota = quota
         self.changes = changes or ChangeHub()
@@ -87,13 +100,16 @@ class MailStore:
     # -- layout -------------------------------------------------------------------------------------------
 
     def user_root(self, owner: Owner) -> Path:
-        return self._root / owner.address.domain / owner.address.local_part
+        return self.layout.user_root(owner.id)
 
     def folder(self, owner: Owner, mailbox: Mailbox) -> Path:
-        return maildir.folder_path(self.user_root(owner), mailbox.name)
+        """The folder's Maildir, by ids; a folder of another user is refused, whatever the caller kept."""
+        if mailbox.user_id != owner.id:
+            raise UnsafePath(f"folder {mailbox.id} is not one of user {owner.id}'s")
+        return self.layout.folder(owner.id, mailbox.id, mailbox.name == "INBOX")
 
     def message_path(self, owner: Owner, mailbox: Mailbox, message: StoredMessage) -> Path:
-        return self.folder(owner, mailbox) / message.filename
+        return paths.message_file(self.folder(owner, mailbox), message.filename)
 
     # -- folders ------------------------------------------------------------------------------------------
 
@@ -113,6 +129,7 @@ class MailStore:
         self.quota.release(conn, owner.tenant_id, int(freed))
 
     def remove_files(self, owner: Owner) -> None:
+        """Remove the owner's Maildir tree: users/<id>, checked to be below users/, and nothing else."""
         shutil.rmtree(self.user_root(owner), ignore_errors=True)
 
     def mailboxes(self, owner: Owner) -> list[Mailbox]:
@@ -136,8 +153,9 @@ class MailStore:
             mailbox_id = db.inserted_id(
                 conn.execute(sa.insert(db.mailboxes).values(user_id=owner.id, name=canonical, uidvalidity=uidvalidity))
             )
-            maildir.create_folder(maildir.folder_path(self.user_root(owner), canonical))
-        return Mailbox(mailbox_id, owner.id, canonical, uidvalidity, 1, True)
+            created = Mailbox(mailbox_id, owner.id, canonical, uidvalidity, 1, True)
+            maildir.create_folder(self.folder(owner, created))
+        return created
 
     def _new_uidvalidity(self, conn: sa.Connection, user_id: int) -> int:
         """RFC 3501 2.3.1.1: greater than any the user's folders ever had (a deleted folder's included), so a
@@ -169,7 +187,8 @@ class MailStore:
             conn.execute(sa.delete(db.mailboxes).where(db.mailboxes.c.id == mailbox.id))
             self.quota.release(conn, owner.tenant_id, int(freed), owner.id)
         shutil.rmtree(self.folder(owner, mailbox), ignore_errors=True)
-        self.changes.publish(mailbox.id)
+        self.changes.drop(mailbox.id)  # no kept state may outlive the folder
+        self.changes.publish(mailbox.id)  # sessions showing it learn it is gone
 
     def create_with_parents(self, owner: Owner, name: str) -> Mailbox:
         """RFC 3501 6.3.3: a trailing delimiter only declares intent; missing superiors are created too."""
@@ -207,9 +226,8 @@ class MailStore:
             for mailbox in moving:
                 renamed = target + mailbox.name[len(source.name) :]
                 conn.execute(sa.update(db.mailboxes).where(db.mailboxes.c.id == mailbox.id).values(name=renamed))
-                os.rename(self.folder(owner, mailbox), maildir.folder_path(self.user_root(owner), renamed))
-            fsync_dir(self.user_root(owner))
-        for mailbox in moving:
+        for mailbox in moving:  # the files stay where they are (their paths are made of ids); kept states go
+            self.changes.drop(mailbox.id)
             self.changes.publish(mailbox.id)
 
     def set_subscribed(self, owner: Owner, name: str, subscribed: bool) -> None:
@@ -319,11 +337,11 @@ class MailStore:
                 summary = summarize(data)
             finally:
                 filename = writing.result() if writing is not None else maildir.write_new(folder, data, when)
-                written.append(folder / filename)
+                written.append(paths.message_file(folder, filename))
             directories = [folder / "new"]
             if flag_set & set(maildir.FLAG_LETTERS):
                 filename = maildir.rename_for_flags(folder, filename, flag_set)
-                written[:] = [folder / filename]
+                written[:] = [paths.message_file(folder, filename)]
                 directories.append(folder / "cur")
             synced = [io.submit(fsync_dir, directory) for directory in directories] if io is not None else []
             if io is None:
@@ -366,13 +384,15 @@ class MailStore:
             _, owner, mailbox, data = target
             return maildir.write_new(self.folder(owner, mailbox), data, mtime=now)
 
-        paths: list[Path] = []
+        written: list[Path] = []
         errors: list[SmbSuiteError | None] = [None] * len(batch)
         announcements: list[tuple[int, list[int]]] = []
-        with self._unlink_on_failure(paths):
+        with self._unlink_on_failure(written):
             mapper = io.map if io is not None and len(targets) > 1 else map
             filenames = list(mapper(write, targets))
-            paths += [self.folder(o, m) / f for (_, o, m, _), f in zip(targets, filenames, strict=True)]
+            written += [
+                paths.message_file(self.folder(o, m), f) for (_, o, m, _), f in zip(targets, filenames, strict=True)
+            ]
             folders = {self.folder(owner, mailbox) / "new" for _, owner, mailbox, _ in targets}
             # The directory fsyncs run while the index commits: the caller answers only after both, and a crash
             # between them leaves a row without its file or a file without its row, which reconcile repairs.
@@ -396,7 +416,7 @@ class MailStore:
                         savepoint.rollback()
                         errors[item] = error
                         for (_, owner, mailbox, _), f in mine:
-                            (self.folder(owner, mailbox) / f).unlink(missing_ok=True)
+                            paths.message_file(self.folder(owner, mailbox), f).unlink(missing_ok=True)
                         continue
                     savepoint.commit()
                     announcements += reached
@@ -410,12 +430,12 @@ class MailStore:
 
     @staticmethod
     @contextlib.contextmanager
-    def _unlink_on_failure(paths: list[Path]) -> Iterator[None]:
+    def _unlink_on_failure(written: list[Path]) -> Iterator[None]:
         """Remove files written for an index transaction that failed, so nothing unaccounted stays on disk."""
         try:
             yield
         except BaseException:
-            for path in paths:
+            for path in written:
                 path.unlink(missing_ok=True)
             raise
 
@@ -472,6 +492,7 @@ class MailStore:
     def expunge(self, owner: Owner, mailbox: Mailbox, uids: Iterable[int] | None = None) -> list[int]:
         """Remove messages flagged \\Deleted (restricted to `uids` when given); return the removed UIDs."""
         allowed = None if uids is None else set(uids)
+        folder = self.folder(owner, mailbox)
         with self._engine.begin() as conn:
             doomed = [m for m in index.deleted(conn, mailbox.id) if allowed is None or m.uid in allowed]
             if not doomed:
@@ -479,9 +500,8 @@ class MailStore:
             index.remove(conn, mailbox.id, [m.uid for m in doomed])
             index.next_modseq(conn, mailbox.id)
             self.quota.release(conn, owner.tenant_id, sum(m.size for m in doomed), owner.id)
-        folder = self.folder(owner, mailbox)
         for message in doomed:
-            (folder / message.filename).unlink(missing_ok=True)
+            paths.message_file(folder, message.filename).unlink(missing_ok=True)
         self.changes.publish(mailbox.id)
         return [m.uid for m in doomed]
 
@@ -496,7 +516,7 @@ class MailStore:
             copies = []
             for message in messages:
                 name = f"cur/{maildir.new_key(message.size)}{maildir.info_suffix(message.flags)}"
-                if maildir.link_or_copy(source_folder / message.filename, target_folder / name):
+                if maildir.link_or_copy(paths.message_file(source_folder, message.filename), target_folder / name):
                     created.append(target_folder / name)
                     copies.append((message, name))
             if not copies:
@@ -528,8 +548,9 @@ class MailStore:
                 for message in messages:
                     name = f"cur/{maildir.key_of(message.filename)}{maildir.info_suffix(message.flags)}"
                     with contextlib.suppress(FileNotFoundError):
-                        os.rename(source_folder / message.filename, target_folder / name)
-                        moved.append((source_folder / message.filename, target_folder / name))
+                        old = paths.message_file(source_folder, message.filename)
+                        os.rename(old, target_folder / name)
+                        moved.append((old, target_folder / name))
                 if not moved:
                     return Transfer(target, [])
                 fsync_dir(target_folder / "cur")
@@ -575,7 +596,10 @@ class MailStore:
         for user_id, tenant_id, local_part, domain in owners:
             owner = _StoredOwner(user_id, tenant_id, Address(local_part, domain))
             for mailbox in self.mailboxes(owner):
-                repaired += self._reconcile_folder(owner, mailbox)
+                try:
+                    repaired += self._reconcile_folder(owner, mailbox)
+                except UnsafePath as error:  # a tampered data folder: leave it alone, serve everyone else
+                    log.event(logger, "store.unsafe_folder", user=user_id, mailbox=mailbox.id, error=str(error))
         return repaired
 
     def _reconcile_folder(self, owner: Owner, mailbox: Mailbox) -> int:
@@ -600,7 +624,7 @@ class MailStore:
                     repaired += 1
             for key, filename in sorted(on_disk.items()):
                 if key not in indexed:
-                    path = folder / filename
+                    path = paths.message_file(folder, filename)
                     stat = path.stat()
                     flags = maildir.flags_from_filename(filename)
                     summary = summarize(path.read_bytes())
