@@ -20,7 +20,8 @@ from smb_suite.directory import OPERATOR, Role
 from smb_suite.errors import InvalidInput, InvalidMailboxName
 from smb_suite.mail.address import parse_stored_address
 from smb_suite.names import check_tenant_name, normalize_domain, unsafe_character
-from smb_suite.storage.maildir import folder_path, validate_mailbox_name
+from smb_suite.storage.legacy import old_folder_path as folder_path  # the layout legacy.py moves from
+from smb_suite.storage.maildir import validate_mailbox_name
 from tests.daemon import DOMAIN, OWNER, run_cli, write_config
 
 ROOT = Path("/srv/smb-suite/data")
