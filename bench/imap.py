@@ -135,7 +135,7 @@ def free_port() -> int:
 class Ours:
     name = "ours"
 
-    def __init__(self, root: Path, messages: list[bytes], profile: str | None) -> None:
+    def __init__(self, root: Path, messages: list[bytes], profile: str | None, idle: int) -> None:
         self.root = root / "ours"
         self.root.mkdir()
         self.port = free_port()
@@ -145,6 +145,8 @@ class Ours:
             f'[server]\nhostname = "bench.test"\ndata_dir = "data"\n[listen]\n{listen}\n'
             f'imap = "127.0.0.1:{self.port}"\n'
             '[quota]\ndefault_tier = "bench"\n[tiers.bench]\nstorage_mb = 100000\n'
+            # every client is 127.0.0.1: raise the per-client cap as Dovecot's mail_max_userip_connections is
+            f"[imap]\nmax_connections = {idle + 200}\nmax_connections_per_ip = {idle + 200}\n"
         )
         self.cli = [sys.executable, "-m", "smb_suite", "-c", str(config)]
         subprocess.run([*self.cli, "init"], check=True, capture_output=True)
@@ -450,7 +452,7 @@ def main() -> None:
             server = (
                 Dovecot(Path(folder), messages, args.idle)
                 if kind is Dovecot
-                else Ours(Path(folder), messages, args.profile)
+                else Ours(Path(folder), messages, args.profile, args.idle)
             )
             try:
                 results[server.name] = measure(server, args, appended)
