@@ -7,9 +7,11 @@ worst round trip during the attack must stay under BLOCKED_LIMIT (the reported L
 
 from __future__ import annotations
 
-import threading
-import time
+import smtplib
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,39 +19,31 @@ from tests.daemon import USER, USER_PASSWORD, Daemon
 from tests.imapwire import Wire, untagged
 
 BLOCKED_LIMIT = 0.5  # seconds a NOOP may wait for the loop
-HEARTBEAT = 0.05
 
 
 class Heartbeat:
-    """A second client sending NOOP every 50 ms on its own connection; records the worst round trip."""
+    """A second client, in its own process (tests/heartbeat.py), sending NOOP every 50 ms; `worst` is its
+    longest round trip once the block ends."""
 
     def __init__(self, daemon: Daemon) -> None:
-        self.wire = Wire(daemon, user=USER, password=USER_PASSWORD)
         self.worst = 0.0
         self.beats = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            try:
-                self.wire.ok("NOOP")
-            except (OSError, AssertionError):  # no answer within the client's deadline: blocked for that long
-                self.worst = float("inf")
-                return
-            self.worst = max(self.worst, time.monotonic() - started)
-            self.beats += 1
-            self._stop.wait(HEARTBEAT)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "tests.heartbeat", str(daemon.ports["imap"]), USER, USER_PASSWORD],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=Path(__file__).parent.parent,
+        )
 
     def __enter__(self) -> Heartbeat:
-        self._thread.start()
+        assert self._process.stdout is not None
+        assert self._process.stdout.readline() == b"ready\n"
         return self
 
     def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=60)
-        self.wire.close()
+        out, _ = self._process.communicate(timeout=120)
+        worst, beats = out.split()
+        self.worst, self.beats = float(worst), int(beats)
 
 
 @pytest.fixture
@@ -122,5 +116,30 @@ def test_large_messages_and_body_search_keep_the_loop_responsive(daemon: Daemon,
         assert untagged(lines, b"SEARCH")[0].count(b" ") == 302
         lines = attacker.ok("FETCH 1 BODY.PEEK[]")
         assert len(lines[0]) > len(big)
+    assert heartbeat.beats > 0
+    assert heartbeat.worst < BLOCKED_LIMIT, f"the event loop was blocked for {heartbeat.worst:.3f}s"
+
+
+def test_large_and_malformed_mail_over_smtp_keeps_the_loop_responsive(daemon: Daemon) -> None:
+    """A 20 MB message with DKIM signatures, and a header of 60,000 continuation lines (quadratic to parse for
+    dkimpy), arrive at the MX while the heartbeat runs."""
+    signatures = b"".join(
+        b"DKIM-Signature: v=1; a=rsa-sha256; d=sig%d.example; s=s; h=from; bh=x; b=y\r\n" % i for i in range(8)
+    )
+    big = (
+        signatures
+        + b"From: a@remote.example\r\nTo: "
+        + USER.encode()
+        + b"\r\nSubject: big\r\n\r\n"
+        + (b"z" * 78 + b"\r\n") * 250_000
+    )
+    folded = b"From: a@remote.example\r\nSubject: x\r\n" + b" y\r\n" * 60_000 + b"\r\nbody\r\n"
+    with Heartbeat(daemon) as heartbeat, smtplib.SMTP("127.0.0.1", daemon.ports["smtp"], timeout=120) as client:
+        client.ehlo("client.example.org")
+        client.sendmail("a@remote.example", [USER], big)
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            client.sendmail("a@remote.example", [USER], folded)
+        assert refused.value.smtp_code == 552
+        assert b"header too large" in refused.value.smtp_error
     assert heartbeat.beats > 0
     assert heartbeat.worst < BLOCKED_LIMIT, f"the event loop was blocked for {heartbeat.worst:.3f}s"

@@ -13,6 +13,8 @@ from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.utils import formatdate, getaddresses
 
+from smb_suite.errors import PolicyReject
+
 _FIELD_NAME = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:")
 
 
@@ -31,22 +33,40 @@ class Field:
 
 def split(data: bytes) -> tuple[list[Field], bytes]:
     """The header fields and the rest (the empty line and the body). Lines that are no field are kept as the
-    start of the body, as RFC 5322 has no place for them in the header."""
-    fields: list[Field] = []
+    start of the body, as RFC 5322 has no place for them in the header. Linear in the header's length, however
+    many continuation lines a field has."""
+    names: list[str] = []
+    starts: list[int] = []  # where each field begins; it ends where the next one (or the header) does
     position = 0
     while position < len(data):
         end = data.find(b"\n", position)
         end = len(data) if end < 0 else end + 1
-        line = data[position:end]
-        if line[:1] in (b" ", b"\t") and fields:
-            fields[-1] = Field(fields[-1].name, fields[-1].raw + line)
-        else:
-            match = _FIELD_NAME.match(line)
+        if data[position : position + 1] not in (b" ", b"\t") or not names:
+            match = _FIELD_NAME.match(data, position, end)
             if match is None:
                 break
-            fields.append(Field(match.group(1).decode("ascii").lower(), line))
+            names.append(match.group(1).decode("ascii").lower())
+            starts.append(position)
         position = end
+    bounds = [*starts, position]
+    fields = [Field(name, data[bounds[i] : bounds[i + 1]]) for i, name in enumerate(names)]
     return fields, data[position:]
+
+
+MAX_HEADER_OCTETS = 256 * 1024  # as Exchange Online; RFC 5322 sets no limit
+MAX_HEADER_LINES = 10_000
+
+
+def check_header_size(data: bytes) -> None:
+    """Refuse a header over MAX_HEADER_OCTETS or MAX_HEADER_LINES (552 5.3.4): every later step parses the
+    header, some in quadratic time in its number of lines (dkimpy), so its size is bounded first."""
+    head = data[: MAX_HEADER_OCTETS + 1]
+    _, rest = split(head)
+    size = len(head) - len(rest)
+    if size > MAX_HEADER_OCTETS or head.count(b"\n", 0, size) > MAX_HEADER_LINES:
+        raise PolicyReject(
+            552, "5.3.4", f"Message header too large: at most {MAX_HEADER_OCTETS} octets and {MAX_HEADER_LINES} lines"
+        )
 
 
 def join(fields: list[Field], rest: bytes) -> bytes:

@@ -15,7 +15,8 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, syntax
 
 from smb_suite import limits, log, ops
-from smb_suite.errors import AuthenticationFailed, LoginLocked
+from smb_suite.errors import AuthenticationFailed, LoginLocked, SmbSuiteError
+from smb_suite.mail import message
 from smb_suite.ops import Services
 from smb_suite.smtp import data, replies
 from smb_suite.smtp.handlers import InboundHandler, SubmissionHandler
@@ -134,6 +135,10 @@ class SmbSMTP(SMTP):
         try:
             async with self.budget.reserve(size * data.PROCESSING_COPIES, self.services.config.smtp.data_timeout):
                 content = await asyncio.to_thread(data.read_back, spooled)
+                try:  # bounded before any step parses it (issue 11: a header can cost quadratic time)
+                    await asyncio.to_thread(message.check_header_size, content)
+                except SmbSuiteError as error:
+                    return replies.for_error(error)
                 self.envelope.content = self.envelope.original_content = content
                 del content
                 status = await self._call_handler_hook("DATA")
