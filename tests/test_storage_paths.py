@@ -23,7 +23,7 @@ from smb_suite.errors import UnsafePath
 from smb_suite.mail.address import Address
 from smb_suite.ops import Services
 from smb_suite.storage.paths import MailLayout, inside, message_file
-from tests.daemon import write_config
+from tests.daemon import OWNER, make_daemon, write_config
 
 MESSAGE = b"From: a@b.test\r\nSubject: kept\r\n\r\nbody\r\n"
 
@@ -168,3 +168,27 @@ def test_inside_refuses_whatever_leads_out_of_the_root(tmp_path_factory: pytest.
     except (UnsafePath, ValueError):  # ValueError: NUL in a path
         return
     assert resolved.is_relative_to(root.resolve()) and resolved != root.resolve()
+
+
+@pytest.mark.parametrize("local_part", ["/abs/x", "../../escape", "a/../../../b", "x/y"])
+def test_the_command_line_cannot_make_a_mailbox_whose_files_leave_the_data_folder(
+    tmp_path: Path, local_part: str
+) -> None:
+    """Refused at the directory boundary (names), or stored under its id: either way nothing is created outside
+    mail/users/<id>, and removing it removes nothing else."""
+    daemon = make_daemon(tmp_path / "d", services=("imap",))
+    victim = daemon.maildir(OWNER)
+    kept = everything_under(victim)
+    before = everything_under(tmp_path)
+    address = f"{local_part}@example.test"
+    added = daemon.cli("user", "add", address, "--password-stdin", stdin="a-long-enough-password-1\n", check=False)
+    created = everything_under(tmp_path) - before
+    assert not Path("/abs").exists()
+    if added.returncode != 0:
+        assert "not a valid" in added.stderr or "must not" in added.stderr, added.stderr
+        assert created == set()
+        return
+    root = daemon.maildir(address)
+    assert created and all(p == root or root in p.parents for p in created), created
+    daemon.cli("user", "remove", address)
+    assert everything_under(victim) == kept
