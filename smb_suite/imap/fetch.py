@@ -28,6 +28,7 @@ from smb_suite.imap.arguments import Arguments
 from smb_suite.imap.errors import ExpungeIssued
 from smb_suite.imap.syntax import FetchItem
 from smb_suite.mail.summary import Summary, summarize
+from smb_suite.storage.paths import checked_name, message_file
 from smb_suite.storage.store import StoredMessage
 
 BATCH = 500  # messages per index query
@@ -186,7 +187,7 @@ class _Writer:
 
     def _read_group(self, group: list[tuple[int, StoredMessage]]) -> asyncio.Future[list[content.Prepared | None]]:
         base = f"{self.folder}{os.sep}"
-        paths = [base + m.filename for _, m in group]
+        paths = [base + checked_name(m.filename) for _, m in group]
         return asyncio.ensure_future(self.runner.read(_prepare_all, paths, self.content_items))
 
     def _line(self, seq: int, message: StoredMessage, summary: Summary | None, pieces: list[bytes]) -> None:
@@ -324,7 +325,7 @@ def _summaries(store: Any, mailbox: Any, folder: Path, batch: list[tuple[int, St
     found: dict[int, Summary] = store.summaries(mailbox, [m.uid for _, m in batch])
     for _, message in batch:
         if message.uid not in found:
-            handle = content.open_message(Path(folder, message.filename))
+            handle = content.open_message(message_file(folder, message.filename))
             if handle is not None:
                 with handle:
                     found[message.uid] = summarize(handle.read())

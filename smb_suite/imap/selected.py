@@ -20,6 +20,7 @@ from twisted.mail.imap4 import IllegalClientResponse, IMAP4Server
 from smb_suite.imap import search, syntax
 from smb_suite.imap.arguments import Arguments
 from smb_suite.imap.errors import UnsupportedCharset
+from smb_suite.storage.paths import checked_name
 from smb_suite.storage.store import StoredMessage
 
 CHARSETS = (b"US-ASCII", b"UTF-8")
@@ -169,7 +170,15 @@ def _search(
     base = f"{folder}{os.sep}"
     candidates = (
         search.Candidate(
-            seq, m.uid, m.flags, m.size, m.internaldate, base + m.filename, m.modseq, texts.get(m.uid), headers
+            seq,
+            m.uid,
+            m.flags,
+            m.size,
+            m.internaldate,
+            base + checked_name(m.filename),
+            m.modseq,
+            texts.get(m.uid),
+            headers,
         )
         for seq, m in messages
     )

@@ -56,6 +56,13 @@ def is_message_file(filename: str) -> bool:
     return _MESSAGE_FILE.fullmatch(filename) is not None
 
 
+def checked_name(filename: str) -> str:
+    """`filename` itself once checked as `message_file` does (for callers that join paths as strings)."""
+    if not _MESSAGE_FILE.fullmatch(filename):
+        raise UnsafePath(f"not a Maildir message file name: {filename!r}")
+    return filename
+
+
 @dataclass(frozen=True, slots=True)
 class MailLayout:
     """The mail tree of one data folder (config.mail_dir)."""
