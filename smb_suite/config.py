@@ -122,6 +122,9 @@ class HttpConfig:
     body_timeout: Duration = field(
         default=Duration(30), metadata=_help("longest wait for the next piece of a request body")
     )
+    send_timeout: Duration = field(
+        default=Duration(60), metadata=_help("a client that reads nothing of a response for this long is dropped")
+    )
     keepalive_timeout: Duration = field(
         default=Duration(15), metadata=_help("an idle keep-alive connection is closed after this")
     )
@@ -385,7 +388,7 @@ def _validate(label: str, key: str, value: Any) -> list[str]:
 
 _TIMEOUTS = frozenset(
     {"handshake_timeout", "command_timeout", "data_timeout", "login_timeout", "idle_timeout", "header_timeout"}
-    | {"keepalive_timeout", "body_timeout"}
+    | {"keepalive_timeout", "body_timeout", "send_timeout"}
 )
 
 

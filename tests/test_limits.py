@@ -9,18 +9,20 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import random
 import select
 import smtplib
 import socket
 import ssl
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from smb_suite.limits import BudgetExhausted, ConnectionLimits, MemoryBudget
-from tests.daemon import Daemon, make_daemon
+from tests.daemon import DOMAIN, Daemon, make_daemon
 from tests.dnsserver import DnsServer
 
 DEADLINE = 30.0
@@ -47,6 +49,7 @@ idle_timeout = "2s"
 [http]
 header_timeout = "2s"
 body_timeout = "1s"
+send_timeout = "1s"
 keepalive_timeout = "1s"
 """
 
@@ -254,6 +257,22 @@ def test_http_drops_a_client_whose_request_body_stops_arriving(impatient: Daemon
     wait_for_log(impatient, "http.body_timeout client=127.0.0.1")
 
 
+def test_http_drops_a_client_that_stops_reading_a_large_response(impatient: Daemon, tmp_path: Path) -> None:
+    archive = tmp_path / "site.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as site:
+        site.writestr("index.html", b"<h1>big</h1>")
+        site.writestr("big.bin", random.Random(5).randbytes(20 * MIB))
+    impatient.cli("site", "upload", DOMAIN, str(archive))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a reader that takes almost nothing
+    with sock:
+        sock.connect(("127.0.0.1", impatient.ports["http"]))
+        sock.sendall(f"GET /big.bin HTTP/1.1\r\nHost: {DOMAIN}\r\n\r\n".encode())
+        wait_for_log(impatient, "http.send_timeout client=127.0.0.1")
+        received = len(read_until_closed(sock))
+    assert received < 20 * MIB
+
+
 def test_http_closes_a_client_that_connects_and_says_nothing(impatient: Daemon) -> None:
     with connect(impatient.ports["http"]) as sock:
         assert read_until_closed(sock) == b""
@@ -411,3 +430,18 @@ def test_the_memory_budget_serves_in_turn_lets_an_oversized_item_run_alone_and_r
         return events
 
     assert asyncio.run(scenario()) == ["big in", "late refused", "big out", "small in", "small out"]
+
+
+def test_imap_drops_a_client_that_stops_reading_a_large_fetch(impatient: Daemon) -> None:
+    line = b"B" * 76 + b"\r\n"
+    big = b"From: x@remote.example\r\nSubject: large\r\n\r\n" + line * (12 * MIB // len(line))
+    with smtplib.SMTP("127.0.0.1", impatient.ports["smtp"], timeout=DEADLINE) as client:
+        client.sendmail("x@remote.example", ["alice@example.test"], big)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a reader that takes almost nothing
+    with sock:
+        sock.connect(("127.0.0.1", impatient.ports["imap"]))
+        sock.sendall(b'a LOGIN alice@example.test "alice-secret-1"\r\nb SELECT INBOX\r\nc FETCH 1:* BODY.PEEK[]\r\n')
+        wait_for_log(impatient, "imap.send_timeout")
+        received = len(read_until_closed(sock))
+    assert received < 12 * MIB

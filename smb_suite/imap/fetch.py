@@ -16,6 +16,7 @@ header sections. Here:
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from pathlib import Path
 from typing import IO, Any
@@ -23,6 +24,7 @@ from typing import IO, Any
 from twisted.internet.interfaces import IPushProducer
 from zope.interface import implementer
 
+from smb_suite import log
 from smb_suite.imap import content, syntax, wire
 from smb_suite.imap.arguments import Arguments
 from smb_suite.imap.errors import ExpungeIssued
@@ -31,6 +33,7 @@ from smb_suite.mail.summary import Summary, summarize
 from smb_suite.storage.paths import checked_name, message_file
 from smb_suite.storage.store import StoredMessage
 
+logger = logging.getLogger("smb_suite.imap")
 BATCH = 500  # messages per index query
 CONTENT_BUDGET = 4 * 1024 * 1024  # octets of small messages read per worker call
 WRITE_BUFFER = 256 * 1024  # flush the batch's lines when they reach this
@@ -44,22 +47,41 @@ class ConnectionGone(Exception):
 
 @implementer(IPushProducer)
 class _Gate:
-    """Registered with the transport during a FETCH: it tells us when its buffer is full and drained."""
+    """Registered with the transport during a FETCH: it tells us when its buffer is full and drained.
 
-    def __init__(self) -> None:
+    A client that reads nothing for `[imap] idle_timeout` while its buffer is full is dropped: a stalled
+    download must not hold the connection (and the response in memory) for ever."""
+
+    def __init__(self, stall_timeout: float, on_stall: Any) -> None:
         self.ready = asyncio.Event()
         self.ready.set()
         self.stopped = False
+        self._stall_timeout = stall_timeout
+        self._on_stall = on_stall
+        self._stall: asyncio.TimerHandle | None = None
 
     def pauseProducing(self) -> None:
         self.ready.clear()
+        if self._stall is None:
+            self._stall = asyncio.get_running_loop().call_later(self._stall_timeout, self._stalled)
 
     def resumeProducing(self) -> None:
+        self._cancel_stall()
         self.ready.set()
 
     def stopProducing(self) -> None:
+        self._cancel_stall()
         self.stopped = True
         self.ready.set()
+
+    def _cancel_stall(self) -> None:
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+
+    def _stalled(self) -> None:
+        self._stall = None
+        self._on_stall()
 
 
 def _needs_summary(item: FetchItem) -> bool:
@@ -127,9 +149,13 @@ class _Writer:
         services = server.services
         self.store, self.runner = services.store, services.runner
         self.folder = self.store.folder(self.view.state.user, self.view.mailbox)
-        self.gate = _Gate()
+        self.gate = _Gate(float(services.config.imap.idle_timeout), self._stalled)
         self.out: list[bytes] = []
         self.buffered = 0
+
+    def _stalled(self) -> None:
+        log.event(logger, "imap.send_timeout", conn=self.server.connection)
+        self.transport.abortConnection()
 
     async def run(self, chosen: list[tuple[int, int]]) -> int:
         """Write every message's response; return how many were left out because they vanished."""

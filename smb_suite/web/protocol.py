@@ -6,7 +6,8 @@ the connection is closed), which also does the TLS handshake on the https listen
 `[tls] handshake_timeout`. Then uvicorn's httptools protocol runs, with a header deadline
 (`[http] header_timeout`): from the connection (or the first byte of a keep-alive request) to the end of the
 request header, so that a client that says nothing, or sends its header a byte at a time, is dropped; and
-`[http] body_timeout` between two pieces of a request body (while the app is not the one holding it back).
+`[http] body_timeout` between two pieces of a request body (while the app is not the one holding it back),
+and `[http] send_timeout` for a client that stops reading a response (our writes stay blocked that long).
 uvicorn's own `timeout_keep_alive` (`[http] keepalive_timeout`) closes idle keep-alive connections.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from dataclasses import dataclass
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -31,13 +33,15 @@ REFUSAL = (
 
 
 class LimitedHttpProtocol(HttpToolsProtocol):
-    def __init__(self, slot: limits.Slot, header_timeout: float, body_timeout: float, **uvicorn: Any) -> None:
+    def __init__(self, slot: limits.Slot, timeouts: HttpTimeouts, **uvicorn: Any) -> None:
         super().__init__(**uvicorn)
         self.slot = slot
-        self.header_timeout = header_timeout
-        self.body_timeout = body_timeout
+        self.header_timeout = timeouts.header
+        self.body_timeout = timeouts.body
+        self.send_timeout = timeouts.send
         self._header_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
+        self._send_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -46,6 +50,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_header_timer()
         self._stop_body_timer()
+        if self._send_timer is not None:
+            self._send_timer.cancel()
         super().connection_lost(exc)
         self.slot.release()
 
@@ -77,6 +83,23 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             self._header_timer.cancel()
             self._header_timer = None
 
+    def pause_writing(self) -> None:
+        """Our writes are blocked: the client has stopped reading; it has `send_timeout` to go on."""
+        super().pause_writing()
+        if self._send_timer is None:
+            self._send_timer = self.loop.call_later(self.send_timeout, self._send_expired)
+
+    def resume_writing(self) -> None:
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+            self._send_timer = None
+        super().resume_writing()
+
+    def _send_expired(self) -> None:
+        self._send_timer = None
+        log.event(logger, "http.send_timeout", client=self.client[0] if self.client else "")
+        self.transport.abort()  # close() would wait for the unread response to drain
+
     def _start_body_timer(self) -> None:
         self._body_timer = self.loop.call_later(self.body_timeout, self._body_expired)
 
@@ -101,13 +124,21 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             self.transport.close()
 
 
+@dataclass(frozen=True, slots=True)
+class HttpTimeouts:
+    header: float
+    body: float
+    send: float
+
+
 class HttpProtocols:
     """The `http=` protocol class uvicorn calls for each connection of one listener (http or https)."""
 
     def __init__(self, name: str, config: Config, tls: ssl.SSLContext | None) -> None:
         settings = config.http
-        self.header_timeout = float(settings.header_timeout)
-        self.body_timeout = float(settings.body_timeout)
+        self.timeouts = HttpTimeouts(
+            float(settings.header_timeout), float(settings.body_timeout), float(settings.send_timeout)
+        )
         self._uvicorn: dict[str, Any] = {}
         self._gate = limits.gate(
             name,
@@ -123,4 +154,4 @@ class HttpProtocols:
         return self._gate()
 
     def _protocol(self, slot: limits.Slot) -> LimitedHttpProtocol:
-        return LimitedHttpProtocol(slot, self.header_timeout, self.body_timeout, **self._uvicorn)
+        return LimitedHttpProtocol(slot, self.timeouts, **self._uvicorn)
