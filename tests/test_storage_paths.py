@@ -192,3 +192,17 @@ def test_the_command_line_cannot_make_a_mailbox_whose_files_leave_the_data_folde
     assert created and all(p == root or root in p.parents for p in created), created
     daemon.cli("user", "remove", address)
     assert everything_under(victim) == kept
+
+
+def test_a_users_folder_linked_to_another_users_is_refused(services: Services, tmp_path: Path) -> None:
+    alice, mallory = add_owner(services, "alice4"), add_owner(services, "mallory4")
+    services.store.deliver([alice], MESSAGE)
+    inbox = services.store.mailbox(mallory, "INBOX")
+    root = services.store.user_root(mallory)
+    os.rename(root, tmp_path / "mallory-away")
+    root.symlink_to(services.store.user_root(alice))  # users/<mallory> -> users/<alice>: inside users/, not its own
+    with pytest.raises(UnsafePath):
+        services.store.folder(mallory, inbox)
+    with pytest.raises(UnsafePath):
+        services.store.remove_files(mallory)
+    assert len(list((services.store.user_root(alice) / "new").iterdir())) == 1

@@ -8,15 +8,18 @@ Domains, local parts and folder names are data in the database, nothing more: re
 and no name a user chose can point a path anywhere. Ids are never reused (AUTOINCREMENT, migration 0009), so a
 path never names the files of a row deleted before.
 
-Every path the store opens, renames or removes comes from `MailLayout` and is checked by `inside`: resolved
-(symbolic links followed), it must lie strictly below its root, so a link planted in a data folder cannot lead
-out of the user's store either. Message file names read from the index or the disk are checked by
-`message_file` before they are joined to a folder.
+Every path the store opens, renames or removes comes from `MailLayout`: below the (resolved) mail root it is
+made of fixed names and ids only, so it cannot climb out, and no directory on the way may be a symbolic link,
+so a link planted in a data folder (users/5 -> users/7) leads nowhere either; three lstat calls, not a full
+resolve per operation. `inside` is the general check (resolve, then compare) for any other path. Message file
+names read from the index or the disk are checked by `message_file` before they are joined to a folder.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,12 +84,25 @@ class MailLayout:
         return self.root / LAYOUT_MARKER
 
     def user_root(self, user_id: int) -> Path:
-        """The user's Maildir++ root (its INBOX), checked to be a folder of its own below users/."""
-        return inside(self.users, self.users / _id_text(user_id))
+        """The user's Maildir++ root (its INBOX): users/<id>, no symbolic link on the way."""
+        return self._without_links(self.users / _id_text(user_id))
 
     def folder(self, user_id: int, mailbox_id: int, inbox: bool) -> Path:
         """A folder's Maildir: the user's root for INBOX, `.~<mailbox id>` below it for any other."""
-        root = self.user_root(user_id)
         if inbox:
-            return root
-        return inside(root, root / f"{FOLDER_PREFIX}{_id_text(mailbox_id)}")
+            return self.user_root(user_id)
+        return self._without_links(self.users / _id_text(user_id) / f"{FOLDER_PREFIX}{_id_text(mailbox_id)}")
+
+    def _without_links(self, path: Path) -> Path:
+        """`path` (below root, made of fixed names and ids) when none of its directories below root is a
+        symbolic link; those not created yet are fine (mkdir makes real ones)."""
+        current = self.root
+        for part in path.relative_to(self.root).parts:
+            current = current / part
+            try:
+                mode = os.lstat(current).st_mode
+            except FileNotFoundError:
+                break
+            if stat.S_ISLNK(mode) or not stat.S_ISDIR(mode):
+                raise UnsafePath(f"storage path {current} is a symbolic link or not a folder")
+        return path

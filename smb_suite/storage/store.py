@@ -127,6 +127,8 @@ class MailStore:
         conn.execute(sa.delete(db.messages).where(db.messages.c.mailbox_id.in_(ids)))
         conn.execute(sa.delete(db.mailboxes).where(db.mailboxes.c.user_id == owner.id))
         self.quota.release(conn, owner.tenant_id, int(freed))
+        for mailbox_id in ids:  # kept IMAP states of the user's folders go now (ids are never handed out again)
+            self.changes.drop(mailbox_id)
 
     def remove_files(self, owner: Owner) -> None:
         """Remove the owner's Maildir tree: users/<id>, checked to be below users/, and nothing else."""
