@@ -445,3 +445,16 @@ def test_imap_drops_a_client_that_stops_reading_a_large_fetch(impatient: Daemon)
         wait_for_log(impatient, "imap.send_timeout")
         received = len(read_until_closed(sock))
     assert received < 12 * MIB
+
+
+def test_smtp_cuts_off_a_client_that_pipelines_commands_but_never_reads_the_replies(impatient: Daemon) -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    with sock:
+        sock.connect(("127.0.0.1", impatient.ports["smtp"]))
+        sock.setblocking(False)
+        flood = memoryview(b"EHLO flood.example\r\n" + b"NOOP\r\n" * 2_000_000)
+        with contextlib.suppress(BlockingIOError, ConnectionError):
+            while flood:  # until the server stops reading (its replies are not read either)
+                flood = flood[sock.send(flood) :]
+        wait_for_log(impatient, "smtp.aborted client=127.0.0.1")

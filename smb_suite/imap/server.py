@@ -80,6 +80,7 @@ class IMAPServer(QuotaCommands, FetchCommands, SelectedCommands, ListCommands, M
         self.timeOut = int(settings.login_timeout)  # RFC 9051 5.4: before login, a short wait
         self.POSTAUTH_TIMEOUT = int(settings.idle_timeout)  # after login at least 30 minutes
         self.slot: limits.Slot | None = None
+        self._lost = False
         self._handshake_timer: Any = None
 
     def connectionMade(self) -> None:
@@ -113,6 +114,7 @@ class IMAPServer(QuotaCommands, FetchCommands, SelectedCommands, ListCommands, M
         self.transport.abortConnection()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self._lost = True
         self.handshakeCompleted()  # cancels the handshake timer
         if self.slot is not None:
             self.slot.release()
@@ -130,7 +132,14 @@ class IMAPServer(QuotaCommands, FetchCommands, SelectedCommands, ListCommands, M
         """RFC 3501 5.4: an idle client may be logged out (twisted's version talks to its own mailbox API)."""
         self.sendLine(b"* BYE autologout; connection idle too long")
         self._deselect()
-        self.transport.loseConnection()
+        self.transport.loseConnection()  # waits until the client has read everything: bounded below
+        _reactor().callLater(self.services.config.imap.login_timeout, self._abort_unread)
+
+    def _abort_unread(self) -> None:
+        """A client that does not even read our responses is cut off, so its session and slot end."""
+        if self.slot is not None and not self._lost:
+            log.event(logger, "imap.aborted", conn=self.connection)
+            self.transport.abortConnection()
 
     # -- capabilities (RFC 3501 7.2.1) ----------------------------------------------------------------------
 

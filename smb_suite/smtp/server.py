@@ -92,6 +92,14 @@ class SmbSMTP(SMTP):
             log.event(logger, "smtp.timeout", client=self.session.peer[0] if self.session and self.session.peer else "")
             transport.write(replies.TIMEOUT.encode() + b"\r\n")
         super()._timeout_cb()  # type: ignore[no-untyped-call]
+        if isinstance(transport, asyncio.Transport):  # close() waits until the client has read everything
+            self.loop.call_later(self.services.config.smtp.command_timeout, self._abort_unread, transport)
+
+    def _abort_unread(self, transport: asyncio.Transport) -> None:
+        """A client that does not even read our replies is cut off, so its session and slot end."""
+        if self.transport is not None:
+            log.event(logger, "smtp.aborted", client=self.session.peer[0] if self.session and self.session.peer else "")
+            transport.abort()
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
