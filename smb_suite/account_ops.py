@@ -41,6 +41,7 @@ class Business:
     aliases: list[tuple[Address, Address]]
     domains: list[str]
     catchalls: dict[str, str]  # domain -> where its unknown addresses' mail goes
+    pending: frozenset[str] = frozenset()  # domains still waiting for their ownership proof
 
 
 def _require_manager(actor: Principal) -> None:
@@ -63,7 +64,8 @@ def business(services: Services, actor: Principal, tenant_id: int) -> Business:
     aliases = [pair for pair in services.directory.list_aliases(actor) if pair[0].domain in names]
     targets = services.directory.catchalls(d.id for d in domains)
     catchalls = {d.name: targets[d.id] for d in domains if d.id in targets}
-    return Business(usage, dict(services.config.tiers), rows, aliases, sorted(names), catchalls)
+    pending = frozenset(d.name for d in domains if not d.verified)
+    return Business(usage, dict(services.config.tiers), rows, aliases, sorted(names), catchalls, pending)
 
 
 def mailbox_row(services: Services, actor: Principal, address: str) -> MailboxRow:

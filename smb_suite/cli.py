@@ -39,7 +39,7 @@ def cmd_domain_add(args: argparse.Namespace, services: Services) -> None:
 
 def cmd_domain_list(args: argparse.Namespace, services: Services) -> None:
     for domain in services.directory.list_domains(OPERATOR):
-        print(f"{domain.name}\t{domain.tenant_name}")
+        print(f"{domain.name}\t{domain.tenant_name}\t{'verified' if domain.verified else 'pending'}")
 
 
 def cmd_domain_remove(args: argparse.Namespace, services: Services) -> None:

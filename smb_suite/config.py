@@ -198,6 +198,15 @@ class DeliveryConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DomainsConfig:
+    """Ownership proof of domains added by owners and partners (domain_verification.py)."""
+
+    verify_interval: Duration = field(
+        default=Duration(15 * 60), metadata=_help("how often pending domains are looked up for their TXT record")
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class DkimConfig:
     rotation_grace_days: int = field(
         default=7, metadata=_help("days a rotated-out DKIM public key stays published after `dkim rotate`")
@@ -302,6 +311,7 @@ class Config:
     dns: DnsConfig = field(default_factory=DnsConfig)
     inbound: InboundConfig = field(default_factory=InboundConfig)
     dkim: DkimConfig = field(default_factory=DkimConfig)
+    domains: DomainsConfig = field(default_factory=DomainsConfig)
 
     @property
     def database_url(self) -> str:

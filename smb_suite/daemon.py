@@ -21,7 +21,7 @@ from typing import Any
 
 import uvicorn
 
-from smb_suite import limits, log, ops, tls
+from smb_suite import domain_verification, limits, log, ops, tls
 from smb_suite.config import Config, parse_listen_address
 from smb_suite.ops import Services
 from smb_suite.queue.routes import MxResolver, Router, SharedResolver
@@ -101,6 +101,8 @@ class Daemon:
         await self._start_web(services)
         usage_recorder = asyncio.create_task(self._record_usage_daily(services))
         self._closers.append(functools.partial(_cancel, usage_recorder))
+        verifier = asyncio.create_task(domain_verification.run_periodically(services))
+        self._closers.append(functools.partial(_cancel, verifier))
         _notify_systemd(b"READY=1")
         print(self.connection_help(), flush=True)
 

@@ -4,6 +4,7 @@ so a front end cannot forget a permission check it never makes.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -11,9 +12,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from smb_suite import db
+from smb_suite import db, domain_names
 from smb_suite.errors import (
     AlreadyExists,
+    DomainPending,
     InvalidInput,
     NotFound,
     PermissionDenied,
@@ -37,6 +39,9 @@ class Role(StrEnum):
     USER = "user"
 
 
+# The same refusal for what belongs to another business and for what does not exist (no probing).
+NOT_YOUR_DOMAIN = "this domain is not one of yours"
+NOT_YOUR_BUSINESS = "this business is not one of yours"
 MANAGERS = frozenset({Role.OPERATOR, Role.PARTNER, Role.OWNER})
 RANK = {Role.USER: 0, Role.OWNER: 1, Role.PARTNER: 2, Role.OPERATOR: 3}
 
@@ -62,6 +67,8 @@ class Domain:
     name: str
     tenant_id: int
     tenant_name: str
+    verified: bool = True  # False: pending ownership proof (domain_verification.py): no mail, no site, no DKIM
+    token: str = ""  # the value of its smb-suite-verification= TXT record
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,15 +116,21 @@ _USER_COLUMNS = (
 
 
 def _domain(row: Any) -> Domain:
-    return Domain(int(row[0]), str(row[1]), int(row[2]), str(row[3]))
+    return Domain(int(row[0]), str(row[1]), int(row[2]), str(row[3]), row[5] is not None, str(row[4]))
+
+
+def _like_below(name: str) -> str:
+    """A LIKE pattern for the names below `name` ('\\' escapes; names hold no % but may hold _)."""
+    return "%." + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class Directory:
     """The account directory over the database."""
 
-    def __init__(self, engine: sa.Engine, clock: Callable[[], float]) -> None:
+    def __init__(self, engine: sa.Engine, clock: Callable[[], float], names: domain_names.Rules | None = None) -> None:
         self._engine = engine
         self._clock = clock
+        self.names = names or domain_names.Rules()
 
     # -- permission helpers -------------------------------------------------------------------------------
 
@@ -140,6 +153,13 @@ class Directory:
 
     require_tenant = _require_tenant
 
+    def manages(self, actor: Principal, tenant_id: int) -> bool:
+        try:
+            self._require_tenant(actor, tenant_id)
+        except PermissionDenied:
+            return False
+        return True
+
     @staticmethod
     def visible(actor: Principal, tenant_column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
         """A WHERE clause keeping the rows of the businesses the actor manages (or belongs to)."""
@@ -159,32 +179,86 @@ class Directory:
     # -- domains ------------------------------------------------------------------------------------------
 
     def add_domain(self, actor: Principal, name: str, tenant: str | None = None, tier: str = "starter") -> Domain:
-        """Add a hosted domain; without a tenant, a tenant named after the domain is created on `tier`."""
+        """Add a hosted domain; without a tenant, a tenant named after the domain is created on `tier` (operator).
+
+        The operator's domains (and sign-up names below the platform domain) are verified at once; an owner's or
+        partner's is pending until domain_verification finds its TXT record. Reserved names are refused for
+        everyone (domain_names.refusal)."""
         domain_name = normalize_domain(name)
         tenant_name = check_tenant_name(tenant or domain_name)
-        now = int(self._clock())
         with self._engine.begin() as conn:
-            if conn.execute(sa.select(db.domains.c.id).where(db.domains.c.name == domain_name)).first():
-                raise AlreadyExists(f"domain {domain_name} already exists")
             row = conn.execute(sa.select(db.tenants.c.id).where(db.tenants.c.name == tenant_name)).first()
             if row is None:
                 if actor.role is not Role.OPERATOR:
-                    raise PermissionDenied("only the operator may create a business")
-                tenant_id = db.inserted_id(
-                    conn.execute(sa.insert(db.tenants).values(name=tenant_name, tier=tier, created_at=now))
-                )
+                    raise PermissionDenied(NOT_YOUR_BUSINESS)
+                self.check_new_domain(conn, actor, domain_name, None)
+                values = {"name": tenant_name, "tier": tier, "created_at": int(self._clock())}
+                tenant_id = db.inserted_id(conn.execute(sa.insert(db.tenants).values(**values)))
             else:
                 tenant_id = row.id
-                self._require_tenant(actor, tenant_id)
-            domain_id = db.inserted_id(
-                conn.execute(sa.insert(db.domains).values(name=domain_name, tenant_id=tenant_id, created_at=now))
-            )
-        return Domain(domain_id, domain_name, tenant_id, tenant_name)
+                if not self.manages(actor, tenant_id):
+                    raise PermissionDenied(NOT_YOUR_BUSINESS)
+            return self.insert_domain(conn, actor, domain_name, tenant_id, tenant_name)
+
+    def check_new_domain(self, conn: sa.Connection, actor: Principal, domain_name: str, tenant_id: int | None) -> None:
+        """Refuse a name that is taken or reserved (domain_names), for the business `tenant_id` (None: a new one)."""
+        if conn.execute(sa.select(db.domains.c.id).where(db.domains.c.name == domain_name)).first():
+            raise AlreadyExists(f"domain {domain_name} already exists")
+        related = sa.or_(
+            db.domains.c.name.in_(domain_names.ancestors(domain_name)),
+            db.domains.c.name.like(_like_below(domain_name), escape="\\"),
+        )
+        query = sa.select(db.domains.c.name, db.domains.c.tenant_id, db.domains.c.verified_at).where(related)
+        held = [domain_names.Held(r.name, r.tenant_id, r.verified_at is not None) for r in conn.execute(query)]
+        reason = domain_names.refusal(domain_name, tenant_id, self.names, held, actor.role is Role.OPERATOR)
+        if reason is not None:
+            raise PermissionDenied(reason)
+
+    def insert_domain(
+        self, conn: sa.Connection, actor: Principal, domain_name: str, tenant_id: int, tenant_name: str
+    ) -> Domain:
+        """Add the domain row in the caller's transaction (names checked here); pending unless the operator's."""
+        self.check_new_domain(conn, actor, domain_name, tenant_id)
+        now = int(self._clock())
+        verified = actor.role is Role.OPERATOR or domain_names.under_platform(domain_name, self.names)
+        token = secrets.token_hex(16)
+        values = {
+            "name": domain_name,
+            "tenant_id": tenant_id,
+            "created_at": now,
+            "verification_token": token,
+            "verified_at": now if verified else None,
+        }
+        domain_id = db.inserted_id(conn.execute(sa.insert(db.domains).values(**values)))
+        return Domain(domain_id, domain_name, tenant_id, tenant_name, verified, token)
+
+    def pending_domains(self) -> list[Domain]:
+        """Domains waiting for their ownership proof (the periodic check asks DNS for each)."""
+        query = self._domain_query().where(db.domains.c.verified_at.is_(None)).order_by(db.domains.c.id)
+        with self._engine.connect() as conn:
+            return [_domain(row) for row in conn.execute(query)]
+
+    def mark_verified(self, domain_id: int, token: str) -> bool:
+        """Record the proof of the domain that had this token; False when it is gone or was verified already."""
+        table = db.domains
+        with self._engine.begin() as conn:
+            changed = conn.execute(
+                sa.update(table)
+                .where(table.c.id == domain_id, table.c.verification_token == token, table.c.verified_at.is_(None))
+                .values(verified_at=int(self._clock()))
+            ).rowcount
+        return bool(changed)
+
+    def domain_verified(self, name: str) -> bool:
+        """True when this name is a hosted domain that proved its ownership (site hosting asks this)."""
+        found = self.find_domain(name)
+        return found is not None and found.verified
 
     def _domain_query(self) -> sa.Select[Any]:
-        return sa.select(db.domains.c.id, db.domains.c.name, db.domains.c.tenant_id, db.tenants.c.name).join(
-            db.tenants, db.tenants.c.id == db.domains.c.tenant_id
-        )
+        table = db.domains
+        columns = (table.c.id, table.c.name, table.c.tenant_id, db.tenants.c.name)
+        proof = (table.c.verification_token, table.c.verified_at)
+        return sa.select(*columns, *proof).join(db.tenants, db.tenants.c.id == table.c.tenant_id)
 
     def list_domains(self, actor: Principal) -> list[Domain]:
         query = self._domain_query().order_by(db.domains.c.name)
@@ -203,10 +277,13 @@ class Directory:
         return None if row is None else _domain(row)
 
     def get_domain(self, actor: Principal, name: str) -> Domain:
+        """The domain, if the actor manages it. Anyone but the operator gets the same refusal for a domain of
+        another business and for one that is not hosted at all: nobody can probe which domains are hosted."""
         domain = self.find_domain(name)
+        if actor.role is not Role.OPERATOR and (domain is None or not self.manages(actor, domain.tenant_id)):
+            raise PermissionDenied(NOT_YOUR_DOMAIN)
         if domain is None:
             raise UnknownDomain(f"unknown domain {name}")
-        self._require_tenant(actor, domain.tenant_id)
         return domain
 
     def remove_domain(
@@ -281,13 +358,15 @@ class Directory:
         return None if row is None else self._user(row)
 
     def get_user(self, actor: Principal, address: str) -> User:
+        """The account, if the actor may manage it; its domain is checked before its existence (no probing)."""
         user = self.find_user(address)
-        if user is None:
-            raise UnknownUser(f"unknown user {address}")
-        if actor.user_id == user.id:
+        if user is not None and actor.user_id == user.id:
             return user
         if actor.role is Role.USER:
             raise PermissionDenied("you may only manage your own account")
+        self.get_domain(actor, parse_address(address).domain)
+        if user is None:
+            raise UnknownUser(f"unknown user {address}")
         self._require_tenant(actor, user.tenant_id)
         if RANK[user.role] > RANK[actor.role]:
             raise PermissionDenied(f"only the operator manages the {user.role} account {user.address}")
@@ -310,23 +389,26 @@ class Directory:
             raise PermissionDenied("only an owner of the business creates owner accounts")
         domain = self.get_domain(actor, parsed.domain)
         with self._engine.begin() as conn:
-            match self._name_in_use(conn, domain.id, parsed.local_part):
-                case "mailbox":
-                    raise AlreadyExists(f"user {parsed} already exists")
-                case "alias":
-                    raise AlreadyExists(f"{parsed} is already an alias")
-            user_id = db.inserted_id(
-                conn.execute(
-                    sa.insert(db.users).values(
-                        domain_id=domain.id,
-                        local_part=parsed.local_part,
-                        password_hash=password_hash,
-                        role=role.value,
-                        created_at=int(self._clock()),
-                    )
-                )
-            )
-        return User(user_id, parsed, role, domain.tenant_id, domain.id, password_hash)
+            return self.insert_user(conn, domain, parsed, password_hash, role)
+
+    def insert_user(
+        self, conn: sa.Connection, domain: Domain, address: Address, password_hash: str, role: Role
+    ) -> User:
+        """Add the account row in the caller's transaction (permissions are the caller's to check)."""
+        match self._name_in_use(conn, domain.id, address.local_part):
+            case "mailbox":
+                raise AlreadyExists(f"user {address} already exists")
+            case "alias":
+                raise AlreadyExists(f"{address} is already an alias")
+        values = {
+            "domain_id": domain.id,
+            "local_part": address.local_part,
+            "password_hash": password_hash,
+            "role": role.value,
+            "created_at": int(self._clock()),
+        }
+        user_id = db.inserted_id(conn.execute(sa.insert(db.users).values(**values)))
+        return User(user_id, address, role, domain.tenant_id, domain.id, password_hash)
 
     def list_users(self, actor: Principal, domain: str | None = None) -> list[User]:
         query = self._user_query().order_by(db.domains.c.name, db.users.c.local_part)
@@ -428,6 +510,8 @@ class Directory:
         parsed = parse_address(address)
         with self._engine.connect() as conn:
             lookup = _Lookup(conn, delimiter)
+            if lookup.pending(parsed.domain):
+                raise DomainPending(f"the domain {parsed.domain} is not verified on this server yet")
             if not lookup.hosted(parsed.domain):
                 raise RelayDenied(f"we do not host {parsed.domain}")
             found: dict[int, User] = {}
@@ -541,17 +625,27 @@ class _Lookup:
     def __init__(self, conn: sa.Connection, delimiter: str) -> None:
         self._conn = conn
         self._delimiter = delimiter
-        self._domains: dict[str, tuple[bool, str | None]] = {}
+        self._domains: dict[str, tuple[bool, str | None, bool]] = {}
 
-    def _domain(self, name: str) -> tuple[bool, str | None]:
-        """(hosted, catch-all target) of a domain."""
+    def _domain(self, name: str) -> tuple[bool, str | None, bool]:
+        """(hosted and verified, catch-all target, pending) of a domain. A pending domain is not hosted: mail
+        for it goes where its DNS says, never into the mailboxes of whoever claimed it here."""
         if name not in self._domains:
-            row = self._conn.execute(sa.select(db.domains.c.catchall).where(db.domains.c.name == name)).first()
-            self._domains[name] = (row is not None, None if row is None else row.catchall)
+            table = db.domains
+            query = sa.select(table.c.catchall, table.c.verified_at).where(table.c.name == name)
+            row = self._conn.execute(query).first()
+            if row is None:
+                self._domains[name] = (False, None, False)
+            else:
+                verified = row.verified_at is not None
+                self._domains[name] = (verified, row.catchall if verified else None, not verified)
         return self._domains[name]
 
     def hosted(self, name: str) -> bool:
         return self._domain(name)[0]
+
+    def pending(self, name: str) -> bool:
+        return self._domain(name)[2]
 
     def expand(self, address: Address, found: dict[int, User], catch_all: bool) -> list[Address]:
         """One hosted address: add its mailbox to `found`; return the addresses it passes mail on to."""

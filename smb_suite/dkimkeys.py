@@ -69,10 +69,14 @@ class DkimKeys:
                 )
             )
 
-    def create_pair(self, domain_id: int) -> None:
-        """Give a domain its first keys (or another pair next to the current one)."""
-        with self._engine.begin() as conn:
+    def create_pair(self, domain_id: int, conn: sa.Connection | None = None) -> None:
+        """Give a domain its first keys (or another pair next to the current one), in `conn`'s transaction if
+        given."""
+        if conn is not None:
             self._new_pair(conn, domain_id, int(self._clock()))
+            return
+        with self._engine.begin() as own:
+            self._new_pair(own, domain_id, int(self._clock()))
 
     def rotate(self, domain_id: int, grace_seconds: int) -> None:
         """Retire the signing keys, add a new pair, delete keys retired longer than the grace period."""
@@ -111,9 +115,11 @@ class DkimKeys:
 
     def signing_keys(self, domain_name: str) -> list[dkim.SigningKey]:
         """The active keys, parsed (parsed keys are cached: the rows are re-read, so a rotation made by the
-        command line applies to the running daemon at its next message)."""
+        command line applies to the running daemon at its next message). None for a domain still pending its
+        ownership proof: nothing is signed in the name of a domain that may not be its claimant's."""
         keys = []
-        for row in self.active(domain_name):
+        proven = sa.and_(db.dkim_keys.c.retired_at.is_(None), db.domains.c.verified_at.is_not(None))
+        for row in self._rows(domain_name, proven):
             with self._lock:
                 loaded = self._loaded.get(row.id)
                 if loaded is None:

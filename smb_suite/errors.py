@@ -19,6 +19,7 @@ Core code raises these; each front end translates them to its wire format in one
     ├── PermissionDenied            the acting principal may not do this
     ├── UnsafePath                  a storage path would leave its root (a bug or a tampered data folder)
     ├── RelayDenied                 recipient domain is not hosted and the client may not relay
+    │   └── DomainPending           the domain is claimed here but its ownership is not proven yet (550 5.7.1)
     ├── QuotaExceeded               the tenant's storage is full
     ├── TemporaryFailure            retry could succeed (SMTP 4xx, IMAP NO)
     │   ├── RelayNotConfigured      remote delivery not available yet
@@ -97,6 +98,11 @@ class PermissionDenied(SmbSuiteError):
 
 class RelayDenied(SmbSuiteError):
     """The recipient is not hosted here and this client may not relay."""
+
+
+class DomainPending(RelayDenied):
+    """The domain was added by an owner or partner and has not proven its ownership (its TXT record) yet: it
+    is not hosted for mail, sites or signing; mail for it goes where its DNS says."""
 
 
 class QuotaExceeded(SmbSuiteError):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from smb_suite import db, log, tls
+from smb_suite import db, domain_names, log, tls
 from smb_suite.audit import AuditLog
 from smb_suite.auth.apppasswords import AppPasswords
 from smb_suite.auth.passwords import DUMMY_HASH, hash_password, verify_password
@@ -79,7 +79,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
     """Connect to an initialised data folder (see `initialise`)."""
     engine = db.create_engine(config.database_url)
     quota = Quota(engine, config.tiers, config.quota.warn_percent)
-    directory = Directory(engine, clock)
+    directory = Directory(engine, clock, domain_names.rules_of(config))
     store = MailStore(engine, config.mail_dir, clock, quota)
     runner = StoreRunner()
     queue = QueueStore(engine, config.queue_dir, clock, runner.io)
@@ -156,15 +156,23 @@ def publish_default_site(services: Services, domain: Domain) -> None:
 
 
 def add_domain(services: Services, actor: Principal, name: str, tenant: str | None = None) -> Domain:
-    """Host a domain: its starter site and its DKIM keys (RSA-2048 and Ed25519, RFC 8463)."""
+    """Host a domain: its starter site and its DKIM keys (RSA-2048 and Ed25519, RFC 8463). An owner's or
+    partner's domain is pending until its ownership is proven (domain_verification); reserved names are
+    refused for everyone (domain_names)."""
     domain = services.directory.add_domain(actor, name, tenant, services.config.quota.default_tier)
     services.dkim.create_pair(domain.id)
+    domain_added(services, actor, domain)
+    return domain
+
+
+def domain_added(services: Services, actor: Principal, domain: Domain) -> None:
+    """What follows a committed new domain: its starter site (served once verified), the audit record."""
     services.sites.remove_files(domain)  # ids are never reused; should a folder be left by a restore, drop it
     publish_default_site(services, domain)
     if services.directory.tenant_suspended(domain.tenant_id):
         services.sites.set_suspended(domain.id, True)
-    services.audit.record(actor, "domain.add", domain.name, domain.tenant_id)
-    return domain
+    state = "verified" if domain.verified else "pending"
+    services.audit.record(actor, "domain.add", f"{domain.name} ({state})", domain.tenant_id)
 
 
 def remove_domain(services: Services, actor: Principal, name: str) -> Domain:
@@ -199,9 +207,14 @@ def new_password_hash(password: str, actor: Principal) -> str:
 def add_user(services: Services, actor: Principal, address: str, password: str, role: Role = Role.USER) -> User:
     services.directory.get_domain(actor, parse_stored_address(address).domain)  # unknown or foreign: say so first
     user = services.directory.add_user(actor, address, new_password_hash(password, actor), role)
+    user_added(services, actor, user)
+    return user
+
+
+def user_added(services: Services, actor: Principal, user: User) -> None:
+    """What follows a committed new account: its mail folders, the audit record."""
     services.store.create_user_store(user)
     services.audit.record(actor, "mailbox.add", f"{user.address} ({user.role})", user.tenant_id)
-    return user
 
 
 def set_password(services: Services, actor: Principal, address: str, password: str) -> User:

@@ -8,15 +8,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from smb_suite import ops, site_ops
+from smb_suite import domain_names, ops, site_ops
 from smb_suite.audit import Entry
 from smb_suite.directory import OPERATOR, Domain, Principal, Role, Tenant, User
 from smb_suite.errors import AlreadyExists, InvalidInput, PermissionDenied
+from smb_suite.mail.address import normalize_domain, parse_address
 from smb_suite.ops import Services
 from smb_suite.quota import Usage
 
 IDENTIFIER = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
-RESERVED = frozenset({"www", "mail", "admin", "autoconfig", "autodiscover", "mta-sts", "smtp", "imap", "postmaster"})
+RESERVED = domain_names.SIGNUP_RESERVED
 SIGNUP_OWNER = "owner"
 
 
@@ -54,17 +55,26 @@ def tenant_rows(services: Services, actor: Principal, search: str = "") -> list[
 def create_tenant(
     services: Services, actor: Principal, name: str, domain: str, owner: str, password: str, tier: str | None = None
 ) -> tuple[Tenant, Domain, User]:
-    """A business for a customer: its first domain (with starter site) and its owner's mailbox."""
+    """A business for a customer: its first domain (with starter site, pending unless the operator's) and its
+    owner's mailbox at that domain. One transaction: when any part is refused, nothing is created."""
+    if actor.role not in (Role.OPERATOR, Role.PARTNER):
+        raise PermissionDenied("only the operator or a partner creates a business")
     chosen = tier or services.config.quota.default_tier
     if chosen not in services.config.tiers:
         raise InvalidInput(f"no tier named {chosen!r}")
-    if services.directory.find_domain(domain) is not None:
-        raise AlreadyExists(f"domain {domain} already exists")
-    ops.check_new_password(password, strict=actor.role is not Role.OPERATOR)  # before anything is created
-    tenant = services.tenants.create(actor, name, chosen)
+    domain_name = normalize_domain(domain)
+    owner_address = parse_address(owner)
+    if owner_address.domain != domain_name:
+        raise InvalidInput(f"the owner's address must be at the business's domain {domain_name}")
+    password_hash = ops.new_password_hash(password, actor)  # before anything is created
+    with services.engine.begin() as conn:
+        tenant = services.tenants.insert(conn, actor, name, chosen)
+        hosted = services.directory.insert_domain(conn, actor, domain_name, tenant.id, tenant.name)
+        services.dkim.create_pair(hosted.id, conn)
+        user = services.directory.insert_user(conn, hosted, owner_address, password_hash, Role.OWNER)
     services.audit.record(actor, "tenant.create", f"{tenant.name} ({chosen})", tenant.id)
-    hosted = ops.add_domain(services, actor, domain, tenant.name)
-    user = ops.add_user(services, actor, owner, password, Role.OWNER)
+    ops.domain_added(services, actor, hosted)
+    ops.user_added(services, actor, user)
     return tenant, hosted, user
 
 

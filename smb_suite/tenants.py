@@ -10,7 +10,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from smb_suite import db
-from smb_suite.directory import Directory, Principal, Role, Tenant
+from smb_suite.directory import NOT_YOUR_BUSINESS, Directory, Principal, Role, Tenant
 from smb_suite.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from smb_suite.names import check_tenant_name
 
@@ -37,23 +37,30 @@ class Tenants:
         raise PermissionDenied("only the operator or the business's partner may do this")
 
     def get(self, actor: Principal, name: str) -> Tenant:
+        """The business, if the actor manages it; anyone but the operator gets the same refusal for a business
+        of someone else and for one that does not exist (no probing of business names)."""
         tenant = self.find(name)
+        if actor.role is not Role.OPERATOR and (tenant is None or not self._directory.manages(actor, tenant.id)):
+            raise PermissionDenied(NOT_YOUR_BUSINESS)
         if tenant is None:
             raise NotFound(f"unknown business {name!r}")
-        self._directory.require_tenant(actor, tenant.id)
         return tenant
 
     def create(self, actor: Principal, name: str, tier: str) -> Tenant:
         """A new business on `tier`; a partner's becomes one of its customers."""
+        with self._engine.begin() as conn:
+            return self.insert(conn, actor, name, tier)
+
+    def insert(self, conn: sa.Connection, actor: Principal, name: str, tier: str) -> Tenant:
+        """`create` in the caller's transaction (tenant_ops.create_tenant adds its domain and owner in it too)."""
         if actor.role not in (Role.OPERATOR, Role.PARTNER):
             raise PermissionDenied("only the operator or a partner creates a business")
         name = check_tenant_name(name)  # the one check of a business name: CLI, admin UI, sign-up
         partner_id = actor.tenant_id if actor.role is Role.PARTNER else None
-        with self._engine.begin() as conn:
-            if conn.execute(sa.select(db.tenants.c.id).where(db.tenants.c.name == name)).first():
-                raise AlreadyExists(f"a business named {name!r} already exists")
-            values = {"name": name, "tier": tier, "created_at": int(self._clock()), "partner_id": partner_id}
-            tenant_id = db.inserted_id(conn.execute(sa.insert(db.tenants).values(**values)))
+        if conn.execute(sa.select(db.tenants.c.id).where(db.tenants.c.name == name)).first():
+            raise AlreadyExists(f"a business named {name!r} already exists")
+        values = {"name": name, "tier": tier, "created_at": int(self._clock()), "partner_id": partner_id}
+        tenant_id = db.inserted_id(conn.execute(sa.insert(db.tenants).values(**values)))
         return Tenant(tenant_id, name, tier, partner_id, False)
 
     def set_suspended(self, actor: Principal, name: str, suspended: bool) -> Tenant:

@@ -4,6 +4,7 @@ their CSRF token like a browser does."""
 from __future__ import annotations
 
 import imaplib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from smb_suite import ops, tenant_ops
 from smb_suite.config import load as load_config
 from smb_suite.directory import OPERATOR, Role
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, make_daemon
+from tests.dnsserver import publish
 from tests.test_smtp import insecure_context
 from tests.test_web import csrf_token, sign_in
 
@@ -90,3 +92,19 @@ def imap_login(server: Daemon, address: str, password: str) -> str:
             return str(client.login(address, password)[0])
         except imaplib.IMAP4.error:
             return "NO"
+
+
+VERIFICATION_RECORD = re.compile(r'id="verification-record">(smb-suite-verification=[0-9a-f]+)<')
+
+
+def verification_record(client: httpx.Client, domain: str) -> str:
+    """The TXT record a pending domain's page asks to publish."""
+    found = VERIFICATION_RECORD.search(client.get(f"/admin/domains/{domain}/").text)
+    assert found is not None, f"{domain} shows no verification record"
+    return found.group(1)
+
+
+def prove_ownership(client: httpx.Client, zone: Path, domain: str) -> httpx.Response:
+    """Publish the domain's verification TXT record in the test DNS zone and press "Check now"."""
+    publish(zone, f'{domain}.\t300\tIN\tTXT\t"{verification_record(client, domain)}"')
+    return post(client, f"/admin/domains/{domain}/verify")

@@ -1,7 +1,8 @@
 """A twisted.names authoritative DNS server on loopback that plays "the internet's DNS" in tests.
 
 Run as `python -m tests.dnsserver ZONEFILE`: serves the zone over UDP and TCP on one free port of 127.0.0.1 and
-prints `port N` once it listens. The zone file holds zone-file lines as `smb-suite dns` prints them
+prints `port N` once it listens. The zone file is read again when it changes (a test publishes a record by
+rewriting it, e.g. with `publish`). It holds zone-file lines as `smb-suite dns` prints them
 (`name ttl IN TYPE rdata`, TXT as one or more quoted strings, which twisted's BindAuthority cannot read).
 `DnsServer` starts and stops it from a test.
 """
@@ -36,7 +37,16 @@ def _serve(zone_path: str) -> None:  # pragma: no cover - runs in the subprocess
     from twisted.names import authority, dns, server
 
     class ZoneAuthority(authority.FileAuthority):
+        def _lookup(self, name, cls, type, timeout=None):  # type: ignore[no-untyped-def]  # noqa: A002
+            stat = Path(zone_path).stat()
+            if (stat.st_ino, stat.st_mtime_ns, stat.st_size) != self._stamp:
+                self.loadFile(zone_path)
+                self._cache = {}
+            return super()._lookup(name, cls, type, timeout)
+
         def loadFile(self, filename: str) -> None:  # noqa: N802 - twisted's name
+            stat = Path(filename).stat()
+            self._stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
             self.soa = (b"", dns.Record_SOA(mname=b"ns.test", rname=b"root.test", minimum=60, expire=60))
             self.records = {}
             for name, ttl, rdtype, rdata in parse_zone(Path(filename).read_text()):
@@ -62,6 +72,14 @@ def _serve(zone_path: str) -> None:  # pragma: no cover - runs in the subprocess
         reactor.run()
         return
     raise SystemExit("no free port for UDP and TCP")
+
+
+def publish(zone: Path, line: str) -> None:
+    """Add one record line to a served zone file; the server answers with it from the next query on."""
+    text = zone.read_text() if zone.exists() else ""
+    temporary = zone.with_suffix(".new")
+    temporary.write_text(text + line.rstrip("\n") + "\n")
+    temporary.replace(zone)  # atomic: the server never reads half a file
 
 
 @dataclass

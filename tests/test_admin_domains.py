@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from smb_suite import config, dns_ops, ops
-from tests.adminweb import post, running, signed_in
+from tests.adminweb import post, prove_ownership, running, signed_in
 from tests.daemon import Daemon
 from tests.dnsserver import DnsServer, parse_zone
 from tests.test_autoconfig import NS, OUTLOOK_REQUEST, servers
@@ -52,17 +52,20 @@ def server(tmp_path_factory: pytest.TempPathFactory, dns: DnsServer) -> Iterator
 
 
 @pytest.fixture(scope="module")
-def owner(server: Daemon) -> Iterator[httpx.Client]:
+def owner(server: Daemon, dns_zone: Path) -> Iterator[httpx.Client]:
+    """The owner of example.test, who added NEW and proved it is theirs (test_domain_verification: pending)."""
     with closing(signed_in(server, "owner")) as client:
         added = post(client, "/admin/business/example.test/domains", {"domain": NEW})
-        assert added.status_code == 303 and added.headers["location"].startswith(f"/admin/domains/{NEW}/")
+        assert added.status_code == 303 and added.headers["location"] == f"/admin/domains/{NEW}/?done=domain-pending"
+        checked = prove_ownership(client, dns_zone, NEW)
+        assert checked.headers["location"] == f"/admin/domains/{NEW}/?done=domain-verified"
         yield client
 
 
 def test_new_domain_page_lists_every_record_to_publish(owner: httpx.Client) -> None:
-    page = owner.get(f"/admin/domains/{NEW}/?done=domain-added")
+    page = owner.get(f"/admin/domains/{NEW}/?done=domain-verified")
     assert page.status_code == 200
-    assert "The domain is added: publish the DNS records below." in page.text
+    assert "The domain is verified: it receives mail and its website is shown." in page.text
     for name, kind in [
         (NEW, "MX"),
         (NEW, "TXT"),

@@ -86,7 +86,7 @@ def test_signed_in_pages_are_french_for_a_french_owner(server: Daemon) -> None:
         assert "Boîtes mail de votre entreprise" in page.text and "Se déconnecter" in page.text
         denied = owner.get("/admin/business/client-co/")
         assert denied.status_code == 403 and "Interdit" in denied.text
-        assert "ceci appartient à une autre entreprise" in denied.text
+        assert "cette entreprise n&#39;est pas l&#39;une des vôtres" in denied.text
 
 
 def test_pages_without_a_session_are_french_too(server: Daemon) -> None:

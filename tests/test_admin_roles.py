@@ -72,6 +72,8 @@ POSTS = [
     (f"/admin/tenants/{CUSTOMER}/partner", {"partner": "agency.test"}, frozenset({"operator"})),
     (f"/admin/domains/{DOMAIN}/catchall", {"off": "1"}, MANAGERS),
     ("/admin/domains/client.test/catchall", {"target": "boss@client.test"}, STEWARDS),
+    (f"/admin/domains/{DOMAIN}/verify", {}, MANAGERS),
+    ("/admin/domains/client.test/verify", {}, STEWARDS),
 ]
 # Routes that only ever act on the signed-in visitor's own account (nothing of anyone else can be named), or
 # that need no session; tested in test_admin_security, test_admin_i18n and test_web.

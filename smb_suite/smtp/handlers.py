@@ -85,9 +85,9 @@ class InboundHandler:
             return replies.TOO_MANY_RECIPIENTS
         try:
             resolution = await self.services.runner.read(self.services.delivery.resolve, address)
-        except RelayDenied:
+        except RelayDenied as error:  # a pending domain too: for submission it is remote (where its DNS says)
             if not self.relays:
-                return self._refuse(session, address, replies.RELAY_DENIED)
+                return self._refuse(session, address, replies.for_error(error))
             try:
                 remote = str(parse_address(address, fold_case=False))
             except InvalidInput:
@@ -200,12 +200,20 @@ class SubmissionHandler(InboundHandler):
             return set()
         return await self.services.runner.read(self.services.directory.sender_addresses, user)
 
+    async def _verified(self, address: str) -> bool:
+        """True when the address's domain has proven its ownership (a pending domain sends nothing)."""
+        domain = address.rpartition("@")[2]
+        return await self.services.runner.read(self.services.directory.domain_verified, domain)
+
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
     ) -> str:
         if address.lower() not in await self._senders(session):
             log.event(logger, "smtp.sender_refused", client=_client(session), sender=address)
             return replies.SENDER_NOT_OWNED
+        if not await self._verified(address):
+            log.event(logger, "smtp.sender_refused", client=_client(session), sender=address, reason="pending")
+            return replies.SENDER_DOMAIN_PENDING
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return replies.OK_SENDER
@@ -236,6 +244,9 @@ class SubmissionHandler(InboundHandler):
             log.event(logger, "smtp.from_refused", client=_client(session), reply=refused[:9])
             return refused
         senders = message.from_addresses(content)
+        if not all([await self._verified(sender) for sender in senders]):
+            log.event(logger, "smtp.from_refused", client=_client(session), sender=",".join(senders), reason="pending")
+            return replies.FROM_DOMAIN_PENDING
         domain = message.domain_of(senders[0])
         content = message.complete_for_submission(content, domain, int(self.services.clock()), secrets.token_hex(12))
         try:

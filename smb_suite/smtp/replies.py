@@ -33,6 +33,12 @@ TOO_MANY_HOPS = "554 5.4.6 Too many hops: this message is looping"
 # RFC 6409 6.1 lets the MSA refuse senders the user may not use; 5.7.1 "not authorized" (RFC 3463).
 SENDER_NOT_OWNED = "553 5.7.1 Sender address rejected: not one of your addresses or aliases"
 FROM_NOT_OWNED = "553 5.7.1 From: header rejected: not one of your addresses or aliases"
+# Issue 11: a domain an owner or partner added is pending until its TXT record proves it is theirs.
+DOMAIN_PENDING = "550 5.7.1 Recipient domain not verified on this server yet: mail for it is refused"
+SENDER_DOMAIN_PENDING = (
+    "553 5.7.1 Sender domain not verified on this server yet: publish its smb-suite-verification TXT record"
+)
+FROM_DOMAIN_PENDING = "553 5.7.1 From: domain not verified on this server yet: it cannot send"
 DMARC_REJECTED = "550 5.7.1 Rejected: the From: domain's DMARC policy says this message is not from it"
 NUL_IN_MESSAGE = "554 5.6.0 Message refused: it contains NUL bytes, which SMTP does not allow (RFC 5321 2.3.8)"
 
@@ -81,6 +87,8 @@ def for_error(error: Exception) -> str:
     match error:
         case errors.PolicyReject(code=code, enhanced=enhanced, text=text):
             return f"{code} {enhanced} {text}"
+        case errors.DomainPending():
+            return DOMAIN_PENDING
         case errors.RelayDenied():
             return RELAY_DENIED
         case errors.UnknownRecipient() | errors.UnknownUser() | errors.UnknownDomain():

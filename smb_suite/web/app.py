@@ -1,8 +1,10 @@
 """The one ASGI app of the web front end, served by the daemon on both the http and https listeners.
 
-Routing is by Host first: /admin/ on our own names (config.server.hostname and loopback) is the admin UI;
-a Host naming a published site is answered by web/hosting.py directly (no router, no middleware: the fast
-path), except the contact form's POST /_contact; everything else gets our neutral "not found" page.
+Routing is by Host first: our own names (config.server.hostname and loopback) are the admin origin, which
+never serves tenant content (no site, no contact form: an uploaded script there would run with the admin's
+cookie); /admin/ on them is the admin UI. Any other Host naming a published site of a *verified* domain is
+answered by web/hosting.py directly (no router, no middleware: the fast path), except the contact form's
+POST /_contact; everything else gets our neutral "not found" page.
 """
 
 from __future__ import annotations
@@ -88,13 +90,13 @@ def site_domain_of(directory: Directory, platform_domain: str, host: str) -> tup
     candidates = [host, host[4:]] if host.startswith("www.") else [host]
     for name in candidates:
         domain = directory.find_domain(name)
-        if domain is not None:
-            return domain.id, domain.name
+        if domain is not None:  # a domain pending its ownership proof serves no site (domain_verification)
+            return (domain.id, domain.name) if domain.verified else None
     suffix = "." + platform_domain.lower().strip(".")
     label = host.removesuffix(suffix)
     if label != host and label and "." not in label:
         found = platform_domain_of(directory, label)
-        if found is not None:
+        if found is not None and found.verified:
             return found.id, found.name
     return None
 
@@ -147,7 +149,7 @@ class WebApp:
                     return
             if wants_hsts(scope, host, self._hostname):
                 send = with_hsts(send)
-        if host and not is_admin_request(scope, self.hosts, host) and scope["path"] not in self._autoconfig_paths:
+        if host and host not in self.hosts and scope["path"] not in self._autoconfig_paths:  # no site on ours
             site = await self.hosting.find(host)
             if site is not None:
                 if site.suspended:

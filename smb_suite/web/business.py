@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from smb_suite import account_ops, dns_ops, ops
+from smb_suite import account_ops, dns_ops, domain_verification, ops
 from smb_suite.directory import Domain, Principal, Role, Tenant, User
 from smb_suite.errors import InvalidInput
 from smb_suite.web.admin import FORM_BYTES, Views, text_field
@@ -64,6 +64,7 @@ class BusinessViews(Views):
             Route("/admin/domains/{domain}/", self.domain, methods=["GET"]),
             Route("/admin/domains/{domain}/zone", self.zone, methods=["GET"]),
             Route("/admin/domains/{domain}/catchall", self.catchall, **post),  # type: ignore[arg-type]
+            Route("/admin/domains/{domain}/verify", self.verify, **post),  # type: ignore[arg-type]
         ]
 
     # -- pages ----------------------------------------------------------------------------------------------
@@ -101,6 +102,7 @@ class BusinessViews(Views):
             zone=dns_ops.zone_file(self.services, domain),
             purposes=PURPOSES,
             statuses=STATUSES,
+            verification_record=domain_verification.record_value(domain),
         )
 
     async def zone(self, request: Request) -> Response:
@@ -154,7 +156,14 @@ class BusinessViews(Views):
         visitor, form = await self.posted(request)
         tenant = await self.read(_tenant, visitor.actor, request.path_params["tenant"])
         domain = await self.write(ops.add_domain, visitor.actor, text_field(form, "domain"), tenant.name)
-        return self.done(f"/admin/domains/{domain.name}/", "domain-added")
+        return self.done(f"/admin/domains/{domain.name}/", "domain-added" if domain.verified else "domain-pending")
+
+    async def verify(self, request: Request) -> Response:
+        """ "Check now": look for the domain's verification TXT record at once."""
+        visitor, _ = await self.posted(request)
+        outcome = await domain_verification.check_now(self.services, visitor.actor, request.path_params["domain"])
+        base = f"/admin/domains/{outcome.domain.name}/"
+        return self.done(base, "domain-verified" if outcome.verified else "domain-not-verified")
 
     async def catchall(self, request: Request) -> Response:
         visitor, form = await self.posted(request)

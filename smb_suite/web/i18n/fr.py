@@ -139,6 +139,25 @@ MESSAGES: dict[str, str] = {
     ),
     "Download as a zone file": "Télécharger en fichier de zone",
     "Check the records now": "Vérifier les enregistrements maintenant",
+    "Pending: prove that {domain} is yours": "En attente : prouvez que {domain} est à vous",
+    "Until this record is found, the domain receives no mail, cannot send, and its website is not shown.": (
+        "Tant que cet enregistrement n'est pas trouvé, le domaine ne reçoit aucun courrier, ne peut pas en envoyer "
+        "et son site n'est pas affiché."
+    ),
+    "We also look for it by ourselves every few minutes.": "Nous le cherchons aussi nous-mêmes régulièrement.",
+    "Check now": "Vérifier maintenant",
+    "The domain is verified: it receives mail and its website is shown.": (
+        "Le domaine est vérifié : il reçoit du courrier et son site est affiché."
+    ),
+    "The domain is added. It is pending until you publish the TXT record below.": (
+        "Le domaine est ajouté. Il reste en attente tant que vous n'avez pas publié l'enregistrement TXT ci-dessous."
+    ),
+    "The verification record was not found yet. DNS changes take a while: try again later.": (
+        "L'enregistrement de vérification n'est pas encore trouvé. Les changements DNS prennent du temps : "
+        "réessayez plus tard."
+    ),
+    "Verified": "Vérifié",
+    "Pending verification": "En attente de vérification",
     "Purpose": "Rôle",
     "Type": "Type",
     "Value": "Valeur",
@@ -238,6 +257,8 @@ MESSAGES: dict[str, str] = {
     "the password needs at least 8 characters": "le mot de passe doit compter au moins 8 caractères",
     "the password must not be empty": "le mot de passe ne doit pas être vide",
     "this belongs to another business": "ceci appartient à une autre entreprise",
+    "this domain is not one of yours": "ce domaine n'est pas l'un des vôtres",
+    "this business is not one of yours": "cette entreprise n'est pas l'une des vôtres",
     "only the operator or the business's partner may do this": (
         "seul l'opérateur ou le partenaire de l'entreprise peut faire cela"
     ),
