@@ -53,7 +53,7 @@ def endpoints(listening: Mapping[str, int]) -> list[Endpoint]:
 
 def _hosted(directory: Directory, name: str) -> Domain:
     domain = directory.find_domain(name)
-    if domain is None:
+    if domain is None or not domain.verified:  # a pending domain is not hosted yet
         raise NotFound("No mail is hosted for this domain here.")
     return domain
 
