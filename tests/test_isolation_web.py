@@ -240,18 +240,8 @@ def _without_names(text: str, *names: dict[str, str]) -> str:
     return text
 
 
-SAME_403 = pytest.mark.xfail(strict=True, reason="issue 11: same 403 for foreign and missing objects (verify)")
-# Cases that already answer 403 to both on main (a plain user may touch no site at all).
-SAME_TODAY = {("user", path) for path in GETS[3:] + [path for path, _ in POSTS[6:15]]}
-SAME_TODAY |= {(role, "/admin/tenants/{tenant}/partner") for role in ATTACKERS}
-
-
 def matrix(paths: list[str]) -> list[object]:
-    return [
-        pytest.param(role, path, id=f"{role}:{path}", marks=() if (role, path) in SAME_TODAY else (SAME_403,))
-        for role in sorted(ATTACKERS)
-        for path in paths
-    ]
+    return [pytest.param(role, path, id=f"{role}:{path}") for role in sorted(ATTACKERS) for path in paths]
 
 
 @pytest.mark.parametrize(("role", "path"), matrix(GETS))
@@ -307,6 +297,31 @@ def test_an_owner_cannot_put_another_business_names_in_its_own_business(
         assert statuses == [403, 403, 403], statuses
     with Wire(tenancy.daemon, login=False) as imap:
         assert b" NO " in imap.command(f'LOGIN spy@{victim.domain} "{PASSWORD}"')[-1]
+
+
+@pytest.mark.parametrize(("attacker", "victim"), PAIRS, ids=[pair_id(pair) for pair in PAIRS])
+def test_an_owner_cannot_claim_names_of_another_business_or_of_the_server(
+    tenancy: Tenancy, attacker: Business, victim: Business
+) -> None:
+    """www., autoconfig., mta-sts., sub-domains and the parent's names of another business's domain, the server's
+    host name and the platform domain: all refused (tests/test_domain_verification.py has each case)."""
+    claims = [
+        f"www.{victim.domain}",
+        f"autoconfig.{victim.domain}",
+        f"mta-sts.{victim.domain}",
+        f"shop.{victim.domain}",
+        HOSTNAME,
+        f"www.{HOSTNAME}",
+        PLATFORM,
+        f"{victim.name}-shop.{PLATFORM}",
+    ]
+    with closing(sign_in(tenancy, attacker.owner)) as client:
+        for name in claims:
+            answer = post(client, f"/admin/business/{attacker.name}/domains", {"domain": name})
+            assert answer.status_code == 403, (name, answer.status_code)
+    listing = tenancy.daemon.cli("domain", "list").stdout
+    assert not any(f"\n{name}\t" in "\n" + listing for name in claims)
+    assert site_get(tenancy, f"www.{victim.domain}").status_code == 200  # still the victim's own site
 
 
 def test_an_app_password_of_another_account_cannot_be_revoked(tenancy: Tenancy) -> None:
