@@ -76,16 +76,26 @@ def contents(client: imaplib.IMAP4, folder: str) -> dict[str, frozenset[str]]:
     return found
 
 
-def test_a_folder_deleted_and_created_again_is_a_new_empty_folder(server: Daemon) -> None:
+def uids(client: imaplib.IMAP4) -> list[int]:
+    """The UIDs of the selected folder."""
+    typ, data = client.uid("SEARCH", "ALL")
+    assert typ == "OK", data
+    return [int(uid) for uid in data[0].split()]
+
+
+@pytest.mark.parametrize("watching", [False, True], ids=["state kept unused", "state shown by a session"])
+def test_a_folder_deleted_and_created_again_is_a_new_empty_folder(server: Daemon, watching: bool) -> None:
     client, watcher = login(server, OWNER), login(server, OWNER)
     try:
+        assert client.delete("Reused")[0] in ("OK", "NO")  # left by the other parameter
         assert client.create("Reused")[0] == "OK"
         for n in range(5):
             client.append("Reused", "(\\Flagged)" if n % 2 else None, None, message(f"old {n}"))
         client.select("Reused")
         client.store("2", "+FLAGS", "(\\Deleted)")
         client.expunge()  # UIDs 1, 3, 4, 5 left, some \Flagged
-        watcher.select("Reused")  # a session that stays on the old folder through the DELETE
+        if watching:
+            watcher.select("Reused")  # a session that stays on the old folder through the DELETE
         client.select("INBOX")  # the state of Reused is kept after the last session left it
         before = status(client, "Reused")
         assert client.delete("Reused")[0] == "OK"
@@ -93,14 +103,16 @@ def test_a_folder_deleted_and_created_again_is_a_new_empty_folder(server: Daemon
         after = status(client, "Reused")
         assert after["MESSAGES"] == 0 and after["UIDNEXT"] == 1 and after["UNSEEN"] == 0
         assert after["UIDVALIDITY"] > before["UIDVALIDITY"]
-        assert contents(client, "Reused") == {}
-        typ, data = client.uid("FETCH", "1:*", "(FLAGS)")
-        assert typ == "OK" and data == [None]
-        client.append("Reused", None, None, message("new 0"))
-        assert contents(client, "Reused") == {"new 0": frozenset()}
-        assert status(client, "Reused") == {**after, "MESSAGES": 1, "UIDNEXT": 2, "UNSEEN": 1}
+        # as many new messages as the old folder had: a kept state of the old one would look in step
+        assert before["MESSAGES"] == 4
+        new = {f"new {n}": frozenset() for n in range(4)}
+        for subject in new:
+            client.append("Reused", None, None, message(subject))
+        assert contents(client, "Reused") == new
+        assert uids(client) == [1, 2, 3, 4]
+        assert status(client, "Reused") == {**after, "MESSAGES": 4, "UIDNEXT": 5, "UNSEEN": 4}
         watcher.noop()
-        assert contents(watcher, "Reused") == {"new 0": frozenset()}  # selecting again shows the new folder
+        assert contents(watcher, "Reused") == new  # selecting again shows the new folder
     finally:
         client.logout()
         watcher.logout()
@@ -121,15 +133,18 @@ def test_another_user_creating_a_folder_after_a_delete_never_sees_the_first_user
         assert first.delete(name)[0] == "OK"
         assert second.create("Fresh" + name)[0] == "OK"
         assert contents(second, "Fresh" + name) == {}
+        second.select("INBOX")
         typ, data = second.uid("FETCH", "1:*", "(FLAGS RFC822.SIZE)")
         assert typ == "OK" and data == [None]
-        second.append("Fresh" + name, None, None, message("mine"))
-        assert contents(second, "Fresh" + name) == {"mine": frozenset()}
-        typ, _ = second.uid("STORE", "1", "+FLAGS", "(\\Flagged)")
+        mine = {f"mine {n}": frozenset() for n in range(3)}  # as many as the deleted folder had
+        for subject in mine:
+            second.append("Fresh" + name, None, None, message(subject))
+        assert contents(second, "Fresh" + name) == mine
+        typ, _ = second.uid("STORE", "1:3", "+FLAGS", "(\\Flagged)")
         assert typ == "OK"
-        assert contents(second, "Fresh" + name) == {"mine": frozenset({"\\Flagged"})}
+        assert contents(second, "Fresh" + name) == {subject: frozenset({"\\Flagged"}) for subject in mine}
         folder = server.maildir(other, "Fresh" + name)
-        assert folder.parent == server.maildir(other) and len(list((folder / "cur").iterdir())) == 1
+        assert folder.parent == server.maildir(other) and len(list((folder / "cur").iterdir())) == 3
     finally:
         first.logout()
         second.logout()
@@ -174,7 +189,9 @@ class UserModel:
             self.folders.setdefault("/".join(parts[:depth]), {})
 
     def step(self, writer: imaplib.IMAP4, reader: imaplib.IMAP4) -> None:
-        op = self.rng.choice(["create", "delete", "rename", "append", "append", "modify", "modify", "status"])
+        op = self.rng.choice(
+            ["create", "delete", "rename", "recreate", "append", "append", "modify", "modify", "status"]
+        )
         name = self.rng.choice(self.names)
         self.log.append(f"{op} {name}")
         if op == "create":
@@ -227,6 +244,19 @@ class UserModel:
                     del self.folders[name][subject]
                 else:
                     self.folders[name][subject] |= {flag}
+        elif op == "recreate":  # DELETE and CREATE with a state of the old folder kept, as many messages again
+            if name not in self.folders or any(other.startswith(name + "/") for other in self.folders):
+                return
+            self.check(reader, name)
+            assert reader.select("INBOX")[0] == "OK"
+            assert writer.delete(name)[0] == "OK" and writer.create(name)[0] == "OK", self.log
+            count = len(self.folders[name]) or self.rng.randint(1, 3)
+            self.folders[name] = {}
+            for _ in range(count):
+                subject = self.token()
+                assert writer.append(name, None, None, message(subject))[0] == "OK", self.log
+                self.folders[name][subject] = frozenset()
+            self.check(reader, name)
         elif op == "status":
             if name in self.folders:
                 assert status(writer, name)["MESSAGES"] == len(self.folders[name]), self.log
@@ -261,10 +291,10 @@ def run_user(server: Daemon, model: UserModel, steps: int, failures: list[BaseEx
 
 
 _examples = iter(range(1_000_000))
-STEPS = 40
+STEPS = 60
 
 
-@settings(max_examples=3, deadline=None, database=None, phases=[Phase.generate])
+@settings(max_examples=4, deadline=None, database=None, phases=[Phase.generate])
 @given(seed=st.integers(0, 2**32 - 1))
 def test_concurrent_users_creating_deleting_renaming_folders_each_see_exactly_their_own_messages(
     server: Daemon, seed: int
