@@ -82,7 +82,8 @@ def values(data: bytes, name: str) -> list[str]:
 def remove(data: bytes, drop: Callable[[Field], bool]) -> bytes:
     """The message without the header fields for which `drop` is true; everything else byte-for-byte."""
     fields, rest = split(data)
-    return join([field for field in fields if not drop(field)], rest)
+    kept = [field for field in fields if not drop(field)]
+    return data if len(kept) == len(fields) else join(kept, rest)  # no needless copy of a large message
 
 
 def prepend(data: bytes, name: str, value: str) -> bytes:
