@@ -68,6 +68,8 @@ def victim_paths(tenancy: Tenancy, victim: Business) -> list[str]:
         f"../../{victim.domain}/{owner}/.{SHARED_FOLDER}",
         f"{SHARED_FOLDER}/../../{victim.domain}/{owner}",
         f"INBOX/../../../{victim.domain}/{owner}",
+        "../../users/1/.~1",
+        str(mail / "users" / "1"),
         str(mail / victim.domain / owner),
         str(mail / victim.domain / owner / f".{victim.folder}"),
         "..",
@@ -79,7 +81,8 @@ def victim_names(victim: Business) -> list[str]:
     """Names that are harmless folder names of the attacker's own (they may exist there only)."""
     owner = victim.owner.local
     return [f"~{owner}", f"~{owner}/{victim.folder}", victim.owner.address, f"{victim.owner.address}/INBOX",
-            f"#shared/{owner}", f"#user/{owner}/{victim.folder}", f"Other Users/{owner}"]  # fmt: skip
+            f"#shared/{owner}", f"#user/{owner}/{victim.folder}", f"Other Users/{owner}",
+            "~1", ".~1", "users/1"]  # fmt: skip
 
 
 @pytest.mark.parametrize(("attacker", "victim"), PAIRS, ids=[pair_id(pair) for pair in PAIRS])
