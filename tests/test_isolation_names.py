@@ -11,7 +11,7 @@ from contextlib import closing
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.imapwire import Wire
@@ -182,6 +182,8 @@ def protected(name: str) -> bool:
 @pytest.mark.xfail(strict=True, reason="issue 11: reserved names and sub-domains of other businesses (verify)")
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.lists(DOMAIN_PIECES, min_size=1, max_size=4).map("".join))
+@example(name=f"shop.{BRAVO.domain}")
+@example(name=f"a.{HOSTNAME}")
 def test_any_domain_name_another_business_holds_is_refused(
     tenancy: Tenancy, alpha_owner: httpx.Client, name: str
 ) -> None:
