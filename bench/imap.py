@@ -37,7 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.daemon import maildir_path  # noqa: E402 - where a user's Maildir is (ids from the database)
+from maildirs import maildir_path  # noqa: E402 - where a user's Maildir is (ids from the database)
 
 USER, PASSWORD = "demo@example.test", "bench-password-1"
 _LITERAL = re.compile(rb"\{(\d+)\}\r\n$")

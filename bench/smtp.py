@@ -31,7 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.daemon import maildir_path  # noqa: E402 - where a user's Maildir is (ids from the database)
+from maildirs import maildir_path  # noqa: E402 - where a user's Maildir is (ids from the database)
+
 from tests.dnsserver import DnsServer  # noqa: E402 - the loopback DNS server the tests use
 
 DOMAIN = "bench.test"

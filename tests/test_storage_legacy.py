@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from smb_suite import ops
+from smb_suite import db, ops
 from smb_suite.config import load as load_config
 from smb_suite.directory import OPERATOR
+from smb_suite.storage import legacy
 from smb_suite.storage.legacy import old_folder_path
 from smb_suite.storage.paths import FOLDER_PREFIX, MailLayout
 from tests.daemon import OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, make_daemon
@@ -68,11 +69,11 @@ def to_old_layout(data_dir: Path) -> None:
     layout = MailLayout(data_dir / "mail")
     layout.marker.unlink()
     for user_id, _, _, mailbox_id, name in ids(data_dir):
-        if name != "INBOX":
+        if name != "INBOX" and (layout.users / str(user_id)).exists():
             old_root = layout.users / str(user_id)
             os.rename(old_root / f"{FOLDER_PREFIX}{mailbox_id}", old_folder_path(old_root, name))
     for user_id, domain, local_part, _, name in ids(data_dir):
-        if name == "INBOX":
+        if name == "INBOX" and (layout.users / str(user_id)).exists():
             (layout.root / domain).mkdir(exist_ok=True)
             os.rename(layout.users / str(user_id), layout.root / domain / local_part)
     layout.users.rmdir()
@@ -155,3 +156,35 @@ def test_a_start_killed_half_way_through_the_move_is_completed_by_the_next(
     assert sorted(p.name for p in layout.user_root(alice_id).iterdir() if p.name.startswith(".")) == sorted(
         f"{FOLDER_PREFIX}{r[3]}" for r in rows if r[0] == alice_id and r[4] != "INBOX"
     )
+
+
+def test_an_old_mailbox_whose_name_pointed_at_another_business_takes_nothing_with_it(tmp_path: Path) -> None:
+    """Under the old layout a local part with '/' named another business's Maildir; the move leaves that
+    mailbox empty and gives the victim its own mail."""
+    daemon = make_daemon(tmp_path / "d", services=("imap",))
+    data = daemon.folder / "data"
+    services = ops.open_services(load_config(daemon.config))
+    try:
+        victim = services.directory.get_user(OPERATOR, OWNER)
+        services.store.deliver([victim], b"Subject: the victim's\r\n\r\nmine\r\n")
+    finally:
+        services.close()
+    with contextlib.closing(sqlite3.connect(data / "smb-suite.db")) as conn, conn:
+        conn.execute(  # the attacker's row, as the old code let it in: <mail>/other.test/../example.test/demo
+            "INSERT INTO users (domain_id, local_part, password_hash, created_at) "
+            "SELECT id, '../example.test/demo', 'x', 0 FROM domains WHERE name = 'example.test'"
+        )
+        attacker = conn.execute("SELECT max(id) FROM users").fetchone()[0]
+        conn.execute("INSERT INTO mailboxes (user_id, name, uidvalidity) VALUES (?, 'INBOX', 1)", (attacker,))
+    to_old_layout(data)
+    assert len(list((data / "mail" / "example.test" / "demo" / "new").iterdir())) == 1
+    engine = db.create_engine(f"sqlite:///{data / 'smb-suite.db'}")
+    try:
+        assert legacy.migrate(engine, data / "mail") > 0
+        layout = MailLayout(data / "mail")
+        victim_root = daemon.maildir(OWNER)
+        assert [p.read_bytes() for p in (victim_root / "new").iterdir()] == [b"Subject: the victim's\r\n\r\nmine\r\n"]
+        assert not layout.user_root(attacker).exists()
+        assert legacy.migrate(engine, data / "mail") == 0
+    finally:
+        engine.dispose()
