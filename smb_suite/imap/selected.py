@@ -11,6 +11,7 @@ sessions reported at the end of a command never shift what the command meant (RF
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from smb_suite.storage.paths import checked_name
 from smb_suite.storage.store import StoredMessage
 
 CHARSETS = (b"US-ASCII", b"UTF-8")
+RESPONSE_BATCH = 2000  # untagged responses per write
 UID_COMMANDS = (b"COPY", b"MOVE", b"FETCH", b"STORE", b"SEARCH", b"EXPUNGE")
 
 
@@ -44,6 +46,7 @@ class SelectedCommands(Arguments):
             chosen = view.select(ranges, bool(uid))
             update = await view.store([u for _, u in chosen], args)
             condstore = server.condstore
+            lines = []
             for seq, message_uid in chosen:
                 message = update.messages.get(message_uid)
                 if message is None or (args.silent and not condstore):
@@ -53,7 +56,12 @@ class SelectedCommands(Arguments):
                     items.append(b"UID %d" % message_uid)
                 if condstore:
                     items.append(b"MODSEQ (%d)" % message.modseq)
-                server.sendUntaggedResponse(b"%d FETCH (%b)" % (seq, b" ".join(items)))
+                lines.append(b"%d FETCH (%b)" % (seq, b" ".join(items)))
+                if len(lines) >= RESPONSE_BATCH:  # one write per batch, and a turn for the others
+                    server.send_untagged_many(lines)
+                    lines = []
+                    await asyncio.sleep(0)
+            server.send_untagged_many(lines)
             if update.modified:  # RFC 7162 3.1.3: the ones changed since UNCHANGEDSINCE were left alone
                 failed = update.modified if uid else [view.seq_of(u) for u in update.modified]
                 return b"[MODIFIED %b] conditional STORE failed for some" % syntax.compact(sorted(failed))

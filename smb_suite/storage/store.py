@@ -466,6 +466,7 @@ class MailStore:
         result: dict[int, StoredMessage] = {}
         modified: list[int] = []
         renamed = False
+        rows: list[dict[str, object]] = []  # one executemany: a statement per message cost ~0.7 ms each
         with self._engine.begin() as conn:
             modseq = 0
             for message in index.by_uids(conn, mailbox.id, uids):
@@ -479,12 +480,15 @@ class MailStore:
                 modseq = modseq or index.next_modseq(conn, mailbox.id)
                 filename = maildir.rename_for_flags(folder, message.filename, new_flags)
                 renamed = renamed or filename != message.filename
+                rows.append({"key": message.uid, "f": index.flags_text(new_flags), "n": filename, "m": modseq})
+                result[message.uid] = message._replace(flags=new_flags, filename=filename, modseq=modseq)
+            if rows:
                 conn.execute(
                     sa.update(db.messages)
-                    .where(db.messages.c.mailbox_id == mailbox.id, db.messages.c.uid == message.uid)
-                    .values(flags=index.flags_text(new_flags), filename=filename, modseq=modseq)
+                    .where(db.messages.c.mailbox_id == mailbox.id, db.messages.c.uid == sa.bindparam("key"))
+                    .values(flags=sa.bindparam("f"), filename=sa.bindparam("n"), modseq=sa.bindparam("m")),
+                    rows,
                 )
-                result[message.uid] = message._replace(flags=new_flags, filename=filename, modseq=modseq)
             if renamed:
                 fsync_dir(folder / "cur")
         if modseq:
