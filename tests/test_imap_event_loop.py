@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon import USER, USER_PASSWORD, Daemon
+from tests.daemon import USER, USER_PASSWORD, Daemon, make_daemon
+from tests.dnsserver import DnsServer
 from tests.imapwire import Wire, untagged
 
 BLOCKED_LIMIT = 0.5  # seconds a NOOP may wait for the loop
@@ -44,6 +45,15 @@ class Heartbeat:
         out, _ = self._process.communicate(timeout=120)
         worst, beats = out.split()
         self.worst, self.beats = float(worst), int(beats)
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory, quiet_dns: DnsServer) -> Iterator[Daemon]:
+    """A daemon of this module's own: the folders and the 20 MB message it leaves stay out of the shared one."""
+    server = make_daemon(tmp_path_factory.mktemp("event-loop"), nameservers=(quiet_dns.address,)).start()
+    yield server
+    if server.process is not None:
+        server.stop()
 
 
 @pytest.fixture
