@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import secrets
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from smb_suite import account_ops, dns_ops, ops, site_ops, tenant_ops, usage_check
+from smb_suite import account_ops, dns_ops, domain_verification, ops, site_ops, tenant_ops, usage_check
 from smb_suite import config as config_module
 from smb_suite.config import MIB, Config
 from smb_suite.directory import OPERATOR, Vacation
@@ -40,6 +41,23 @@ def cmd_domain_add(args: argparse.Namespace, services: Services) -> None:
 def cmd_domain_list(args: argparse.Namespace, services: Services) -> None:
     for domain in services.directory.list_domains(OPERATOR):
         print(f"{domain.name}\t{domain.tenant_name}\t{'verified' if domain.verified else 'pending'}")
+
+
+def cmd_domain_verify(args: argparse.Namespace, services: Services) -> None:
+    if args.grant:
+        domain = domain_verification.grant(services, OPERATOR, args.domain)
+        print(f"{domain.name} is verified (granted by the operator)")
+        return
+    outcome = asyncio.run(domain_verification.check_now(services, OPERATOR, args.domain))
+    if outcome.verified:
+        print(f"{outcome.domain.name} is verified")
+        return
+    found = f" (found: {', '.join(outcome.found)})" if outcome.found else ""
+    problem = f" ({outcome.problem})" if outcome.problem else ""
+    raise SmbSuiteError(
+        f"{outcome.domain.name} is still pending: no TXT record "
+        f"{domain_verification.record_value(outcome.domain)}{found}{problem}"
+    )
 
 
 def cmd_domain_remove(args: argparse.Namespace, services: Services) -> None:
@@ -307,6 +325,10 @@ def build_parser() -> argparse.ArgumentParser:
     catchall.add_argument("domain")
     _target_or_off(catchall)
     catchall.set_defaults(run=cmd_domain_catchall)
+    verify = domain.add_parser("verify", help="look for a pending domain's verification TXT record now")
+    verify.add_argument("domain")
+    verify.add_argument("--grant", action="store_true", help="mark it verified without the record (you vouch)")
+    verify.set_defaults(run=cmd_domain_verify)
     remove = domain.add_parser("remove", help="stop hosting a domain (it must have no mailboxes)")
     remove.add_argument("domain")
     remove.set_defaults(run=cmd_domain_remove)

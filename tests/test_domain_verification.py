@@ -208,6 +208,20 @@ def test_the_daemon_verifies_a_pending_domain_by_itself(tmp_path: Path, dns: Dns
         daemon.stop()
 
 
+def test_the_operator_checks_or_grants_a_pending_domain_at_the_command_line(
+    server: Daemon, owner: httpx.Client
+) -> None:
+    name = "granted-shop.test"
+    assert post(owner, f"/admin/business/{DOMAIN}/domains", {"domain": name}).status_code == 303
+    checked = server.cli("domain", "verify", name, check=False)
+    assert (
+        checked.returncode == 1 and f"{name} is still pending: no TXT record smb-suite-verification=" in checked.stderr
+    )
+    assert "is verified (granted by the operator)" in server.cli("domain", "verify", name, "--grant").stdout
+    assert f"{name}\t{DOMAIN}\tverified" in server.cli("domain", "list").stdout
+    assert site(server, name).status_code == 200
+
+
 def test_the_operators_domains_need_no_proof(server: Daemon) -> None:
     server.cli("domain", "add", "operator-made.test", "--tenant", DOMAIN)
     assert f"operator-made.test\t{DOMAIN}\tverified" in server.cli("domain", "list").stdout
