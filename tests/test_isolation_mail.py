@@ -328,3 +328,79 @@ def test_businesses_reading_at_once_each_see_only_their_own_mail(tenancy: Tenanc
     for thread in threads:
         thread.join(60)
     assert not errors, errors
+
+
+# -- folders deleted and re-made by many accounts at once ------------------------------------------------------
+
+CHURNERS = (ALPHA.user, ALPHA.owner, BRAVO.user, CHARLIE.user)
+CHURN_FOLDERS = ("Churn-A", "Churn-B")
+STEP = st.tuples(st.sampled_from(["create", "append", "append", "delete", "check"]), st.sampled_from(CHURN_FOLDERS))
+_serial = iter(range(10**9))
+
+
+@pytest.fixture(scope="module")
+def churn_sessions(tenancy: Tenancy) -> Iterator[list[tuple[Wire, Wire]]]:
+    """Per account a worker session and a reader session (whose SELECT/UNSELECT leave folder states kept)."""
+    sessions = [(login(tenancy, account), login(tenancy, account)) for account in CHURNERS]
+    yield sessions
+    for worker, reader in sessions:
+        for name in CHURN_FOLDERS:
+            worker.command(f"DELETE {name}")
+        worker.close()
+        reader.close()
+
+
+def churn(account: Account, worker: Wire, reader: Wire, steps: list[tuple[str, str]]) -> None:
+    """Run one account's steps against a model of its folders; every check sees exactly the model's messages."""
+    model: dict[str, set[str]] = {}
+    for name in CHURN_FOLDERS:
+        worker.command(f"DELETE {name}")
+    for op, name in steps:
+        if op == "create":
+            answer = worker.command(f"CREATE {name}")[-1]
+            assert (b" OK " in answer) == (name not in model), (account, op, name, answer)
+            model.setdefault(name, set())
+        elif op == "append":
+            subject = f"churn-{account.local}-{next(_serial)}"
+            answer = worker.command(f"APPEND {name} {{{len(message(subject, 'x'))}+}}\r\n".encode()
+                                    + message(subject, "x"))[-1]  # fmt: skip
+            assert (b" OK " in answer) == (name in model), (account, op, name, answer)
+            if name in model:
+                model[name].add(subject)
+        elif op == "delete":
+            answer = worker.command(f"DELETE {name}")[-1]
+            assert (b" OK " in answer) == (name in model), (account, op, name, answer)
+            model.pop(name, None)
+        else:
+            selected = reader.command(f"SELECT {name}")
+            if name not in model:
+                assert b" NO " in selected[-1], (account, name, selected)
+                continue
+            seen = subjects(reader.ok("FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")) if exists(selected) else set()
+            assert seen == model[name], (account, name, seen, model[name])
+            assert b"[UIDNEXT %d]" % (len(model[name]) + 1) in b"".join(selected), selected  # nothing expunged
+            reader.ok("UNSELECT")
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(plans=st.lists(st.lists(STEP, min_size=4, max_size=14), min_size=len(CHURNERS), max_size=len(CHURNERS)))
+def test_accounts_of_several_businesses_deleting_and_remaking_folders_at_once_each_see_only_their_own(
+    churn_sessions: list[tuple[Wire, Wire]], plans: list[list[tuple[str, str]]]
+) -> None:
+    """Four accounts of three businesses create, fill, delete and re-create folders of the same names in
+    parallel (one thread each); a folder made again is empty, whoever kept the old one, and never shows
+    another account's messages."""
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            churn(CHURNERS[index], *churn_sessions[index], plans[index])
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(CHURNERS))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors, errors
