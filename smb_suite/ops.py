@@ -289,6 +289,18 @@ async def login(services: Services, username: str, password: str, client_ip: str
     return user
 
 
+def mail_owners(services: Services, owners: list[User], subject: str, body: str) -> None:
+    """Deliver one automatic notice from the postmaster to a business's owners (outside the quota)."""
+    notice = email.message.EmailMessage(policy=email.policy.SMTP)
+    notice["From"] = f"postmaster@{services.config.server.hostname}"
+    notice["To"] = ", ".join(str(owner.address) for owner in owners)
+    notice["Subject"] = subject
+    notice["Date"] = email.utils.formatdate(services.clock(), localtime=True)
+    notice["Auto-Submitted"] = "auto-generated"  # RFC 3834 5
+    notice.set_content(body)
+    services.store.deliver(owners, notice.as_bytes(), enforce=False)
+
+
 def send_lock_notice(services: Services, username: str, client_ip: str) -> None:
     """Mail the owners of the business once when one of its accounts gets locked (nothing for unknown names)."""
     user = services.directory.find_user(username)
@@ -307,14 +319,7 @@ def send_lock_notice(services: Services, username: str, client_ip: str) -> None:
         "If nobody in your business mistyped a password, someone may be guessing it: choose a long password "
         "that is used nowhere else.\r\n"
     )
-    notice = email.message.EmailMessage(policy=email.policy.SMTP)
-    notice["From"] = f"postmaster@{services.config.server.hostname}"
-    notice["To"] = ", ".join(str(owner.address) for owner in owners)
-    notice["Subject"] = f"Logins to {user.address} locked for {duration} minutes"
-    notice["Date"] = email.utils.formatdate(services.clock(), localtime=True)
-    notice["Auto-Submitted"] = "auto-generated"
-    notice.set_content(body)
-    services.store.deliver(owners, notice.as_bytes(), enforce=False)
+    mail_owners(services, owners, f"Logins to {user.address} locked for {duration} minutes", body)
 
 
 # -- demo -----------------------------------------------------------------------------------------------------
@@ -440,14 +445,7 @@ def send_storage_warning(services: Services, tenant_id: int, level: int) -> None
         f"{format_bytes(usage.limit)} ({usage.tier} tier).\r\n\r\n{advice}\r\n"
         "When it is full, new mail waits at the senders' servers until there is room again.\r\n"
     )
-    message = email.message.EmailMessage(policy=email.policy.SMTP)
-    message["From"] = f"postmaster@{services.config.server.hostname}"
-    message["To"] = ", ".join(str(owner.address) for owner in owners)
-    message["Subject"] = f"Storage {level} % full"
-    message["Date"] = email.utils.formatdate(services.clock(), localtime=True)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(body)
-    services.store.deliver(owners, message.as_bytes(), enforce=False)
+    mail_owners(services, owners, f"Storage {level} % full", body)
 
 
 def usage_history(services: Services, actor: Principal, tenant: str, days: int) -> list[tuple[str, int, int]]:
