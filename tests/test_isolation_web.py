@@ -336,6 +336,50 @@ def test_an_app_password_of_another_account_cannot_be_revoked(tenancy: Tenancy) 
         imap.ok("SELECT INBOX")
 
 
+def test_session_cookie_never_reaches_a_tenant_site(tenancy: Tenancy) -> None:
+    """The admin cookie is host-only (no Domain=), so a business's site on another name never receives it."""
+    with httpx.Client(base_url=tenancy.https, verify=False, timeout=30) as client:
+        form = client.get("/admin/")
+        answer = client.post("/admin/login", data={"csrf": csrf_token(form), "username": ALPHA.owner.address,
+                                                   "password": ALPHA.owner.password})  # fmt: skip
+        cookies = answer.headers.get_list("set-cookie")
+    assert answer.status_code == 303 and cookies
+    assert not any("domain=" in cookie.lower() for cookie in cookies), cookies
+    for business in BUSINESSES:
+        assert "set-cookie" not in site_get(tenancy, business.domain).headers
+
+
+def test_what_an_owner_writes_never_runs_as_script_on_the_admin_origin(tenancy: Tenancy) -> None:
+    """alpha's page text and logo are shown by the preview on the admin origin (where an operator may look):
+    no script, no event handler, no image that is really HTML."""
+    evil = '<script>steal()</script><img src=x onerror="steal()"><a href="javascript:steal()">x</a>'
+    with closing(sign_in(tenancy, ALPHA.owner)) as owner:
+        added = post(owner, f"/admin/sites/{ALPHA.domain}/pages", {"slug": "evil", "title": "Evil"})
+        assert added.status_code == 303
+        page = added.headers["location"].split("?")[0]
+        saved = post(owner, page, {"title": "Evil", "body": evil, "layout": "", "in_navigation": "on"})
+        assert saved.status_code == 303
+        token = csrf_token(owner.get(f"/admin/sites/{ALPHA.domain}/"))
+        fake = b"\x89PNG\r\n\x1a\n<html><script>steal()</script>"
+        logo = owner.post(f"/admin/sites/{ALPHA.domain}/logo", data={"csrf": token},
+                          files={"logo": ("logo.svg", b"<svg onload='steal()'/>", "image/svg+xml")})  # fmt: skip
+        assert logo.status_code == 400
+        owner.post(f"/admin/sites/{ALPHA.domain}/logo", data={"csrf": token},
+                   files={"logo": ("logo.png", fake, "image/png")})  # fmt: skip
+        preview = owner.get(f"/admin/sites/{ALPHA.domain}/preview/evil/")
+        assert preview.status_code == 200, preview.status_code
+        assert "<script" not in preview.text.lower()  # only as text: &lt;script&gt;
+        assert not re.search(r"<[^<>]*\son\w+\s*=", preview.text), "an event handler in a tag"
+        assert not re.search(r"<[^<>]*\b(href|src)\s*=\s*[\"']?\s*javascript:", preview.text, re.I)
+        for media in re.findall(r'src="([^"]*media/logo[^"]*)"', preview.text):
+            shown = owner.get(media)
+            assert shown.headers["x-content-type-options"] == "nosniff"
+            assert shown.headers["content-type"].startswith("image/")
+        post(owner, f"{page}/delete")
+        token = csrf_token(owner.get(f"/admin/sites/{ALPHA.domain}/"))
+        owner.post(f"/admin/sites/{ALPHA.domain}/logo", data={"csrf": token, "remove": "1"})
+
+
 # -- contact form ----------------------------------------------------------------------------------------------
 
 
