@@ -191,10 +191,11 @@ class SiteHosting:
         path: str = scope["path"]
         entry = await self._entry(site, path)
         for _ in range(PRUNED_RETRIES):  # the version was pruned while we looked: use the one live now
-            if entry is not None or os.path.isdir(site.version):
+            if entry is not None:
                 break
+            # Not only a version folder that is gone: one being pruned still exists with files missing.
             fresh = self._live(site.domain_id, site.domain)
-            if fresh is None:
+            if fresh is None or fresh.version == site.version:
                 break
             site = fresh
             entry = await self._entry(site, path)
