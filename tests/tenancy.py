@@ -27,7 +27,8 @@ from tests.imapwire import Wire
 HOSTNAME = "mail.host.test"
 PLATFORM = "sites.test"
 SERVICES = ("smtp", "submission", "imap", "http", "https")
-EXTRA = f'[sites]\nplatform_domain = "{PLATFORM}"\n'
+LOCK_AFTER = 5  # failed logins that lock an account; client addresses never locked (every test is 127.0.0.1)
+EXTRA = f'[sites]\nplatform_domain = "{PLATFORM}"\n[login]\nlock_after = {LOCK_AFTER}\nip_lock_after = 100000\n'
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from tests.tenancy import (
     BUSINESSES,
     CHARLIE,
     HOSTNAME,
+    LOCK_AFTER,
     PAIRS,
     PARTNER,
     PLATFORM,
@@ -265,7 +266,7 @@ def test_every_spelling_of_a_victims_address_counts_towards_one_lock(tenancy: Te
     victim = f"lockme@{BRAVO.domain}"
     tenancy.daemon.cli("user", "add", victim, "--password-stdin", stdin=PASSWORD + "\n")
     spellings = [f"<{victim}>", f"{victim}.", victim.upper(), f"LockMe@{BRAVO.domain.title()}", f"<{victim.upper()}.>"]
-    for attempt in range(10):  # [login] lock_after
+    for attempt in range(LOCK_AFTER + 1):
         spelling = spellings[attempt % len(spellings)]
         match attempt % 3:
             case 0:
