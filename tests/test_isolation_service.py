@@ -7,9 +7,12 @@ The heartbeat is the one timing threshold the issue asks for (the reported LIST 
 from __future__ import annotations
 
 import smtplib
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,10 +25,18 @@ BEAT = 0.05
 
 
 class Heartbeats:
-    """Three clients of other businesses, each asking something small every BEAT; the worst wait of each."""
+    """Three clients of other businesses, each asking something small every BEAT; the worst wait of each.
+    bravo's mail app is tests/heartbeat.py in a process of its own (no pause of this process counts against
+    the daemon); charlie's browser and the MX client are threads here."""
 
     def __init__(self, tenancy: Tenancy) -> None:
-        self.imap = Wire(tenancy.daemon, user=BRAVO.owner.address, password=BRAVO.owner.password)
+        self._imap = subprocess.Popen(
+            [sys.executable, "-m", "tests.heartbeat", str(tenancy.daemon.ports["imap"]), BRAVO.owner.address,
+             BRAVO.owner.password],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=Path(__file__).parent.parent,
+        )  # fmt: skip
         self.web = httpx.Client(base_url=tenancy.http, headers={"Host": CHARLIE.domain}, timeout=30)
         self.smtp = smtplib.SMTP("127.0.0.1", tenancy.daemon.ports["smtp"], timeout=30)
         self.smtp.ehlo("mx.remote.example")
@@ -34,11 +45,8 @@ class Heartbeats:
         self._stop = threading.Event()
         self._threads = [
             threading.Thread(target=self._run, args=(name, probe), daemon=True)
-            for name, probe in (("imap", self._imap), ("web", self._web), ("smtp", self._smtp))
+            for name, probe in (("web", self._web), ("smtp", self._smtp))
         ]
-
-    def _imap(self) -> None:
-        self.imap.ok("NOOP")
 
     def _web(self) -> None:
         assert self.web.get("/").status_code == 200
@@ -59,6 +67,8 @@ class Heartbeats:
             self._stop.wait(BEAT)
 
     def __enter__(self) -> Heartbeats:
+        assert self._imap.stdout is not None
+        assert self._imap.stdout.readline() == b"ready\n"
         for thread in self._threads:
             thread.start()
         return self
@@ -67,7 +77,10 @@ class Heartbeats:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=60)
-        self.imap.close()
+        out, _ = self._imap.communicate(timeout=120)
+        worst, beats = out.split()
+        self.worst["imap"] = float(worst)
+        self.beats += int(beats)
         self.web.close()
         self.smtp.close()
 
