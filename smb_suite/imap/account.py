@@ -1,8 +1,9 @@
 """A logged-in user's folders (IAccount) over MailStore; not twisted's MemoryAccount, which upper-cases names.
 
 Every method is a coroutine over a storage call made through the runner (asyncio: a Deferred cannot be
-awaited there, PARTS.md trap 5). twisted's own folder commands would call IAccount synchronously, so the
-server replaces all of them (commands.py); the IAccount declaration only satisfies twisted's login.
+awaited there, trap 2 in the package docstring). twisted's own folder commands would call IAccount
+synchronously, so the server replaces all of them (commands.py); the IAccount declaration only satisfies
+twisted's login (trap 20).
 """
 
 from __future__ import annotations

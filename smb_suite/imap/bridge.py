@@ -1,7 +1,8 @@
 """asyncio -> twisted: run a coroutine as an asyncio task and hand twisted a Deferred of its result.
 
-A Deferred cannot await an asyncio future (PARTS.md, trap 5), so `defer.ensureDeferred` would stall on the
-storage runner's futures; the task runs on the loop and `Deferred.fromFuture` carries the outcome back.
+A Deferred cannot await an asyncio future (trap 2 in the package docstring), so `defer.ensureDeferred` would
+stall on the storage runner's futures; the task runs on the loop and `Deferred.fromFuture` carries the outcome
+back.
 """
 
 from __future__ import annotations

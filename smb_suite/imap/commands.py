@@ -6,8 +6,8 @@ rebinds the tuple. Why each one is replaced:
 - SELECT, STATUS, APPEND, COPY answer a failed lookup with BAD "Server error" (and some build the NO text
   from str + bytes, which raises); SELECT also omits PERMANENTFLAGS, UIDNEXT, UNSEEN and HIGHESTMODSEQ.
 - LIST and LSUB: see listing.py.
-- APPEND would spool any literal size to a temporary file before anyone checks it (PARTS.md), and has no
-  APPENDUID (RFC 4315).
+- APPEND would spool any literal size to a temporary file before anyone checks it (trap 11 in the package
+  docstring), and has no APPENDUID (RFC 4315).
 All of them answer through `_run`, which maps core errors in one place (errors.py).
 """
 
