@@ -23,6 +23,7 @@ from tests.tenancy import (
     Account,
     Business,
     Tenancy,
+    deliver,
     exists,
     folder_names,
     message,
@@ -404,3 +405,21 @@ def test_accounts_of_several_businesses_deleting_and_remaking_folders_at_once_ea
     for thread in threads:
         thread.join(120)
     assert not errors, errors
+
+
+def test_idle_hears_only_its_own_mailbox(tenancy: Tenancy) -> None:
+    """alpha's user idles on its INBOX while bravo and charlie receive mail, then alpha does: the only news is
+    alpha's own message (the change notices of other mailboxes never reach its session)."""
+    with login(tenancy, ALPHA.user) as imap:
+        before = exists(imap.ok("SELECT INBOX"))
+        imap.send(b"idle1 IDLE\r\n")
+        assert imap.response().startswith(b"+")
+        for address in (BRAVO.user.address, CHARLIE.user.address, BRAVO.owner.address):
+            deliver(tenancy.daemon, address, f"idle-elsewhere-{address}")
+        deliver(tenancy.daemon, ALPHA.user.address, "idle-own")
+        news = imap.wait_for(b" EXISTS")
+        imap.send(b"DONE\r\n")
+        news += imap.until(b"idle1")
+        counts = [int(line.split()[1]) for line in news if line.rstrip().endswith(b" EXISTS")]
+        assert counts == [before + 1], news
+        assert subjects(imap.ok(f"FETCH {before + 1} (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")) == {"idle-own"}
