@@ -15,8 +15,8 @@ from smb_suite.config import load as load_config
 from smb_suite.directory import OPERATOR, Role
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, make_daemon
 from tests.dnsserver import publish
-from tests.test_smtp import insecure_context
-from tests.test_web import csrf_token, sign_in
+from tests.integration.test_smtp import insecure_context
+from tests.integration.test_web import csrf_token, sign_in
 
 __all__ = ["csrf_token", "sign_in"]
 OPERATOR_ADDRESS = "root@ops.test"

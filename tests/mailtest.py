@@ -11,7 +11,7 @@ from typing import TypeVar
 import aioimaplib
 
 from tests.daemon import OWNER, OWNER_PASSWORD, Daemon
-from tests.test_smtp import insecure_context
+from tests.integration.test_smtp import insecure_context
 
 T = TypeVar("T")
 SMOKE = ("smtp", "submission", "submissions")  # mail flow tests need no IMAP or web listeners

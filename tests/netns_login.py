@@ -1,5 +1,5 @@
-"""Run inside a private network namespace (tests/test_imap_login_rule.py): the daemon listens on 10.9.0.1, an
-address of the namespace's own `lo` that is not a loopback address, and a client there tries to log in.
+"""Run inside a private network namespace (tests/integration/test_imap_login_rule.py): the daemon listens on
+10.9.0.1, an address of the namespace's own `lo` that is not a loopback address, and a client there tries to log in.
 
 Prints one JSON object of what the client observed; the test asserts on it.
 """
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from tests.daemon import USER, USER_PASSWORD, Daemon
-from tests.test_smtp import insecure_context
+from tests.integration.test_smtp import insecure_context
 
 ADDRESS = "10.9.0.1"
 

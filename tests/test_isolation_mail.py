@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.imapwire import Wire
+from tests.integration.test_smtp import insecure_context
 from tests.tenancy import (
     ALPHA,
     BRAVO,
@@ -30,7 +31,6 @@ from tests.tenancy import (
     pair_id,
     subjects,
 )
-from tests.test_smtp import insecure_context
 
 
 def login(tenancy: Tenancy, account: Account) -> Wire:

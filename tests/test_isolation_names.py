@@ -15,6 +15,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.imapwire import Wire
+from tests.integration.test_smtp import insecure_context
+from tests.integration.test_web import sign_in as web_sign_in
 from tests.mailtest import wait_for
 from tests.tenancy import (
     ALPHA,
@@ -33,8 +35,6 @@ from tests.tenancy import (
     subjects,
 )
 from tests.test_isolation_web import post, sign_in, site_get, welcome
-from tests.test_smtp import insecure_context
-from tests.test_web import sign_in as web_sign_in
 
 PASSWORD = "a long enough password"
 

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.imapwire import Wire
+from tests.integration.test_web import csrf_token
 from tests.tenancy import (
     AGENCY,
     ALPHA,
@@ -34,7 +35,6 @@ from tests.tenancy import (
     pair_id,
     subjects,
 )
-from tests.test_web import csrf_token
 
 NEUTRAL_404 = "No website is published at this address"
 

@@ -16,8 +16,8 @@ import pytest
 from tests.adminweb import BOB, PASSWORD, imap_login, running
 from tests.browser.test_themes import CHROMIUM
 from tests.daemon import USER, USER_PASSWORD, Daemon
-from tests.test_admin_mail_rules import wait_for
-from tests.test_smtp import insecure_context, submission
+from tests.integration.test_admin_mail_rules import wait_for
+from tests.integration.test_smtp import insecure_context, submission
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "admin"
 ADMIN = "mail.example.test"

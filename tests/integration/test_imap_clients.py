@@ -15,7 +15,7 @@ import pytest
 
 from tests.daemon import OWNER, OWNER_PASSWORD, Daemon
 from tests.imapwire import Wire, untagged
-from tests.test_imap import plain
+from tests.integration.test_imap import plain
 
 FOLDERS = {"INBOX": 300, "Work": 100, "Work/Projects": 60, "Archive": 40}  # 500 messages
 LETTERS = {"\\Seen": "S", "\\Flagged": "F", "\\Answered": "R", "\\Draft": "D"}

@@ -19,8 +19,8 @@ import pytest
 
 from tests.daemon import OWNER, OWNER_PASSWORD, Daemon, make_daemon
 from tests.imapwire import Wire, code, untagged
+from tests.integration.test_imap import plain
 from tests.mailtest import imap_logout
-from tests.test_imap import plain
 
 EXTENSIONS = ["IDLE", "MOVE", "UIDPLUS", "NAMESPACE", "ID", "ENABLE", "LITERAL+", "SPECIAL-USE", "CONDSTORE"]
 EXTENSIONS += ["UNSELECT", "CHILDREN", "QUOTA", "SASL-IR", "LIST-EXTENDED", "LIST-STATUS"]

@@ -231,7 +231,7 @@ def test_session_cookie_is_httponly_samesite_lax_secure_and_expires(admin: httpx
 def test_admin_over_plain_http_sets_no_cookie_and_goes_to_https(web: Daemon) -> None:
     response = httpx.get(site_url(web, "/admin/"), headers={"Host": "localhost"})
     assert response.status_code == 308 and response.headers["location"].startswith("https://localhost:")
-    assert "set-cookie" not in response.headers  # tests/test_admin_https.py: without HTTPS, plain cookies
+    assert "set-cookie" not in response.headers  # tests/integration/test_admin_https.py: without HTTPS, plain cookies
 
 
 def test_login_without_csrf_token_is_refused_with_403(admin: httpx.Client) -> None:

@@ -1,7 +1,7 @@
 """IMAP as mail clients see it: folders, messages, flags, search, and refusals that name the problem.
 
 One daemon (SMTP and both IMAP listeners) serves this module; each test works in its own folder or with its
-own subject so tests do not see each other's mail. Sessions, IDLE and restarts: tests/test_imap_sessions.py.
+own subject so tests do not see each other's mail. Sessions, IDLE and restarts: tests/integration/test_imap_sessions.py.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import aioimaplib
 import pytest
 
 from tests.daemon import OWNER, OWNER_PASSWORD, Daemon, make_daemon
+from tests.integration.test_smtp import insecure_context
 from tests.mailtest import imap_logout
-from tests.test_smtp import insecure_context
 
 EIGHT_BIT = (
     "From: Zoé <zoe@remote.example>\r\nTo: demo@example.test\r\nSubject: {subject}\r\n"

@@ -14,9 +14,9 @@ import pytest
 
 from tests.daemon import OWNER, OWNER_PASSWORD, Daemon, make_daemon
 from tests.imapwire import Wire, untagged
+from tests.integration.test_imap import connect, new_folder, plain
+from tests.integration.test_smtp import insecure_context
 from tests.mailtest import imap_logout
-from tests.test_imap import connect, new_folder, plain
-from tests.test_smtp import insecure_context
 
 DEADLINE = 30.0
 

@@ -11,7 +11,7 @@ import pytest
 from smb_suite import config
 from smb_suite.errors import ConfigError
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "conf" / "smb-suite.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "conf" / "smb-suite.toml"
 
 
 def test_example_config_documents_every_key() -> None:

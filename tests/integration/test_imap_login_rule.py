@@ -12,7 +12,7 @@ import pytest
 
 from tests.daemon import make_daemon
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_login_in_the_clear_from_a_remote_address_is_refused_until_tls(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from smb_suite.mail import dkim
 from smb_suite.mail import message as message_fields
 from tests.daemon import OWNER, START_DEADLINE, Daemon, make_daemon
 from tests.dnsserver import DnsServer, parse_zone
-from tests.test_smtp import insecure_context
+from tests.integration.test_smtp import insecure_context
 
 SHOP = "shop.test"
 BOB = f"bob@{SHOP}"

@@ -35,7 +35,7 @@ from tests.adminweb import (
 )
 from tests.daemon import DOMAIN, OWNER, USER, Daemon
 from tests.dnsserver import DnsServer, publish
-from tests.test_smtp import inbound, insecure_context
+from tests.integration.test_smtp import inbound, insecure_context
 
 HOSTNAME = "mail.example.test"  # tests/daemon.py's [server] hostname
 PENDING = "pending-shop.test"

@@ -16,8 +16,8 @@ import pytest
 
 from tests.adminweb import browser, csrf_token, running, sign_in
 from tests.daemon import DOMAIN, OWNER, USER, USER_PASSWORD, Daemon
+from tests.integration.test_smtp import insecure_context
 from tests.mailtest import wait_for
-from tests.test_smtp import insecure_context
 
 LOCK_AFTER = 3
 PASSWORD = "the right password 1"

@@ -13,7 +13,7 @@ import pytest
 
 from tests.adminweb import BOB, PASSWORD, post, running, signed_in
 from tests.daemon import DOMAIN, USER, Daemon
-from tests.test_smtp import inbound, submission
+from tests.integration.test_smtp import inbound, submission
 
 DEADLINE = 30.0
 

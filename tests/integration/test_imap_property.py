@@ -15,7 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from tests.daemon import Daemon, make_daemon
 from tests.imapwire import Wire, code, untagged
-from tests.test_imap import plain
+from tests.integration.test_imap import plain
 
 FLAGS = ["\\Seen", "\\Flagged", "\\Deleted", "$Work"]
 _FETCH = re.compile(rb"\* (\d+) FETCH \((.*)\)\r\n$", re.S)

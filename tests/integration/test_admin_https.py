@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, Daemon, make_daemon
-from tests.test_web import SERVER_HOSTNAME, WEB_ONLY, csrf_token, sign_in
+from tests.integration.test_web import SERVER_HOSTNAME, WEB_ONLY, csrf_token, sign_in
 
 
 def started(folder: Path, services: tuple[str, ...]) -> Iterator[Daemon]:

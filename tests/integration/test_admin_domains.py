@@ -18,9 +18,9 @@ from smb_suite import config, dns_ops, ops
 from tests.adminweb import post, prove_ownership, running, signed_in
 from tests.daemon import Daemon
 from tests.dnsserver import DnsServer, parse_zone
-from tests.test_autoconfig import NS, OUTLOOK_REQUEST, servers
-from tests.test_autoconfig import get as autoconfig_get
-from tests.test_autoconfig import post as autoconfig_post
+from tests.integration.test_autoconfig import NS, OUTLOOK_REQUEST, servers
+from tests.integration.test_autoconfig import get as autoconfig_get
+from tests.integration.test_autoconfig import post as autoconfig_post
 
 NEW = "bakery-new.test"
 HOST = "mail.example.test"

@@ -12,7 +12,7 @@ import pytest
 
 from tests.adminweb import CUSTOMER, PASSWORD, browser, imap_login, post, running, sign_in, signed_in
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon
-from tests.test_smtp import MESSAGE, inbound, rcpt_reply, submission
+from tests.integration.test_smtp import MESSAGE, inbound, rcpt_reply, submission
 
 
 @pytest.fixture(scope="module")

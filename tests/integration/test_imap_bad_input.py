@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tests.daemon import USER, USER_PASSWORD, Daemon, make_daemon
 from tests.imapwire import Wire, code, untagged
-from tests.test_imap import plain
+from tests.integration.test_imap import plain
 
 LIMIT = 100_000  # this daemon's APPENDLIMIT
 

@@ -15,7 +15,7 @@ import pytest
 
 from tests.daemon import USER, USER_PASSWORD, Daemon, make_daemon
 from tests.imapwire import Wire, code, untagged
-from tests.test_imap import eight_bit, plain
+from tests.integration.test_imap import eight_bit, plain
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ class Heartbeat:
             [sys.executable, "-m", "tests.heartbeat", str(daemon.ports["imap"]), USER, USER_PASSWORD],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            cwd=Path(__file__).parent.parent,
+            cwd=Path(__file__).resolve().parents[2],
         )
 
     def __enter__(self) -> Heartbeat:

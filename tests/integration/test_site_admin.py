@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, make_daemon
-from tests.test_web import csrf_token, sign_in
+from tests.integration.test_web import csrf_token, sign_in
 
 WEB = ("smtp", "http", "https")
 EDITOR = f"/admin/sites/{DOMAIN}/"
