@@ -1,0 +1,171 @@
+"""Folders of one owner's store: the Maildir layout by ids, listing, creating, deleting, subscribing.
+
+`Folders` is the first layer of the store (storage/store.py composes them): it holds the engine, the layout,
+the clock, the quota and the change hub every other layer uses. A folder's name is a database row only, so its
+files live at paths made of ids (storage/paths.py), and every folder this class opens or removes is checked to
+lie inside its owner's root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import sqlalchemy as sa
+
+from smb_suite import db
+from smb_suite.errors import AlreadyExists, InvalidMailboxName, MailboxHasChildren, UnknownMailbox, UnsafePath
+from smb_suite.mail.address import Address
+from smb_suite.quota import Quota
+from smb_suite.storage import index, maildir, paths
+from smb_suite.storage.changes import ChangeHub
+from smb_suite.storage.index import FolderStatus, Mailbox, StoredMessage
+
+DEFAULT_FOLDERS = ("INBOX", "Sent", "Drafts", "Trash", "Junk", "Archive")
+DELIMITER = "/"
+
+
+class Owner(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def tenant_id(self) -> int: ...
+    @property
+    def address(self) -> Address: ...
+
+
+def is_inferior(name: str, parent: str) -> bool:
+    return name.startswith(parent + DELIMITER)
+
+
+class Folders:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        root: Path,
+        clock: Callable[[], float],
+        quota: Quota,
+        changes: ChangeHub | None = None,
+    ) -> None:
+        self._engine = engine
+        self.layout = paths.MailLayout(root)
+        self._clock = clock
+        self.quota = quota
+        self.changes = changes or ChangeHub()
+
+    # -- layout -------------------------------------------------------------------------------------------
+
+    def user_root(self, owner: Owner) -> Path:
+        return self.layout.user_root(owner.id)
+
+    def folder(self, owner: Owner, mailbox: Mailbox) -> Path:
+        """The folder's Maildir, by ids; a folder of another user is refused, whatever the caller kept."""
+        if mailbox.user_id != owner.id:
+            raise UnsafePath(f"folder {mailbox.id} is not one of user {owner.id}'s")
+        return self.layout.folder(owner.id, mailbox.id, mailbox.name == "INBOX")
+
+    def message_path(self, owner: Owner, mailbox: Mailbox, message: StoredMessage) -> Path:
+        return paths.message_file(self.folder(owner, mailbox), message.filename)
+
+    # -- folders ------------------------------------------------------------------------------------------
+
+    def create_user_store(self, owner: Owner) -> None:
+        """Create the Maildir with INBOX and the special-use folders clients expect."""
+        for name in DEFAULT_FOLDERS:
+            self.create_mailbox(owner, name)
+
+    def forget_user(self, conn: sa.Connection, owner: Owner) -> None:
+        """Drop an owner's index and free its usage, in the caller's transaction (files: remove_files)."""
+        ids = [m.id for m in index.mailbox_rows(conn, owner.id)]
+        freed = conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(db.messages.c.size), 0)).where(db.messages.c.mailbox_id.in_(ids))
+        ).scalar_one()
+        conn.execute(sa.delete(db.messages).where(db.messages.c.mailbox_id.in_(ids)))
+        conn.execute(sa.delete(db.mailboxes).where(db.mailboxes.c.user_id == owner.id))
+        self.quota.release(conn, owner.tenant_id, int(freed))
+        for mailbox_id in ids:  # kept IMAP states of the user's folders go now (ids are never handed out again)
+            self.changes.drop(mailbox_id)
+
+    def remove_files(self, owner: Owner) -> None:
+        """Remove the owner's Maildir tree: users/<id>, checked to be below users/, and nothing else."""
+        shutil.rmtree(self.user_root(owner), ignore_errors=True)
+
+    def mailboxes(self, owner: Owner) -> list[Mailbox]:
+        with self._engine.connect() as conn:
+            return index.mailbox_rows(conn, owner.id)
+
+    def mailbox(self, owner: Owner, name: str) -> Mailbox:
+        canonical = maildir.validate_mailbox_name(name)
+        with self._engine.connect() as conn:
+            mailbox = index.mailbox_named(conn, owner.id, canonical)
+        if mailbox is None:
+            raise UnknownMailbox(f"no folder named {name}")
+        return mailbox
+
+    def create_mailbox(self, owner: Owner, name: str) -> Mailbox:
+        canonical = maildir.validate_mailbox_name(name)
+        with self._engine.begin() as conn:
+            if any(m.name == canonical for m in index.mailbox_rows(conn, owner.id)):
+                raise AlreadyExists(f"folder {canonical} already exists")
+            uidvalidity = self._new_uidvalidity(conn, owner.id)
+            mailbox_id = db.inserted_id(
+                conn.execute(sa.insert(db.mailboxes).values(user_id=owner.id, name=canonical, uidvalidity=uidvalidity))
+            )
+            created = Mailbox(mailbox_id, owner.id, canonical, uidvalidity, 1, True)
+            maildir.create_folder(self.folder(owner, created))
+        return created
+
+    def _new_uidvalidity(self, conn: sa.Connection, user_id: int) -> int:
+        """RFC 3501 2.3.1.1: greater than any the user's folders ever had (a deleted folder's included), so a
+        name created again is never confused with the old folder by a client's cache."""
+        last = db.users.c.last_uidvalidity
+        now = int(self._clock()) & 0xFFFFFFFF
+        statement = (
+            sa.update(db.users)
+            .where(db.users.c.id == user_id)
+            .values(last_uidvalidity=sa.case((last + 1 > now, last + 1), else_=now))
+            .returning(last)
+        )
+        return int(conn.execute(statement).scalar_one())
+
+    def delete_mailbox(self, owner: Owner, name: str) -> None:
+        """RFC 3501 6.3.4: a folder with subfolders is refused (we keep no \\Noselect placeholders)."""
+        mailbox = self.mailbox(owner, name)
+        if mailbox.name == "INBOX":
+            raise InvalidMailboxName("INBOX cannot be deleted")
+        with self._engine.begin() as conn:
+            if any(is_inferior(m.name, mailbox.name) for m in index.mailbox_rows(conn, owner.id)):
+                raise MailboxHasChildren(f"folder {mailbox.name} has subfolders: delete them first")
+            freed = conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(db.messages.c.size), 0)).where(
+                    db.messages.c.mailbox_id == mailbox.id
+                )
+            ).scalar_one()
+            conn.execute(sa.delete(db.messages).where(db.messages.c.mailbox_id == mailbox.id))
+            conn.execute(sa.delete(db.mailboxes).where(db.mailboxes.c.id == mailbox.id))
+            self.quota.release(conn, owner.tenant_id, int(freed), owner.id)
+        shutil.rmtree(self.folder(owner, mailbox), ignore_errors=True)
+        self.changes.drop(mailbox.id)  # no kept state may outlive the folder
+        self.changes.publish(mailbox.id)  # sessions showing it learn it is gone
+
+    def create_with_parents(self, owner: Owner, name: str) -> Mailbox:
+        """RFC 3501 6.3.3: a trailing delimiter only declares intent; missing superiors are created too."""
+        canonical = maildir.validate_mailbox_name(name.removesuffix(DELIMITER))
+        parts = canonical.split(DELIMITER)
+        for depth in range(1, len(parts)):
+            with contextlib.suppress(AlreadyExists):
+                self.create_mailbox(owner, DELIMITER.join(parts[:depth]))
+        return self.create_mailbox(owner, canonical)
+
+    def set_subscribed(self, owner: Owner, name: str, subscribed: bool) -> None:
+        mailbox = self.mailbox(owner, name)
+        with self._engine.begin() as conn:
+            conn.execute(sa.update(db.mailboxes).where(db.mailboxes.c.id == mailbox.id).values(subscribed=subscribed))
+
+    def status(self, owner: Owner, name: str) -> FolderStatus:
+        mailbox = self.mailbox(owner, name)
+        with self._engine.connect() as conn:
+            return index.status(conn, mailbox)

@@ -1,0 +1,272 @@
+"""Messages into folders: APPEND, delivery to INBOXes (one or a group commit), COPY, MOVE, and RENAME (which,
+for INBOX, moves its messages into the new folder).
+
+Durability contract (DESIGN.md): write to tmp/, fsync, rename into new/, fsync the directory, then commit
+the index row together with the quota usage; only then may a front end answer 250 or OK. A file written for a
+transaction that fails is removed again, so nothing unaccounted stays on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from smb_suite import db
+from smb_suite.durable import fsync_dir
+from smb_suite.errors import AlreadyExists, InvalidMailboxName, SmbSuiteError
+from smb_suite.mail.summary import summarize
+from smb_suite.storage import index, maildir, paths
+from smb_suite.storage.folders import DELIMITER, Owner, is_inferior
+from smb_suite.storage.index import Mailbox
+from smb_suite.storage.messages import Messages
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """COPY or MOVE: the target folder and (source UID, new UID) pairs, for COPYUID (RFC 4315 3)."""
+
+    target: Mailbox
+    pairs: list[tuple[int, int]]
+
+
+class Transfers(Messages):
+    def append(
+        self,
+        owner: Owner,
+        name: str,
+        data: bytes,
+        flags: Iterable[str] = (),
+        internaldate: int | None = None,
+        io: Executor | None = None,
+    ) -> tuple[Mailbox, int]:
+        """Store one message durably in a folder; return the folder and the message's UID.
+
+        With `io`, the file is written while the message is summarised, and its directory is fsynced while the
+        index commits (as deliver_batch does): the caller answers only after both.
+        """
+        mailbox = self.mailbox(owner, name)
+        folder = self.folder(owner, mailbox)
+        when = int(self._clock()) if internaldate is None else internaldate
+        flag_set = frozenset(flags)
+        written: list[Path] = []  # the file, removed again if anything below fails
+        with self._unlink_on_failure(written):
+            writing = io.submit(maildir.write_new, folder, data, when) if io is not None else None
+            try:
+                summary = summarize(data)
+            finally:
+                filename = writing.result() if writing is not None else maildir.write_new(folder, data, when)
+                written.append(paths.message_file(folder, filename))
+            directories = [folder / "new"]
+            if flag_set & set(maildir.FLAG_LETTERS):
+                filename = maildir.rename_for_flags(folder, filename, flag_set)
+                written[:] = [paths.message_file(folder, filename)]
+                directories.append(folder / "cur")
+            synced = [io.submit(fsync_dir, directory) for directory in directories] if io is not None else []
+            if io is None:
+                for directory in directories:
+                    fsync_dir(directory)
+            with self._engine.begin() as conn:
+                uid, levels = self._add(conn, owner, mailbox, filename, len(data), flag_set, when, summary)
+        for future in synced:
+            future.result()
+        self.changes.publish(mailbox.id)
+        self.quota.announce(owner.tenant_id, levels)
+        return mailbox, uid
+
+    def deliver(self, owners: Iterable[Owner], data: bytes, enforce: bool = True) -> None:
+        """Deliver one message to each owner's INBOX: all files durable, then one index transaction.
+
+        All or nothing: if one recipient's quota cannot take it, no copy is kept and QuotaExceeded is raised.
+        """
+        [error] = self.deliver_batch([(list(owners), data)], enforce=enforce)
+        if error is not None:
+            raise error
+
+    def deliver_batch(
+        self, batch: Sequence[tuple[Sequence[Owner], bytes]], io: Executor | None = None, enforce: bool = True
+    ) -> list[SmbSuiteError | None]:
+        """Deliver several messages at once (group commit): files written and fsynced in parallel on `io`, each
+        new/ directory fsynced once, one transaction. Each message is all or nothing on its own (a savepoint):
+        one whose quota check fails gets its error in the result and leaves no copy; the others are kept."""
+        now = int(self._clock())
+        summaries = [summarize(data) for _, data in batch]
+        inboxes: dict[int, Mailbox] = {}
+        targets: list[tuple[int, Owner, Mailbox, bytes]] = []
+        for item, (owners, data) in enumerate(batch):
+            for owner in owners:
+                if owner.id not in inboxes:
+                    inboxes[owner.id] = self.mailbox(owner, "INBOX")
+                targets.append((item, owner, inboxes[owner.id], data))
+
+        def write(target: tuple[int, Owner, Mailbox, bytes]) -> str:
+            _, owner, mailbox, data = target
+            return maildir.write_new(self.folder(owner, mailbox), data, mtime=now)
+
+        written: list[Path] = []
+        errors: list[SmbSuiteError | None] = [None] * len(batch)
+        announcements: list[tuple[int, list[int]]] = []
+        with self._unlink_on_failure(written):
+            mapper = io.map if io is not None and len(targets) > 1 else map
+            filenames = list(mapper(write, targets))
+            written += [
+                paths.message_file(self.folder(o, m), f) for (_, o, m, _), f in zip(targets, filenames, strict=True)
+            ]
+            folders = {self.folder(owner, mailbox) / "new" for _, owner, mailbox, _ in targets}
+            # The directory fsyncs run while the index commits: the caller answers only after both, and a crash
+            # between them leaves a row without its file or a file without its row, which reconcile repairs.
+            synced = [io.submit(fsync_dir, folder) for folder in folders] if io is not None else []
+            if io is None:
+                for folder in folders:
+                    fsync_dir(folder)
+            with self._engine.begin() as conn:
+                for item in range(len(batch)):
+                    mine = [(t, f) for t, f in zip(targets, filenames, strict=True) if t[0] == item]
+                    savepoint = conn.begin_nested()
+                    try:
+                        reached = [
+                            (
+                                o.tenant_id,
+                                self._add(conn, o, m, f, len(d), frozenset(), now, summaries[item], enforce)[1],
+                            )
+                            for (_, o, m, d), f in mine
+                        ]
+                    except SmbSuiteError as error:
+                        savepoint.rollback()
+                        errors[item] = error
+                        for (_, owner, mailbox, _), f in mine:
+                            paths.message_file(self.folder(owner, mailbox), f).unlink(missing_ok=True)
+                        continue
+                    savepoint.commit()
+                    announcements += reached
+            for future in synced:
+                future.result()
+        for mailbox_id in {mailbox.id for item, _, mailbox, _ in targets if errors[item] is None}:
+            self.changes.publish(mailbox_id)
+        for tenant_id, levels in announcements:
+            self.quota.announce(tenant_id, levels)
+        return errors
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _unlink_on_failure(written: list[Path]) -> Iterator[None]:
+        """Remove files written for an index transaction that failed, so nothing unaccounted stays on disk."""
+        try:
+            yield
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
+
+    def copy(self, owner: Owner, source: Mailbox, uids: Iterable[int], target_name: str) -> Transfer:
+        """Copy messages into a folder of the same owner (hard links: Maildir files never change)."""
+        target = self.mailbox(owner, target_name)
+        source_folder, target_folder = self.folder(owner, source), self.folder(owner, target)
+        created: list[Path] = []
+        with self._unlink_on_failure(created), self._engine.begin() as conn:
+            messages = index.by_uids(conn, source.id, uids)
+            ids = index.row_ids(conn, source.id, [m.uid for m in messages])
+            copies = []
+            for message in messages:
+                name = f"cur/{maildir.new_key(message.size)}{maildir.info_suffix(message.flags)}"
+                if maildir.link_or_copy(paths.message_file(source_folder, message.filename), target_folder / name):
+                    created.append(target_folder / name)
+                    copies.append((message, name))
+            if not copies:
+                return Transfer(target, [])
+            fsync_dir(target_folder / "cur")
+            levels = self.quota.reserve(conn, owner.tenant_id, sum(m.size for m, _ in copies), owner.id)
+            first, modseq = index.allocate(conn, target.id, len(copies))
+            pairs = []
+            for offset, (message, name) in enumerate(copies):
+                new = message._replace(uid=first + offset, filename=name, modseq=modseq)
+                row_id = index.insert(conn, target.id, new, None)
+                index.copy_summary(conn, ids[message.uid], row_id)
+                pairs.append((message.uid, new.uid))
+        self.changes.publish(target.id)
+        self.quota.announce(owner.tenant_id, levels)
+        return Transfer(self.refresh(target), pairs)
+
+    def move(self, owner: Owner, source: Mailbox, uids: Iterable[int], target_name: str) -> Transfer:
+        """Move messages to a folder of the same owner (RFC 6851): rename the files, re-point their rows.
+
+        The quota does not change. A crash between the renames and the commit is repaired by `reconcile`.
+        """
+        target = self.mailbox(owner, target_name)
+        source_folder, target_folder = self.folder(owner, source), self.folder(owner, target)
+        moved: list[tuple[Path, Path]] = []
+        try:
+            with self._engine.begin() as conn:
+                messages = index.by_uids(conn, source.id, uids)
+                for message in messages:
+                    name = f"cur/{maildir.key_of(message.filename)}{maildir.info_suffix(message.flags)}"
+                    with contextlib.suppress(FileNotFoundError):
+                        old = paths.message_file(source_folder, message.filename)
+                        os.rename(old, target_folder / name)
+                        moved.append((old, target_folder / name))
+                if not moved:
+                    return Transfer(target, [])
+                fsync_dir(target_folder / "cur")
+                fsync_dir(source_folder / "cur")
+                fsync_dir(source_folder / "new")
+                first, modseq = index.allocate(conn, target.id, len(moved))
+                index.next_modseq(conn, source.id)
+                present = {path.name for path, _ in moved}
+                pairs: list[tuple[int, int]] = []
+                for message in (m for m in messages if Path(m.filename).name in present):
+                    uid = first + len(pairs)
+                    conn.execute(
+                        sa.update(db.messages)
+                        .where(db.messages.c.mailbox_id == source.id, db.messages.c.uid == message.uid)
+                        .values(
+                            mailbox_id=target.id,
+                            uid=uid,
+                            filename=f"cur/{maildir.key_of(message.filename)}{maildir.info_suffix(message.flags)}",
+                            modseq=modseq,
+                        )
+                    )
+                    pairs.append((message.uid, uid))
+        except BaseException:
+            for old, new in reversed(moved):
+                with contextlib.suppress(OSError):
+                    os.rename(new, old)
+            raise
+        self.changes.publish(source.id)
+        self.changes.publish(target.id)
+        return Transfer(self.refresh(target), pairs)
+
+    def rename_mailbox(self, owner: Owner, old: str, new: str) -> None:
+        """Rename a folder and its subfolders, creating the new name's superiors (RFC 3501 6.3.5).
+
+        Renaming INBOX moves its messages to a new folder and leaves INBOX empty, as the RFC says.
+        """
+        source = self.mailbox(owner, old)
+        target = maildir.validate_mailbox_name(new)
+        if target == "INBOX":
+            raise InvalidMailboxName("cannot rename a folder to INBOX")
+        if source.name == "INBOX":
+            created = self.create_with_parents(owner, target)
+            self.move(owner, source, [m.uid for m in self.messages(source)], created.name)
+            return
+        if target == source.name or is_inferior(target, source.name):
+            raise InvalidMailboxName("a folder cannot be renamed into itself")
+        parents = target.split(DELIMITER)[:-1]
+        for depth in range(1, len(parents) + 1):
+            with contextlib.suppress(AlreadyExists):
+                self.create_mailbox(owner, DELIMITER.join(parents[:depth]))
+        with self._engine.begin() as conn:
+            existing = {m.name: m for m in index.mailbox_rows(conn, owner.id)}
+            if target in existing:
+                raise AlreadyExists(f"folder {target} already exists")
+            moving = [m for m in existing.values() if m.name == source.name or is_inferior(m.name, source.name)]
+            for mailbox in moving:
+                renamed = target + mailbox.name[len(source.name) :]
+                conn.execute(sa.update(db.mailboxes).where(db.mailboxes.c.id == mailbox.id).values(name=renamed))
+        for mailbox in moving:  # the files stay where they are (their paths are made of ids); kept states go
+            self.changes.drop(mailbox.id)
+            self.changes.publish(mailbox.id)
