@@ -1,5 +1,5 @@
 """The audit log: who changed what, when and from where. Every use case that changes something records it
-(ops.py, site_ops.py, tenant_ops.py, account_ops.py); the operator reads it all, owners and partners the
+(the use cases in ops/); the operator reads it all, owners and partners the
 records of the businesses they manage.
 
 Records name objects (addresses, domains, tiers), never secrets: no password or key ever reaches `record`.

@@ -10,13 +10,24 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from smb_suite import account_ops, dns_ops, domain_verification, ops, site_ops, tenant_ops, usage_check
 from smb_suite import config as config_module
 from smb_suite.config import MIB, Config
 from smb_suite.directory import OPERATOR, Vacation
 from smb_suite.errors import ConfigError, SmbSuiteError
-from smb_suite.ops import Services
+from smb_suite.ops import (
+    accounts,
+    dns_records,
+    domains,
+    queue_admin,
+    signing,
+    sites,
+    tenants,
+    tiers,
+    users,
+    verification,
+)
 from smb_suite.quota import format_bytes
+from smb_suite.services import Services, initialise, open_services
 from smb_suite.sites import publish, themes
 
 EXIT_ERROR = 1
@@ -34,7 +45,7 @@ def _read_password() -> str:
 
 
 def cmd_domain_add(args: argparse.Namespace, services: Services) -> None:
-    domain = ops.add_domain(services, OPERATOR, args.domain, args.tenant)
+    domain = domains.add_domain(services, OPERATOR, args.domain, args.tenant)
     print(f"added domain {domain.name} (tenant {domain.tenant_name})")
 
 
@@ -45,10 +56,10 @@ def cmd_domain_list(args: argparse.Namespace, services: Services) -> None:
 
 def cmd_domain_verify(args: argparse.Namespace, services: Services) -> None:
     if args.grant:
-        domain = domain_verification.grant(services, OPERATOR, args.domain)
+        domain = verification.grant(services, OPERATOR, args.domain)
         print(f"{domain.name} is verified (granted by the operator)")
         return
-    outcome = asyncio.run(domain_verification.check_now(services, OPERATOR, args.domain))
+    outcome = asyncio.run(verification.check_now(services, OPERATOR, args.domain))
     if outcome.verified:
         print(f"{outcome.domain.name} is verified")
         return
@@ -56,22 +67,22 @@ def cmd_domain_verify(args: argparse.Namespace, services: Services) -> None:
     problem = f" ({outcome.problem})" if outcome.problem else ""
     raise SmbSuiteError(
         f"{outcome.domain.name} is still pending: no TXT record "
-        f"{domain_verification.record_value(outcome.domain)}{found}{problem}"
+        f"{verification.record_value(outcome.domain)}{found}{problem}"
     )
 
 
 def cmd_domain_remove(args: argparse.Namespace, services: Services) -> None:
-    domain = ops.remove_domain(services, OPERATOR, args.domain)
+    domain = domains.remove_domain(services, OPERATOR, args.domain)
     print(f"removed domain {domain.name}")
 
 
 def cmd_user_add(args: argparse.Namespace, services: Services) -> None:
-    user = ops.add_user(services, OPERATOR, args.address, _read_password(), ops.parse_role(args.role))
+    user = users.add_user(services, OPERATOR, args.address, _read_password(), users.parse_role(args.role))
     print(f"added {user.role} {user.address}")
 
 
 def cmd_user_passwd(args: argparse.Namespace, services: Services) -> None:
-    user = ops.set_password(services, OPERATOR, args.address, _read_password())
+    user = users.set_password(services, OPERATOR, args.address, _read_password())
     print(f"changed the password of {user.address}")
 
 
@@ -81,17 +92,17 @@ def cmd_user_list(args: argparse.Namespace, services: Services) -> None:
 
 
 def cmd_user_remove(args: argparse.Namespace, services: Services) -> None:
-    user = ops.remove_user(services, OPERATOR, args.address)
+    user = users.remove_user(services, OPERATOR, args.address)
     print(f"removed {user.address} and its mail")
 
 
 def cmd_alias_add(args: argparse.Namespace, services: Services) -> None:
-    source, target = account_ops.add_alias(services, OPERATOR, args.alias, args.target)
+    source, target = accounts.add_alias(services, OPERATOR, args.alias, args.target)
     print(f"added alias {source} -> {target}")
 
 
 def cmd_alias_remove(args: argparse.Namespace, services: Services) -> None:
-    source, target = account_ops.remove_alias(services, OPERATOR, args.alias, args.target)
+    source, target = accounts.remove_alias(services, OPERATOR, args.alias, args.target)
     print(f"removed alias {source} -> {target}")
 
 
@@ -102,7 +113,7 @@ def cmd_alias_list(args: argparse.Namespace, services: Services) -> None:
 
 def cmd_user_forward(args: argparse.Namespace, services: Services) -> None:
     target = None if args.off else args.target
-    user = account_ops.set_forwarding(services, OPERATOR, args.address, target, args.keep_copy)
+    user = accounts.set_forwarding(services, OPERATOR, args.address, target, args.keep_copy)
     if target is None:
         print(f"{user.address} no longer forwards its mail")
     else:
@@ -112,17 +123,17 @@ def cmd_user_forward(args: argparse.Namespace, services: Services) -> None:
 
 def cmd_user_vacation(args: argparse.Namespace, services: Services) -> None:
     if args.off:
-        user = account_ops.set_vacation(services, OPERATOR, args.address, None)
+        user = accounts.set_vacation(services, OPERATOR, args.address, None)
         print(f"vacation reply of {user.address} is off")
         return
     body = sys.stdin.read()
-    user = account_ops.set_vacation(services, OPERATOR, args.address, Vacation(args.subject or "", body))
+    user = accounts.set_vacation(services, OPERATOR, args.address, Vacation(args.subject or "", body))
     print(f"vacation reply of {user.address} is on")
 
 
 def cmd_domain_catchall(args: argparse.Namespace, services: Services) -> None:
     target = None if args.off else args.target
-    domain = account_ops.set_catchall(services, OPERATOR, args.domain, target)
+    domain = accounts.set_catchall(services, OPERATOR, args.domain, target)
     if target is None:
         print(f"{domain.name} has no catch-all: mail for unknown addresses is refused")
     else:
@@ -150,12 +161,12 @@ def cmd_queue_list(args: argparse.Namespace, services: Services) -> None:
 
 
 def cmd_queue_retry(args: argparse.Namespace, services: Services) -> None:
-    count = ops.queue_retry(services, OPERATOR, args.queue_id)
+    count = queue_admin.queue_retry(services, OPERATOR, args.queue_id)
     print(f"{count} recipient(s) will be tried again at the next queue run")
 
 
 def cmd_queue_delete(args: argparse.Namespace, services: Services) -> None:
-    removed = ops.queue_delete(services, OPERATOR, args.queue_id)
+    removed = queue_admin.queue_delete(services, OPERATOR, args.queue_id)
     missing = set(args.queue_id) - set(removed)
     for queue_id in removed:
         print(f"deleted {queue_id}")
@@ -165,13 +176,13 @@ def cmd_queue_delete(args: argparse.Namespace, services: Services) -> None:
 
 def cmd_dns(args: argparse.Namespace, services: Services) -> None:
     domain = services.directory.get_domain(OPERATOR, args.domain)
-    for record in dns_ops.records(services, domain):
+    for record in dns_records.records(services, domain):
         print(record.zone_line())
 
 
 def cmd_tenant_list(args: argparse.Namespace, services: Services) -> None:
     print("business\ttier\tused\tlimit\tpercent")
-    for usage in ops.tenant_usage(services, OPERATOR):
+    for usage in tiers.tenant_usage(services, OPERATOR):
         print(
             f"{usage.tenant}\t{usage.tier}\t{format_bytes(usage.used)}\t{format_bytes(usage.limit)}"
             f"\t{usage.percent:.0f}%"
@@ -179,22 +190,22 @@ def cmd_tenant_list(args: argparse.Namespace, services: Services) -> None:
 
 
 def cmd_tenant_tier(args: argparse.Namespace, services: Services) -> None:
-    usage = ops.set_tier(services, OPERATOR, args.tenant, args.tier)
+    usage = tiers.set_tier(services, OPERATOR, args.tenant, args.tier)
     print(f"{usage.tenant} is now on {usage.tier}: {format_bytes(usage.used)} of {format_bytes(usage.limit)} used")
 
 
 def cmd_tenant_suspend(args: argparse.Namespace, services: Services) -> None:
-    tenant = tenant_ops.set_suspended(services, OPERATOR, args.tenant, True)
+    tenant = tenants.set_suspended(services, OPERATOR, args.tenant, True)
     print(f"suspended {tenant.name}: mail to it waits (451), its users cannot log in, its sites answer 503")
 
 
 def cmd_tenant_resume(args: argparse.Namespace, services: Services) -> None:
-    tenant = tenant_ops.set_suspended(services, OPERATOR, args.tenant, False)
+    tenant = tenants.set_suspended(services, OPERATOR, args.tenant, False)
     print(f"resumed {tenant.name}")
 
 
 def cmd_tenant_create(args: argparse.Namespace, services: Services) -> None:
-    tenant, domain, owner = tenant_ops.create_tenant(
+    tenant, domain, owner = tenants.create_tenant(
         services, OPERATOR, args.tenant, args.domain, args.owner, _read_password(), args.tier
     )
     print(f"created {tenant.name} ({tenant.tier}) with {domain.name} and owner {owner.address}")
@@ -202,25 +213,25 @@ def cmd_tenant_create(args: argparse.Namespace, services: Services) -> None:
 
 def cmd_tenant_partner(args: argparse.Namespace, services: Services) -> None:
     partner = None if args.partner == "none" else args.partner
-    tenant = tenant_ops.set_partner(services, OPERATOR, args.tenant, partner)
+    tenant = tenants.set_partner(services, OPERATOR, args.tenant, partner)
     print(f"{tenant.name} is now managed by " + (f"the partner {partner}" if partner else "the operator only"))
 
 
 def cmd_audit(args: argparse.Namespace, services: Services) -> None:
-    for entry in tenant_ops.audit_entries(services, OPERATOR, args.tenant, args.limit):
+    for entry in tenants.audit_entries(services, OPERATOR, args.tenant, args.limit):
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(entry.at))
         print(f"{when}Z\t{entry.actor}\t{entry.client}\t{entry.tenant or '-'}\t{entry.action}\t{entry.target}")
 
 
 def cmd_tenant_usage(args: argparse.Namespace, services: Services) -> None:
     print("day\tused\tlimit")
-    for day, used, limit in ops.usage_history(services, OPERATOR, args.tenant, args.days):
+    for day, used, limit in tiers.usage_history(services, OPERATOR, args.tenant, args.days):
         print(f"{day}\t{used}\t{limit}")
 
 
 def cmd_user_quota(args: argparse.Namespace, services: Services) -> None:
     limit = None if args.limit_mb == "off" else _megabytes(args.limit_mb)
-    user = ops.set_mailbox_limit(services, OPERATOR, args.address, limit)
+    user = tiers.set_mailbox_limit(services, OPERATOR, args.address, limit)
     print(f"{user.address}: " + ("no limit of its own" if limit is None else f"limited to {format_bytes(limit)}"))
 
 
@@ -231,7 +242,7 @@ def _megabytes(text: str) -> int:
 
 
 def cmd_quota_check(args: argparse.Namespace, services: Services) -> None:
-    drifts = usage_check.check(services)
+    drifts = tiers.check_drift(services)
     for drift in drifts:
         print(f"{drift.tenant}: counted {drift.counted} bytes, on disk {drift.on_disk} bytes ({drift.difference:+d})")
     if drifts:
@@ -240,19 +251,19 @@ def cmd_quota_check(args: argparse.Namespace, services: Services) -> None:
 
 
 def cmd_site_publish(args: argparse.Namespace, services: Services) -> None:
-    version = site_ops.publish_site(services, OPERATOR, args.domain)
+    version = sites.publish_site(services, OPERATOR, args.domain)
     print(f"published {args.domain}: version {version.name} ({format_bytes(publish.tree_size(version))}) is live")
 
 
 def cmd_site_upload(args: argparse.Namespace, services: Services) -> None:
     if not args.file.is_file():
         raise SmbSuiteError(f"{args.file}: no such file")
-    count = site_ops.upload_site(services, OPERATOR, args.domain, args.file)
+    count = sites.upload_site(services, OPERATOR, args.domain, args.file)
     print(f"uploaded {args.file.name} to {args.domain}: {count} files are live")
 
 
 def cmd_site_rollback(args: argparse.Namespace, services: Services) -> None:
-    version = site_ops.roll_back(services, OPERATOR, args.domain)
+    version = sites.roll_back(services, OPERATOR, args.domain)
     print(f"rolled back {args.domain}: version {version.name} is live again")
 
 
@@ -263,7 +274,7 @@ def cmd_site_themes(args: argparse.Namespace, services: Services) -> None:
 
 
 def cmd_dkim_rotate(args: argparse.Namespace, services: Services) -> None:
-    keys = ops.rotate_dkim(services, OPERATOR, args.domain)
+    keys = signing.rotate_dkim(services, OPERATOR, args.domain)
     days = services.config.dkim.rotation_grace_days
     selectors = ", ".join(f"{key.selector} ({key.algorithm})" for key in keys)
     print(f"{args.domain} now signs with {selectors}")
@@ -274,19 +285,19 @@ def cmd_dkim_rotate(args: argparse.Namespace, services: Services) -> None:
 
 
 def cmd_init(args: argparse.Namespace, config: Config) -> int:
-    created = ops.initialise(config)
+    created = initialise(config)
     for item in created:
         print(f"created {item}")
     if args.demo:
-        services = ops.open_services(config)
+        services = open_services(config)
         try:
             password = secrets.token_urlsafe(12)
-            user = ops.create_demo(services, password)
+            user = domains.create_demo(services, password)
         finally:
             services.close()
         if user is not None:
             created.append("demo")
-            print(f"created demo domain {ops.DEMO_DOMAIN} with owner {user.address}")
+            print(f"created demo domain {domains.DEMO_DOMAIN} with owner {user.address}")
             print(f"password for {user.address} (shown once): {password}")
     if not created:
         print(f"{config.server.data_dir} is already initialised: nothing changed")
@@ -296,7 +307,7 @@ def cmd_init(args: argparse.Namespace, config: Config) -> int:
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     from smb_suite import daemon
 
-    ops.initialise(config)
+    initialise(config)
     return daemon.serve(config)
 
 
@@ -454,7 +465,7 @@ def _run_with_services(
 ) -> int:
     if not config.server.data_dir.exists():
         raise SmbSuiteError(f"{config.server.data_dir} is not initialised: run 'smb-suite init' first")
-    services = ops.open_services(config)
+    services = open_services(config)
     try:
         run(args, services)
     finally:

@@ -199,7 +199,7 @@ class DeliveryConfig:
 
 @dataclass(frozen=True, slots=True)
 class DomainsConfig:
-    """Ownership proof of domains added by owners and partners (domain_verification.py)."""
+    """Ownership proof of domains added by owners and partners (ops/verification.py)."""
 
     verify_interval: Duration = field(
         default=Duration(15 * 60), metadata=_help("how often pending domains are looked up for their TXT record")

@@ -21,11 +21,12 @@ from typing import Any
 
 import uvicorn
 
-from smb_suite import domain_verification, limits, log, ops, tls
+from smb_suite import limits, log, tls
 from smb_suite.config import Config, parse_listen_address
-from smb_suite.ops import Services
+from smb_suite.ops import tiers, verification
 from smb_suite.queue.routes import MxResolver, Router, SharedResolver
 from smb_suite.queue.runner import QueueRunner
+from smb_suite.services import Services, open_services
 from smb_suite.smtp import server as smtp_server
 
 logger = logging.getLogger("smb_suite.daemon")
@@ -83,7 +84,7 @@ class Daemon:
         globalLogBeginner.beginLoggingTo([STDLibLogObserver()], redirectStandardIO=False)  # type: ignore[list-item]
         reactor.startRunning(installSignalHandlers=False)
 
-        self.services = services = ops.open_services(self.config)
+        self.services = services = open_services(self.config)
         services.store.changes.loop = loop
         repaired = await services.runner.write(services.store.reconcile)
         log.event(logger, "store.reconciled", repaired=repaired)
@@ -101,7 +102,7 @@ class Daemon:
         await self._start_web(services)
         usage_recorder = asyncio.create_task(self._record_usage_daily(services))
         self._closers.append(functools.partial(_cancel, usage_recorder))
-        verifier = asyncio.create_task(domain_verification.run_periodically(services))
+        verifier = asyncio.create_task(verification.run_periodically(services))
         self._closers.append(functools.partial(_cancel, verifier))
         _notify_systemd(b"READY=1")
         print(self.connection_help(), flush=True)
@@ -139,7 +140,7 @@ class Daemon:
     async def _record_usage_daily(services: Services) -> None:
         """Record each business's usage for the day now and every hour (the last record of a day stays)."""
         while True:
-            await services.runner.write(ops.record_daily_usage, services)
+            await services.runner.write(tiers.record_daily_usage, services)
             await asyncio.sleep(USAGE_RECORD_SECONDS)
 
     def _listening(self, name: str, host: str, port: int) -> None:

@@ -39,7 +39,7 @@ domains = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("site_bytes", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("catchall", sa.String(320), nullable=True),
-    # Ownership proof (domain_verification.py): a domain an owner or partner adds is pending (verified_at NULL)
+    # Ownership proof (ops/verification.py): a domain an owner or partner adds is pending (verified_at NULL)
     # until the TXT record smb-suite-verification=<token> is found on it; the operator's are verified at once.
     sa.Column("verification_token", sa.String(64), nullable=False, server_default=""),
     sa.Column("verified_at", sa.BigInteger, nullable=True),

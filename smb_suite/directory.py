@@ -67,7 +67,7 @@ class Domain:
     name: str
     tenant_id: int
     tenant_name: str
-    verified: bool = True  # False: pending ownership proof (domain_verification.py): no mail, no site, no DKIM
+    verified: bool = True  # False: pending ownership proof (ops/verification.py): no mail, no site, no DKIM
     token: str = ""  # the value of its smb-suite-verification= TXT record
 
 
@@ -182,7 +182,7 @@ class Directory:
         """Add a hosted domain; without a tenant, a tenant named after the domain is created on `tier` (operator).
 
         The operator's domains (and sign-up names below the platform domain) are verified at once; an owner's or
-        partner's is pending until domain_verification finds its TXT record. Reserved names are refused for
+        partner's is pending until ops/verification.py finds its TXT record. Reserved names are refused for
         everyone (domain_names.refusal)."""
         domain_name = normalize_domain(name)
         tenant_name = check_tenant_name(tenant or domain_name)
@@ -428,7 +428,7 @@ class Directory:
         return user
 
     def remove_user(self, actor: Principal, address: str, forget_mail: Callable[[sa.Connection, User], None]) -> User:
-        """Remove the account; `forget_mail` drops its mail index in the same transaction (ops.remove_user)."""
+        """Remove the account; `forget_mail` drops its mail index in the same transaction (ops/users.remove_user)."""
         user = self.get_user(actor, address)
         if actor.role is Role.USER:
             raise PermissionDenied("only the owner of the business may remove a mailbox")

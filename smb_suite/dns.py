@@ -1,4 +1,4 @@
-"""The one DNS resolver: dnspython's async resolver, configured once (ops.open_services) and passed down.
+"""The one DNS resolver: dnspython's async resolver, configured once (services.open_services) and passed down.
 
 Nothing else reads /etc/resolv.conf: with `[dns] nameservers` set, only those servers are asked (tests point
 this at a twisted.names server on loopback); with it empty, the system configuration is read here, on first use.

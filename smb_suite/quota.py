@@ -4,13 +4,19 @@ A tenant's usage is the sum of its mailboxes and its site versions, exact to the
 `reserve` (check, then charge) inside the transaction that records what they wrote, and `release` when they
 free space, which always succeeds, so deleting works even over quota. `reserve` returns the warning levels the
 tenant just crossed; the writer passes them to `announce` after its commit.
+
+The drift check (`smb-suite quota check`, ops/tiers.check_drift) recomputes usage from what is on disk: the
+counters are updated in the writers' own transactions, so they should never drift; this is the proof an
+operator can run (and the property tests assert) rather than a repair step that would hide a bug.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -243,3 +249,27 @@ class Quota:
                     )
                 )
         return len(usages)
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    tenant: str
+    counted: int
+    on_disk: int
+
+    @property
+    def difference(self) -> int:
+        return self.counted - self.on_disk
+
+
+def maildir_bytes(root: Path) -> int:
+    """Bytes of the messages (new/ and cur/ of every folder) under a user's Maildir root."""
+    total = 0
+    if not root.is_dir():
+        return 0
+    for folder in [root, *(entry for entry in root.iterdir() if entry.name.startswith(".") and entry.is_dir())]:
+        for sub in ("new", "cur"):
+            directory = folder / sub
+            if directory.is_dir():
+                total += sum(entry.stat().st_size for entry in os.scandir(directory) if entry.is_file())
+    return total

@@ -52,7 +52,7 @@ class Tenants:
             return self.insert(conn, actor, name, tier)
 
     def insert(self, conn: sa.Connection, actor: Principal, name: str, tier: str) -> Tenant:
-        """`create` in the caller's transaction (tenant_ops.create_tenant adds its domain and owner in it too)."""
+        """`create` in the caller's transaction (tenants.create_tenant adds its domain and owner in it too)."""
         if actor.role not in (Role.OPERATOR, Role.PARTNER):
             raise PermissionDenied("only the operator or a partner creates a business")
         name = check_tenant_name(name)  # the one check of a business name: CLI, admin UI, sign-up

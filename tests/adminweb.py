@@ -10,9 +10,10 @@ from pathlib import Path
 
 import httpx
 
-from smb_suite import ops, tenant_ops
 from smb_suite.config import load as load_config
 from smb_suite.directory import OPERATOR, Role
+from smb_suite.ops import domains, tenants, users
+from smb_suite.services import open_services
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, make_daemon
 from tests.dnsserver import publish
 from tests.integration.test_smtp import insecure_context
@@ -44,15 +45,15 @@ def make_admin_daemon(folder: Path, extra: str = "", services: tuple[str, ...] |
     agency.test (pat@) and its customer client-co (client.test, owner boss@). Prepared in-process through the
     use cases the commands call (test_suspension runs `tenant create` and `tenant partner` themselves)."""
     server = make_daemon(folder, TIERS + extra) if services is None else make_daemon(folder, TIERS + extra, services)
-    core = ops.open_services(load_config(server.config))
+    core = open_services(load_config(server.config))
     try:
-        ops.add_user(core, OPERATOR, BOB, PASSWORD)
-        ops.add_domain(core, OPERATOR, "ops.test")
-        ops.add_user(core, OPERATOR, OPERATOR_ADDRESS, PASSWORD, Role.OPERATOR)
-        ops.add_domain(core, OPERATOR, "agency.test")
-        ops.add_user(core, OPERATOR, PARTNER, PASSWORD, Role.PARTNER)
-        tenant_ops.create_tenant(core, OPERATOR, CUSTOMER, "client.test", CUSTOMER_OWNER, PASSWORD)
-        tenant_ops.set_partner(core, OPERATOR, CUSTOMER, "agency.test")
+        users.add_user(core, OPERATOR, BOB, PASSWORD)
+        domains.add_domain(core, OPERATOR, "ops.test")
+        users.add_user(core, OPERATOR, OPERATOR_ADDRESS, PASSWORD, Role.OPERATOR)
+        domains.add_domain(core, OPERATOR, "agency.test")
+        users.add_user(core, OPERATOR, PARTNER, PASSWORD, Role.PARTNER)
+        tenants.create_tenant(core, OPERATOR, CUSTOMER, "client.test", CUSTOMER_OWNER, PASSWORD)
+        tenants.set_partner(core, OPERATOR, CUSTOMER, "agency.test")
     finally:
         core.close()
     return server

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from smb_suite import db, ops
+from smb_suite import db
 from smb_suite.config import load as load_config
 from smb_suite.directory import OPERATOR, Role
+from smb_suite.ops import domains, users
+from smb_suite.services import initialise, open_services
 from smb_suite.storage.paths import MailLayout
 
 SERVICES = ("smtp", "submission", "submissions", "imap", "imaps", "http", "https")
@@ -194,11 +196,11 @@ def prepare(config: Path) -> None:
     """What `init`, `domain add` and two `user add` commands do, through the same use cases, in-process
     (four command-line runs cost several seconds of interpreter start-up per daemon; test_cli covers them)."""
     settings = load_config(config)
-    ops.initialise(settings)
-    services = ops.open_services(settings)
+    initialise(settings)
+    services = open_services(settings)
     try:
-        ops.add_domain(services, OPERATOR, DOMAIN)
-        ops.add_user(services, OPERATOR, OWNER, OWNER_PASSWORD, Role.OWNER)
-        ops.add_user(services, OPERATOR, USER, USER_PASSWORD, Role.USER)
+        domains.add_domain(services, OPERATOR, DOMAIN)
+        users.add_user(services, OPERATOR, OWNER, OWNER_PASSWORD, Role.OWNER)
+        users.add_user(services, OPERATOR, USER, USER_PASSWORD, Role.USER)
     finally:
         services.close()

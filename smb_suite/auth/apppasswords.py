@@ -1,7 +1,7 @@
 """App passwords: extra argon2id hashes per user, for mail clients (SMTP AUTH and IMAP LOGIN), never for the
 web UI. Each has a label, so a lost phone's password can be revoked without changing the main one.
 
-Permission checks are the caller's (account_ops: a user manages only its own).
+Permission checks are the caller's (ops/accounts.py: a user manages only its own).
 """
 
 from __future__ import annotations

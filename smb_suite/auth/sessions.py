@@ -2,7 +2,7 @@
 SHA-256 (so a copy of the database opens no session), the user, the session's CSRF token and its expiry.
 
 Ending a session deletes its row, so a copied cookie stops working at once: at logout, and for every session of
-a user whose password changes (ops.set_password). Removing a user removes its sessions (ON DELETE CASCADE).
+a user whose password changes (ops/users.set_password). Removing a user removes its sessions (ON DELETE CASCADE).
 Blocking: call through the store runner.
 """
 

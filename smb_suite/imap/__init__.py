@@ -9,7 +9,7 @@ updates), commands (folders, SELECT/EXAMINE/UNSELECT/CLOSE, STATUS, APPEND), lis
 (STORE, COPY, MOVE, EXPUNGE, SEARCH, UID), fetch and content (FETCH: batched, flow-controlled, bodies
 streamed), quota, arguments and syntax (argument parsers, literals), folder (a folder's index shared by the
 sessions showing it), mailbox (one session's numbering over it), account (IAccount over the store), auth
-(twisted.cred checker calling ops.login), errors (core errors to NO/BAD, in one place), search, wildcard (LIST
+(twisted.cred checker calling ops/login.login), errors (core errors to NO/BAD, in one place), search, wildcard (LIST
 patterns in linear time) and wire (pure helpers), bridge (asyncio futures to Deferreds). ENVELOPE/BODYSTRUCTURE
 and MIME sections live in mail/ (mime, summary). Every command does bounded work on the event loop (issue 11):
 nesting, list lengths and pattern sizes are capped (BAD), many responses go out in one write.

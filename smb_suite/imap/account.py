@@ -19,7 +19,7 @@ from zope.interface import implementer
 from smb_suite.directory import User
 from smb_suite.imap.folder import registry_for
 from smb_suite.imap.mailbox import DELIMITER, MailboxView, Session
-from smb_suite.ops import Services
+from smb_suite.services import Services
 from smb_suite.storage.store import FolderStatus, Mailbox, MailStore
 
 T = TypeVar("T")

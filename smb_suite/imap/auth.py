@@ -1,4 +1,4 @@
-"""LOGIN and AUTHENTICATE through twisted.cred, checked by `ops.login` (throttled, argon2 in a thread).
+"""LOGIN and AUTHENTICATE through twisted.cred, checked by `ops.login.login` (throttled, argon2 in a thread).
 
 A portal is built per connection because the checker needs the client address for the shared throttle.
 Wrong credentials and locked accounts fail with our own errors; `server.py` answers them
@@ -17,12 +17,13 @@ from twisted.internet.defer import Deferred
 from twisted.mail.imap4 import IAccount
 from zope.interface import implementer
 
-from smb_suite import log, ops
+from smb_suite import log
 from smb_suite.directory import User
 from smb_suite.errors import AuthenticationFailed, LoginLocked
 from smb_suite.imap.account import Account
 from smb_suite.imap.bridge import as_deferred
-from smb_suite.ops import Services
+from smb_suite.ops.login import login
+from smb_suite.services import Services
 
 logger = logging.getLogger("smb_suite.imap")
 
@@ -46,7 +47,7 @@ class LoginChecker:
         except (AttributeError, UnicodeDecodeError) as exc:
             raise AuthenticationFailed("user name and password must be UTF-8") from exc
         try:
-            user = await ops.login(self.services, username, password, self.client_ip, app_passwords=True)
+            user = await login(self.services, username, password, self.client_ip, app_passwords=True)
         except (AuthenticationFailed, LoginLocked):
             log.event(logger, "imap.auth_failed", conn=self.connection, client=self.client_ip)
             raise

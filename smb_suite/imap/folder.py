@@ -24,7 +24,7 @@ from smb_suite import errors
 from smb_suite.directory import User
 from smb_suite.imap.search import HeaderCache
 from smb_suite.mail.summary import SearchText
-from smb_suite.ops import Services
+from smb_suite.services import Services
 from smb_suite.storage.store import Mailbox, StoredMessage
 
 logger = logging.getLogger("smb_suite.imap")

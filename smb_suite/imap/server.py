@@ -42,7 +42,7 @@ from smb_suite.imap.fetch import FetchCommands
 from smb_suite.imap.listing import ListCommands
 from smb_suite.imap.quota import QuotaCommands
 from smb_suite.imap.selected import SelectedCommands
-from smb_suite.ops import Services
+from smb_suite.services import Services
 from smb_suite.storage.store import StoredMessage
 
 logger = logging.getLogger("smb_suite.imap")

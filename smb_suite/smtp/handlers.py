@@ -10,12 +10,13 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from smb_suite import delivery, log, mailauth, ops
+from smb_suite import delivery, log, mailauth
 from smb_suite.directory import User
 from smb_suite.errors import InvalidInput, RelayDenied, SmbSuiteError
 from smb_suite.mail import authresults, message
 from smb_suite.mail.address import parse_address
-from smb_suite.ops import Services
+from smb_suite.ops import signing
+from smb_suite.services import Services
 from smb_suite.smtp import replies
 
 logger = logging.getLogger("smb_suite.smtp")
@@ -250,7 +251,7 @@ class SubmissionHandler(InboundHandler):
         domain = message.domain_of(senders[0])
         content = message.complete_for_submission(content, domain, int(self.services.clock()), secrets.token_hex(12))
         try:
-            signed = await asyncio.to_thread(ops.sign, self.services, content, domain)
+            signed = await asyncio.to_thread(signing.sign, self.services, content, domain)
         except SmbSuiteError as error:
             return replies.for_error(error)
         return await self._deliver(server, session, envelope, signed)

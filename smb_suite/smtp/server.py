@@ -14,10 +14,11 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, syntax
 
-from smb_suite import limits, log, ops
+from smb_suite import limits, log
 from smb_suite.errors import AuthenticationFailed, LoginLocked, SmbSuiteError
 from smb_suite.mail import message
-from smb_suite.ops import Services
+from smb_suite.ops.login import login
+from smb_suite.services import Services
 from smb_suite.smtp import data, replies
 from smb_suite.smtp.handlers import InboundHandler, SubmissionHandler
 
@@ -176,7 +177,7 @@ class SmbSMTP(SMTP):
         assert self.session is not None
         client_ip = self.session.peer[0] if self.session.peer else ""
         try:
-            user = await ops.login(
+            user = await login(
                 self.services,
                 credentials.login.decode("utf-8", "replace"),
                 credentials.password.decode("utf-8", "replace"),

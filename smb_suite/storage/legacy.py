@@ -3,7 +3,7 @@
 Old: <mail_dir>/<domain>/<local part>/ was a user's Maildir++ root (INBOX) and folder "a/b" its subfolder
 ".a.b", %-encoded (`old_folder_path`). New: <mail_dir>/users/<user id>/ and ".~<mailbox id>" below it.
 
-`migrate` runs at start (ops.initialise), before anything opens the store. It is idempotent and crash-safe:
+`migrate` runs at start (services.initialise), before anything opens the store. It is idempotent and crash-safe:
 each step is one rename, taken only when its source is still there and its target is not, and the marker
 <mail_dir>/LAYOUT is written (and fsynced) last. A start that finds no marker runs every step again, so a kill
 at any point leaves a state the next start completes; a start that finds it does nothing. The index rows keep

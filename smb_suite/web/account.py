@@ -15,10 +15,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from smb_suite import account_ops, ops
 from smb_suite.config import Config
 from smb_suite.directory import User, Vacation
 from smb_suite.errors import AuthenticationFailed
+from smb_suite.ops import accounts, users
+from smb_suite.ops.login import login
+from smb_suite.services import Services
 from smb_suite.web.admin import FORM_BYTES, Views, account_context, client_ip, read_form, text_field
 from smb_suite.web.autoconfig import Endpoint, endpoints
 from smb_suite.web.pages import SECURITY_HEADERS
@@ -87,36 +89,36 @@ class AccountViews(Views):
 
     async def account(self, request: Request) -> Response:
         visitor = await self.require(request)
-        mailbox = await self.read(account_ops.mailbox_row, visitor.actor, str(visitor.user.address))
+        mailbox = await self.read(accounts.mailbox_row, visitor.actor, str(visitor.user.address))
         return self.render(request, "account.html", visitor, **await account_context(self, visitor, mailbox))
 
     async def password(self, request: Request) -> Response:
         visitor, form = await self.posted(request)
         address = str(visitor.user.address)
         try:  # through the login throttle: a stolen session cannot guess the current password at leisure
-            await ops.login(self.services, address, text_field(form, "current"), client_ip(request))
+            await login(self.services, address, text_field(form, "current"), client_ip(request))
         except AuthenticationFailed as exc:
             raise AuthenticationFailed("the current password is not right: nothing was changed") from exc
-        user = await self.write(ops.set_password, visitor.actor, address, text_field(form, "password"))
+        user = await self.write(users.set_password, visitor.actor, address, text_field(form, "password"))
         response = self.done(ACCOUNT, "password")
         await self.sessions.start(response, request, await self.read(_reload, user))  # the old session ends with it
         return response
 
     async def add_app_password(self, request: Request) -> Response:
         visitor, form = await self.posted(request)
-        created, password = await self.write(account_ops.create_app_password, visitor.actor, text_field(form, "label"))
+        created, password = await self.write(accounts.create_app_password, visitor.actor, text_field(form, "label"))
         return self.render(request, "app_password.html", visitor, created=created, password=password)
 
     async def revoke(self, request: Request) -> Response:
         visitor, _ = await self.posted(request)
-        await self.write(account_ops.revoke_app_password, visitor.actor, request.path_params["id"])
+        await self.write(accounts.revoke_app_password, visitor.actor, request.path_params["id"])
         return self.done(ACCOUNT, "app-password-revoked")
 
     async def forwarding(self, request: Request) -> Response:
         visitor, form = await self.posted(request)
         target = None if text_field(form, "off") else text_field(form, "target").strip() or None
         keep = text_field(form, "keep_copy") == "on"
-        await self.write(account_ops.set_forwarding, visitor.actor, str(visitor.user.address), target, keep)
+        await self.write(accounts.set_forwarding, visitor.actor, str(visitor.user.address), target, keep)
         return self.done(ACCOUNT, "forwarding")
 
     async def vacation(self, request: Request) -> Response:
@@ -124,7 +126,7 @@ class AccountViews(Views):
         reply = None
         if not text_field(form, "off"):
             reply = Vacation(text_field(form, "subject").strip(), text_field(form, "body"))
-        await self.write(account_ops.set_vacation, visitor.actor, str(visitor.user.address), reply)
+        await self.write(accounts.set_vacation, visitor.actor, str(visitor.user.address), reply)
         return self.done(ACCOUNT, "vacation-off" if reply is None else "vacation-on")
 
     async def profile(self, request: Request) -> Response:
@@ -137,7 +139,7 @@ class AccountViews(Views):
         return Response(body, media_type="application/x-apple-aspen-config", headers=headers)
 
 
-def _reload(services: ops.Services, user: User) -> User:
+def _reload(services: Services, user: User) -> User:
     found = services.directory.find_user(str(user.address))
     assert found is not None
     return found

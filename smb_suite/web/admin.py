@@ -1,7 +1,7 @@
 """The admin pages' machinery and entry: sign in with a mail address, the home page for each role, sign out,
 the language switch, the stylesheet and script.
 
-Views only translate HTTP: login goes through ops.login (argon2 in a thread, throttled like SMTP and IMAP),
+Views only translate HTTP: login goes through login (argon2 in a thread, throttled like SMTP and IMAP),
 everything else through the use cases with the signed-in principal, so the core decides what each role may
 do. Every form carries the session's CSRF token; every change answers 303 to a page with a short notice.
 """
@@ -20,10 +20,12 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from smb_suite import account_ops, log, ops, tenant_ops
+from smb_suite import log
 from smb_suite.directory import Principal, Role, User
 from smb_suite.errors import AuthenticationFailed, LoginLocked
-from smb_suite.ops import Services
+from smb_suite.ops import accounts, tenants, users
+from smb_suite.ops.login import login
+from smb_suite.services import Services
 from smb_suite.web import i18n
 from smb_suite.web.autoconfig import endpoints
 from smb_suite.web.errors import SignInRequired, status_for
@@ -120,7 +122,7 @@ class Views:
         if signed_in is None:
             return None
         user, csrf = signed_in
-        return Visitor(user, ops.principal_of(user, client_ip(request)), csrf)
+        return Visitor(user, users.principal_of(user, client_ip(request)), csrf)
 
     async def require(self, request: Request) -> Visitor:
         """The signed-in visitor; without one, the browser goes to the sign-in page."""
@@ -185,18 +187,18 @@ class AdminViews(Views):
             return self._login_page(request)
         if visitor.manages_many:
             search = request.query_params.get("q", "")
-            rows = await self.read(tenant_ops.tenant_rows, visitor.actor, search)
+            rows = await self.read(tenants.tenant_rows, visitor.actor, search)
             return self.render(
                 request, "tenants.html", visitor, rows=rows, search=search, tiers=self.services.config.tiers
             )
         if visitor.is_manager:
-            overview = await self.read(account_ops.business, visitor.actor, visitor.user.tenant_id)
+            overview = await self.read(accounts.business, visitor.actor, visitor.user.tenant_id)
             tenant = await self.read(_tenant_name, visitor.user.tenant_id)
             contact = self.services.config.signup.upgrade_contact
             return self.render(
                 request, "business.html", visitor, business=overview, tenant=tenant, upgrade_contact=contact, partner=""
             )
-        mailbox = await self.read(account_ops.mailbox_row, visitor.actor, str(visitor.user.address))
+        mailbox = await self.read(accounts.mailbox_row, visitor.actor, str(visitor.user.address))
         return self.render(request, "account.html", visitor, **await account_context(self, visitor, mailbox))
 
     def _login_page(self, request: Request, status: int = 200, error: str = "", username: str = "") -> Response:
@@ -208,7 +210,7 @@ class AdminViews(Views):
         check_csrf(self.sessions.login_form_token(request), form)
         username = text_field(form, "username").strip()
         try:
-            user = await ops.login(self.services, username, text_field(form, "password"), client_ip(request))
+            user = await login(self.services, username, text_field(form, "password"), client_ip(request))
         except (AuthenticationFailed, LoginLocked) as exc:
             log.event(logger, "web.login.failed", user=username, ip=client_ip(request))
             return self._login_page(request, status_for(exc), str(exc), username)
@@ -245,10 +247,10 @@ def _tenant_name(services: Services, tenant_id: int) -> str:
     return services.tenants.names([tenant_id]).get(tenant_id, "")
 
 
-async def account_context(views: Views, visitor: Visitor, mailbox: account_ops.MailboxRow) -> dict[str, Any]:
+async def account_context(views: Views, visitor: Visitor, mailbox: accounts.MailboxRow) -> dict[str, Any]:
     """What the account page shows: storage, app passwords, mail client settings."""
-    passwords = await views.read(account_ops.app_passwords, visitor.actor)
-    rules = await views.read(account_ops.mail_rules, visitor.actor, str(visitor.user.address))
+    passwords = await views.read(accounts.app_passwords, visitor.actor)
+    rules = await views.read(accounts.mail_rules, visitor.actor, str(visitor.user.address))
     return {
         "rules": rules,
         "vacation_days": max(1, round(float(views.services.config.delivery.vacation_interval) / 86400)),

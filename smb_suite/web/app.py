@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from smb_suite.directory import OPERATOR, Directory, Domain
 from smb_suite.errors import NotFound
-from smb_suite.ops import Services
+from smb_suite.services import Services
 from smb_suite.web import errors
 from smb_suite.web.account import AccountViews
 from smb_suite.web.admin import AdminViews
@@ -90,7 +90,7 @@ def site_domain_of(directory: Directory, platform_domain: str, host: str) -> tup
     candidates = [host, host[4:]] if host.startswith("www.") else [host]
     for name in candidates:
         domain = directory.find_domain(name)
-        if domain is not None:  # a domain pending its ownership proof serves no site (domain_verification)
+        if domain is not None:  # a domain pending its ownership proof serves no site (ops/verification.py)
             return (domain.id, domain.name) if domain.verified else None
     suffix = "." + platform_domain.lower().strip(".")
     label = host.removesuffix(suffix)

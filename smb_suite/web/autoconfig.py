@@ -17,12 +17,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from smb_suite import dns_ops
 from smb_suite.config import Config
 from smb_suite.directory import Directory, Domain
 from smb_suite.errors import InvalidInput, NotFound
 from smb_suite.mail.address import parse_address
-from smb_suite.ops import Services
+from smb_suite.ops import dns_records
+from smb_suite.services import Services
 from smb_suite.web.hosts import request_host
 
 AUTODISCOVER_REQUEST = "{http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006}"
@@ -148,4 +148,4 @@ class AutoconfigViews:
         if not host.startswith("mta-sts."):
             raise NotFound("MTA-STS policies are served on mta-sts.<domain>.")
         await self._domain(host.removeprefix("mta-sts."))
-        return PlainTextResponse(dns_ops.mta_sts_policy(self._services.config))
+        return PlainTextResponse(dns_records.mta_sts_policy(self._services.config))

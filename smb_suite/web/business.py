@@ -1,7 +1,7 @@
 """One business as its owner manages it (and its partner or the operator): mailboxes with their storage,
 password resets, aliases, domains and the DNS records each needs, the tier and how to upgrade.
 
-Views only translate HTTP; account_ops, ops and dns_ops do the work, and the core refuses what the signed-in
+Views only translate HTTP; ops/ (accounts, dns_records...) does the work, and the core refuses what the signed-in
 principal may not touch.
 """
 
@@ -13,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from smb_suite import account_ops, dns_ops, domain_verification, ops
 from smb_suite.directory import Domain, Principal, Role, Tenant, User
 from smb_suite.errors import InvalidInput
+from smb_suite.ops import accounts, dns_records, domains, users, verification
+from smb_suite.services import Services
 from smb_suite.web.admin import FORM_BYTES, Views, text_field
 from smb_suite.web.pages import SECURITY_HEADERS
 
@@ -41,11 +42,11 @@ def business_url(tenant: str) -> str:
     return f"/admin/business/{quote(tenant, safe='')}/"
 
 
-def _tenant(services: ops.Services, actor: Principal, name: str) -> Tenant:
+def _tenant(services: Services, actor: Principal, name: str) -> Tenant:
     return services.tenants.get(actor, name)
 
 
-def _domain(services: ops.Services, actor: Principal, name: str) -> Domain:
+def _domain(services: Services, actor: Principal, name: str) -> Domain:
     return services.directory.get_domain(actor, name)  # users are refused: they do not manage domains
 
 
@@ -72,7 +73,7 @@ class BusinessViews(Views):
     async def business(self, request: Request) -> Response:
         visitor = await self.require(request)
         tenant = await self.read(_tenant, visitor.actor, request.path_params["tenant"])
-        overview = await self.read(account_ops.business, visitor.actor, tenant.id)
+        overview = await self.read(accounts.business, visitor.actor, tenant.id)
         return self.render(
             request,
             "business.html",
@@ -86,12 +87,12 @@ class BusinessViews(Views):
     async def domain(self, request: Request) -> Response:
         visitor = await self.require(request)
         domain = await self.read(_domain, visitor.actor, request.path_params["domain"])
-        records = dns_ops.records(self.services, domain)
+        records = dns_records.records(self.services, domain)
         checks = request.query_params.get("check") == "1"
         if checks:
-            rows = await dns_ops.check(records, dns_ops.lookup_for(self.services))
+            rows = await dns_records.check(records, dns_records.lookup_for(self.services))
         else:
-            rows = [dns_ops.Check(record, dns_ops.Status.UNKNOWN, ()) for record in records]
+            rows = [dns_records.Check(record, dns_records.Status.UNKNOWN, ()) for record in records]
         return self.render(
             request,
             "domain.html",
@@ -99,17 +100,17 @@ class BusinessViews(Views):
             domain=domain,
             rows=rows,
             checks=checks,
-            zone=dns_ops.zone_file(self.services, domain),
+            zone=dns_records.zone_file(self.services, domain),
             purposes=PURPOSES,
             statuses=STATUSES,
-            verification_record=domain_verification.record_value(domain),
+            verification_record=verification.record_value(domain),
         )
 
     async def zone(self, request: Request) -> Response:
         visitor = await self.require(request)
         domain = await self.read(_domain, visitor.actor, request.path_params["domain"])
         headers = {**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{domain.name}.zone"'}
-        return PlainTextResponse(dns_ops.zone_file(self.services, domain), headers=headers)
+        return PlainTextResponse(dns_records.zone_file(self.services, domain), headers=headers)
 
     # -- changes --------------------------------------------------------------------------------------------
 
@@ -121,13 +122,13 @@ class BusinessViews(Views):
         if not local or "@" in local:
             raise InvalidInput("give the name before the @ only, like 'anna'")
         address = f"{local}@{text_field(form, 'domain')}"
-        await self.write(ops.add_user, visitor.actor, address, text_field(form, "password"), role)
+        await self.write(users.add_user, visitor.actor, address, text_field(form, "password"), role)
         return self.done(business_url(tenant.name), "mailbox-added")
 
     async def reset_password(self, request: Request) -> Response:
         visitor, form = await self.posted(request)
         user = await self.write(
-            ops.set_password, visitor.actor, request.path_params["address"], text_field(form, "password")
+            users.set_password, visitor.actor, request.path_params["address"], text_field(form, "password")
         )
         if user.id == visitor.user.id:
             response = self.done("/admin/", "password")
@@ -137,38 +138,38 @@ class BusinessViews(Views):
 
     async def remove_mailbox(self, request: Request) -> Response:
         visitor, _ = await self.posted(request)
-        user = await self.write(ops.remove_user, visitor.actor, request.path_params["address"])
+        user = await self.write(users.remove_user, visitor.actor, request.path_params["address"])
         return self.done(await self._home_of(visitor.actor, user.tenant_id), "mailbox-removed")
 
     async def add_alias(self, request: Request) -> Response:
         visitor, form = await self.posted(request)
         tenant = await self.read(_tenant, visitor.actor, request.path_params["tenant"])
-        await self.write(account_ops.add_alias, visitor.actor, text_field(form, "alias"), text_field(form, "target"))
+        await self.write(accounts.add_alias, visitor.actor, text_field(form, "alias"), text_field(form, "target"))
         return self.done(business_url(tenant.name), "alias-added")
 
     async def remove_alias(self, request: Request) -> Response:
         visitor, form = await self.posted(request)
         tenant = await self.read(_tenant, visitor.actor, request.path_params["tenant"])
-        await self.write(account_ops.remove_alias, visitor.actor, text_field(form, "alias"), text_field(form, "target"))
+        await self.write(accounts.remove_alias, visitor.actor, text_field(form, "alias"), text_field(form, "target"))
         return self.done(business_url(tenant.name), "alias-removed")
 
     async def add_domain(self, request: Request) -> Response:
         visitor, form = await self.posted(request)
         tenant = await self.read(_tenant, visitor.actor, request.path_params["tenant"])
-        domain = await self.write(ops.add_domain, visitor.actor, text_field(form, "domain"), tenant.name)
+        domain = await self.write(domains.add_domain, visitor.actor, text_field(form, "domain"), tenant.name)
         return self.done(f"/admin/domains/{domain.name}/", "domain-added" if domain.verified else "domain-pending")
 
     async def verify(self, request: Request) -> Response:
         """ "Check now": look for the domain's verification TXT record at once."""
         visitor, _ = await self.posted(request)
-        outcome = await domain_verification.check_now(self.services, visitor.actor, request.path_params["domain"])
+        outcome = await verification.check_now(self.services, visitor.actor, request.path_params["domain"])
         base = f"/admin/domains/{outcome.domain.name}/"
         return self.done(base, "domain-verified" if outcome.verified else "domain-not-verified")
 
     async def catchall(self, request: Request) -> Response:
         visitor, form = await self.posted(request)
         target = None if text_field(form, "off") else text_field(form, "target").strip() or None
-        domain = await self.write(account_ops.set_catchall, visitor.actor, request.path_params["domain"], target)
+        domain = await self.write(accounts.set_catchall, visitor.actor, request.path_params["domain"], target)
         return self.done(await self._home_of(visitor.actor, domain.tenant_id), "catchall")
 
     async def _home_of(self, actor: Principal, tenant_id: int) -> str:
@@ -176,11 +177,11 @@ class BusinessViews(Views):
         return business_url(names.get(tenant_id, "")) if actor.tenant_id != tenant_id else "/admin/"
 
 
-def _partner_name(services: ops.Services, tenant: Tenant) -> str:
+def _partner_name(services: Services, tenant: Tenant) -> str:
     return "" if tenant.partner_id is None else services.tenants.names([tenant.partner_id]).get(tenant.partner_id, "")
 
 
-def _reload_user(services: ops.Services, address: str) -> User:
+def _reload_user(services: Services, address: str) -> User:
     found = services.directory.find_user(address)
     assert found is not None
     return found

@@ -3,7 +3,7 @@
 Spam defences without cookies or scripts (the page itself stays a static file): a honeypot field that
 people never see (a bot that fills it is told "thank you" and nothing is sent), a per-address hourly limit,
 and a refusal of posts whose Origin names another host. The message is built with email.message in
-site_ops, and single-line fields with CR or LF are refused, so nothing a visitor types becomes a header.
+ops/sites.py, and single-line fields with CR or LF are refused, so nothing a visitor types becomes a header.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from smb_suite import log, site_ops
+from smb_suite import log
 from smb_suite.errors import NotFound, PermissionDenied
-from smb_suite.ops import Services
-from smb_suite.site_ops import ContactThrottle
+from smb_suite.ops import sites
+from smb_suite.ops.sites import ContactThrottle
+from smb_suite.services import Services
 from smb_suite.web.admin import client_ip, read_form, text_field
 from smb_suite.web.hosts import request_host
 from smb_suite.web.pages import Pages
@@ -49,7 +50,7 @@ class ContactViews:
         if text_field(form, HONEYPOT):
             log.event(logger, "web.contact.honeypot", site=domain_name, ip=ip)
             return RedirectResponse(THANKS, status_code=303)
-        message = site_ops.check_contact(
+        message = sites.check_contact(
             text_field(form, "name"),
             text_field(form, "email"),
             text_field(form, "phone"),
@@ -64,6 +65,6 @@ class ContactViews:
         domain = await self._services.runner.read(self._services.directory.find_domain, domain_name)
         if domain is None:
             raise NotFound("No website is published at this address.")
-        copies = await self._services.runner.write(site_ops.send_contact_message, self._services, domain, message, ip)
+        copies = await self._services.runner.write(sites.send_contact_message, self._services, domain, message, ip)
         log.event(logger, "web.contact.sent", site=domain.name, ip=ip, copies=copies)
         return RedirectResponse(THANKS, status_code=303)

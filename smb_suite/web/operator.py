@@ -1,7 +1,7 @@
 """Pages of the operator and partners (many businesses): create a business for a customer, change its tier,
 suspend and resume it; the audit log (also for owners: their business); and self-service sign-up.
 
-Views only translate HTTP; tenant_ops and ops do the work and refuse what the principal may not do.
+Views only translate HTTP; ops/ (tenants, users, ...) does the work and refuse what the principal may not do.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from smb_suite import log, ops, site_ops, tenant_ops
+from smb_suite import log
 from smb_suite.errors import InvalidInput, NotFound, PermissionDenied, SmbSuiteError
-from smb_suite.ops import Services
+from smb_suite.ops import sites, tenants, tiers
+from smb_suite.services import Services
 from smb_suite.web.admin import FORM_BYTES, HOME, Views, client_ip, read_form, text_field
 from smb_suite.web.business import business_url
 from smb_suite.web.errors import status_for
@@ -33,7 +34,7 @@ def when(at: int) -> str:
 class OperatorViews(Views):
     def __init__(self, services: Services, pages: Pages, sessions: Sessions) -> None:
         super().__init__(services, pages, sessions)
-        self._signups = site_ops.ContactThrottle(services.config.signup.per_hour)
+        self._signups = sites.ContactThrottle(services.config.signup.per_hour)
 
     def routes(self) -> list[BaseRoute]:
         post = {"methods": ["POST"], "max_body_size": FORM_BYTES}
@@ -52,36 +53,34 @@ class OperatorViews(Views):
     async def create(self, request: Request) -> Response:
         visitor, form = await self.posted(request)
         fields = [text_field(form, name) for name in ("name", "domain", "owner", "password")]
-        tenant, _, _ = await self.write(
-            tenant_ops.create_tenant, visitor.actor, *fields, text_field(form, "tier") or None
-        )
+        tenant, _, _ = await self.write(tenants.create_tenant, visitor.actor, *fields, text_field(form, "tier") or None)
         return self.done(business_url(tenant.name), "tenant-created")
 
     async def tier(self, request: Request) -> Response:
         visitor, form = await self.posted(request)
-        usage = await self.write(ops.set_tier, visitor.actor, request.path_params["tenant"], text_field(form, "tier"))
+        usage = await self.write(tiers.set_tier, visitor.actor, request.path_params["tenant"], text_field(form, "tier"))
         return self.done(business_url(usage.tenant), "tier")
 
     async def suspend(self, request: Request) -> Response:
         visitor, _ = await self.posted(request)
-        await self.write(tenant_ops.set_suspended, visitor.actor, request.path_params["tenant"], True)
+        await self.write(tenants.set_suspended, visitor.actor, request.path_params["tenant"], True)
         return self.done(HOME, "suspended")
 
     async def resume(self, request: Request) -> Response:
         visitor, _ = await self.posted(request)
-        await self.write(tenant_ops.set_suspended, visitor.actor, request.path_params["tenant"], False)
+        await self.write(tenants.set_suspended, visitor.actor, request.path_params["tenant"], False)
         return self.done(HOME, "resumed")
 
     async def partner(self, request: Request) -> Response:
         visitor, form = await self.posted(request)
         partner = text_field(form, "partner").strip() or None
-        tenant = await self.write(tenant_ops.set_partner, visitor.actor, request.path_params["tenant"], partner)
+        tenant = await self.write(tenants.set_partner, visitor.actor, request.path_params["tenant"], partner)
         return self.done(business_url(tenant.name), "saved")
 
     async def audit(self, request: Request) -> Response:
         visitor = await self.require(request)
         tenant = request.query_params.get("tenant") or None
-        entries = await self.read(tenant_ops.audit_entries, visitor.actor, tenant)
+        entries = await self.read(tenants.audit_entries, visitor.actor, tenant)
         return self.render(request, "audit.html", visitor, entries=entries, when=when)
 
     # -- sign-up ----------------------------------------------------------------------------------------------
@@ -112,7 +111,7 @@ class OperatorViews(Views):
             raise PermissionDenied("Too many sign-ups from your address: try again in an hour.")
         try:
             user = await self.write(
-                tenant_ops.signup, business, identifier, text_field(form, "password"), client_ip(request)
+                tenants.signup, business, identifier, text_field(form, "password"), client_ip(request)
             )
         except (InvalidInput, PermissionDenied, SmbSuiteError) as exc:
             if status_for(exc) >= 500:

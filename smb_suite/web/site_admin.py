@@ -2,7 +2,7 @@
 preview, publish, roll back, and the upload of a hand-made static site.
 
 Server-rendered forms that work without JavaScript, each with the session's CSRF token; every POST answers
-with a redirect to the editor (303) and a short notice. Views only translate HTTP: site_ops does the work,
+with a redirect to the editor (303) and a short notice. Views only translate HTTP: ops/sites.py does the work,
 and the directory checks that the domain belongs to the signed-in owner's business.
 """
 
@@ -13,11 +13,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from smb_suite import site_ops
 from smb_suite.directory import Principal
 from smb_suite.errors import InvalidInput, NotFound, PermissionDenied
-from smb_suite.ops import Services
+from smb_suite.ops import sites
 from smb_suite.quota import format_bytes
+from smb_suite.services import Services
 from smb_suite.sites.content import MAX_LOGO_BYTES
 from smb_suite.sites.render import preview_file
 from smb_suite.web.admin import HOME, Views, read_form, text_field
@@ -94,7 +94,7 @@ class SiteAdminViews(Views):
         actor = await self._actor(request)
         if actor is None:
             return RedirectResponse(HOME, status_code=303)
-        domains = await self._services.runner.read(site_ops.editable_domains, self._services, actor[0])
+        domains = await self._services.runner.read(sites.editable_domains, self._services, actor[0])
         if len(domains) == 1:
             return RedirectResponse(f"{BASE}/{domains[0].name}/", status_code=303)
         return self.render(request, "sites.html", await self.visitor(request), domains=domains)
@@ -105,10 +105,10 @@ class SiteAdminViews(Views):
             return RedirectResponse(HOME, status_code=303)
         principal, csrf = actor
         editor = await self._services.runner.read(
-            site_ops.editor, self._services, principal, request.path_params["domain"]
+            sites.editor, self._services, principal, request.path_params["domain"]
         )
         usage = await self._services.runner.read(self._services.quota.current, editor.domain.tenant_id)
-        limits = site_ops.upload_limits(self._services)
+        limits = sites.upload_limits(self._services)
         return self.render(
             request,
             "site_edit.html",
@@ -124,9 +124,7 @@ class SiteAdminViews(Views):
         actor = await self._actor(request)
         if actor is None:
             return RedirectResponse(HOME, status_code=303)
-        editor = await self._services.runner.read(
-            site_ops.editor, self._services, actor[0], request.path_params["domain"]
-        )
+        editor = await self._services.runner.read(sites.editor, self._services, actor[0], request.path_params["domain"])
         page = editor.content.page(request.path_params["page"])
         theme = editor.themes.get(editor.content.info.theme)
         layouts = theme.layouts if theme else ()
@@ -140,7 +138,7 @@ class SiteAdminViews(Views):
             return RedirectResponse(HOME, status_code=303)
         domain = request.path_params["domain"]
         root = f"{BASE}/{domain}/preview/"
-        files = await self._services.runner.read(site_ops.preview, self._services, actor[0], domain, root)
+        files = await self._services.runner.read(sites.preview, self._services, actor[0], domain, root)
         found = preview_file(files, request.path_params["path"])
         if found is None:
             raise NotFound("This page is not part of the site.")
@@ -152,15 +150,15 @@ class SiteAdminViews(Views):
     async def theme(self, request: Request) -> Response:
         actor, form, domain = await self._post(request)
         await self._services.runner.write(
-            site_ops.choose_theme, self._services, actor, domain, text_field(form, "theme"), text_field(form, "colour")
+            sites.choose_theme, self._services, actor, domain, text_field(form, "theme"), text_field(form, "colour")
         )
         return self._done(domain, "saved")
 
     async def info(self, request: Request) -> Response:
         actor, form, domain = await self._post(request, await read_form(request, max_fields=20))
-        fields = {name: text_field(form, name) for name in site_ops.INFO_FIELDS}
+        fields = {name: text_field(form, name) for name in sites.INFO_FIELDS}
         contact_form = text_field(form, "contact_form") == "on"
-        await self._services.runner.write(site_ops.save_info, self._services, actor, domain, fields, contact_form)
+        await self._services.runner.write(sites.save_info, self._services, actor, domain, fields, contact_form)
         return self._done(domain, "saved")
 
     async def logo(self, request: Request) -> Response:
@@ -174,13 +172,13 @@ class SiteAdminViews(Views):
                 raise InvalidInput("Choose an image file for the logo.")
             data = await upload.read(MAX_LOGO_BYTES + 1)
             content_type = upload.content_type or ""
-        await self._services.runner.write(site_ops.save_logo, self._services, actor, domain, data, content_type)
+        await self._services.runner.write(sites.save_logo, self._services, actor, domain, data, content_type)
         return self._done(domain, "saved")
 
     async def add_page(self, request: Request) -> Response:
         actor, form, domain = await self._post(request)
         page_id = await self._services.runner.write(
-            site_ops.add_page, self._services, actor, domain, text_field(form, "slug"), text_field(form, "title")
+            sites.add_page, self._services, actor, domain, text_field(form, "slug"), text_field(form, "title")
         )
         return RedirectResponse(f"{BASE}/{domain}/pages/{page_id}?done=page-added", status_code=303)
 
@@ -189,7 +187,7 @@ class SiteAdminViews(Views):
         actor, form, domain = await self._post(request, form)
         values = {name: text_field(form, name) for name in ("title", "description", "body", "layout")}
         await self._services.runner.write(
-            site_ops.update_page,
+            sites.update_page,
             self._services,
             actor,
             domain,
@@ -201,27 +199,25 @@ class SiteAdminViews(Views):
 
     async def delete_page(self, request: Request) -> Response:
         actor, _, domain = await self._post(request)
-        await self._services.runner.write(
-            site_ops.delete_page, self._services, actor, domain, request.path_params["page"]
-        )
+        await self._services.runner.write(sites.delete_page, self._services, actor, domain, request.path_params["page"])
         return self._done(domain, "deleted", "#pages")
 
     async def move_page(self, request: Request) -> Response:
         actor, form, domain = await self._post(request)
         offset = -1 if text_field(form, "direction") == "up" else 1
         await self._services.runner.write(
-            site_ops.move_page, self._services, actor, domain, request.path_params["page"], offset
+            sites.move_page, self._services, actor, domain, request.path_params["page"], offset
         )
         return self._done(domain, "saved", "#pages")
 
     async def publish(self, request: Request) -> Response:
         actor, _, domain = await self._post(request)
-        await self._services.runner.write(site_ops.publish_site, self._services, actor, domain)
+        await self._services.runner.write(sites.publish_site, self._services, actor, domain)
         return self._done(domain, "published")
 
     async def rollback(self, request: Request) -> Response:
         actor, _, domain = await self._post(request)
-        await self._services.runner.write(site_ops.roll_back, self._services, actor, domain)
+        await self._services.runner.write(sites.roll_back, self._services, actor, domain)
         return self._done(domain, "rolled-back")
 
     async def upload(self, request: Request) -> Response:
@@ -231,5 +227,5 @@ class SiteAdminViews(Views):
         upload = form.get("site")
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise InvalidInput("Choose a .zip file with your site.")
-        await self._services.runner.write(site_ops.upload_site, self._services, actor, domain, upload.file)
+        await self._services.runner.write(sites.upload_site, self._services, actor, domain, upload.file)
         return self._done(domain, "uploaded")

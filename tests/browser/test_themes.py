@@ -10,8 +10,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from smb_suite import config, ops, site_ops
+from smb_suite import config
 from smb_suite.directory import OPERATOR
+from smb_suite.ops import sites
+from smb_suite.services import open_services
 from smb_suite.sites import themes
 from tests.daemon import Daemon, make_daemon
 
@@ -53,10 +55,10 @@ def demo_site(server: Daemon, theme: str) -> str:
     """Publish demo content with `theme` on its own domain; return the domain."""
     domain = f"{theme}.test"
     server.cli("domain", "add", domain, "--tenant", "example.test")
-    services = ops.open_services(config.load(server.config))
+    services = open_services(config.load(server.config))
     try:
         scheme = themes.get_theme(services.config.themes_dir, theme).colours[0].key
-        site_ops.choose_theme(services, OPERATOR, domain, theme, scheme)
+        sites.choose_theme(services, OPERATOR, domain, theme, scheme)
         fields = {
             "business_name": "Bakery Miller",
             "tagline": "Bread since 1920",
@@ -67,13 +69,13 @@ def demo_site(server: Daemon, theme: str) -> str:
             "opening_hours": "Mon–Fri 7:00–18:00\nSat 7:00–12:00",
             "lang": "en",
         }
-        site_ops.save_info(services, OPERATOR, domain, fields, contact_form=True)
-        site_ops.save_logo(services, OPERATOR, domain, PNG, "image/png")
+        sites.save_info(services, OPERATOR, domain, fields, contact_form=True)
+        sites.save_logo(services, OPERATOR, domain, PNG, "image/png")
         home = services.content.load(services.directory.get_domain(OPERATOR, domain), theme).pages[0]
-        site_ops.update_page(services, OPERATOR, domain, home.id, title="Welcome", body=ABOUT)
-        page_id = site_ops.add_page(services, OPERATOR, domain, "about", "About us")
-        site_ops.update_page(services, OPERATOR, domain, page_id, body="Three generations of bakers.")
-        site_ops.publish_site(services, OPERATOR, domain)
+        sites.update_page(services, OPERATOR, domain, home.id, title="Welcome", body=ABOUT)
+        page_id = sites.add_page(services, OPERATOR, domain, "about", "About us")
+        sites.update_page(services, OPERATOR, domain, page_id, body="Three generations of bakers.")
+        sites.publish_site(services, OPERATOR, domain)
     finally:
         services.close()
     return domain

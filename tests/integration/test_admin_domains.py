@@ -14,7 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from smb_suite import config, dns_ops, ops
+from smb_suite import config
+from smb_suite.directory import OPERATOR
+from smb_suite.ops import dns_records
+from smb_suite.services import open_services
 from tests.adminweb import post, prove_ownership, running, signed_in
 from tests.daemon import Daemon
 from tests.dnsserver import DnsServer, parse_zone
@@ -110,21 +113,21 @@ def test_live_check_marks_each_record_present_missing_or_wrong(owner: httpx.Clie
 
 
 def test_judging_answers_follows_the_record_kind() -> None:
-    spf = dns_ops.Record("a.test", "TXT", "v=spf1 mx -all", "spf")
-    assert dns_ops.judge(spf, ["other=1", "v=spf1 mx -all"]) is dns_ops.Status.PRESENT
-    assert dns_ops.judge(spf, ["other=1"]) is dns_ops.Status.MISSING
-    assert dns_ops.judge(spf, ["v=spf1 a -all"]) is dns_ops.Status.WRONG
-    mx = dns_ops.Record("a.test", "MX", "10 mail.test.", "mx")
-    assert dns_ops.judge(mx, ["10 MAIL.test."]) is dns_ops.Status.PRESENT
-    assert dns_ops.judge(mx, ["10 other.test."]) is dns_ops.Status.WRONG
+    spf = dns_records.Record("a.test", "TXT", "v=spf1 mx -all", "spf")
+    assert dns_records.judge(spf, ["other=1", "v=spf1 mx -all"]) is dns_records.Status.PRESENT
+    assert dns_records.judge(spf, ["other=1"]) is dns_records.Status.MISSING
+    assert dns_records.judge(spf, ["v=spf1 a -all"]) is dns_records.Status.WRONG
+    mx = dns_records.Record("a.test", "MX", "10 mail.test.", "mx")
+    assert dns_records.judge(mx, ["10 MAIL.test."]) is dns_records.Status.PRESENT
+    assert dns_records.judge(mx, ["10 other.test."]) is dns_records.Status.WRONG
 
 
 def test_cli_prints_the_same_records(server: Daemon) -> None:
     printed = server.cli("dns", NEW).stdout
-    services = ops.open_services(config.load(server.config))
+    services = open_services(config.load(server.config))
     try:
-        domain = services.directory.get_domain(ops.OPERATOR, NEW)
-        for record in dns_ops.records(services, domain):
+        domain = services.directory.get_domain(OPERATOR, NEW)
+        for record in dns_records.records(services, domain):
             assert record.name in printed
     finally:
         services.close()

@@ -12,10 +12,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from smb_suite import config, ops, tenant_ops
+from smb_suite import config
 from smb_suite.directory import OPERATOR as CLI
 from smb_suite.directory import Principal, Role
 from smb_suite.errors import PermissionDenied
+from smb_suite.ops import tenants, tiers, users
+from smb_suite.services import open_services
 from smb_suite.web.app import AdminRoute, create_app
 from tests.adminweb import BOB, CUSTOMER, ROLES, browser, csrf_token, running, signed_in
 from tests.daemon import DOMAIN, Daemon
@@ -90,7 +92,7 @@ OWN_OR_PUBLIC = {
     "/admin/account/forwarding",
     "/admin/account/vacation",
 }
-# Website editor routes: each goes through the same site_ops.site_domain check as publish and info above.
+# Website editor routes: each goes through the same sites.site_domain check as publish and info above.
 SAME_CHECK_AS_PUBLISH = {
     "/admin/sites/{domain}/theme",
     "/admin/sites/{domain}/logo",
@@ -111,10 +113,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 @pytest.fixture(scope="module", autouse=True)
 def victims(server: Daemon) -> None:
     """A mailbox and an alias per role, for the removal rows of the matrix."""
-    services = ops.open_services(config.load(server.config))
+    services = open_services(config.load(server.config))
     try:
         for role in ["nobody", *ROLES]:
-            ops.add_user(services, CLI, f"victim-{role}@{DOMAIN}", "a long enough password")
+            users.add_user(services, CLI, f"victim-{role}@{DOMAIN}", "a long enough password")
             services.directory.add_alias(CLI, f"rm-{role}@{DOMAIN}", BOB)
     finally:
         services.close()
@@ -177,34 +179,34 @@ def test_operator_searches_businesses_by_name_or_domain(clients: dict[str, httpx
 
 def test_core_refuses_what_the_pages_would_never_offer(server: Daemon) -> None:
     """The rules live in the core: calling the use cases directly with a weaker principal is refused too."""
-    services = ops.open_services(config.load(server.config))
+    services = open_services(config.load(server.config))
     try:
         alice = services.directory.find_user(ROLES["user"][0])
         owner = services.directory.find_user(ROLES["owner"][0])
         assert alice is not None and owner is not None
-        as_user, as_owner = ops.principal_of(alice, "test"), ops.principal_of(owner, "test")
+        as_user, as_owner = users.principal_of(alice, "test"), users.principal_of(owner, "test")
         with pytest.raises(PermissionDenied):
-            ops.set_tier(services, as_owner, DOMAIN, "plus")  # an owner sees its tier but does not set it
+            tiers.set_tier(services, as_owner, DOMAIN, "plus")  # an owner sees its tier but does not set it
         with pytest.raises(PermissionDenied):
-            tenant_ops.set_suspended(services, as_owner, CUSTOMER, True)
+            tenants.set_suspended(services, as_owner, CUSTOMER, True)
         with pytest.raises(PermissionDenied):
-            ops.set_password(services, as_user, BOB, "a long enough password")
+            users.set_password(services, as_user, BOB, "a long enough password")
         with pytest.raises(PermissionDenied):
-            ops.set_password(services, as_owner, "root@ops.test", "a long enough password")  # not its business
+            users.set_password(services, as_owner, "root@ops.test", "a long enough password")  # not its business
         with pytest.raises(PermissionDenied):
-            ops.add_user(services, as_owner, f"boss2@{DOMAIN}", "a long enough password", Role.OPERATOR)
+            users.add_user(services, as_owner, f"boss2@{DOMAIN}", "a long enough password", Role.OPERATOR)
         with pytest.raises(PermissionDenied):
-            tenant_ops.audit_entries(services, as_user)
+            tenants.audit_entries(services, as_user)
         stranger = Principal(Role.PARTNER, tenant_id=owner.tenant_id, name="x")
         with pytest.raises(PermissionDenied):
-            tenant_ops.set_suspended(services, stranger, CUSTOMER, True)  # not its customer
-        assert tenant_ops.tenant_rows(services, CLI)  # the operator at the command line sees them all
+            tenants.set_suspended(services, stranger, CUSTOMER, True)  # not its customer
+        assert tenants.tenant_rows(services, CLI)  # the operator at the command line sees them all
     finally:
         services.close()
 
 
 def test_the_matrix_covers_every_admin_route(server: Daemon) -> None:
-    services = ops.open_services(config.load(server.config))
+    services = open_services(config.load(server.config))
     try:
         app = create_app(services)
     finally:

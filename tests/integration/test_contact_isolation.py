@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from smb_suite import ops, site_ops
 from smb_suite.config import load as load_config
 from smb_suite.directory import OPERATOR
+from smb_suite.ops import sites
+from smb_suite.services import open_services
 from tests.adminweb import CUSTOMER_OWNER, running
 from tests.daemon import DOMAIN, OWNER, Daemon
 
@@ -24,9 +25,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 
 def set_site_email(server: Daemon, address: str) -> None:
     """What the owner of example.test may type into its site's e-mail field."""
-    core = ops.open_services(load_config(server.config))
+    core = open_services(load_config(server.config))
     try:
-        site_ops.save_info(core, OPERATOR, DOMAIN, {"business_name": "Example", "email": address}, True)
+        sites.save_info(core, OPERATOR, DOMAIN, {"business_name": "Example", "email": address}, True)
     finally:
         core.close()
 

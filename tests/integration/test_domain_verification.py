@@ -19,8 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from smb_suite import config, ops
+from smb_suite import config
 from smb_suite.directory import OPERATOR
+from smb_suite.ops import signing
+from smb_suite.services import open_services
 from tests.adminweb import (
     CUSTOMER,
     PASSWORD,
@@ -93,7 +95,7 @@ def sessions(server: Daemon) -> Iterator[dict[str, httpx.Client]]:
 
 def hosted(server: Daemon) -> dict[str, str]:
     """Every hosted domain -> its business, read from the daemon's database (quicker than `domain list`)."""
-    services = ops.open_services(config.load(server.config))
+    services = open_services(config.load(server.config))
     try:
         return {domain.name: domain.tenant_name for domain in services.directory.list_domains(OPERATOR)}
     finally:
@@ -170,13 +172,13 @@ def test_a_pending_domain_serves_no_site(server: Daemon, owner: httpx.Client) ->
 
 
 def test_a_pending_domain_signs_nothing(server: Daemon, owner: httpx.Client) -> None:
-    services = ops.open_services(config.load(server.config))
+    services = open_services(config.load(server.config))
     try:
         assert services.dkim.active(PENDING)  # it has keys (for its DNS records) ...
         assert services.dkim.signing_keys(PENDING) == []  # ... but signs nothing with them
         message = f"From: anna@{PENDING}\r\nSubject: x\r\n\r\nbody\r\n".encode()
-        assert ops.sign(services, message, PENDING) == message
-        assert ops.sign_generated(services, message) == message
+        assert signing.sign(services, message, PENDING) == message
+        assert signing.sign_generated(services, message) == message
         assert services.dkim.signing_keys(DOMAIN)
     finally:
         services.close()
@@ -392,7 +394,7 @@ def test_a_refused_tenant_create_leaves_nothing(server: Daemon, domain: str, own
         response = post(partner, "/admin/tenants", form)
     assert response.status_code == status, response.text[:300]
     assert domain not in hosted(server)
-    services = ops.open_services(config.load(server.config))
+    services = open_services(config.load(server.config))
     try:
         assert all(tenant.name != "half-co" for tenant in services.directory.list_tenants(OPERATOR))
     finally:

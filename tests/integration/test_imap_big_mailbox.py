@@ -14,8 +14,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from smb_suite import ops
 from smb_suite.config import load as load_config
+from smb_suite.services import open_services
 from tests.daemon import USER, USER_PASSWORD, make_daemon
 
 COUNT = 100_000
@@ -28,7 +28,7 @@ def write_messages(folder: Path) -> None:
 
 
 def index_messages(config: Path) -> None:
-    services = ops.open_services(load_config(config))
+    services = open_services(load_config(config))
     try:
         services.store.reconcile()
     finally:

@@ -16,9 +16,10 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from smb_suite import ops, tenant_ops
 from smb_suite.config import load as load_config
 from smb_suite.directory import OPERATOR
+from smb_suite.ops import tenants, users
+from smb_suite.services import open_services
 from tests.daemon import OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, make_daemon
 
 BOB, CAROL, PASSWORD = "bob@example.test", "carol@other.test", "a-long-enough-password-1"
@@ -29,10 +30,10 @@ _STATUS = re.compile(rb"\((.*)\)")
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     daemon = make_daemon(tmp_path_factory.mktemp("reuse"), services=("imap",))
-    services = ops.open_services(load_config(daemon.config))
+    services = open_services(load_config(daemon.config))
     try:
-        ops.add_user(services, OPERATOR, BOB, PASSWORD)
-        tenant_ops.create_tenant(services, OPERATOR, "Other business", "other.test", CAROL, PASSWORD)
+        users.add_user(services, OPERATOR, BOB, PASSWORD)
+        tenants.create_tenant(services, OPERATOR, "Other business", "other.test", CAROL, PASSWORD)
     finally:
         services.close()
     daemon.start()

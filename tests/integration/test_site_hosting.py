@@ -17,8 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from smb_suite import config, ops, tls
+from smb_suite import config, tls
 from smb_suite.directory import OPERATOR
+from smb_suite.services import open_services
 from tests.daemon import DOMAIN, Daemon, make_daemon
 
 WEB = ("smtp", "http", "https")
@@ -204,7 +205,7 @@ def test_upload_then_rollback_then_publish(tmp_path: Path) -> None:
 def test_publishing_under_concurrent_requests_never_mixes_versions(site: Daemon) -> None:
     """Two pages fetched concurrently while versions A and B alternate: every response is one whole version."""
     cfg = config.load(site.config)
-    services = ops.open_services(cfg)
+    services = open_services(cfg)
     filler = b"x" * 200_000  # larger than any socket buffer, so a torn file would show
     contents = {
         marker: {

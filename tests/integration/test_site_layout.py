@@ -18,10 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smb_suite import ops
 from smb_suite.config import load as load_config
 from smb_suite.directory import OPERATOR
 from smb_suite.errors import InvalidInput
+from smb_suite.ops import domains
+from smb_suite.services import initialise, open_services
 from smb_suite.sites import publish, upload
 from tests.daemon import DOMAIN, Daemon, make_daemon, site_folder
 
@@ -70,9 +71,9 @@ def test_a_site_folder_is_named_after_the_domain_id(site: Daemon) -> None:
 def test_the_old_name_based_layout_is_moved_once_and_served_the_same(tmp_path: Path) -> None:
     server = make_daemon(tmp_path / "old", services=WEB)
     settings = load_config(server.config)
-    services = ops.open_services(settings)
+    services = open_services(settings)
     try:
-        second = ops.add_domain(services, OPERATOR, "second.example")
+        second = domains.add_domain(services, OPERATOR, "second.example")
     finally:
         services.close()
     sites = settings.sites_dir
@@ -82,16 +83,16 @@ def test_the_old_name_based_layout_is_moved_once_and_served_the_same(tmp_path: P
     (sites / str(second.id)).rename(sites / second.name)
     (sites / second.name / "versions").joinpath("1", "marker.txt").parent.mkdir(parents=True)
 
-    created = ops.initialise(settings)  # as `serve` does on start
+    created = initialise(settings)  # as `serve` does on start
     assert f"site layout: moved site {DOMAIN} -> {first.name}" in created
     assert not (sites / DOMAIN).exists() and not (sites / second.name).exists()
     assert (first / "current" / "index.html").read_bytes() == index
     assert (sites / str(second.id) / "versions" / "1").is_dir()  # the whole folder moved, not only `current`
-    assert not [line for line in ops.initialise(settings) if line.startswith("site layout")]  # idempotent
+    assert not [line for line in initialise(settings) if line.startswith("site layout")]  # idempotent
 
     # A run cut short (one folder moved, one not) is finished by the next start.
     (sites / str(second.id)).rename(sites / second.name)
-    assert ops.initialise(settings) == [f"site layout: moved site {second.name} -> {second.id}"]
+    assert initialise(settings) == [f"site layout: moved site {second.name} -> {second.id}"]
 
     server.start()
     try:

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from smb_suite import db, ops
+from smb_suite import db
 from smb_suite.config import load as load_config
 from smb_suite.directory import OPERATOR
+from smb_suite.services import open_services
 from smb_suite.storage import legacy
 from smb_suite.storage.legacy import old_folder_path
 from smb_suite.storage.paths import FOLDER_PREFIX, MailLayout
@@ -29,7 +30,7 @@ Expected = dict[tuple[str, str], list[tuple[int, str, frozenset[str]]]]
 
 def fill(daemon: Daemon) -> Expected:
     """Mail in every folder of both users, some flagged and some expunged (UIDs with gaps), in-process."""
-    services = ops.open_services(load_config(daemon.config))
+    services = open_services(load_config(daemon.config))
     expected: Expected = {}
     try:
         for address, _ in ACCOUNTS:
@@ -163,7 +164,7 @@ def test_an_old_mailbox_whose_name_pointed_at_another_business_takes_nothing_wit
     mailbox empty and gives the victim its own mail."""
     daemon = make_daemon(tmp_path / "d", services=("imap",))
     data = daemon.folder / "data"
-    services = ops.open_services(load_config(daemon.config))
+    services = open_services(load_config(daemon.config))
     try:
         victim = services.directory.get_user(OPERATOR, OWNER)
         services.store.deliver([victim], b"Subject: the victim's\r\n\r\nmine\r\n")

@@ -14,12 +14,14 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smb_suite import db, ops, tls
+from smb_suite import db, tls
 from smb_suite.config import load as load_config
 from smb_suite.directory import OPERATOR, Role
 from smb_suite.errors import InvalidInput, InvalidMailboxName
 from smb_suite.mail.address import parse_stored_address
 from smb_suite.names import check_tenant_name, normalize_domain, unsafe_character
+from smb_suite.ops import domains, users
+from smb_suite.services import Services, initialise, open_services
 from smb_suite.storage.legacy import old_folder_path as folder_path  # the layout legacy.py moves from
 from smb_suite.storage.maildir import validate_mailbox_name
 from tests.daemon import DOMAIN, OWNER, run_cli, write_config
@@ -202,17 +204,17 @@ def test_only_valid_host_names_choose_a_certificate(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def services(tmp_path: Path) -> Iterator[ops.Services]:
+def services(tmp_path: Path) -> Iterator[Services]:
     settings = load_config(write_config(tmp_path))
-    ops.initialise(settings)
-    opened = ops.open_services(settings)
-    ops.add_domain(opened, OPERATOR, DOMAIN)
-    ops.add_user(opened, OPERATOR, OWNER, "owner-password", Role.OWNER)
+    initialise(settings)
+    opened = open_services(settings)
+    domains.add_domain(opened, OPERATOR, DOMAIN)
+    users.add_user(opened, OPERATOR, OWNER, "owner-password", Role.OWNER)
     yield opened
     opened.close()
 
 
-def _snapshot(services: ops.Services) -> tuple[list[str], dict[str, list[tuple[object, ...]]]]:
+def _snapshot(services: Services) -> tuple[list[str], dict[str, list[tuple[object, ...]]]]:
     data = services.config.server.data_dir
     files = sorted(str(Path(d, n).relative_to(data)) for d, dirs, fs in os.walk(data) for n in [*dirs, *fs])
     tables = {}
@@ -223,16 +225,16 @@ def _snapshot(services: ops.Services) -> tuple[list[str], dict[str, list[tuple[o
 
 
 @pytest.mark.parametrize("bad", ["a/b", "../../x", "x\\y", "a\x00b", "a\x85b", "..", "x" * 101])
-def test_a_refused_name_creates_nothing(services: ops.Services, bad: str) -> None:
+def test_a_refused_name_creates_nothing(services: Services, bad: str) -> None:
     before = _snapshot(services)
     attempts = [
-        lambda: ops.add_user(services, OPERATOR, f"{bad}@{DOMAIN}", "a-password"),
+        lambda: users.add_user(services, OPERATOR, f"{bad}@{DOMAIN}", "a-password"),
         lambda: services.directory.add_alias(OPERATOR, f"{bad}@{DOMAIN}", OWNER),
         lambda: services.directory.add_alias(OPERATOR, f"sales@{DOMAIN}", f"{bad}@elsewhere.example"),
         lambda: services.directory.set_forwarding(OPERATOR, OWNER, f"{bad}@elsewhere.example"),
         lambda: services.directory.set_catchall(OPERATOR, DOMAIN, f"{bad}@{DOMAIN}"),
-        lambda: ops.add_domain(services, OPERATOR, f"{bad}.example"),
-        lambda: ops.add_domain(services, OPERATOR, "new.example", tenant=bad),
+        lambda: domains.add_domain(services, OPERATOR, f"{bad}.example"),
+        lambda: domains.add_domain(services, OPERATOR, "new.example", tenant=bad),
         lambda: services.tenants.create(OPERATOR, bad, "starter"),
     ]
     for attempt in attempts:

@@ -11,9 +11,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from smb_suite import config, ops, usage_check
+from smb_suite import config
 from smb_suite.directory import OPERATOR, Role, User
 from smb_suite.errors import QuotaExceeded
+from smb_suite.ops import domains, sites, tiers, users
+from smb_suite.services import initialise, open_services
 
 TINY_TIER = '[tiers.tiny]\nstorage_mb = 1\n[quota]\ndefault_tier = "tiny"\n'
 SIZES = st.sampled_from([1, 1_000, 60_000, 300_000, 700_000])
@@ -27,11 +29,11 @@ class UsageMachine(RuleBasedStateMachine):
         path = self.folder / "smb-suite.toml"
         path.write_text(f'[server]\ndata_dir = "data"\n{TINY_TIER}')
         self.config = config.load(path)
-        ops.initialise(self.config)
-        self.services = ops.open_services(self.config)
-        ops.add_domain(self.services, OPERATOR, "tiny.test")
+        initialise(self.config)
+        self.services = open_services(self.config)
+        domains.add_domain(self.services, OPERATOR, "tiny.test")
         for address in ("ann@tiny.test", "bob@tiny.test"):
-            ops.add_user(self.services, OPERATOR, address, "pw", Role.OWNER)
+            users.add_user(self.services, OPERATOR, address, "pw", Role.OWNER)
         self.folders: dict[str, set[str]] = {"ann@tiny.test": set(), "bob@tiny.test": set()}
 
     def user(self, address: str) -> User:
@@ -77,17 +79,17 @@ class UsageMachine(RuleBasedStateMachine):
     def publish_site(self) -> None:
         domain = self.services.directory.get_domain(OPERATOR, "tiny.test")
         with contextlib.suppress(QuotaExceeded):
-            ops.publish_default_site(self.services, domain)
+            sites.publish_content(self.services, domain)
 
     @rule()
     def restart(self) -> None:
         self.services.close()
-        self.services = ops.open_services(self.config)
+        self.services = open_services(self.config)
         self.services.store.reconcile()
 
     @invariant()
     def usage_equals_disk(self) -> None:
-        assert usage_check.check(self.services) == []
+        assert tiers.check_drift(self.services) == []
 
     def teardown(self) -> None:
         self.services.close()

@@ -17,9 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smb_suite import config, site_ops
+from smb_suite import config
 from smb_suite.directory import Domain
 from smb_suite.errors import InvalidInput, SmbSuiteError
+from smb_suite.ops import sites
 from smb_suite.sites import render, themes
 from smb_suite.sites.content import SiteContent, SiteInfo, check_slug, default_home
 from smb_suite.sites.upload import UploadLimits, extract_site
@@ -209,12 +210,12 @@ def test_contact_fields_with_line_breaks_are_refused(field: str) -> None:
     values = {"name": "Eve", "email": "eve@visitor.test", "phone": "", "subject": "Hi", "message": "Hello"}
     values[field] = values[field] + "\r\nBcc: victim@elsewhere.test"
     with pytest.raises(InvalidInput, match="single line"):
-        site_ops.check_contact(**{("mail" if k == "email" else k): v for k, v in values.items()})
+        sites.check_contact(**{("mail" if k == "email" else k): v for k, v in values.items()})
 
 
 def test_contact_mail_has_the_visitor_as_reply_to_and_no_extra_headers() -> None:
-    message = site_ops.check_contact('Ann "Boss" <x>', "ann@visitor.test", "+1 555", "Order", "Bcc: x@y\r\nHi")
-    data = site_ops.build_contact_mail(DOMAIN, message, "192.0.2.1", 0.0)
+    message = sites.check_contact('Ann "Boss" <x>', "ann@visitor.test", "+1 555", "Order", "Bcc: x@y\r\nHi")
+    data = sites.build_contact_mail(DOMAIN, message, "192.0.2.1", 0.0)
     parsed = email.message_from_bytes(data, policy=email.policy.default)
     assert parsed["Reply-To"].addresses[0].addr_spec == "ann@visitor.test"
     assert parsed["Subject"] == "Order"
@@ -227,7 +228,7 @@ def test_contact_mail_has_the_visitor_as_reply_to_and_no_extra_headers() -> None
 
 def test_contact_throttle_allows_a_few_per_hour_per_address() -> None:
     now = [0.0]
-    throttle = site_ops.ContactThrottle(2, clock=lambda: now[0])
+    throttle = sites.ContactThrottle(2, clock=lambda: now[0])
     assert throttle.allow("a") and throttle.allow("a")
     assert not throttle.allow("a")
     assert throttle.allow("b")

@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smb_suite import db, ops
+from smb_suite import db
 from smb_suite.config import load as load_config
 from smb_suite.errors import UnsafePath
 from smb_suite.mail.address import Address
-from smb_suite.ops import Services
+from smb_suite.services import Services, initialise, open_services
 from smb_suite.storage.paths import MailLayout, inside, message_file
 from tests.daemon import OWNER, make_daemon, write_config
 
@@ -39,8 +39,8 @@ class Owner:
 def services(tmp_path: Path) -> Iterator[Services]:
     (tmp_path / "d").mkdir()
     config = load_config(write_config(tmp_path / "d", services=("imap",)))
-    ops.initialise(config)
-    opened = ops.open_services(config)
+    initialise(config)
+    opened = open_services(config)
     yield opened
     opened.close()
 

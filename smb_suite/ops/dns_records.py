@@ -12,15 +12,19 @@ import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from smb_suite import ops
 from smb_suite.config import Config, parse_listen_address
 from smb_suite.directory import Domain
 from smb_suite.errors import DnsFailure
 from smb_suite.mail import dkim
-from smb_suite.ops import Services
+from smb_suite.ops import signing
+
+if TYPE_CHECKING:
+    from smb_suite.services import Services
 
 TTL = 3600
+DMARC_SUGGESTION = "v=DMARC1; p=quarantine; adkim=r; aspf=r; pct=100"
 MTA_STS_MAX_AGE = 86400
 # (SRV service, listener, standard port) in RFC 8314 5.1 order: implicit TLS first.
 SRV_SERVICES = (
@@ -78,9 +82,9 @@ def records(services: Services, domain: Domain) -> list[Record]:
         Record(name, "TXT", "v=spf1 mx -all", "spf"),
         *(
             Record(f"{key.selector}._domainkey.{name}", "TXT", key.public_record(), "dkim")
-            for key in services.dkim.published(name, ops.grace_seconds(services))
+            for key in services.dkim.published(name, signing.grace_seconds(services))
         ),
-        Record(f"_dmarc.{name}", "TXT", ops.DMARC_SUGGESTION, "dmarc"),
+        Record(f"_dmarc.{name}", "TXT", DMARC_SUGGESTION, "dmarc"),
         Record(f"autoconfig.{name}", "CNAME", f"{host}.", "autoconfig"),
         Record(f"autodiscover.{name}", "CNAME", f"{host}.", "autoconfig"),
     ]

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from smb_suite import domain_names, ops, site_ops
+from smb_suite import domain_names
 from smb_suite.audit import Entry
 from smb_suite.directory import OPERATOR, Domain, Principal, Role, Tenant, User
 from smb_suite.errors import AlreadyExists, InvalidInput, PermissionDenied
 from smb_suite.mail.address import normalize_domain, parse_address
-from smb_suite.ops import Services
+from smb_suite.ops import domains, sites, users
 from smb_suite.quota import Usage
+
+if TYPE_CHECKING:
+    from smb_suite.services import Services
 
 IDENTIFIER = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
 RESERVED = domain_names.SIGNUP_RESERVED
@@ -66,15 +70,15 @@ def create_tenant(
     owner_address = parse_address(owner)
     if owner_address.domain != domain_name:
         raise InvalidInput(f"the owner's address must be at the business's domain {domain_name}")
-    password_hash = ops.new_password_hash(password, actor)  # before anything is created
+    password_hash = users.new_password_hash(password, actor)  # before anything is created
     with services.engine.begin() as conn:
         tenant = services.tenants.insert(conn, actor, name, chosen)
         hosted = services.directory.insert_domain(conn, actor, domain_name, tenant.id, tenant.name)
         services.dkim.create_pair(hosted.id, conn)
         user = services.directory.insert_user(conn, hosted, owner_address, password_hash, Role.OWNER)
     services.audit.record(actor, "tenant.create", f"{tenant.name} ({chosen})", tenant.id)
-    ops.domain_added(services, actor, hosted)
-    ops.user_added(services, actor, user)
+    domains.domain_added(services, actor, hosted)
+    users.user_added(services, actor, user)
     return tenant, hosted, user
 
 
@@ -120,7 +124,7 @@ def signup(services: Services, business: str, identifier: str, password: str, cl
     if not services.config.signup.enabled:
         raise PermissionDenied("sign-up is closed on this server")
     label = check_identifier(services, identifier)
-    ops.check_new_password(password)
+    users.check_new_password(password)
     business = business.strip()
     if not business or len(business) > 200:
         raise InvalidInput("give your business's name (up to 200 characters)")
@@ -129,7 +133,7 @@ def signup(services: Services, business: str, identifier: str, password: str, cl
     domain = f"{label}.{platform}"
     _, hosted, user = create_tenant(services, actor, label, domain, f"{SIGNUP_OWNER}@{domain}", password)
     info = services.content.load(hosted, services.config.sites.default_theme).info
-    fields = {name: str(getattr(info, name)) for name in site_ops.INFO_FIELDS}
-    site_ops.save_info(services, actor, domain, {**fields, "business_name": business}, info.contact_form)
-    site_ops.publish_site(services, actor, domain)
+    fields = {name: str(getattr(info, name)) for name in sites.INFO_FIELDS}
+    sites.save_info(services, actor, domain, {**fields, "business_name": business}, info.contact_form)
+    sites.publish_site(services, actor, domain)
     return user

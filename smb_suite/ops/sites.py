@@ -17,9 +17,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from smb_suite import delivery, log, ops
+from smb_suite import delivery, log
 from smb_suite.directory import Domain, Principal, Role, User
 from smb_suite.errors import (
     InvalidInput,
@@ -31,11 +31,13 @@ from smb_suite.errors import (
     UnknownRecipient,
 )
 from smb_suite.mail.address import parse_address, parse_stored_address
-from smb_suite.ops import Services
 from smb_suite.quota import format_bytes
 from smb_suite.sites import render, themes
 from smb_suite.sites.content import SiteContent, check_text
 from smb_suite.sites.upload import UploadLimits
+
+if TYPE_CHECKING:
+    from smb_suite.services import Services
 
 logger = logging.getLogger("smb_suite.web")
 
@@ -175,11 +177,20 @@ def _explain_quota(services: Services, domain: Domain, error: QuotaExceeded) -> 
     )
 
 
+def publish_content(services: Services, domain: Domain) -> Path:
+    """Build the domain's site from its content and theme and make it live (quota checked); the version. With
+    no content edited yet this is the starter site: the default theme with default content."""
+    config = services.config
+    content = services.content.load(domain, config.sites.default_theme)
+    theme = themes.get_theme(config.themes_dir, content.info.theme)
+    return services.sites.publish_files(domain, render.build_site(theme, content))
+
+
 def publish_site(services: Services, actor: Principal, name: str) -> Path:
     """Build from the content and make it live; the version live before stays for rollback."""
     domain = site_domain(services, actor, name)
     try:
-        version = ops.publish_site(services, domain)
+        version = publish_content(services, domain)
     except QuotaExceeded as error:
         raise _explain_quota(services, domain, error) from error
     _audit(services, actor, "site.publish", domain, version.name)

@@ -1,0 +1,126 @@
+"""The services container and its composition: `open_services` builds the core objects once from the
+configuration and wires what must reach back up (quota warnings, DKIM signing of generated mail) as
+callbacks; `initialise` prepares the data folder they open. No use cases here: those are in ops/."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from smb_suite import db, domain_names, tls
+from smb_suite.audit import AuditLog
+from smb_suite.auth.apppasswords import AppPasswords
+from smb_suite.auth.sessions import WebSessions
+from smb_suite.auth.throttle import LoginThrottle
+from smb_suite.config import Config, parse_nameserver
+from smb_suite.delivery import Delivery
+from smb_suite.directory import Directory
+from smb_suite.dkimkeys import DkimKeys
+from smb_suite.dns import Resolver
+from smb_suite.ops import notices, signing
+from smb_suite.queue.spool import QueueStore
+from smb_suite.quota import Quota
+from smb_suite.sites import publish
+from smb_suite.sites.content import ContentStore
+from smb_suite.sites.store import SiteStore
+from smb_suite.storage import legacy
+from smb_suite.storage.runner import StoreRunner
+from smb_suite.storage.store import MailStore
+from smb_suite.tenants import Tenants
+
+
+@dataclass
+class Services:
+    """The core objects, built once from the configuration by `open_services`, passed to every use case."""
+
+    config: Config
+    engine: sa.Engine
+    directory: Directory
+    quota: Quota
+    store: MailStore
+    sites: SiteStore
+    content: ContentStore
+    audit: AuditLog
+    tenants: Tenants
+    app_passwords: AppPasswords
+    dkim: DkimKeys
+    resolver: Resolver
+    queue: QueueStore
+    delivery: Delivery
+    runner: StoreRunner
+    throttle: LoginThrottle
+    web_sessions: WebSessions
+    clock: Callable[[], float] = time.time
+    listening: dict[str, int] = field(default_factory=dict)  # service -> bound port, filled in by the daemon
+
+    def close(self) -> None:
+        self.runner.close()
+        self.engine.dispose()
+
+
+def open_services(config: Config, clock: Callable[[], float] = time.time) -> Services:
+    """Connect to an initialised data folder (see `initialise`)."""
+    engine = db.create_engine(config.database_url)
+    quota = Quota(engine, config.tiers, config.quota.warn_percent)
+    directory = Directory(engine, clock, domain_names.rules_of(config))
+    store = MailStore(engine, config.mail_dir, clock, quota)
+    runner = StoreRunner()
+    queue = QueueStore(engine, config.queue_dir, clock, runner.io)
+    services = Services(
+        config=config,
+        engine=engine,
+        directory=directory,
+        quota=quota,
+        store=store,
+        sites=SiteStore(engine, config.sites_dir, quota),
+        content=ContentStore(engine, clock),
+        audit=AuditLog(engine, clock),
+        tenants=Tenants(engine, directory, clock),
+        app_passwords=AppPasswords(engine, clock),
+        queue=queue,
+        delivery=Delivery(directory, store, queue, runner, config, clock),
+        runner=runner,
+        throttle=LoginThrottle(engine, config.login, clock),
+        web_sessions=WebSessions(engine, clock),
+        dkim=DkimKeys(engine, clock),
+        resolver=Resolver([parse_nameserver(server) for server in config.dns.nameservers], config.dns.timeout),
+        clock=clock,
+    )
+    quota.listeners.append(functools.partial(notices.send_storage_warning, services))
+    services.delivery.sign_generated = functools.partial(signing.sign_generated, services)
+    return services
+
+
+def initialise(config: Config) -> list[str]:
+    """Create the data folder, database (migrations applied) and certificate, and move mail stored by old
+    versions to the id layout (storage/legacy.py); return what was created."""
+    created: list[str] = []
+    data_dir = config.server.data_dir
+    if not data_dir.exists():
+        data_dir.mkdir(parents=True)
+        created.append(f"data folder {data_dir}")
+    for folder in (config.mail_dir, config.sites_dir, config.queue_dir):
+        folder.mkdir(exist_ok=True)
+    engine = db.create_engine(config.database_url)
+    try:
+        if not db.is_current(engine):
+            db.migrate(engine)
+            created.append("database schema")
+        with engine.connect() as conn:
+            domains = [
+                (int(row.id), str(row.name)) for row in conn.execute(sa.select(db.domains.c.id, db.domains.c.name))
+            ]
+        moved = legacy.migrate(engine, config.mail_dir)  # once: mail of old versions to paths made of ids
+        if moved:
+            created.append(f"id layout for mail ({moved} folders moved)")
+    finally:
+        engine.dispose()
+    # Sites in folders named after domain ids (they were named after the domain): moved once, idempotent.
+    created.extend(f"site layout: {step}" for step in publish.migrate_layout(config.sites_dir, domains))
+    if tls.ensure_self_signed(config.certificate_path, config.key_path, config.server.hostname):
+        created.append(f"self-signed certificate {config.certificate_path}")
+    return created
