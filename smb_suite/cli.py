@@ -12,7 +12,7 @@ from pathlib import Path
 
 from smb_suite import config as config_module
 from smb_suite.config import MIB, Config
-from smb_suite.directory import OPERATOR, Vacation
+from smb_suite.directory.model import OPERATOR, Vacation
 from smb_suite.errors import ConfigError, SmbSuiteError
 from smb_suite.ops import (
     accounts,

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from smb_suite import log
 from smb_suite.config import Config
-from smb_suite.directory import Directory, Resolution, User, Vacation
+from smb_suite.directory.core import Directory
+from smb_suite.directory.model import Resolution, User, Vacation
 from smb_suite.errors import RelayDenied, SmbSuiteError, StorageFull, TenantSuspended
 from smb_suite.mail import autoreply
 from smb_suite.mail.address import parse_address

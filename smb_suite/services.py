@@ -11,15 +11,17 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from smb_suite import db, domain_names, tls
-from smb_suite.audit import AuditLog
+from smb_suite import db, tls
 from smb_suite.auth.apppasswords import AppPasswords
 from smb_suite.auth.sessions import WebSessions
 from smb_suite.auth.throttle import LoginThrottle
 from smb_suite.config import Config, parse_nameserver
 from smb_suite.delivery import Delivery
-from smb_suite.directory import Directory
-from smb_suite.dkimkeys import DkimKeys
+from smb_suite.directory import reservation
+from smb_suite.directory.audit import AuditLog
+from smb_suite.directory.core import Directory
+from smb_suite.directory.dkimkeys import DkimKeys
+from smb_suite.directory.tenants import Tenants
 from smb_suite.dns import Resolver
 from smb_suite.ops import notices, signing
 from smb_suite.queue.spool import QueueStore
@@ -30,7 +32,6 @@ from smb_suite.sites.store import SiteStore
 from smb_suite.storage import legacy
 from smb_suite.storage.runner import StoreRunner
 from smb_suite.storage.store import MailStore
-from smb_suite.tenants import Tenants
 
 
 @dataclass
@@ -66,7 +67,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
     """Connect to an initialised data folder (see `initialise`)."""
     engine = db.create_engine(config.database_url)
     quota = Quota(engine, config.tiers, config.quota.warn_percent)
-    directory = Directory(engine, clock, domain_names.rules_of(config))
+    directory = Directory(engine, clock, reservation.rules_of(config))
     store = MailStore(engine, config.mail_dir, clock, quota)
     runner = StoreRunner()
     queue = QueueStore(engine, config.queue_dir, clock, runner.io)

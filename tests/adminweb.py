@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from smb_suite.config import load as load_config
-from smb_suite.directory import OPERATOR, Role
+from smb_suite.directory.model import OPERATOR, Role
 from smb_suite.ops import domains, tenants, users
 from smb_suite.services import open_services
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, make_daemon

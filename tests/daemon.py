@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from smb_suite import db
 from smb_suite.config import load as load_config
-from smb_suite.directory import OPERATOR, Role
+from smb_suite.directory.model import OPERATOR, Role
 from smb_suite.ops import domains, users
 from smb_suite.services import initialise, open_services
 from smb_suite.storage.paths import MailLayout

@@ -16,7 +16,7 @@ from typing import IO, Any, TypeVar
 from twisted.mail.imap4 import IAccount, INamespacePresenter
 from zope.interface import implementer
 
-from smb_suite.directory import User
+from smb_suite.directory.model import User
 from smb_suite.imap.folder import registry_for
 from smb_suite.imap.mailbox import DELIMITER, MailboxView, Session
 from smb_suite.services import Services

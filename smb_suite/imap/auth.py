@@ -18,7 +18,7 @@ from twisted.mail.imap4 import IAccount
 from zope.interface import implementer
 
 from smb_suite import log
-from smb_suite.directory import User
+from smb_suite.directory.model import User
 from smb_suite.errors import AuthenticationFailed, LoginLocked
 from smb_suite.imap.account import Account
 from smb_suite.imap.bridge import as_deferred

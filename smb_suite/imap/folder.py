@@ -21,7 +21,7 @@ from collections import Counter, OrderedDict
 from typing import Any, Protocol
 
 from smb_suite import errors
-from smb_suite.directory import User
+from smb_suite.directory.model import User
 from smb_suite.imap.search import HeaderCache
 from smb_suite.mail.summary import SearchText
 from smb_suite.services import Services

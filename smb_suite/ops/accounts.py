@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from smb_suite.auth.apppasswords import AppPassword
 from smb_suite.auth.passwords import hash_password
 from smb_suite.config import TierConfig
-from smb_suite.directory import Domain, Principal, Role, User, Vacation
+from smb_suite.directory.model import Domain, Principal, Role, User, Vacation
 from smb_suite.errors import PermissionDenied
 from smb_suite.mail.address import Address
 from smb_suite.quota import Usage

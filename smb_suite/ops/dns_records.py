@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from smb_suite.config import Config, parse_listen_address
-from smb_suite.directory import Domain
+from smb_suite.directory.model import Domain
 from smb_suite.errors import DnsFailure
 from smb_suite.mail import dkim
 from smb_suite.ops import signing

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from smb_suite.directory import OPERATOR, Domain, Principal, Role, User
+from smb_suite.directory.model import OPERATOR, Domain, Principal, Role, User
 from smb_suite.ops import sites, users
 
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def add_domain(services: Services, actor: Principal, name: str, tenant: str | None = None) -> Domain:
     """Host a domain: its starter site and its DKIM keys (RSA-2048 and Ed25519, RFC 8463). An owner's or
     partner's domain is pending until its ownership is proven (ops/verification.py); reserved names are
-    refused for everyone (domain_names)."""
+    refused for everyone (directory/reservation.py)."""
     domain = services.directory.add_domain(actor, name, tenant, services.config.quota.default_tier)
     services.dkim.create_pair(domain.id)
     domain_added(services, actor, domain)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from smb_suite import log
 from smb_suite.auth.passwords import DUMMY_HASH, verify_password
 from smb_suite.auth.throttle import account_key
-from smb_suite.directory import User
+from smb_suite.directory.model import User
 from smb_suite.errors import AccountSuspended, AuthenticationFailed, LoginLocked
 from smb_suite.ops import notices
 

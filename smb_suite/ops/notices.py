@@ -7,7 +7,7 @@ import email.policy
 import email.utils
 from typing import TYPE_CHECKING
 
-from smb_suite.directory import User
+from smb_suite.directory.model import User
 from smb_suite.quota import format_bytes
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from smb_suite.directory import Principal, Role
+from smb_suite.directory.model import Principal, Role
 from smb_suite.errors import PermissionDenied
 
 if TYPE_CHECKING:

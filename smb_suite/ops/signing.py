@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from smb_suite.directory import Principal
-from smb_suite.dkimkeys import DkimKey
+from smb_suite.directory.dkimkeys import DkimKey
+from smb_suite.directory.model import Principal
 from smb_suite.mail import dkim, message
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from smb_suite import delivery, log
-from smb_suite.directory import Domain, Principal, Role, User
+from smb_suite.directory.model import Domain, Principal, Role, User
 from smb_suite.errors import (
     InvalidInput,
     PermissionDenied,

@@ -9,9 +9,9 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from smb_suite import domain_names
-from smb_suite.audit import Entry
-from smb_suite.directory import OPERATOR, Domain, Principal, Role, Tenant, User
+from smb_suite.directory import reservation
+from smb_suite.directory.audit import Entry
+from smb_suite.directory.model import OPERATOR, Domain, Principal, Role, Tenant, User
 from smb_suite.errors import AlreadyExists, InvalidInput, PermissionDenied
 from smb_suite.mail.address import normalize_domain, parse_address
 from smb_suite.ops import domains, sites, users
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from smb_suite.services import Services
 
 IDENTIFIER = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
-RESERVED = domain_names.SIGNUP_RESERVED
+RESERVED = reservation.SIGNUP_RESERVED
 SIGNUP_OWNER = "owner"
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from smb_suite.auth.passwords import hash_password
-from smb_suite.directory import Principal, Role, User
+from smb_suite.directory.model import Principal, Role, User
 from smb_suite.errors import InvalidInput
 from smb_suite.mail.address import parse_stored_address
 

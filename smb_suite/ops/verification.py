@@ -1,10 +1,10 @@
 """Domain ownership proof: a domain an owner or partner adds is pending until DNS shows it is theirs.
 
 The proof is a TXT record `smb-suite-verification=<token>` on the domain itself, the token being the
-domain's own (directory.Domain.token, shown on its admin page). It is looked for through the one Resolver, when
+domain's own (directory/model.Domain.token, shown on its admin page). It is looked for through the one Resolver, when
 someone presses "Check now" on the domain's page and every `[domains] verify_interval` by the daemon
 (`run_periodically`). Until then the domain receives no mail (RCPT 550 5.7.1), sends none (MAIL FROM 553 5.7.1),
-signs nothing and serves no site; see directory.py, smtp/handlers.py, dkimkeys.py and web/app.py.
+signs nothing and serves no site; see directory/domains.py, smtp/handlers.py, directory/dkimkeys.py and web/app.py.
 
 The operator's domains (command line) and sign-up names below the platform domain are verified when added.
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from smb_suite import log
-from smb_suite.directory import Domain, Principal, Role
+from smb_suite.directory.model import Domain, Principal, Role
 from smb_suite.errors import DnsFailure, PermissionDenied
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from smb_suite import delivery, log, mailauth
-from smb_suite.directory import User
+from smb_suite.directory.model import User
 from smb_suite.errors import InvalidInput, RelayDenied, SmbSuiteError
 from smb_suite.mail import authresults, message
 from smb_suite.mail.address import parse_address

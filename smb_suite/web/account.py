@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from smb_suite.config import Config
-from smb_suite.directory import User, Vacation
+from smb_suite.directory.model import User, Vacation
 from smb_suite.errors import AuthenticationFailed
 from smb_suite.ops import accounts, users
 from smb_suite.ops.login import login

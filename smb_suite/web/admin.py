@@ -21,7 +21,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from smb_suite import log
-from smb_suite.directory import Principal, Role, User
+from smb_suite.directory.model import Principal, Role, User
 from smb_suite.errors import AuthenticationFailed, LoginLocked
 from smb_suite.ops import accounts, tenants, users
 from smb_suite.ops.login import login

@@ -19,7 +19,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import Receive, Scope, Send
 
-from smb_suite.directory import OPERATOR, Directory, Domain
+from smb_suite.directory.core import Directory
+from smb_suite.directory.model import OPERATOR, Domain
 from smb_suite.errors import NotFound
 from smb_suite.services import Services
 from smb_suite.web import errors

@@ -18,7 +18,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from smb_suite.config import Config
-from smb_suite.directory import Directory, Domain
+from smb_suite.directory.core import Directory
+from smb_suite.directory.model import Domain
 from smb_suite.errors import InvalidInput, NotFound
 from smb_suite.mail.address import parse_address
 from smb_suite.ops import dns_records

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from smb_suite.directory import Domain, Principal, Role, Tenant, User
+from smb_suite.directory.model import Domain, Principal, Role, Tenant, User
 from smb_suite.errors import InvalidInput
 from smb_suite.ops import accounts, dns_records, domains, users, verification
 from smb_suite.services import Services

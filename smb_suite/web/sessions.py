@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from smb_suite.auth.sessions import StoredSession, WebSessions
-from smb_suite.directory import User
+from smb_suite.directory.model import User
 from smb_suite.errors import ConfigError, PermissionDenied
 from smb_suite.storage.runner import StoreRunner
 

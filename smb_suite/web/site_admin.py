@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from smb_suite.directory import Principal
+from smb_suite.directory.model import Principal
 from smb_suite.errors import InvalidInput, NotFound, PermissionDenied
 from smb_suite.ops import sites
 from smb_suite.quota import format_bytes

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from smb_suite import config
-from smb_suite.directory import OPERATOR
+from smb_suite.directory.model import OPERATOR
 from smb_suite.ops import sites
 from smb_suite.services import open_services
 from smb_suite.sites import themes

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from smb_suite import config
-from smb_suite.directory import OPERATOR as CLI
-from smb_suite.directory import Principal, Role
+from smb_suite.directory.model import OPERATOR as CLI
+from smb_suite.directory.model import Principal, Role
 from smb_suite.errors import PermissionDenied
 from smb_suite.ops import tenants, tiers, users
 from smb_suite.services import open_services

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from smb_suite.config import load as load_config
-from smb_suite.directory import OPERATOR
+from smb_suite.directory.model import OPERATOR
 from smb_suite.ops import sites
 from smb_suite.services import open_services
 from tests.adminweb import CUSTOMER_OWNER, running

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from smb_suite import config
-from smb_suite.directory import OPERATOR
+from smb_suite.directory.model import OPERATOR
 from smb_suite.ops import signing
 from smb_suite.services import open_services
 from tests.adminweb import (

@@ -17,7 +17,7 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from smb_suite.config import load as load_config
-from smb_suite.directory import OPERATOR
+from smb_suite.directory.model import OPERATOR
 from smb_suite.ops import tenants, users
 from smb_suite.services import open_services
 from tests.daemon import OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, make_daemon

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from smb_suite import config, tls
-from smb_suite.directory import OPERATOR
+from smb_suite.directory.model import OPERATOR
 from smb_suite.services import open_services
 from tests.daemon import DOMAIN, Daemon, make_daemon
 

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smb_suite.config import load as load_config
-from smb_suite.directory import OPERATOR
+from smb_suite.directory.model import OPERATOR
 from smb_suite.errors import InvalidInput
 from smb_suite.ops import domains
 from smb_suite.services import initialise, open_services

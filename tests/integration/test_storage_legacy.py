@@ -15,7 +15,7 @@ import pytest
 
 from smb_suite import db
 from smb_suite.config import load as load_config
-from smb_suite.directory import OPERATOR
+from smb_suite.directory.model import OPERATOR
 from smb_suite.services import open_services
 from smb_suite.storage import legacy
 from smb_suite.storage.legacy import old_folder_path

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from smb_suite import db, tls
 from smb_suite.config import load as load_config
-from smb_suite.directory import OPERATOR, Role
+from smb_suite.directory.model import OPERATOR, Role
 from smb_suite.errors import InvalidInput, InvalidMailboxName
 from smb_suite.mail.address import parse_stored_address
 from smb_suite.names import check_tenant_name, normalize_domain, unsafe_character

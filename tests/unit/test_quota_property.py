@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from smb_suite import config
-from smb_suite.directory import OPERATOR, Role, User
+from smb_suite.directory.model import OPERATOR, Role, User
 from smb_suite.errors import QuotaExceeded
 from smb_suite.ops import domains, sites, tiers, users
 from smb_suite.services import initialise, open_services

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from smb_suite import db
-from smb_suite.directory import OPERATOR, Directory
-from smb_suite.dkimkeys import DkimKeys
+from smb_suite.directory.core import Directory
+from smb_suite.directory.dkimkeys import DkimKeys
+from smb_suite.directory.model import OPERATOR
 from smb_suite.mail.dkim import Algorithm
 
 DAY = 86400

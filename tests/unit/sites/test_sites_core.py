@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smb_suite import config
-from smb_suite.directory import Domain
+from smb_suite.directory.model import Domain
 from smb_suite.errors import InvalidInput, SmbSuiteError
 from smb_suite.ops import sites
 from smb_suite.sites import render, themes

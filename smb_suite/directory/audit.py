@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from smb_suite import db, log
-from smb_suite.directory import Directory, Principal, Role
+from smb_suite.directory.core import Directory
+from smb_suite.directory.model import Principal, Role
 from smb_suite.errors import PermissionDenied
 
 logger = logging.getLogger("smb_suite.audit")
