@@ -1,4 +1,5 @@
-"""Three businesses and a partner on one daemon, for the adversarial isolation suite (tests/test_isolation_*.py).
+"""Three businesses and a partner on one daemon, for the adversarial isolation suite
+(tests/integration/test_isolation_*.py).
 
 Made through the command line as an operator makes them (`tenant create`, `user add`, `domain add`,
 `tenant partner`), then given mail through the daemon itself: every owner and user receives a message over SMTP

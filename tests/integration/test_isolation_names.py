@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.imapwire import Wire
+from tests.integration.test_isolation_web import post, sign_in, site_get, welcome
 from tests.integration.test_smtp import insecure_context
 from tests.integration.test_web import sign_in as web_sign_in
 from tests.mailtest import wait_for
@@ -34,7 +35,6 @@ from tests.tenancy import (
     pair_id,
     subjects,
 )
-from tests.test_isolation_web import post, sign_in, site_get, welcome
 
 PASSWORD = "a long enough password"
 

@@ -35,7 +35,7 @@ class Heartbeats:
              BRAVO.owner.password],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            cwd=Path(__file__).parent.parent,
+            cwd=Path(__file__).resolve().parents[2],
         )  # fmt: skip
         self.web = httpx.Client(base_url=tenancy.http, headers={"Host": CHARLIE.domain}, timeout=30)
         self.smtp = smtplib.SMTP("127.0.0.1", tenancy.daemon.ports["smtp"], timeout=30)
