@@ -1,10 +1,10 @@
 """The services container and its composition: `open_services` builds the core objects once from the
-configuration and wires what must reach back up (quota warnings, DKIM signing of generated mail) as
-callbacks; `initialise` prepares the data folder they open. No use cases here: those are in ops/."""
+configuration, each given what it needs at construction (delivery its DKIM keys; the postmaster's notices
+subscribed to the quota's warning levels); `initialise` prepares the data folder they open. No use cases here:
+those are in ops/."""
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,13 +17,13 @@ from smb_suite.auth.sessions import WebSessions
 from smb_suite.auth.throttle import LoginThrottle
 from smb_suite.config import Config, parse_nameserver
 from smb_suite.delivery import Delivery
+from smb_suite.delivery.notices import OwnerNotices
 from smb_suite.directory import reservation
 from smb_suite.directory.audit import AuditLog
 from smb_suite.directory.core import Directory
 from smb_suite.directory.dkimkeys import DkimKeys
 from smb_suite.directory.tenants import Tenants
 from smb_suite.dns import Resolver
-from smb_suite.ops import notices, signing
 from smb_suite.queue.spool import QueueStore
 from smb_suite.quota import Quota
 from smb_suite.sites import publish
@@ -52,6 +52,7 @@ class Services:
     resolver: Resolver
     queue: QueueStore
     delivery: Delivery
+    notices: OwnerNotices
     runner: StoreRunner
     throttle: LoginThrottle
     web_sessions: WebSessions
@@ -71,6 +72,10 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
     store = MailStore(engine, config.mail_dir, clock, quota)
     runner = StoreRunner()
     queue = QueueStore(engine, config.queue_dir, clock, runner.io)
+    dkim = DkimKeys(engine, clock)
+    delivery = Delivery(directory, store, queue, runner, dkim, config, clock)
+    notices = OwnerNotices(delivery, directory, quota, config, clock)
+    quota.listeners.append(notices.storage_warning)  # the owners hear of a warning level crossed, by mail
     services = Services(
         config=config,
         engine=engine,
@@ -83,16 +88,15 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         tenants=Tenants(engine, directory, clock),
         app_passwords=AppPasswords(engine, clock),
         queue=queue,
-        delivery=Delivery(directory, store, queue, runner, config, clock),
+        delivery=delivery,
+        notices=notices,
         runner=runner,
         throttle=LoginThrottle(engine, config.login, clock),
         web_sessions=WebSessions(engine, clock),
-        dkim=DkimKeys(engine, clock),
+        dkim=dkim,
         resolver=Resolver([parse_nameserver(server) for server in config.dns.nameservers], config.dns.timeout),
         clock=clock,
     )
-    quota.listeners.append(functools.partial(notices.send_storage_warning, services))
-    services.delivery.sign_generated = functools.partial(signing.sign_generated, services)
     return services
 
 

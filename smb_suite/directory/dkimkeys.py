@@ -126,3 +126,9 @@ class DkimKeys:
                     loaded = self._loaded[row.id] = dkim.load_private_key(row.selector, row.algorithm, row.private_pem)
             keys.append(loaded)
         return keys
+
+    def sign(self, message: bytes, domain_name: str) -> bytes:
+        """The message with DKIM signatures of the domain on top, one per active key (unchanged without keys).
+
+        Blocking (database read, RSA): call it from a thread."""
+        return dkim.sign(message, domain_name, self.signing_keys(domain_name), int(self._clock())) + message

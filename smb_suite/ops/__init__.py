@@ -1,11 +1,11 @@
 """Use cases by subject, shared by cli.py, web/admin and the API: no SQL here, no HTTP here.
 
 Each function takes the `Services` container (services.py) and, where someone acts, the acting principal, and
-does one thing a user asked for: domains, users, login, notices, signing, tenants, accounts, sites, dns_records,
+does one thing a user asked for: domains, users, login, signing, tenants, accounts, sites, dns_records,
 verification, tiers, queue_admin.
 
 May import: delivery/, queue/, sites/, directory/, storage/, quota, auth/, mail/ and the base modules (config,
 errors, log, tls, dns, limits, durable). Never a front end (smtp/, imap/, web/), daemon or cli, never twisted.
-`Services` is imported for type annotations only (under TYPE_CHECKING): services.py composes ops' callbacks,
-so it sits above ops (see docs/ARCHITECTURE.md).
+`Services` is imported for type annotations only (under TYPE_CHECKING): services.py composes the core
+objects, so it sits above ops (see docs/ARCHITECTURE.md).
 """

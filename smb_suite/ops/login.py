@@ -11,7 +11,6 @@ from smb_suite.auth.passwords import DUMMY_HASH, verify_password
 from smb_suite.auth.throttle import account_key
 from smb_suite.directory.model import User
 from smb_suite.errors import AccountSuspended, AuthenticationFailed, LoginLocked
-from smb_suite.ops import notices
 
 if TYPE_CHECKING:
     from smb_suite.services import Services
@@ -59,7 +58,7 @@ async def login(services: Services, username: str, password: str, client_ip: str
                 log.event(logger, "auth.lock", ip=client_ip, minutes=int(throttle.settings.lock_duration) // 60)
             if failure.account_locked:
                 log.event(logger, "auth.lock", user=account, ip=client_ip)
-                await services.runner.write(notices.send_lock_notice, services, username, client_ip)
+                await services.runner.write(services.notices.account_locked, username, client_ip)
             raise
         await services.runner.write(throttle.succeeded, account)
     if await services.runner.read(services.directory.tenant_suspended, user.tenant_id):

@@ -1,4 +1,4 @@
-"""DKIM signing of our domains' mail (submitted and generated) and key rotation."""
+"""DKIM signing of our domains' submitted mail and key rotation (generated mail: Delivery.sign_generated)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from smb_suite.directory.dkimkeys import DkimKey
 from smb_suite.directory.model import Principal
-from smb_suite.mail import dkim, message
 
 if TYPE_CHECKING:
     from smb_suite.services import Services
@@ -22,18 +21,7 @@ def sign(services: Services, message: bytes, domain: str) -> bytes:
     Blocking (database read, RSA): call it from a thread. Used for local delivery of submitted mail and by the
     outbound queue.
     """
-    keys = services.dkim.signing_keys(domain)
-    return dkim.sign(message, domain, keys, int(services.clock())) + message
-
-
-def sign_generated(services: Services, data: bytes) -> bytes:
-    """DKIM-sign mail we write ourselves (vacation replies, reports) when its From is one of our domains, so it
-    passes DMARC at Gmail and Outlook like the user's own mail. Blocking: call it from a thread."""
-    senders = message.from_addresses(data)
-    if len(senders) != 1:
-        return data
-    domain = message.domain_of(senders[0])
-    return sign(services, data, domain) if services.directory.find_domain(domain) is not None else data
+    return services.dkim.sign(message, domain)
 
 
 def rotate_dkim(services: Services, actor: Principal, name: str) -> list[DkimKey]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from smb_suite import delivery, log
+from smb_suite import log
 from smb_suite.directory.model import Domain, Principal, Role, User
 from smb_suite.errors import (
     InvalidInput,
@@ -284,7 +284,7 @@ def contact_recipients(services: Services, domain: Domain) -> list[User]:
     content = services.content.load(domain, services.config.sites.default_theme)
     if content.info.email:
         try:
-            found = delivery.resolve(services.directory, services.store, content.info.email)
+            found = list(services.delivery.resolve(content.info.email).mailboxes)
         except (RelayDenied, UnknownRecipient, InvalidInput):
             found = []
         own = [user for user in found if user.tenant_id == domain.tenant_id]
@@ -316,10 +316,11 @@ def build_contact_mail(domain: Domain, message: ContactMessage, client_ip: str, 
 
 
 def send_contact_message(services: Services, domain: Domain, message: ContactMessage, client_ip: str) -> int:
-    """Deliver a visitor's message to the business's mailbox (synchronous: call through the writer)."""
+    """Deliver a visitor's message to the business's mailbox (synchronous: call through the writer); the
+    null envelope sender, so no autoreply answers the form."""
     users = contact_recipients(services, domain)
     data = build_contact_mail(domain, message, client_ip, services.clock())
     try:
-        return delivery.deliver(services.store, users, data)
+        return services.delivery.accept_now("", users, [], data).copies
     except (QuotaExceeded, StorageFull) as exc:
         raise TemporaryFailure("Your message could not be delivered right now. Please call or try later.") from exc

@@ -10,7 +10,8 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from smb_suite import delivery, log, mailauth
+from smb_suite import log, mailauth
+from smb_suite.delivery import INBOX, JUNK
 from smb_suite.directory.model import User
 from smb_suite.errors import InvalidInput, RelayDenied, SmbSuiteError
 from smb_suite.mail import authresults, message
@@ -159,18 +160,14 @@ class InboundHandler:
         data = received_header(server, session, envelope, trace_id) + content
         sender = null_sender_as_empty(envelope.mail_from)
         try:
-            if action is mailauth.Action.JUNK:  # quarantined: kept for the recipients here, never passed on
-                junk = delivery.deliver_to_junk
-                copies = await self.services.runner.write(junk, self.services.store, mailboxes, data)
-                accepted = delivery.Accepted(copies, None)
-            else:
-                accepted = await self.services.delivery.accept(sender, mailboxes, remote, data)
+            # quarantined: kept in Junk for the recipients here, never passed on (accept drops `remote`)
+            folder = JUNK if action is mailauth.Action.JUNK else INBOX
+            accepted = await self.services.delivery.accept(sender, mailboxes, remote, data, folder)
         except SmbSuiteError as error:
             return replies.for_error(error)
         except OSError:
             logger.exception("smtp.delivery_failed id=%s", trace_id)
             return replies.LOCAL_ERROR
-        folder = "Junk" if action is mailauth.Action.JUNK else "INBOX"
         log.event(
             logger,
             "smtp.delivered",

@@ -178,7 +178,7 @@ def test_a_pending_domain_signs_nothing(server: Daemon, owner: httpx.Client) -> 
         assert services.dkim.signing_keys(PENDING) == []  # ... but signs nothing with them
         message = f"From: anna@{PENDING}\r\nSubject: x\r\n\r\nbody\r\n".encode()
         assert signing.sign(services, message, PENDING) == message
-        assert signing.sign_generated(services, message) == message
+        assert services.delivery.sign_generated(message) == message
         assert services.dkim.signing_keys(DOMAIN)
     finally:
         services.close()

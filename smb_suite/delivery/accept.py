@@ -1,0 +1,221 @@
+"""`Delivery.accept()`: the one way into a mailbox (see the package docstring for who calls it).
+
+Local copies go durably into the mailboxes' folders and remote ones durably into the outbound queue, both
+before `accept` returns (and the front end answers); vacation autoreplies (RFC 3834) follow once the mail is
+safe. Concurrent calls from the event loop are committed together (one batch per writer turn), so fsyncs are
+shared; callers already on the writer thread (the contact form, the postmaster's notices) use `accept_now`,
+the same path without the batching.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from smb_suite import log
+from smb_suite.config import Config
+from smb_suite.delivery import recipients
+from smb_suite.directory.core import Directory
+from smb_suite.directory.dkimkeys import DkimKeys
+from smb_suite.directory.model import Resolution, User, Vacation
+from smb_suite.errors import RelayDenied, SmbSuiteError
+from smb_suite.mail import autoreply, message
+from smb_suite.mail.address import parse_address
+from smb_suite.queue.spool import QueueStore
+from smb_suite.storage.runner import GroupCommit, StoreRunner
+from smb_suite.storage.store import MailStore
+
+logger = logging.getLogger("smb_suite.delivery")
+INBOX = "INBOX"
+JUNK = "Junk"  # DMARC quarantine: kept for the recipients here, never passed on, never answered
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    sender: str
+    mailboxes: list[User]  # one per user: `_item` removes repeats
+    remote: list[str]
+    data: bytes
+    folder: str
+    enforce: bool  # False: the postmaster's notices, which must reach a full mailbox
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    queue_id: str | None
+    vacations: dict[int, Vacation]
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    copies: int  # local copies stored
+    queue_id: str | None  # the outbound queue's id when some recipients are remote
+
+
+def _item(
+    sender: str, mailboxes: Sequence[User], remote: Sequence[str], data: bytes, folder: str, enforce: bool
+) -> _Item:
+    """One copy per user, one queue entry per remote address; quarantined mail is never passed on."""
+    distinct = list({user.id: user for user in mailboxes}.values())
+    passed_on = [] if folder == JUNK else list(dict.fromkeys(remote))
+    return _Item(sender, distinct, passed_on, data, folder, enforce)
+
+
+class Delivery:
+    def __init__(
+        self,
+        directory: Directory,
+        store: MailStore,
+        queue: QueueStore,
+        runner: StoreRunner,
+        dkim: DkimKeys,
+        config: Config,
+        clock: Callable[[], float],
+    ) -> None:
+        self._directory = directory
+        self._store = store
+        self._queue = queue
+        self._runner = runner
+        self._dkim = dkim
+        self._config = config
+        self._clock = clock
+        self._batcher = GroupCommit(runner, self._store_batch, self._store_one)
+
+    def resolve(self, address: str) -> Resolution:
+        """Where mail for a hosted address goes, with the configured recipient delimiter (recipients.resolve)."""
+        delimiter = self._config.delivery.recipient_delimiter
+        return recipients.resolve(self._directory, self._store, address, delimiter)
+
+    async def accept(
+        self,
+        sender: str,
+        mailboxes: Sequence[User],
+        remote: Sequence[str],
+        data: bytes,
+        folder: str = INBOX,
+        enforce: bool = True,
+    ) -> Accepted:
+        """Store local copies and queue remote copies durably; then send vacation replies. Raises on failure."""
+        item = _item(sender, mailboxes, remote, data, folder, enforce)
+        stored = await self._batcher.submit(item)
+        if isinstance(stored, SmbSuiteError):
+            raise stored
+        if stored.vacations:
+            answering = [user for user in item.mailboxes if user.id in stored.vacations]
+            try:
+                await self._vacation_replies(sender, answering, stored.vacations, data)
+            except (SmbSuiteError, OSError) as error:  # the mail is safe; a missed autoreply is only logged
+                log.event(logger, "vacation.failed", sender=sender, reason=str(error) or error.__class__.__name__)
+        return Accepted(len(item.mailboxes), stored.queue_id)
+
+    def accept_now(
+        self,
+        sender: str,
+        mailboxes: Sequence[User],
+        remote: Sequence[str],
+        data: bytes,
+        folder: str = INBOX,
+        enforce: bool = True,
+    ) -> Accepted:
+        """`accept` for a caller on the writer thread: the same path, without batching and without vacation
+        replies (its callers send with the null sender, which is never answered: RFC 3834 2)."""
+        item = _item(sender, mailboxes, remote, data, folder, enforce)
+        stored = self._store_one(item)
+        if isinstance(stored, SmbSuiteError):
+            raise stored
+        return Accepted(len(item.mailboxes), stored.queue_id)
+
+    def _store_batch(self, items: Sequence[_Item]) -> list[_Stored | SmbSuiteError]:
+        """On the writer thread: store the local copies, then queue the remote ones of the messages whose local
+        part succeeded, each step one group commit. Per message: its queue id and the vacation replies its
+        hosted recipients have switched on, or its own error (a full mailbox fails that message alone)."""
+        io = self._runner.io
+        grouped = [item for item in items if item.mailboxes and item.folder == INBOX and item.enforce]
+        errors = self._store.deliver_batch([(i.mailboxes, i.data) for i in grouped], io) if grouped else []
+        failed = {id(item): error for item, error in zip(grouped, errors, strict=True) if error is not None}
+        for item in items:
+            if item.mailboxes and not (item.folder == INBOX and item.enforce):
+                try:
+                    self._store_apart(item)
+                except SmbSuiteError as error:
+                    failed[id(item)] = error
+        queued = [item for item in items if item.remote and id(item) not in failed]
+        queue_ids = self._queue.enqueue_batch([(i.sender, i.remote, i.data) for i in queued], io) if queued else []
+        ids = dict(zip((id(item) for item in queued), queue_ids, strict=True))
+        answerable = {
+            u.id for item in items if self._answerable(item) and id(item) not in failed for u in item.mailboxes
+        }
+        vacations = self._directory.vacations(answerable) if answerable else {}
+        return [
+            failed[id(item)]
+            if id(item) in failed
+            else _Stored(ids.get(id(item)), {u.id: vacations[u.id] for u in item.mailboxes if u.id in vacations})
+            for item in items
+        ]
+
+    def _store_apart(self, item: _Item) -> None:
+        """Copies outside the group commit: into INBOX without the quota check, or into another folder."""
+        if item.folder == INBOX:
+            self._store.deliver(item.mailboxes, item.data, enforce=False)
+            return
+        for user in item.mailboxes:
+            self._store.append(user, item.folder, item.data)
+
+    @staticmethod
+    def _answerable(item: _Item) -> bool:
+        """Vacation replies go to a real sender of mail that reached the INBOX (RFC 3834 2: never to <>)."""
+        return bool(item.sender) and item.folder == INBOX
+
+    def _store_one(self, item: _Item) -> _Stored | SmbSuiteError:
+        return self._store_batch([item])[0]
+
+    def sign_generated(self, data: bytes) -> bytes:
+        """DKIM-sign mail we write ourselves (vacation replies, reports) when its From is one of our domains, so
+        it passes DMARC at Gmail and Outlook like the user's own mail. Blocking: call it from a thread."""
+        senders = message.from_addresses(data)
+        if len(senders) != 1:
+            return data
+        domain = message.domain_of(senders[0])
+        return self._dkim.sign(data, domain) if self._directory.find_domain(domain) is not None else data
+
+    async def send(self, sender: str, recipients: Sequence[str], data: bytes) -> Accepted:
+        """Deliver a message we generate (DSN, autoreply): hosted recipients locally, others via the queue."""
+        data = await asyncio.to_thread(self.sign_generated, data)
+        mailboxes: list[User] = []
+        remote: list[str] = []
+        for recipient in recipients:
+            try:
+                resolution = await self._runner.read(self.resolve, recipient)
+            except RelayDenied:
+                remote.append(str(parse_address(recipient, fold_case=False)))
+                continue
+            mailboxes += resolution.mailboxes
+            remote += [str(address) for address in resolution.remote]
+        return await self.accept(sender, mailboxes, remote, data)
+
+    async def _vacation_replies(
+        self, sender: str, mailboxes: Sequence[User], vacations: dict[int, Vacation], data: bytes
+    ) -> None:
+        header = autoreply.parse_header(data)
+        if not autoreply.should_reply(sender, header):
+            return
+        for user in mailboxes:
+            if str(user.address) == sender.lower():
+                continue
+            vacation = vacations[user.id]
+            interval = self._config.delivery.vacation_interval
+            if not await self._runner.write(self._directory.claim_vacation_reply, user.id, sender, interval):
+                continue
+            reply = autoreply.build_reply(
+                user=str(user.address),
+                sender=sender,
+                subject=vacation.subject,
+                text=vacation.body,
+                original=header,
+                hostname=self._config.server.hostname,
+                now=self._clock(),
+            )
+            await self.send("", [sender], reply)  # RFC 3834 3.3: null envelope sender, so it never bounces back
+            log.event(logger, "vacation.replied", user=user.address, to=sender)

@@ -1,0 +1,83 @@
+"""The postmaster's notices to a business's owners: storage nearly full, an account locked.
+
+They go through `Delivery.accept_now` outside the quota (a full mailbox must still hear that it is full), with
+the null envelope sender. `storage_warning` is subscribed to the quota's warning levels at composition
+(services.py); both run on the writer thread.
+"""
+
+from __future__ import annotations
+
+import email.message
+import email.policy
+import email.utils
+from collections.abc import Callable
+
+from smb_suite.config import Config
+from smb_suite.delivery.accept import Delivery
+from smb_suite.directory.core import Directory
+from smb_suite.directory.model import User
+from smb_suite.quota import Quota, format_bytes
+
+
+class OwnerNotices:
+    def __init__(
+        self,
+        delivery: Delivery,
+        directory: Directory,
+        quota: Quota,
+        config: Config,
+        clock: Callable[[], float],
+    ) -> None:
+        self._delivery = delivery
+        self._directory = directory
+        self._quota = quota
+        self._config = config
+        self._clock = clock
+
+    def mail_owners(self, owners: list[User], subject: str, body: str) -> None:
+        """Deliver one automatic notice from the postmaster to a business's owners (outside the quota)."""
+        notice = email.message.EmailMessage(policy=email.policy.SMTP)
+        notice["From"] = f"postmaster@{self._config.server.hostname}"
+        notice["To"] = ", ".join(str(owner.address) for owner in owners)
+        notice["Subject"] = subject
+        notice["Date"] = email.utils.formatdate(self._clock(), localtime=True)
+        notice["Auto-Submitted"] = "auto-generated"  # RFC 3834 5
+        notice.set_content(body)
+        self._delivery.accept_now("", owners, [], notice.as_bytes(), enforce=False)
+
+    def account_locked(self, username: str, client_ip: str) -> None:
+        """Mail the owners of the business once when one of its accounts gets locked (nothing for unknown
+        names)."""
+        user = self._directory.find_user(username)
+        if user is None:
+            return
+        owners = self._directory.owners(user.tenant_id)
+        if not owners:
+            return
+        settings = self._config.login
+        window, duration = int(settings.lock_window) // 60 or 1, int(settings.lock_duration) // 60 or 1
+        body = (
+            f"There were {settings.lock_after} failed logins to {user.address} within {window} minutes, the last "
+            f"one from {client_ip or 'an unknown address'}.\r\n\r\n"
+            f"To protect the account, every login to it (mail apps and the admin pages) is refused for the next "
+            f"{duration} minutes, even with the right password; then it opens again by itself.\r\n\r\n"
+            "If nobody in your business mistyped a password, someone may be guessing it: choose a long password "
+            "that is used nowhere else.\r\n"
+        )
+        self.mail_owners(owners, f"Logins to {user.address} locked for {duration} minutes", body)
+
+    def storage_warning(self, tenant_id: int, level: int) -> None:
+        """Mail the owners of a business once when it crosses a warning level (runs after the writer's
+        commit)."""
+        usage = self._quota.current(tenant_id)
+        owners = self._directory.owners(tenant_id)
+        if not owners:
+            return
+        upgrades = [name for name, tier in self._config.tiers.items() if tier.storage_bytes > usage.limit]
+        advice = f"Upgrade to {upgrades[0]} or delete old mail to make room." if upgrades else "Delete old mail."
+        body = (
+            f"Your storage for {usage.tenant} is {level} % full: {format_bytes(usage.used)} of "
+            f"{format_bytes(usage.limit)} ({usage.tier} tier).\r\n\r\n{advice}\r\n"
+            "When it is full, new mail waits at the senders' servers until there is room again.\r\n"
+        )
+        self.mail_owners(owners, f"Storage {level} % full", body)
