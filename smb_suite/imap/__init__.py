@@ -4,15 +4,17 @@ The daemon calls `server.listen` for `imap` and `imaps` and `server.close_connec
 Extensions: IDLE, NAMESPACE, UNSELECT, UIDPLUS, MOVE, CONDSTORE, ID, ENABLE, LITERAL+, SASL-IR, SPECIAL-USE,
 CHILDREN, LIST-EXTENDED, LIST-STATUS, QUOTA, APPENDLIMIT.
 
-Modules: server (protocol: reading commands one at a time, capabilities, IDLE, ID, ENABLE, unsolicited
-updates), commands (folders, SELECT/EXAMINE/UNSELECT/CLOSE, STATUS, APPEND), listing (LIST, LSUB), selected
-(STORE, COPY, MOVE, EXPUNGE, SEARCH, UID), fetch and content (FETCH: batched, flow-controlled, bodies
-streamed), quota, arguments and syntax (argument parsers, literals), folder (a folder's index shared by the
-sessions showing it), mailbox (one session's numbering over it), account (IAccount over the store), auth
-(twisted.cred checker calling ops/login.login), errors (core errors to NO/BAD, in one place), search, wildcard (LIST
-patterns in linear time) and wire (pure helpers), bridge (asyncio futures to Deferreds). ENVELOPE/BODYSTRUCTURE
-and MIME sections live in mail/ (mime, summary). Every command does bounded work on the event loop (issue 11):
-nesting, list lengths and pattern sizes are capped (BAD), many responses go out in one write.
+Modules: server (the listeners: one session per connection), session (the protocol: reading commands one at
+a time, capabilities, login, IDLE, ID, ENABLE, unsolicited updates), commands (folders, SELECT/EXAMINE/
+UNSELECT/CLOSE, STATUS, APPEND), listing (LIST, LSUB), selected (STORE, COPY, MOVE, EXPUNGE, SEARCH, UID),
+fetch and content (FETCH: batched, flow-controlled, bodies streamed), quota, replies (running a command and
+answering its tag), errors (core errors to NO/BAD, in one place), arguments and syntax (argument parsers,
+literals), folder (a folder's index shared by the sessions showing it), mailbox (one session's numbering over
+it), account (IAccount over the store), auth (twisted.cred checker calling ops.login.login), search, wildcard (LIST
+patterns in linear time) and wire (pure helpers), bridge (asyncio futures to Deferreds), transport (the
+transport methods we call, typed). ENVELOPE/BODYSTRUCTURE and MIME sections live in mail/ (mime, summary).
+Every command does bounded work on the event loop (issue 11): nesting, list lengths and pattern sizes are
+capped (BAD), many responses go out in one write.
 
 Importing this package imports nothing: only its modules import twisted, and the daemon imports them once the
 reactor is installed (trap 1).
@@ -37,12 +39,14 @@ Command dispatch
 3. Commands are looked up as class attributes named `<state>_<COMMAND>` (state unauth, auth, select, logout)
    holding a tuple `(handler, parser, parser, ..., constant, ...)`. twisted calls each parser as
    `parser(server, rest_of_line)`, expecting `(value, rest)` or a Deferred of it, then `handler(server, tag,
-   *values)`. Overriding `do_X` alone changes nothing: the tuple must be rebound in our class (commands.py,
-   listing.py, selected.py, fetch.py, quota.py, server.py). The functions in a tuple are plain functions
-   taking the server first, so each command module types that server with a Protocol of what it uses.
+   *values)`. Overriding `do_X` alone changes nothing: the tuple must be rebound in our class. Each command
+   module (commands, listing, selected, fetch, quota) holds its tuples in a class the session inherits
+   (`MailboxCommands`...), whose handlers annotate `self` with a Protocol of what they use of the session
+   (`FolderServer`...); parsers are plain functions of the server (arguments.py). session.py checks that
+   IMAPSession satisfies every one of those Protocols, so mypy sees each use.
 4. Many of twisted's callbacks are name-mangled private methods (`__cbAuthChunk`, `__ebDispatch`,
    `__ebLogin`): we override or call them as `_IMAP4Server__name`. `__ebDispatch` answers every error of an
-   argument parser with BAD "Server error": ours maps errors like the handlers do (errors.reply_error).
+   argument parser with BAD "Server error": ours maps errors like the handlers do (replies.reply_error).
 5. lookupCommand decodes the command name as ASCII and raises on other octets ("* BAD Server error"): a name
    outside `[A-Za-z][A-Za-z0-9-]*` is simply unknown. A parser gets None, not b"", when a command has no
    arguments.
@@ -50,15 +54,15 @@ Command dispatch
 7. CREATE, DELETE, RENAME, SUBSCRIBE call IAccount synchronously and count a returned Deferred as success;
    SELECT, STATUS, APPEND, COPY answer a missing folder with BAD "Server error", several NO paths join str with
    bytes (and raise), and SELECT sends no UIDNEXT, PERMANENTFLAGS or UNSEEN: every command but LOGIN,
-   AUTHENTICATE, CAPABILITY, LOGOUT, NAMESPACE and STARTTLS is ours. Each answers through one `_run`
-   (commands.py), so errors are mapped in one place (errors.py).
+   AUTHENTICATE, CAPABILITY, LOGOUT, NAMESPACE and STARTTLS is ours. Each answers through one `run`
+   (replies.py), so errors are mapped in one place (errors.py).
 
 Reading the connection
 8. Pipelined lines wait in a list (`blocked`) while a command runs, and the octets of a later command's
    literal are queued as if they were lines: pipelined APPENDs corrupt each other. We pause the transport
-   instead (TCP back-pressure) until the command in progress is answered (server.lineReceived, _respond).
+   instead (TCP back-pressure) until the command in progress is answered (session.lineReceived, _respond).
 9. LineReceiver drops the connection on a line over its limit (16 KiB by default): we answer BAD and skip to
-   the next line (server.lineLengthExceeded).
+   the next line (session.lineLengthExceeded).
 10. After STARTTLS, commands the client pipelined in the clear would run as if sent over TLS (CVE-2011-0411):
     the line buffer is cleared.
 11. Literals: arg_astring splits a quoted string at the first '"' (no \\" or \\\\ escapes: a password with a
@@ -73,7 +77,7 @@ Reading the connection
 
 Sessions and folders
 14. IDLE ends on any line, not only DONE; and updates queued as "async" while a command runs must bypass the
-    queue during IDLE, where they are the point (server.sendUntaggedResponse).
+    queue during IDLE, where they are the point (session.sendUntaggedResponse).
 15. No cross-session EXPUNGE: twisted's mailbox listener knows newMessages, flagsChanged and modeChanged only,
     and twisted keeps no per-session sequence-number map. Each session has its own view (mailbox.py: sequence
     numbers over UIDs, expunges kept until RFC 3501 7.4.1 allows an EXPUNGE response) over one shared folder

@@ -1,7 +1,8 @@
 """Argument parsers for the command tuples, with literals done right (RFC 3501 4.3, RFC 7888 LITERAL+).
 
 twisted calls each parser as `parser(server, line)` and expects `(value, rest of line)`, or a Deferred of it
-when the value arrives as a literal. Differences from twisted's own parsers: quoted strings honour escapes,
+when the value arrives as a literal (trap 3 in the package docstring): they are plain functions of the server,
+typed by what they use of it (`LiteralReader`). Differences from twisted's own parsers: quoted strings honour escapes,
 `{n+}` literals need no continuation request, and a literal over its limit is refused before its octets are
 read when the client waits for our go-ahead, or read and thrown away when it does not (RFC 7888 4), so the
 octets are never taken for commands.
@@ -10,7 +11,7 @@ octets are never taken for commands.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from twisted.internet.defer import Deferred
 from twisted.mail.imap4 import IllegalClientResponse, LiteralFile, LiteralString
@@ -22,6 +23,8 @@ from smb_suite.imap.search import Literal, SearchSyntaxError, tokenize
 STRING_LIMIT = 64 * 1024  # literal astrings (names, passwords, search terms); twisted's own limit is 4 KiB
 MAX_SEARCH_LITERALS = 100  # literal search strings of one command (each up to STRING_LIMIT octets)
 _DATE_TIME = re.compile(rb'"([^"]*)"(?: |$)')
+T = TypeVar("T")
+Parsed = tuple[T, bytes] | Deferred[tuple[T, bytes]]  # a value and the rest of the line, now or once read
 
 
 class _Discard:
@@ -41,100 +44,120 @@ class _Discard:
         self.defer.callback((None, line))
 
 
+LiteralReceiver = LiteralFile | LiteralString | _Discard  # twisted's pending literal: write() then callback()
+
+
 def _after_literal(got: tuple[Any, bytes]) -> tuple[Any, bytes]:
     value, rest = got
     return value, rest[1:] if rest.startswith(b" ") else rest
 
 
-class Arguments:
-    """Mixed into the server class; uses LineReceiver's raw mode and twisted's pending-literal state."""
+class LiteralReader(Protocol):
+    """What the parsers need from the server: its APPENDLIMIT, and a way to take the next octets as a literal."""
 
-    append_limit: int
+    @property
+    def append_limit(self) -> int: ...
 
-    def read_literal(self, request: syntax.LiteralRequest, to_file: bool, limit: int, too_big: Exception) -> Any:
-        """A Deferred of (octets or file, rest of the line); `too_big` is raised for a literal over `limit`."""
-        server: Any = self
-        if request.size > limit and request.sync:
+    def expect_literal(self, receiver: LiteralReceiver, continuation: bytes | None) -> None:
+        """Read the next octets raw into `receiver`, after asking for them with `continuation` if given."""
+
+
+def read_literal(
+    server: LiteralReader, request: syntax.LiteralRequest, to_file: bool, limit: int, too_big: Exception
+) -> Deferred[Any]:
+    """A Deferred of (octets or file, rest of the line); `too_big` is raised for a literal over `limit`."""
+    if request.size > limit and request.sync:
+        raise too_big
+    deferred: Deferred[Any] = Deferred()
+    receiver: LiteralReceiver
+    if request.size > limit:
+        receiver = _Discard(request.size, deferred)
+
+        def refuse(_: object) -> None:
             raise too_big
-        deferred: Deferred[Any] = Deferred()
-        if request.size > limit:
-            server._pendingLiteral = _Discard(request.size, deferred)
 
-            def refuse(_: object) -> None:
-                raise too_big
+        deferred.addCallback(refuse)
+    else:
+        receiver = (LiteralFile if to_file else LiteralString)(request.size, deferred)
+    server.expect_literal(receiver, b"Ready for %d octets" % request.size if request.sync else None)
+    return deferred.addCallback(_after_literal)
 
-            deferred.addCallback(refuse)
-        else:
-            server._pendingLiteral = (LiteralFile if to_file else LiteralString)(request.size, deferred)
-        server.parseState = "pending"
-        if request.sync:
-            server.sendContinuationRequest(b"Ready for %d octets" % request.size)
-        server.setRawMode()
-        return deferred.addCallback(_after_literal)
 
-    def arg_astring(self, line: bytes, final: bool = False) -> Any:
-        value, rest = syntax.astring(line)
-        if isinstance(value, syntax.LiteralRequest):
-            return self.read_literal(value, False, STRING_LIMIT, IllegalClientResponse("literal too long"))
-        return value, rest
+def _too_long() -> IllegalClientResponse:
+    return IllegalClientResponse("literal too long")
 
-    def arg_finalastring(self, line: bytes) -> Any:
-        return self.arg_astring(line, True)
 
-    def arg_pattern(self, line: bytes) -> Any:
-        """A LIST pattern: an astring that may hold '%' and '*' unquoted."""
-        value, rest = syntax.astring(line, wildcards=True)
-        if isinstance(value, syntax.LiteralRequest):
-            return self.read_literal(value, False, STRING_LIMIT, IllegalClientResponse("literal too long"))
-        return value, rest
+def arg_astring(server: LiteralReader, line: bytes) -> Parsed[bytes]:
+    value, rest = syntax.astring(line)
+    if isinstance(value, syntax.LiteralRequest):
+        return read_literal(server, value, False, STRING_LIMIT, _too_long())
+    return value, rest
 
-    def arg_sequence(self, line: bytes | None) -> tuple[syntax.SequenceSet, bytes]:
-        text, _, rest = (line or b"").partition(b" ")
-        return syntax.sequence_set(text), rest
 
-    def arg_line(self, line: bytes | None) -> tuple[bytes, bytes]:
-        """The rest of the line, for commands that parse it themselves."""
-        return line or b"", b""
+def arg_finalastring(server: LiteralReader, line: bytes) -> Parsed[bytes]:
+    return arg_astring(server, line)
 
-    def opt_flags(self, line: bytes) -> tuple[list[str], bytes]:
-        """APPEND's optional flag list."""
-        if not line.startswith(b"("):
-            return [], line
-        end = line.find(b")")
-        if end < 0:
-            raise IllegalClientResponse("unbalanced parentheses in flag list")
-        return syntax.flag_list(line[: end + 1]), line[end + 1 :].lstrip(b" ")
 
-    def opt_date_time(self, line: bytes) -> tuple[bytes | None, bytes]:
-        """APPEND's optional date-time (RFC 3501 9: always quoted)."""
-        match = _DATE_TIME.match(line)
-        if match is None:
-            return None, line
-        return match.group(1), line[match.end() :]
+def arg_pattern(server: LiteralReader, line: bytes) -> Parsed[bytes]:
+    """A LIST pattern: an astring that may hold '%' and '*' unquoted."""
+    value, rest = syntax.astring(line, wildcards=True)
+    if isinstance(value, syntax.LiteralRequest):
+        return read_literal(server, value, False, STRING_LIMIT, _too_long())
+    return value, rest
 
-    def arg_message(self, line: bytes) -> Any:
-        """APPEND's message literal; one over APPENDLIMIT is refused before it is sent (RFC 7889, RFC 7888 4)."""
-        match = syntax.LITERAL.fullmatch(line.strip())
-        if match is None:
-            raise IllegalClientResponse("APPEND needs the message as a literal {size}")
-        request = syntax.LiteralRequest(int(match.group(1)), not match.group(2))
-        too_big = MessageTooBig(f"messages are limited to {self.append_limit} octets")
-        return self.read_literal(request, True, self.append_limit, too_big)
 
-    def arg_search(self, line: bytes, pieces: tuple[bytes, ...] = ()) -> Any:
-        """Search keys; a literal ends a line and its octets arrive on their own (RFC 3501 4.3)."""
-        match = syntax.LITERAL.search(line)
-        if match is None:
-            try:
-                return tokenize([*pieces, line]), b""
-            except SearchSyntaxError as exc:
-                raise IllegalClientResponse(str(exc)) from exc
-        head = line[: match.start()]
-        if len(pieces) >= 2 * MAX_SEARCH_LITERALS:
-            raise IllegalClientResponse(f"at most {MAX_SEARCH_LITERALS} literals per SEARCH")
-        request = syntax.LiteralRequest(int(match.group(1)), not match.group(2))
-        literal = self.read_literal(request, False, STRING_LIMIT, IllegalClientResponse("literal too long"))
-        return literal.addCallback(lambda got: self.arg_search(got[1], (*pieces, head, Literal(got[0]))))
+def arg_sequence(server: object, line: bytes | None) -> tuple[syntax.SequenceSet, bytes]:
+    text, _, rest = (line or b"").partition(b" ")
+    return syntax.sequence_set(text), rest
+
+
+def arg_line(server: object, line: bytes | None) -> tuple[bytes, bytes]:
+    """The rest of the line, for commands that parse it themselves."""
+    return line or b"", b""
+
+
+def opt_flags(server: object, line: bytes) -> tuple[list[str], bytes]:
+    """APPEND's optional flag list."""
+    if not line.startswith(b"("):
+        return [], line
+    end = line.find(b")")
+    if end < 0:
+        raise IllegalClientResponse("unbalanced parentheses in flag list")
+    return syntax.flag_list(line[: end + 1]), line[end + 1 :].lstrip(b" ")
+
+
+def opt_date_time(server: object, line: bytes) -> tuple[bytes | None, bytes]:
+    """APPEND's optional date-time (RFC 3501 9: always quoted)."""
+    match = _DATE_TIME.match(line)
+    if match is None:
+        return None, line
+    return match.group(1), line[match.end() :]
+
+
+def arg_message(server: LiteralReader, line: bytes) -> Deferred[Any]:
+    """APPEND's message literal; one over APPENDLIMIT is refused before it is sent (RFC 7889, RFC 7888 4)."""
+    match = syntax.LITERAL.fullmatch(line.strip())
+    if match is None:
+        raise IllegalClientResponse("APPEND needs the message as a literal {size}")
+    request = syntax.LiteralRequest(int(match.group(1)), not match.group(2))
+    too_big = MessageTooBig(f"messages are limited to {server.append_limit} octets")
+    return read_literal(server, request, True, server.append_limit, too_big)
+
+
+def arg_search(server: LiteralReader, line: bytes, pieces: tuple[bytes, ...] = ()) -> Parsed[list[Any]]:
+    """Search keys; a literal ends a line and its octets arrive on their own (RFC 3501 4.3)."""
+    match = syntax.LITERAL.search(line)
+    if match is None:
+        try:
+            return tokenize([*pieces, line]), b""
+        except SearchSyntaxError as exc:
+            raise IllegalClientResponse(str(exc)) from exc
+    head = line[: match.start()]
+    if len(pieces) >= 2 * MAX_SEARCH_LITERALS:
+        raise IllegalClientResponse(f"at most {MAX_SEARCH_LITERALS} literals per SEARCH")
+    request = syntax.LiteralRequest(int(match.group(1)), not match.group(2))
+    literal = read_literal(server, request, False, STRING_LIMIT, _too_long())
+    return literal.addCallback(lambda got: arg_search(server, got[1], (*pieces, head, Literal(got[0]))))
 
 
 def opt_atom(server: object, line: bytes | None) -> tuple[bytes | None, bytes]:

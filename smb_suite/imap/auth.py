@@ -1,7 +1,7 @@
 """LOGIN and AUTHENTICATE through twisted.cred, checked by `ops.login.login` (throttled, argon2 in a thread).
 
 A portal is built per connection because the checker needs the client address for the shared throttle.
-Wrong credentials and locked accounts fail with our own errors; `server.py` answers them
+Wrong credentials and locked accounts fail with our own errors; `session.py` answers them
 (NO [AUTHENTICATIONFAILED], NO [UNAVAILABLE]) in place of twisted's bare "LOGIN failed".
 """
 

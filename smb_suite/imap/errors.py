@@ -1,13 +1,12 @@
 """Core errors to tagged IMAP responses, in one place (RFC 3501 7.1; response codes from RFC 5530).
 
-Every command handler sends its failures through `reply_error`, so a client sees NO or BAD with a code it
+Every command handler sends its failures through replies.reply_error, so a client sees NO or BAD with a code it
 can act on, and never a traceback; anything we did not expect is logged here with its traceback.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from twisted.mail.imap4 import (
     IllegalClientResponse,
@@ -16,7 +15,6 @@ from twisted.mail.imap4 import (
     IllegalQueryError,
     ReadOnlyMailbox,
 )
-from twisted.python.failure import Failure
 
 from smb_suite import errors
 from smb_suite.imap.search import SearchSyntaxError
@@ -80,17 +78,6 @@ def response_for(error: BaseException, trycreate: bool = False) -> tuple[bytes, 
             return b"NO", _text(error)
     logger.error("imap.internal_error", exc_info=error)
     return b"NO", b"[SERVERBUG] internal error, see the server log"
-
-
-def reply_error(server: Any, tag: bytes, failure: Failure, trycreate: bool = False) -> None:
-    """Errback for a command: answer the tag from the failure."""
-    error = failure.value
-    assert error is not None  # a Failure always carries its exception
-    state, text = response_for(error, trycreate)
-    if state == b"BAD":
-        server.sendBadResponse(tag, text)
-    else:
-        server.sendNegativeResponse(tag, text)
 
 
 def _text(error: BaseException) -> bytes:

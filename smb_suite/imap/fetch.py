@@ -18,20 +18,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Protocol
 
 from twisted.internet.interfaces import IPushProducer
 from zope.interface import implementer
 
 from smb_suite import log
 from smb_suite.imap import content, syntax, wire
-from smb_suite.imap.arguments import Arguments
+from smb_suite.imap.arguments import arg_line, arg_sequence
 from smb_suite.imap.errors import ExpungeIssued
+from smb_suite.imap.mailbox import MailboxView
+from smb_suite.imap.replies import Responder, run
 from smb_suite.imap.syntax import FetchItem
+from smb_suite.imap.transport import Transport
 from smb_suite.mail.summary import Summary, summarize
+from smb_suite.services import Services
 from smb_suite.storage.paths import checked_name, message_file
-from smb_suite.storage.store import StoredMessage
+from smb_suite.storage.store import Mailbox, MailStore, StoredMessage
 
 logger = logging.getLogger("smb_suite.imap")
 BATCH = 500  # messages per index query
@@ -52,7 +57,7 @@ class _Gate:
     A client that reads nothing for `[imap] idle_timeout` while its buffer is full is dropped: a stalled
     download must not hold the connection (and the response in memory) for ever."""
 
-    def __init__(self, stall_timeout: float, on_stall: Any) -> None:
+    def __init__(self, stall_timeout: float, on_stall: Callable[[], None]) -> None:
         self.ready = asyncio.Event()
         self.ready.set()
         self.stopped = False
@@ -88,58 +93,71 @@ def _needs_summary(item: FetchItem) -> bool:
     return item.name in _STRUCTURE or (item.name == "BODY" and item.section is None)
 
 
-class FetchCommands(Arguments):
-    """Mixed into the server class ahead of IMAP4Server; uses MailboxCommands._run."""
+class FetchServer(Responder, Protocol):
+    """What FETCH needs from the server (session.IMAPSession)."""
 
-    mbox: Any
-    services: Any
-    transport: Any
+    @property
+    def view(self) -> MailboxView: ...  # the selected folder's view (FETCH runs in the select state)
+    @property
+    def services(self) -> Services: ...
+    @property
+    def channel(self) -> Transport: ...
+    @property
+    def connection(self) -> int: ...  # the connection id in log lines
+    @property
+    def connected(self) -> int: ...
+    def enable_condstore(self) -> None: ...
+    def setTimeout(self, period: float | None) -> float | None: ...
 
-    def do_FETCH(self, tag: bytes, ranges: syntax.SequenceSet, rest: bytes, uid: int = 0) -> None:
-        server: Any = self
-        server._run(tag, lambda: self._fetch(ranges, rest, bool(uid)), lambda text: text)
 
-    async def _fetch(self, ranges: syntax.SequenceSet, rest: bytes, uid: bool) -> bytes:
-        server: Any = self
-        view = self.mbox
-        args = syntax.fetch_args(rest)
-        items = list(args.items)
-        names = {item.name for item in items}
-        if uid and "UID" not in names:  # RFC 3501 6.4.8: UID FETCH always reports the UID
-            items.insert(0, FetchItem("UID"))
-        if args.changed_since is not None or "MODSEQ" in names:
-            server.enable_condstore()
-            if "MODSEQ" not in names:
-                items.append(FetchItem("MODSEQ"))
-        chosen = view.select(ranges, uid)
-        if args.changed_since is not None:
-            since = args.changed_since
-            chosen = [(s, u) for s, u in chosen if (m := view.message(u)) is not None and m.modseq > since]
-        if view.writeable and any(item.sets_seen for item in items):
-            unseen = [u for _, u in chosen if (m := view.message(u)) is not None and "\\Seen" not in m.flags]
-            if unseen:
-                await view.store(unseen, syntax.StoreArgs(1, True, ["\\Seen"], None))
-            if "FLAGS" not in names:  # RFC 3501 6.4.5: the \Seen change is reported
-                items.append(FetchItem("FLAGS"))
-        writer = _Writer(server, items)
-        try:
-            missing = await writer.run(chosen)
-        except ConnectionGone:
-            return b"FETCH abandoned"
-        if missing:
-            raise ExpungeIssued("some messages were expunged meanwhile")
-        return b"FETCH completed"
+async def fetch(server: FetchServer, ranges: syntax.SequenceSet, rest: bytes, uid: bool) -> bytes:
+    """FETCH's work: \\Seen set first where asked, then every response written; the tagged OK's text."""
+    view = server.view
+    args = syntax.fetch_args(rest)
+    items = list(args.items)
+    names = {item.name for item in items}
+    if uid and "UID" not in names:  # RFC 3501 6.4.8: UID FETCH always reports the UID
+        items.insert(0, FetchItem("UID"))
+    if args.changed_since is not None or "MODSEQ" in names:
+        server.enable_condstore()
+        if "MODSEQ" not in names:
+            items.append(FetchItem("MODSEQ"))
+    chosen = view.select(ranges, uid)
+    if args.changed_since is not None:
+        since = args.changed_since
+        chosen = [(s, u) for s, u in chosen if (m := view.message(u)) is not None and m.modseq > since]
+    if view.writeable and any(item.sets_seen for item in items):
+        unseen = [u for _, u in chosen if (m := view.message(u)) is not None and "\\Seen" not in m.flags]
+        if unseen:
+            await view.store(unseen, syntax.StoreArgs(1, True, ["\\Seen"], None))
+        if "FLAGS" not in names:  # RFC 3501 6.4.5: the \Seen change is reported
+            items.append(FetchItem("FLAGS"))
+    writer = _Writer(server, items)
+    try:
+        missing = await writer.run(chosen)
+    except ConnectionGone:
+        return b"FETCH abandoned"
+    if missing:
+        raise ExpungeIssued("some messages were expunged meanwhile")
+    return b"FETCH completed"
 
-    select_FETCH = (do_FETCH, Arguments.arg_sequence, Arguments.arg_line)
+
+class FetchCommands:
+    """The command table entry of FETCH, inherited by the server class."""
+
+    def do_FETCH(self: FetchServer, tag: bytes, ranges: syntax.SequenceSet, rest: bytes, uid: int = 0) -> None:
+        run(self, tag, lambda: fetch(self, ranges, rest, bool(uid)), lambda text: text)
+
+    select_FETCH = (do_FETCH, arg_sequence, arg_line)
 
 
 class _Writer:
     """One FETCH's output: batches of messages, flow-controlled."""
 
-    def __init__(self, server: Any, items: list[FetchItem]) -> None:
+    def __init__(self, server: FetchServer, items: list[FetchItem]) -> None:
         self.server = server
-        self.view = server.mbox
-        self.transport = server.transport
+        self.view = server.view
+        self.transport = server.channel
         self.items = items
         self.with_summary = any(_needs_summary(item) for item in items)
         self.content_items = [item for item in items if content.needs_content(item)]
@@ -292,8 +310,9 @@ def _label(item: FetchItem) -> bytes:
     return item.label() if item.section is not None else item.name.encode()
 
 
-def _item(item: FetchItem, message: StoredMessage, summary: Any) -> bytes:
-    """A data item that comes from the index (RFC 3501 7.4.2)."""
+def _item(item: FetchItem, message: StoredMessage, summary: Summary | None) -> bytes:
+    """A data item that comes from the index (RFC 3501 7.4.2); a message without its summary is never asked
+    for ENVELOPE or BODYSTRUCTURE (it is left out as expunged)."""
     name = item.name
     if name == "FLAGS":
         return b"FLAGS " + wire.flag_list(message.flags)
@@ -305,6 +324,7 @@ def _item(item: FetchItem, message: StoredMessage, summary: Any) -> bytes:
         return b"INTERNALDATE " + wire.internal_date(message.internaldate)
     if name == "MODSEQ":
         return b"MODSEQ (%d)" % message.modseq
+    assert summary is not None
     if name == "ENVELOPE":
         return b"ENVELOPE " + summary.envelope
     if name == "BODYSTRUCTURE":
@@ -346,7 +366,9 @@ def _prepare_all(paths: list[str], items: list[FetchItem]) -> list[content.Prepa
     return prepared
 
 
-def _summaries(store: Any, mailbox: Any, folder: Path, batch: list[tuple[int, StoredMessage]]) -> dict[int, Summary]:
+def _summaries(
+    store: MailStore, mailbox: Mailbox, folder: Path, batch: list[tuple[int, StoredMessage]]
+) -> dict[int, Summary]:
     """The batch's summaries from the index; a message stored before summaries existed is summarised now."""
     found: dict[int, Summary] = store.summaries(mailbox, [m.uid for _, m in batch])
     for _, message in batch:

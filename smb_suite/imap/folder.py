@@ -131,7 +131,7 @@ class FolderState:
         return sorted({flag for flags in self._flag_sets for flag in flags if not flag.startswith("\\")})
 
     def _publish(
-        self, gone: list[StoredMessage], changed: list[StoredMessage], new: list[StoredMessage], origin: Any
+        self, gone: list[StoredMessage], changed: list[StoredMessage], new: list[StoredMessage], origin: Follower | None
     ) -> None:
         if gone or new:
             kept = self.uids if not gone else array("I", (uid for uid in self.uids if uid in self.by_uid))

@@ -10,14 +10,14 @@ folder when asked (K-9/FairEmail and Thunderbird refresh every folder's counts w
 
 from __future__ import annotations
 
-from typing import Any
-
 from twisted.mail.imap4 import IllegalClientResponse
 
 from smb_suite.imap import syntax, wildcard, wire
 from smb_suite.imap.account import SPECIAL_USE, ancestors
-from smb_suite.imap.arguments import Arguments
+from smb_suite.imap.arguments import LiteralReader, Parsed, arg_astring, arg_pattern
+from smb_suite.imap.commands import FolderServer, send_status
 from smb_suite.imap.mailbox import DELIMITER
+from smb_suite.imap.replies import run
 
 
 def _matchers(reference: bytes, patterns: list[bytes]) -> list[wildcard.Wildcard]:
@@ -44,73 +44,74 @@ def opt_list_select(_: object, line: bytes) -> tuple[list[bytes] | None, bytes]:
     return line[1:end].split(), line[end + 1 :].lstrip(b" ")
 
 
-def list_tail(parser: Arguments, line: bytes) -> Any:
+ListTail = tuple[list[bytes], list[syntax.Token]]  # the patterns, and the tokens after them
+
+
+def _one_pattern(parsed: tuple[bytes, bytes]) -> tuple[ListTail, bytes]:
+    return ([parsed[0]], syntax.tokens(parsed[1])), b""
+
+
+def list_tail(server: LiteralReader, line: bytes) -> Parsed[ListTail]:
     """The patterns (one, or several in parentheses) and the tokens after them (RETURN options)."""
     if line.startswith(b"("):
         tokens = syntax.tokens(line)
         patterns = tokens[0]
         if not isinstance(patterns, list) or not patterns or not all(isinstance(p, bytes) for p in patterns):
             raise IllegalClientResponse("LIST patterns must be strings in parentheses")
-        return (patterns, tokens[1:]), b""
-    parsed = parser.arg_pattern(line)
+        return ([p for p in patterns if isinstance(p, bytes)], tokens[1:]), b""
+    parsed = arg_pattern(server, line)
     if isinstance(parsed, tuple):
-        return ([parsed[0]], syntax.tokens(parsed[1])), b""
-    return parsed.addCallback(lambda got: (([got[0]], syntax.tokens(got[1])), b""))
+        return _one_pattern(parsed)
+    return parsed.addCallback(_one_pattern)
 
 
-class ListCommands(Arguments):
-    """Mixed into the server class ahead of IMAP4Server; uses MailboxCommands._run and its STATUS."""
+async def send_list(
+    server: FolderServer, reference: bytes, patterns: list[bytes], options: syntax.ListOptions | None, command: bytes
+) -> None:
+    """`options` None: LSUB (subscribed folders, RFC 3501 attributes only)."""
+    separator = wire.string(DELIMITER.encode("ascii"))
+    if patterns == [b""] and (options is None or not options.select):  # RFC 3501 6.3.8: the delimiter
+        server.sendUntaggedResponse(command + b' (\\Noselect) %b ""' % separator)
+        return
+    matchers = _matchers(reference, patterns)
+    folders = await server.account.folders()
+    subscribed_below = {name for f in folders if f.subscribed for name in ancestors(f.name)}
+    select = frozenset({"SUBSCRIBED"}) if options is None else options.select
+    mark_subscribed = options is not None and bool({"SUBSCRIBED"} & (options.select | options.returns))
+    for folder in folders:
+        if not any(matcher.matches(folder.name) for matcher in matchers):
+            continue
+        extended = b""
+        if "SUBSCRIBED" in select and not folder.subscribed:
+            if "RECURSIVEMATCH" not in select or folder.name not in subscribed_below:
+                continue
+            extended = b' ("CHILDINFO" ("SUBSCRIBED"))'  # RFC 5258 3.5: listed for its children
+        if "SPECIAL-USE" in select and folder.name not in SPECIAL_USE:
+            continue
+        attributes = list(folder.attributes)
+        if mark_subscribed and folder.subscribed:
+            attributes.append("\\Subscribed")
+        name = wire.encode_mailbox(folder.name)
+        line = b"%b (%b) %b %b%b" % (command, " ".join(attributes).encode("ascii"), separator, name, extended)
+        server.sendUntaggedResponse(line)
+        if options is not None and options.status:
+            await send_status(server, folder.name, options.status)
 
-    account: Any
 
-    def do_LIST(self, tag: bytes, select: list[bytes] | None, reference: bytes, tail: Any) -> None:
+class ListCommands:
+    """The command table entries of LIST and LSUB, inherited by the server class."""
+
+    def do_LIST(self: FolderServer, tag: bytes, select: list[bytes] | None, reference: bytes, tail: ListTail) -> None:
         patterns, rest = tail
 
         async def work() -> None:
             options = syntax.list_options(select, rest)
-            await self._list(reference, patterns, options, b"LIST")
+            await send_list(self, reference, patterns, options, b"LIST")
 
-        server: Any = self
-        server._run(tag, work, b"LIST completed")
+        run(self, tag, work, b"LIST completed")
 
-    def do_LSUB(self, tag: bytes, reference: bytes, pattern: bytes) -> None:
-        server: Any = self
-        server._run(tag, lambda: self._list(reference, [pattern], None, b"LSUB"), b"LSUB completed")
+    def do_LSUB(self: FolderServer, tag: bytes, reference: bytes, pattern: bytes) -> None:
+        run(self, tag, lambda: send_list(self, reference, [pattern], None, b"LSUB"), b"LSUB completed")
 
-    async def _list(
-        self, reference: bytes, patterns: list[bytes], options: syntax.ListOptions | None, command: bytes
-    ) -> None:
-        """`options` None: LSUB (subscribed folders, RFC 3501 attributes only)."""
-        server: Any = self
-        separator = wire.string(DELIMITER.encode("ascii"))
-        if patterns == [b""] and (options is None or not options.select):  # RFC 3501 6.3.8: the delimiter
-            server.sendUntaggedResponse(command + b' (\\Noselect) %b ""' % separator)
-            return
-        matchers = _matchers(reference, patterns)
-        folders = await self.account.folders()
-        subscribed_below = {name for f in folders if f.subscribed for name in ancestors(f.name)}
-        select = frozenset({"SUBSCRIBED"}) if options is None else options.select
-        mark_subscribed = options is not None and bool({"SUBSCRIBED"} & (options.select | options.returns))
-        for folder in folders:
-            if not any(matcher.matches(folder.name) for matcher in matchers):
-                continue
-            extended = b""
-            if "SUBSCRIBED" in select and not folder.subscribed:
-                if "RECURSIVEMATCH" not in select or folder.name not in subscribed_below:
-                    continue
-                extended = b' ("CHILDINFO" ("SUBSCRIBED"))'  # RFC 5258 3.5: listed for its children
-            if "SPECIAL-USE" in select and folder.name not in SPECIAL_USE:
-                continue
-            attributes = list(folder.attributes)
-            if mark_subscribed and folder.subscribed:
-                attributes.append("\\Subscribed")
-            name = wire.encode_mailbox(folder.name)
-            line = b"%b (%b) %b %b%b" % (command, " ".join(attributes).encode("ascii"), separator, name, extended)
-            server.sendUntaggedResponse(line)
-            if options is not None and options.status:
-                await server.send_status(folder.name, options.status)
-
-    a = Arguments
-    auth_LIST = select_LIST = (do_LIST, opt_list_select, a.arg_astring, list_tail)
-    auth_LSUB = select_LSUB = (do_LSUB, a.arg_astring, a.arg_pattern)
-    del a
+    auth_LIST = select_LIST = (do_LIST, opt_list_select, arg_astring, list_tail)
+    auth_LSUB = select_LSUB = (do_LSUB, arg_astring, arg_pattern)

@@ -24,7 +24,7 @@ DELIMITER = "/"
 
 
 class Session(Protocol):
-    """What a view tells its session (server.IMAPServer), which decides when and how to say it."""
+    """What a view tells its session (session.IMAPSession), which decides when and how to say it."""
 
     def exists_changed(self, count: int) -> None: ...
     def flags_changed(self, changes: list[tuple[int, StoredMessage]]) -> None: ...

@@ -14,38 +14,75 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from twisted.mail.imap4 import IllegalClientResponse, IMAP4Server
 
-from smb_suite.imap import search, syntax
-from smb_suite.imap.arguments import Arguments
+from smb_suite.imap import search, syntax, wire
+from smb_suite.imap.arguments import arg_finalastring, arg_line, arg_search, arg_sequence
 from smb_suite.imap.errors import UnsupportedCharset
+from smb_suite.imap.folder import FolderState
+from smb_suite.imap.mailbox import MailboxView
+from smb_suite.imap.replies import Responder, run
+from smb_suite.services import Services
 from smb_suite.storage.paths import checked_name
-from smb_suite.storage.store import StoredMessage
+from smb_suite.storage.store import MailStore, StoredMessage
 
 CHARSETS = (b"US-ASCII", b"UTF-8")
 RESPONSE_BATCH = 2000  # untagged responses per write
 UID_COMMANDS = (b"COPY", b"MOVE", b"FETCH", b"STORE", b"SEARCH", b"EXPUNGE")
 
 
-class SelectedCommands(Arguments):
-    """Mixed into the server class ahead of IMAP4Server; uses MailboxCommands._run."""
+class SelectedServer(Responder, Protocol):
+    """What the commands on the selected folder need from the server (session.IMAPSession)."""
 
-    mbox: Any
-    services: Any
+    @property
+    def view(self) -> MailboxView: ...  # the selected folder's view (these commands run in the select state)
+    @property
+    def services(self) -> Services: ...
+    @property
+    def condstore(self) -> bool: ...
+    def enable_condstore(self) -> None: ...
+    def send_untagged_many(self, messages: list[bytes], is_async: bool = False) -> None: ...
+    def send_expunged(self, numbers: list[int]) -> None: ...
+    def dispatchCommand(self, tag: bytes, cmd: bytes, rest: bytes | None, uid: int | None = None) -> None: ...
 
-    def do_STORE(self, tag: bytes, ranges: syntax.SequenceSet, rest: bytes, uid: int = 0) -> None:
-        server: Any = self
-        view = self.mbox
+
+def _transfer(
+    server: SelectedServer, tag: bytes, ranges: syntax.SequenceSet, mailbox: bytes, move: bool, uid: int
+) -> None:
+    view = server.view
+    name = b"MOVE" if move else b"COPY"
+
+    async def work() -> bytes:
+        uids = [u for _, u in view.select(ranges, bool(uid))]
+        result = await view.transfer(uids, wire.decode_mailbox(mailbox), move)
+        if not result.pairs:
+            return name + b" completed"
+        sources, targets = zip(*result.pairs, strict=True)
+        code = b"[COPYUID %d %b %b]" % (result.target.uidvalidity, syntax.compact(sources), syntax.compact(targets))
+        if not move:
+            return code + b" COPY completed"
+        server.sendUntaggedResponse(b"OK " + code + b" moved")  # RFC 6851 4.3
+        server.send_expunged(view.take_expunged())
+        return b"MOVE completed"
+
+    run(server, tag, work, lambda text: text, trycreate=True)
+
+
+class SelectedCommands:
+    """The command table entries of these commands, inherited by the server class."""
+
+    def do_STORE(self: SelectedServer, tag: bytes, ranges: syntax.SequenceSet, rest: bytes, uid: int = 0) -> None:
+        view = self.view
 
         async def work() -> bytes:
             args = syntax.store_args(rest)
             if args.unchanged_since is not None:
-                server.enable_condstore()
+                self.enable_condstore()
             chosen = view.select(ranges, bool(uid))
             update = await view.store([u for _, u in chosen], args)
-            condstore = server.condstore
+            condstore = self.condstore
             lines = []
             for seq, message_uid in chosen:
                 message = update.messages.get(message_uid)
@@ -58,71 +95,46 @@ class SelectedCommands(Arguments):
                     items.append(b"MODSEQ (%d)" % message.modseq)
                 lines.append(b"%d FETCH (%b)" % (seq, b" ".join(items)))
                 if len(lines) >= RESPONSE_BATCH:  # one write per batch, and a turn for the others
-                    server.send_untagged_many(lines)
+                    self.send_untagged_many(lines)
                     lines = []
                     await asyncio.sleep(0)
-            server.send_untagged_many(lines)
+            self.send_untagged_many(lines)
             if update.modified:  # RFC 7162 3.1.3: the ones changed since UNCHANGEDSINCE were left alone
-                failed = update.modified if uid else [view.seq_of(u) for u in update.modified]
+                failed = update.modified if uid else [s for u in update.modified if (s := view.seq_of(u)) is not None]
                 return b"[MODIFIED %b] conditional STORE failed for some" % syntax.compact(sorted(failed))
             return b"STORE completed"
 
-        server._run(tag, work, lambda text: text)
+        run(self, tag, work, lambda text: text)
 
-    def _transfer(self, tag: bytes, ranges: syntax.SequenceSet, mailbox: bytes, move: bool, uid: int) -> None:
-        from smb_suite.imap import wire
+    def do_COPY(self: SelectedServer, tag: bytes, ranges: syntax.SequenceSet, mailbox: bytes, uid: int = 0) -> None:
+        _transfer(self, tag, ranges, mailbox, False, uid)
 
-        server: Any = self
-        view = self.mbox
-        name = b"MOVE" if move else b"COPY"
+    def do_MOVE(self: SelectedServer, tag: bytes, ranges: syntax.SequenceSet, mailbox: bytes, uid: int = 0) -> None:
+        _transfer(self, tag, ranges, mailbox, True, uid)
 
-        async def work() -> bytes:
-            uids = [u for _, u in view.select(ranges, bool(uid))]
-            result = await view.transfer(uids, wire.decode_mailbox(mailbox), move)
-            if not result.pairs:
-                return name + b" completed"
-            sources, targets = zip(*result.pairs, strict=True)
-            code = b"[COPYUID %d %b %b]" % (result.target.uidvalidity, syntax.compact(sources), syntax.compact(targets))
-            if not move:
-                return code + b" COPY completed"
-            server.sendUntaggedResponse(b"OK " + code + b" moved")  # RFC 6851 4.3
-            server.send_expunged(view.take_expunged())
-            return b"MOVE completed"
-
-        server._run(tag, work, lambda text: text, trycreate=True)
-
-    def do_COPY(self, tag: bytes, ranges: syntax.SequenceSet, mailbox: bytes, uid: int = 0) -> None:
-        self._transfer(tag, ranges, mailbox, False, uid)
-
-    def do_MOVE(self, tag: bytes, ranges: syntax.SequenceSet, mailbox: bytes, uid: int = 0) -> None:
-        self._transfer(tag, ranges, mailbox, True, uid)
-
-    def do_EXPUNGE(self, tag: bytes, ranges: syntax.SequenceSet | None = None, uid: int = 0) -> None:
-        server: Any = self
-        view = self.mbox
+    def do_EXPUNGE(self: SelectedServer, tag: bytes, ranges: syntax.SequenceSet | None = None, uid: int = 0) -> None:
+        view = self.view
 
         async def work() -> None:
             chosen = None if ranges is None else [u for _, u in view.select(ranges, True)]
-            server.send_expunged(await view.expunge(chosen))
+            self.send_expunged(await view.expunge(chosen))
 
-        server._run(tag, work, b"EXPUNGE completed")
+        run(self, tag, work, b"EXPUNGE completed")
 
-    def do_UID(self, tag: bytes, command: bytes, line: bytes) -> None:
-        server: Any = self
+    def do_UID(self: SelectedServer, tag: bytes, command: bytes, line: bytes) -> None:
         command = command.upper()
         if command not in UID_COMMANDS:
             raise IllegalClientResponse(f"UID {command.decode('ascii', 'replace')} is not a command")
         if command == b"EXPUNGE":  # RFC 4315 2.1: a sequence set is required
-            ranges, rest = self.arg_sequence(line)
+            ranges, rest = arg_sequence(self, line)
             if rest:
                 raise IllegalClientResponse("UID EXPUNGE takes one sequence set")
-            self.do_EXPUNGE(tag, ranges, uid=1)
+            SelectedCommands.do_EXPUNGE(self, tag, ranges, uid=1)
             return
-        server.dispatchCommand(tag, command, line, uid=1)
+        self.dispatchCommand(tag, command, line, uid=1)
 
-    def do_SEARCH(self, tag: bytes, charset: bytes | None, query: list[Any], uid: int = 0) -> None:
-        server: Any = self
-        view = self.mbox
+    def do_SEARCH(self: SelectedServer, tag: bytes, charset: bytes | None, query: list[Any], uid: int = 0) -> None:
+        view = self.view
 
         async def work() -> None:
             if charset is not None and charset.upper() not in CHARSETS:
@@ -131,7 +143,7 @@ class SelectedCommands(Arguments):
             predicate = search.compile_keys(query, len(uids), uids[-1] if uids else 0)
             with_modseq = search.mentions(query, ["MODSEQ"])
             if with_modseq:
-                server.enable_condstore()
+                self.enable_condstore()
             messages = [(seq, m) for seq, u in enumerate(uids, 1) if (m := view.message(u)) is not None]
             store, runner = self.services.store, self.services.runner
             folder = store.folder(view.state.user, view.mailbox)
@@ -140,29 +152,25 @@ class SelectedCommands(Arguments):
             numbers = b"".join(b" %d" % (c.uid if uid else c.seq) for c in found)
             if with_modseq and found:  # RFC 7162 3.1.5: the highest mod-sequence of the messages found
                 numbers += b" (MODSEQ %d)" % max(c.modseq for c in found)
-            server.sendUntaggedResponse(b"SEARCH" + numbers)
+            self.sendUntaggedResponse(b"SEARCH" + numbers)
 
-        server._run(tag, work, b"SEARCH completed")
+        run(self, tag, work, b"SEARCH completed")
 
-    a = Arguments
-    select_STORE = (do_STORE, a.arg_sequence, a.arg_line)
-    select_COPY = (do_COPY, a.arg_sequence, a.arg_finalastring)
-    select_MOVE = (do_MOVE, a.arg_sequence, a.arg_finalastring)
+    select_STORE = (do_STORE, arg_sequence, arg_line)
+    select_COPY = (do_COPY, arg_sequence, arg_finalastring)
+    select_MOVE = (do_MOVE, arg_sequence, arg_finalastring)
     select_EXPUNGE = (do_EXPUNGE,)
-    select_UID = (do_UID, IMAP4Server.arg_atom, a.arg_line)
-    select_SEARCH = (do_SEARCH, IMAP4Server.opt_charset, a.arg_search)
-    del a
+    select_UID = (do_UID, IMAP4Server.arg_atom, arg_line)
+    select_SEARCH = (do_SEARCH, IMAP4Server.opt_charset, arg_search)
 
 
 def _flags(message: StoredMessage) -> bytes:
-    from smb_suite.imap import wire
-
     return wire.flag_list(message.flags)
 
 
 def _search(
-    store: Any,
-    state: Any,
+    store: MailStore,
+    state: FolderState,
     folder: Path,
     messages: list[tuple[int, StoredMessage]],
     predicate: search.Predicate,

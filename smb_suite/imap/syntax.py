@@ -85,7 +85,10 @@ def quoted(line: bytes) -> tuple[bytes, bytes]:
     raise IllegalClientResponse("unbalanced quotes")
 
 
-def tokens(line: bytes) -> list[bytes | None | list[object]]:
+Token = bytes | None | list[object]  # an atom or string, NIL, or a parenthesised list
+
+
+def tokens(line: bytes) -> list[Token]:
     """A line of atoms, quoted strings, NIL and parenthesised lists (for ID and modifiers; no literals)."""
     stack: list[list[object]] = [[]]
     position = 0
@@ -415,7 +418,7 @@ class ListOptions:
     status: tuple[str, ...] = ()
 
 
-def list_options(select: list[bytes] | None, tail: list[object]) -> ListOptions:
+def list_options(select: list[bytes] | None, tail: Sequence[object]) -> ListOptions:
     """Selection options (already split) and what follows the patterns: nothing, or RETURN (options)."""
     chosen = frozenset(option.decode("ascii", "replace").upper() for option in select or [])
     if chosen - LIST_SELECT:
