@@ -1,7 +1,9 @@
-"""Composition root: one asyncio loop runs aiosmtpd, twisted's IMAP server and uvicorn (PARTS.md, six traps).
+"""Composition root: one asyncio loop runs aiosmtpd, twisted's IMAP server and uvicorn.
 
-The asyncio reactor is installed inside the running coroutine, before anything imports twisted's reactor;
-signals are ours (not uvicorn's, not twisted's), so SIGTERM drains every service and exits 0.
+The asyncio reactor is installed inside the running coroutine, before anything imports twisted's reactor
+(why, and twisted's other traps: the package docstring of smb_suite/imap); signals are ours (not uvicorn's,
+whose capture would re-raise SIGTERM before SMTP and IMAP drain, not twisted's), so SIGTERM drains every
+service and exits 0.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """DKIM signatures (RFC 6376) with RSA-SHA256 and Ed25519-SHA256 (RFC 8463): signing, verifying, key records.
 
 Canonicalisation and header selection are dkimpy's (the reference implementation); the signature operation is
-OpenSSL's through `cryptography`, because dkimpy's RSA is pure Python (~24 ms per message against ~0.5 ms;
-PARTS.md). Verification is dkimpy's own. Pure: no sockets, no database, no configuration; DNS key records are
-handed in by the caller.
+OpenSSL's through `cryptography`, because dkimpy's RSA is pure Python (~24 ms per 10 KB message against
+~0.5 ms, measured on 2 cores). Verification is dkimpy's own. Pure: no sockets, no database, no configuration;
+DNS key records are handed in by the caller.
 """
 
 from __future__ import annotations

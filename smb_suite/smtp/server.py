@@ -1,7 +1,7 @@
 """aiosmtpd wiring: one SMTP protocol subclass, three listeners (inbound MX, submission, submissions).
 
 The AUTH check is asynchronous (argon2 in a thread, throttled) instead of aiosmtpd's synchronous
-authenticator, which would block the whole daemon (PARTS.md).
+authenticator, which would block the whole daemon: aiosmtpd calls it on the event loop and waits for it.
 """
 
 from __future__ import annotations
@@ -261,7 +261,8 @@ async def start(
         options["auth_exclude_mechanism"] = ["PLAIN", "LOGIN"]
     else:
         options["auth_required"] = True
-        # On 465 the TLS is implicit: aiosmtpd only counts its own STARTTLS (PARTS.md).
+        # On 465 the TLS is implicit: aiosmtpd only counts its own STARTTLS, so with auth_require_tls it would
+        # never offer AUTH there (the TLS state is read from the transport's ssl_object instead).
         options["auth_require_tls"] = mode is Mode.SUBMISSION
         options["require_starttls"] = mode is Mode.SUBMISSION
     sessions: set[SmbSMTP] = set()
