@@ -20,9 +20,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from smb_suite import db
 from smb_suite.config import TierConfig
 from smb_suite.errors import InvalidInput, QuotaExceeded
+from smb_suite.storage import db
 
 WarningListener = Callable[[int, int], None]
 FULL_MARGIN = 64 * 1024  # less room than this is "full": a typical message would not fit

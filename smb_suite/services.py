@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from smb_suite import db, tls
+from smb_suite import tls
 from smb_suite.auth.apppasswords import AppPasswords
 from smb_suite.auth.sessions import WebSessions
 from smb_suite.auth.throttle import LoginThrottle
@@ -29,7 +29,7 @@ from smb_suite.quota import Quota
 from smb_suite.sites import publish
 from smb_suite.sites.content import ContentStore
 from smb_suite.sites.store import SiteStore
-from smb_suite.storage import legacy
+from smb_suite.storage import db, legacy
 from smb_suite.storage.runner import StoreRunner
 from smb_suite.storage.store import MailStore
 

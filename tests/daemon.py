@@ -15,11 +15,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from smb_suite import db
 from smb_suite.config import load as load_config
 from smb_suite.directory.model import OPERATOR, Role
 from smb_suite.ops import domains, users
 from smb_suite.services import initialise, open_services
+from smb_suite.storage import db
 from smb_suite.storage.paths import MailLayout
 
 SERVICES = ("smtp", "submission", "submissions", "imap", "imaps", "http", "https")

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from smb_suite import db
 from smb_suite.errors import InvalidInput, NotFound
+from smb_suite.storage import db
 
 MAX_PER_USER = 10
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from smb_suite import db
+from smb_suite.storage import db
 
 MAX_TOKEN = 200
 

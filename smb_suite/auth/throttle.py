@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from smb_suite import db
 from smb_suite.config import LoginConfig
 from smb_suite.errors import InvalidInput
 from smb_suite.mail.address import parse_address
+from smb_suite.storage import db
 
 ACCOUNT = "account:"
 ADDRESS = "ip:"

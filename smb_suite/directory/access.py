@@ -9,7 +9,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from smb_suite import db
 from smb_suite.directory import reservation
 from smb_suite.directory.model import (
     Principal,
@@ -20,6 +19,7 @@ from smb_suite.errors import (
     NotFound,
     PermissionDenied,
 )
+from smb_suite.storage import db
 
 
 class Access:

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from smb_suite import db, log
+from smb_suite import log
 from smb_suite.directory.core import Directory
 from smb_suite.directory.model import Principal, Role
 from smb_suite.errors import PermissionDenied
+from smb_suite.storage import db
 
 logger = logging.getLogger("smb_suite.audit")
 MAX_TARGET = 500

@@ -16,9 +16,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from smb_suite import db
 from smb_suite.mail import dkim
 from smb_suite.mail.dkim import Algorithm
+from smb_suite.storage import db
 
 ALGORITHMS = (Algorithm.RSA, Algorithm.ED25519)
 _PREFIX = {Algorithm.RSA: "r", Algorithm.ED25519: "e"}

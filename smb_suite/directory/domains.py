@@ -9,7 +9,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from smb_suite import db
 from smb_suite.directory import reservation
 from smb_suite.directory.access import Access
 from smb_suite.directory.model import (
@@ -27,6 +26,7 @@ from smb_suite.errors import (
 )
 from smb_suite.mail.address import normalize_domain
 from smb_suite.names import check_tenant_name
+from smb_suite.storage import db
 
 
 def domain_of_row(row: Any) -> Domain:

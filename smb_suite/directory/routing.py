@@ -7,7 +7,6 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from smb_suite import db
 from smb_suite.directory.model import (
     Domain,
     Principal,
@@ -27,6 +26,7 @@ from smb_suite.errors import (
     UnknownRecipient,
 )
 from smb_suite.mail.address import Address, parse_address, parse_stored_address
+from smb_suite.storage import db
 
 
 class Routing(Users):

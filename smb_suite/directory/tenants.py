@@ -9,11 +9,11 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from smb_suite import db
 from smb_suite.directory.core import Directory
 from smb_suite.directory.model import NOT_YOUR_BUSINESS, Principal, Role, Tenant
 from smb_suite.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from smb_suite.names import check_tenant_name
+from smb_suite.storage import db
 
 
 class Tenants:

@@ -7,7 +7,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from smb_suite import db
 from smb_suite.directory.domains import Domains
 from smb_suite.directory.model import (
     MANAGERS,
@@ -24,6 +23,7 @@ from smb_suite.errors import (
     UnknownUser,
 )
 from smb_suite.mail.address import Address, parse_address, parse_stored_address
+from smb_suite.storage import db
 
 USER_COLUMNS = (
     db.users.c.id,

@@ -21,8 +21,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from smb_suite import db, log
+from smb_suite import log
 from smb_suite.durable import fsync_dir
+from smb_suite.storage import db
 
 logger = logging.getLogger("smb_suite.queue")
 MAX_RECIPIENTS_PER_TRANSACTION = 100  # RFC 5321 4.5.3.1.8: servers accept at least 100

@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from smb_suite import db
 from smb_suite.errors import InvalidInput, NotFound
+from smb_suite.storage import db
 
 HOME = "home"
 CONTACT = "contact"

@@ -14,10 +14,10 @@ from typing import BinaryIO, Protocol
 
 import sqlalchemy as sa
 
-from smb_suite import db
 from smb_suite.errors import InvalidInput
 from smb_suite.quota import Quota
 from smb_suite.sites import publish, upload
+from smb_suite.storage import db
 
 
 class SiteDomain(Protocol):

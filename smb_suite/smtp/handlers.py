@@ -10,11 +10,11 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from smb_suite import log, mailauth
+from smb_suite import log
 from smb_suite.delivery import INBOX, JUNK
 from smb_suite.directory.model import User
 from smb_suite.errors import InvalidInput, RelayDenied, SmbSuiteError
-from smb_suite.mail import authresults, message
+from smb_suite.mail import authentication, authresults, message
 from smb_suite.mail.address import parse_address
 from smb_suite.ops import signing
 from smb_suite.services import Services
@@ -117,7 +117,7 @@ class InboundHandler:
             return replies.NUL_IN_MESSAGE
         settings = self.services.config
         try:
-            verdict = await mailauth.authenticate(
+            verdict = await authentication.authenticate(
                 content,
                 _client(session),
                 session.host_name or "",
@@ -138,7 +138,7 @@ class InboundHandler:
             dmarc=verdict.dmarc.result,
             action=verdict.action,
         )
-        if verdict.action is mailauth.Action.REJECT:
+        if verdict.action is authentication.Action.REJECT:
             return replies.DMARC_REJECTED
         return await self._deliver(server, session, envelope, verdict.field + content, verdict.action)
 
@@ -148,7 +148,7 @@ class InboundHandler:
         session: Session,
         envelope: Envelope,
         content: bytes,
-        action: mailauth.Action = mailauth.Action.DELIVER,
+        action: authentication.Action = authentication.Action.DELIVER,
     ) -> str:
         """Prepend our Received field; store a copy per mailbox (INBOX, or Junk when quarantined) and queue the
         copies for other domains, all durably before the 250."""
@@ -161,7 +161,7 @@ class InboundHandler:
         sender = null_sender_as_empty(envelope.mail_from)
         try:
             # quarantined: kept in Junk for the recipients here, never passed on (accept drops `remote`)
-            folder = JUNK if action is mailauth.Action.JUNK else INBOX
+            folder = JUNK if action is authentication.Action.JUNK else INBOX
             accepted = await self.services.delivery.accept(sender, mailboxes, remote, data, folder)
         except SmbSuiteError as error:
             return replies.for_error(error)

@@ -16,11 +16,10 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
-from smb_suite import db
 from smb_suite.errors import AlreadyExists, InvalidMailboxName, MailboxHasChildren, UnknownMailbox, UnsafePath
 from smb_suite.mail.address import Address
 from smb_suite.quota import Quota
-from smb_suite.storage import index, maildir, paths
+from smb_suite.storage import db, index, maildir, paths
 from smb_suite.storage.changes import ChangeHub
 from smb_suite.storage.index import FolderStatus, Mailbox, StoredMessage
 

@@ -14,8 +14,8 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
-from smb_suite import db
 from smb_suite.mail.summary import SearchText, Summary
+from smb_suite.storage import db
 
 CHUNK = 500  # bound parameters per IN (...) query: SQLite allows 32766, PostgreSQL 65535
 

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from smb_suite import db, log
+from smb_suite import log
 from smb_suite.durable import fsync_dir
+from smb_suite.storage import db
 from smb_suite.storage.paths import LAYOUT_VERSION, MailLayout
 
 logger = logging.getLogger("smb_suite.storage")

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from smb_suite import db
 from smb_suite.durable import fsync_dir
 from smb_suite.errors import UnknownMailbox
 from smb_suite.mail.summary import SearchText, Summary
-from smb_suite.storage import index, maildir, paths
+from smb_suite.storage import db, index, maildir, paths
 from smb_suite.storage.folders import Folders, Owner
 from smb_suite.storage.index import Mailbox, StoredMessage
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from smb_suite import db, log
+from smb_suite import log
 from smb_suite.errors import UnsafePath
 from smb_suite.mail.address import Address
 from smb_suite.mail.summary import summarize
-from smb_suite.storage import index, maildir, paths
+from smb_suite.storage import db, index, maildir, paths
 from smb_suite.storage.folders import Owner
 from smb_suite.storage.index import Mailbox
 from smb_suite.storage.messages import Messages

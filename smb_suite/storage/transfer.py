@@ -17,11 +17,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from smb_suite import db
 from smb_suite.durable import fsync_dir
 from smb_suite.errors import AlreadyExists, InvalidMailboxName, SmbSuiteError
 from smb_suite.mail.summary import summarize
-from smb_suite.storage import index, maildir, paths
+from smb_suite.storage import db, index, maildir, paths
 from smb_suite.storage.folders import DELIMITER, Owner, is_inferior
 from smb_suite.storage.index import Mailbox
 from smb_suite.storage.messages import Messages

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from smb_suite import db
 from smb_suite.config import load as load_config
 from smb_suite.directory.model import OPERATOR
 from smb_suite.services import open_services
-from smb_suite.storage import legacy
+from smb_suite.storage import db, legacy
 from smb_suite.storage.legacy import old_folder_path
 from smb_suite.storage.paths import FOLDER_PREFIX, MailLayout
 from tests.daemon import OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, make_daemon

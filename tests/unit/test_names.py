@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smb_suite import db, tls
+from smb_suite import tls
 from smb_suite.config import load as load_config
 from smb_suite.directory.model import OPERATOR, Role
 from smb_suite.errors import InvalidInput, InvalidMailboxName
@@ -22,6 +22,7 @@ from smb_suite.mail.address import parse_stored_address
 from smb_suite.names import check_tenant_name, normalize_domain, unsafe_character
 from smb_suite.ops import domains, users
 from smb_suite.services import Services, initialise, open_services
+from smb_suite.storage import db
 from smb_suite.storage.legacy import old_folder_path as folder_path  # the layout legacy.py moves from
 from smb_suite.storage.maildir import validate_mailbox_name
 from tests.daemon import DOMAIN, OWNER, run_cli, write_config

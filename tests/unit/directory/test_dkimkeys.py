@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from smb_suite import db
 from smb_suite.directory.core import Directory
 from smb_suite.directory.dkimkeys import DkimKeys
 from smb_suite.directory.model import OPERATOR
 from smb_suite.mail.dkim import Algorithm
+from smb_suite.storage import db
 
 DAY = 86400
 

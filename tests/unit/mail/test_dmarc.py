@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from smb_suite.errors import InvalidInput
 from smb_suite.mail import dmarc
-from smb_suite.mailauth import organizational_domain
+from smb_suite.mail.authentication import organizational_domain
 from tests.fakedns import ZoneLookup
 
 ZONE = ZoneLookup(

@@ -1,4 +1,4 @@
-"""The migrations build exactly the schema smb_suite/db.py declares (a column added to one and not the other
+"""The migrations build exactly the schema smb_suite/storage/db.py declares (a column added to one and not the other
 would surface only on an upgraded installation)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from smb_suite import db
+from smb_suite.storage import db
 
 
 def test_migrations_match_the_declared_schema(tmp_path: Path) -> None:

@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smb_suite import db
 from smb_suite.config import load as load_config
 from smb_suite.errors import UnsafePath
 from smb_suite.mail.address import Address
 from smb_suite.services import Services, initialise, open_services
+from smb_suite.storage import db
 from smb_suite.storage.paths import MailLayout, inside, message_file
 from tests.daemon import OWNER, make_daemon, write_config
 

@@ -1,4 +1,4 @@
-"""Database schema (SQLAlchemy Core) and engine; migrations live in smb_suite/migrations.
+"""Database schema (SQLAlchemy Core) and engine; migrations live in smb_suite/storage/migrations.
 
 Portable SQL only, so the same schema runs on SQLite (embedded default) and PostgreSQL (fleets).
 """

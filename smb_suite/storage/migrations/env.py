@@ -1,4 +1,4 @@
-"""Alembic environment: runs migrations on the engine handed over by smb_suite.db.migrate.
+"""Alembic environment: runs migrations on the engine handed over by smb_suite.storage.db.migrate.
 
 On SQLite, foreign keys are off while migrations run: a batch migration recreates a table (copy, drop, rename),
 and with them on, dropping the old table would cascade into (or be refused by) the tables that reference it.
@@ -7,7 +7,7 @@ Every foreign key is checked once the migrations are done; a violation aborts be
 
 from alembic import context
 
-from smb_suite.db import metadata
+from smb_suite.storage.db import metadata
 
 engine = context.config.attributes["engine"]
 with engine.connect() as connection:
