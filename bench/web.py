@@ -63,7 +63,7 @@ def make_site(folder: Path) -> Path:
     """A small generated page (the default theme's home) plus a 500 KB image, as a zip for `site upload`."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from smb_suite import config
-    from smb_suite.directory import Domain
+    from smb_suite.directory.model import Domain
     from smb_suite.sites import render, themes
     from smb_suite.sites.content import SiteContent, SiteInfo, default_home
 
