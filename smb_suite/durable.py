@@ -1,4 +1,4 @@
-"""Durable file operations: what a 250 or an OK promises survives a crash (DESIGN.md durability contract).
+"""Durable file operations: what a 250 or an OK promises survives a crash (docs/ARCHITECTURE.md, durability contract).
 
 And what a full disk looks like to the rest of the code: `DiskFull`, raised for ENOSPC/EDQUOT from the file
 system and for SQLite's "database or disk is full", so that each front end maps one error (SMTP 452 4.3.1,

@@ -1,6 +1,6 @@
 """The outbound spool: one file per message in data_dir/queue/msg/, one row per message and per recipient.
 
-Durability contract (DESIGN.md): the file is written to tmp/, fsynced, renamed into msg/ and the directory
+Durability contract (docs/ARCHITECTURE.md): the file is written to tmp/, fsynced, renamed into msg/ and the directory
 fsynced; then the rows commit; only then may submission answer 250. `reconcile` at start removes what a crash
 left before the commit (never acknowledged) and drops rows whose file is gone. Synchronous: call it through the
 StoreRunner (writes on the writer thread, reads in the pool).

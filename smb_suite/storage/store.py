@@ -1,6 +1,6 @@
 """The mail store: Maildir files plus an index (UIDs, flags, mod-sequences, summaries) in the database.
 
-Durability contract (DESIGN.md): write to tmp/, fsync, rename into new/, fsync the directory, then commit
+Durability contract (docs/ARCHITECTURE.md): write to tmp/, fsync, rename into new/, fsync the directory, then commit
 the index row together with the quota usage; only then may a front end answer 250 or OK. `reconcile` at
 start repairs what a crash left between those steps. Every call names the owner whose store it touches, and a
 store is only reachable through its owner, so one user can never reach another's folders.

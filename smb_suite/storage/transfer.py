@@ -1,7 +1,7 @@
 """Messages into folders: APPEND, delivery to INBOXes (one or a group commit), COPY, MOVE, and RENAME (which,
 for INBOX, moves its messages into the new folder).
 
-Durability contract (DESIGN.md): write to tmp/, fsync, rename into new/, fsync the directory, then commit
+Durability contract (docs/ARCHITECTURE.md): write to tmp/, fsync, rename into new/, fsync the directory, then commit
 the index row together with the quota usage; only then may a front end answer 250 or OK. A file written for a
 transaction that fails is removed again, so nothing unaccounted stays on disk.
 """
