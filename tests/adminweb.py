@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import imaplib
 import re
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -40,11 +40,11 @@ TIERS = (
 )
 
 
-def make_admin_daemon(folder: Path, extra: str = "", services: tuple[str, ...] | None = None) -> Daemon:
+def make_admin_daemon(folder: Path, extra: str = "", **options: Any) -> Daemon:
     """example.test (owner demo@, users alice@ and bob@), the operator's business ops.test (root@), the partner
     agency.test (pat@) and its customer client-co (client.test, owner boss@). Prepared in-process through the
     use cases the commands call (test_suspension runs `tenant create` and `tenant partner` themselves)."""
-    server = make_daemon(folder, TIERS + extra) if services is None else make_daemon(folder, TIERS + extra, services)
+    server = make_daemon(folder, TIERS + extra, **options)
     core = open_services(load_config(server.config))
     try:
         users.add_user(core, OPERATOR, BOB, PASSWORD)
@@ -57,14 +57,6 @@ def make_admin_daemon(folder: Path, extra: str = "", services: tuple[str, ...] |
     finally:
         core.close()
     return server
-
-
-def running(folder: Path, extra: str = "", services: tuple[str, ...] | None = None) -> Iterator[Daemon]:
-    """A started admin daemon for a module's fixture, stopped at the end."""
-    daemon = make_admin_daemon(folder, extra, services).start()
-    yield daemon
-    if daemon.process is not None:
-        daemon.stop()
 
 
 def browser(server: Daemon) -> httpx.Client:

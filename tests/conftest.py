@@ -1,15 +1,30 @@
-"""Fixtures: the real daemon on ephemeral loopback ports with a temporary data folder (see tests/daemon.py)."""
+"""Fixtures: the real daemon on ephemeral loopback ports with a temporary data folder (see tests/daemon.py).
+
+Every daemon of a test comes from one factory (tests/daemon.py Daemons), through these fixtures:
+- `daemon`: one shared running daemon for the session, that no test stops or reconfigures;
+- `server`: the module's own daemon, made as its `pytestmark = pytest.mark.daemon(extra_config, **options)`
+  says (options of Daemons.__call__: services, hostname, nameservers, make, before_start, name);
+- `start_daemon`: the factory itself for the module, for a module with several daemons or a configuration
+  known only from another fixture (its daemons stop when the module ends);
+- `fresh_daemon`: the factory for one test, that may kill, restart or reconfigure its daemons (killed at its end).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.daemon import Daemon, make_daemon
+from tests.daemon import Daemon, Daemons
 from tests.dnsserver import DnsServer
 from tests.tenancy import Tenancy, make_tenancy
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "daemon(extra_config, **options): how the module's `server` fixture makes its daemon"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -25,26 +40,35 @@ def quiet_dns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DnsServer]:
 @pytest.fixture(scope="session")
 def daemon(tmp_path_factory: pytest.TempPathFactory, quiet_dns: DnsServer) -> Iterator[Daemon]:
     """One shared running daemon for tests that do not stop it; do not kill or reconfigure it."""
-    server = make_daemon(tmp_path_factory.mktemp("shared"), nameservers=(quiet_dns.address,)).start()
-    yield server
-    if server.process is not None:
-        server.stop()
+    daemons = Daemons(tmp_path_factory.mktemp, nameservers=(quiet_dns.address,))
+    yield daemons(name="shared")
+    daemons.close()
+
+
+@pytest.fixture(scope="module")
+def start_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemons]:
+    """The daemon factory for a module: each call returns a started daemon, stopped when the module ends."""
+    daemons = Daemons(tmp_path_factory.mktemp)
+    yield daemons
+    daemons.close()
+
+
+@pytest.fixture(scope="module")
+def server(request: pytest.FixtureRequest, start_daemon: Daemons) -> Daemon:
+    """The module's own daemon, made as its `pytest.mark.daemon(...)` says (none: make_daemon's defaults)."""
+    mark = request.node.get_closest_marker("daemon")
+    args, options = (mark.args, mark.kwargs) if mark is not None else ((), {})
+    return start_daemon(*args, **{"name": request.module.__name__.rpartition(".")[2], **options})
 
 
 @pytest.fixture
-def fresh_daemon(tmp_path: Path, quiet_dns: DnsServer) -> Iterator[Callable[..., Daemon]]:
-    """A factory for a private daemon (started) that a test may kill, restart or reconfigure."""
-    started: list[Daemon] = []
-
-    def factory(extra_config: str = "") -> Daemon:
-        server = make_daemon(tmp_path / f"d{len(started)}", extra_config, nameservers=(quiet_dns.address,)).start()
-        started.append(server)
-        return server
-
-    yield factory
-    for server in started:
-        if server.process is not None:
-            server.kill()
+def fresh_daemon(tmp_path: Path, quiet_dns: DnsServer) -> Iterator[Daemons]:
+    """The daemon factory for one test: its daemons (answered by the quiet DNS server unless told otherwise)
+    may be killed, restarted or reconfigured; they are killed when the test ends."""
+    count = iter(range(1000))
+    daemons = Daemons(lambda name: tmp_path / f"{name}{next(count)}", kill=True, nameservers=(quiet_dns.address,))
+    yield daemons
+    daemons.close()
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,10 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -177,6 +179,44 @@ def make_daemon(
     config = write_config(folder, extra_config, services, hostname, nameservers, ports)
     prepare(config)
     return Daemon(folder, config)
+
+
+class Daemons:
+    """The one daemon factory of the suite (its fixtures are in tests/conftest.py: `server`, made as the module's
+    `pytest.mark.daemon(...)` says; `start_daemon` for a module's own daemons; `fresh_daemon` for a test's own).
+
+    Each call makes a daemon in a new folder with `make` (make_daemon: example.test, demo@ and alice@; or
+    tests/adminweb.py make_admin_daemon: every role), runs `before_start` on it (commands or use cases that want
+    it stopped), starts it and returns it; `close` stops (or kills) every daemon still running."""
+
+    def __init__(self, folder: Callable[[str], Path], kill: bool = False, **defaults: Any) -> None:
+        self._folder = folder
+        self._kill = kill
+        self._defaults = defaults
+        self.started: list[Daemon] = []
+
+    def __call__(
+        self,
+        extra_config: str = "",
+        *,
+        name: str = "daemon",
+        make: Callable[..., Daemon] = make_daemon,
+        before_start: Callable[[Daemon], object] | None = None,
+        **options: Any,
+    ) -> Daemon:
+        server = make(self._folder(name), extra_config, **{**self._defaults, **options})
+        if before_start is not None:
+            before_start(server)
+        self.started.append(server.start())
+        return server
+
+    def close(self) -> None:
+        for server in self.started:
+            if server.process is not None:
+                if self._kill:
+                    server.kill()
+                else:
+                    server.stop()
 
 
 def site_folder(config: Path, domain: str = DOMAIN) -> Path:

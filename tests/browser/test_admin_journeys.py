@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.adminweb import BOB, PASSWORD, imap_login, running
+from tests.adminweb import BOB, PASSWORD, imap_login, make_admin_daemon
 from tests.browser.test_themes import CHROMIUM
-from tests.daemon import USER, USER_PASSWORD, Daemon
+from tests.daemon import USER, USER_PASSWORD, Daemon, Daemons
 from tests.integration.test_admin_mail_rules import wait_for
 from tests.integration.test_smtp import insecure_context, submission
 
@@ -25,8 +25,8 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    yield from running(tmp_path_factory.mktemp("journeys"))
+def server(start_daemon: Daemons) -> Daemon:
+    return start_daemon(make=make_admin_daemon, name="journeys")
 
 
 class Journey:

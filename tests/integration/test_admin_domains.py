@@ -18,8 +18,8 @@ from smb_suite import config
 from smb_suite.directory.model import OPERATOR
 from smb_suite.ops import dns_records
 from smb_suite.services import open_services
-from tests.adminweb import post, prove_ownership, running, signed_in
-from tests.daemon import Daemon
+from tests.adminweb import make_admin_daemon, post, prove_ownership, signed_in
+from tests.daemon import Daemon, Daemons
 from tests.dnsserver import DnsServer, parse_zone
 from tests.integration.test_autoconfig import NS, OUTLOOK_REQUEST, servers
 from tests.integration.test_autoconfig import get as autoconfig_get
@@ -49,9 +49,9 @@ def dns(dns_zone: Path) -> Iterator[DnsServer]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, dns: DnsServer) -> Iterator[Daemon]:
+def server(start_daemon: Daemons, dns: DnsServer) -> Daemon:
     extra = f'[dns]\nnameservers = ["{dns.address}"]\ntimeout = 5\n'
-    yield from running(tmp_path_factory.mktemp("domains"), extra)
+    return start_daemon(extra, make=make_admin_daemon, name="domains")
 
 
 @pytest.fixture(scope="module")

@@ -3,26 +3,16 @@ server's own host name sends HSTS, which tenant sites never get from us."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 
-from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, Daemon, make_daemon
+from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, Daemon, Daemons
 from tests.integration.test_web import SERVER_HOSTNAME, WEB_ONLY, csrf_token, sign_in
 
 
-def started(folder: Path, services: tuple[str, ...]) -> Iterator[Daemon]:
-    server = make_daemon(folder, services=services).start()
-    yield server
-    if server.process is not None:
-        server.stop()
-
-
 @pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    yield from started(tmp_path_factory.mktemp("https"), WEB_ONLY)
+def web(start_daemon: Daemons) -> Daemon:
+    return start_daemon(services=WEB_ONLY, name="https")
 
 
 def http(web: Daemon, path: str) -> str:
@@ -74,9 +64,9 @@ def test_admin_cookies_are_secure_and_http_only(web: Daemon) -> None:
         assert csrf_token(browser.get("/admin/account"))
 
 
-def test_without_an_https_listener_the_admin_pages_work_over_http(tmp_path: Path) -> None:
-    for server in started(tmp_path / "plain", ("http",)):
-        with httpx.Client(base_url=http(server, ""), timeout=30) as browser:
-            assert browser.get("/admin/").status_code == 200
-            response = sign_in(browser, OWNER, OWNER_PASSWORD)
-            assert response.status_code == 303 and "secure" not in response.headers["set-cookie"].lower()
+def test_without_an_https_listener_the_admin_pages_work_over_http(fresh_daemon: Daemons) -> None:
+    server = fresh_daemon(services=("http",), name="plain")
+    with httpx.Client(base_url=http(server, ""), timeout=30) as browser:
+        assert browser.get("/admin/").status_code == 200
+        response = sign_in(browser, OWNER, OWNER_PASSWORD)
+        assert response.status_code == 303 and "secure" not in response.headers["set-cookie"].lower()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from smb_suite.web import business, i18n
 from smb_suite.web.admin import Views
 from smb_suite.web.i18n.fr import MESSAGES
 from smb_suite.web.site_admin import NOTICES
-from tests.adminweb import browser, running, signed_in
+from tests.adminweb import browser, make_admin_daemon, signed_in
 from tests.daemon import Daemon
 
 TEMPLATES = Path(business.__file__).resolve().parent / "templates"
@@ -56,9 +55,7 @@ def test_language_follows_accept_language_quality(header: str, expected: str | N
     assert i18n.from_accept_language(header) == expected
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    yield from running(tmp_path_factory.mktemp("i18n"), services=("http", "https"))
+pytestmark = pytest.mark.daemon(services=("http", "https"), make=make_admin_daemon)
 
 
 def test_french_browser_gets_french_pages_and_the_switch_is_remembered(server: Daemon) -> None:

@@ -5,22 +5,19 @@ from __future__ import annotations
 import email
 import email.policy
 import time
-from collections.abc import Iterator
 from contextlib import closing
 from email.message import EmailMessage
 
 import pytest
 
-from tests.adminweb import BOB, PASSWORD, post, running, signed_in
+from tests.adminweb import BOB, PASSWORD, make_admin_daemon, post, signed_in
 from tests.daemon import DOMAIN, USER, Daemon
 from tests.integration.test_smtp import inbound, submission
 
 DEADLINE = 30.0
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    yield from running(tmp_path_factory.mktemp("rules"))
+pytestmark = pytest.mark.daemon(make=make_admin_daemon)
 
 
 def messages(server: Daemon, address: str) -> list[EmailMessage]:

@@ -19,7 +19,7 @@ from smb_suite.errors import PermissionDenied
 from smb_suite.ops import tenants, tiers, users
 from smb_suite.services import open_services
 from smb_suite.web.app import AdminRoute, create_app
-from tests.adminweb import BOB, CUSTOMER, ROLES, browser, csrf_token, running, signed_in
+from tests.adminweb import BOB, CUSTOMER, ROLES, browser, csrf_token, make_admin_daemon, signed_in
 from tests.daemon import DOMAIN, Daemon
 
 WEB = ("http", "https")
@@ -105,9 +105,7 @@ SAME_CHECK_AS_PUBLISH = {
 }
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    yield from running(tmp_path_factory.mktemp("roles"), services=WEB)
+pytestmark = pytest.mark.daemon(services=WEB, make=make_admin_daemon)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import smtplib
-from collections.abc import Iterator
 from contextlib import closing
 
 import pytest
@@ -17,8 +16,8 @@ from tests.adminweb import (
     browser,
     csrf_token,
     imap_login,
+    make_admin_daemon,
     post,
-    running,
     sign_in,
     signed_in,
 )
@@ -28,9 +27,7 @@ from tests.integration.test_smtp import submission
 FAILED = re.compile(r"auth\.failed user=account:(\S+) ip=\S+ failures=(\d+)")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    yield from running(tmp_path_factory.mktemp("security"))
+pytestmark = pytest.mark.daemon(make=make_admin_daemon)
 
 
 def test_failed_logins_over_imap_web_and_smtp_count_towards_one_counter(server: Daemon) -> None:

@@ -3,8 +3,6 @@ it names) that reaches another business's mailbox is ignored, and the site's own
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
@@ -12,15 +10,13 @@ from smb_suite.config import load as load_config
 from smb_suite.directory.model import OPERATOR
 from smb_suite.ops import sites
 from smb_suite.services import open_services
-from tests.adminweb import CUSTOMER_OWNER, running
+from tests.adminweb import CUSTOMER_OWNER, make_admin_daemon
 from tests.daemon import DOMAIN, OWNER, Daemon
 
 VISITOR = {"name": "Mallory", "email": "mallory@visitor.test", "phone": "", "subject": "Hello", "message": "Hi."}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    yield from running(tmp_path_factory.mktemp("contact"))
+pytestmark = pytest.mark.daemon(make=make_admin_daemon)
 
 
 def set_site_email(server: Daemon, address: str) -> None:

@@ -6,11 +6,10 @@ Replies to hosted senders are stored before the 250, so a test can look at the M
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator
 
 import pytest
 
-from tests.daemon import DOMAIN, OWNER, USER, Daemon, make_daemon
+from tests.daemon import DOMAIN, OWNER, USER, Daemon, Daemons
 from tests.dnsserver import DnsServer
 from tests.mailtest import SMOKE, maildir, message, send_inbound, submit
 
@@ -18,15 +17,14 @@ CAROL = f"carol@{DOMAIN}"
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory, quiet_dns: DnsServer) -> Iterator[Daemon]:
+def daemon(start_daemon: Daemons, quiet_dns: DnsServer) -> Daemon:
     """One daemon for this module; alice is on vacation, carol is a third local user."""
-    server = make_daemon(tmp_path_factory.mktemp("delivery"), services=SMOKE, nameservers=(quiet_dns.address,))
-    server.cli("user", "add", CAROL, "--password-stdin", stdin="carol-password-1\n")
-    server.cli("user", "vacation", USER, "--subject", "Away until Monday", "--message-stdin", stdin="I am away.\n")
-    server.start()
-    yield server
-    if server.process is not None:
-        server.stop()
+
+    def before_start(server: Daemon) -> None:
+        server.cli("user", "add", CAROL, "--password-stdin", stdin="carol-password-1\n")
+        server.cli("user", "vacation", USER, "--subject", "Away until Monday", "--message-stdin", stdin="I am away.\n")
+
+    return start_daemon(services=SMOKE, nameservers=(quiet_dns.address,), before_start=before_start, name="delivery")
 
 
 def replies_in(daemon: Daemon, address: str) -> list[bytes]:

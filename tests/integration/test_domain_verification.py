@@ -31,11 +31,10 @@ from tests.adminweb import (
     make_admin_daemon,
     post,
     prove_ownership,
-    running,
     signed_in,
     verification_record,
 )
-from tests.daemon import DOMAIN, OWNER, USER, Daemon
+from tests.daemon import DOMAIN, OWNER, USER, Daemon, Daemons
 from tests.dnsserver import DnsServer, publish
 from tests.integration.test_smtp import inbound, insecure_context
 
@@ -64,11 +63,10 @@ def dns_config(dns: DnsServer, interval: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, dns: DnsServer) -> Iterator[Daemon]:
+def server(start_daemon: Daemons, dns: DnsServer) -> Daemon:
     """The admin daemon (tests/adminweb.py); the periodic check is far away so that only clicks verify here.
     Besides: the operator's business ops.test holds shop.parent.test (for the 'parent of' refusal)."""
-    folder = tmp_path_factory.mktemp("verify")
-    yield from running(folder, dns_config(dns, "1h"))
+    return start_daemon(dns_config(dns, "1h"), make=make_admin_daemon, name="verify")
 
 
 @pytest.fixture(scope="module")

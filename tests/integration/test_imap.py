@@ -13,12 +13,11 @@ import re
 import secrets
 import socket
 import subprocess
-from collections.abc import Iterator
 
 import aioimaplib
 import pytest
 
-from tests.daemon import OWNER, OWNER_PASSWORD, Daemon, make_daemon
+from tests.daemon import OWNER, OWNER_PASSWORD, Daemon
 from tests.integration.test_smtp import insecure_context
 from tests.mailtest import imap_logout
 
@@ -45,12 +44,7 @@ def plain(subject: str) -> bytes:
     return PLAIN.format(subject=subject).encode()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    daemon = make_daemon(tmp_path_factory.mktemp("imap"), services=("smtp", "imap", "imaps")).start()
-    yield daemon
-    if daemon.process is not None:
-        daemon.stop()
+pytestmark = pytest.mark.daemon(services=("smtp", "imap", "imaps"))
 
 
 def connect(daemon: Daemon) -> imaplib.IMAP4_SSL:

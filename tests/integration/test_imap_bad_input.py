@@ -7,26 +7,19 @@ from __future__ import annotations
 import secrets
 import socket
 import ssl
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.daemon import USER, USER_PASSWORD, Daemon, make_daemon
+from tests.daemon import USER, USER_PASSWORD, Daemon
 from tests.imapwire import Wire, code, untagged
 from tests.integration.test_imap import plain
 
 LIMIT = 100_000  # this daemon's APPENDLIMIT
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    extra = f"[smtp]\nmax_message_size = {LIMIT}\n"
-    daemon = make_daemon(tmp_path_factory.mktemp("imap-bad"), extra, services=("smtp", "imap")).start()
-    yield daemon
-    if daemon.process is not None:
-        daemon.stop()
+pytestmark = pytest.mark.daemon(f"[smtp]\nmax_message_size = {LIMIT}\n", services=("smtp", "imap"))
 
 
 def files_outside_the_stores(daemon: Daemon) -> set[str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon import USER, USER_PASSWORD, Daemon, make_daemon
+from tests.daemon import USER, USER_PASSWORD, Daemon, Daemons
 from tests.dnsserver import DnsServer
 from tests.imapwire import Wire, untagged
 
@@ -48,12 +48,9 @@ class Heartbeat:
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory, quiet_dns: DnsServer) -> Iterator[Daemon]:
+def daemon(start_daemon: Daemons, quiet_dns: DnsServer, dns: DnsServer) -> Daemon:
     """A daemon of this module's own: the folders and the 20 MB message it leaves stay out of the shared one."""
-    server = make_daemon(tmp_path_factory.mktemp("event-loop"), nameservers=(quiet_dns.address,)).start()
-    yield server
-    if server.process is not None:
-        server.stop()
+    return start_daemon(nameservers=(quiet_dns.address,), name="event-loop")
 
 
 @pytest.fixture

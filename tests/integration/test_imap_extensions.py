@@ -12,12 +12,11 @@ import base64
 import imaplib
 import re
 import secrets
-from collections.abc import Iterator
 
 import aioimaplib
 import pytest
 
-from tests.daemon import OWNER, OWNER_PASSWORD, Daemon, make_daemon
+from tests.daemon import OWNER, OWNER_PASSWORD, Daemon
 from tests.imapwire import Wire, code, untagged
 from tests.integration.test_imap import plain
 from tests.mailtest import imap_logout
@@ -26,12 +25,7 @@ EXTENSIONS = ["IDLE", "MOVE", "UIDPLUS", "NAMESPACE", "ID", "ENABLE", "LITERAL+"
 EXTENSIONS += ["UNSELECT", "CHILDREN", "QUOTA", "SASL-IR", "LIST-EXTENDED", "LIST-STATUS"]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    daemon = make_daemon(tmp_path_factory.mktemp("imap-ext"), services=("smtp", "imap", "imaps")).start()
-    yield daemon
-    if daemon.process is not None:
-        daemon.stop()
+pytestmark = pytest.mark.daemon(services=("smtp", "imap", "imaps"))
 
 
 def folder_with(wire: Wire, count: int, flags: str = "") -> str:

@@ -9,7 +9,6 @@ import imaplib
 import random
 import re
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,26 +19,23 @@ from smb_suite.config import load as load_config
 from smb_suite.directory.model import OPERATOR
 from smb_suite.ops import tenants, users
 from smb_suite.services import open_services
-from tests.daemon import OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, make_daemon
+from tests.daemon import OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon
 
 BOB, CAROL, PASSWORD = "bob@example.test", "carol@other.test", "a-long-enough-password-1"
 ACCOUNTS = {OWNER: OWNER_PASSWORD, USER: USER_PASSWORD, BOB: PASSWORD, CAROL: PASSWORD}
 _STATUS = re.compile(rb"\((.*)\)")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    daemon = make_daemon(tmp_path_factory.mktemp("reuse"), services=("imap",))
+def add_accounts(daemon: Daemon) -> None:
     services = open_services(load_config(daemon.config))
     try:
         users.add_user(services, OPERATOR, BOB, PASSWORD)
         tenants.create_tenant(services, OPERATOR, "Other business", "other.test", CAROL, PASSWORD)
     finally:
         services.close()
-    daemon.start()
-    yield daemon
-    if daemon.process is not None:
-        daemon.stop()
+
+
+pytestmark = pytest.mark.daemon(services=("imap",), before_start=add_accounts)
 
 
 def login(server: Daemon, address: str) -> imaplib.IMAP4:

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from tests.daemon import Daemon, make_daemon
+from tests.daemon import Daemon
 from tests.imapwire import Wire, code, untagged
 from tests.integration.test_imap import plain
 
@@ -21,12 +20,7 @@ FLAGS = ["\\Seen", "\\Flagged", "\\Deleted", "$Work"]
 _FETCH = re.compile(rb"\* (\d+) FETCH \((.*)\)\r\n$", re.S)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    daemon = make_daemon(tmp_path_factory.mktemp("imap-model"), services=("smtp", "imap")).start()
-    yield daemon
-    if daemon.process is not None:
-        daemon.stop()
+pytestmark = pytest.mark.daemon(services=("smtp", "imap"))
 
 
 class Picture:

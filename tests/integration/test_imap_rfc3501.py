@@ -8,22 +8,16 @@ import os
 import re
 import secrets
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.daemon import USER, USER_PASSWORD, Daemon, make_daemon
+from tests.daemon import USER, USER_PASSWORD, Daemon
 from tests.imapwire import Wire, code, untagged
 from tests.integration.test_imap import eight_bit, plain
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    daemon = make_daemon(tmp_path_factory.mktemp("imap-3501"), services=("smtp", "imap")).start()
-    yield daemon
-    if daemon.process is not None:
-        daemon.stop()
+pytestmark = pytest.mark.daemon(services=("smtp", "imap"))
 
 
 def store_of(daemon: Daemon, folder: str, local: str = "demo") -> Path:

@@ -7,12 +7,12 @@ import asyncio
 import secrets
 import smtplib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import aioimaplib
 import pytest
 
-from tests.daemon import OWNER, OWNER_PASSWORD, Daemon, make_daemon
+from tests.daemon import OWNER, OWNER_PASSWORD, Daemon
 from tests.imapwire import Wire, untagged
 from tests.integration.test_imap import connect, new_folder, plain
 from tests.integration.test_smtp import insecure_context
@@ -21,12 +21,7 @@ from tests.mailtest import imap_logout
 DEADLINE = 30.0
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    daemon = make_daemon(tmp_path_factory.mktemp("imap-sessions"), services=("smtp", "imap", "imaps")).start()
-    yield daemon
-    if daemon.process is not None:
-        daemon.stop()
+pytestmark = pytest.mark.daemon(services=("smtp", "imap", "imaps"))
 
 
 def test_idling_client_hears_of_mail_delivered_over_smtp(server: Daemon) -> None:

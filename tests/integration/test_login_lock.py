@@ -8,14 +8,12 @@ from __future__ import annotations
 import imaplib
 import re
 import smtplib
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
-from tests.adminweb import browser, csrf_token, running, sign_in
-from tests.daemon import DOMAIN, OWNER, USER, USER_PASSWORD, Daemon
+from tests.adminweb import browser, csrf_token, make_admin_daemon, sign_in
+from tests.daemon import DOMAIN, OWNER, USER, USER_PASSWORD, Daemon, Daemons
 from tests.integration.test_smtp import insecure_context
 from tests.mailtest import wait_for
 
@@ -24,17 +22,17 @@ PASSWORD = "the right password 1"
 WRONG = "a wrong Guess-93"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    extra = f'[login]\nlock_after = {LOCK_AFTER}\nlock_window = "15m"\nlock_duration = "10m"\nip_lock_after = 1000\n'
-    yield from running(tmp_path_factory.mktemp("lock"), extra)
+pytestmark = pytest.mark.daemon(
+    f'[login]\nlock_after = {LOCK_AFTER}\nlock_window = "15m"\nlock_duration = "10m"\nip_lock_after = 1000\n',
+    make=make_admin_daemon,
+)
 
 
 @pytest.fixture(scope="module")
-def brief(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+def brief(start_daemon: Daemons) -> Daemon:
     """Locks of two seconds, and a client address locked after five failures."""
     extra = f'[login]\nlock_after = {LOCK_AFTER}\nlock_duration = "2s"\nip_lock_after = 5\n'
-    yield from running(tmp_path_factory.mktemp("brief"), extra)
+    return start_daemon(extra, make=make_admin_daemon, name="brief")
 
 
 def add_user(server: Daemon, address: str) -> None:
@@ -185,12 +183,12 @@ def test_guessing_the_current_password_on_the_account_page_counts_towards_the_lo
     assert "[UNAVAILABLE]" in imap_login(server, address, PASSWORD)
 
 
-def test_a_lock_outlives_a_restart_of_the_daemon(tmp_path: Path) -> None:
+def test_a_lock_outlives_a_restart_of_the_daemon(fresh_daemon: Daemons) -> None:
     """The counters and locks are in the database, not only in the process's memory."""
     extra = '[login]\nlock_after = 2\nlock_duration = "1h"\n'
-    for server in running(tmp_path / "restart", extra):
-        for _ in range(2):
-            assert "[AUTHENTICATIONFAILED]" in imap_login(server, USER, WRONG)
-        server.restart()
-        assert "[UNAVAILABLE]" in imap_login(server, USER, USER_PASSWORD)
-        assert smtp_login(server, USER, USER_PASSWORD)[0] == 454
+    server = fresh_daemon(extra, make=make_admin_daemon, name="restart")
+    for _ in range(2):
+        assert "[AUTHENTICATIONFAILED]" in imap_login(server, USER, WRONG)
+    server.restart()
+    assert "[UNAVAILABLE]" in imap_login(server, USER, USER_PASSWORD)
+    assert smtp_login(server, USER, USER_PASSWORD)[0] == 454

@@ -21,7 +21,7 @@ import pytest
 
 from smb_suite.mail import dkim
 from smb_suite.mail import message as message_fields
-from tests.daemon import OWNER, START_DEADLINE, Daemon, make_daemon
+from tests.daemon import OWNER, START_DEADLINE, Daemon, Daemons, make_daemon
 from tests.dnsserver import DnsServer, parse_zone
 from tests.integration.test_smtp import insecure_context
 
@@ -62,25 +62,22 @@ def add_shop(daemon: Daemon) -> None:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    folder = tmp_path_factory.mktemp("internet")
-    a = make_daemon(folder / "a", services=("submission",), hostname=A_HOST)
-    add_shop(a)
+def world(tmp_path_factory: pytest.TempPathFactory, start_daemon: Daemons) -> Iterator[World]:
+    a = start_daemon(services=("submission",), hostname=A_HOST, before_start=add_shop, name="a")
     zone = a.cli("dns", SHOP).stdout + INTERNET
-    (folder / "internet.zone").write_text(zone)
-    dns = DnsServer(folder / "internet.zone").start()
-    b = make_daemon(folder / "b", services=("smtp",), hostname=B_HOST, nameservers=(dns.address,))
-    c = make_daemon(
-        folder / "c",
+    zone_file = tmp_path_factory.mktemp("internet") / "internet.zone"
+    zone_file.write_text(zone)
+    dns = DnsServer(zone_file).start()
+    b = start_daemon(services=("smtp",), hostname=B_HOST, nameservers=(dns.address,), name="b")
+    c = start_daemon(
         '[inbound]\ndmarc_reject = "quarantine"\n',
         services=("smtp",),
         hostname=C_HOST,
         nameservers=(dns.address,),
+        name="c",
     )
-    daemons = [a.start(), b.start(), c.start()]
     yield World(a, b, c, zone)
-    for daemon in daemons:
-        daemon.stop()
+    start_daemon.close()
     dns.stop()
 
 

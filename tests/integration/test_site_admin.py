@@ -25,12 +25,7 @@ PNG = bytes.fromhex(
 )
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    daemon = make_daemon(tmp_path_factory.mktemp("siteadmin"), TINY, WEB).start()
-    yield daemon
-    if daemon.process is not None:
-        daemon.stop()
+pytestmark = pytest.mark.daemon(TINY, services=WEB)
 
 
 @pytest.fixture

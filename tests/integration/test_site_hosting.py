@@ -11,7 +11,6 @@ import stat
 import subprocess
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,18 +19,15 @@ import pytest
 from smb_suite import config, tls
 from smb_suite.directory.model import OPERATOR
 from smb_suite.services import open_services
-from tests.daemon import DOMAIN, Daemon, make_daemon
+from tests.daemon import DOMAIN, Daemon, Daemons, make_daemon
 
 WEB = ("smtp", "http", "https")
 DEADLINE = 30.0
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    server = make_daemon(tmp_path_factory.mktemp("hosting"), services=WEB).start()
-    yield server
-    if server.process is not None:
-        server.stop()
+def site(start_daemon: Daemons) -> Daemon:
+    return start_daemon(services=WEB, name="hosting")
 
 
 def url(server: Daemon, path: str = "/") -> str:

@@ -10,7 +10,6 @@ import stat
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -24,7 +23,7 @@ from smb_suite.errors import InvalidInput
 from smb_suite.ops import domains
 from smb_suite.services import initialise, open_services
 from smb_suite.sites import publish, upload
-from tests.daemon import DOMAIN, Daemon, make_daemon, site_folder
+from tests.daemon import DOMAIN, Daemon, Daemons, make_daemon, site_folder
 
 WEB = ("smtp", "http", "https")
 LIMITS = upload.UploadLimits(max_bytes=1024 * 1024, max_files=100)
@@ -52,11 +51,8 @@ def upload_site(server: Daemon, domain: str, files: dict[str, bytes]) -> None:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    server = make_daemon(tmp_path_factory.mktemp("layout"), services=WEB).start()
-    yield server
-    if server.process is not None:
-        server.stop()
+def site(start_daemon: Daemons) -> Daemon:
+    return start_daemon(services=WEB, name="layout")
 
 
 # -- the layout and its migration -----------------------------------------------------------------------------

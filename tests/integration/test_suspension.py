@@ -4,20 +4,16 @@ web refused), its sites answer a neutral 503; its data is kept and everything wo
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator
 from contextlib import closing
 
 import httpx
 import pytest
 
-from tests.adminweb import CUSTOMER, PASSWORD, browser, imap_login, post, running, sign_in, signed_in
+from tests.adminweb import CUSTOMER, PASSWORD, browser, imap_login, make_admin_daemon, post, sign_in, signed_in
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon
 from tests.integration.test_smtp import MESSAGE, inbound, rcpt_reply, submission
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    yield from running(tmp_path_factory.mktemp("suspend"))
+pytestmark = pytest.mark.daemon(make=make_admin_daemon)
 
 
 def site(server: Daemon, host: str) -> httpx.Response:

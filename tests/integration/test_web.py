@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, make_daemon
+from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, Daemons
 
 WEB_ONLY = ("http", "https")
 SERVER_HOSTNAME = "mail.example.test"  # [server] hostname in tests/daemon.py
@@ -23,26 +23,17 @@ TRAVERSALS = [
 ]
 
 
-def start_web_daemon(folder: Path) -> Iterator[Daemon]:
-    server = make_daemon(folder, services=WEB_ONLY).start()
-    try:
-        yield server
-    finally:
-        if server.process is not None:
-            server.stop()
-
-
 @pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+def web(start_daemon: Daemons) -> Daemon:
     """A daemon serving only http and https for this module: its own sites to tamper with (a symlink test)
     and its own login throttle, so failed logins in other protocols' tests never slow these down."""
-    yield from start_web_daemon(tmp_path_factory.mktemp("web"))
+    return start_daemon(services=WEB_ONLY, name="web")
 
 
 @pytest.fixture
-def private_web(tmp_path: Path) -> Iterator[Daemon]:
+def private_web(fresh_daemon: Daemons) -> Daemon:
     """A web daemon a test may restart."""
-    yield from start_web_daemon(tmp_path / "private")
+    return fresh_daemon(services=WEB_ONLY, name="private")
 
 
 def site_url(web: Daemon, path: str = "/") -> str:

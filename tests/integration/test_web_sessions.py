@@ -4,22 +4,19 @@ web UI or at the command line) ends the session for every copy of the cookie."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from contextlib import closing
 
 import httpx
 import pytest
 
-from tests.adminweb import browser, csrf_token, running, sign_in
+from tests.adminweb import browser, csrf_token, make_admin_daemon, sign_in
 from tests.daemon import DOMAIN, Daemon
 
 PASSWORD = "a session password 1"
 NEW_PASSWORD = "another session password 2"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    yield from running(tmp_path_factory.mktemp("sessions"))
+pytestmark = pytest.mark.daemon(make=make_admin_daemon)
 
 
 def new_user(server: Daemon, local: str) -> str:
