@@ -27,12 +27,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from maildirs import maildir_path  # noqa: E402 - where a user's Maildir is (ids from the database)
 
+from tests import polling  # noqa: E402 - the tests' one polling loop
 from tests.dnsserver import DnsServer  # noqa: E402 - the loopback DNS server the tests use
 
 DOMAIN = "bench.test"
@@ -46,12 +48,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(what: str, probe: object, deadline: float = DEADLINE, step: float = 0.02) -> None:
-    end = time.monotonic() + deadline
-    while not probe():  # type: ignore[operator]
-        if time.monotonic() > end:
-            raise SystemExit(f"bench: timed out waiting for {what}")
-        time.sleep(step)
+def wait_for(what: str, probe: Callable[[], object], deadline: float = DEADLINE, step: float = 0.02) -> None:
+    polling.wait_for(what, probe, deadline, interval=step)
 
 
 def ensure_postfix() -> None:

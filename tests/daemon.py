@@ -9,7 +9,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from smb_suite.ops import domains, users
 from smb_suite.services import initialise, open_services
 from smb_suite.storage import db
 from smb_suite.storage.paths import MailLayout
+from tests.polling import wait_for
 
 SERVICES = ("smtp", "submission", "submissions", "imap", "imaps", "http", "https")
 LISTENING = re.compile(r"listening service=(\w+) address=([\d.]+):(\d+)")
@@ -119,13 +119,16 @@ class Daemon:
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
             )
-        deadline = time.monotonic() + START_DEADLINE
-        while READY not in self.log_text():
-            if self.process.poll() is not None:
-                raise AssertionError(f"daemon exited with {self.process.returncode}:\n{self.log_text()}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"daemon did not listen in time:\n{self.log_text()}")
-            time.sleep(0.05)
+        process = self.process
+
+        def listening() -> bool:
+            if READY in self.log_text():
+                return True
+            if process.poll() is not None:
+                raise AssertionError(f"daemon exited with {process.returncode}:\n{self.log_text()}")
+            return False
+
+        wait_for("the daemon to listen", listening, START_DEADLINE, detail=self.log_text)
         self.ports = {m[1]: int(m[3]) for m in LISTENING.finditer(self.log_text())}
         return self
 

@@ -1,39 +1,23 @@
-"""Helpers for mail flow tests: free ports, polling with a deadline, reading Maildirs, submitting."""
+"""Helpers for mail flow tests: free ports, reading Maildirs, submitting (polling: tests/polling.py)."""
 
 from __future__ import annotations
 
 import smtplib
 import socket
-import time
-from collections.abc import Callable
-from typing import TypeVar
 
 import aioimaplib
 
 from tests.daemon import OWNER, OWNER_PASSWORD, Daemon
 from tests.integration.test_smtp import insecure_context
+from tests.polling import wait_for as wait_for  # the isolation suite imports it from here
 
-T = TypeVar("T")
 SMOKE = ("smtp", "submission", "submissions")  # mail flow tests need no IMAP or web listeners
-DEADLINE = 60.0
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def wait_for(what: str, probe: Callable[[], T], deadline: float = DEADLINE) -> T:
-    """Poll `probe` until it returns something truthy; fail naming `what` after the deadline."""
-    end = time.monotonic() + deadline
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def maildir(daemon: Daemon, address: str) -> list[bytes]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import email
 import email.policy
-import time
 from contextlib import closing
 from email.message import EmailMessage
 
 import pytest
 
+from tests import polling
 from tests.adminweb import BOB, PASSWORD, make_admin_daemon, post, signed_in
 from tests.daemon import DOMAIN, USER, Daemon
 from tests.integration.test_smtp import inbound, submission
@@ -27,13 +27,10 @@ def messages(server: Daemon, address: str) -> list[EmailMessage]:
 
 
 def wait_for(server: Daemon, address: str, subject: str) -> EmailMessage:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        for message in messages(server, address):
-            if subject in str(message["Subject"]):
-                return message
-        time.sleep(0.05)
-    raise AssertionError(f"no message {subject!r} for {address} within {DEADLINE} s")
+    def arrived() -> EmailMessage | None:
+        return next((message for message in messages(server, address) if subject in str(message["Subject"])), None)
+
+    return polling.wait_for(f"message {subject!r} for {address}", arrived, DEADLINE)
 
 
 def send(server: Daemon, to: str, subject: str, sender: str = "someone@remote.example") -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import smtplib
-import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -37,6 +36,7 @@ from tests.adminweb import (
 from tests.daemon import DOMAIN, OWNER, USER, Daemon, Daemons
 from tests.dnsserver import DnsServer, publish
 from tests.integration.test_smtp import inbound, insecure_context
+from tests.polling import wait_for
 
 HOSTNAME = "mail.example.test"  # tests/daemon.py's [server] hostname
 PENDING = "pending-shop.test"
@@ -217,10 +217,11 @@ def test_the_daemon_verifies_a_pending_domain_by_itself(tmp_path: Path, dns: Dns
             name = "periodic-shop.test"
             assert post(client, f"/admin/business/{DOMAIN}/domains", {"domain": name}).status_code == 303
             publish(zone, f'{name}.\t300\tIN\tTXT\t"{verification_record(client, name)}"')
-            deadline = time.monotonic() + DEADLINE
-            while "Pending: prove" in client.get(f"/admin/domains/{name}/").text:
-                assert time.monotonic() < deadline, "the periodic check did not verify the domain"
-                time.sleep(0.2)
+
+            def verified() -> bool:
+                return "Pending: prove" not in client.get(f"/admin/domains/{name}/").text
+
+            wait_for("the periodic check to verify the domain", verified, DEADLINE, interval=0.2)
         assert site(daemon, name).status_code == 200
     finally:
         daemon.stop()

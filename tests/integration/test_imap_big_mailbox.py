@@ -11,12 +11,12 @@ from __future__ import annotations
 import imaplib
 import re
 import subprocess
-import time
 from pathlib import Path
 
 from smb_suite.config import load as load_config
 from smb_suite.services import open_services
 from tests.daemon import USER, USER_PASSWORD, make_daemon
+from tests.polling import wait_for
 
 COUNT = 100_000
 
@@ -37,12 +37,7 @@ def index_messages(config: Path) -> None:
 
 def wait_until_traced(pid: int, deadline: float = 30.0) -> None:
     """Until strace has attached to every thread of the daemon (each one's TracerPid is set)."""
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if all(_traced(task) for task in Path(f"/proc/{pid}/task").iterdir()):
-            return
-        time.sleep(0.05)
-    raise AssertionError("strace did not attach in time")
+    wait_for("strace to attach", lambda: all(_traced(task) for task in Path(f"/proc/{pid}/task").iterdir()), deadline)
 
 
 def _traced(task: Path) -> bool:

@@ -24,6 +24,7 @@ import pytest
 from smb_suite.limits import BudgetExhausted, ConnectionLimits, MemoryBudget
 from tests.daemon import DOMAIN, Daemon, make_daemon
 from tests.dnsserver import DnsServer
+from tests.polling import wait_for
 
 DEADLINE = 30.0
 CAPS = """
@@ -102,10 +103,7 @@ def first_line(sock: socket.socket) -> bytes:
 
 def wait_for_log(daemon: Daemon, text: str) -> None:
     """The daemon logs why it dropped a connection, possibly just after the client saw it go."""
-    deadline = time.monotonic() + DEADLINE
-    while text not in daemon.log_text():
-        assert time.monotonic() < deadline, f"never logged: {text}"
-        time.sleep(0.05)
+    wait_for(f"the log to say {text}", lambda: text in daemon.log_text(), DEADLINE)
 
 
 # -- connection caps ----------------------------------------------------------------------------------------
@@ -163,14 +161,15 @@ def test_each_listener_caps_connections_per_client_and_in_total_and_reuses_freed
         with connect(port, "127.0.0.3", tls) as fourth:  # the total cap is 3
             assert greet(fourth).startswith(refused)
         held.pop(0).close()  # a slot of 127.0.0.1 is freed: once the server has noticed, it is usable again
-        deadline = time.monotonic() + DEADLINE
-        while True:
+
+        def reused() -> socket.socket | None:
             sock = connect(port, "127.0.0.1", tls)
             if accepted(greet(sock), ok, refused):
-                held.append(sock)
-                break
+                return sock
             sock.close()
-            assert time.monotonic() < deadline, "the freed slot was never reused"
+            return None
+
+        held.append(wait_for("the freed slot to be reused", reused, DEADLINE, interval=0))
     finally:
         for sock in held:
             sock.close()
@@ -375,10 +374,12 @@ def test_twelve_concurrent_24_mb_messages_keep_the_daemon_memory_bounded_and_it_
         bound = BUDGET_MB + 12 * 2 + 64
         numbers = f"RSS before {before} MiB, peak {peak} MiB (growth bound {bound} MiB)"
         assert peak - before <= bound, numbers
-        deadline = time.monotonic() + 60
-        while (after := memory_mb(pid, "VmRSS")) > before + 32:
-            assert time.monotonic() < deadline, f"{numbers}, still {after} MiB after a minute"
-            time.sleep(0.5)
+
+        def settled() -> int | None:
+            now = memory_mb(pid, "VmRSS")
+            return now if now <= before + 32 else None
+
+        after = wait_for(f"the RSS to come back within 32 MiB of {before} MiB ({numbers})", settled, 60, interval=0.5)
         print(f"{numbers}, after {after} MiB")
         assert len(daemon.messages("alice@example.test")) == 13
     finally:

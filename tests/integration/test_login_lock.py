@@ -15,7 +15,7 @@ import pytest
 from tests.adminweb import browser, csrf_token, make_admin_daemon, sign_in
 from tests.daemon import DOMAIN, OWNER, USER, USER_PASSWORD, Daemon, Daemons
 from tests.integration.test_smtp import insecure_context
-from tests.mailtest import wait_for
+from tests.polling import wait_for
 
 LOCK_AFTER = 3
 PASSWORD = "the right password 1"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import smtplib
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 
 from smb_suite.mail import dkim
 from smb_suite.mail import message as message_fields
+from tests import polling
 from tests.daemon import OWNER, START_DEADLINE, Daemon, Daemons, make_daemon
 from tests.dnsserver import DnsServer, parse_zone
 from tests.integration.test_smtp import insecure_context
@@ -94,14 +94,13 @@ def submit(daemon: Daemon, data: bytes, sender: str = BOB, recipient: str = BOB)
 
 def wait_for(daemon: Daemon, address: str, marker: str, folder: str = "INBOX") -> bytes:
     """Poll (with a deadline) for the message of `address` whose text holds `marker`."""
-    deadline = time.monotonic() + START_DEADLINE
-    while True:
-        found = [data for data in daemon.messages(address, folder) if marker.encode() in data]
-        if found:
-            return found[-1]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no message with {marker!r} in {address} {folder}")
-        time.sleep(0.02)
+    found = polling.wait_for(
+        f"a message with {marker!r} in {address} {folder}",
+        lambda: [data for data in daemon.messages(address, folder) if marker.encode() in data],
+        START_DEADLINE,
+        interval=0.02,
+    )
+    return found[-1]
 
 
 def signed_by_a(world: World, marker: str, **options: str) -> bytes:

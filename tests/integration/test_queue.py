@@ -10,7 +10,8 @@ import pytest
 
 from tests.daemon import OWNER, OWNER_PASSWORD, USER, Daemon, make_daemon
 from tests.dnsserver import DnsServer
-from tests.mailtest import SMOKE, free_port, maildir, message, queue_list, send_inbound, submit, wait_for
+from tests.mailtest import SMOKE, free_port, maildir, message, queue_list, send_inbound, submit
+from tests.polling import wait_for
 
 PARTNER = "partner.test"
 BOB = f"bob@{PARTNER}"

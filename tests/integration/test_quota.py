@@ -6,10 +6,10 @@ import imaplib
 import re
 import smtplib
 import threading
-import time
 from collections.abc import Callable
 
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon
+from tests.polling import wait_for
 
 
 def message_of(lines: int) -> bytes:
@@ -115,10 +115,7 @@ def test_kill_9_during_deliveries_leaves_no_drift(fresh_daemon: Callable[..., Da
     for sender in senders:
         sender.start()
     try:
-        deadline = time.monotonic() + 60
-        while daemon.log_text().count("smtp.delivered") < 20:
-            assert time.monotonic() < deadline, "no deliveries before the kill"
-            time.sleep(0.05)
+        wait_for("deliveries before the kill", lambda: daemon.log_text().count("smtp.delivered") >= 20, 60)
         daemon.kill()
     finally:
         stop.set()
