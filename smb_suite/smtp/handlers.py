@@ -78,7 +78,7 @@ class InboundHandler:
         self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
     ) -> list[str]:
         session.host_name = hostname  # a 5-argument EHLO hook must record it itself
-        return [*responses[:-1], *(f"250-{name}" for name in EXTENSIONS), responses[-1]]
+        return [*responses[:-1], *(replies.extension(name) for name in EXTENSIONS), responses[-1]]
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]

@@ -41,6 +41,14 @@ SENDER_DOMAIN_PENDING = (
 FROM_DOMAIN_PENDING = "553 5.7.1 From: domain not verified on this server yet: it cannot send"
 DMARC_REJECTED = "550 5.7.1 Rejected: the From: domain's DMARC policy says this message is not from it"
 NUL_IN_MESSAGE = "554 5.6.0 Message refused: it contains NUL bytes, which SMTP does not allow (RFC 5321 2.3.8)"
+START_DATA = "354 End data with <CR><LF>.<CR><LF>"
+NEED_RECIPIENT = "503 Error: need RCPT command"  # aiosmtpd's own wording, for DATA spooled by smtp/server.py
+DATA_SYNTAX = "501 Syntax: DATA"
+
+
+def extension(name: str) -> str:
+    """One line of the EHLO response that advertises an extension (RFC 5321 4.1.1.1)."""
+    return f"250-{name}"
 
 
 def field_not_owned(field: str) -> str:

@@ -109,13 +109,13 @@ class SmbSMTP(SMTP):
             return
         assert self.envelope is not None
         if not self.envelope.rcpt_tos:
-            await self.push("503 Error: need RCPT command")
+            await self.push(replies.NEED_RECIPIENT)
             return
         if arg:
-            await self.push("501 Syntax: DATA")
+            await self.push(replies.DATA_SYNTAX)
             return
         settings = self.services.config.smtp
-        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        await self.push(replies.START_DATA)
         with data.spool(self.services.config.server.data_dir / "tmp", settings.spool_memory_kb * 1024) as spooled:
             block_timeout = settings.data_timeout
             outcome, size = await data.receive(
