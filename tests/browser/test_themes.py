@@ -4,7 +4,6 @@ request to another host, every image with alt text, a lang attribute, and keyboa
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,7 +14,7 @@ from smb_suite.directory.model import OPERATOR
 from smb_suite.ops import sites
 from smb_suite.services import open_services
 from smb_suite.sites import themes
-from tests.daemon import Daemon, make_daemon
+from tests.daemon import Daemon, Daemons
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "themes"
@@ -82,11 +81,8 @@ def demo_site(server: Daemon, theme: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    daemon = make_daemon(tmp_path_factory.mktemp("browser"), services=("smtp", "http", "https")).start()
-    yield daemon
-    if daemon.process is not None:
-        daemon.stop()
+def server(start_daemon: Daemons) -> Daemon:
+    return start_daemon(services=("smtp", "http", "https"), name="browser")
 
 
 @pytest.mark.parametrize("theme", THEMES)

@@ -48,7 +48,7 @@ class Heartbeat:
 
 
 @pytest.fixture(scope="module")
-def daemon(start_daemon: Daemons, quiet_dns: DnsServer, dns: DnsServer) -> Daemon:
+def daemon(start_daemon: Daemons, quiet_dns: DnsServer) -> Daemon:
     """A daemon of this module's own: the folders and the 20 MB message it leaves stay out of the shared one."""
     return start_daemon(nameservers=(quiet_dns.address,), name="event-loop")
 

@@ -16,13 +16,13 @@ import socket
 import ssl
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from smb_suite.limits import BudgetExhausted, ConnectionLimits, MemoryBudget
-from tests.daemon import DOMAIN, Daemon, make_daemon
+from tests.daemon import DOMAIN, Daemon, Daemons, make_daemon
 from tests.dnsserver import DnsServer
 from tests.polling import wait_for
 
@@ -56,17 +56,13 @@ keepalive_timeout = "1s"
 
 
 @pytest.fixture(scope="module")
-def capped(tmp_path_factory: pytest.TempPathFactory, quiet_dns: DnsServer) -> Iterator[Daemon]:
-    server = make_daemon(tmp_path_factory.mktemp("caps"), CAPS, nameservers=(quiet_dns.address,)).start()
-    yield server
-    server.stop()
+def capped(start_daemon: Daemons, quiet_dns: DnsServer) -> Daemon:
+    return start_daemon(CAPS, nameservers=(quiet_dns.address,), name="caps")
 
 
 @pytest.fixture(scope="module")
-def impatient(tmp_path_factory: pytest.TempPathFactory, quiet_dns: DnsServer) -> Iterator[Daemon]:
-    server = make_daemon(tmp_path_factory.mktemp("timeouts"), TIMEOUTS, nameservers=(quiet_dns.address,)).start()
-    yield server
-    server.stop()
+def impatient(start_daemon: Daemons, quiet_dns: DnsServer) -> Daemon:
+    return start_daemon(TIMEOUTS, nameservers=(quiet_dns.address,), name="timeouts")
 
 
 def insecure() -> ssl.SSLContext:
