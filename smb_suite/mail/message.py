@@ -86,11 +86,6 @@ def remove(data: bytes, drop: Callable[[Field], bool]) -> bytes:
     return data if len(kept) == len(fields) else join(kept, rest)  # no needless copy of a large message
 
 
-def prepend(data: bytes, name: str, value: str) -> bytes:
-    """Add one field on top, value already folded with CRLF + whitespace where needed."""
-    return f"{name}: {value}\r\n".encode() + data
-
-
 def from_addresses(data: bytes) -> list[str]:
     """The addr-specs in every From field (RFC 5322 3.6.2), lower-cased; empty if there is no From."""
     found = getaddresses(values(data, "from"))

@@ -128,10 +128,6 @@ class QueueStore:
 
     # -- enqueue ------------------------------------------------------------------------------------------
 
-    def enqueue(self, sender: str, recipients: Sequence[str], data: bytes) -> str:
-        """Queue `data` for remote `recipients` durably (file, directory, rows); return the queue id."""
-        return self.enqueue_batch([(sender, recipients, data)])[0]
-
     def enqueue_batch(self, batch: Sequence[tuple[str, Sequence[str], bytes]], io: Executor | None = None) -> list[str]:
         """Queue several messages at once (group commit): files fsynced in parallel on `io`, the directory once,
         then one transaction for all rows. Returns the queue ids in order."""
