@@ -9,7 +9,6 @@ import aioimaplib
 
 from tests.daemon import OWNER, OWNER_PASSWORD, Daemon
 from tests.integration.test_smtp import insecure_context
-from tests.polling import wait_for as wait_for  # the isolation suite imports it from here
 
 SMOKE = ("smtp", "submission", "submissions")  # mail flow tests need no IMAP or web listeners
 
