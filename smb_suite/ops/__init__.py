@@ -6,6 +6,5 @@ verification, tiers, queue_admin.
 
 May import: delivery/, queue/, sites/, directory/, storage/, quota, auth/, mail/ and the base modules (config,
 errors, log, tls, dns, limits, durable). Never a front end (smtp/, imap/, web/), daemon or cli, never twisted.
-`Services` is imported for type annotations only (under TYPE_CHECKING): services.py composes the core
-objects, so it sits above ops (see docs/ARCHITECTURE.md).
+`Services` (services.py, the composition of the core) sits just below ops.
 """

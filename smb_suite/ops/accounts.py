@@ -7,7 +7,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from smb_suite.auth.apppasswords import AppPassword
 from smb_suite.auth.passwords import hash_password
@@ -16,9 +15,7 @@ from smb_suite.directory.model import Domain, Principal, Role, User, Vacation
 from smb_suite.errors import PermissionDenied
 from smb_suite.mail.address import Address
 from smb_suite.quota import Usage
-
-if TYPE_CHECKING:
-    from smb_suite.services import Services
+from smb_suite.services import Services
 
 AliasChange = Callable[[Principal, str, str], tuple[Address, Address]]
 

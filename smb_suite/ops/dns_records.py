@@ -12,16 +12,13 @@ import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from smb_suite.config import Config, parse_listen_address
 from smb_suite.directory.model import Domain
 from smb_suite.errors import DnsFailure
 from smb_suite.mail import dkim
 from smb_suite.ops import signing
-
-if TYPE_CHECKING:
-    from smb_suite.services import Services
+from smb_suite.services import Services
 
 TTL = 3600
 DMARC_SUGGESTION = "v=DMARC1; p=quarantine; adkim=r; aspf=r; pct=100"

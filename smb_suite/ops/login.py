@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 from smb_suite import log
 from smb_suite.auth.passwords import DUMMY_HASH, verify_password
 from smb_suite.auth.throttle import account_key
 from smb_suite.directory.model import User
 from smb_suite.errors import AccountSuspended, AuthenticationFailed, LoginLocked
-
-if TYPE_CHECKING:
-    from smb_suite.services import Services
-
+from smb_suite.services import Services
 
 logger = logging.getLogger("smb_suite.auth")
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from smb_suite.directory.model import Principal, Role
 from smb_suite.errors import PermissionDenied
-
-if TYPE_CHECKING:
-    from smb_suite.services import Services
+from smb_suite.services import Services
 
 
 def queue_retry(services: Services, actor: Principal, queue_ids: list[str]) -> int:

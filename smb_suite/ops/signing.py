@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from smb_suite.directory.dkimkeys import DkimKey
 from smb_suite.directory.model import Principal
-
-if TYPE_CHECKING:
-    from smb_suite.services import Services
+from smb_suite.services import Services
 
 
 def grace_seconds(services: Services) -> int:

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from smb_suite import log
 from smb_suite.directory.model import Domain, Principal, Role, User
@@ -32,12 +32,10 @@ from smb_suite.errors import (
 )
 from smb_suite.mail.address import parse_address, parse_stored_address
 from smb_suite.quota import format_bytes
+from smb_suite.services import Services
 from smb_suite.sites import render, themes
 from smb_suite.sites.content import SiteContent, check_text
 from smb_suite.sites.upload import UploadLimits
-
-if TYPE_CHECKING:
-    from smb_suite.services import Services
 
 logger = logging.getLogger("smb_suite.web")
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from smb_suite.directory import reservation
 from smb_suite.directory.audit import Entry
@@ -16,9 +15,7 @@ from smb_suite.errors import AlreadyExists, InvalidInput, PermissionDenied
 from smb_suite.mail.address import normalize_domain, parse_address
 from smb_suite.ops import domains, sites, users
 from smb_suite.quota import Usage
-
-if TYPE_CHECKING:
-    from smb_suite.services import Services
+from smb_suite.services import Services
 
 IDENTIFIER = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
 RESERVED = reservation.SIGNUP_RESERVED

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING
 
 from smb_suite.directory.model import OPERATOR, Principal, Role, User
 from smb_suite.errors import PermissionDenied
 from smb_suite.quota import Drift, Usage, format_bytes, maildir_bytes
-
-if TYPE_CHECKING:
-    from smb_suite.services import Services
+from smb_suite.services import Services
 
 
 def tenant_usage(services: Services, actor: Principal) -> list[Usage]:

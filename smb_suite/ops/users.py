@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import sqlalchemy as sa
 
 from smb_suite.auth.passwords import hash_password
 from smb_suite.directory.model import Principal, Role, User
 from smb_suite.errors import InvalidInput
 from smb_suite.mail.address import parse_stored_address
-
-if TYPE_CHECKING:
-    from smb_suite.services import Services
-
+from smb_suite.services import Services
 
 MIN_PASSWORD = 8
 

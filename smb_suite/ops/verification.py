@@ -14,14 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from smb_suite import log
 from smb_suite.directory.model import Domain, Principal, Role
 from smb_suite.errors import DnsFailure, PermissionDenied
-
-if TYPE_CHECKING:
-    from smb_suite.services import Services
+from smb_suite.services import Services
 
 logger = logging.getLogger("smb_suite.domains")
 PREFIX = "smb-suite-verification="
