@@ -43,7 +43,7 @@ from smb_suite.imap.mailbox import MailboxView
 from smb_suite.imap.quota import QuotaCommands
 from smb_suite.imap.replies import reply_error
 from smb_suite.imap.selected import SelectedCommands
-from smb_suite.imap.transport import Transport
+from smb_suite.imap.transport import DelayedCall, Transport
 from smb_suite.services import Services
 from smb_suite.storage.store import StoredMessage
 
@@ -95,7 +95,7 @@ class IMAPSession(QuotaCommands, FetchCommands, SelectedCommands, ListCommands, 
         self.POSTAUTH_TIMEOUT = int(settings.idle_timeout)  # after login at least 30 minutes
         self.slot: limits.Slot | None = None
         self._lost = False
-        self._handshake_timer: Any = None
+        self._handshake_timer: DelayedCall | None = None
 
     def connectionMade(self) -> None:
         self.client_ip = str(getattr(self.channel.getPeer(), "host", ""))

@@ -1,5 +1,6 @@
-"""The connection's transport as the session and FETCH use it, typed (twisted types it as a zope interface,
-ITransport, whose methods mypy cannot call without the mypy-zope plugin)."""
+"""The connection's transport as the session and FETCH use it, and the reactor's timers, typed (twisted types
+them as zope interfaces, ITransport and IDelayedCall, whose methods mypy cannot call without the mypy-zope
+plugin)."""
 
 from __future__ import annotations
 
@@ -24,3 +25,10 @@ class Transport(Protocol):
     def unregisterProducer(self) -> None: ...
     def loseConnection(self) -> None: ...
     def abortConnection(self) -> None: ...
+
+
+class DelayedCall(Protocol):
+    """What `reactor.callLater` returns (IDelayedCall), as far as we use it."""
+
+    def active(self) -> bool: ...
+    def cancel(self) -> None: ...
