@@ -3,7 +3,8 @@ own signing (pure-Python RSA, PyNaCl Ed25519), same messages, same keys, same ru
 
     .venv/bin/python bench/dkim.py [--quick]
 
-Prints the machine, then one line per figure (DESIGN.md): `figure <name>: ours=<v> dkimpy=<v> unit=ms/msg ratio=<r>`.
+Prints the machine, then one line per figure (docs/ARCHITECTURE.md):
+`figure <name>: ours=<v> dkimpy=<v> unit=ms/msg ratio=<r>`.
 Never fails on a number.
 """
 

@@ -2,7 +2,7 @@
 
     python bench/smtp.py [--quick]
 
-Figures (DESIGN.md form):
+Figures (docs/ARCHITECTURE.md form):
   inbound_to_maildir    Postfix's smtp-source -> inbound port -> Maildir with fsync, until every copy is on disk
   forward_to_remote     smtp-source -> inbound, a forwarding mailbox -> outbound queue -> smtp-sink
                         (Postfix: smtp-source -> relay for mynetworks -> smtp-sink); until the queue is empty

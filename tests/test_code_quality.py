@@ -1,4 +1,4 @@
-"""The code stays as DESIGN.md says: lint-clean, typed, and with imports only going down the layers."""
+"""The code stays as docs/ARCHITECTURE.md says: lint-clean, typed, and with imports only going down the layers."""
 
 from __future__ import annotations
 
