@@ -69,11 +69,6 @@ class Access:
             return sa.or_(own, tenant_column.in_(customers))
         return own
 
-    @staticmethod
-    def _require_operator(actor: Principal) -> None:
-        if actor.role is not Role.OPERATOR:
-            raise PermissionDenied("only the operator may do this")
-
     # -- businesses ---------------------------------------------------------------------------------------
 
     def list_tenants(self, actor: Principal) -> list[Tenant]:

@@ -21,7 +21,7 @@ from smb_suite.mail.address import Address
 from smb_suite.quota import Quota
 from smb_suite.storage import db, index, maildir, paths
 from smb_suite.storage.changes import ChangeHub
-from smb_suite.storage.index import FolderStatus, Mailbox, StoredMessage
+from smb_suite.storage.index import FolderStatus, Mailbox
 
 DEFAULT_FOLDERS = ("INBOX", "Sent", "Drafts", "Trash", "Junk", "Archive")
 DELIMITER = "/"
@@ -65,9 +65,6 @@ class Folders:
         if mailbox.user_id != owner.id:
             raise UnsafePath(f"folder {mailbox.id} is not one of user {owner.id}'s")
         return self.layout.folder(owner.id, mailbox.id, mailbox.name == "INBOX")
-
-    def message_path(self, owner: Owner, mailbox: Mailbox, message: StoredMessage) -> Path:
-        return paths.message_file(self.folder(owner, mailbox), message.filename)
 
     # -- folders ------------------------------------------------------------------------------------------
 
