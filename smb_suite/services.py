@@ -68,8 +68,18 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
     """Connect to an initialised data folder (see `initialise`)."""
     engine = db.create_engine(config.database_url)
     quota = Quota(engine, config.tiers, config.quota.warn_percent)
-    directory = Directory(engine, clock, reservation.rules_of(config))
     store = MailStore(engine, config.mail_dir, clock, quota)
+    sites = SiteStore(engine, config.sites_dir, quota)
+    content = ContentStore(engine, clock)
+    app_passwords = AppPasswords(engine, clock)
+    # what other parts keep about a user or a domain goes in the directory's transaction that removes it
+    directory = Directory(
+        engine,
+        clock,
+        reservation.rules_of(config),
+        user_records=(app_passwords, store),
+        domain_records=(content, sites),
+    )
     runner = StoreRunner()
     queue = QueueStore(engine, config.queue_dir, clock, runner.io)
     dkim = DkimKeys(engine, clock)
@@ -82,11 +92,11 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         directory=directory,
         quota=quota,
         store=store,
-        sites=SiteStore(engine, config.sites_dir, quota),
-        content=ContentStore(engine, clock),
+        sites=sites,
+        content=content,
         audit=AuditLog(engine, clock),
         tenants=Tenants(engine, directory, clock),
-        app_passwords=AppPasswords(engine, clock),
+        app_passwords=app_passwords,
         queue=queue,
         delivery=delivery,
         notices=notices,

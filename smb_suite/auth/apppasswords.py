@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -22,6 +23,11 @@ class AppPassword:
     id: int
     label: str
     created_at: int
+
+
+class Identified(Protocol):
+    @property
+    def id(self) -> int: ...
 
 
 class AppPasswords:
@@ -70,5 +76,6 @@ class AppPasswords:
             conn.execute(sa.delete(table).where(table.c.id == password_id))
         return AppPassword(row.id, row.label, row.created_at)
 
-    def forget_user(self, conn: sa.Connection, user_id: int) -> None:
-        conn.execute(sa.delete(db.app_passwords).where(db.app_passwords.c.user_id == user_id))
+    def forget_user(self, conn: sa.Connection, user: Identified) -> None:
+        """Drop a removed user's app passwords, in the directory's transaction."""
+        conn.execute(sa.delete(db.app_passwords).where(db.app_passwords.c.user_id == user.id))

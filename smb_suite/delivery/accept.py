@@ -110,18 +110,11 @@ class Delivery:
                 log.event(logger, "vacation.failed", sender=sender, reason=str(error) or error.__class__.__name__)
         return Accepted(len(item.mailboxes), stored.queue_id)
 
-    def accept_now(
-        self,
-        sender: str,
-        mailboxes: Sequence[User],
-        remote: Sequence[str],
-        data: bytes,
-        folder: str = INBOX,
-        enforce: bool = True,
-    ) -> Accepted:
-        """`accept` for a caller on the writer thread: the same path, without batching and without vacation
-        replies (its callers send with the null sender, which is never answered: RFC 3834 2)."""
-        item = _item(sender, mailboxes, remote, data, folder, enforce)
+    def accept_now(self, mailboxes: Sequence[User], data: bytes, enforce: bool = True) -> Accepted:
+        """`accept` for mail we make for hosted mailboxes, on the writer thread (the contact form, the postmaster's
+        notices): the same path into the INBOXes without batching, with the null envelope sender, which no
+        vacation reply answers (RFC 3834 2)."""
+        item = _item("", mailboxes, [], data, INBOX, enforce)
         stored = self._store_one(item)
         if isinstance(stored, SmbSuiteError):
             raise stored

@@ -43,7 +43,7 @@ class OwnerNotices:
         notice["Date"] = email.utils.formatdate(self._clock(), localtime=True)
         notice["Auto-Submitted"] = "auto-generated"  # RFC 3834 5
         notice.set_content(body)
-        self._delivery.accept_now("", owners, [], notice.as_bytes(), enforce=False)
+        self._delivery.accept_now(owners, notice.as_bytes(), enforce=False)
 
     def account_locked(self, username: str, client_ip: str) -> None:
         """Mail the owners of the business once when one of its accounts gets locked (nothing for unknown

@@ -4,16 +4,18 @@ cannot forget a permission check it never makes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from smb_suite.directory import reservation
 from smb_suite.directory.model import (
+    DomainRecords,
     Principal,
     Role,
     Tenant,
+    UserRecords,
 )
 from smb_suite.errors import (
     NotFound,
@@ -25,10 +27,19 @@ from smb_suite.storage import db
 class Access:
     """The directory's base: the database, the clock, the reserved-name rules, and who may touch which business."""
 
-    def __init__(self, engine: sa.Engine, clock: Callable[[], float], names: reservation.Rules | None = None) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        clock: Callable[[], float],
+        names: reservation.Rules | None = None,
+        user_records: Sequence[UserRecords] = (),
+        domain_records: Sequence[DomainRecords] = (),
+    ) -> None:
         self._engine = engine
         self._clock = clock
         self.names = names or reservation.Rules()
+        self._user_records = user_records  # dropped with a user, in remove_user's transaction
+        self._domain_records = domain_records  # dropped with a domain, in remove_domain's transaction
 
     # -- permission helpers -------------------------------------------------------------------------------
 

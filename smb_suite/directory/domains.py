@@ -4,7 +4,6 @@ is pending until its ownership is proven: ops/verification.py), looking them up,
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -149,10 +148,9 @@ class Domains(Access):
             raise UnknownDomain(f"unknown domain {name}")
         return domain
 
-    def remove_domain(
-        self, actor: Principal, name: str, forget_site: Callable[[sa.Connection, Domain], None]
-    ) -> Domain:
-        """Stop hosting a domain without mailboxes; `forget_site` releases its site in the same transaction."""
+    def remove_domain(self, actor: Principal, name: str) -> Domain:
+        """Stop hosting a domain without mailboxes; the domain records given at composition (site content, site
+        bytes) are dropped in the same transaction."""
         domain = self.get_domain(actor, name)
         with self._engine.begin() as conn:
             count = conn.execute(
@@ -160,7 +158,8 @@ class Domains(Access):
             ).scalar_one()
             if count:
                 raise InvalidInput(f"domain {domain.name} still has {count} mailbox(es): remove them first")
-            forget_site(conn, domain)
+            for records in self._domain_records:
+                records.forget_domain(conn, domain)
             conn.execute(sa.delete(db.aliases).where(db.aliases.c.domain_id == domain.id))
             conn.execute(sa.delete(db.domains).where(db.domains.c.id == domain.id))
         return domain

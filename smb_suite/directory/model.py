@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
+
+import sqlalchemy as sa
 
 from smb_suite.mail.address import Address
 
@@ -83,3 +86,17 @@ class Resolution:
 class Vacation:
     subject: str
     body: str
+
+
+class UserRecords(Protocol):
+    """What another part keeps about a user (mail index, app passwords): dropped in the directory's transaction
+    when the user is removed. Given to the directory at composition (services.py)."""
+
+    def forget_user(self, conn: sa.Connection, user: User) -> None: ...
+
+
+class DomainRecords(Protocol):
+    """What another part keeps about a domain (site content, site bytes): dropped in the directory's transaction
+    when the domain is removed. Given to the directory at composition (services.py)."""
+
+    def forget_domain(self, conn: sa.Connection, domain: Domain) -> None: ...

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -143,13 +142,15 @@ class Users(Domains):
             conn.execute(sa.update(db.users).where(db.users.c.id == user.id).values(password_hash=password_hash))
         return user
 
-    def remove_user(self, actor: Principal, address: str, forget_mail: Callable[[sa.Connection, User], None]) -> User:
-        """Remove the account; `forget_mail` drops its mail index in the same transaction (ops/users.remove_user)."""
+    def remove_user(self, actor: Principal, address: str) -> User:
+        """Remove the account; the user records given at composition (mail index, app passwords) are dropped in
+        the same transaction (files: ops/users.remove_user, after the commit)."""
         user = self.get_user(actor, address)
         if actor.role is Role.USER:
             raise PermissionDenied("only the owner of the business may remove a mailbox")
         with self._engine.begin() as conn:
-            forget_mail(conn, user)
+            for records in self._user_records:
+                records.forget_user(conn, user)
             conn.execute(sa.delete(db.vacation_replies).where(db.vacation_replies.c.user_id == user.id))
             conn.execute(sa.delete(db.vacations).where(db.vacations.c.user_id == user.id))
             conn.execute(sa.delete(db.users).where(db.users.c.id == user.id))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from smb_suite.directory.model import OPERATOR, Domain, Principal, Role, User
 from smb_suite.ops import sites, users
 from smb_suite.services import Services
@@ -30,11 +28,7 @@ def domain_added(services: Services, actor: Principal, domain: Domain) -> None:
 
 
 def remove_domain(services: Services, actor: Principal, name: str) -> Domain:
-    def forget_site(conn: sa.Connection, domain: Domain) -> None:
-        services.content.forget(conn, domain.id)
-        services.sites.remove(conn, domain)
-
-    domain = services.directory.remove_domain(actor, name, forget_site)
+    domain = services.directory.remove_domain(actor, name)  # drops its site content and bytes (services.py)
     services.sites.remove_files(domain)
     services.audit.record(actor, "domain.remove", domain.name, domain.tenant_id)
     return domain

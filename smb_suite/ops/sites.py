@@ -319,6 +319,6 @@ def send_contact_message(services: Services, domain: Domain, message: ContactMes
     users = contact_recipients(services, domain)
     data = build_contact_mail(domain, message, client_ip, services.clock())
     try:
-        return services.delivery.accept_now("", users, [], data).copies
+        return services.delivery.accept_now(users, data).copies
     except (QuotaExceeded, StorageFull) as exc:
         raise TemporaryFailure("Your message could not be delivered right now. Please call or try later.") from exc

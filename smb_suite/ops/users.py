@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from smb_suite.auth.passwords import hash_password
 from smb_suite.directory.model import Principal, Role, User
 from smb_suite.errors import InvalidInput
@@ -50,11 +48,7 @@ def set_password(services: Services, actor: Principal, address: str, password: s
 
 
 def remove_user(services: Services, actor: Principal, address: str) -> User:
-    def forget(conn: sa.Connection, user: User) -> None:
-        services.app_passwords.forget_user(conn, user.id)
-        services.store.forget_user(conn, user)
-
-    user = services.directory.remove_user(actor, address, forget)
+    user = services.directory.remove_user(actor, address)  # drops its index and app passwords (services.py)
     services.store.remove_files(user)
     services.audit.record(actor, "mailbox.remove", str(user.address), user.tenant_id)
     return user

@@ -271,10 +271,10 @@ class ContentStore:
             for position, page in enumerate(pages):
                 conn.execute(sa.update(db.site_pages).where(db.site_pages.c.id == page.id).values(position=position))
 
-    def forget(self, conn: sa.Connection, domain_id: int) -> None:
+    def forget_domain(self, conn: sa.Connection, domain: ContentDomain) -> None:
         """Delete a domain's content in the caller's transaction (when the domain is removed)."""
-        conn.execute(sa.delete(db.site_pages).where(db.site_pages.c.domain_id == domain_id))
-        conn.execute(sa.delete(db.site_settings).where(db.site_settings.c.domain_id == domain_id))
+        conn.execute(sa.delete(db.site_pages).where(db.site_pages.c.domain_id == domain.id))
+        conn.execute(sa.delete(db.site_settings).where(db.site_settings.c.domain_id == domain.id))
 
 
 def _looks_like(data: bytes, content_type: str) -> bool:

@@ -117,7 +117,7 @@ class SiteStore:
     def set_suspended(self, domain_id: int, suspended: bool) -> None:
         publish.set_suspended(self.root(domain_id), suspended)
 
-    def remove(self, conn: sa.Connection, domain: SiteDomain) -> None:
+    def forget_domain(self, conn: sa.Connection, domain: SiteDomain) -> None:
         """Release the site's bytes in the caller's transaction (files: remove_files after commit)."""
         size = conn.execute(sa.select(db.domains.c.site_bytes).where(db.domains.c.id == domain.id)).scalar_one()
         self.quota.release(conn, domain.tenant_id, int(size))
