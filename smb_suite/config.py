@@ -187,7 +187,7 @@ class InboundConfig:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryConfig:
-    """Local delivery features (delivery.py)."""
+    """Local delivery features (delivery/)."""
 
     recipient_delimiter: str = field(
         default="+", metadata=_help('user+tag@ delivers to user@ ("" turns plus-addressing off)')
