@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import re
 import socket
-import subprocess
 import zipfile
 from collections.abc import Iterator
 from contextlib import closing
@@ -18,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.imapwire import Wire
-from tests.integration.test_web import csrf_token
+from tests.integration.test_web import csrf_token, curl_status_and_body
 from tests.tenancy import (
     AGENCY,
     ALPHA,
@@ -61,15 +60,7 @@ def raw_http(tenancy: Tenancy, request: bytes) -> tuple[int, bytes]:
 
 def curl_as_is(tenancy: Tenancy, host: str, path: str) -> tuple[int, str]:
     """curl --path-as-is sends '..' segments and encodings unchanged."""
-    result = subprocess.run(
-        ["curl", "-s", "--path-as-is", "-H", f"Host: {host}", "-w", "\n%{http_code}", tenancy.http + path],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    body, _, status = result.stdout.rpartition("\n")
-    return int(status), body
+    return curl_status_and_body(tenancy.http + path, host)
 
 
 # -- hosted sites ----------------------------------------------------------------------------------------------
