@@ -16,10 +16,9 @@ from smb_suite.ops import domains, tenants, users
 from smb_suite.services import open_services
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, make_daemon
 from tests.dnsserver import publish
-from tests.integration.test_smtp import insecure_context
-from tests.integration.test_web import csrf_token, sign_in
+from tests.mailtest import insecure_context
 
-__all__ = ["csrf_token", "sign_in"]
+CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 OPERATOR_ADDRESS = "root@ops.test"
 PARTNER = "pat@agency.test"
 CUSTOMER_OWNER = "boss@client.test"
@@ -57,6 +56,18 @@ def make_admin_daemon(folder: Path, extra: str = "", **options: Any) -> Daemon:
     finally:
         core.close()
     return server
+
+
+def csrf_token(page: httpx.Response) -> str:
+    match = CSRF_FIELD.search(page.text)
+    assert match, page.text
+    return match.group(1)
+
+
+def sign_in(client: httpx.Client, address: str, password: str) -> httpx.Response:
+    """Open the login form, submit it like a browser, and return the response to the POST."""
+    form = client.get("/admin/")
+    return client.post("/admin/login", data={"csrf": csrf_token(form), "username": address, "password": password})
 
 
 def browser(server: Daemon) -> httpx.Client:

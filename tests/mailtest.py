@@ -1,16 +1,45 @@
-"""Helpers for mail flow tests: free ports, reading Maildirs, submitting (polling: tests/polling.py)."""
+"""Helpers for mail flow tests: SMTP clients (inbound, submission), free ports, reading Maildirs, submitting."""
 
 from __future__ import annotations
 
 import smtplib
 import socket
+import ssl
 
 import aioimaplib
 
 from tests.daemon import OWNER, OWNER_PASSWORD, Daemon
-from tests.integration.test_smtp import insecure_context
 
 SMOKE = ("smtp", "submission", "submissions")  # mail flow tests need no IMAP or web listeners
+MESSAGE = b"From: someone@remote.example\r\nTo: demo@example.test\r\nSubject: hello\r\n\r\nHi there.\r\n"
+
+
+def insecure_context() -> ssl.SSLContext:
+    """Our embedded default uses a self-signed certificate."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def inbound(daemon: Daemon) -> smtplib.SMTP:
+    client = smtplib.SMTP("127.0.0.1", daemon.ports["smtp"], timeout=30)
+    client.ehlo("client.remote.example")
+    return client
+
+
+def submission(daemon: Daemon) -> smtplib.SMTP:
+    client = smtplib.SMTP("127.0.0.1", daemon.ports["submission"], timeout=30)
+    client.starttls(context=insecure_context())
+    client.ehlo("laptop")
+    return client
+
+
+def rcpt_reply(client: smtplib.SMTP, recipient: str) -> tuple[int, bytes]:
+    client.rset()
+    code, _ = client.mail("someone@remote.example")
+    assert code == 250
+    return client.rcpt(recipient)
 
 
 def free_port() -> int:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from tests.daemon import USER, USER_PASSWORD, Daemon
-from tests.integration.test_smtp import insecure_context
+from tests.mailtest import insecure_context
 
 ADDRESS = "10.9.0.1"
 

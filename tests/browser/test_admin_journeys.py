@@ -17,7 +17,7 @@ from tests.adminweb import BOB, PASSWORD, imap_login, make_admin_daemon
 from tests.browser.test_themes import CHROMIUM
 from tests.daemon import USER, USER_PASSWORD, Daemon, Daemons
 from tests.integration.test_admin_mail_rules import wait_for
-from tests.integration.test_smtp import insecure_context, submission
+from tests.mailtest import insecure_context, submission
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "admin"
 ADMIN = "mail.example.test"

@@ -6,8 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.adminweb import csrf_token, sign_in
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, Daemon, Daemons
-from tests.integration.test_web import SERVER_HOSTNAME, WEB_ONLY, csrf_token, sign_in
+from tests.integration.test_web import SERVER_HOSTNAME, WEB_ONLY
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 from tests import polling
 from tests.adminweb import BOB, PASSWORD, make_admin_daemon, post, signed_in
 from tests.daemon import DOMAIN, USER, Daemon
-from tests.integration.test_smtp import inbound, submission
+from tests.mailtest import inbound, submission
 
 DEADLINE = 30.0
 

@@ -22,7 +22,7 @@ from tests.adminweb import (
     signed_in,
 )
 from tests.daemon import DOMAIN, USER, USER_PASSWORD, Daemon
-from tests.integration.test_smtp import submission
+from tests.mailtest import submission
 
 FAILED = re.compile(r"auth\.failed user=account:(\S+) ip=\S+ failures=(\d+)")
 

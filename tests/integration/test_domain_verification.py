@@ -35,7 +35,7 @@ from tests.adminweb import (
 )
 from tests.daemon import DOMAIN, OWNER, USER, Daemon, Daemons
 from tests.dnsserver import DnsServer, publish
-from tests.integration.test_smtp import inbound, insecure_context
+from tests.mailtest import inbound, insecure_context
 from tests.polling import wait_for
 
 HOSTNAME = "mail.example.test"  # tests/daemon.py's [server] hostname

@@ -12,8 +12,7 @@ import subprocess
 import aioimaplib
 
 from tests.daemon import USER, USER_PASSWORD, Daemon
-from tests.integration.test_smtp import insecure_context
-from tests.mailtest import imap_logout
+from tests.mailtest import imap_logout, insecure_context
 
 
 def send(daemon: Daemon, subject: str) -> bytes:

@@ -18,8 +18,7 @@ import aioimaplib
 import pytest
 
 from tests.daemon import OWNER, OWNER_PASSWORD, Daemon
-from tests.integration.test_smtp import insecure_context
-from tests.mailtest import imap_logout
+from tests.mailtest import imap_logout, insecure_context
 
 EIGHT_BIT = (
     "From: Zoé <zoe@remote.example>\r\nTo: demo@example.test\r\nSubject: {subject}\r\n"

@@ -15,8 +15,7 @@ import pytest
 from tests.daemon import OWNER, OWNER_PASSWORD, Daemon
 from tests.imapwire import Wire, untagged
 from tests.integration.test_imap import connect, new_folder, plain
-from tests.integration.test_smtp import insecure_context
-from tests.mailtest import imap_logout
+from tests.mailtest import imap_logout, insecure_context
 
 DEADLINE = 30.0
 

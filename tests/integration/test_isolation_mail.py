@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.imapwire import Wire
-from tests.integration.test_smtp import insecure_context
+from tests.mailtest import insecure_context
 from tests.tenancy import (
     ALPHA,
     BRAVO,

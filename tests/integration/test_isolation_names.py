@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.adminweb import sign_in as web_sign_in
 from tests.imapwire import Wire
 from tests.integration.test_isolation_web import post, sign_in, site_get, welcome
-from tests.integration.test_smtp import insecure_context
-from tests.integration.test_web import sign_in as web_sign_in
+from tests.mailtest import insecure_context
 from tests.polling import wait_for
 from tests.tenancy import (
     ALPHA,

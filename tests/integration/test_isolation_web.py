@@ -16,8 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.adminweb import csrf_token
 from tests.imapwire import Wire
-from tests.integration.test_web import csrf_token, curl_status_and_body
+from tests.integration.test_web import curl_status_and_body
 from tests.tenancy import (
     AGENCY,
     ALPHA,

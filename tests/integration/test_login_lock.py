@@ -14,7 +14,7 @@ import pytest
 
 from tests.adminweb import browser, csrf_token, make_admin_daemon, sign_in
 from tests.daemon import DOMAIN, OWNER, USER, USER_PASSWORD, Daemon, Daemons
-from tests.integration.test_smtp import insecure_context
+from tests.mailtest import insecure_context
 from tests.polling import wait_for
 
 LOCK_AFTER = 3

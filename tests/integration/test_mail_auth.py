@@ -23,7 +23,7 @@ from smb_suite.mail import message as message_fields
 from tests import polling
 from tests.daemon import OWNER, START_DEADLINE, Daemon, Daemons, make_daemon
 from tests.dnsserver import DnsServer, parse_zone
-from tests.integration.test_smtp import insecure_context
+from tests.mailtest import insecure_context
 
 SHOP = "shop.test"
 BOB = f"bob@{SHOP}"

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.adminweb import csrf_token, sign_in
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, make_daemon
-from tests.integration.test_web import csrf_token, sign_in
 
 WEB = ("smtp", "http", "https")
 EDITOR = f"/admin/sites/{DOMAIN}/"

@@ -5,43 +5,14 @@ from __future__ import annotations
 import re
 import smtplib
 import socket
-import ssl
 import subprocess
 
 import pytest
 
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, Daemon
+from tests.mailtest import MESSAGE, inbound, insecure_context, rcpt_reply, submission
 
-MESSAGE = b"From: someone@remote.example\r\nTo: demo@example.test\r\nSubject: hello\r\n\r\nHi there.\r\n"
 SUBMITTED = b"From: Demo <demo@example.test>\r\nTo: alice@example.test\r\nSubject: hello\r\n\r\nHi there.\r\n"
-
-
-def insecure_context() -> ssl.SSLContext:
-    """Our embedded default uses a self-signed certificate."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def inbound(daemon: Daemon) -> smtplib.SMTP:
-    client = smtplib.SMTP("127.0.0.1", daemon.ports["smtp"], timeout=30)
-    client.ehlo("client.remote.example")
-    return client
-
-
-def submission(daemon: Daemon) -> smtplib.SMTP:
-    client = smtplib.SMTP("127.0.0.1", daemon.ports["submission"], timeout=30)
-    client.starttls(context=insecure_context())
-    client.ehlo("laptop")
-    return client
-
-
-def rcpt_reply(client: smtplib.SMTP, recipient: str) -> tuple[int, bytes]:
-    client.rset()
-    code, _ = client.mail("someone@remote.example")
-    assert code == 250
-    return client.rcpt(recipient)
 
 
 def test_inbound_accepts_mail_for_a_hosted_user(daemon: Daemon) -> None:

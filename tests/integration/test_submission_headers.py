@@ -10,7 +10,7 @@ import smtplib
 import pytest
 
 from tests.daemon import OWNER, OWNER_PASSWORD, USER, Daemon
-from tests.integration.test_smtp import inbound, insecure_context
+from tests.mailtest import inbound, insecure_context
 
 OTHER = "boss@bank.test"
 

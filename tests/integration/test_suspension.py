@@ -11,7 +11,7 @@ import pytest
 
 from tests.adminweb import CUSTOMER, PASSWORD, browser, imap_login, make_admin_daemon, post, sign_in, signed_in
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon
-from tests.integration.test_smtp import MESSAGE, inbound, rcpt_reply, submission
+from tests.mailtest import MESSAGE, inbound, rcpt_reply, submission
 
 pytestmark = pytest.mark.daemon(make=make_admin_daemon)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,11 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.adminweb import csrf_token, sign_in
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, Daemons
 
 WEB_ONLY = ("http", "https")
 SERVER_HOSTNAME = "mail.example.test"  # [server] hostname in tests/daemon.py
-CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 TRAVERSALS = [
     "/../../../../../../etc/passwd",
     "/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
@@ -49,18 +48,6 @@ def admin(web: Daemon) -> Iterator[httpx.Client]:
     """A browser on the server itself: https://127.0.0.1/admin/ (self-signed certificate), keeping cookies."""
     with httpx.Client(base_url=f"https://127.0.0.1:{web.ports['https']}", verify=False) as client:
         yield client
-
-
-def csrf_token(page: httpx.Response) -> str:
-    match = CSRF_FIELD.search(page.text)
-    assert match, page.text
-    return match.group(1)
-
-
-def sign_in(client: httpx.Client, address: str, password: str) -> httpx.Response:
-    """Open the login form, submit it like a browser, and return the response to the POST."""
-    form = client.get("/admin/")
-    return client.post("/admin/login", data={"csrf": csrf_token(form), "username": address, "password": password})
 
 
 def curl_status_and_body(url: str, host: str) -> tuple[int, str]:
