@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -16,12 +14,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bench.maildirs import maildir_path
 from smb_suite.config import load as load_config
 from smb_suite.directory.model import OPERATOR, Role
 from smb_suite.ops import domains, users
 from smb_suite.services import initialise, open_services
 from smb_suite.storage import db
-from smb_suite.storage.paths import MailLayout
 from tests.polling import wait_for
 
 SERVICES = ("smtp", "submission", "submissions", "imap", "imaps", "http", "https")
@@ -75,21 +73,6 @@ def write_config(
     path = folder / "smb-suite.toml"
     path.write_text(f'[server]\nhostname = "{hostname}"\ndata_dir = "data"\n\n[listen]\n{listen}\n{dns}{extra}')
     return path
-
-
-def maildir_path(data_dir: Path, address: str, folder: str = "INBOX") -> Path:
-    """The Maildir of one folder of a hosted user in a data folder (read-only look-up of the ids)."""
-    local, _, domain = address.partition("@")
-    query = (
-        "SELECT users.id, mailboxes.id FROM users JOIN domains ON domains.id = users.domain_id "
-        "JOIN mailboxes ON mailboxes.user_id = users.id "
-        "WHERE users.local_part = ? AND domains.name = ? AND mailboxes.name = ?"
-    )
-    with contextlib.closing(sqlite3.connect(f"file:{data_dir / 'smb-suite.db'}?mode=ro", uri=True)) as conn:
-        row = conn.execute(query, (local.lower(), domain.lower(), folder)).fetchone()
-    if row is None:
-        raise AssertionError(f"no folder {folder!r} of {address} in the database")
-    return MailLayout(data_dir / "mail").folder(row[0], row[1], folder == "INBOX")
 
 
 @dataclass
