@@ -87,14 +87,25 @@ def read_until_closed(sock: socket.socket) -> bytes:
     return received
 
 
-def first_line(sock: socket.socket) -> bytes:
+def read_until(sock: socket.socket, marker: bytes) -> bytes:
+    """What the server says up to and including `marker` (fails if it closes before)."""
     received = b""
-    while b"\n" not in received:
+    while marker not in received:
         chunk = sock.recv(4096)
-        if not chunk:
-            break
+        assert chunk, received
         received += chunk
-    return received.split(b"\n", 1)[0]
+    return received
+
+
+def first_line(sock: socket.socket) -> bytes:
+    return read_until(sock, b"\n").split(b"\n", 1)[0]
+
+
+def start_data(sock: socket.socket) -> None:
+    """Greeting, EHLO, MAIL, RCPT and DATA up to the 354 that invites the message."""
+    assert first_line(sock).startswith(b"220 ")
+    sock.sendall(b"EHLO client.example\r\nMAIL FROM:<a@remote.example>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n")
+    read_until(sock, b"354 ")
 
 
 def wait_for_log(daemon: Daemon, text: str) -> None:
@@ -183,11 +194,7 @@ def test_smtp_drops_a_silent_client_with_421_4_4_2(impatient: Daemon) -> None:
 
 def test_smtp_drops_a_client_that_stops_sending_message_data_with_421_4_4_2(impatient: Daemon) -> None:
     with connect(impatient.ports["smtp"]) as sock:
-        assert first_line(sock).startswith(b"220 ")
-        sock.sendall(b"EHLO client.example\r\nMAIL FROM:<a@remote.example>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n")
-        said = b""
-        while b"354 " not in said:
-            said += sock.recv(4096)
+        start_data(sock)
         sock.sendall(b"Subject: half a message\r\n\r\nand then nothing")
         said = read_until_closed(sock)
     assert said.startswith(b"421 4.4.2 "), said
@@ -206,11 +213,7 @@ def test_imap_logs_out_a_logged_in_client_that_stays_silent(impatient: Daemon) -
     with connect(impatient.ports["imap"]) as sock:
         assert first_line(sock).startswith(b"* OK")
         sock.sendall(b'a LOGIN alice@example.test "alice-secret-1"\r\n')
-        said = b""
-        while b"a OK" not in said:
-            chunk = sock.recv(4096)
-            assert chunk, said
-            said += chunk
+        read_until(sock, b"a OK")
         said = read_until_closed(sock)
     assert b"* BYE " in said
 
@@ -287,11 +290,7 @@ def test_http_closes_an_idle_keep_alive_connection(impatient: Daemon) -> None:
 def smtp_session(daemon: Daemon, commands: bytes) -> bytes:
     """Send EHLO/MAIL/RCPT/DATA, then `commands` (message data and what follows) in one piece; all replies."""
     with connect(daemon.ports["smtp"]) as sock:
-        assert first_line(sock).startswith(b"220 ")
-        sock.sendall(b"EHLO client.example\r\nMAIL FROM:<a@remote.example>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n")
-        said = b""
-        while b"354 " not in said:
-            said += sock.recv(4096)
+        start_data(sock)
         sock.sendall(commands)
         return read_until_closed(sock)
 
