@@ -24,7 +24,6 @@ import pstats
 import random
 import re
 import resource
-import shutil
 import signal
 import socket
 import statistics
@@ -37,7 +36,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from maildirs import maildir_path  # noqa: E402 - where a user's Maildir is (ids from the database)
+from bench.dovecot import Dovecot, free_port, wait_for_login  # noqa: E402 - the reference, shared with tests/
+from bench.maildirs import maildir_path, write_maildir  # noqa: E402 - a user's Maildir (ids from the database)
 
 USER, PASSWORD = "demo@example.test", "bench-password-1"
 _LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
@@ -75,16 +75,6 @@ def make_messages(count: int, seed: int = 7) -> list[bytes]:
             body = f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
         messages.append((head + body).encode())
     return messages
-
-
-def write_maildir(folder: Path, messages: list[bytes]) -> None:
-    for sub in ("tmp", "new", "cur"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-    for n, data in enumerate(messages):
-        flags = "S" if n % 3 else ""
-        path = folder / "cur" / f"{1700000000 + n}.M{n}P1.bench,S={len(data)}:2,{flags}"
-        path.write_bytes(data)
-        os.utime(path, (1700000000 + n, 1700000000 + n))
 
 
 # -- a plain IMAP client (the same for both servers) ------------------------------------------------------
@@ -126,12 +116,6 @@ class Client:
 # -- the servers ------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Ours:
     name = "ours"
 
@@ -164,7 +148,11 @@ class Ours:
             command = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "smb_suite", *command[3:]]
         self.log = (self.root / "serve.log").open("wb")
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
-        wait_for_login(self)
+        try:
+            wait_for_login(self.port, self.process, USER, PASSWORD)
+        except BaseException:
+            self.stop()
+            raise
 
     def pids(self) -> list[int]:
         return [self.process.pid]
@@ -173,116 +161,6 @@ class Ours:
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=120)
         self.log.close()
-
-
-class Dovecot:
-    name = "dovecot"
-
-    def __init__(self, root: Path, messages: list[bytes], idle: int) -> None:
-        if shutil.which("dovecot") is None:
-            subprocess.run(["apt-get", "install", "-y", "-qq", "dovecot-imapd"], check=True)
-        self.root = root / "dovecot"
-        (self.root / "run").mkdir(parents=True)
-        self.port = free_port()
-        (self.root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
-        write_maildir(self.root / "mail" / USER, messages)
-        limit = idle + 200
-        config = self.root / "dovecot.conf"
-        config.write_text(f"""
-base_dir = {self.root}/run
-state_dir = {self.root}/state
-log_path = {self.root}/dovecot.log
-instance_name = bench-{self.port}
-listen = 127.0.0.1
-protocols = imap
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-first_valid_uid = 1
-mail_location = maildir:{self.root}/mail/%u
-mail_max_userip_connections = {limit}
-default_process_limit = {limit}
-default_client_limit = {limit * 2}
-default_vsz_limit = 0
-passdb {{
-  driver = passwd-file
-  args = {self.root}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid=dovecot gid=dovecot home={self.root}/home/%u
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {self.port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-  service_count = 0
-  process_min_avail = 2
-}}
-service imap {{
-  process_limit = {limit}
-}}
-service anvil {{
-  client_limit = {limit * 3}
-}}
-""")
-        subprocess.run(["chown", "-R", "dovecot:dovecot", str(self.root / "mail")], check=True)
-        (self.root / "home").mkdir()
-        subprocess.run(["chown", "dovecot:dovecot", str(self.root / "home")], check=True)
-        self.process = subprocess.Popen(
-            ["dovecot", "-F", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        wait_for_login(self)
-
-    def pids(self) -> list[int]:
-        """The master and all its descendants."""
-        children: dict[int, list[int]] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    continue
-                children.setdefault(ppid, []).append(int(entry))
-        found, queue = [], [self.process.pid]
-        while queue:
-            pid = queue.pop()
-            found.append(pid)
-            queue.extend(children.get(pid, []))
-        return found
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=60)
-
-
-def wait_for_login(server: Ours | Dovecot) -> None:
-    """Until the server just started answers a login; stopped again if it never does."""
-    try:
-        wait_for_port(server.port, server.process)
-    except BaseException:
-        server.stop()
-        raise
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    """Until a login works (Dovecot's auth service starts after its listener)."""
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            time.sleep(1)  # let it finish starting (Dovecot's auth comes up after its listener)
-            Client(port).close()
-            return
-        except (OSError, RuntimeError):
-            time.sleep(1)
-    raise RuntimeError("server did not answer a login in time")
 
 
 def memory_kib(pids: list[int]) -> int:
@@ -450,7 +328,7 @@ def main() -> None:
         os.chmod(folder, 0o755)  # Dovecot's auth and mail processes are not root
         for kind in (Dovecot, Ours):
             server = (
-                Dovecot(Path(folder), messages, args.idle)
+                Dovecot(Path(folder), USER, PASSWORD, messages, args.idle + 200)
                 if kind is Dovecot
                 else Ours(Path(folder), messages, args.profile, args.idle)
             )

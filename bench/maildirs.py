@@ -1,10 +1,13 @@
 """Where a hosted user's Maildir is in a data folder: asked of the database by ids, as the daemon does
-(smb_suite/storage/paths.py). Imports nothing but the path layout, so bench scripts stay light."""
+(smb_suite/storage/paths.py), and writing a Maildir of test messages. Imports nothing but the path layout, so
+bench scripts stay light."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 from smb_suite.storage.paths import MailLayout
@@ -23,3 +26,14 @@ def maildir_path(data_dir: Path, address: str, folder: str = "INBOX") -> Path:
     if row is None:
         raise LookupError(f"no folder {folder!r} of {address} in {data_dir}")
     return MailLayout(data_dir / "mail").folder(row[0], row[1], folder == "INBOX")
+
+
+def write_maildir(folder: Path, messages: Sequence[bytes]) -> None:
+    """A Maildir holding `messages`, every third one unread, with fixed times (the same for every server)."""
+    for sub in ("tmp", "new", "cur"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    for n, data in enumerate(messages):
+        flags = "S" if n % 3 else ""
+        path = folder / "cur" / f"{1700000000 + n}.M{n}P1.bench,S={len(data)}:2,{flags}"
+        path.write_bytes(data)
+        os.utime(path, (1700000000 + n, 1700000000 + n))
