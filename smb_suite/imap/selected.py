@@ -3,7 +3,8 @@
 - STORE (RFC 3501 6.4.6) with UNCHANGEDSINCE and MODSEQ (RFC 7162 3.1.3); unknown system flags are BAD.
 - COPY (RFC 3501 6.4.7) and MOVE (RFC 6851) answer COPYUID (RFC 4315 3); MOVE reports the EXPUNGEs.
 - EXPUNGE, and UID EXPUNGE (RFC 4315 2.1) for only the named messages.
-- SEARCH over the index and the stored summaries, with MODSEQ (RFC 7162 3.1.5) and CHARSET UTF-8/US-ASCII.
+- SEARCH over the index and the stored summaries, with MODSEQ (RFC 7162 3.1.5), CHARSET UTF-8/US-ASCII and
+  RETURN options (ESEARCH, RFC 4731).
 - UID: twisted's do_UID accepts only COPY, FETCH, STORE and SEARCH.
 Sequence numbers are resolved against the session's view before anything else happens, so EXPUNGEs of other
 sessions reported at the end of a command never shift what the command meant (RFC 3501 7.4.1).
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 
 from twisted.mail.imap4 import IllegalClientResponse, IMAP4Server
 
-from smb_suite.imap import search, syntax, wire
+from smb_suite.imap import esearch, search, syntax, wire
 from smb_suite.imap.arguments import arg_finalastring, arg_line, arg_search, arg_sequence
 from smb_suite.imap.errors import UnsupportedCharset
 from smb_suite.imap.folder import FolderState
@@ -133,7 +134,15 @@ class SelectedCommands:
             return
         self.dispatchCommand(tag, command, line, uid=1)
 
-    def do_SEARCH(self: SelectedServer, tag: bytes, charset: bytes | None, query: list[Any], uid: int = 0) -> None:
+    def do_SEARCH(
+        self: SelectedServer,
+        tag: bytes,
+        returns: frozenset[str] | None,
+        charset: bytes | None,
+        query: list[Any],
+        uid: int = 0,
+    ) -> None:
+        """SEARCH, answered with `* ESEARCH` when the client gave RETURN options (RFC 4731)."""
         view = self.view
 
         async def work() -> None:
@@ -149,10 +158,15 @@ class SelectedCommands:
             folder = store.folder(view.state.user, view.mailbox)
             texts = search.mentions(query, search.TEXT_KEYS)
             found = await runner.read(_search, store, view.state, folder, messages, predicate, texts)
-            numbers = b"".join(b" %d" % (c.uid if uid else c.seq) for c in found)
-            if with_modseq and found:  # RFC 7162 3.1.5: the highest mod-sequence of the messages found
-                numbers += b" (MODSEQ %d)" % max(c.modseq for c in found)
-            self.sendUntaggedResponse(b"SEARCH" + numbers)
+            numbers = [c.uid if uid else c.seq for c in found]
+            modseqs = [c.modseq for c in found] if with_modseq else None
+            if returns is not None:
+                self.sendUntaggedResponse(esearch.response(tag, bool(uid), returns, numbers, modseqs))
+                return
+            listed = b"".join(b" %d" % number for number in numbers)
+            if modseqs:  # RFC 7162 3.1.5: the highest mod-sequence of the messages found
+                listed += b" (MODSEQ %d)" % max(modseqs)
+            self.sendUntaggedResponse(b"SEARCH" + listed)
 
         run(self, tag, work, b"SEARCH completed")
 
@@ -161,7 +175,7 @@ class SelectedCommands:
     select_MOVE = (do_MOVE, arg_sequence, arg_finalastring)
     select_EXPUNGE = (do_EXPUNGE,)
     select_UID = (do_UID, IMAP4Server.arg_atom, arg_line)
-    select_SEARCH = (do_SEARCH, IMAP4Server.opt_charset, arg_search)
+    select_SEARCH = (do_SEARCH, esearch.opt_return, IMAP4Server.opt_charset, arg_search)
 
 
 def _flags(message: StoredMessage) -> bytes:

@@ -454,6 +454,7 @@ EXTENSIONS = (
     b"LIST-STATUS",  # RFC 5819
     b"QUOTA",  # RFC 9208, with the STORAGE resource only
     b"QUOTA=RES-STORAGE",
+    b"ESEARCH",  # RFC 4731
 )
 _CB_AUTH_CHUNK: str = "_IMAP4Server__cbAuthChunk"  # twisted's name-mangled AUTHENTICATE continuation
 _EB_AUTH_CHUNK: str = "_IMAP4Server__ebAuthChunk"
