@@ -106,6 +106,8 @@ class FetchServer(Responder, Protocol):
     def connection(self) -> int: ...  # the connection id in log lines
     @property
     def connected(self) -> int: ...
+    @property
+    def condstore(self) -> bool: ...
     def enable_condstore(self) -> None: ...
     def setTimeout(self, period: float | None) -> float | None: ...
 
@@ -132,6 +134,8 @@ async def fetch(server: FetchServer, ranges: syntax.SequenceSet, rest: bytes, ui
             await view.store(unseen, syntax.StoreArgs(1, True, ["\\Seen"], None))
         if "FLAGS" not in names:  # RFC 3501 6.4.5: the \Seen change is reported
             items.append(FetchItem("FLAGS"))
+        if server.condstore and all(item.name != "MODSEQ" for item in items):  # RFC 7162 3.2: with its new mod-sequence
+            items.append(FetchItem("MODSEQ"))
     writer = _Writer(server, items)
     try:
         missing = await writer.run(chosen)

@@ -96,6 +96,9 @@ class IMAPSession(QuotaCommands, FetchCommands, SelectedCommands, ListCommands, 
         self.slot: limits.Slot | None = None
         self._lost = False
         self._handshake_timer: DelayedCall | None = None
+        # UIDs whose flags changed elsewhere while a command ran: their FETCH is written when the command ends,
+        # from the folder's rows as they are then, so no session ever hears an older MODSEQ after a newer one
+        self._flags_pending: dict[int, None] = {}
 
     def connectionMade(self) -> None:
         self.client_ip = str(getattr(self.channel.getPeer(), "host", ""))
@@ -326,8 +329,20 @@ class IMAPSession(QuotaCommands, FetchCommands, SelectedCommands, ListCommands, 
             self.channel.write(b"".join(b"* " + message + self.delimiter for message in messages))
 
     def _flush_queued(self) -> None:
+        """Queued updates, then the flag changes of other sessions as the messages are now (RFC 7162 3.2:
+        a message's mod-sequence only goes up, also as one session hears of it)."""
         queued, self._queuedAsync = self._queuedAsync, []
+        pending, self._flags_pending = self._flags_pending, {}
+        view = self.mbox
+        if pending and view is not None:
+            shown = [(seq, m) for uid in pending if (seq := view.seq_of(uid)) and (m := view.message(uid))]
+            queued.extend(self._flag_lines(shown))
         self.send_untagged_many(queued)
+
+    def flush_updates(self) -> None:
+        """Send what waits for the end of the command now (before the command's own FETCH responses, which
+        are then the newest word on their messages)."""
+        self._flush_queued()
 
     # -- IDLE (RFC 2177): only DONE ends it ---------------------------------------------------------------
 
@@ -408,6 +423,7 @@ class IMAPSession(QuotaCommands, FetchCommands, SelectedCommands, ListCommands, 
         self.mbox, self.state = view, "select"
 
     def deselect(self) -> None:
+        self._flags_pending.clear()
         if self.mbox is not None:
             self.mbox.close()
             self.mbox = None
@@ -418,11 +434,17 @@ class IMAPSession(QuotaCommands, FetchCommands, SelectedCommands, ListCommands, 
         self.sendUntaggedResponse(b"%d EXISTS" % count, isAsync=True)
 
     def flags_changed(self, changes: list[tuple[int, StoredMessage]]) -> None:
+        if self._command is not None and self.parseState != "idle":
+            self._flags_pending.update((message.uid, None) for _, message in changes)
+        else:
+            self.send_untagged_many(self._flag_lines(changes))
+
+    def _flag_lines(self, changes: list[tuple[int, StoredMessage]]) -> list[bytes]:
         lines = []
         for seq, message in changes:
             extra = b" UID %d MODSEQ (%d)" % (message.uid, message.modseq) if self.condstore else b""
             lines.append(b"%d FETCH (FLAGS %b%b)" % (seq, wire.flag_list(message.flags), extra))
-        self.send_untagged_many(lines, is_async=True)
+        return lines
 
     def expunges_pending(self) -> None:
         """Messages vanished elsewhere; an IDLE session hears of it at once (RFC 2177)."""
