@@ -167,7 +167,23 @@ def next_modseq(conn: sa.Connection, mailbox_id: int) -> int:
 
 def insert(conn: sa.Connection, mailbox_id: int, stored: StoredMessage, summary: Summary | None) -> int:
     """Add a message row (and its summary); return the row id."""
-    row = {
+    message_id = db.inserted_id(conn.execute(_INSERT_MESSAGE, _message_row(mailbox_id, stored)))
+    if summary is not None:
+        conn.execute(_INSERT_META, {"message_id": message_id, **summary_values(summary)})
+    return message_id
+
+
+def insert_many(conn: sa.Connection, mailbox_id: int, rows: Sequence[tuple[StoredMessage, Summary]]) -> None:
+    """Add many message rows with their summaries in two statements (recovery indexes whole Maildirs)."""
+    if not rows:
+        return
+    conn.execute(_INSERT_MESSAGE, [_message_row(mailbox_id, stored) for stored, _ in rows])
+    ids = row_ids(conn, mailbox_id, [stored.uid for stored, _ in rows])
+    conn.execute(_INSERT_META, [{"message_id": ids[stored.uid], **summary_values(summary)} for stored, summary in rows])
+
+
+def _message_row(mailbox_id: int, stored: StoredMessage) -> dict[str, Any]:
+    return {
         "mailbox_id": mailbox_id,
         "uid": stored.uid,
         "filename": stored.filename,
@@ -176,10 +192,6 @@ def insert(conn: sa.Connection, mailbox_id: int, stored: StoredMessage, summary:
         "internaldate": stored.internaldate,
         "modseq": stored.modseq,
     }
-    message_id = db.inserted_id(conn.execute(_INSERT_MESSAGE, row))
-    if summary is not None:
-        conn.execute(_INSERT_META, {"message_id": message_id, **summary_values(summary)})
-    return message_id
 
 
 _INSERT_MESSAGE = sa.insert(db.messages)

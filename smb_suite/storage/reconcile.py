@@ -7,20 +7,22 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from smb_suite import log
 from smb_suite.errors import UnsafePath
 from smb_suite.mail.address import Address
-from smb_suite.mail.summary import summarize
+from smb_suite.mail.summary import Summary, summarize
 from smb_suite.storage import db, index, maildir, paths
 from smb_suite.storage.folders import Owner
-from smb_suite.storage.index import Mailbox
+from smb_suite.storage.index import Mailbox, StoredMessage
 from smb_suite.storage.messages import Messages
 
 logger = logging.getLogger("smb_suite.storage")
 TMP_MAX_AGE = 36 * 3600  # Maildir convention: tmp/ files older than 36 hours are debris
+BATCH = 1000  # message files indexed per statement batch at recovery
 
 
 class Reconciler(Messages):
@@ -62,17 +64,27 @@ class Reconciler(Messages):
                         .values(filename=on_disk[key])
                     )
                     repaired += 1
-            for key, filename in sorted(on_disk.items()):
-                if key not in indexed:
-                    path = paths.message_file(folder, filename)
-                    stat = path.stat()
-                    flags = maildir.flags_from_filename(filename)
-                    summary = summarize(path.read_bytes())
-                    self._add(conn, owner, mailbox, filename, stat.st_size, flags, int(stat.st_mtime), summary, False)
-                    repaired += 1
+            unindexed = [filename for key, filename in sorted(on_disk.items()) if key not in indexed]
+            for start in range(0, len(unindexed), BATCH):
+                self._index_files(conn, owner, mailbox, folder, unindexed[start : start + BATCH])
+            repaired += len(unindexed)
             if repaired:
                 index.next_modseq(conn, mailbox.id)
         return repaired
+
+    def _index_files(self, conn: sa.Connection, owner: Owner, mailbox: Mailbox, folder: Path, names: list[str]) -> None:
+        """Index message files that have no row: one quota charge, one UID range and two inserts per batch
+        (row by row, a crashed 100,000-message Maildir took minutes to come back)."""
+        rows: list[tuple[StoredMessage, Summary]] = []
+        first, modseq = index.allocate(conn, mailbox.id, len(names))
+        for uid, filename in enumerate(names, start=first):
+            path = paths.message_file(folder, filename)
+            stat = path.stat()
+            flags = maildir.flags_from_filename(filename)
+            stored = StoredMessage(uid, filename, stat.st_size, flags, int(stat.st_mtime), modseq)
+            rows.append((stored, summarize(path.read_bytes())))
+        self.quota.reserve(conn, owner.tenant_id, sum(stored.size for stored, _ in rows), owner.id, enforce=False)
+        index.insert_many(conn, mailbox.id, rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,8 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from smb_suite.config import load as load_config
 from smb_suite.services import open_services
 from tests.daemon import USER, USER_PASSWORD, make_daemon
@@ -51,6 +53,7 @@ def opened_message_files(trace: str, maildir: Path) -> set[str]:
     return set(re.findall(rf'open(?:at)?\([^"]*"({re.escape(str(maildir))}/(?:cur|new)/[^"]+)"', trace))
 
 
+@pytest.mark.timeout(600)  # writing and indexing 100,000 files takes minutes on a loaded 2-core CI machine
 def test_select_of_100000_messages_reads_the_index_only(tmp_path: Path) -> None:
     server = make_daemon(tmp_path / "d", services=("imap",))
     maildir = server.maildir(USER)
