@@ -49,21 +49,34 @@ def wait_for_login(port: int, process: subprocess.Popen[bytes], user: str, passw
     wait_for("a login to be answered", probe, deadline=300, interval=0.2)
 
 
+def mail_folder(root: Path, user: str) -> Path:
+    """Where the Dovecot made in `root` keeps a user's Maildir (Maildir++: other folders are .Name inside)."""
+    return root / "dovecot" / "mail" / user
+
+
 class Dovecot:
-    """One account (`user`, plain-text `password`) whose INBOX holds `messages` at start."""
+    """One account (`user`, plain-text `password`) whose INBOX holds `messages` at start, and `others` (user,
+    password) whose Maildirs the caller writes at `mail_folder` before."""
 
     name = "dovecot"
 
     def __init__(
-        self, root: Path, user: str, password: str, messages: Sequence[bytes] = (), connections: int = 200
+        self,
+        root: Path,
+        user: str,
+        password: str,
+        messages: Sequence[bytes] = (),
+        connections: int = 200,
+        others: Sequence[tuple[str, str]] = (),
     ) -> None:
         if shutil.which("dovecot") is None:
             subprocess.run(["apt-get", "install", "-y", "-qq", "dovecot-imapd"], check=True)
         self.root = root / "dovecot"
         (self.root / "run").mkdir(parents=True)
         self.port = free_port()
-        (self.root / "passwd").write_text(f"{user}:{{PLAIN}}{password}::::::\n")
-        write_maildir(self.root / "mail" / user, messages)
+        logins = [(user, password), *others]
+        (self.root / "passwd").write_text("".join(f"{name}:{{PLAIN}}{secret}::::::\n" for name, secret in logins))
+        write_maildir(mail_folder(root, user), messages)
         config = self.root / "dovecot.conf"
         config.write_text(f"""
 base_dir = {self.root}/run

@@ -1,6 +1,6 @@
 """IMAP: smb-suite against Dovecot (Debian's dovecot-imapd), same messages, same client load, in the same run.
 
-    .venv/bin/python bench/imap.py [--quick] [--messages N] [--idle N] [--profile FILE]
+    .venv/bin/python bench/imap.py [--quick] [--messages N] [--idle N] [--clients N] [--mix-only] [--profile FILE]
 
 Both servers listen on 127.0.0.1 (plain IMAP, LOGIN allowed on loopback) with the same Maildir of N messages
 (10,000; 2,000 with --quick) in one account. Dovecot runs as a private instance with its own configuration,
@@ -9,7 +9,12 @@ first if it is missing. Figures (medians of a few runs, wall-clock seconds as th
 first SELECT after start and a later one, UID FETCH 1:* (FLAGS RFC822.SIZE ENVELOPE), FETCH 1:* BODY.PEEK[],
 SEARCH on the Subject and on an uncached header, APPEND of 1,000 messages one after another, the time from
 another session's APPEND until a client in IDLE hears EXISTS, and the resident memory each of 1,000 IDLE
-connections adds to the server (Dovecot: the PSS of all its processes).
+connections adds to the server (Dovecot: the PSS of all its processes). Then the many-client mix
+(bench/imap_load.py): 10 client processes, each on its own account, looping over LOGIN, LIST, STATUS, SELECT,
+FETCH headers and bodies, STORE, EXPUNGE, APPEND, LOGOUT, with and without the LOGIN/LOGOUT part, against both
+servers in turn (both run the whole time, so they share the machine's conditions): commands per second and the
+median LOGIN time, medians of a few rounds. Dovecot checks plain-text passwords (no hashing); ours argon2id.
+--mix-only skips the single-client figures.
 --profile FILE runs smb-suite under cProfile and prints where its event loop spent the time. Numbers are
 printed, never checked.
 """
@@ -32,11 +37,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.dovecot import Dovecot, free_port, wait_for_login  # noqa: E402 - the reference, shared with tests/
+from bench.dovecot import Dovecot, free_port, mail_folder, wait_for_login  # noqa: E402 - the reference
+from bench.imap_load import FOLDERS, SENT, Account, Mix, accounts  # noqa: E402 - the many-client mix
 from bench.maildirs import maildir_path, write_maildir  # noqa: E402 - a user's Maildir (ids from the database)
 
 USER, PASSWORD = "demo@example.test", "bench-password-1"
@@ -75,6 +82,15 @@ def make_messages(count: int, seed: int = 7) -> list[bytes]:
             body = f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
         messages.append((head + body).encode())
     return messages
+
+
+@dataclass(frozen=True)
+class Load:
+    """What the many-client mix needs on both servers: its accounts, their INBOX and Sent messages."""
+
+    accounts: list[Account]
+    inbox: list[bytes]
+    sent: list[bytes]
 
 
 # -- a plain IMAP client (the same for both servers) ------------------------------------------------------
@@ -119,7 +135,7 @@ class Client:
 class Ours:
     name = "ours"
 
-    def __init__(self, root: Path, messages: list[bytes], profile: str | None, idle: int) -> None:
+    def __init__(self, root: Path, messages: list[bytes], profile: str | None, idle: int, load: Load) -> None:
         self.root = root / "ours"
         self.root.mkdir()
         self.port = free_port()
@@ -143,6 +159,10 @@ class Ours:
             capture_output=True,
         )
         write_maildir(maildir_path(self.root / "data", USER), messages)
+        add_load_users(config, load.accounts)
+        for account in load.accounts:  # indexed when the daemon starts
+            write_maildir(maildir_path(self.root / "data", account.user), load.inbox)
+            write_maildir(maildir_path(self.root / "data", account.user, "Sent"), load.sent)
         command = [*self.cli, "serve"]
         if profile:
             command = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "smb_suite", *command[3:]]
@@ -174,6 +194,37 @@ def memory_kib(pids: list[int]) -> int:
         match = re.search(r"^Pss:\s+(\d+) kB", text, re.M)
         total += int(match.group(1)) if match else 0
     return total
+
+
+ADD_USERS = """
+import sys
+from pathlib import Path
+from smb_suite import config
+from smb_suite.directory.model import OPERATOR
+from smb_suite.ops import users
+from smb_suite.services import open_services
+services = open_services(config.load(Path(sys.argv[1])))
+for user, password in zip(sys.argv[2::2], sys.argv[3::2]):
+    users.add_user(services, OPERATOR, user, password)
+services.close()
+"""
+
+
+def add_load_users(config: Path, load: list[Account]) -> None:
+    """The mix's accounts, in one process (a CLI call each would take seconds apiece)."""
+    logins = [text for account in load for text in (account.user, account.password)]
+    subprocess.run([sys.executable, "-c", ADD_USERS, str(config), *logins], check=True, capture_output=True, cwd=ROOT)
+
+
+def start_dovecot(root: Path, messages: list[bytes], idle: int, load: Load) -> Dovecot:
+    """The reference, with the mix's accounts: INBOX and Sent as ours has them, and its other empty folders."""
+    for account in load.accounts:
+        home = mail_folder(root, account.user)
+        write_maildir(home, load.inbox)
+        write_maildir(home / ".Sent", load.sent)
+        for name in FOLDERS[2:]:
+            write_maildir(home / f".{name}", [])
+    return Dovecot(root, USER, PASSWORD, messages, idle + 200, [(a.user, a.password) for a in load.accounts])
 
 
 # -- the load ---------------------------------------------------------------------------------------------
@@ -300,47 +351,83 @@ def wait_closed(port: int, deadline: float = 120) -> None:
 # -- main -------------------------------------------------------------------------------------------------
 
 
+def mixed(servers: list[Ours | Dovecot], mix: Mix, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """The many-client mix, with and without logins, against each server in turn (the order alternating by
+    round); medians of the rounds, by server and figure."""
+    runs: dict[str, dict[str, list[float]]] = {server.name: {} for server in servers}
+    for server in servers:  # one cycle of each client first: first logins, folders loaded
+        mix.run(server.name, server.port, server.pids, True, 0)
+    for round_ in range(args.rounds):
+        for logins in (True, False):
+            for server in servers if round_ % 2 == 0 else servers[::-1]:
+                rate, login_time = mix.run(server.name, server.port, server.pids, logins, args.mix_seconds)
+                figures = runs[server.name]
+                kind = "with" if logins else "without"
+                figures.setdefault(f"mix_{args.clients}_clients_{kind}_logins", []).append(rate)
+                if logins:
+                    figures.setdefault("mix_login_seconds", []).append(login_time)
+    return {name: {key: statistics.median(values) for key, values in figures.items()} for name, figures in runs.items()}
+
+
+def unit_of(figure: str) -> str:
+    if figure.startswith("idle_memory"):
+        return "KiB"
+    return "cmd/s" if figure.endswith("_logins") else "s"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="2,000 messages, 200 idle connections: < 2 minutes")
     parser.add_argument("--messages", type=int, default=None)
     parser.add_argument("--idle", type=int, default=None)
-    parser.add_argument("--appends", type=int, default=1000)
+    parser.add_argument("--appends", type=int, default=None)
     parser.add_argument("--runs", type=int, default=None)
+    parser.add_argument("--clients", type=int, default=10, help="client processes of the mix, one account each")
+    parser.add_argument("--mix-messages", type=int, default=100, help="messages in each mix account's INBOX")
+    parser.add_argument("--mix-seconds", type=float, default=None, help="length of one mix run")
+    parser.add_argument("--rounds", type=int, default=None, help="mix runs per server and kind (median)")
+    parser.add_argument("--mix-only", action="store_true", help="only the many-client mix")
     parser.add_argument("--profile", metavar="FILE", help="run smb-suite under cProfile, write FILE, print the top")
     args = parser.parse_args()
     args.messages = args.messages or (2000 if args.quick else 10000)
     args.idle = args.idle or (200 if args.quick else 1000)
+    args.appends = args.appends or (500 if args.quick else 1000)
     args.runs = args.runs or (3 if args.quick else 5)
+    args.mix_seconds = args.mix_seconds or (3 if args.quick else 10)
+    args.rounds = args.rounds or (1 if args.quick else 3)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))  # children inherit it
 
     version = subprocess.run(["dovecot", "--version"], capture_output=True, text=True).stdout.split()[:1]
     print(
         f"machine: cores={os.cpu_count()} python={platform.python_version()} {platform.system()} "
-        f"{platform.machine()} dovecot={''.join(version) or 'missing'} messages={args.messages}",
+        f"{platform.machine()} dovecot={''.join(version) or 'missing'} messages={args.messages} "
+        f"mix_clients={args.clients} mix_messages={args.mix_messages}",
         flush=True,
     )
-    messages = make_messages(args.messages)
+    load = Load(accounts(args.clients), make_messages(args.mix_messages, seed=13), make_messages(SENT, seed=17))
+    mix = Mix(load.inbox, args.clients)  # forked before the large lists below exist
+    messages = [] if args.mix_only else make_messages(args.messages)
     appended = make_messages(args.appends, seed=11)
     results: dict[str, dict[str, float]] = {}
+    servers: list[Ours | Dovecot] = []
     with tempfile.TemporaryDirectory(prefix="bench-imap-") as folder:
         os.chmod(folder, 0o755)  # Dovecot's auth and mail processes are not root
-        for kind in (Dovecot, Ours):
-            server = (
-                Dovecot(Path(folder), USER, PASSWORD, messages, args.idle + 200)
-                if kind is Dovecot
-                else Ours(Path(folder), messages, args.profile, args.idle)
-            )
-            try:
-                results[server.name] = measure(server, args, appended)
-            finally:
+        try:
+            servers.append(start_dovecot(Path(folder), messages, args.idle, load))
+            servers.append(Ours(Path(folder), messages, args.profile, args.idle, load))
+            for server in servers:
+                results[server.name] = {} if args.mix_only else measure(server, args, appended)
+            for name, figures in mixed(servers, mix, args).items():
+                results[name].update(figures)
+        finally:
+            mix.close()
+            for server in servers:
                 server.stop()
     for name, ours in results["ours"].items():
         theirs = results["dovecot"][name]
-        unit = "KiB" if name.startswith("idle_memory") else "s"
         ratio = ours / theirs if theirs else float("inf")
-        print(f"figure {name}: ours={ours:.4g} dovecot={theirs:.4g} unit={unit} ratio={ratio:.3g}", flush=True)
+        print(f"figure {name}: ours={ours:.4g} dovecot={theirs:.4g} unit={unit_of(name)} ratio={ratio:.3g}", flush=True)
     if args.profile:
         stats = pstats.Stats(args.profile)
         stats.sort_stats("tottime").print_stats(25)
