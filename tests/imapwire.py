@@ -1,13 +1,16 @@
 """A line-level IMAP client for tests that must see the exact wire: tagged NO vs BAD, response codes, the order
 of untagged responses, literals, pipelining. Plain TCP on the loopback `imap` port (passwords are allowed
-from loopback)."""
+from loopback), or implicit TLS on `imaps`; either can switch to COMPRESS=DEFLATE (RFC 4978)."""
 
 from __future__ import annotations
 
 import re
 import socket
+import ssl
 import time
+import zlib
 from collections.abc import Iterable
+from typing import Protocol
 
 from tests.daemon import OWNER, OWNER_PASSWORD, Daemon
 
@@ -15,10 +18,54 @@ DEADLINE = 30.0
 _LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
 
 
+class Reader(Protocol):
+    def readline(self) -> bytes: ...
+    def read(self, size: int) -> bytes: ...
+    def close(self) -> None: ...
+
+
+class Inflating:
+    """The server's side of a COMPRESS=DEFLATE connection, read as a file of plain octets."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.inflate = zlib.decompressobj(-15)
+        self.buffer = b""
+
+    def _more(self) -> bool:
+        data = self.sock.recv(65536)
+        self.buffer += self.inflate.decompress(data)
+        return bool(data)
+
+    def readline(self) -> bytes:
+        while b"\n" not in self.buffer and self._more():
+            pass
+        end = self.buffer.find(b"\n") + 1 or len(self.buffer)
+        line, self.buffer = self.buffer[:end], self.buffer[end:]
+        return line
+
+    def read(self, size: int) -> bytes:
+        while len(self.buffer) < size and self._more():
+            pass
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
+
+    def close(self) -> None:
+        pass
+
+
 class Wire:
-    def __init__(self, daemon: Daemon, login: bool = True, user: str = OWNER, password: str = OWNER_PASSWORD):
-        self.sock = socket.create_connection(("127.0.0.1", daemon.ports["imap"]), timeout=DEADLINE)
-        self.file = self.sock.makefile("rb")
+    def __init__(
+        self, daemon: Daemon, login: bool = True, user: str = OWNER, password: str = OWNER_PASSWORD, tls: bool = False
+    ):
+        sock = socket.create_connection(("127.0.0.1", daemon.ports["imaps" if tls else "imap"]), timeout=DEADLINE)
+        if tls:
+            context = ssl.create_default_context()
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # our self-signed default
+            sock = context.wrap_socket(sock)
+        self.sock = sock
+        self.file: Reader = self.sock.makefile("rb")
+        self.deflate: zlib._Compress | None = None
         self.greeting = self.file.readline()
         self.count = 0
         if login:
@@ -39,7 +86,16 @@ class Wire:
         return b"w%d" % self.count
 
     def send(self, data: bytes) -> None:
+        if self.deflate is not None:
+            data = self.deflate.compress(data) + self.deflate.flush(zlib.Z_SYNC_FLUSH)
         self.sock.sendall(data)
+
+    def compress(self) -> list[bytes]:
+        """COMPRESS DEFLATE (RFC 4978): from its OK on, both directions are raw DEFLATE."""
+        lines = self.ok("COMPRESS DEFLATE")
+        self.file = Inflating(self.sock)
+        self.deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
+        return lines
 
     def response(self) -> bytes:
         """One response, with any literals it carries."""

@@ -2,7 +2,7 @@
 
 The daemon calls `server.listen` for `imap` and `imaps` and `server.close_connections` at shutdown.
 Extensions: IDLE, NAMESPACE, UNSELECT, UIDPLUS, MOVE, CONDSTORE, ID, ENABLE, LITERAL+, SASL-IR, SPECIAL-USE,
-CHILDREN, LIST-EXTENDED, LIST-STATUS, QUOTA, APPENDLIMIT, ESEARCH.
+CHILDREN, LIST-EXTENDED, LIST-STATUS, QUOTA, APPENDLIMIT, ESEARCH, COMPRESS=DEFLATE.
 
 Modules: server (the listeners: one session per connection), session (the protocol: reading commands one at a
 time, capabilities, login, IDLE, ID, ENABLE, unsolicited updates), commands (folders, SELECT/EXAMINE/
@@ -12,8 +12,8 @@ bodies streamed), quota, replies (running a command and answering its tag), erro
 place), arguments and syntax (argument parsers, literals), folder (a folder's index shared by the sessions
 showing it), mailbox (one session's numbering over it), account (IAccount over the store), auth (twisted.cred
 checker calling ops.login.login), search, wildcard (LIST patterns in linear time) and wire (pure helpers), bridge
-(asyncio futures to Deferreds), transport (the transport methods we call, typed). ENVELOPE/BODYSTRUCTURE and
-MIME sections live in mail/ (mime, summary).
+(asyncio futures to Deferreds), transport (the transport methods we call, typed), compress (COMPRESS=DEFLATE: a
+deflating transport, an inflater). ENVELOPE/BODYSTRUCTURE and MIME sections live in mail/ (mime, summary).
 Every command does bounded work on the event loop (issue 11): nesting, list lengths and pattern sizes are
 capped (BAD), many responses go out in one write.
 

@@ -14,6 +14,7 @@ import ipaddress
 import itertools
 import logging
 import re
+import zlib
 from typing import TYPE_CHECKING, Any, cast
 
 from twisted.internet.defer import maybeDeferred
@@ -36,6 +37,7 @@ from smb_suite.imap import auth, syntax, wire
 from smb_suite.imap.account import Account
 from smb_suite.imap.arguments import LiteralReceiver, arg_astring, arg_finalastring, arg_line, opt_atom
 from smb_suite.imap.commands import MailboxCommands
+from smb_suite.imap.compress import CompressedTransport, Inflater
 from smb_suite.imap.errors import PrivacyRequired
 from smb_suite.imap.fetch import FetchCommands
 from smb_suite.imap.listing import ListCommands
@@ -99,6 +101,7 @@ class IMAPSession(QuotaCommands, FetchCommands, SelectedCommands, ListCommands, 
         # UIDs whose flags changed elsewhere while a command ran: their FETCH is written when the command ends,
         # from the folder's rows as they are then, so no session ever hears an older MODSEQ after a newer one
         self._flags_pending: dict[int, None] = {}
+        self._inflater: Inflater | None = None  # COMPRESS=DEFLATE is on (RFC 4978)
 
     def connectionMade(self) -> None:
         self.client_ip = str(getattr(self.channel.getPeer(), "host", ""))
@@ -220,6 +223,29 @@ class IMAPSession(QuotaCommands, FetchCommands, SelectedCommands, ListCommands, 
     # -- reading commands: one at a time, lines of bounded length (RFC 3501 5.5) ---------------------------
 
     def dataReceived(self, data: bytes) -> None:
+        if self._inflater is None:
+            self._receive(data)
+            return
+        self._inflater.take(data)  # inflated only as fast as commands are read: a paused session stays small
+        for _ in range(_INFLATE_STEPS):
+            try:
+                plain = b"" if self.paused else self._inflater.step()
+            except zlib.error:
+                log.event(logger, "imap.compress_failed", conn=self.connection)
+                self.channel.abortConnection()
+                return
+            self._receive(plain)  # b"" still runs the lines waiting since a pause
+            if not plain or self.paused or self._lost:
+                return
+        _reactor().callLater(0, self.dataReceived, b"")  # a big burst: the other connections get a turn
+
+    def setLineMode(self, extra: bytes = b"") -> None:
+        """twisted hands the octets after a literal back to dataReceived: they are plain already."""
+        self.line_mode = 1
+        if extra:
+            self._receive(extra)
+
+    def _receive(self, data: bytes) -> None:
         if self._overlong_tag is not None:
             end = data.find(b"\n")
             if end < 0:
@@ -392,6 +418,24 @@ class IMAPSession(QuotaCommands, FetchCommands, SelectedCommands, ListCommands, 
     def enable_condstore(self) -> None:
         self.condstore = True
 
+    # -- COMPRESS (RFC 4978) ----------------------------------------------------------------------------------
+
+    def do_COMPRESS(self, tag: bytes, mechanism: bytes) -> None:
+        """RFC 4978 3: after the tagged OK, both directions are DEFLATE streams; a second COMPRESS gets NO."""
+        if mechanism.upper() != b"DEFLATE":
+            raise IllegalClientResponse("the only compression mechanism is DEFLATE")
+        if self._inflater is not None:
+            self.sendNegativeResponse(tag, b"[COMPRESSIONACTIVE] DEFLATE is already active")
+            return
+        self.sendPositiveResponse(tag, b"DEFLATE active")
+        self.transport = CompressedTransport(self.channel)  # type: ignore[assignment]
+        self._inflater = Inflater()
+        pipelined, self._buffer = self._buffer, b""  # a client must wait for the OK (RFC 4978 3), but if not
+        if pipelined:
+            self._inflater.take(pipelined)
+            _reactor().callLater(0, self.dataReceived, b"")
+
+    auth_COMPRESS = select_COMPRESS = (do_COMPRESS, IMAP4Server.arg_atom)
     unauth_ID = auth_ID = select_ID = (do_ID, arg_line)
     auth_ENABLE = select_ENABLE = (do_ENABLE, arg_line)
 
@@ -477,9 +521,11 @@ EXTENSIONS = (
     b"QUOTA",  # RFC 9208, with the STORAGE resource only
     b"QUOTA=RES-STORAGE",
     b"ESEARCH",  # RFC 4731
+    b"COMPRESS=DEFLATE",  # RFC 4978 (the command is valid after login only)
 )
 _CB_AUTH_CHUNK: str = "_IMAP4Server__cbAuthChunk"  # twisted's name-mangled AUTHENTICATE continuation
 _EB_AUTH_CHUNK: str = "_IMAP4Server__ebAuthChunk"
+_INFLATE_STEPS = 16  # compress.INFLATE_CHUNK octets each, per reactor turn
 _STATES = ("unauth", "auth", "select", "logout")
 _COMMAND = re.compile(rb"[A-Za-z][A-Za-z0-9-]{0,31}")
 _TAG = re.compile(rb'[^\x00-\x20\x7f-\xff(){%*"\\+]+')  # RFC 3501 9: a tag is ASTRING-CHARs but "+"

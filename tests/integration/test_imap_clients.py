@@ -86,8 +86,9 @@ def local_flags(local: Path, folder: str) -> dict[int, set[str]]:
     return found
 
 
-def mbsync(config: Path) -> str:
-    result = subprocess.run(["mbsync", "-c", str(config), "-a"], capture_output=True, text=True, timeout=300)
+def mbsync(config: Path, *options: str) -> str:
+    command = ["mbsync", *options, "-c", str(config), "-a"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout + result.stderr
 
