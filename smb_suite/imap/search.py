@@ -96,12 +96,17 @@ class Candidate:
         cached = None if self.headers is None else self.headers.field(name)
         if cached is not None and self.uid in cached:
             return cached[self.uid]
-        if self._header is None:
-            self._header = _read_header(self.path)
-        values = [decode_header(value) for value in mime.raw_field_values(self._header, name)]
-        if cached is not None and self._header:
+        header = self.header()
+        values = [decode_header(value) for value in mime.raw_field_values(header, name)]
+        if cached is not None and header:
             cached[self.uid] = values
         return values
+
+    def header(self) -> bytes:
+        """The message's header, read once (empty once expunged)."""
+        if self._header is None:
+            self._header = _read_header(self.path)
+        return self._header
 
     def body_text(self) -> str:
         texts = []

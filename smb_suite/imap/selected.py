@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,7 +32,7 @@ from smb_suite.storage.store import MailStore, StoredMessage
 
 CHARSETS = (b"US-ASCII", b"UTF-8")
 RESPONSE_BATCH = 2000  # untagged responses per write
-UID_COMMANDS = (b"COPY", b"MOVE", b"FETCH", b"STORE", b"SEARCH", b"EXPUNGE")
+UID_COMMANDS = (b"COPY", b"MOVE", b"FETCH", b"STORE", b"SEARCH", b"EXPUNGE", b"SORT", b"THREAD")
 
 
 class SelectedServer(Responder, Protocol):
@@ -145,23 +146,12 @@ class SelectedCommands:
         uid: int = 0,
     ) -> None:
         """SEARCH, answered with `* ESEARCH` when the client gave RETURN options (RFC 4731)."""
-        view = self.view
 
         async def work() -> None:
-            if charset is not None and charset.upper() not in CHARSETS:
-                raise UnsupportedCharset(f"charset {charset.decode('ascii', 'replace')} is not supported")
-            uids = view.uids()
-            predicate = search.compile_keys(query, len(uids), uids[-1] if uids else 0)
-            with_modseq = search.mentions(query, ["MODSEQ"])
-            if with_modseq:
-                self.enable_condstore()
-            messages = [(seq, m) for seq, u in enumerate(uids, 1) if (m := view.message(u)) is not None]
-            store, runner = self.services.store, self.services.runner
-            folder = store.folder(view.state.user, view.mailbox)
-            texts = search.mentions(query, search.TEXT_KEYS)
-            found = await runner.read(_search, store, view.state, folder, messages, predicate, texts)
+            job = search_job(self, charset, query)
+            found = await self.services.runner.read(job.run)
             numbers = [c.uid if uid else c.seq for c in found]
-            modseqs = [c.modseq for c in found] if with_modseq else None
+            modseqs = [c.modseq for c in found] if job.with_modseq else None
             if returns is not None:
                 self.sendUntaggedResponse(esearch.response(tag, bool(uid), returns, numbers, modseqs))
                 return
@@ -184,34 +174,57 @@ def _flags(message: StoredMessage) -> bytes:
     return wire.flag_list(message.flags)
 
 
-def _search(
-    store: MailStore,
-    state: FolderState,
-    folder: Path,
-    messages: list[tuple[int, StoredMessage]],
-    predicate: search.Predicate,
-    with_texts: bool,
-) -> list[search.Candidate]:
-    """In a worker thread: the searchable header fields when a key needs them (kept in the folder's state
-    once read: they never change), then the predicate over every message."""
-    texts, headers = state.search_texts, state.header_cache
-    if with_texts:
-        missing = [m.uid for _, m in messages if m.uid not in texts]
-        if missing:
-            texts.update(store.search_texts(state.mailbox, missing))
-    base = f"{folder}{os.sep}"
-    candidates = (
-        search.Candidate(
-            seq,
-            m.uid,
-            m.flags,
-            m.size,
-            m.internaldate,
-            base + checked_name(m.filename),
-            m.modseq,
-            texts.get(m.uid),
-            headers,
+@dataclass(frozen=True, slots=True)
+class SearchJob:
+    """One search of the selected folder (SEARCH, SORT, THREAD), ready to run in a worker thread."""
+
+    store: MailStore
+    state: FolderState
+    folder: Path
+    messages: list[tuple[int, StoredMessage]]  # (sequence number, message), in mailbox order
+    predicate: search.Predicate
+    with_texts: bool  # a key needs the stored header fields
+    with_modseq: bool  # a MODSEQ key (RFC 7162 3.1.5)
+
+    def run(self) -> list[search.Candidate]:
+        """In a worker thread: the searchable header fields when a key needs them (kept in the folder's state
+        once read: they never change), then the predicate over every message."""
+        texts, headers = self.state.search_texts, self.state.header_cache
+        if self.with_texts:
+            missing = [m.uid for _, m in self.messages if m.uid not in texts]
+            if missing:
+                texts.update(self.store.search_texts(self.state.mailbox, missing))
+        base = f"{self.folder}{os.sep}"
+        candidates = (
+            search.Candidate(
+                seq,
+                m.uid,
+                m.flags,
+                m.size,
+                m.internaldate,
+                base + checked_name(m.filename),
+                m.modseq,
+                texts.get(m.uid),
+                headers,
+            )
+            for seq, m in self.messages
         )
-        for seq, m in messages
+        return search.run(self.predicate, candidates)
+
+
+def search_job(server: SelectedServer, charset: bytes | None, query: list[Any]) -> SearchJob:
+    """The search `query` names in the selected folder; an unknown charset is NO [BADCHARSET] (RFC 3501 6.4.4)."""
+    if charset is not None and charset.upper() not in CHARSETS:
+        raise UnsupportedCharset(f"charset {charset.decode('ascii', 'replace')} is not supported")
+    view = server.view
+    uids = view.uids()
+    predicate = search.compile_keys(query, len(uids), uids[-1] if uids else 0)
+    with_modseq = search.mentions(query, ["MODSEQ"])
+    if with_modseq:
+        server.enable_condstore()
+    messages = [(seq, m) for seq, u in enumerate(uids, 1) if (m := view.message(u)) is not None]
+    store = server.services.store
+    folder = store.folder(view.state.user, view.mailbox)
+    return SearchJob(
+        store, view.state, folder, messages, predicate, search.mentions(query, search.TEXT_KEYS), with_modseq
     )
-    return search.run(predicate, candidates)

@@ -45,6 +45,8 @@ from smb_suite.imap.mailbox import MailboxView
 from smb_suite.imap.quota import QuotaCommands
 from smb_suite.imap.replies import reply_error
 from smb_suite.imap.selected import SelectedCommands
+from smb_suite.imap.sort import CAPABILITIES as SORT_CAPABILITIES
+from smb_suite.imap.sort import SortCommands
 from smb_suite.imap.transport import DelayedCall, Transport
 from smb_suite.services import Services
 from smb_suite.storage.store import StoredMessage
@@ -63,7 +65,9 @@ def _is_loopback(host: str) -> bool:
 
 
 @implementer(IHandshakeListener)
-class IMAPSession(QuotaCommands, FetchCommands, SelectedCommands, ListCommands, MailboxCommands, IMAP4Server):  # type: ignore[misc]
+class IMAPSession(  # type: ignore[misc]
+    QuotaCommands, FetchCommands, SortCommands, SelectedCommands, ListCommands, MailboxCommands, IMAP4Server
+):
     IDENT = b"smb-suite IMAP4rev1 ready"
     MAX_LENGTH = 64 * 1024  # longest command line (RFC 7162 4 asks for at least 8192 octets)
     # set by twisted: `account` at login (before any auth_ or select_ command runs), `mbox` by our SELECT
@@ -522,6 +526,7 @@ EXTENSIONS = (
     b"QUOTA=RES-STORAGE",
     b"ESEARCH",  # RFC 4731
     b"COMPRESS=DEFLATE",  # RFC 4978 (the command is valid after login only)
+    *SORT_CAPABILITIES,  # RFC 5256, RFC 5267 ESORT, RFC 5957 SORT=DISPLAY
 )
 _CB_AUTH_CHUNK: str = "_IMAP4Server__cbAuthChunk"  # twisted's name-mangled AUTHENTICATE continuation
 _EB_AUTH_CHUNK: str = "_IMAP4Server__ebAuthChunk"

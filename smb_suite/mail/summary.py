@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import email.header
 import email.utils
+import re
 from dataclasses import dataclass
 
 from smb_suite.mail import mime
@@ -47,6 +48,45 @@ def encode(value: Value) -> bytes:
     if isinstance(value, bytes):
         return string(value)
     return b"(" + b" ".join(encode(item) for item in value) + b")"
+
+
+_ITEM = re.compile(rb' *(?:(\()|(\))|"((?:[^"\\]|\\.)*)"|\{(\d+)\}\r\n|(NIL)(?=[ )]|$)|(\d+)(?=[ )]|$))')
+
+
+def decode(data: bytes) -> Value:
+    """The inverse of `encode` (a stored ENVELOPE back into values, for SORT and THREAD): strings come back as
+    str (8-bit octets as surrogates, as `encode` took them)."""
+    stack: list[list[Value]] = [[]]
+    position = 0
+    while position < len(data):
+        match = _ITEM.match(data, position)
+        if match is None:
+            raise ValueError(f"not an IMAP value at octet {position}")
+        position = match.end()
+        opening, closing, quoted, size, _nil, number = match.groups()
+        if opening:
+            stack.append([])
+            continue
+        if closing:
+            if len(stack) == 1:
+                raise ValueError("unbalanced parentheses")
+            done = stack.pop()
+            stack[-1].append(done)
+            continue
+        value: Value = None
+        if quoted is not None:
+            value = re.sub(rb"\\(.)", rb"\1", quoted).decode("utf-8", "surrogateescape")
+        elif size is not None:
+            value = data[position : position + int(size)].decode("utf-8", "surrogateescape")
+            position += int(size)
+            if position > len(data):
+                raise ValueError("a literal runs past the end")
+        elif number is not None:
+            value = int(number)
+        stack[-1].append(value)
+    if len(stack) != 1 or len(stack[0]) != 1:
+        raise ValueError("not one IMAP value")
+    return stack[0][0]
 
 
 @dataclass(frozen=True, slots=True)
