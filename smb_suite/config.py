@@ -290,6 +290,10 @@ class LoginConfig:
     ip_lock_after: int = field(
         default=50, metadata=_help("failed logins from one client address within lock_window that lock it")
     )
+    credential_cache_ttl: Duration = field(
+        default=Duration(3600),
+        metadata=_help("how long a password verified with argon2 is taken again without it (0: always verify)"),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from smb_suite import tls
 from smb_suite.auth.apppasswords import AppPasswords
+from smb_suite.auth.credentials import CredentialCache
 from smb_suite.auth.sessions import WebSessions
 from smb_suite.auth.throttle import LoginThrottle
 from smb_suite.config import Config, parse_nameserver
@@ -55,6 +56,7 @@ class Services:
     notices: OwnerNotices
     runner: StoreRunner
     throttle: LoginThrottle
+    credentials: CredentialCache
     web_sessions: WebSessions
     clock: Callable[[], float] = time.time
     listening: dict[str, int] = field(default_factory=dict)  # service -> bound port, filled in by the daemon
@@ -102,6 +104,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         notices=notices,
         runner=runner,
         throttle=LoginThrottle(engine, config.login, clock),
+        credentials=CredentialCache(config.login.credential_cache_ttl, clock),
         web_sessions=WebSessions(engine, clock),
         dkim=dkim,
         resolver=Resolver([parse_nameserver(server) for server in config.dns.nameservers], config.dns.timeout),

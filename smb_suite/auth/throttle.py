@@ -114,6 +114,12 @@ class LoginThrottle:
                 conn.execute(sa.delete(failures).where(failures.c.key == key))
         return Failure(locked[account], locked[address_key(client_ip)], counts[account])
 
+    def has_failures(self, account: str) -> bool:
+        """Whether failed logins of this account are counted (a right password then clears them)."""
+        table = db.login_failures
+        with self._engine.connect() as conn:
+            return conn.execute(sa.select(table.c.key).where(table.c.key == account).limit(1)).first() is not None
+
     def succeeded(self, account: str) -> None:
         """A right password: the account's count starts over (the client address's does not)."""
         with self._engine.begin() as conn:
