@@ -56,9 +56,16 @@ class Inflating:
 
 class Wire:
     def __init__(
-        self, daemon: Daemon, login: bool = True, user: str = OWNER, password: str = OWNER_PASSWORD, tls: bool = False
-    ):
-        sock = socket.create_connection(("127.0.0.1", daemon.ports["imaps" if tls else "imap"]), timeout=DEADLINE)
+        self,
+        daemon: Daemon | int,
+        login: bool = True,
+        user: str = OWNER,
+        password: str = OWNER_PASSWORD,
+        tls: bool = False,
+    ) -> None:
+        """A session with our daemon, or with another server on a loopback port (a reference Dovecot)."""
+        port = daemon if isinstance(daemon, int) else daemon.ports["imaps" if tls else "imap"]
+        sock = socket.create_connection(("127.0.0.1", port), timeout=DEADLINE)
         if tls:
             context = ssl.create_default_context()
             context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # our self-signed default

@@ -189,7 +189,11 @@ class _Writer:
                 batch = [(seq, m) for seq, u in chosen[start : start + BATCH] if (m := self.view.message(u))]
                 summaries: dict[int, Summary] = {}
                 if self.with_summary:
-                    summaries = await self.runner.read(_summaries, self.store, self.view.mailbox, self.folder, batch)
+                    summaries, computed = await self.runner.read(
+                        _summaries, self.store, self.view.mailbox, self.folder, batch
+                    )
+                    if computed:
+                        await self.runner.write(self.store.keep_summaries, self.view.mailbox, computed)
                 if self.content_items:
                     missing += await self._with_content(batch, summaries)
                 else:
@@ -372,13 +376,15 @@ def _prepare_all(paths: list[str], items: list[FetchItem]) -> list[content.Prepa
 
 def _summaries(
     store: MailStore, mailbox: Mailbox, folder: Path, batch: list[tuple[int, StoredMessage]]
-) -> dict[int, Summary]:
-    """The batch's summaries from the index; a message stored before summaries existed is summarised now."""
+) -> tuple[dict[int, Summary], dict[int, Summary]]:
+    """The batch's summaries from the index, and those computed now for messages that have none in the index
+    (stored before summaries existed, or dropped by a migration that changed their rendering): to be kept."""
     found: dict[int, Summary] = store.summaries(mailbox, [m.uid for _, m in batch])
+    computed: dict[int, Summary] = {}
     for _, message in batch:
         if message.uid not in found:
             handle = content.open_message(message_file(folder, message.filename))
             if handle is not None:
                 with handle:
-                    found[message.uid] = summarize(handle.read())
-    return found
+                    computed[message.uid] = summarize(handle.read())
+    return found | computed, computed

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from smb_suite.errors import InvalidInput
 from smb_suite.mail import mime
-from smb_suite.mail.summary import SEARCH_FIELDS, SearchText, decode_header
+from smb_suite.mail.summary import SEARCH_FIELDS, SearchText, search_values
 
 Token = bytes | list["Token"]
 MAX_DEPTH = 100  # nested parentheses, NOT and OR: deeper is BAD (no RecursionError, bounded evaluation)
@@ -97,7 +97,7 @@ class Candidate:
         if cached is not None and self.uid in cached:
             return cached[self.uid]
         header = self.header()
-        values = [decode_header(value) for value in mime.raw_field_values(header, name)]
+        values = search_values(name, mime.raw_field_values(header, name))
         if cached is not None and header:
             cached[self.uid] = values
         return values

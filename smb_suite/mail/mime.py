@@ -14,16 +14,56 @@ import re
 import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from email.message import Message
-from email.parser import BytesHeaderParser
-from email.policy import compat32
+
+from smb_suite.mail import addresslist
 
 Value = None | int | str | bytes | Sequence["Value"]  # an IMAP nstring, number or parenthesised list
 MAX_DEPTH = 20  # nesting beyond this is served as an opaque leaf (no recursion bombs)
 MAX_PARTS = 1000  # parts of one message in its tree (Dovecot's parser stops at 10,000, nested 100 deep)
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
+# A line ends at LF; CRs before it belong to the line end (CR CR LF is seen as one line end, as Dovecot does)
+_HEADER_END = re.compile(rb"(?:^|\n)\r*\n")
 _FIELD_START = re.compile(rb"^(?=[^ \t\r\n])", re.M)
-_parser = BytesHeaderParser(policy=compat32)
+_FOLD = re.compile(r"\r*\n(?=[ \t])")
+_TYPE = re.compile(r"\s*([^\s/;()<>@,:\\\"\[\]?=]+)\s*/\s*([^\s/;()<>@,:\\\"\[\]?=]+)")
+_TOKEN = re.compile(r"[^\s()<>@,;:\\\"/\[\]?=\x00-\x1f\x7f]+")  # RFC 2045 5.1 token
+_COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
+MISSING_MAILBOX, MISSING_DOMAIN = "MISSING_MAILBOX", "MISSING_DOMAIN"  # ENVELOPE of a damaged address (as Dovecot)
+
+
+class Concat(list["Value"]):
+    """Items written one after the other, without spaces or parentheses of their own: RFC 3501 9 has no SP in
+    `1*address` (ENVELOPE address lists) nor in `1*body` (the parts of a multipart BODYSTRUCTURE)."""
+
+
+class Fields:
+    """A header's fields as (lower-case name, value) in order, values unfolded (RFC 5322 2.2.3: CRLF removed
+    before WSP) and stripped, 8-bit octets kept as surrogates. Our own split rather than the email package's:
+    that one also ends lines at a lone CR, which cut headers with CR CR LF line ends short."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, header: bytes) -> None:
+        items: list[tuple[str, bytes]] = []
+        for line in header.split(b"\n"):
+            line = line.rstrip(b"\r")
+            if line[:1] in (b" ", b"\t"):
+                if items:
+                    items[-1] = (items[-1][0], items[-1][1] + line)
+                continue
+            name, colon, value = line.partition(b":")
+            if colon and name.strip():
+                items.append((name.strip().lower().decode("ascii", "surrogateescape"), value))
+        self.items = [(name, value.strip().decode("ascii", "surrogateescape")) for name, value in items]
+
+    def values(self, name: str) -> list[str]:
+        """Every field called `name` (lower case)."""
+        return [value for key, value in self.items if key == name]
+
+    def first(self, name: str) -> str | None:
+        for key, value in self.items:
+            if key == name:
+                return value
+        return None
 
 
 @dataclass
@@ -32,9 +72,10 @@ class Part:
 
     header: bytes
     body: bytes
-    fields: Message
-    main: str
+    fields: Fields
+    main: str  # lower case, for decisions
     sub: str
+    media: tuple[str, str]  # as written (case kept), for BODYSTRUCTURE
     children: list[Part] = field(default_factory=list)
 
     @property
@@ -49,8 +90,6 @@ class Part:
 
 def body_offset(data: bytes) -> int | None:
     """Where the body starts (after the blank line ending the header); None if the header has not ended."""
-    if data.startswith((b"\r\n", b"\n")):
-        return 2 if data.startswith(b"\r\n") else 1
     found = _HEADER_END.search(data)
     return found.end() if found else None
 
@@ -65,7 +104,7 @@ def raw_field_values(header: bytes, name: str) -> list[str]:
     """Every field `name` in a raw header, unfolded, as text with 8-bit octets kept as surrogates; a regular
     expression over the octets, much faster than the email parser when one field is all that is wanted."""
     return [
-        re.sub(rb"\r?\n(?=[ \t])", b"", value).strip().decode("ascii", "surrogateescape")
+        re.sub(rb"\r*\n(?=[ \t])", b"", value).strip().decode("ascii", "surrogateescape")
         for value in _field_pattern(name).findall(header)
     ]
 
@@ -80,16 +119,15 @@ def parse(data: bytes, default_type: str = "text/plain", depth: int = 0, budget:
     if split is None:
         split = len(data)
     header, body = data[:split], data[split:]
-    fields = _parser.parsebytes(header)
-    if "content-type" not in fields:
-        fields.set_default_type(default_type)
-    main, sub = fields.get_content_maintype(), fields.get_content_subtype()
-    part = Part(header, body, fields, main, sub)
+    fields = Fields(header)
+    media = _media_type(fields.first("content-type"), default_type)
+    main, sub = media[0].lower(), media[1].lower()
+    part = Part(header, body, fields, main, sub, media)
     if depth >= MAX_DEPTH:
         return part
     if main == "multipart":
         child_type = "message/rfc822" if sub == "digest" else "text/plain"
-        boundary = fields.get_boundary()
+        boundary = next((value for key, value in _parameters(fields, "content-type") if key.lower() == "boundary"), "")
         bodies = _split_multipart(body, boundary, max(budget[0], 1)) if boundary else []
         children = [parse(chunk, child_type, depth + 1, budget) for chunk in bodies if budget[0] > 0]
         part.children = children or [parse(b"", depth=depth + 1, budget=budget)]
@@ -98,10 +136,20 @@ def parse(data: bytes, default_type: str = "text/plain", depth: int = 0, budget:
     return part
 
 
+def _media_type(value: str | None, default: str) -> tuple[str, str]:
+    """type/subtype as written; RFC 2045 5.2: a missing or invalid Content-Type is the default (text/plain,
+    message/rfc822 in a digest)."""
+    found = _TYPE.match(_COMMENT.sub(" ", value)) if value else None
+    if found is None:
+        main, _, sub = default.partition("/")
+        return main, sub
+    return found.group(1), found.group(2)
+
+
 def _split_multipart(body: bytes, boundary: str, limit: int) -> list[bytes]:
     """RFC 2046 5.1.1: the CRLF before a delimiter belongs to the delimiter, not to the part. At most `limit`."""
     delimiter = re.compile(
-        rb"(?:^|\r?\n)--" + re.escape(boundary.encode("ascii", "surrogateescape")) + rb"(--)?[ \t]*(?:\r?\n|$)"
+        rb"(?:^|\r?\n)--" + re.escape(boundary.encode("ascii", "surrogateescape")) + rb"(--)?[ \t\r]*(?:\n|$)"
     )
     chunks: list[bytes] = []
     start: int | None = None
@@ -120,11 +168,14 @@ def _split_multipart(body: bytes, boundary: str, limit: int) -> list[bytes]:
 
 
 def resolve(root: Part, path: list[int]) -> Part:
-    """The part a section number names; path is 0-based. Raises IndexError for a part that is not there."""
+    """The part a section number names; path is 0-based. Raises IndexError for a part that is not there: a
+    message that is not multipart has only part 1 (RFC 3501 6.4.5), so its "1.1" is empty, as Dovecot's is."""
     current = root
     for depth, index in enumerate(path):
         if depth and current.is_message:
             current = current.children[0]
+        elif depth == 1 and current is root:
+            raise IndexError("a non-multipart message has only part 1")
         if current.is_multipart:
             current = current.children[index]
         elif index != 0:
@@ -153,72 +204,80 @@ def section(root: Part, path: list[int], spec: str, fields: list[bytes], negate:
     return header_fields(part.header, fields, negate)
 
 
+def _without_blank_line(header: bytes) -> tuple[bytes, bool]:
+    """The header's fields, and whether a blank line ended it (a message with no body may have none)."""
+    if not header.endswith(b"\n"):
+        return header, False
+    line_start = header.rfind(b"\n", 0, len(header) - 1) + 1
+    if header[line_start:-1].strip(b"\r"):
+        return header, False
+    return header[:line_start], True
+
+
 def header_fields(header: bytes, names: list[bytes], negate: bool) -> bytes:
-    """HEADER.FIELDS (NOT): the matching fields as stored, plus the delimiting blank line."""
+    """HEADER.FIELDS (NOT): the matching fields as stored, then one blank line, which RFC 3501 6.4.5 includes
+    "in all header fetches, except in the case of a message which has no body and no blank line"."""
     wanted = {name.lower() for name in names}
     kept = []
-    for raw in _FIELD_START.split(header):
+    fields, blank = _without_blank_line(header)
+    for raw in _FIELD_START.split(fields):
         name, colon, _ = raw.partition(b":")
         if not colon:
             continue
         if (name.strip().lower() in wanted) != negate:
             kept.append(raw if raw.endswith(b"\n") else raw + b"\r\n")
-    return b"".join(kept) + b"\r\n"
+    return b"".join(kept) + (b"\r\n" if blank else b"")
 
 
 # -- ENVELOPE and BODYSTRUCTURE (RFC 3501 7.4.2) ---------------------------------------------------------------
 
 
-def header_values(fields: Message, name: str) -> list[str]:
-    """Every field called `name` (lower case), as stored (8-bit octets kept as surrogates), unfolded."""
-    return [re.sub(r"\r?\n(?=[ \t])", "", value).strip() for key, value in fields.raw_items() if key.lower() == name]
-
-
-def _header(fields: Message, name: str) -> str | None:
-    """The first field's value as stored, unfolded."""
-    for key, value in fields.raw_items():
-        if key.lower() == name:
-            return re.sub(r"\r?\n(?=[ \t])", "", value).strip()
-    return None
-
-
 def _addresses(value: str | None) -> list[Value] | None:
-    """Address lists as (name adl mailbox host); group markers are dropped (email.utils does not keep them)."""
+    """An address list as `(name adl mailbox host)` items with no space between them; a group is framed by
+    `(NIL NIL "group" NIL)` and `(NIL NIL NIL NIL)` (RFC 3501 7.4.2: host NIL is group syntax), so an address
+    missing its parts gets Dovecot's MISSING_MAILBOX/MISSING_DOMAIN instead of NIL."""
     if value is None:
         return None
-    result: list[Value] = []
-    for name, address in email.utils.getaddresses([value]):
-        if not address and not name:
-            continue
-        mailbox, at, host = address.rpartition("@")
-        result.append([name or None, None, (mailbox if at else address) or None, host if at else None])
-    return result or None
+    items: Concat = Concat()
+    for entry in addresslist.parse(value):
+        if isinstance(entry, addresslist.Group):
+            items.append([None, None, entry.name, None])
+            items.extend(_address(member) for member in entry.members)
+            items.append([None, None, None, None])
+        else:
+            items.append(_address(entry))
+    return [items] if items else None
+
+
+def _address(mailbox: addresslist.Mailbox) -> list[Value]:
+    return [mailbox.name, mailbox.route, mailbox.local or MISSING_MAILBOX, mailbox.domain or MISSING_DOMAIN]
 
 
 def envelope(part: Part) -> list[Value]:
     fields = part.fields
-    sender_from = _addresses(_header(fields, "from"))
+    sender_from = _addresses(fields.first("from"))
     return [
-        _header(fields, "date"),
-        _header(fields, "subject"),
+        fields.first("date"),
+        fields.first("subject"),
         sender_from,
-        _addresses(_header(fields, "sender")) or sender_from,
-        _addresses(_header(fields, "reply-to")) or sender_from,
-        _addresses(_header(fields, "to")),
-        _addresses(_header(fields, "cc")),
-        _addresses(_header(fields, "bcc")),
-        _header(fields, "in-reply-to"),
-        _header(fields, "message-id"),
+        _addresses(fields.first("sender")) or sender_from,
+        _addresses(fields.first("reply-to")) or sender_from,
+        _addresses(fields.first("to")),
+        _addresses(fields.first("cc")),
+        _addresses(fields.first("bcc")),
+        fields.first("in-reply-to"),
+        fields.first("message-id"),
     ]
 
 
 _PARAMETER = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 
 
-def _parameters(fields: Message, name: str) -> list[tuple[str, str]]:
-    """Parameters of a header as stored (email's get_params turns 8-bit octets into U+FFFD); RFC 2231
-    extended values (name*=charset''text) are decoded."""
-    value = _header(fields, name)
+def _parameters(fields: Fields, name: str) -> list[tuple[str, str]]:
+    """Parameters of a field as stored (email's get_params turns 8-bit octets into U+FFFD), from its unfolded
+    value (a quoted boundary folded over two lines is one string); RFC 2231 extended values
+    (name*=charset''text) are decoded."""
+    value = fields.first(name)
     if value is None:
         return []
     found = []
@@ -233,19 +292,36 @@ def _parameters(fields: Message, name: str) -> list[tuple[str, str]]:
     return found
 
 
-def _params(fields: Message, name: str) -> list[Value] | None:
+def _params(fields: Fields, name: str) -> list[Value] | None:
     return [item for pair in _parameters(fields, name) for item in pair] or None
 
 
-def _disposition(fields: Message) -> list[Value] | None:
-    value = _header(fields, "content-disposition")
+def _disposition(fields: Fields) -> list[Value] | None:
+    value = fields.first("content-disposition")
     if not value:
         return None
     return [value.split(";", 1)[0].strip(), _params(fields, "content-disposition")]
 
 
+def _encoding(value: str | None) -> str:
+    """body-fld-enc: the mechanism token without comments or quotes (RFC 2045 6.1); anything else, like
+    "8 bit", is not an encoding, and the entity is taken as 7bit as if the field were absent (as Dovecot does)."""
+    text = _COMMENT.sub(" ", value).strip() if value else ""
+    if len(text) > 1 and text.startswith('"') and text.endswith('"'):
+        text = text[1:-1]
+    return text if _TOKEN.fullmatch(text) else "7bit"
+
+
+def _language(value: str | None) -> Value:
+    """body-fld-lang: one tag as a string, several as a list (RFC 3066 tags, comma separated)."""
+    tags = [tag.strip() for tag in _COMMENT.sub(" ", value).split(",") if tag.strip()] if value else []
+    return tags[0] if len(tags) == 1 else (tags or None)
+
+
 def _lines(data: bytes) -> int:
-    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+    """body-fld-lines: the line ends in the body; a last line without one (its CRLF belongs to the next
+    boundary, RFC 2046 5.1.1) is not counted, as Dovecot does."""
+    return data.count(b"\n")
 
 
 def bodystructure(part: Part, extended: bool) -> list[Value]:
@@ -253,12 +329,11 @@ def bodystructure(part: Part, extended: bool) -> list[Value]:
     fields = part.fields
     extension: list[Value] = [
         _disposition(fields),
-        _header(fields, "content-language"),
-        _header(fields, "content-location"),
+        _language(fields.first("content-language")),
+        fields.first("content-location"),
     ]
     if part.is_multipart:
-        result: list[Value] = [bodystructure(child, extended) for child in part.children]
-        result.append(part.sub)
+        result: list[Value] = [Concat(bodystructure(child, extended) for child in part.children), part.media[1]]
         if extended:
             result.extend([_params(fields, "content-type"), *extension])
         return result
@@ -266,12 +341,11 @@ def bodystructure(part: Part, extended: bool) -> list[Value]:
     if params is None and part.main == "text":
         params = ["charset", "us-ascii"]
     result = [
-        part.main,
-        part.sub,
+        *part.media,
         params,
-        _header(fields, "content-id"),
-        _header(fields, "content-description"),
-        _header(fields, "content-transfer-encoding") or "7bit",
+        fields.first("content-id"),
+        fields.first("content-description"),
+        _encoding(fields.first("content-transfer-encoding")),
         len(part.body),
     ]
     if part.is_message:
@@ -280,5 +354,5 @@ def bodystructure(part: Part, extended: bool) -> list[Value]:
     elif part.main == "text":
         result.append(_lines(part.body))
     if extended:
-        result.extend([_header(fields, "content-md5"), *extension])
+        result.extend([fields.first("content-md5"), *extension])
     return result

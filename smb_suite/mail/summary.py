@@ -16,11 +16,12 @@ import email.utils
 import re
 from dataclasses import dataclass
 
-from smb_suite.mail import mime
+from smb_suite.mail import addresslist, mime
 from smb_suite.mail.mime import Value
 
 _QUOTABLE = frozenset(range(0x20, 0x7F))
 SEARCH_FIELDS = ("subject", "from", "to", "cc", "bcc")
+ADDRESS_FIELDS = frozenset(("from", "to", "cc", "bcc"))
 
 
 def literal(data: bytes) -> bytes:
@@ -47,6 +48,8 @@ def encode(value: Value) -> bytes:
         return string(value.encode("utf-8", "surrogateescape"))
     if isinstance(value, bytes):
         return string(value)
+    if isinstance(value, mime.Concat):
+        return b"".join(encode(item) for item in value)
     return b"(" + b" ".join(encode(item) for item in value) + b")"
 
 
@@ -122,6 +125,16 @@ def decode_header(raw: str) -> str:
         return text
 
 
+def search_values(name: str, raw: list[str]) -> list[str]:
+    """What SEARCH matches for the fields called `name` (RFC 3501 6.4.4): each value decoded (RFC 2047), and for
+    an address field also its addresses as 'name <local@domain>', without comments or routes, so that FROM
+    "user-from@domain.org" finds '<user-from (comment)@ (comment) domain.org>'."""
+    values = [decode_header(value) for value in raw]
+    if name in ADDRESS_FIELDS:
+        values += [decode_header(addresslist.searchable(addresslist.parse(value))) for value in raw]
+    return values
+
+
 def sent_day(value: str | None) -> int | None:
     parsed = email.utils.parsedate_tz(value) if value else None
     if parsed is None:
@@ -135,8 +148,8 @@ def sent_day(value: str | None) -> int | None:
 def summarize(data: bytes) -> Summary:
     root = mime.parse(data)
     fields = root.fields
-    texts = {name: "\n".join(decode_header(v) for v in mime.header_values(fields, name)) for name in SEARCH_FIELDS}
-    dates = mime.header_values(fields, "date")
+    texts = {name: "\n".join(search_values(name, fields.values(name))) for name in SEARCH_FIELDS}
+    dates = fields.values("date")
     return Summary(
         envelope=encode(mime.envelope(root)),
         bodystructure=encode(mime.bodystructure(root, True)),

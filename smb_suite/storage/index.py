@@ -204,6 +204,22 @@ def summary_values(summary: Summary) -> dict[str, Any]:
     return values
 
 
+def add_summaries(conn: sa.Connection, mailbox_id: int, found: dict[int, Summary]) -> None:
+    """Summaries for messages of the folder that have none (a message that has one keeps it)."""
+    ids = row_ids(conn, mailbox_id, sorted(found))
+    having: set[int] = set()
+    for chunk in chunks(sorted(ids.values())):
+        query = sa.select(db.message_meta.c.message_id).where(db.message_meta.c.message_id.in_(chunk))
+        having.update(conn.execute(query).scalars())
+    rows = [
+        {"message_id": ids[uid], **summary_values(summary)}
+        for uid, summary in found.items()
+        if uid in ids and ids[uid] not in having
+    ]
+    if rows:
+        conn.execute(_INSERT_META, rows)
+
+
 def row_ids(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> dict[int, int]:
     """uid -> messages.id for the named messages."""
     found: dict[int, int] = {}

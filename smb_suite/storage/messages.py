@@ -81,6 +81,12 @@ class Messages(Folders):
         with self._engine.connect() as conn:
             return index.search_texts(conn, mailbox.id, uids)
 
+    def keep_summaries(self, mailbox: Mailbox, computed: dict[int, Summary]) -> None:
+        """Index summaries computed on demand, for messages that had none (a migration drops them when their
+        rendering changes): the next FETCH reads them from the index. Messages expunged meanwhile are skipped."""
+        with self._engine.begin() as conn:
+            index.add_summaries(conn, mailbox.id, computed)
+
     # -- adding messages ----------------------------------------------------------------------------------
 
     def _add(

@@ -261,7 +261,7 @@ def test_fetch_envelope_and_bodystructure_describe_the_message(server: Daemon) -
         _, second = client.fetch("2", "(BODYSTRUCTURE)")
     envelope = fetched(first)
     assert b'ENVELOPE ("Mon, 7 Feb 1994 21:52:25 -0800" "' + subject.encode() + b'" (("Alice Example" NIL' in envelope
-    assert b'((NIL NIL "demo" "example.test") ("Bob" NIL "bob" "remote.example"))' in envelope
+    assert b'((NIL NIL "demo" "example.test")("Bob" NIL "bob" "remote.example"))' in envelope  # RFC 3501 9: 1*address
     assert b'BODYSTRUCTURE ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 39 2 ' in envelope
     assert b"RFC822.SIZE %d" % len(plain(subject)) in envelope
     structure = fetched(second)

@@ -136,9 +136,9 @@ def test_every_fetch_item_of_a_multipart_8bit_message(server: Daemon) -> None:
         )[0]
         header, _, text = message.partition(b"\r\n\r\n")
         part1 = "Bonjour, ça marche ? 日本語".encode()
-        assert b'("text" "plain" ("charset" "utf-8") NIL NIL "8bit" %d 1 NIL NIL NIL NIL)' % len(part1) in response
+        assert b'("text" "plain" ("charset" "utf-8") NIL NIL "8bit" %d 0 NIL NIL NIL NIL)' % len(part1) in response
         assert b'"mixed" ("boundary" "XYZ") NIL NIL NIL)' in response
-        assert b'BODY (("text" "plain" ("charset" "utf-8") NIL NIL "8bit" %d 1)' % len(part1) in response
+        assert b'BODY (("text" "plain" ("charset" "utf-8") NIL NIL "8bit" %d 0)("application"' % len(part1) in response
         assert b"RFC822.SIZE %d" % len(message) in response
         assert literal_of(response, b"BODY[1]<7>") == part1[7:17]
         assert literal_of(response, b"BODY[2.MIME]").startswith(b'Content-Type: application/pdf; name="Report.PDF"')

@@ -51,7 +51,7 @@ def test_sections_are_the_stored_octets() -> None:
 
 def test_rfc_2231_parameters_are_decoded() -> None:
     structure = mime.bodystructure(mime.parse(MULTIPART), True)
-    assert structure[2][2] == ["name", "résumé.pdf"]
+    assert structure[0][2][2] == ["name", "résumé.pdf"]  # the parts come first, written without spaces
 
 
 @pytest.mark.parametrize(
