@@ -32,7 +32,11 @@ MISSING_MAILBOX, MISSING_DOMAIN = "MISSING_MAILBOX", "MISSING_DOMAIN"  # ENVELOP
 
 class Concat(list["Value"]):
     """Items written one after the other, without spaces or parentheses of their own: RFC 3501 9 has no SP in
-    `1*address` (ENVELOPE address lists) nor in `1*body` (the parts of a multipart BODYSTRUCTURE)."""
+    `1*body` (the parts that open a multipart BODYSTRUCTURE)."""
+
+
+class Adjacent(list["Value"]):
+    """A parenthesised list written without spaces between its items: RFC 3501 9 `"(" 1*address ")"`."""
 
 
 class Fields:
@@ -238,7 +242,7 @@ def _addresses(value: str | None) -> list[Value] | None:
     missing its parts gets Dovecot's MISSING_MAILBOX/MISSING_DOMAIN instead of NIL."""
     if value is None:
         return None
-    items: Concat = Concat()
+    items = Adjacent()
     for entry in addresslist.parse(value):
         if isinstance(entry, addresslist.Group):
             items.append([None, None, entry.name, None])
@@ -246,7 +250,7 @@ def _addresses(value: str | None) -> list[Value] | None:
             items.append([None, None, None, None])
         else:
             items.append(_address(entry))
-    return [items] if items else None
+    return items or None
 
 
 def _address(mailbox: addresslist.Mailbox) -> list[Value]:

@@ -50,6 +50,8 @@ def encode(value: Value) -> bytes:
         return string(value)
     if isinstance(value, mime.Concat):
         return b"".join(encode(item) for item in value)
+    if isinstance(value, mime.Adjacent):
+        return b"(" + b"".join(encode(item) for item in value) + b")"
     return b"(" + b" ".join(encode(item) for item in value) + b")"
 
 
