@@ -15,7 +15,7 @@ place), arguments and syntax (argument parsers, literals), folder (a folder's in
 showing it), mailbox (one session's numbering over it), account (IAccount over the store), auth (twisted.cred
 checker calling ops.login.login), search, wildcard (LIST patterns in linear time) and wire (pure helpers), bridge
 (asyncio futures to Deferreds), transport (the transport methods we call, typed), compress (COMPRESS=DEFLATE: a
-deflating transport, an inflater). ENVELOPE/BODYSTRUCTURE and MIME sections live in mail/ (mime, summary).
+deflating transport, an inflater). ENVELOPE/BODYSTRUCTURE and MIME sections live in mail/ (mime, addresslist, summary).
 Every command does bounded work on the event loop (issue 11): nesting, list lengths and pattern sizes are
 capped (BAD), many responses go out in one write.
 
