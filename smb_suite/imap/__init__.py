@@ -3,7 +3,7 @@
 The daemon calls `server.listen` for `imap` and `imaps` and `server.close_connections` at shutdown.
 Extensions: IDLE, NAMESPACE, UNSELECT, UIDPLUS, MOVE, CONDSTORE, ID, ENABLE, LITERAL+, SASL-IR, SPECIAL-USE,
 CHILDREN, LIST-EXTENDED, LIST-STATUS, QUOTA, APPENDLIMIT, ESEARCH, COMPRESS=DEFLATE, SORT (with ESORT and
-SORT=DISPLAY), THREAD (ORDEREDSUBJECT, REFERENCES).
+SORT=DISPLAY), THREAD (ORDEREDSUBJECT, REFERENCES), MULTIAPPEND.
 
 Modules: server (the listeners: one session per connection), session (the protocol: reading commands one at a
 time, capabilities, login, IDLE, ID, ENABLE, unsolicited updates), commands (folders, SELECT/EXAMINE/

@@ -20,7 +20,7 @@ from smb_suite.directory.model import User
 from smb_suite.imap.folder import registry_for
 from smb_suite.imap.mailbox import DELIMITER, MailboxView, Session
 from smb_suite.services import Services
-from smb_suite.storage.store import FolderStatus, Mailbox, MailStore
+from smb_suite.storage.store import FolderStatus, Mailbox, MailStore, NewMessage
 
 T = TypeVar("T")
 # RFC 6154 special-use attributes for the folders every store is created with (store.DEFAULT_FOLDERS)
@@ -36,13 +36,15 @@ class FolderInfo:
     subscribed: bool
 
 
-def append_file(
-    store: MailStore, io: Executor, user: User, name: str, message: IO[bytes], flags: list[str], date: int | None
-) -> tuple[Mailbox, int]:
-    """Read the APPEND literal (a temporary file when large) and store it, on the writer thread."""
-    with message:
-        data = message.read()
-    return store.append(user, name, data, flags, date, io)
+NewFile = tuple[IO[bytes], list[str], int | None]  # an APPEND literal, its flags and internal date
+
+
+def append_files(
+    store: MailStore, io: Executor, user: User, name: str, messages: list[NewFile]
+) -> tuple[Mailbox, list[int]]:
+    """Read the APPEND literals (temporary files when large) and store them, all or none, on the writer thread."""
+    new = [NewMessage(message.read(), frozenset(flags), date) for message, flags, date in messages]
+    return store.append_many(user, name, new, io)
 
 
 def ancestors(name: str) -> list[str]:
@@ -75,9 +77,9 @@ class Account:
     async def unsubscribe(self, name: str) -> None:
         await self._write(self.services.store.set_subscribed, self.user, name, False)
 
-    async def append(self, name: str, message: IO[bytes], flags: list[str], date: int | None) -> tuple[Mailbox, int]:
+    async def append(self, name: str, messages: list[NewFile]) -> tuple[Mailbox, list[int]]:
         services = self.services
-        return await self._write(append_file, services.store, services.runner.io, self.user, name, message, flags, date)
+        return await self._write(append_files, services.store, services.runner.io, self.user, name, messages)
 
     async def select(self, name: str, session: Session, writeable: bool) -> MailboxView:
         """Open a view of the folder for one session (SELECT/EXAMINE)."""

@@ -11,7 +11,9 @@ octets are never taken for commands.
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol, TypeVar
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import IO, Any, Protocol, TypeVar
 
 from twisted.internet.defer import Deferred
 from twisted.mail.imap4 import IllegalClientResponse, LiteralFile, LiteralString
@@ -22,6 +24,8 @@ from smb_suite.imap.search import Literal, SearchSyntaxError, tokenize
 
 STRING_LIMIT = 64 * 1024  # literal astrings (names, passwords, search terms); twisted's own limit is 4 KiB
 MAX_SEARCH_LITERALS = 100  # literal search strings of one command (each up to STRING_LIMIT octets)
+MAX_APPEND_MESSAGES = 1000  # messages of one MULTIAPPEND
+MAX_APPEND_OCTETS = 4  # a MULTIAPPEND carries at most 4 x APPENDLIMIT octets in all (each message at most 1 x)
 _DATE_TIME = re.compile(rb'"([^"]*)"(?: |$)')
 T = TypeVar("T")
 Parsed = tuple[T, bytes] | Deferred[tuple[T, bytes]]  # a value and the rest of the line, now or once read
@@ -68,18 +72,22 @@ def read_literal(
     """A Deferred of (octets or file, rest of the line); `too_big` is raised for a literal over `limit`."""
     if request.size > limit and request.sync:
         raise too_big
-    deferred: Deferred[Any] = Deferred()
-    receiver: LiteralReceiver
     if request.size > limit:
-        receiver = _Discard(request.size, deferred)
 
         def refuse(_: object) -> None:
             raise too_big
 
-        deferred.addCallback(refuse)
-    else:
-        receiver = (LiteralFile if to_file else LiteralString)(request.size, deferred)
+        return _discard(server, request).addCallback(refuse)
+    deferred: Deferred[Any] = Deferred()
+    receiver = (LiteralFile if to_file else LiteralString)(request.size, deferred)
     server.expect_literal(receiver, b"Ready for %d octets" % request.size if request.sync else None)
+    return deferred.addCallback(_after_literal)
+
+
+def _discard(server: LiteralReader, request: syntax.LiteralRequest) -> Deferred[Any]:
+    """Read a refused non-synchronizing literal and keep nothing: a Deferred of (None, rest of the line)."""
+    deferred: Deferred[Any] = Deferred()
+    server.expect_literal(_Discard(request.size, deferred), None)
     return deferred.addCallback(_after_literal)
 
 
@@ -134,14 +142,59 @@ def opt_date_time(server: object, line: bytes) -> tuple[bytes | None, bytes]:
     return match.group(1), line[match.end() :]
 
 
-def arg_message(server: LiteralReader, line: bytes) -> Deferred[Any]:
-    """APPEND's message literal; one over APPENDLIMIT is refused before it is sent (RFC 7889, RFC 7888 4)."""
-    match = syntax.LITERAL.fullmatch(line.strip())
+@dataclass(frozen=True, slots=True)
+class AppendMessage:
+    """One message of an APPEND: flags, internal date as given, and the literal (a file when large)."""
+
+    flags: list[str]
+    date: bytes | None
+    message: IO[bytes]
+    size: int
+
+
+def arg_messages(
+    server: LiteralReader, line: bytes, done: tuple[AppendMessage, ...] = (), refused: bool = False
+) -> Any:
+    """APPEND's messages: one or more `[flags] [date-time] literal` (MULTIAPPEND, RFC 3502 6), as a Deferred of
+    (list, rest). A literal over APPENDLIMIT (or over what is left of MAX_APPEND_OCTETS) is refused before it is
+    sent (RFC 7889, RFC 7888 4); a non-synchronizing one is read and thrown away with the rest of the command,
+    which then fails as a whole (RFC 3502 6.3.11: none of the messages is kept)."""
+    flags, rest = opt_flags(server, line)
+    date, rest = opt_date_time(server, rest)
+    match = syntax.LITERAL.fullmatch(rest.strip())
     if match is None:
-        raise IllegalClientResponse("APPEND needs the message as a literal {size}")
+        raise IllegalClientResponse("APPEND needs each message as a literal {size}")
+    if len(done) >= MAX_APPEND_MESSAGES:
+        raise IllegalClientResponse(f"at most {MAX_APPEND_MESSAGES} messages per APPEND")
     request = syntax.LiteralRequest(int(match.group(1)), not match.group(2))
+    left = MAX_APPEND_OCTETS * server.append_limit - sum(kept.size for kept in done)
     too_big = MessageTooBig(f"messages are limited to {server.append_limit} octets")
-    return read_literal(server, request, True, server.append_limit, too_big)
+    refused = refused or request.size > min(server.append_limit, left)
+    if refused and request.sync:
+        _close(done)
+        raise too_big
+    reading = _discard(server, request) if refused else read_literal(server, request, True, request.size, too_big)
+
+    def more(got: tuple[IO[bytes] | None, bytes]) -> Any:
+        literal, after = got
+        messages = done if literal is None else (*done, AppendMessage(flags, date, literal, request.size))
+        try:
+            if after.strip():
+                return arg_messages(server, after, messages, refused)
+        except Exception:
+            _close(messages)
+            raise
+        if refused:
+            _close(messages)
+            raise too_big
+        return list(messages), b""
+
+    return reading.addCallback(more)
+
+
+def _close(messages: Iterable[AppendMessage]) -> None:
+    for message in messages:
+        message.message.close()
 
 
 def arg_search(server: LiteralReader, line: bytes, pieces: tuple[bytes, ...] = ()) -> Parsed[list[Any]]:

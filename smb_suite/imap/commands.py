@@ -7,19 +7,19 @@ rebinds the tuple. Why each one is replaced:
   from str + bytes, which raises); SELECT also omits PERMANENTFLAGS, UIDNEXT, UNSEEN and HIGHESTMODSEQ.
 - LIST and LSUB: see listing.py.
 - APPEND would spool any literal size to a temporary file before anyone checks it (trap 11 in the package
-  docstring), and has no APPENDUID (RFC 4315).
+  docstring), and has no APPENDUID (RFC 4315) nor MULTIAPPEND (RFC 3502).
 All of them answer through replies.run, which maps core errors in one place (errors.py).
 """
 
 from __future__ import annotations
 
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
 from twisted.mail.imap4 import IllegalClientResponse
 
 from smb_suite.imap import syntax, wire
 from smb_suite.imap.account import Account
-from smb_suite.imap.arguments import arg_astring, arg_finalastring, arg_line, arg_message, opt_date_time, opt_flags
+from smb_suite.imap.arguments import AppendMessage, arg_astring, arg_finalastring, arg_line, arg_messages
 from smb_suite.imap.mailbox import MailboxView, Session
 from smb_suite.imap.replies import Responder, run
 from smb_suite.storage.store import Mailbox
@@ -153,16 +153,20 @@ class MailboxCommands:
 
     # -- APPEND (RFC 3501 6.3.11, RFC 4315 APPENDUID) -------------------------------------------------------
 
-    def do_APPEND(
-        self: FolderServer, tag: bytes, mailbox: bytes, flags: list[str], date: bytes | None, message: IO[bytes]
-    ) -> None:
+    def do_APPEND(self: FolderServer, tag: bytes, mailbox: bytes, messages: list[AppendMessage]) -> None:
+        """APPEND of one message or several (MULTIAPPEND, RFC 3502): all are kept, or none."""
+
         async def work() -> bytes:
-            when = None if date is None else wire.parse_date_time(date)
-            appended, uid = await self.account.append(wire.decode_mailbox(mailbox), message, flags, when)
+            try:
+                new = [(m.message, m.flags, None if m.date is None else wire.parse_date_time(m.date)) for m in messages]
+                appended, uids = await self.account.append(wire.decode_mailbox(mailbox), new)
+            finally:
+                for message in messages:
+                    message.message.close()
             view = self.mbox
             if view is not None and view.mailbox.id == appended.id:
                 await view.state.refresh()  # EXISTS before the tagged OK
-            return b"[APPENDUID %d %d] APPEND completed" % (appended.uidvalidity, uid)
+            return b"[APPENDUID %d %b] APPEND completed" % (appended.uidvalidity, syntax.compact(uids))
 
         run(self, tag, work, lambda text: text, trycreate=True)
 
@@ -175,7 +179,7 @@ class MailboxCommands:
     auth_STATUS = select_STATUS = (do_STATUS, arg_astring, arg_line)
     auth_SELECT = select_SELECT = (_select, arg_astring, arg_line, 1, b"SELECT")
     auth_EXAMINE = select_EXAMINE = (_select, arg_astring, arg_line, 0, b"EXAMINE")
-    auth_APPEND = select_APPEND = (do_APPEND, arg_astring, opt_flags, opt_date_time, arg_message)
+    auth_APPEND = select_APPEND = (do_APPEND, arg_astring, arg_messages)
     select_UNSELECT = (do_UNSELECT,)
     select_CLOSE = (do_CLOSE,)
     select_CHECK = (do_CHECK,)

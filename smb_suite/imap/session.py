@@ -525,6 +525,7 @@ EXTENSIONS = (
     b"QUOTA",  # RFC 9208, with the STORAGE resource only
     b"QUOTA=RES-STORAGE",
     b"ESEARCH",  # RFC 4731
+    b"MULTIAPPEND",  # RFC 3502
     b"COMPRESS=DEFLATE",  # RFC 4978 (the command is valid after login only)
     *SORT_CAPABILITIES,  # RFC 5256, RFC 5267 ESORT, RFC 5957 SORT=DISPLAY
 )

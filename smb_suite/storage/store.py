@@ -23,7 +23,7 @@ from smb_suite.storage.folders import DEFAULT_FOLDERS, Owner
 from smb_suite.storage.index import FolderStatus, Mailbox, StoredMessage
 from smb_suite.storage.messages import FlagUpdate
 from smb_suite.storage.reconcile import Reconciler
-from smb_suite.storage.transfer import Transfer, Transfers
+from smb_suite.storage.transfer import NewMessage, Transfer, Transfers
 
 __all__ = [
     "DEFAULT_FOLDERS",
@@ -31,6 +31,7 @@ __all__ = [
     "FolderStatus",
     "MailStore",
     "Mailbox",
+    "NewMessage",
     "Owner",
     "StoredMessage",
     "Transfer",

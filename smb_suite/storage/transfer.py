@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from smb_suite.durable import fsync_dir
 from smb_suite.errors import AlreadyExists, InvalidMailboxName, SmbSuiteError
-from smb_suite.mail.summary import summarize
+from smb_suite.mail.summary import Summary, summarize
 from smb_suite.storage import db, index, maildir, paths
 from smb_suite.storage.folders import DELIMITER, Owner, is_inferior
 from smb_suite.storage.index import Mailbox
@@ -34,6 +34,15 @@ class Transfer:
     pairs: list[tuple[int, int]]
 
 
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to append: its octets, flags and internal date (now, when None)."""
+
+    data: bytes
+    flags: frozenset[str] = frozenset()
+    internaldate: int | None = None
+
+
 class Transfers(Messages):
     def append(
         self,
@@ -44,39 +53,56 @@ class Transfers(Messages):
         internaldate: int | None = None,
         io: Executor | None = None,
     ) -> tuple[Mailbox, int]:
-        """Store one message durably in a folder; return the folder and the message's UID.
+        """Store one message durably in a folder; return the folder and the message's UID."""
+        mailbox, [uid] = self.append_many(owner, name, [NewMessage(data, frozenset(flags), internaldate)], io)
+        return mailbox, uid
 
-        With `io`, the file is written while the message is summarised, and its directory is fsynced while the
-        index commits (as deliver_batch does): the caller answers only after both.
+    def append_many(
+        self, owner: Owner, name: str, messages: Sequence[NewMessage], io: Executor | None = None
+    ) -> tuple[Mailbox, list[int]]:
+        """Store messages durably in a folder, all or none (MULTIAPPEND, RFC 3502); return their UIDs in order.
+
+        Every file is written and synced before one transaction adds every row and charges the quota for all of
+        them; if that fails (QuotaExceeded ...), no file stays. With `io`, each file is written while its message
+        is summarised, and the directories are fsynced while the index commits (as deliver_batch does): the caller
+        answers only after both.
         """
         mailbox = self.mailbox(owner, name)
         folder = self.folder(owner, mailbox)
-        when = int(self._clock()) if internaldate is None else internaldate
-        flag_set = frozenset(flags)
-        written: list[Path] = []  # the file, removed again if anything below fails
+        written: list[Path] = []  # the files, removed again if anything below fails
         with self._unlink_on_failure(written):
-            writing = io.submit(maildir.write_new, folder, data, when) if io is not None else None
-            try:
-                summary = summarize(data)
-            finally:
-                filename = writing.result() if writing is not None else maildir.write_new(folder, data, when)
-                written.append(paths.message_file(folder, filename))
-            directories = [folder / "new"]
-            if flag_set & set(maildir.FLAG_LETTERS):
-                filename = maildir.rename_for_flags(folder, filename, flag_set)
-                written[:] = [paths.message_file(folder, filename)]
-                directories.append(folder / "cur")
+            files = [self._write_message(folder, message, written, io) for message in messages]
+            directories = {folder / "new", *(folder / "cur" for message in messages if _in_cur(message.flags))}
             synced = [io.submit(fsync_dir, directory) for directory in directories] if io is not None else []
             if io is None:
                 for directory in directories:
                     fsync_dir(directory)
             with self._engine.begin() as conn:
-                uid, levels = self._add(conn, owner, mailbox, filename, len(data), flag_set, when, summary)
+                added = [
+                    self._add(conn, owner, mailbox, filename, len(message.data), message.flags, when, summary)
+                    for message, (filename, when, summary) in zip(messages, files, strict=True)
+                ]
         for future in synced:
             future.result()
         self.changes.publish(mailbox.id)
-        self.quota.announce(owner.tenant_id, levels)
-        return mailbox, uid
+        self.quota.announce(owner.tenant_id, sorted({level for _, levels in added for level in levels}))
+        return mailbox, [uid for uid, _ in added]
+
+    def _write_message(
+        self, folder: Path, message: NewMessage, written: list[Path], io: Executor | None
+    ) -> tuple[str, int, Summary]:
+        """One message's file in new/ (cur/ when it has flags Maildir names), not yet synced; its summary."""
+        when = int(self._clock()) if message.internaldate is None else message.internaldate
+        writing = io.submit(maildir.write_new, folder, message.data, when) if io is not None else None
+        try:
+            summary = summarize(message.data)
+        finally:
+            filename = writing.result() if writing is not None else maildir.write_new(folder, message.data, when)
+            written.append(paths.message_file(folder, filename))
+        if _in_cur(message.flags):
+            filename = maildir.rename_for_flags(folder, filename, message.flags)
+            written[-1] = paths.message_file(folder, filename)
+        return filename, when, summary
 
     def deliver(self, owners: Iterable[Owner], data: bytes, enforce: bool = True) -> None:
         """Deliver one message to each owner's INBOX: all files durable, then one index transaction.
@@ -269,3 +295,8 @@ class Transfers(Messages):
         for mailbox in moving:  # the files stay where they are (their paths are made of ids); kept states go
             self.changes.drop(mailbox.id)
             self.changes.publish(mailbox.id)
+
+
+def _in_cur(flags: frozenset[str]) -> bool:
+    """Whether a new message's Maildir name carries flags (so it goes to cur/)."""
+    return bool(flags & set(maildir.FLAG_LETTERS))
