@@ -56,9 +56,17 @@ async def send_status(server: FolderServer, name: str, wanted: tuple[str, ...]) 
         "UNSEEN": status.unseen,
         "HIGHESTMODSEQ": status.mailbox.highestmodseq,
         "APPENDLIMIT": server.append_limit,
+        "SIZE": status.size,  # RFC 8438
+        "DELETED": status.deleted,  # RFC 9051 6.3.11
+        "MAILBOXID": f"({status.mailbox.object_id})",  # RFC 8474 4
     }
     text = " ".join(f"{item} {values[item]}" for item in wanted).encode("ascii")
     server.sendUntaggedResponse(b"STATUS %b (%b)" % (wire.encode_mailbox(status.mailbox.name), text))
+
+
+def _created(mailbox: Mailbox) -> bytes:
+    """RFC 8474 4: CREATE's OK names the new folder's id."""
+    return b"[MAILBOXID (%b)] CREATE completed" % mailbox.object_id.encode("ascii")
 
 
 class MailboxCommands:
@@ -68,7 +76,7 @@ class MailboxCommands:
     # -- folders (RFC 3501 6.3) -----------------------------------------------------------------------------
 
     def do_CREATE(self: FolderServer, tag: bytes, name: bytes) -> None:
-        run(self, tag, lambda: self.account.create(wire.decode_mailbox(name)), b"CREATE completed")
+        run(self, tag, lambda: self.account.create(wire.decode_mailbox(name)), _created)
 
     def do_DELETE(self: FolderServer, tag: bytes, name: bytes) -> None:
         run(self, tag, lambda: self.account.delete(wire.decode_mailbox(name)), b"DELETE completed")
@@ -84,7 +92,8 @@ class MailboxCommands:
         run(self, tag, lambda: self.account.unsubscribe(wire.decode_mailbox(name)), b"UNSUBSCRIBE completed")
 
     def do_STATUS(self: FolderServer, tag: bytes, mailbox: bytes, rest: bytes) -> None:
-        """STATUS (RFC 3501 6.3.10) from the index, with HIGHESTMODSEQ (RFC 7162) and APPENDLIMIT (RFC 7889)."""
+        """STATUS (RFC 3501 6.3.10) from the index, with HIGHESTMODSEQ (RFC 7162), APPENDLIMIT (RFC 7889), SIZE
+        (RFC 8438) and DELETED (RFC 9051)."""
 
         def work() -> Any:
             items = syntax.tokens(rest)
@@ -121,6 +130,7 @@ class MailboxCommands:
             self.sendUntaggedResponse(b"OK [UIDVALIDITY %d] UIDs valid" % mailbox.uidvalidity)
             self.sendUntaggedResponse(b"OK [UIDNEXT %d] predicted next UID" % mailbox.uidnext)
             self.sendUntaggedResponse(b"OK [HIGHESTMODSEQ %d] highest mod-sequence" % mailbox.highestmodseq)
+            self.sendUntaggedResponse(b"OK [MAILBOXID (%b)] the folder's id" % mailbox.object_id.encode())  # RFC 8474
             self.selected(view)
             return b"[READ-WRITE] %b completed" % command if writeable else b"[READ-ONLY] %b completed" % command
 

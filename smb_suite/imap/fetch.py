@@ -36,7 +36,7 @@ from smb_suite.imap.transport import Transport
 from smb_suite.mail.summary import Summary, summarize
 from smb_suite.services import Services
 from smb_suite.storage.paths import checked_name, message_file
-from smb_suite.storage.store import Mailbox, MailStore, StoredMessage
+from smb_suite.storage.store import Identity, Mailbox, MailStore, StoredMessage
 
 logger = logging.getLogger("smb_suite.imap")
 BATCH = 500  # messages per index query
@@ -44,6 +44,7 @@ CONTENT_BUDGET = 4 * 1024 * 1024  # octets of small messages read per worker cal
 WRITE_BUFFER = 256 * 1024  # flush the batch's lines when they reach this
 STREAM_CHUNK = 256 * 1024
 _STRUCTURE = ("ENVELOPE", "BODYSTRUCTURE")
+_IDENTITY = ("EMAILID", "SAVEDATE")  # from the index per batch (RFC 8474 5.1, RFC 8514 3)
 
 
 class ConnectionGone(Exception):
@@ -164,6 +165,8 @@ class _Writer:
         self.transport = server.channel
         self.items = items
         self.with_summary = any(_needs_summary(item) for item in items)
+        self.with_identity = any(item.name in _IDENTITY for item in items)
+        self.identities: dict[int, Identity] = {}
         self.content_items = [item for item in items if content.needs_content(item)]
         # per item, computed once: its response label and whether it comes from the message file
         self.labels = [_label(item) for item in items]
@@ -194,11 +197,14 @@ class _Writer:
                     )
                     if computed:
                         await self.runner.write(self.store.keep_summaries, self.view.mailbox, computed)
+                if self.with_identity:
+                    uids = [m.uid for _, m in batch]
+                    self.identities = await self.runner.read(self.store.identities, self.view.mailbox, uids)
                 if self.content_items:
                     missing += await self._with_content(batch, summaries)
                 else:
                     for seq, message in batch:
-                        if self.with_summary and message.uid not in summaries:
+                        if self._vanished(message.uid, summaries):
                             missing += 1
                             continue
                         self._line(seq, message, summaries.get(message.uid), [])
@@ -225,7 +231,7 @@ class _Writer:
                 pending = self._read_group(groups[position + 1]) if position + 1 < len(groups) else None
                 try:
                     for (seq, message), ready in zip(group, prepared, strict=True):
-                        if ready is None or (self.with_summary and message.uid not in summaries):
+                        if ready is None or self._vanished(message.uid, summaries):
                             missing += 1
                             continue
                         await self._message_with_content(seq, message, summaries.get(message.uid), ready.pieces)
@@ -236,6 +242,10 @@ class _Writer:
             if pending is not None:  # the client left: the read ahead finishes, then its files are closed
                 _close_all(await pending)
         return missing
+
+    def _vanished(self, uid: int, summaries: dict[int, Summary]) -> bool:
+        """The message's row went while the batch was read (expunged elsewhere): it is left out."""
+        return (self.with_summary and uid not in summaries) or (self.with_identity and uid not in self.identities)
 
     def _read_group(self, group: list[tuple[int, StoredMessage]]) -> asyncio.Future[list[content.Prepared | None]]:
         base = f"{self.folder}{os.sep}"
@@ -256,7 +266,7 @@ class _Writer:
                 self._write(piece)
                 text = []
             else:
-                text.append(separator + _item(item, message, summary))
+                text.append(separator + _item(item, message, summary, self.identities.get(message.uid)))
         text.append(b")\r\n")
         self._write(b"".join(text))
 
@@ -274,7 +284,7 @@ class _Writer:
             if position:
                 self._write(b" ")
             if not self.from_file[position]:
-                self._write(_item(item, message, summary))
+                self._write(_item(item, message, summary, self.identities.get(message.uid)))
                 continue
             piece = next(queue)
             if isinstance(piece, content.FileRange):
@@ -318,9 +328,9 @@ def _label(item: FetchItem) -> bytes:
     return item.label() if item.section is not None else item.name.encode()
 
 
-def _item(item: FetchItem, message: StoredMessage, summary: Summary | None) -> bytes:
-    """A data item that comes from the index (RFC 3501 7.4.2); a message without its summary is never asked
-    for ENVELOPE or BODYSTRUCTURE (it is left out as expunged)."""
+def _item(item: FetchItem, message: StoredMessage, summary: Summary | None, identity: Identity | None) -> bytes:
+    """A data item that comes from the index (RFC 3501 7.4.2); a message without its summary (identity) is
+    never asked for ENVELOPE or BODYSTRUCTURE (EMAILID, SAVEDATE): it is left out as expunged."""
     name = item.name
     if name == "FLAGS":
         return b"FLAGS " + wire.flag_list(message.flags)
@@ -332,6 +342,15 @@ def _item(item: FetchItem, message: StoredMessage, summary: Summary | None) -> b
         return b"INTERNALDATE " + wire.internal_date(message.internaldate)
     if name == "MODSEQ":
         return b"MODSEQ (%d)" % message.modseq
+    if name == "THREADID":  # RFC 8474 5.2: NIL where the server keeps no threads
+        return b"THREADID NIL"
+    if name == "EMAILID":  # RFC 8474 5.1 (a message without its identity row is left out as expunged)
+        assert identity is not None
+        return b"EMAILID (%b)" % identity.email_id.encode("ascii")
+    if name == "SAVEDATE":  # RFC 8514 3: NIL when the save date is not known
+        assert identity is not None
+        saved = identity.saved_at
+        return b"SAVEDATE " + (b"NIL" if saved is None else wire.internal_date(saved))
     assert summary is not None
     if name == "ENVELOPE":
         return b"ENVELOPE " + summary.envelope

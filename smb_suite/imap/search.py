@@ -72,6 +72,8 @@ class Candidate:
     modseq: int = 0
     text: SearchText | None = None
     headers: HeaderCache | None = None
+    email_id: str = ""  # RFC 8474 EMAILID and RFC 8514 save date, read when a key needs them
+    saved_at: int | None = None
     _message: EmailMessage | None = field(default=None, repr=False)
     _header: bytes | None = field(default=None, repr=False)
     _raw: bytes = field(default=b"", repr=False)
@@ -239,8 +241,8 @@ def _sent_date(candidate: Candidate) -> datetime.date | None:
     return None
 
 
-def _internal_date(candidate: Candidate) -> datetime.date:
-    return datetime.datetime.fromtimestamp(candidate.internaldate, datetime.UTC).date()
+def _day(seconds: int) -> datetime.date:
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).date()
 
 
 _FLAG_KEYS = {
@@ -339,7 +341,7 @@ def _compile_one(queue: deque[Token], compiler: _Compiler, depth: int) -> Predic
         return lambda c: c.size > size if larger else c.size < size
     if key in _DATE_KEYS:
         compare, day = _DATE_KEYS[key], _date(argument())
-        return lambda c: compare(_internal_date(c), day)
+        return lambda c: compare(_day(c.internaldate), day)
     if key.startswith("SENT") and key[4:] in _DATE_KEYS:
         compare, day = _DATE_KEYS[key[4:]], _date(argument())
 
@@ -348,6 +350,17 @@ def _compile_one(queue: deque[Token], compiler: _Compiler, depth: int) -> Predic
             return sent_on is not None and compare(sent_on, day)
 
         return sent
+    if key.startswith("SAVED") and key[5:] in _DATE_KEYS:  # RFC 8514 4: the day the message was saved here
+        compare, day = _DATE_KEYS[key[5:]], _date(argument())
+        return lambda c: c.saved_at is not None and compare(_day(c.saved_at), day)
+    if key == "SAVEDATESUPPORTED":  # RFC 8514 4: every folder keeps save dates
+        return lambda c: True
+    if key == "EMAILID":  # RFC 8474 6
+        email_id = _text(argument())
+        return lambda c: c.email_id == email_id
+    if key == "THREADID":  # RFC 8474 6: no message has a THREADID here (FETCH says NIL)
+        argument()
+        return lambda c: False
     if key == "MODSEQ":  # RFC 7162 3.1.5: [entry-name entry-type] mod-sequence
         value = argument()
         if isinstance(value, bytes) and not value.isdigit():
@@ -375,6 +388,7 @@ def mentions(tokens: Sequence[Token], keys: Iterable[str]) -> bool:
 
 
 TEXT_KEYS = ("SUBJECT", "FROM", "TO", "CC", "BCC", "SENTBEFORE", "SENTON", "SENTSINCE")
+IDENTITY_KEYS = ("EMAILID", "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE")
 
 
 def run(predicate: Predicate, candidates: Iterable[Candidate]) -> list[Candidate]:

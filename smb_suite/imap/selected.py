@@ -28,7 +28,7 @@ from smb_suite.imap.mailbox import MailboxView
 from smb_suite.imap.replies import Responder, run
 from smb_suite.services import Services
 from smb_suite.storage.paths import checked_name
-from smb_suite.storage.store import MailStore, StoredMessage
+from smb_suite.storage.store import Identity, MailStore, StoredMessage
 
 CHARSETS = (b"US-ASCII", b"UTF-8")
 RESPONSE_BATCH = 2000  # untagged responses per write
@@ -185,15 +185,20 @@ class SearchJob:
     predicate: search.Predicate
     with_texts: bool  # a key needs the stored header fields
     with_modseq: bool  # a MODSEQ key (RFC 7162 3.1.5)
+    with_identities: bool  # an EMAILID (RFC 8474 6) or SAVED* key (RFC 8514 4)
 
     def run(self) -> list[search.Candidate]:
         """In a worker thread: the searchable header fields when a key needs them (kept in the folder's state
-        once read: they never change), then the predicate over every message."""
+        once read: they never change), EMAILIDs and save dates when a key needs them, then the predicate over
+        every message."""
         texts, headers = self.state.search_texts, self.state.header_cache
         if self.with_texts:
             missing = [m.uid for _, m in self.messages if m.uid not in texts]
             if missing:
                 texts.update(self.store.search_texts(self.state.mailbox, missing))
+        uids = [m.uid for _, m in self.messages]
+        identities = self.store.identities(self.state.mailbox, uids) if self.with_identities else {}
+        unknown = Identity("", None)
         base = f"{self.folder}{os.sep}"
         candidates = (
             search.Candidate(
@@ -206,6 +211,7 @@ class SearchJob:
                 m.modseq,
                 texts.get(m.uid),
                 headers,
+                *identities.get(m.uid, unknown),
             )
             for seq, m in self.messages
         )
@@ -225,6 +231,5 @@ def search_job(server: SelectedServer, charset: bytes | None, query: list[Any]) 
     messages = [(seq, m) for seq, u in enumerate(uids, 1) if (m := view.message(u)) is not None]
     store = server.services.store
     folder = store.folder(view.state.user, view.mailbox)
-    return SearchJob(
-        store, view.state, folder, messages, predicate, search.mentions(query, search.TEXT_KEYS), with_modseq
-    )
+    texts, identities = search.mentions(query, search.TEXT_KEYS), search.mentions(query, search.IDENTITY_KEYS)
+    return SearchJob(store, view.state, folder, messages, predicate, texts, with_modseq, identities)

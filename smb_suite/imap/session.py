@@ -527,6 +527,9 @@ EXTENSIONS = (
     b"ESEARCH",  # RFC 4731
     b"MULTIAPPEND",  # RFC 3502
     b"COMPRESS=DEFLATE",  # RFC 4978 (the command is valid after login only)
+    b"STATUS=SIZE",  # RFC 8438
+    b"OBJECTID",  # RFC 8474
+    b"SAVEDATE",  # RFC 8514
     *SORT_CAPABILITIES,  # RFC 5256, RFC 5267 ESORT, RFC 5957 SORT=DISPLAY
 )
 _CB_AUTH_CHUNK: str = "_IMAP4Server__cbAuthChunk"  # twisted's name-mangled AUTHENTICATE continuation

@@ -106,6 +106,8 @@ mailboxes = sa.Table(
     sa.Column("subscribed", sa.Boolean, nullable=False, server_default=sa.true()),
     # RFC 7162 CONDSTORE: raised by every change to the folder's messages (new, flags, expunge)
     sa.Column("highestmodseq", sa.BigInteger, nullable=False, server_default="1"),
+    # RFC 8474 MAILBOXID: random, so it tells nothing about other folders, users or tenants; kept by RENAME
+    sa.Column("object_id", sa.String(64), nullable=False, server_default=""),
     sa.UniqueConstraint("user_id", "name"),
     sqlite_autoincrement=True,  # ids key paths and caches: never reused (issue 11)
 )
@@ -121,6 +123,8 @@ messages = sa.Table(
     sa.Column("flags", sa.String(1000), nullable=False, server_default=""),
     sa.Column("internaldate", sa.BigInteger, nullable=False),
     sa.Column("modseq", sa.BigInteger, nullable=False, server_default="1"),  # RFC 7162, of the last change
+    sa.Column("email_id", sa.String(64), nullable=False, server_default=""),  # RFC 8474 EMAILID, kept by COPY
+    sa.Column("saved_at", sa.BigInteger, nullable=True),  # RFC 8514 SAVEDATE: stored, copied or moved here
     sa.UniqueConstraint("mailbox_id", "uid"),
     sa.Index("ix_messages_mailbox_modseq", "mailbox_id", "modseq"),
     sqlite_autoincrement=True,  # ids key paths and caches: never reused (issue 11)

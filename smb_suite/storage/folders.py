@@ -107,10 +107,10 @@ class Folders:
             if any(m.name == canonical for m in index.mailbox_rows(conn, owner.id)):
                 raise AlreadyExists(f"folder {canonical} already exists")
             uidvalidity = self._new_uidvalidity(conn, owner.id)
-            mailbox_id = db.inserted_id(
-                conn.execute(sa.insert(db.mailboxes).values(user_id=owner.id, name=canonical, uidvalidity=uidvalidity))
-            )
-            created = Mailbox(mailbox_id, owner.id, canonical, uidvalidity, 1, True)
+            object_id = index.new_object_id("M")
+            values = {"user_id": owner.id, "name": canonical, "uidvalidity": uidvalidity, "object_id": object_id}
+            mailbox_id = db.inserted_id(conn.execute(sa.insert(db.mailboxes).values(values)))
+            created = Mailbox(mailbox_id, owner.id, canonical, uidvalidity, 1, True, 1, object_id)
             maildir.create_folder(self.folder(owner, created))
         return created
 

@@ -8,6 +8,7 @@ Functions take the caller's connection: each store operation is one transaction.
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -29,6 +30,7 @@ class Mailbox:
     uidnext: int
     subscribed: bool
     highestmodseq: int = 1
+    object_id: str = ""  # RFC 8474 MAILBOXID
 
 
 class StoredMessage(NamedTuple):
@@ -42,13 +44,28 @@ class StoredMessage(NamedTuple):
     modseq: int = 1
 
 
+class Identity(NamedTuple):
+    """What a message is beyond its row in the folder's state: its EMAILID (RFC 8474 5.1) and when it was
+    saved into the folder (RFC 8514 SAVEDATE; None: not known). Read per FETCH batch, not kept per session."""
+
+    email_id: str
+    saved_at: int | None
+
+
+def new_object_id(kind: str) -> str:
+    """A random opaque id (RFC 8474 4: objectid, 1*255 letters, digits, "-" or "_"): "M..." or "E..."."""
+    return kind + secrets.token_hex(12)
+
+
 @dataclass(frozen=True, slots=True)
 class FolderStatus:
-    """STATUS without loading the folder (RFC 3501 6.3.10, RFC 7162 3.1.6)."""
+    """STATUS without loading the folder (RFC 3501 6.3.10, RFC 7162 3.1.6, RFC 8438 SIZE, RFC 9051 DELETED)."""
 
     mailbox: Mailbox
     messages: int
     unseen: int
+    size: int = 0  # octets: the sum of the messages' RFC822.SIZE
+    deleted: int = 0  # messages flagged \Deleted
 
 
 MAILBOX_COLUMNS = (
@@ -59,6 +76,7 @@ MAILBOX_COLUMNS = (
     db.mailboxes.c.uidnext,
     db.mailboxes.c.subscribed,
     db.mailboxes.c.highestmodseq,
+    db.mailboxes.c.object_id,
 )
 MESSAGE_COLUMNS = (
     db.messages.c.uid,
@@ -165,24 +183,34 @@ def next_modseq(conn: sa.Connection, mailbox_id: int) -> int:
     return int(conn.execute(statement).scalar_one())
 
 
-def insert(conn: sa.Connection, mailbox_id: int, stored: StoredMessage, summary: Summary | None) -> int:
-    """Add a message row (and its summary); return the row id."""
-    message_id = db.inserted_id(conn.execute(_INSERT_MESSAGE, _message_row(mailbox_id, stored)))
+def insert(
+    conn: sa.Connection,
+    mailbox_id: int,
+    stored: StoredMessage,
+    summary: Summary | None,
+    saved_at: int,
+    email_id: str | None = None,
+) -> int:
+    """Add a message row (and its summary), saved at `saved_at`, a new message unless `email_id` says which
+    (a copy); return the row id."""
+    row = _message_row(mailbox_id, stored, saved_at, email_id)
+    message_id = db.inserted_id(conn.execute(_INSERT_MESSAGE, row))
     if summary is not None:
         conn.execute(_INSERT_META, {"message_id": message_id, **summary_values(summary)})
     return message_id
 
 
 def insert_many(conn: sa.Connection, mailbox_id: int, rows: Sequence[tuple[StoredMessage, Summary]]) -> None:
-    """Add many message rows with their summaries in two statements (recovery indexes whole Maildirs)."""
+    """Add many message rows with their summaries in two statements (recovery indexes whole Maildirs); each
+    was saved when its file was written (its INTERNALDATE, the file's time)."""
     if not rows:
         return
-    conn.execute(_INSERT_MESSAGE, [_message_row(mailbox_id, stored) for stored, _ in rows])
+    conn.execute(_INSERT_MESSAGE, [_message_row(mailbox_id, stored, stored.internaldate) for stored, _ in rows])
     ids = row_ids(conn, mailbox_id, [stored.uid for stored, _ in rows])
     conn.execute(_INSERT_META, [{"message_id": ids[stored.uid], **summary_values(summary)} for stored, summary in rows])
 
 
-def _message_row(mailbox_id: int, stored: StoredMessage) -> dict[str, Any]:
+def _message_row(mailbox_id: int, stored: StoredMessage, saved_at: int, email_id: str | None = None) -> dict[str, Any]:
     return {
         "mailbox_id": mailbox_id,
         "uid": stored.uid,
@@ -191,6 +219,8 @@ def _message_row(mailbox_id: int, stored: StoredMessage) -> dict[str, Any]:
         "flags": flags_text(stored.flags),
         "internaldate": stored.internaldate,
         "modseq": stored.modseq,
+        "email_id": email_id or new_object_id("E"),
+        "saved_at": saved_at,
     }
 
 
@@ -249,6 +279,18 @@ def _meta_rows(conn: sa.Connection, mailbox_id: int, uids: Sequence[int], column
         yield from (row for row in conn.execute(query) if row[0] in wanted)
 
 
+def identities(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> dict[int, Identity]:
+    """uid -> EMAILID and save date of the named messages."""
+    found: dict[int, Identity] = {}
+    columns = (db.messages.c.uid, db.messages.c.email_id, db.messages.c.saved_at)
+    wanted = set(uids)
+    for chunk in chunks(sorted(wanted)):
+        query = sa.select(*columns).where(db.messages.c.mailbox_id == mailbox_id, _uids_in(chunk))
+        rows = (row for row in conn.execute(query) if row[0] in wanted)
+        found.update({int(uid): Identity(email_id, saved) for uid, email_id, saved in rows})
+    return found
+
+
 def summaries(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> dict[int, Summary]:
     """uid -> summary for the named messages that have one."""
     rows = _meta_rows(conn, mailbox_id, uids, SUMMARY_COLUMNS)
@@ -277,12 +319,17 @@ def count(conn: sa.Connection, mailbox_id: int) -> int:
 
 
 def status(conn: sa.Connection, mailbox: Mailbox) -> FolderStatus:
-    seen = db.messages.c.flags.contains("\\Seen", autoescape=True)
-    query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((seen, 0), else_=1)), 0)).where(
-        db.messages.c.mailbox_id == mailbox.id
-    )
-    total, unseen = conn.execute(query).one()
-    return FolderStatus(mailbox, int(total), int(unseen))
+    """One aggregate query over the folder's rows (flags text holds system flags as exact words)."""
+    flags = db.messages.c.flags
+    seen, deleted = flags.contains("\\Seen", autoescape=True), flags.contains("\\Deleted", autoescape=True)
+    query = sa.select(
+        sa.func.count(),
+        sa.func.coalesce(sa.func.sum(sa.case((seen, 0), else_=1)), 0),
+        sa.func.coalesce(sa.func.sum(db.messages.c.size), 0),
+        sa.func.coalesce(sa.func.sum(sa.case((deleted, 1), else_=0)), 0),
+    ).where(db.messages.c.mailbox_id == mailbox.id)
+    total, unseen, size, deleted_count = conn.execute(query).one()
+    return FolderStatus(mailbox, int(total), int(unseen), int(size), int(deleted_count))
 
 
 def deleted(conn: sa.Connection, mailbox_id: int) -> list[StoredMessage]:

@@ -17,7 +17,7 @@ from smb_suite.errors import UnknownMailbox
 from smb_suite.mail.summary import SearchText, Summary
 from smb_suite.storage import db, index, maildir, paths
 from smb_suite.storage.folders import Folders, Owner
-from smb_suite.storage.index import Mailbox, StoredMessage
+from smb_suite.storage.index import Identity, Mailbox, StoredMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +77,10 @@ class Messages(Folders):
         with self._engine.connect() as conn:
             return index.summaries(conn, mailbox.id, uids)
 
+    def identities(self, mailbox: Mailbox, uids: list[int]) -> dict[int, Identity]:
+        with self._engine.connect() as conn:
+            return index.identities(conn, mailbox.id, uids)
+
     def search_texts(self, mailbox: Mailbox, uids: list[int]) -> dict[int, SearchText]:
         with self._engine.connect() as conn:
             return index.search_texts(conn, mailbox.id, uids)
@@ -104,7 +108,8 @@ class Messages(Folders):
         """Charge the quota (may raise QuotaExceeded) and add the index row; return UID and warning levels."""
         levels = self.quota.reserve(conn, owner.tenant_id, size, owner.id, enforce)
         uid, modseq = index.allocate(conn, mailbox.id, 1)
-        index.insert(conn, mailbox.id, StoredMessage(uid, filename, size, flags, internaldate, modseq), summary)
+        stored = StoredMessage(uid, filename, size, flags, internaldate, modseq)
+        index.insert(conn, mailbox.id, stored, summary, int(self._clock()))
         return uid, levels
 
     def is_full(self, owner: Owner) -> bool:

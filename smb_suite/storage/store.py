@@ -20,7 +20,7 @@ no file, and every folder, file and tree this module opens or removes is checked
 from __future__ import annotations
 
 from smb_suite.storage.folders import DEFAULT_FOLDERS, Owner
-from smb_suite.storage.index import FolderStatus, Mailbox, StoredMessage
+from smb_suite.storage.index import FolderStatus, Identity, Mailbox, StoredMessage
 from smb_suite.storage.messages import FlagUpdate
 from smb_suite.storage.reconcile import Reconciler
 from smb_suite.storage.transfer import NewMessage, Transfer, Transfers
@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_FOLDERS",
     "FlagUpdate",
     "FolderStatus",
+    "Identity",
     "MailStore",
     "Mailbox",
     "NewMessage",

@@ -196,6 +196,8 @@ class Transfers(Messages):
         with self._unlink_on_failure(created), self._engine.begin() as conn:
             messages = index.by_uids(conn, source.id, uids)
             ids = index.row_ids(conn, source.id, [m.uid for m in messages])
+            identities = index.identities(conn, source.id, [m.uid for m in messages])
+            now = int(self._clock())
             copies = []
             for message in messages:
                 name = f"cur/{maildir.new_key(message.size)}{maildir.info_suffix(message.flags)}"
@@ -210,7 +212,7 @@ class Transfers(Messages):
             pairs = []
             for offset, (message, name) in enumerate(copies):
                 new = message._replace(uid=first + offset, filename=name, modseq=modseq)
-                row_id = index.insert(conn, target.id, new, None)
+                row_id = index.insert(conn, target.id, new, None, now, identities[message.uid].email_id)
                 index.copy_summary(conn, ids[message.uid], row_id)
                 pairs.append((message.uid, new.uid))
         self.changes.publish(target.id)
@@ -241,6 +243,7 @@ class Transfers(Messages):
                 fsync_dir(source_folder / "new")
                 first, modseq = index.allocate(conn, target.id, len(moved))
                 index.next_modseq(conn, source.id)
+                now = int(self._clock())
                 present = {path.name for path, _ in moved}
                 pairs: list[tuple[int, int]] = []
                 for message in (m for m in messages if Path(m.filename).name in present):
@@ -253,6 +256,7 @@ class Transfers(Messages):
                             uid=uid,
                             filename=f"cur/{maildir.key_of(message.filename)}{maildir.info_suffix(message.flags)}",
                             modseq=modseq,
+                            saved_at=now,  # RFC 8514 3: saved into the target now; the EMAILID stays
                         )
                     )
                     pairs.append((message.uid, uid))

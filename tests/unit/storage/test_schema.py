@@ -92,3 +92,28 @@ def test_the_autoincrement_migration_keeps_every_row_and_cascades_nothing(tmp_pa
             == 10
         )
     engine.dispose()
+
+
+def test_existing_folders_and_messages_get_distinct_object_ids_and_a_save_date(tmp_path: Path) -> None:
+    """Migration 0013 (RFC 8474 MAILBOXID/EMAILID, RFC 8514 SAVEDATE) on rows stored before it."""
+    engine = db.create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    command.upgrade(db._alembic_config(engine), "0012")
+    with engine.begin() as connection:
+        run = connection.exec_driver_sql
+        run("INSERT INTO tenants (id, name, created_at) VALUES (1, 'a', 0)")
+        run("INSERT INTO domains (id, name, tenant_id, created_at) VALUES (3, 'a.test', 1, 0)")
+        run("INSERT INTO users (id, domain_id, local_part, password_hash, created_at) VALUES (7, 3, 'x', 'h', 0)")
+        run("INSERT INTO mailboxes (id, user_id, name, uidvalidity) VALUES (9, 7, 'INBOX', 1), (10, 7, 'Sent', 2)")
+        run(
+            "INSERT INTO messages (id, mailbox_id, uid, filename, size, internaldate) "
+            "VALUES (11, 9, 1, 'cur/a', 3, 1000), (12, 9, 2, 'cur/b', 3, 2000)"
+        )
+    db.migrate(engine)
+    with engine.connect() as connection:
+        run = connection.exec_driver_sql
+        folders = run("SELECT object_id FROM mailboxes").scalars().all()
+        messages = run("SELECT email_id, saved_at FROM messages ORDER BY id").all()
+    assert len(set(folders)) == 2 and all(f.startswith("M") and len(f) == 25 for f in folders)
+    assert messages[0].email_id != messages[1].email_id
+    assert [m.saved_at for m in messages] == [1000, 2000]
+    engine.dispose()

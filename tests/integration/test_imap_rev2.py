@@ -1,0 +1,190 @@
+"""STATUS=SIZE (RFC 8438), OBJECTID (RFC 8474), SAVEDATE (RFC 8514) and IMAP4rev2 (RFC 9051) as their RFCs
+say, on the wire (tests/imapwire.py) and through imaplib."""
+
+from __future__ import annotations
+
+import datetime
+import imaplib
+import re
+import secrets
+
+import pytest
+
+from tests.daemon import OWNER, OWNER_PASSWORD, Daemon
+from tests.imapwire import Wire, untagged
+from tests.integration.test_imap import plain
+
+pytestmark = pytest.mark.daemon(services=("smtp", "imap"))
+
+
+def new_folder(wire: Wire, *messages: bytes) -> str:
+    name = f"R{secrets.token_hex(4)}"
+    wire.ok(f"CREATE {name}")
+    for message in messages:
+        wire.append(name, message)
+    return name
+
+
+def status_of(line: bytes) -> dict[str, bytes]:
+    """The items of an untagged STATUS response: {"SIZE": b"123", "MAILBOXID": b"(M...)"}."""
+    match = re.search(rb"\((.*)\)\s*$", line)
+    assert match is not None, line
+    return {name.decode(): value for name, value in re.findall(rb"([A-Z0-9-]+) (\([^)]*\)|\S+)", match.group(1))}
+
+
+def imaplib_client(server: Daemon) -> imaplib.IMAP4:
+    client = imaplib.IMAP4("127.0.0.1", server.ports["imap"], timeout=30)
+    client.login(OWNER, OWNER_PASSWORD)
+    return client
+
+
+# -- STATUS=SIZE (RFC 8438) and STATUS DELETED (RFC 9051 6.3.11) -------------------------------------------------
+
+
+def test_status_size_is_the_sum_of_the_messages_rfc822_sizes(server: Daemon) -> None:
+    """RFC 8438 2: SIZE is at least the sum of the RFC822.SIZE of the messages; ours is exactly that sum."""
+    with Wire(server) as wire:
+        capabilities = untagged(wire.ok("CAPABILITY"), b"CAPABILITY")[0].split()
+        assert b"STATUS=SIZE" in capabilities
+        small, large = plain("small"), plain("large " + "x" * 500)
+        name = new_folder(wire, small, large)
+        assert status_of(wire.ok(f"STATUS {name} (SIZE MESSAGES)")[0]) == {
+            "SIZE": b"%d" % (len(small) + len(large)),
+            "MESSAGES": b"2",
+        }
+        wire.ok(f"SELECT {name}")
+        sizes = [int(n) for n in re.findall(rb"RFC822.SIZE (\d+)", b"".join(wire.ok("FETCH 1:* RFC822.SIZE")))]
+        assert sum(sizes) == len(small) + len(large)
+        wire.ok("STORE 2 +FLAGS.SILENT (\\Deleted)")
+        assert status_of(wire.ok(f"STATUS {name} (DELETED SIZE)")[0]) == {
+            "DELETED": b"1",
+            "SIZE": b"%d" % (len(small) + len(large)),
+        }
+        wire.ok("EXPUNGE")
+        assert status_of(wire.ok(f"STATUS {name} (SIZE DELETED)")[0]) == {"SIZE": b"%d" % len(small), "DELETED": b"0"}
+        assert status_of(wire.ok(f'LIST "" {name} RETURN (STATUS (SIZE))')[-2]) == {"SIZE": b"%d" % len(small)}
+
+
+def test_status_size_of_an_empty_folder_is_zero_and_unknown_items_are_bad(server: Daemon) -> None:
+    with Wire(server) as wire:
+        name = new_folder(wire)
+        assert status_of(wire.ok(f"STATUS {name} (SIZE)")[0]) == {"SIZE": b"0"}
+        wire.bad(f"STATUS {name} (SIZES)")
+
+
+def test_imaplib_reads_status_size(server: Daemon) -> None:
+    with Wire(server) as wire:
+        message = plain("imaplib size")
+        name = new_folder(wire, message)
+    client = imaplib_client(server)
+    try:
+        kind, data = client.status(name, "(SIZE)")
+        assert kind == "OK"
+        assert data[0] == f'"{name}" (SIZE {len(message)})'.encode()
+    finally:
+        client.logout()
+
+
+# -- OBJECTID (RFC 8474) ------------------------------------------------------------------------------------------
+
+_OBJECTID = rb"[A-Za-z0-9_-]{1,255}"  # RFC 8474 4
+
+
+def mailbox_id(line: bytes) -> bytes:
+    match = re.search(rb"MAILBOXID \((" + _OBJECTID + rb")\)", line)
+    assert match is not None, line
+    return match.group(1)
+
+
+def fetched(lines: list[bytes], item: bytes) -> list[bytes]:
+    """The value of one FETCH item in each FETCH response: b"(E1a2b)" for EMAILID, b"NIL" for THREADID."""
+    return [m.group(1) for line in lines if (m := re.search(item + rb" (\([^)]*\)|NIL|\"[^\"]*\")", line))]
+
+
+def test_create_select_and_status_name_the_same_mailboxid_and_rename_keeps_it(server: Daemon) -> None:
+    """RFC 8474 4: CREATE's OK, SELECT's untagged OK and STATUS (MAILBOXID) carry the folder's id, which
+    RENAME keeps; another folder has another id, and one created again under the old name a new one."""
+    with Wire(server) as wire:
+        assert b"OBJECTID" in untagged(wire.ok("CAPABILITY"), b"CAPABILITY")[0].split()
+        name = f"O{secrets.token_hex(4)}"
+        created = mailbox_id(wire.ok(f"CREATE {name}")[-1])
+        assert mailbox_id(wire.ok(f"STATUS {name} (MAILBOXID)")[0]) == created
+        selected = wire.ok(f"SELECT {name}")
+        assert [mailbox_id(line) for line in selected if b"MAILBOXID" in line] == [created]
+        wire.ok("UNSELECT")
+        wire.ok(f"RENAME {name} {name}-new")
+        assert mailbox_id(wire.ok(f"STATUS {name}-new (MAILBOXID)")[0]) == created
+        again = mailbox_id(wire.ok(f"CREATE {name}")[-1])
+        assert again != created
+        assert mailbox_id(wire.ok("STATUS INBOX (MAILBOXID)")[0]) not in (created, again)
+
+
+def test_mailboxids_are_opaque_tokens_not_row_numbers(server: Daemon) -> None:
+    """RFC 8474 7: ids should reveal nothing; two folders made one after the other are not neighbours."""
+    with Wire(server) as wire:
+        first = mailbox_id(wire.ok(f"CREATE O{secrets.token_hex(4)}")[-1])
+        second = mailbox_id(wire.ok(f"CREATE O{secrets.token_hex(4)}")[-1])
+    assert len(first) >= 16 and len(second) >= 16
+    assert first[:-2] != second[:-2]
+
+
+def test_emailid_is_kept_by_copy_and_move_and_threadid_is_nil(server: Daemon) -> None:
+    """RFC 8474 5.1: a message keeps its EMAILID when moved, and a copy shares it; distinct messages differ.
+    RFC 8474 5.2: THREADID is NIL where the server does not keep threads. RFC 8474 6: SEARCH EMAILID."""
+    with Wire(server) as wire:
+        name = new_folder(wire, plain("one"), plain("two"))
+        other = new_folder(wire)
+        wire.ok(f"SELECT {name}")
+        ids = fetched(wire.ok("FETCH 1:* (EMAILID THREADID)"), b"EMAILID")
+        assert len(ids) == 2 and ids[0] != ids[1]
+        assert all(re.fullmatch(rb"\(" + _OBJECTID + rb"\)", value) for value in ids)
+        assert fetched(wire.ok("FETCH 1:* THREADID"), b"THREADID") == [b"NIL", b"NIL"]
+        assert untagged(wire.ok(f"SEARCH EMAILID {ids[1][1:-1].decode()}"), b"SEARCH") == [b"* SEARCH 2"]
+        assert untagged(wire.ok("SEARCH THREADID T1"), b"SEARCH") == [b"* SEARCH"]
+        wire.ok(f"COPY 1 {other}")
+        wire.ok(f"MOVE 2 {other}")
+        wire.ok(f"SELECT {other}")
+        assert fetched(wire.ok("UID FETCH 1:* EMAILID"), b"EMAILID") == ids
+
+
+# -- SAVEDATE (RFC 8514) ------------------------------------------------------------------------------------------
+
+
+def imap_day(day: datetime.date) -> str:
+    return f"{day.day}-{day.strftime('%b')}-{day.year}"
+
+
+def test_savedate_is_when_the_message_was_saved_not_its_internaldate(server: Daemon) -> None:
+    """RFC 8514 3: SAVEDATE is when the message was saved into the folder (APPEND, COPY, MOVE); an APPEND
+    with an old date-time keeps it as INTERNALDATE only. RFC 8514 4: SAVEDBEFORE/SAVEDON/SAVEDSINCE compare it."""
+    with Wire(server) as wire:
+        assert b"SAVEDATE" in untagged(wire.ok("CAPABILITY"), b"CAPABILITY")[0].split()
+        name = new_folder(wire)
+        wire.append(name, plain("old"), '"01-Jan-2001 10:00:00 +0000" ')
+        wire.ok(f"SELECT {name}")
+        lines = wire.ok("FETCH 1 (INTERNALDATE SAVEDATE)")
+        assert fetched(lines, b"INTERNALDATE") == [b'"01-Jan-2001 10:00:00 +0000"']
+        [saved] = fetched(lines, b"SAVEDATE")
+        saved_at = datetime.datetime.strptime(saved.decode().strip('"'), "%d-%b-%Y %H:%M:%S %z")
+        assert saved_at.year > 2001
+        yesterday = saved_at.date() - datetime.timedelta(days=1)
+        day = imap_day(saved_at.date())
+        assert untagged(wire.ok(f"SEARCH SAVEDON {day}"), b"SEARCH") == [b"* SEARCH 1"]
+        assert untagged(wire.ok(f"SEARCH SAVEDSINCE {imap_day(yesterday)}"), b"SEARCH") == [b"* SEARCH 1"]
+        assert untagged(wire.ok(f"SEARCH SAVEDBEFORE {day}"), b"SEARCH") == [b"* SEARCH"]
+        assert untagged(wire.ok("SEARCH BEFORE 2-Jan-2001"), b"SEARCH") == [b"* SEARCH 1"]
+        assert untagged(wire.ok("SEARCH SAVEDATESUPPORTED"), b"SEARCH") == [b"* SEARCH 1"]
+        wire.bad("SEARCH SAVEDON yesterday")
+
+
+def test_imaplib_fetches_emailid_and_savedate(server: Daemon) -> None:
+    with Wire(server) as wire:
+        name = new_folder(wire, plain("imaplib ids"))
+    client = imaplib_client(server)
+    try:
+        client.select(name)
+        kind, data = client.fetch("1", "(EMAILID SAVEDATE THREADID)")
+        assert kind == "OK"
+        assert re.fullmatch(rb'1 \(EMAILID \(E[0-9a-f]{24}\) SAVEDATE "[^"]+" THREADID NIL\)', data[0]), data
+    finally:
+        client.logout()
