@@ -11,6 +11,7 @@ import ipaddress
 import re
 import tomllib
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -296,6 +297,82 @@ class LoginConfig:
     )
 
 
+# The modules a business may buy apart (billing/), and how a module's price counts.
+BILLED_MODULES = ("mail", "website", "collaboration")
+PRICED_PER = ("user", "business")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+@dataclass(frozen=True, slots=True)
+class PlanConfig:
+    """A plan sold per named user per month (billing/): every standard user pays `price`, a deskless user
+    (phone and web only, smaller mailbox) `deskless_price`."""
+
+    price: Decimal = field(metadata=_help('monthly price per standard user, a decimal string like "15.00"'))
+    currency: str = field(metadata=_help("ISO 4217 code of the price, e.g. USD"))
+    deskless_price: Decimal | None = field(
+        default=None, metadata=_help("monthly price per deskless user; empty: the same as price")
+    )
+    includes: tuple[str, ...] = field(default=BILLED_MODULES, metadata=_help("modules the plan includes"))
+    description: str = field(default="", metadata=_help("shown on statements and invoice lines"))
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleConfig:
+    """A module sold apart, priced per user (standard or deskless) or per business, per month."""
+
+    price: Decimal = field(metadata=_help("monthly price per user or per business, a decimal string"))
+    currency: str = field(metadata=_help("ISO 4217 code of the price"))
+    per: str = field(default="user", metadata=_help('"user" (each named user pays) or "business" (one price)'))
+    deskless_price: Decimal | None = field(
+        default=None, metadata=_help("per-user modules: monthly price per deskless user; empty: price")
+    )
+    description: str = field(default="", metadata=_help("shown on statements and invoice lines"))
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionConfig:
+    """A storage extension: a business on tier `from_tier` moves to `tier` for a monthly price."""
+
+    from_tier: str = field(metadata=_help("the tier it extends (a [tiers.NAME])"))
+    tier: str = field(metadata=_help("the tier the business gets with it (a [tiers.NAME])"))
+    price: Decimal = field(metadata=_help("monthly price per business, a decimal string"))
+    currency: str = field(metadata=_help("ISO 4217 code of the price"))
+    description: str = field(default="", metadata=_help("shown on statements and invoice lines"))
+
+
+def _default_plans() -> dict[str, PlanConfig]:
+    return {"suite": PlanConfig(Decimal("15.00"), "USD", Decimal("5.00"), description="Full suite")}
+
+
+def _default_modules() -> dict[str, ModuleConfig]:
+    return {
+        "mail": ModuleConfig(Decimal("4.00"), "USD", "user", Decimal("2.00"), "Mail"),
+        "website": ModuleConfig(Decimal("9.00"), "USD", "business", description="Website"),
+        "collaboration": ModuleConfig(Decimal("6.00"), "USD", "user", Decimal("3.00"), "Calendars and contacts"),
+    }
+
+
+def _default_extensions() -> dict[str, ExtensionConfig]:
+    return {"storage-100": ExtensionConfig("starter", "plus", Decimal("4.00"), "EUR", "Storage 50 MB to 100 MB")}
+
+
+@dataclass(frozen=True, slots=True)
+class BillingConfig:
+    """The catalogue (plans, modules, extensions) and the partners' revenue share (billing/)."""
+
+    first_year_percent: Decimal = field(
+        default=Decimal("12"), metadata=_help("partner's share of a contract's value in its first year, percent")
+    )
+    later_years_percent: Decimal = field(
+        default=Decimal("6"), metadata=_help("partner's share in every later year of the contract, percent")
+    )
+    deskless_mailbox_mb: int = field(default=10, metadata=_help("mailbox limit (MiB) a user gets when made deskless"))
+    plans: dict[str, PlanConfig] = field(default_factory=_default_plans)
+    modules: dict[str, ModuleConfig] = field(default_factory=_default_modules)
+    extensions: dict[str, ExtensionConfig] = field(default_factory=_default_extensions)
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -316,6 +393,7 @@ class Config:
     inbound: InboundConfig = field(default_factory=InboundConfig)
     dkim: DkimConfig = field(default_factory=DkimConfig)
     domains: DomainsConfig = field(default_factory=DomainsConfig)
+    billing: BillingConfig = field(default_factory=BillingConfig)
 
     @property
     def database_url(self) -> str:
@@ -397,6 +475,22 @@ def _validate(label: str, key: str, value: Any) -> list[str]:
         return ["must be more than 0 seconds"]
     if key == "nameservers":
         return [problem for server in value for problem in _nameserver_problems(server)]
+    return _billing_problems(key, value)
+
+
+def _billing_problems(key: str, value: Any) -> list[str]:
+    if isinstance(value, Decimal) and value < 0:
+        return ["must not be negative"]
+    if key.endswith("price") and isinstance(value, Decimal) and value != value.quantize(Decimal("0.01")):
+        return ["at most two decimal places (cents)"]
+    if key.endswith("_percent") and isinstance(value, Decimal) and value > 100:
+        return ["must be between 0 and 100"]
+    if key == "currency" and not _CURRENCY.fullmatch(value):
+        return ["must be an ISO 4217 code of three capital letters, e.g. EUR"]
+    if key == "per" and value not in PRICED_PER:
+        return [f"must be one of {', '.join(PRICED_PER)}"]
+    if key == "includes" and not set(value) <= set(BILLED_MODULES):
+        return [f"unknown module(s) {sorted(set(value) - set(BILLED_MODULES))}; known: {list(BILLED_MODULES)}"]
     return []
 
 
@@ -450,6 +544,8 @@ def _convert(expected: Any, value: Any) -> Any:
     text = str(expected)
     if text == "Duration":
         return parse_duration(value)
+    if text.startswith("Decimal"):
+        return None if value == "" and "None" in text else _decimal(value)
     if text == "tuple[Duration, ...]":
         if not isinstance(value, list):
             raise ValueError("expected a list of durations")
@@ -484,6 +580,21 @@ def _convert(expected: Any, value: Any) -> Any:
             raise ValueError("expected a string")
         return value
     raise ValueError(f"unsupported type {text}")
+
+
+def _decimal(value: object) -> Decimal:
+    """Money and rates are exact: a string like "15.00" (or a whole number); never a TOML float (binary)."""
+    if isinstance(value, float):
+        raise ValueError('write it as a string like "15.00": a TOML float is not exact')
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError('expected a decimal string like "15.00"')
+    try:
+        number = Decimal(value.strip() if isinstance(value, str) else value)
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a decimal number") from None
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a decimal number")
+    return number
 
 
 def _resolve_paths(config: Config, base: Path) -> Config:
@@ -539,6 +650,45 @@ def _load_tiers(where: str, table: dict[str, Any], errors: list[str]) -> dict[st
     return tiers
 
 
+_CATALOGUE = {"plans": PlanConfig, "modules": ModuleConfig, "extensions": ExtensionConfig}
+
+
+def _load_billing(where: str, table: dict[str, Any], errors: list[str]) -> BillingConfig | None:
+    """[billing] rates, then one [billing.plans.NAME], [billing.modules.NAME], [billing.extensions.NAME] table
+    each; defining any table of a kind replaces the built-in ones of that kind."""
+    scalars = {key: value for key, value in table.items() if key not in _CATALOGUE}
+    billing = _load_table(f"{where}: [billing]", scalars, BillingConfig, errors)
+    catalogue: dict[str, Any] = {}
+    for kind, item_type in _CATALOGUE.items():
+        if kind not in table:
+            continue
+        catalogue[kind] = {}
+        for name, item in (table[kind] if isinstance(table[kind], dict) else {kind: None}).items():
+            label = f"{where}: [billing.{kind}.{name}]"
+            if not isinstance(item, dict):
+                errors.append(f"{label}: must be a table")
+            elif kind == "modules" and name not in BILLED_MODULES:
+                errors.append(f"{label}: unknown module; known: {', '.join(BILLED_MODULES)}")
+            elif (loaded := _load_table(label, item, item_type, errors)) is not None:
+                catalogue[kind][name] = loaded
+                errors.extend(f"{label} deskless_price: {problem}" for problem in _deskless_problems(loaded))
+    return None if billing is None else dataclasses.replace(billing, **catalogue)
+
+
+def _deskless_problems(item: PlanConfig | ModuleConfig | ExtensionConfig) -> list[str]:
+    deskless = getattr(item, "deskless_price", None)
+    return ["must not be more than price"] if deskless is not None and deskless > item.price else []
+
+
+def _catalogue_tier_problems(where: str, config: Config) -> list[str]:
+    return [
+        f"{where}: [billing.extensions.{name}] {key}: no tier named {tier!r}"
+        for name, extension in config.billing.extensions.items()
+        for key, tier in (("from_tier", extension.from_tier), ("tier", extension.tier))
+        if tier not in config.tiers
+    ]
+
+
 def load(path: Path | None) -> Config:
     """Read and validate a TOML file (None: all defaults, paths relative to the working folder)."""
     if path is None:
@@ -561,6 +711,8 @@ def load(path: Path | None) -> Config:
             errors.append(f"{where}: [{section_name}] must be a table")
         elif section_name == "tiers":
             sections["tiers"] = _load_tiers(where, table, errors)
+        elif section_name == "billing":
+            sections["billing"] = _load_billing(where, table, errors)
         else:
             section_type: Any = schema[section_name].default_factory
             sections[section_name] = _load_table(f"{where}: [{section_name}]", table, section_type, errors)
@@ -568,6 +720,7 @@ def load(path: Path | None) -> Config:
         config = Config(**sections)
         if config.quota.default_tier not in config.tiers:
             errors.append(f"{where}: [quota] default_tier: no tier named {config.quota.default_tier!r}")
+        errors.extend(_catalogue_tier_problems(where, config))
     if errors:
         raise ConfigError("\n".join(errors))
     return _resolve_paths(config, path.resolve().parent)

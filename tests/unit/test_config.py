@@ -16,6 +16,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "conf" / "smb-suite.toml"
 
 def test_example_config_documents_every_key() -> None:
     documented = tomllib.loads(EXAMPLE.read_text())
+    catalogue = {"plans": config.PlanConfig, "modules": config.ModuleConfig, "extensions": config.ExtensionConfig}
     for section in dataclasses.fields(config.Config):
         if section.name == "tiers":
             continue
@@ -23,6 +24,9 @@ def test_example_config_documents_every_key() -> None:
         assert set(documented[section.name]) == keys, section.name
     tier_keys = {f.name for f in dataclasses.fields(config.TierConfig)}
     assert all(set(tier) == tier_keys for tier in documented["tiers"].values())
+    for kind, item_type in catalogue.items():
+        item_keys = {f.name for f in dataclasses.fields(item_type)}
+        assert all(set(item) == item_keys for item in documented["billing"][kind].values()), kind
 
 
 def test_example_config_loads_to_the_defaults() -> None:
@@ -31,6 +35,7 @@ def test_example_config_loads_to_the_defaults() -> None:
     assert loaded.smtp == config.Config().smtp
     assert loaded.tiers == config.Config().tiers
     assert loaded.quota == config.Config().quota
+    assert loaded.billing == config.Config().billing
     assert loaded.server.data_dir == EXAMPLE.parent / "data"
     assert loaded.themes_dir == config.BUNDLED_THEMES
     assert (loaded.themes_dir / "default" / "theme.toml").exists()
