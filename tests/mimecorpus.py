@@ -114,6 +114,18 @@ CORPUS: dict[str, bytes] = {
     )
     .replace("\n", "\r\n")
     .encode(),
+    "rfc2231_continuations": crlf(
+        _HEAD + "From: a@example.org\nSubject: continuations\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/mixed; boundary="c"\n\n'
+        '--c\nContent-Type: application/pdf; name*0="annual "; name*1="report.pdf"\n'
+        "Content-Disposition: attachment; filename*1=report.pdf; filename*0=annual-\nContent-Language: en\n\n%PDF\n"
+        "--c\nContent-Type: text/plain; charset=us-ascii\nContent-Disposition: inline\n\ntext\n--c--\n"
+    ),
+    "empty_and_repeated_fields": crlf(
+        "Date: Mon, 7 Dec 2026 10:00:00 +0100\nFrom: first@example.org\nFrom: second@example.org\nSender:\n"
+        "Reply-To: \nTo:\nSubject:\nSubject: second subject\nIn-Reply-To: <parent@example.org>\n"
+        "Message-ID: <empty_and_repeated_fields@corpus.example>\n\nbody\n"
+    ),
     "long_folded_headers": crlf(
         _HEAD + "From: a@example.org\nSubject: a subject that\n is folded\n\tover three lines\n"
         "To: first@example.org,\n second@example.org,\n  third@example.org\n"

@@ -8,7 +8,6 @@ them when it is delivered (summary.py); the IMAP front end uses them for section
 
 from __future__ import annotations
 
-import email.utils
 import functools
 import re
 import urllib.parse
@@ -236,14 +235,12 @@ def header_fields(header: bytes, names: list[bytes], negate: bool) -> bytes:
 # -- ENVELOPE and BODYSTRUCTURE (RFC 3501 7.4.2) ---------------------------------------------------------------
 
 
-def _addresses(value: str | None) -> list[Value] | None:
+def _addresses(values: list[str]) -> list[Value] | None:
     """An address list as `(name adl mailbox host)` items with no space between them; a group is framed by
     `(NIL NIL "group" NIL)` and `(NIL NIL NIL NIL)` (RFC 3501 7.4.2: host NIL is group syntax), so an address
     missing its parts gets Dovecot's MISSING_MAILBOX/MISSING_DOMAIN instead of NIL."""
-    if value is None:
-        return None
     items = Adjacent()
-    for entry in addresslist.parse(value):
+    for entry in (entry for value in values for entry in addresslist.parse(value)):
         if isinstance(entry, addresslist.Group):
             items.append([None, None, entry.name, None])
             items.extend(_address(member) for member in entry.members)
@@ -258,42 +255,76 @@ def _address(mailbox: addresslist.Mailbox) -> list[Value]:
 
 
 def envelope(part: Part) -> list[Value]:
+    """RFC 3501 7.4.2. A field given twice (RFC 5322 3.6 allows one): the addresses of all, the last text, as
+    Dovecot answers; an absent or empty Sender or Reply-To is the From."""
     fields = part.fields
-    sender_from = _addresses(fields.first("from"))
+
+    def last(name: str) -> str | None:
+        values = fields.values(name)
+        return values[-1] if values else None
+
+    sender_from = _addresses(fields.values("from"))
     return [
-        fields.first("date"),
-        fields.first("subject"),
+        last("date"),
+        last("subject"),
         sender_from,
-        _addresses(fields.first("sender")) or sender_from,
-        _addresses(fields.first("reply-to")) or sender_from,
-        _addresses(fields.first("to")),
-        _addresses(fields.first("cc")),
-        _addresses(fields.first("bcc")),
-        fields.first("in-reply-to"),
-        fields.first("message-id"),
+        _addresses(fields.values("sender")) or sender_from,
+        _addresses(fields.values("reply-to")) or sender_from,
+        _addresses(fields.values("to")),
+        _addresses(fields.values("cc")),
+        _addresses(fields.values("bcc")),
+        last("in-reply-to"),
+        last("message-id"),
     ]
 
 
+_SECTION = re.compile(r"(.+?)\*(\d+)(\*?)")  # RFC 2231 3: name*0, name*1* ...
 _PARAMETER = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 
 
 def _parameters(fields: Fields, name: str) -> list[tuple[str, str]]:
     """Parameters of a field as stored (email's get_params turns 8-bit octets into U+FFFD), from its unfolded
-    value (a quoted boundary folded over two lines is one string); RFC 2231 extended values
-    (name*=charset''text) are decoded."""
+    value (a quoted boundary folded over two lines is one string). RFC 2231: continuations (name*0, name*1 ...)
+    are joined into one parameter, and extended values (name*=charset'lang'text) decoded."""
     value = fields.first(name)
     if value is None:
         return []
-    found = []
+    found: list[tuple[str, str]] = []
+    sections: dict[str, list[tuple[int, bool, str]]] = {}
     for key, raw in _PARAMETER.findall(value):
         text = raw.strip()
         if text.startswith('"'):
             text = re.sub(r"\\(.)", r"\1", text[1:-1])
-        if key.endswith("*"):
-            charset, _, encoded = email.utils.decode_rfc2231(text)
-            key, text = key[:-1], urllib.parse.unquote(encoded, charset or "us-ascii", "replace")
-        found.append((key, text))
-    return found
+        continued = _SECTION.fullmatch(key)
+        if continued is not None:
+            if continued.group(1) not in sections:
+                found.append((continued.group(1), ""))  # filled in below, where the first section stood
+            sections.setdefault(continued.group(1), []).append(
+                (int(continued.group(2)), bool(continued.group(3)), text)
+            )
+        elif key.endswith("*"):
+            found.append((key[:-1], _extended([(True, text)])))
+        else:
+            found.append((key, text))
+    return [
+        (key, _extended([s[1:] for s in sorted(sections[key])]) if key in sections else text) for key, text in found
+    ]
+
+
+def _extended(sections: list[tuple[bool, str]]) -> str:
+    """RFC 2231 3, 4: the sections in order; when some are marked '*', their percent-decoded octets are read in
+    the charset the first one names (charset'language'text)."""
+    if not any(encoded for encoded, _ in sections):
+        return "".join(text for _, text in sections)
+    charset, octets = "", b""
+    for position, (encoded, text) in enumerate(sections):
+        if encoded and position == 0 and text.count("'") >= 2:
+            charset, _language, text = text.split("'", 2)
+        octets += urllib.parse.unquote_to_bytes(text) if encoded else text.encode("utf-8", "surrogateescape")
+    try:
+        return octets.decode(charset or "us-ascii", "replace")
+    except LookupError:  # a charset Python does not know
+        return octets.decode("utf-8", "replace")
 
 
 def _params(fields: Fields, name: str) -> list[Value] | None:
@@ -317,9 +348,9 @@ def _encoding(value: str | None) -> str:
 
 
 def _language(value: str | None) -> Value:
-    """body-fld-lang: one tag as a string, several as a list (RFC 3066 tags, comma separated)."""
+    """body-fld-lang: the tags (RFC 3066, comma separated) as a list, even one, as Dovecot sends them."""
     tags = [tag.strip() for tag in _COMMENT.sub(" ", value).split(",") if tag.strip()] if value else []
-    return tags[0] if len(tags) == 1 else (tags or None)
+    return tags or None
 
 
 def _lines(data: bytes) -> int:
