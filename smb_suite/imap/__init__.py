@@ -3,11 +3,12 @@
 The daemon calls `server.listen` for `imap` and `imaps` and `server.close_connections` at shutdown.
 Extensions: IDLE, NAMESPACE, UNSELECT, UIDPLUS, MOVE, CONDSTORE, ID, ENABLE, LITERAL+, SASL-IR, SPECIAL-USE,
 CHILDREN, LIST-EXTENDED, LIST-STATUS, QUOTA, APPENDLIMIT, ESEARCH, COMPRESS=DEFLATE, SORT (with ESORT and
-SORT=DISPLAY), THREAD (ORDEREDSUBJECT, REFERENCES), MULTIAPPEND.
+SORT=DISPLAY), THREAD (ORDEREDSUBJECT, REFERENCES), MULTIAPPEND, QRESYNC.
 
 Modules: server (the listeners: one session per connection), session (the protocol: reading commands one at a
 time, capabilities, login, IDLE, ID, ENABLE, unsolicited updates), commands (folders, SELECT/EXAMINE/
-UNSELECT/CLOSE, STATUS, APPEND), listing (LIST, LSUB), selected (STORE, COPY, MOVE, EXPUNGE, SEARCH, UID),
+UNSELECT/CLOSE, STATUS, APPEND), qresync (SELECT's parameters; what changed and vanished since a mod-sequence),
+listing (LIST, LSUB), selected (STORE, COPY, MOVE, EXPUNGE, SEARCH, UID),
 esearch (SEARCH's RETURN options and the ESEARCH response), sort (SORT, THREAD),
 fetch and content (FETCH: batched, flow-controlled,
 bodies streamed), quota, replies (running a command and answering its tag), errors (core errors to NO/BAD, in one

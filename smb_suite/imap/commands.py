@@ -17,11 +17,12 @@ from typing import Any, Protocol
 
 from twisted.mail.imap4 import IllegalClientResponse
 
-from smb_suite.imap import syntax, wire
+from smb_suite.imap import qresync, syntax, wire
 from smb_suite.imap.account import Account
 from smb_suite.imap.arguments import AppendMessage, arg_astring, arg_finalastring, arg_line, arg_messages
 from smb_suite.imap.mailbox import MailboxView, Session
 from smb_suite.imap.replies import Responder, run
+from smb_suite.services import Services
 from smb_suite.storage.store import Mailbox
 
 
@@ -41,6 +42,11 @@ class FolderServer(Responder, Session, Protocol):
     def selected(self, view: MailboxView) -> None: ...  # the session now shows this folder (select state)
     def deselect(self) -> None: ...
     def enable_condstore(self) -> None: ...
+    @property
+    def qresync(self) -> bool: ...  # ENABLE QRESYNC was given (RFC 7162 3.2.3)
+    def send_untagged_many(self, messages: list[bytes], is_async: bool = False) -> None: ...
+    @property
+    def services(self) -> Services: ...
 
 
 async def send_status(server: FolderServer, name: str, wanted: tuple[str, ...]) -> None:
@@ -106,16 +112,21 @@ class MailboxCommands:
     # -- opening and closing a folder (RFC 3501 6.3.1-2, 6.4.2; RFC 3691; RFC 7162 3.1.8) -------------------
 
     def _select(self: FolderServer, tag: bytes, name: bytes, rest: bytes, writeable: int, command: bytes) -> None:
-        """SELECT/EXAMINE: a failed SELECT leaves no folder selected."""
+        """SELECT/EXAMINE: a failed SELECT leaves no folder selected; with QRESYNC, the client's copy is brought
+        up to date (qresync.py)."""
+        if self.mbox is not None and self.qresync:  # RFC 7162 3.2.11: what follows is of another folder
+            self.sendUntaggedResponse(b"OK [CLOSED] previous folder closed")
         self.deselect()
 
         async def work() -> bytes | None:
-            params = syntax.select_params(rest)
+            params = qresync.select_params(rest)
+            if params.qresync is not None and not self.qresync:
+                raise IllegalClientResponse("QRESYNC must be enabled first (ENABLE QRESYNC)")  # RFC 7162 3.2.5
             view = await self.account.select(wire.decode_mailbox(name), self, bool(writeable))
             if not self.connected:  # the client left meanwhile
                 view.close()
                 return None
-            if b"CONDSTORE" in params:
+            if params.condstore:
                 self.enable_condstore()
             flags = " ".join((*syntax.SYSTEM_FLAGS, *view.keywords())).encode("ascii", "replace")
             self.sendUntaggedResponse(b"FLAGS (%b)" % flags)
@@ -132,6 +143,8 @@ class MailboxCommands:
             self.sendUntaggedResponse(b"OK [HIGHESTMODSEQ %d] highest mod-sequence" % mailbox.highestmodseq)
             self.sendUntaggedResponse(b"OK [MAILBOXID (%b)] the folder's id" % mailbox.object_id.encode())  # RFC 8474
             self.selected(view)
+            if params.qresync is not None:
+                await qresync.resync(self, view, params.qresync)
             return b"[READ-WRITE] %b completed" % command if writeable else b"[READ-ONLY] %b completed" % command
 
         run(self, tag, work, lambda text: text)

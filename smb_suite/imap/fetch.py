@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from twisted.internet.interfaces import IPushProducer
+from twisted.mail.imap4 import IllegalClientResponse
 from zope.interface import implementer
 
 from smb_suite import log
-from smb_suite.imap import content, syntax, wire
+from smb_suite.imap import content, qresync, syntax, wire
 from smb_suite.imap.arguments import arg_line, arg_sequence
 from smb_suite.imap.errors import ExpungeIssued
 from smb_suite.imap.mailbox import MailboxView
@@ -109,7 +110,10 @@ class FetchServer(Responder, Protocol):
     def connected(self) -> int: ...
     @property
     def condstore(self) -> bool: ...
+    @property
+    def qresync(self) -> bool: ...
     def enable_condstore(self) -> None: ...
+    def send_untagged_many(self, messages: list[bytes], is_async: bool = False) -> None: ...
     def setTimeout(self, period: float | None) -> float | None: ...
 
 
@@ -137,6 +141,11 @@ async def fetch(server: FetchServer, ranges: syntax.SequenceSet, rest: bytes, ui
             items.append(FetchItem("FLAGS"))
         if server.condstore and all(item.name != "MODSEQ" for item in items):  # RFC 7162 3.2: with its new mod-sequence
             items.append(FetchItem("MODSEQ"))
+    if args.vanished:  # RFC 7162 3.2.6: what vanished from the set since CHANGEDSINCE, before the FETCHes
+        if not uid or not server.qresync:
+            raise IllegalClientResponse("VANISHED needs UID FETCH and ENABLE QRESYNC")
+        assert args.changed_since is not None  # syntax.fetch_args: VANISHED comes with CHANGEDSINCE
+        await qresync.send_vanished_earlier(server, view, qresync.uid_ranges(ranges, view), args.changed_since)
     writer = _Writer(server, items)
     try:
         missing = await writer.run(chosen)

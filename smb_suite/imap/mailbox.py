@@ -114,15 +114,16 @@ class MailboxView:
         self._merged = None
         self.session.exists_changed(self.count())
 
-    def take_expunged(self) -> list[int]:
-        """Forget messages expunged elsewhere; their sequence numbers, highest first (each valid when read)."""
+    def take_expunged(self) -> list[tuple[int, int]]:
+        """Forget messages expunged elsewhere; their (sequence number, UID), highest first (each number valid
+        when read: EXPUNGE responses), or the UIDs for a VANISHED response (RFC 7162 3.2.10)."""
         if not self._gone:
             return []
         uids = self.uids()
-        numbers = sorted((bisect.bisect_left(uids, uid) + 1 for uid in self._gone), reverse=True)
+        gone = sorted(((bisect.bisect_left(uids, uid) + 1, uid) for uid in self._gone), reverse=True)
         self._gone.clear()
         self._merged = None
-        return numbers
+        return gone
 
     # -- changes made by this session ----------------------------------------------------------------------
 
@@ -140,8 +141,8 @@ class MailboxView:
             state.apply_own(list(update.messages.values()), self)
         return update
 
-    async def expunge(self, uids: list[int] | None = None) -> list[int]:
-        """Remove \\Deleted messages (of `uids` only, for UID EXPUNGE); every sequence number to report."""
+    async def expunge(self, uids: list[int] | None = None) -> list[tuple[int, int]]:
+        """Remove \\Deleted messages (of `uids` only, for UID EXPUNGE); every (sequence number, UID) to report."""
         self._check_writeable()
         services, state = self.state.services, self.state
         async with state.lock:

@@ -15,7 +15,8 @@ import itertools
 import logging
 import re
 import zlib
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from twisted.internet.defer import maybeDeferred
 from twisted.internet.interfaces import IHandshakeListener, ISSLTransport
@@ -92,6 +93,7 @@ class IMAPSession(  # type: ignore[misc]
         self.client_ip = ""
         self._loopback = False
         self.condstore = False  # RFC 7162: MODSEQ in untagged FETCH once a CONDSTORE feature was used
+        self.qresync = False  # RFC 7162 3.2: enabled by ENABLE QRESYNC
         self._command: bytes | None = None  # the command in progress, b"UID FETCH" style
         self._resume_scheduled = False
         self._overlong_tag: bytes | None = None  # discarding the rest of a line that was too long
@@ -411,16 +413,29 @@ class IMAPSession(  # type: ignore[misc]
         self.sendPositiveResponse(tag, b"ID completed")
 
     def do_ENABLE(self, tag: bytes, rest: bytes) -> None:
-        enabled = []
-        for name in rest.split():
-            if name.upper() == b"CONDSTORE":
-                self.enable_condstore()
-                enabled.append(b"CONDSTORE")
+        """RFC 5161 3.1: each extension named that can be enabled (ENABLERS) is, and listed in ENABLED once;
+        other names are ignored."""
+        enabled: dict[bytes, None] = {}
+        for name in rest.upper().split():
+            enable = self.ENABLERS.get(name)
+            if enable is not None:
+                enable(self)
+                enabled[name] = None
         self.sendUntaggedResponse(b"ENABLED" + b"".join(b" " + name for name in enabled))
         self.sendPositiveResponse(tag, b"ENABLE completed")
 
     def enable_condstore(self) -> None:
         self.condstore = True
+
+    def enable_qresync(self) -> None:
+        """RFC 7162 3.2.3: QRESYNC implies CONDSTORE; from now on expunges are reported as VANISHED."""
+        self.condstore = self.qresync = True
+
+    # what ENABLE can turn on: the capability's name and what enabling it does to the session
+    ENABLERS: ClassVar[dict[bytes, Callable[[IMAPSession], None]]] = {
+        b"CONDSTORE": enable_condstore,  # RFC 7162 3.1
+        b"QRESYNC": enable_qresync,  # RFC 7162 3.2
+    }
 
     # -- COMPRESS (RFC 4978) ----------------------------------------------------------------------------------
 
@@ -503,11 +518,16 @@ class IMAPSession(  # type: ignore[misc]
         if self.mbox is not None:
             self.send_expunged(self.mbox.take_expunged())
 
-    def send_expunged(self, numbers: list[int]) -> None:
-        """EXPUNGE responses, after any queued update that still counts the messages."""
-        if numbers:
-            self._flush_queued()
-        self.send_untagged_many([b"%d EXPUNGE" % number for number in numbers])
+    def send_expunged(self, gone: list[tuple[int, int]]) -> None:
+        """EXPUNGE responses for (sequence number, UID) pairs, highest first, or one VANISHED response once
+        QRESYNC is enabled (RFC 7162 3.2.10); after any queued update that still counts the messages."""
+        if not gone:
+            return
+        self._flush_queued()
+        if self.qresync:
+            self.send_untagged_many([b"VANISHED " + syntax.compact(sorted(uid for _, uid in gone))])
+        else:
+            self.send_untagged_many([b"%d EXPUNGE" % seq for seq, _ in gone])
 
 
 EXTENSIONS = (
@@ -518,6 +538,7 @@ EXTENSIONS = (
     b"UIDPLUS",  # RFC 4315
     b"MOVE",  # RFC 6851
     b"CONDSTORE",  # RFC 7162
+    b"QRESYNC",  # RFC 7162 3.2
     b"SPECIAL-USE",  # RFC 6154
     b"CHILDREN",  # RFC 3348
     b"LIST-EXTENDED",  # RFC 5258

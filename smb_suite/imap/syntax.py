@@ -250,18 +250,6 @@ def store_args(line: bytes) -> StoreArgs:
 # -- SELECT/EXAMINE parameters (RFC 4466 2.1, RFC 7162 3.1.8) ---------------------------------------------
 
 
-def select_params(line: bytes) -> set[bytes]:
-    if not line.strip():
-        return set()
-    items = tokens(line)
-    if len(items) != 1 or not isinstance(items[0], list):
-        raise IllegalClientResponse("SELECT parameters must be a parenthesised list")
-    names = {item.upper() for item in items[0] if isinstance(item, bytes)}
-    if names - {b"CONDSTORE"}:
-        raise IllegalClientResponse("unknown SELECT parameter")
-    return names
-
-
 # -- FETCH (RFC 3501 6.4.5, 9; RFC 7162 3.1.4) -------------------------------------------------------------
 
 
@@ -370,16 +358,26 @@ def _fetch_items(text: bytes) -> list[FetchItem]:
 class FetchArgs:
     items: list[FetchItem]
     changed_since: int | None
+    vanished: bool = False  # UID FETCH ... (CHANGEDSINCE n VANISHED), RFC 7162 3.2.6
+
+
+_MODIFIER = rb"(?:CHANGEDSINCE [0-9]{1,20}|VANISHED)"
+_FETCH_MODIFIERS = re.compile(rb"\s\((" + _MODIFIER + rb"(?: " + _MODIFIER + rb")?)\)$", re.I)
 
 
 def fetch_args(line: bytes) -> FetchArgs:
-    """fetch-att list (or a macro) and the optional (CHANGEDSINCE n) modifier (RFC 7162 3.1.4)."""
+    """fetch-att list (or a macro) and the optional modifiers (CHANGEDSINCE n) (RFC 7162 3.1.4) and VANISHED
+    (RFC 7162 3.2.6: only with CHANGEDSINCE)."""
     line = line.strip()
-    changed_since = None
-    modifier = re.search(rb"\s\(CHANGEDSINCE ([0-9]{1,20})\)$", line, re.I)
-    if modifier is not None:
-        changed_since = int(modifier.group(1))
-        line = line[: modifier.start()]
+    changed_since, vanished = None, False
+    modifiers = _FETCH_MODIFIERS.search(line)
+    if modifiers is not None:
+        words = modifiers.group(1).upper().split()
+        vanished = b"VANISHED" in words
+        if words.count(b"VANISHED") > 1 or b"CHANGEDSINCE" not in words:
+            raise IllegalClientResponse("VANISHED needs CHANGEDSINCE, once")
+        changed_since = int(words[words.index(b"CHANGEDSINCE") + 1])
+        line = line[: modifiers.start()]
     if line[:1] == b"(":
         if line[-1:] != b")":
             raise IllegalClientResponse("unbalanced parentheses in FETCH items")
@@ -390,7 +388,7 @@ def fetch_args(line: bytes) -> FetchArgs:
         items = _fetch_items(line)
     if not items:
         raise IllegalClientResponse("FETCH needs at least one item")
-    return FetchArgs(items, changed_since)
+    return FetchArgs(items, changed_since, vanished)
 
 
 # -- LIST-EXTENDED (RFC 5258, RFC 6154 SPECIAL-USE, RFC 5819 LIST-STATUS) and STATUS items ----------------------

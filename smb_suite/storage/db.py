@@ -108,6 +108,8 @@ mailboxes = sa.Table(
     sa.Column("highestmodseq", sa.BigInteger, nullable=False, server_default="1"),
     # RFC 8474 MAILBOXID: random, so it tells nothing about other folders, users or tenants; kept by RENAME
     sa.Column("object_id", sa.String(64), nullable=False, server_default=""),
+    # RFC 7162 QRESYNC: removals up to this mod-sequence may have been forgotten (table `expunged` is bounded)
+    sa.Column("vanished_floor", sa.BigInteger, nullable=False, server_default="0"),
     sa.UniqueConstraint("user_id", "name"),
     sqlite_autoincrement=True,  # ids key paths and caches: never reused (issue 11)
 )
@@ -128,6 +130,17 @@ messages = sa.Table(
     sa.UniqueConstraint("mailbox_id", "uid"),
     sa.Index("ix_messages_mailbox_modseq", "mailbox_id", "modseq"),
     sqlite_autoincrement=True,  # ids key paths and caches: never reused (issue 11)
+)
+
+# RFC 7162 3.2 QRESYNC: UIDs expunged (or moved away) with the mod-sequence of their removal, so a client can
+# learn what vanished since it last looked; at most index.KEEP_EXPUNGED per folder (see mailboxes.vanished_floor).
+expunged = sa.Table(
+    "expunged",
+    metadata,
+    sa.Column("mailbox_id", sa.Integer, sa.ForeignKey("mailboxes.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("uid", sa.BigInteger, primary_key=True),
+    sa.Column("modseq", sa.BigInteger, nullable=False),
+    sa.Index("ix_expunged_mailbox_modseq", "mailbox_id", "modseq"),
 )
 
 # What FETCH and SEARCH need without opening the file (mail/summary.py), one row per message, computed when

@@ -19,6 +19,7 @@ from smb_suite.mail.summary import SearchText, Summary
 from smb_suite.storage import db
 
 CHUNK = 500  # bound parameters per IN (...) query: SQLite allows 32766, PostgreSQL 65535
+KEEP_EXPUNGED = 10_000  # expunged UIDs remembered per folder for QRESYNC (RFC 7162 3.2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,5 +340,40 @@ def deleted(conn: sa.Connection, mailbox_id: int) -> list[StoredMessage]:
 
 
 def remove(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> None:
+    """Delete the rows of `uids`; their removal takes a new mod-sequence (`vanish`)."""
     for chunk in chunks(uids):
         conn.execute(sa.delete(db.messages).where(db.messages.c.mailbox_id == mailbox_id, db.messages.c.uid.in_(chunk)))
+    vanish(conn, mailbox_id, uids)
+
+
+def vanish(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> None:
+    """RFC 7162 3.2: messages leaving a folder (expunge, move) take a new mod-sequence, remembered with their
+    UIDs; beyond KEEP_EXPUNGED per folder the oldest are forgotten and the folder's floor says up to where."""
+    modseq = next_modseq(conn, mailbox_id)
+    if not uids:
+        return
+    conn.execute(sa.insert(db.expunged), [{"mailbox_id": mailbox_id, "uid": uid, "modseq": modseq} for uid in uids])
+    table = db.expunged
+    cutoff = conn.execute(
+        sa.select(table.c.modseq)
+        .where(table.c.mailbox_id == mailbox_id)
+        .order_by(table.c.modseq.desc())
+        .offset(KEEP_EXPUNGED)
+        .limit(1)
+    ).scalar()
+    if cutoff is not None:
+        conn.execute(sa.delete(table).where(table.c.mailbox_id == mailbox_id, table.c.modseq <= cutoff))
+        # cutoffs only grow: everything at or below the last one is gone, and new removals take higher values
+        conn.execute(sa.update(db.mailboxes).where(db.mailboxes.c.id == mailbox_id).values(vanished_floor=cutoff))
+
+
+def expunged_since(conn: sa.Connection, mailbox_id: int, modseq: int) -> list[int] | None:
+    """UIDs removed after `modseq`, ascending; None when some of those may have been forgotten."""
+    floor = conn.execute(sa.select(db.mailboxes.c.vanished_floor).where(db.mailboxes.c.id == mailbox_id)).scalar()
+    if floor is None or floor > modseq:
+        return None
+    table = db.expunged
+    query = (
+        sa.select(table.c.uid).where(table.c.mailbox_id == mailbox_id, table.c.modseq > modseq).order_by(table.c.uid)
+    )
+    return [int(uid) for uid in conn.execute(query).scalars()]

@@ -73,6 +73,12 @@ class Messages(Folders):
             ).scalars()
             return current, changed, [int(uid) for uid in uids]
 
+    def vanished_since(self, mailbox: Mailbox, modseq: int) -> list[int] | None:
+        """UIDs expunged or moved away after `modseq` (RFC 7162 3.2); None when the folder may have forgotten
+        some of them (then every UID not present counts as vanished)."""
+        with self._engine.connect() as conn:
+            return index.expunged_since(conn, mailbox.id, modseq)
+
     def summaries(self, mailbox: Mailbox, uids: list[int]) -> dict[int, Summary]:
         with self._engine.connect() as conn:
             return index.summaries(conn, mailbox.id, uids)
@@ -175,7 +181,6 @@ class Messages(Folders):
             if not doomed:
                 return []
             index.remove(conn, mailbox.id, [m.uid for m in doomed])
-            index.next_modseq(conn, mailbox.id)
             self.quota.release(conn, owner.tenant_id, sum(m.size for m in doomed), owner.id)
         for message in doomed:
             paths.message_file(folder, message.filename).unlink(missing_ok=True)

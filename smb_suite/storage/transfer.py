@@ -242,9 +242,9 @@ class Transfers(Messages):
                 fsync_dir(source_folder / "cur")
                 fsync_dir(source_folder / "new")
                 first, modseq = index.allocate(conn, target.id, len(moved))
-                index.next_modseq(conn, source.id)
                 now = int(self._clock())
                 present = {path.name for path, _ in moved}
+                index.vanish(conn, source.id, [m.uid for m in messages if Path(m.filename).name in present])
                 pairs: list[tuple[int, int]] = []
                 for message in (m for m in messages if Path(m.filename).name in present):
                     uid = first + len(pairs)

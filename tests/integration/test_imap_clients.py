@@ -139,17 +139,18 @@ def test_mbsync_syncs_500_messages_both_ways_and_a_second_run_changes_nothing(
         assert untagged(wire.ok("SEARCH SUBJECT offline"), b"SEARCH") == [b"* SEARCH %d" % (FOLDERS["Work"] + 1)]
 
 
-def run_mutt(daemon: Daemon, home: Path, keys: str) -> None:
-    """mutt driven by pushed keys in a pseudo-terminal (`script`), as a person at a terminal would."""
+def run_mutt(daemon: Daemon, home: Path, keys: str, settings: str = "", options: str = "") -> None:
+    """mutt driven by pushed keys in a pseudo-terminal (`script`), as a person at a terminal would; `settings`
+    are more muttrc lines, `options` more command-line options."""
     url = f"imap://{OWNER.replace('@', '%40')}@127.0.0.1:{daemon.ports['imap']}"
     rc = home / "muttrc"
     rc.write_text(
         f'set imap_user="{OWNER}"\nset imap_pass="{OWNER_PASSWORD}"\nset folder="{url}/"\nset spoolfile="+INBOX"\n'
         "set ssl_starttls=no\nset ssl_force_tls=no\nset quit=yes\nset move=no\nset delete=yes\n"
         "set confirmappend=no\nset confirmcreate=no\nset mail_check=0\nset sleep_time=0\nset wait_key=no\n"
-        "set pipe_decode=no\n"
+        "set pipe_decode=no\n" + settings
     )
-    command = f"mutt -n -F {rc} -e 'push \"{keys}<sync-mailbox><quit>\"'"
+    command = f"mutt -n {options} -F {rc} -e 'push \"{keys}<sync-mailbox><quit>\"'"
     env = {**os.environ, "TERM": "xterm", "HOME": str(home)}
     result = subprocess.run(
         ["script", "-qec", command, "/dev/null"], capture_output=True, timeout=120, env=env, stdin=subprocess.DEVNULL
