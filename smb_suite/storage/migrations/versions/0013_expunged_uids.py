@@ -1,15 +1,15 @@
 """expunged UIDs with the mod-sequence of their removal (RFC 7162 QRESYNC), and each folder's floor below which
 they may be forgotten (existing folders: everything up to now)
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
