@@ -1,15 +1,15 @@
 """expunged UIDs with the mod-sequence of their removal (RFC 7162 QRESYNC), and each folder's floor below which
 they may be forgotten (existing folders: everything up to now)
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
