@@ -171,18 +171,20 @@ def _split_multipart(body: bytes, boundary: str, limit: int) -> list[bytes]:
 
 
 def resolve(root: Part, path: list[int]) -> Part:
-    """The part a section number names; path is 0-based. Raises IndexError for a part that is not there: a
-    message that is not multipart has only part 1 (RFC 3501 6.4.5), so its "1.1" is empty, as Dovecot's is."""
-    current = root
+    """The part a section number names; path is 0-based. Raises IndexError for a part that is not there. A part
+    that is not multipart has one part, 1, itself (RFC 3501 6.4.5: a non-multipart message "only" has part 1),
+    and that one has none: "1.1" of a single-part message is empty, "1.1" of a text part is the text and
+    "1.1.1" empty, as Dovecot answers."""
+    current, itself = root, False
     for depth, index in enumerate(path):
         if depth and current.is_message:
-            current = current.children[0]
-        elif depth == 1 and current is root:
-            raise IndexError("a non-multipart message has only part 1")
+            current, itself = current.children[0], False
         if current.is_multipart:
-            current = current.children[index]
-        elif index != 0:
-            raise IndexError("a non-multipart part has only part 1")
+            current, itself = current.children[index], False
+        elif index != 0 or itself:
+            raise IndexError("a part that is not multipart has only part 1, itself")
+        else:
+            itself = True
     return current
 
 

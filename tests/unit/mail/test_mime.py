@@ -74,6 +74,9 @@ def test_a_message_that_is_not_multipart_has_only_part_1() -> None:
     root = mime.parse(b"Subject: hi\r\n\r\nbody\r\n")
     assert mime.section(root, [0], "", [], False) == b"body\r\n"
     assert mime.section(root, [0, 0], "", [], False) == b""
+    multipart = mime.parse(b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n\r\ntext\r\n--b--\r\n')
+    assert mime.section(multipart, [0, 0], "", [], False) == b"text"  # part 1 of a text part is itself
+    assert mime.section(multipart, [0, 0, 0], "", [], False) == b""
 
 
 @given(st.binary(max_size=400))
