@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from smb_suite import errors
 from smb_suite.directory.model import User
 from smb_suite.imap.search import HeaderCache
+from smb_suite.mail.sortfields import SortFields
 from smb_suite.mail.summary import SearchText
 from smb_suite.services import Services
 from smb_suite.storage.store import Mailbox, StoredMessage
@@ -59,6 +60,7 @@ class FolderState:
         self.followers: list[Follower] = []
         self.search_texts: dict[int, SearchText] = {}  # filled by the first SEARCH on a header (selected.py)
         self.header_cache = HeaderCache()  # other header fields, once a SEARCH HEADER asked for them
+        self.sort_fields: dict[int, SortFields] = {}  # filled by SORT and THREAD (sort.py)
         self.lock = asyncio.Lock()  # one refresh or own write at a time: a stale read never wins
         self._dirty = False
         self._refresher: asyncio.Task[None] | None = None

@@ -62,33 +62,30 @@ def decode(data: bytes) -> Value:
     """The inverse of `encode` (a stored ENVELOPE back into values, for SORT and THREAD): strings come back as
     str (8-bit octets as surrogates, as `encode` took them)."""
     stack: list[list[Value]] = [[]]
-    position = 0
-    while position < len(data):
-        match = _ITEM.match(data, position)
+    position, end, match_at = 0, len(data), _ITEM.match
+    while position < end:
+        match = match_at(data, position)
         if match is None:
             raise ValueError(f"not an IMAP value at octet {position}")
         position = match.end()
         opening, closing, quoted, size, _nil, number = match.groups()
-        if opening:
+        if quoted is not None:
+            unquoted = re.sub(rb"\\(.)", rb"\1", quoted) if b"\\" in quoted else quoted
+            stack[-1].append(unquoted.decode("utf-8", "surrogateescape"))
+        elif opening:
             stack.append([])
-            continue
-        if closing:
+        elif closing:
             if len(stack) == 1:
                 raise ValueError("unbalanced parentheses")
             done = stack.pop()
             stack[-1].append(done)
-            continue
-        value: Value = None
-        if quoted is not None:
-            value = re.sub(rb"\\(.)", rb"\1", quoted).decode("utf-8", "surrogateescape")
         elif size is not None:
-            value = data[position : position + int(size)].decode("utf-8", "surrogateescape")
+            stack[-1].append(data[position : position + int(size)].decode("utf-8", "surrogateescape"))
             position += int(size)
-            if position > len(data):
+            if position > end:
                 raise ValueError("a literal runs past the end")
-        elif number is not None:
-            value = int(number)
-        stack[-1].append(value)
+        else:
+            stack[-1].append(None if number is None else int(number))
     if len(stack) != 1 or len(stack[0]) != 1:
         raise ValueError("not one IMAP value")
     return stack[0][0]
@@ -121,6 +118,8 @@ class Summary:
 def decode_header(raw: str) -> str:
     """A stored header value as text: 8-bit octets as UTF-8, RFC 2047 encoded words decoded."""
     text = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if "=?" not in text:  # no encoded word: email.header would give the text back, four times slower
+        return text
     try:
         return str(email.header.make_header(email.header.decode_header(text)))
     except (LookupError, ValueError, UnicodeError, TypeError):  # unknown charset, broken encoded word

@@ -298,6 +298,11 @@ def summaries(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> dict
     return {int(row[0]): Summary(row[1], row[2], row[3], _text(row[4:])) for row in rows}
 
 
+def envelopes(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> dict[int, bytes]:
+    """uid -> the stored ENVELOPE (wire form) of the named messages that have one (SORT and THREAD keys)."""
+    return {int(row[0]): row[1] for row in _meta_rows(conn, mailbox_id, uids, (db.message_meta.c.envelope,))}
+
+
 def search_texts(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> dict[int, SearchText]:
     """uid -> the searchable header fields of the named messages that have them."""
     return {int(row[0]): _text(row[1:]) for row in _meta_rows(conn, mailbox_id, uids, TEXT_COLUMNS)}

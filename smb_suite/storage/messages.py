@@ -87,6 +87,10 @@ class Messages(Folders):
         with self._engine.connect() as conn:
             return index.identities(conn, mailbox.id, uids)
 
+    def envelopes(self, mailbox: Mailbox, uids: list[int]) -> dict[int, bytes]:
+        with self._engine.connect() as conn:
+            return index.envelopes(conn, mailbox.id, uids)
+
     def search_texts(self, mailbox: Mailbox, uids: list[int]) -> dict[int, SearchText]:
         with self._engine.connect() as conn:
             return index.search_texts(conn, mailbox.id, uids)
