@@ -11,7 +11,7 @@ from tests.daemon import Daemon
 from tests.imapwire import Wire, code, untagged
 
 LIMIT = 100_000  # this daemon's APPENDLIMIT
-QUOTA = '[tiers.mini]\nstorage_mb = 1\n[quota]\ndefault_tier = "mini"\n'
+QUOTA = '[tiers.starter]\nstorage_mb = 1\n[tiers.plus]\nstorage_mb = 100\n[quota]\ndefault_tier = "starter"\n'
 pytestmark = pytest.mark.daemon(f"[smtp]\nmax_message_size = {LIMIT}\n{QUOTA}", services=("smtp", "imap"))
 
 
