@@ -20,7 +20,7 @@ from twisted.mail.imap4 import IllegalClientResponse
 from smb_suite.imap import qresync, syntax, wire
 from smb_suite.imap.account import Account
 from smb_suite.imap.arguments import AppendMessage, arg_astring, arg_finalastring, arg_line, arg_messages
-from smb_suite.imap.mailbox import MailboxView, Session
+from smb_suite.imap.mailbox import DELIMITER, MailboxView, Session
 from smb_suite.imap.replies import Responder, run
 from smb_suite.services import Services
 from smb_suite.storage.store import Mailbox
@@ -39,6 +39,10 @@ class FolderServer(Responder, Session, Protocol):
     def connected(self) -> int: ...
     @property
     def mbox(self) -> MailboxView | None: ...  # the selected folder's view, if any
+    @property
+    def rev2(self) -> bool: ...  # IMAP4rev2 enabled (RFC 9051)
+    @property
+    def names(self) -> wire.MailboxNames: ...  # how folder names travel (UTF-8 under IMAP4rev2)
     def selected(self, view: MailboxView) -> None: ...  # the session now shows this folder (select state)
     def deselect(self) -> None: ...
     def enable_condstore(self) -> None: ...
@@ -67,7 +71,16 @@ async def send_status(server: FolderServer, name: str, wanted: tuple[str, ...]) 
         "MAILBOXID": f"({status.mailbox.object_id})",  # RFC 8474 4
     }
     text = " ".join(f"{item} {values[item]}" for item in wanted).encode("ascii")
-    server.sendUntaggedResponse(b"STATUS %b (%b)" % (wire.encode_mailbox(status.mailbox.name), text))
+    server.sendUntaggedResponse(b"STATUS %b (%b)" % (server.names.encode(status.mailbox.name), text))
+
+
+async def _send_list_of(server: FolderServer, name: str) -> None:
+    """The LIST response of one folder, with its attributes (SELECT under IMAP4rev2, RFC 9051 6.3.2)."""
+    for folder in await server.account.folders():
+        if folder.name == name:
+            attributes = " ".join(folder.attributes).encode("ascii")
+            separator = wire.string(DELIMITER.encode("ascii"))
+            server.sendUntaggedResponse(b"LIST (%b) %b %b" % (attributes, separator, server.names.encode(name)))
 
 
 def _created(mailbox: Mailbox) -> bytes:
@@ -82,20 +95,20 @@ class MailboxCommands:
     # -- folders (RFC 3501 6.3) -----------------------------------------------------------------------------
 
     def do_CREATE(self: FolderServer, tag: bytes, name: bytes) -> None:
-        run(self, tag, lambda: self.account.create(wire.decode_mailbox(name)), _created)
+        run(self, tag, lambda: self.account.create(self.names.decode(name)), _created)
 
     def do_DELETE(self: FolderServer, tag: bytes, name: bytes) -> None:
-        run(self, tag, lambda: self.account.delete(wire.decode_mailbox(name)), b"DELETE completed")
+        run(self, tag, lambda: self.account.delete(self.names.decode(name)), b"DELETE completed")
 
     def do_RENAME(self: FolderServer, tag: bytes, old: bytes, new: bytes) -> None:
-        work = lambda: self.account.rename(wire.decode_mailbox(old), wire.decode_mailbox(new))  # noqa: E731
+        work = lambda: self.account.rename(self.names.decode(old), self.names.decode(new))  # noqa: E731
         run(self, tag, work, b"RENAME completed")
 
     def do_SUBSCRIBE(self: FolderServer, tag: bytes, name: bytes) -> None:
-        run(self, tag, lambda: self.account.subscribe(wire.decode_mailbox(name)), b"SUBSCRIBE completed")
+        run(self, tag, lambda: self.account.subscribe(self.names.decode(name)), b"SUBSCRIBE completed")
 
     def do_UNSUBSCRIBE(self: FolderServer, tag: bytes, name: bytes) -> None:
-        run(self, tag, lambda: self.account.unsubscribe(wire.decode_mailbox(name)), b"UNSUBSCRIBE completed")
+        run(self, tag, lambda: self.account.unsubscribe(self.names.decode(name)), b"UNSUBSCRIBE completed")
 
     def do_STATUS(self: FolderServer, tag: bytes, mailbox: bytes, rest: bytes) -> None:
         """STATUS (RFC 3501 6.3.10) from the index, with HIGHESTMODSEQ (RFC 7162), APPENDLIMIT (RFC 7889), SIZE
@@ -105,7 +118,7 @@ class MailboxCommands:
             items = syntax.tokens(rest)
             if len(items) != 1:
                 raise IllegalClientResponse("STATUS needs a parenthesised list of items")
-            return send_status(self, wire.decode_mailbox(mailbox), syntax.status_items(items[0]))
+            return send_status(self, self.names.decode(mailbox), syntax.status_items(items[0]))
 
         run(self, tag, work, b"STATUS completed")
 
@@ -114,7 +127,7 @@ class MailboxCommands:
     def _select(self: FolderServer, tag: bytes, name: bytes, rest: bytes, writeable: int, command: bytes) -> None:
         """SELECT/EXAMINE: a failed SELECT leaves no folder selected; with QRESYNC, the client's copy is brought
         up to date (qresync.py)."""
-        if self.mbox is not None and self.qresync:  # RFC 7162 3.2.11: what follows is of another folder
+        if self.mbox is not None and (self.qresync or self.rev2):  # RFC 7162 3.2.11, RFC 9051 7.1
             self.sendUntaggedResponse(b"OK [CLOSED] previous folder closed")
         self.deselect()
 
@@ -122,7 +135,7 @@ class MailboxCommands:
             params = qresync.select_params(rest)
             if params.qresync is not None and not self.qresync:
                 raise IllegalClientResponse("QRESYNC must be enabled first (ENABLE QRESYNC)")  # RFC 7162 3.2.5
-            view = await self.account.select(wire.decode_mailbox(name), self, bool(writeable))
+            view = await self.account.select(self.names.decode(name), self, bool(writeable))
             if not self.connected:  # the client left meanwhile
                 view.close()
                 return None
@@ -133,11 +146,14 @@ class MailboxCommands:
             permanent = flags + b" \\*" if writeable else b""
             self.sendUntaggedResponse(b"OK [PERMANENTFLAGS (%b)] flags that persist" % permanent)
             self.sendUntaggedResponse(b"%d EXISTS" % view.count())
-            self.sendUntaggedResponse(b"0 RECENT")
-            unseen = view.first_unseen()
-            if unseen is not None:
-                self.sendUntaggedResponse(b"OK [UNSEEN %d] first unseen message" % unseen)
             mailbox: Mailbox = view.mailbox
+            if self.rev2:  # RFC 9051 6.3.2: a LIST response for the folder; no RECENT, no [UNSEEN n]
+                await _send_list_of(self, mailbox.name)
+            else:
+                self.sendUntaggedResponse(b"0 RECENT")
+                unseen = view.first_unseen()
+                if unseen is not None:
+                    self.sendUntaggedResponse(b"OK [UNSEEN %d] first unseen message" % unseen)
             self.sendUntaggedResponse(b"OK [UIDVALIDITY %d] UIDs valid" % mailbox.uidvalidity)
             self.sendUntaggedResponse(b"OK [UIDNEXT %d] predicted next UID" % mailbox.uidnext)
             self.sendUntaggedResponse(b"OK [HIGHESTMODSEQ %d] highest mod-sequence" % mailbox.highestmodseq)
@@ -182,7 +198,7 @@ class MailboxCommands:
         async def work() -> bytes:
             try:
                 new = [(m.message, m.flags, None if m.date is None else wire.parse_date_time(m.date)) for m in messages]
-                appended, uids = await self.account.append(wire.decode_mailbox(mailbox), new)
+                appended, uids = await self.account.append(self.names.decode(mailbox), new)
             finally:
                 for message in messages:
                     message.message.close()

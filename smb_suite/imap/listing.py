@@ -20,15 +20,15 @@ from smb_suite.imap.mailbox import DELIMITER
 from smb_suite.imap.replies import run
 
 
-def _matchers(reference: bytes, patterns: list[bytes]) -> list[wildcard.Wildcard]:
+def _matchers(names: wire.MailboxNames, reference: bytes, patterns: list[bytes]) -> list[wildcard.Wildcard]:
     """The patterns compiled for linear-time matching; too many or too long ones are BAD (bounded work)."""
     if len(patterns) > wildcard.MAX_PATTERNS:
         raise IllegalClientResponse(f"LIST takes at most {wildcard.MAX_PATTERNS} patterns")
     if any(len(reference) + len(p) > wildcard.MAX_PATTERN for p in patterns):
         raise IllegalClientResponse(f"a LIST reference and pattern are limited to {wildcard.MAX_PATTERN} octets")
-    reference_name = wire.decode_mailbox(reference) if reference else ""
+    reference_name = names.decode(reference) if reference else ""
     try:
-        return [wildcard.list_matcher(reference_name, wire.decode_mailbox(p), DELIMITER) for p in patterns if p]
+        return [wildcard.list_matcher(reference_name, names.decode(p), DELIMITER) for p in patterns if p]
     except wildcard.PatternTooLong as exc:
         raise IllegalClientResponse(str(exc)) from exc
 
@@ -73,7 +73,7 @@ async def send_list(
     if patterns == [b""] and (options is None or not options.select):  # RFC 3501 6.3.8: the delimiter
         server.sendUntaggedResponse(command + b' (\\Noselect) %b ""' % separator)
         return
-    matchers = _matchers(reference, patterns)
+    matchers = _matchers(server.names, reference, patterns)
     folders = await server.account.folders()
     subscribed_below = {name for f in folders if f.subscribed for name in ancestors(f.name)}
     select = frozenset({"SUBSCRIBED"}) if options is None else options.select
@@ -91,7 +91,7 @@ async def send_list(
         attributes = list(folder.attributes)
         if mark_subscribed and folder.subscribed:
             attributes.append("\\Subscribed")
-        name = wire.encode_mailbox(folder.name)
+        name = server.names.encode(folder.name)
         line = b"%b (%b) %b %b%b" % (command, " ".join(attributes).encode("ascii"), separator, name, extended)
         server.sendUntaggedResponse(line)
         if options is not None and options.status:

@@ -33,6 +33,8 @@ class QuotaServer(Responder, Protocol):
     def services(self) -> Services: ...
     @property
     def account(self) -> Account: ...
+    @property
+    def names(self) -> wire.MailboxNames: ...  # how folder names travel (UTF-8 under IMAP4rev2)
 
 
 async def _roots(server: QuotaServer) -> dict[str, tuple[int, int]]:
@@ -55,13 +57,13 @@ class QuotaCommands:
     """The command table entries of GETQUOTAROOT, GETQUOTA and SETQUOTA, inherited by the server class."""
 
     def do_GETQUOTAROOT(self: QuotaServer, tag: bytes, mailbox: bytes) -> None:
-        name = wire.decode_mailbox(mailbox)
+        name = self.names.decode(mailbox)
 
         async def work() -> None:
             await self.services.runner.read(self.services.store.mailbox, self.account.user, name)
             roots = await _roots(self)
             names = b" ".join(wire.string(root.encode()) for root in roots)
-            self.sendUntaggedResponse(b"QUOTAROOT %b %b" % (wire.encode_mailbox(name), names))
+            self.sendUntaggedResponse(b"QUOTAROOT %b %b" % (self.names.encode(name), names))
             for root, (used, limit) in roots.items():
                 _send_quota(self, root, used, limit)
 

@@ -44,6 +44,10 @@ class SelectedServer(Responder, Protocol):
     def services(self) -> Services: ...
     @property
     def condstore(self) -> bool: ...
+    @property
+    def rev2(self) -> bool: ...  # IMAP4rev2 enabled (RFC 9051): SEARCH answers ESEARCH
+    @property
+    def names(self) -> wire.MailboxNames: ...  # how folder names travel (UTF-8 under IMAP4rev2)
     def enable_condstore(self) -> None: ...
     def send_untagged_many(self, messages: list[bytes], is_async: bool = False) -> None: ...
     def flush_updates(self) -> None: ...
@@ -59,7 +63,7 @@ def _transfer(
 
     async def work() -> bytes:
         uids = [u for _, u in view.select(ranges, bool(uid))]
-        result = await view.transfer(uids, wire.decode_mailbox(mailbox), move)
+        result = await view.transfer(uids, server.names.decode(mailbox), move)
         if not result.pairs:
             return name + b" completed"
         sources, targets = zip(*result.pairs, strict=True)
@@ -145,7 +149,10 @@ class SelectedCommands:
         query: list[Any],
         uid: int = 0,
     ) -> None:
-        """SEARCH, answered with `* ESEARCH` when the client gave RETURN options (RFC 4731)."""
+        """SEARCH, answered with `* ESEARCH` when the client gave RETURN options (RFC 4731), and always under
+        IMAP4rev2, where no RETURN means RETURN (ALL) (RFC 9051 6.4.4)."""
+        if returns is None and self.rev2:
+            returns = frozenset({"ALL"})
 
         async def work() -> None:
             job = search_job(self, charset, query)

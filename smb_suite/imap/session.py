@@ -94,6 +94,8 @@ class IMAPSession(  # type: ignore[misc]
         self._loopback = False
         self.condstore = False  # RFC 7162: MODSEQ in untagged FETCH once a CONDSTORE feature was used
         self.qresync = False  # RFC 7162 3.2: enabled by ENABLE QRESYNC
+        self.rev2 = False  # RFC 9051: IMAP4rev2 responses once the client enabled it
+        self.names = wire.MUTF7  # folder names on the wire: modified UTF-7, UTF-8 under IMAP4rev2
         self._command: bytes | None = None  # the command in progress, b"UID FETCH" style
         self._resume_scheduled = False
         self._overlong_tag: bytes | None = None  # discarding the rest of a line that was too long
@@ -416,11 +418,11 @@ class IMAPSession(  # type: ignore[misc]
         """RFC 5161 3.1: each extension named that can be enabled (ENABLERS) is, and listed in ENABLED once;
         other names are ignored."""
         enabled: dict[bytes, None] = {}
-        for name in rest.upper().split():
-            enable = self.ENABLERS.get(name)
-            if enable is not None:
-                enable(self)
-                enabled[name] = None
+        for name in rest.split():
+            canonical = _ENABLE_NAMES.get(name.upper())
+            if canonical is not None:
+                self.ENABLERS[canonical](self)
+                enabled[canonical] = None
         self.sendUntaggedResponse(b"ENABLED" + b"".join(b" " + name for name in enabled))
         self.sendPositiveResponse(tag, b"ENABLE completed")
 
@@ -430,11 +432,16 @@ class IMAPSession(  # type: ignore[misc]
     def enable_qresync(self) -> None:
         """RFC 7162 3.2.3: QRESYNC implies CONDSTORE; from now on expunges are reported as VANISHED."""
         self.condstore = self.qresync = True
+    def enable_imap4rev2(self) -> None:
+        """RFC 9051: ESEARCH for SEARCH, UTF-8 folder names, LIST in SELECT, no RECENT or [UNSEEN n]."""
+        self.rev2 = True
+        self.names = wire.UTF8
 
     # what ENABLE can turn on: the capability's name and what enabling it does to the session
     ENABLERS: ClassVar[dict[bytes, Callable[[IMAPSession], None]]] = {
         b"CONDSTORE": enable_condstore,  # RFC 7162 3.1
         b"QRESYNC": enable_qresync,  # RFC 7162 3.2
+        b"IMAP4rev2": enable_imap4rev2,  # RFC 9051 6.3.1
     }
 
     # -- COMPRESS (RFC 4978) ----------------------------------------------------------------------------------
@@ -531,6 +538,7 @@ class IMAPSession(  # type: ignore[misc]
 
 
 EXTENSIONS = (
+    b"IMAP4rev2",  # RFC 9051, enabled by ENABLE IMAP4rev2 (IMAP4rev1 stays the default)
     b"LITERAL+",  # RFC 7888
     b"ID",  # RFC 2971
     b"ENABLE",  # RFC 5161
@@ -557,6 +565,7 @@ _CB_AUTH_CHUNK: str = "_IMAP4Server__cbAuthChunk"  # twisted's name-mangled AUTH
 _EB_AUTH_CHUNK: str = "_IMAP4Server__ebAuthChunk"
 _INFLATE_STEPS = 16  # compress.INFLATE_CHUNK octets each, per reactor turn
 _STATES = ("unauth", "auth", "select", "logout")
+_ENABLE_NAMES = {name.upper(): name for name in IMAPSession.ENABLERS}  # capability names are case-insensitive
 _COMMAND = re.compile(rb"[A-Za-z][A-Za-z0-9-]{0,31}")
 _TAG = re.compile(rb'[^\x00-\x20\x7f-\xff(){%*"\\+]+')  # RFC 3501 9: a tag is ASTRING-CHARs but "+"
 

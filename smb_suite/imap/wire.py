@@ -10,13 +10,25 @@ from __future__ import annotations
 import datetime
 import functools
 import time
+from dataclasses import dataclass
 
 from twisted.mail.imap4 import decoder, encoder
 
 from smb_suite.errors import InvalidInput, InvalidMailboxName
 from smb_suite.mail.summary import encode, literal, string
 
-__all__ = ["decode_mailbox", "encode", "encode_mailbox", "flag_list", "internal_date", "literal", "string"]
+__all__ = [
+    "MUTF7",
+    "UTF8",
+    "MailboxNames",
+    "decode_mailbox",
+    "encode",
+    "encode_mailbox",
+    "flag_list",
+    "internal_date",
+    "literal",
+    "string",
+]
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -44,6 +56,34 @@ def decode_mailbox(raw: bytes | str) -> str:
 def encode_mailbox(name: str) -> bytes:
     """A folder name for the wire (RFC 3501 5.1.3), quoted when needed."""
     return string(encoder(name)[0])
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxNames:
+    """How folder names travel in one session: modified UTF-7 (RFC 3501 5.1.3), or UTF-8 once the client
+    enabled IMAP4rev2 (RFC 9051 5.1: "&" is then an ordinary character, and names are quoted UTF-8)."""
+
+    utf8: bool = False
+
+    def decode(self, raw: bytes | str) -> str:
+        if not self.utf8 or isinstance(raw, str):
+            return decode_mailbox(raw)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidMailboxName("folder name is not UTF-8") from exc
+
+    def encode(self, name: str) -> bytes:
+        if not self.utf8:
+            return encode_mailbox(name)
+        data = name.encode("utf-8")
+        if data.isascii():
+            return string(data)
+        return b'"' + data.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'  # RFC 9051 9 QUOTED-CHAR: UTF-8
+
+
+MUTF7 = MailboxNames(utf8=False)
+UTF8 = MailboxNames(utf8=True)
 
 
 def parse_date_time(raw: bytes) -> int:

@@ -188,3 +188,98 @@ def test_imaplib_fetches_emailid_and_savedate(server: Daemon) -> None:
         assert re.fullmatch(rb'1 \(EMAILID \(E[0-9a-f]{24}\) SAVEDATE "[^"]+" THREADID NIL\)', data[0]), data
     finally:
         client.logout()
+
+
+# -- IMAP4rev2 (RFC 9051), enabled per session; other sessions keep IMAP4rev1 --------------------------------------
+
+
+def rev2(wire: Wire) -> Wire:
+    assert untagged(wire.ok("ENABLE IMAP4rev2"), b"ENABLED") == [b"* ENABLED IMAP4rev2"]
+    return wire
+
+
+def test_imap4rev2_is_advertised_beside_imap4rev1_and_enabled_by_name(server: Daemon) -> None:
+    """RFC 9051 6.3.1 and 7.2.2: IMAP4rev2 in CAPABILITY, turned on by ENABLE (names are case-insensitive);
+    an unknown name is ignored and listed nowhere (RFC 5161 3.1)."""
+    with Wire(server) as wire:
+        capabilities = untagged(wire.ok("CAPABILITY"), b"CAPABILITY")[0].split()
+        assert b"IMAP4rev1" in capabilities and b"IMAP4rev2" in capabilities
+        enabled = untagged(wire.ok("ENABLE imap4REV2 X-NOTHING CONDSTORE IMAP4rev2"), b"ENABLED")
+        assert enabled == [b"* ENABLED IMAP4rev2 CONDSTORE"]
+
+
+def test_select_under_imap4rev2_sends_list_and_no_recent_while_a_rev1_session_gets_rev1(server: Daemon) -> None:
+    """RFC 9051 6.3.2: SELECT answers FLAGS, EXISTS, LIST, UIDVALIDITY, UIDNEXT and PERMANENTFLAGS; RECENT and
+    [UNSEEN n] are gone (appendix E). A session that did not enable IMAP4rev2 on the same folder at the same
+    time still gets RFC 3501's SELECT."""
+    with Wire(server) as new, Wire(server) as old:
+        name = new_folder(new, plain("unseen"))
+        rev2(new)
+        answer = new.ok(f"SELECT {name}")
+        assert untagged(answer, b"LIST") == [f'* LIST (\\HasNoChildren) "/" "{name}"'.encode()]
+        assert untagged(answer, b"RECENT") == []
+        assert not any(b"[UNSEEN" in line for line in answer)
+        assert all(any(code in line for line in answer) for code in (b"[UIDVALIDITY", b"[UIDNEXT", b"PERMANENTFLAGS"))
+        assert any(b"[CLOSED]" in line for line in new.ok("EXAMINE INBOX"))  # RFC 9051 7.1: CLOSED
+        answer = old.ok(f"SELECT {name}")
+        assert len(untagged(answer, b"RECENT")) == 1
+        assert any(b"[UNSEEN 1]" in line for line in answer)
+        assert untagged(answer, b"LIST") == []
+
+
+def test_search_under_imap4rev2_answers_esearch_and_rev1_answers_search(server: Daemon) -> None:
+    """RFC 9051 6.4.4: SEARCH without RETURN is RETURN (ALL) and answered with ESEARCH (TAG ...) [UID] ALL
+    set; nothing found is an ESEARCH with no ALL. RFC 3501 7.2.5 for the rev1 session on the same folder."""
+    with Wire(server) as new, Wire(server) as old:
+        name = new_folder(new, plain("one"), plain("two"), plain("three"))
+        rev2(new).ok(f"SELECT {name}")
+        old.ok(f"SELECT {name}")
+        new.ok("STORE 2 +FLAGS.SILENT (\\Flagged)")
+        tag = b"w%d" % (new.count + 1)
+        assert untagged(new.ok("SEARCH UNFLAGGED"), b"ESEARCH") == [b'* ESEARCH (TAG "%b") ALL 1,3' % tag]
+        tag = b"w%d" % (new.count + 1)
+        assert untagged(new.ok("UID SEARCH ALL"), b"ESEARCH") == [b'* ESEARCH (TAG "%b") UID ALL 1:3' % tag]
+        tag = b"w%d" % (new.count + 1)
+        assert untagged(new.ok("SEARCH DELETED"), b"ESEARCH") == [b'* ESEARCH (TAG "%b")' % tag]
+        assert untagged(new.ok("SEARCH UNFLAGGED"), b"SEARCH") == []
+        assert untagged(old.ok("SEARCH UNFLAGGED"), b"SEARCH") == [b"* SEARCH 1 3"]
+        assert untagged(old.ok("SEARCH UNFLAGGED"), b"ESEARCH") == []
+
+
+def test_imap4rev2_folder_names_are_utf8_and_rev1_sees_them_in_modified_utf7(server: Daemon) -> None:
+    """RFC 9051 5.1: under IMAP4rev2 folder names are UTF-8 ("&" is an ordinary character); a rev1 session
+    sees the same folder in modified UTF-7 (RFC 3501 5.1.3)."""
+    suffix = secrets.token_hex(3)
+    utf8 = f"Café&Co{suffix}".encode()
+    with Wire(server) as new, Wire(server) as old:
+        rev2(new).ok(b'CREATE "' + utf8 + b'"')
+        assert untagged(new.ok(b'LIST "" "Caf*' + suffix.encode() + b'"'), b"LIST") == [
+            b'* LIST (\\HasNoChildren) "/" "' + utf8 + b'"'
+        ]
+        mutf7 = f"Caf&AOk-&-Co{suffix}".encode()
+        assert untagged(old.ok(f'LIST "" "Caf*{suffix}"'), b"LIST") == [b'* LIST (\\HasNoChildren) "/" "' + mutf7 + b'"']
+        assert b"[NONEXISTENT]" in new.no(b"SELECT " + mutf7)  # "&AOk-" is five characters under rev2
+        assert untagged(new.ok(b'STATUS "' + utf8 + b'" (MESSAGES)'), b"STATUS") == [
+            b'* STATUS "' + utf8 + b'" (MESSAGES 0)'
+        ]
+        old.ok(b"SELECT " + mutf7)
+
+
+def test_imaplib_enables_imap4rev2_beside_a_rev1_imaplib_session_on_the_same_folder(server: Daemon) -> None:
+    """A real client: imaplib's enable() turns IMAP4rev2 on in one session; its SEARCH is answered with
+    ESEARCH, while a second imaplib session on the same folder keeps SEARCH and RECENT (RFC 9051 appendix E)."""
+    with Wire(server) as wire:
+        name = new_folder(wire, plain("a"), plain("b"))
+    new, old = imaplib_client(server), imaplib_client(server)
+    try:
+        assert new.enable("IMAP4rev2")[0] == "OK"
+        assert new.response("ENABLED") == ("ENABLED", [b"IMAP4rev2"])
+        assert new.select(name)[0] == "OK" and old.select(name)[0] == "OK"
+        assert new.response("RECENT") == ("RECENT", [None])
+        assert old.response("RECENT")[1][0] is not None
+        assert new.search(None, "ALL") == ("OK", [None])
+        assert new.response("ESEARCH")[1][0].endswith(b") ALL 1:2")
+        assert old.search(None, "ALL") == ("OK", [b"1 2"])
+    finally:
+        new.logout()
+        old.logout()
