@@ -257,7 +257,8 @@ def test_imap4rev2_folder_names_are_utf8_and_rev1_sees_them_in_modified_utf7(ser
             b'* LIST (\\HasNoChildren) "/" "' + utf8 + b'"'
         ]
         mutf7 = f"Caf&AOk-&-Co{suffix}".encode()
-        assert untagged(old.ok(f'LIST "" "Caf*{suffix}"'), b"LIST") == [b'* LIST (\\HasNoChildren) "/" "' + mutf7 + b'"']
+        listed = untagged(old.ok(f'LIST "" "Caf*{suffix}"'), b"LIST")
+        assert listed == [b'* LIST (\\HasNoChildren) "/" "' + mutf7 + b'"']
         assert b"[NONEXISTENT]" in new.no(b"SELECT " + mutf7)  # "&AOk-" is five characters under rev2
         assert untagged(new.ok(b'STATUS "' + utf8 + b'" (MESSAGES)'), b"STATUS") == [
             b'* STATUS "' + utf8 + b'" (MESSAGES 0)'
