@@ -11,11 +11,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from smb_suite import config as config_module
+from smb_suite.billing import export
+from smb_suite.billing.contract import UserKind
+from smb_suite.billing.money import Month, parse_day
 from smb_suite.config import MIB, Config
 from smb_suite.directory.model import OPERATOR, Vacation
 from smb_suite.errors import ConfigError, SmbSuiteError
 from smb_suite.ops import (
     accounts,
+    billing,
     dns_records,
     domains,
     queue_admin,
@@ -281,6 +285,57 @@ def cmd_dkim_rotate(args: argparse.Namespace, services: Services) -> None:
     print(f"publish the new records (smb-suite dns {args.domain}); the old keys stay listed for {days} days")
 
 
+def cmd_user_kind(args: argparse.Namespace, services: Services) -> None:
+    day = parse_day(args.start) if args.start else None
+    user = billing.set_user_kind(services, OPERATOR, args.address, UserKind(args.kind), day)
+    print(f"{user.address} is billed as a {args.kind} user from {day or services.subscriptions.today()}")
+
+
+def cmd_subscription_show(args: argparse.Namespace, services: Services) -> None:
+    contract = billing.show_subscription(services, OPERATOR, args.tenant)
+    users = contract.users_on(services.subscriptions.today())
+    print(f"business\t{contract.business}")
+    print(f"sold by\t{contract.partner or 'the operator'}")
+    print(f"started\t{contract.start}")
+    print(f"users today\t{users[UserKind.STANDARD]} standard, {users[UserKind.DESKLESS]} deskless")
+    for change in contract.changes:
+        print(f"from {change.day}\t{billing.describe(change.state)}")
+
+
+def cmd_subscription_set(args: argparse.Namespace, services: Services) -> None:
+    edit = billing.Edit(args.plan or "", args.module, args.no_module, args.extension, args.no_extension)
+    day = parse_day(args.start) if args.start else None
+    contract = billing.set_subscription(services, OPERATOR, args.tenant, edit, day, args.partner)
+    change = contract.changes[-1]
+    print(f"{contract.business} from {change.day}: {billing.describe(change.state)}")
+
+
+def cmd_billing_statement(args: argparse.Namespace, services: Services) -> None:
+    found = billing.statement(services, OPERATOR, args.partner, Month.parse(args.month))
+    if args.csv:
+        sys.stdout.write(export.statement_csv(found.lines, found.totals))
+    elif args.json:
+        print(export.statement_json(found.partner, str(found.month), found.lines, found.totals))
+    else:
+        print("business\tmonth\tcontract year\tcurrency\tbilled\trate\tshare")
+        for line in found.lines:
+            print(
+                f"{line.business}\t{line.month}\t{line.contract_year}\t{line.currency}\t{line.billed}"
+                f"\t{line.rate} %\t{line.share}"
+            )
+        for total in found.totals:
+            print(f"total {total.currency}: billed {total.billed}, share {total.share}")
+
+
+def cmd_billing_invoice_lines(args: argparse.Namespace, services: Services) -> None:
+    month = Month.parse(args.month)
+    lines = billing.invoice_lines(services, OPERATOR, month)
+    if args.json:
+        print(export.invoice_json(str(month), lines))
+    else:
+        sys.stdout.write(export.invoice_csv(lines))
+
+
 # -- commands that manage the data folder or the process ----------------------------------------------------
 
 
@@ -314,6 +369,45 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
 def _target_or_off(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", nargs="?", help="an address here or elsewhere")
     parser.add_argument("--off", action="store_true", help="turn it off")
+
+
+def _from_day(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="the day it takes effect (default: today)")
+
+
+def _billing_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    actions = commands.add_parser("billing", help="subscriptions, statements and invoice lines").add_subparsers(
+        dest="action", required=True
+    )
+    subscription = actions.add_parser("subscription", help="what a business subscribes to").add_subparsers(
+        dest="verb", required=True
+    )
+    show = subscription.add_parser("show", help="the contract, its users by kind and every change")
+    show.add_argument("tenant")
+    show.set_defaults(run=cmd_subscription_show)
+    change = subscription.add_parser("set", help="start or change a business's subscription")
+    change.add_argument("tenant")
+    change.add_argument("--plan", help="a plan of the catalogue, or 'none'")
+    for flag, what in (("module", "module"), ("extension", "storage extension")):
+        change.add_argument(f"--{flag}", action="append", default=[], help=f"add a {what} (repeatable)")
+        change.add_argument(f"--no-{flag}", action="append", default=[], help=f"remove a {what} (repeatable)")
+    change.add_argument("--partner", help="first change only: the partner who sold it (default: the business's)")
+    _from_day(change)
+    change.set_defaults(run=cmd_subscription_set)
+    for name, run, text in (
+        ("statement", cmd_billing_statement, "a partner's revenue share for a month"),
+        ("invoice-lines", cmd_billing_invoice_lines, "what every business owes for a month, line by line"),
+    ):
+        command = actions.add_parser(name, help=text)
+        if run is cmd_billing_statement:
+            command.add_argument("partner", help="the partner's business")
+        command.add_argument("--month", required=True, metavar="YYYY-MM")
+        formats = command.add_mutually_exclusive_group()
+        formats.add_argument(
+            "--csv", action="store_true", help="CSV (RFC 4180)" + ("" if name == "statement" else ", the default")
+        )
+        formats.add_argument("--json", action="store_true", help="JSON, amounts as decimal strings")
+        command.set_defaults(run=run)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -378,6 +472,12 @@ def build_parser() -> argparse.ArgumentParser:
     limit.add_argument("limit_mb", metavar="MB|off")
     limit.set_defaults(run=cmd_user_quota)
 
+    kind = user.add_parser("kind", help="bill a mailbox as a standard or a deskless user (smaller mailbox)")
+    kind.add_argument("address")
+    kind.add_argument("kind", choices=[k.value for k in UserKind])
+    _from_day(kind)
+    kind.set_defaults(run=cmd_user_kind)
+
     alias = commands.add_parser("alias", help="aliases").add_subparsers(dest="action", required=True)
     add = alias.add_parser("add", help="deliver mail for ALIAS to TARGET")
     add.add_argument("alias")
@@ -435,6 +535,8 @@ def build_parser() -> argparse.ArgumentParser:
     quota.add_parser("check", help="recompute usage from disk and report any difference").set_defaults(
         run=cmd_quota_check
     )
+
+    _billing_commands(commands)
 
     site = commands.add_parser("site", help="websites").add_subparsers(dest="action", required=True)
     site_publish = site.add_parser("publish", help="build a domain's site from its content and make it live")

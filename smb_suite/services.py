@@ -16,6 +16,7 @@ from smb_suite.auth.apppasswords import AppPasswords
 from smb_suite.auth.credentials import CredentialCache
 from smb_suite.auth.sessions import WebSessions
 from smb_suite.auth.throttle import LoginThrottle
+from smb_suite.billing.records import Subscriptions
 from smb_suite.config import Config, parse_nameserver
 from smb_suite.delivery import Delivery
 from smb_suite.delivery.notices import OwnerNotices
@@ -58,6 +59,7 @@ class Services:
     throttle: LoginThrottle
     credentials: CredentialCache
     web_sessions: WebSessions
+    subscriptions: Subscriptions
     clock: Callable[[], float] = time.time
     listening: dict[str, int] = field(default_factory=dict)  # service -> bound port, filled in by the daemon
 
@@ -74,12 +76,13 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
     sites = SiteStore(engine, config.sites_dir, quota)
     content = ContentStore(engine, clock)
     app_passwords = AppPasswords(engine, clock)
+    subscriptions = Subscriptions(engine, clock)
     # what other parts keep about a user or a domain goes in the directory's transaction that removes it
     directory = Directory(
         engine,
         clock,
         reservation.rules_of(config),
-        user_records=(app_passwords, store),
+        user_records=(app_passwords, store, subscriptions),
         domain_records=(content, sites),
     )
     runner = StoreRunner()
@@ -106,6 +109,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         throttle=LoginThrottle(engine, config.login, clock),
         credentials=CredentialCache(config.login.credential_cache_ttl, clock),
         web_sessions=WebSessions(engine, clock),
+        subscriptions=subscriptions,
         dkim=dkim,
         resolver=Resolver([parse_nameserver(server) for server in config.dns.nameservers], config.dns.timeout),
         clock=clock,

@@ -303,6 +303,43 @@ web_sessions = sa.Table(
     sa.Column("expires_at", sa.BigInteger, nullable=False, index=True),
 )
 
+# Billing (billing/records.py). One subscription per business, sold by a partner (its business) or the operator
+# (NULL). Every change is a row holding the whole subscription from its day on (days are ISO dates, UTC).
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), primary_key=True),
+    sa.Column("partner_id", sa.Integer, sa.ForeignKey("tenants.id"), nullable=True, index=True),
+    sa.Column("start_day", sa.String(10), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+subscription_changes = sa.Table(
+    "subscription_changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), nullable=False, index=True),
+    sa.Column("day", sa.String(10), nullable=False),
+    sa.Column("plan", sa.String(50), nullable=True),
+    sa.Column("modules", sa.String(200), nullable=False, server_default=""),  # space-separated names
+    sa.Column("extensions", sa.String(500), nullable=False, server_default=""),
+    sa.Column("recorded_at", sa.BigInteger, nullable=False),
+    sa.Column("actor", sa.String(320), nullable=False),
+)
+
+# Named users by kind over time: a user without a row is a standard user from the day it was created; a kind
+# change closes its row and opens another; removing the user closes its row, which outlives it (no foreign key).
+billing_seats = sa.Table(
+    "billing_seats",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), nullable=False, index=True),
+    sa.Column("user_id", sa.Integer, nullable=False, index=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("start_day", sa.String(10), nullable=False),
+    sa.Column("end_day", sa.String(10), nullable=True),
+)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
