@@ -80,7 +80,7 @@ def references(messages: Iterable[Threadable]) -> list[Thread]:
             node.parent.children.remove(node)
             node.parent = None
     roots = [node for node in {id(n): n for n in (*by_id.values(), *nodes)}.values() if node.parent is None]  # (2)
-    roots = _prune(roots, top=True)  # (4)
+    roots = _prune(roots)  # (4)
     for root in roots:  # (5)
         _sort(root.children)
         if root.number is None:
@@ -119,35 +119,47 @@ def _parents_of(message: Threadable) -> list[str]:
     return [ref for ref in found if own is None or ref != own.group()]
 
 
-def _prune(nodes: list[Thread], top: bool) -> list[Thread]:
+def _prune(roots: list[Thread]) -> list[Thread]:
     """Step 4: dummies without children go; a dummy's children take its place, except that several children
-    are not promoted to the top level."""
-    kept: list[Thread] = []
-    for node in nodes:
-        node.children = _prune(node.children, top=False)
+    are not promoted to the top level. Iterative: a reply chain may be thousands of messages deep."""
+    for node in reversed(_walk(roots)):  # children before their parents
+        kept: list[Thread] = []
         for child in node.children:
+            kept.extend(child.children if child.number is None else [child])
+        node.children = kept
+        for child in kept:
             child.parent = node
-        if node.number is None and not node.children:
-            continue
-        if node.number is None and (not top or len(node.children) == 1):
-            for child in node.children:
-                child.parent = None if top else node.parent
-            kept.extend(node.children)
-            continue
-        kept.append(node)
-    return kept
+    top: list[Thread] = []
+    for root in roots:
+        if root.number is None and len(root.children) < 2:
+            for child in root.children:
+                child.parent = None
+            top.extend(root.children)
+        else:
+            top.append(root)
+    return top
+
+
+def _walk(roots: list[Thread]) -> list[Thread]:
+    """Every container under `roots`, each before its descendants."""
+    found: list[Thread] = []
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        stack.extend(node.children)
+    return found
 
 
 def _sort(siblings: list[Thread]) -> None:
     siblings.sort(key=lambda node: node.order)
 
 
-def _sort_tree(node: Thread) -> None:
-    for child in node.children:
-        _sort_tree(child)
-    _sort(node.children)
-    if node.number is None and node.children:
-        node.order = node.children[0].order
+def _sort_tree(root: Thread) -> None:
+    for node in reversed(_walk([root])):  # children first: a dummy is ordered by its first child
+        _sort(node.children)
+        if node.number is None and node.children:
+            node.order = node.children[0].order
 
 
 def _subject(node: Thread) -> BaseSubject:
@@ -191,20 +203,28 @@ def _merge_subjects(roots: list[Thread]) -> list[Thread]:
 
 
 def wire(threads: Sequence[Thread]) -> bytes:
-    """The THREAD response's data (RFC 5256 4): `(3 6 (4 23)(44 7 96))`, a dummy showing as no number."""
-    return b"".join(b"(" + _members(thread) + b")" for thread in threads)
-
-
-def _members(node: Thread) -> bytes:
-    parts: list[bytes] = []
-    current: Thread | None = node
-    while current is not None:
-        if current.number is not None:
-            parts.append(b"%d" % current.number)
-        if len(current.children) == 1:
-            current = current.children[0]
+    """The THREAD response's data (RFC 5256 4): `(3 6 (4 23)(44 7 96))`, a dummy showing as no number. A chain
+    of single replies is one list of numbers; iterative, whatever the depth."""
+    out: list[bytes] = []
+    stack: list[bytes | Thread] = []
+    for thread in reversed(threads):
+        stack += [b")", thread, b"("]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bytes):
+            out.append(item)
             continue
-        if current.children:
-            parts.append(b"".join(b"(" + _members(child) + b")" for child in current.children))
-        current = None
-    return b" ".join(parts)
+        numbers: list[bytes] = []
+        node = item
+        while True:
+            if node.number is not None:
+                numbers.append(b"%d" % node.number)
+            if len(node.children) != 1:
+                break
+            node = node.children[0]
+        out.append(b" ".join(numbers))
+        if node.children and numbers:
+            out.append(b" ")
+        for child in reversed(node.children):
+            stack += [b")", child, b"("]
+    return b"".join(out)

@@ -98,3 +98,12 @@ def test_every_message_appears_exactly_once(specs: list[tuple[int, str, int, str
     for algorithm in (references, ordered_subject):
         numbers = wire(algorithm(messages)).replace(b"(", b" ").replace(b")", b" ").split()
         assert sorted(int(n) for n in numbers) == list(range(1, len(messages) + 1))
+
+
+def test_deep_reply_chains_and_combs_need_no_recursion() -> None:
+    """A mailing list thread where each message answers the one before it, thousands deep."""
+    depth = 5000
+    chain = [message(1)] + [message(n, refs=ids(n - 1)) for n in range(2, depth + 1)]
+    assert wire(references(chain)) == b"(" + b" ".join(b"%d" % n for n in range(1, depth + 1)) + b")"
+    comb = [message(1)] + [message(n, refs=ids(n - 2 if n % 2 else max(1, n - 3))) for n in range(2, depth + 1)]
+    assert wire(references(comb)).count(b"(") > depth // 3
