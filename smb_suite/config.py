@@ -680,6 +680,19 @@ def _deskless_problems(item: PlanConfig | ModuleConfig | ExtensionConfig) -> lis
     return ["must not be more than price"] if deskless is not None and deskless > item.price else []
 
 
+def _offered_extensions(config: Config, billing_table: dict[str, Any]) -> Config:
+    """The built-in storage extension is offered only where its tiers exist: a file that replaces the built-in
+    tiers and writes no [billing.extensions.NAME] still loads (extensions written in the file are checked)."""
+    if "extensions" in billing_table:
+        return config
+    offered = {
+        name: extension
+        for name, extension in config.billing.extensions.items()
+        if {extension.from_tier, extension.tier} <= set(config.tiers)
+    }
+    return dataclasses.replace(config, billing=dataclasses.replace(config.billing, extensions=offered))
+
+
 def _catalogue_tier_problems(where: str, config: Config) -> list[str]:
     return [
         f"{where}: [billing.extensions.{name}] {key}: no tier named {tier!r}"
@@ -717,7 +730,7 @@ def load(path: Path | None) -> Config:
             section_type: Any = schema[section_name].default_factory
             sections[section_name] = _load_table(f"{where}: [{section_name}]", table, section_type, errors)
     if not errors:
-        config = Config(**sections)
+        config = _offered_extensions(Config(**sections), raw.get("billing", {}))
         if config.quota.default_tier not in config.tiers:
             errors.append(f"{where}: [quota] default_tier: no tier named {config.quota.default_tier!r}")
         errors.extend(_catalogue_tier_problems(where, config))

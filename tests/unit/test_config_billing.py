@@ -76,3 +76,9 @@ def test_an_extension_must_name_existing_tiers(tmp_path: Path) -> None:
         _load(
             tmp_path, '[billing.extensions.big]\nfrom_tier = "starter"\ntier = "huge"\nprice = "1"\ncurrency = "EUR"\n'
         )
+
+
+def test_own_tiers_without_starter_and_plus_load_without_the_built_in_extension(tmp_path: Path) -> None:
+    loaded = _load(tmp_path, '[tiers.mini]\nstorage_mb = 1\n[quota]\ndefault_tier = "mini"\n')
+    assert loaded.billing.extensions == {}
+    assert loaded.billing.plans == config.Config().billing.plans
