@@ -1,7 +1,8 @@
 """FETCH answers compared with a reference Dovecot (Debian dovecot-imapd, started privately by bench/dovecot.py):
 the same tricky messages (tests/mimecorpus.py) are appended to both servers, and ENVELOPE, BODYSTRUCTURE, BODY,
 HEADER.FIELDS, BODY[n] and RFC822.SIZE must be the same octets (strings compared whatever their quoted or literal
-form). Where Dovecot and RFC 3501 disagree we follow the RFC: those differences are listed in KNOWN, with why."""
+form), and SEARCH on addresses, headers and text finds the same messages. Where Dovecot and RFC 3501 disagree we
+follow the RFC: those differences are listed in KNOWN, with why."""
 
 from __future__ import annotations
 
@@ -154,8 +155,25 @@ def fetch_items(response: bytes) -> dict[str, bytes]:
     return items
 
 
-def answers(port: int) -> dict[str, dict[str, bytes]]:
-    """Every message of the corpus appended to a new folder, then fetched: {message: {item: value}}."""
+SEARCHES = [
+    'FROM "user-from@domain.org"',
+    'HEADER REPLY-TO "Reply Person"',
+    'HEADER SENDER "john@example.org"',
+    'CC "b@example.org"',
+    'CC "Bee, B."',
+    "TO undisclosed",
+    'CC "John Q. Public"',
+    "CHARSET UTF-8 FROM {6+}\r\nZo\xc3\xa9 M",
+    'SUBJECT "second subject"',
+    'HEADER X-Last "selected"',
+    'BODY "second line"',
+    'TEXT "inner text"',
+]
+
+
+def answers(port: int) -> tuple[dict[str, dict[str, bytes]], dict[str, bytes]]:
+    """Every message of the corpus appended to a new folder, then fetched and searched: {message: {item: value}}
+    and {search keys: response}."""
     with Wire(port) as wire:
         wire.command("DELETE Corpus")
         wire.ok("CREATE Corpus")
@@ -163,11 +181,14 @@ def answers(port: int) -> dict[str, dict[str, bytes]]:
             wire.append("Corpus", message)
         wire.ok("EXAMINE Corpus")
         lines = untagged(wire.ok(f"FETCH 1:* ({ITEMS})"), b"FETCH")
-    return {name: fetch_items(line) for name, line in zip(CORPUS, lines, strict=True)}
+        searches = {keys: untagged(wire.ok(f"SEARCH {keys}".encode("latin-1")), b"SEARCH")[0] for keys in SEARCHES}
+    return {name: fetch_items(line) for name, line in zip(CORPUS, lines, strict=True)}, searches
 
 
-def test_fetch_answers_match_dovecot_on_a_corpus_of_tricky_messages(server: Daemon, dovecot: Dovecot) -> None:
-    ours, theirs = answers(server.ports["imap"]), answers(dovecot.port)
+def test_fetch_and_search_answers_match_dovecot_on_a_corpus_of_tricky_messages(
+    server: Daemon, dovecot: Dovecot
+) -> None:
+    (ours, our_searches), (theirs, their_searches) = answers(server.ports["imap"]), answers(dovecot.port)
     differences = []
     for message, items in theirs.items():
         for item, value in items.items():
@@ -175,4 +196,10 @@ def test_fetch_answers_match_dovecot_on_a_corpus_of_tricky_messages(server: Daem
                 continue
             if ours[message].get(item) != value:
                 differences.append(f"{message} {item}:\n  ours:    {ours[message].get(item)!r}\n  dovecot: {value!r}")
+    differences += [
+        f"SEARCH {keys}: ours {our_searches[keys]!r}, dovecot {answer!r}"
+        for keys, answer in their_searches.items()
+        if our_searches[keys] != answer
+    ]
     assert not differences, "\n".join(differences)
+    assert b"* SEARCH" not in their_searches.values(), their_searches  # each search finds something
