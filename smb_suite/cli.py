@@ -19,6 +19,7 @@ from smb_suite.directory.model import OPERATOR, Vacation
 from smb_suite.errors import ConfigError, SmbSuiteError
 from smb_suite.ops import (
     accounts,
+    backup,
     billing,
     dns_records,
     domains,
@@ -366,6 +367,30 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     return daemon.serve(config)
 
 
+def cmd_backup(args: argparse.Namespace, config: Config) -> int:
+    if args.dest is None:
+        taken = backup.backup(config, args.first)
+        print(
+            f"backup {taken.snapshot}: {taken.copied} file(s) copied ({format_bytes(taken.copied_bytes)}), "
+            f"{taken.linked} unchanged file(s) linked to the previous backup; database schema {taken.schema}"
+        )
+        if taken.expunged:
+            print(f"{taken.expunged} message(s) expunged during the backup were left out")
+        return 0
+    if str(args.first) != "verify":
+        raise SmbSuiteError(f"unknown backup action {args.first}: use 'backup DEST' or 'backup verify DEST'")
+    checked = backup.verify(args.dest)
+    print(f"backup {checked.snapshot} is intact: {checked.files} file(s), {format_bytes(checked.size)} checked")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, config: Config) -> int:
+    restored = backup.restore(config, args.dest)
+    print(f"restored {restored.files} file(s) into {restored.data_dir} (database schema {restored.schema})")
+    print("start the daemon (smb-suite serve): it brings the index and the Maildirs in line at start")
+    return 0
+
+
 def _target_or_off(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", nargs="?", help="an address here or elsewhere")
     parser.add_argument("--off", action="store_true", help="turn it off")
@@ -419,6 +444,17 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--demo", action="store_true", help="also create example.test and demo@example.test")
     init.set_defaults(process=cmd_init)
     commands.add_parser("serve", help="run every service in one process").set_defaults(process=cmd_serve)
+    backup_command = commands.add_parser(
+        "backup",
+        usage="smb-suite backup [verify] DEST",
+        help="take a consistent backup into DEST while the daemon runs (again: incremental), or verify one",
+    )
+    backup_command.add_argument("first", type=Path, metavar="[verify] DEST")
+    backup_command.add_argument("dest", type=Path, nargs="?", help=argparse.SUPPRESS)
+    backup_command.set_defaults(process=cmd_backup)
+    restore_command = commands.add_parser("restore", help="restore the newest backup in DEST into an empty data folder")
+    restore_command.add_argument("dest", type=Path, metavar="DEST")
+    restore_command.set_defaults(process=cmd_restore)
 
     domain = commands.add_parser("domain", help="hosted domains").add_subparsers(dest="action", required=True)
     add = domain.add_parser("add", help="host a domain")

@@ -30,6 +30,7 @@ Core code raises these; each front end translates them to its wire format in one
     │   │                           (SMTP 454 4.7.0, IMAP NO [UNAVAILABLE], web 429)
     │   └── DnsFailure              a DNS lookup timed out or its server failed (not: the name has no record)
     ├── Undeliverable               the outbound queue can never deliver this (no such domain, null MX)
+    ├── BackupError                 a backup fails verification, or cannot be taken or restored here
     └── PolicyReject                a policy decision with its own SMTP code and text
 """
 
@@ -159,3 +160,8 @@ class LoginLocked(TemporaryFailure):
     def __init__(self, text: str, until: int) -> None:
         super().__init__(text)
         self.until = until
+
+
+class BackupError(SmbSuiteError):
+    """A backup is damaged (a checksum, a missing file, a database that fails its check) or cannot be taken or
+    restored here (an unsupported database, a data folder that is not empty)."""

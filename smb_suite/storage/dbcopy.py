@@ -1,0 +1,145 @@
+"""Online copies of the database for backups, one backend per kind of database (docs/ARCHITECTURE.md, backups).
+
+A backend makes a consistent copy while the daemon writes, and lets the caller read that same snapshot (which
+message files its rows name) in the same step, so the files a backup takes are exactly those of its rows.
+SQLite copies through its online backup API and reads the copy. PostgreSQL (issue 14) fits the same shape:
+a REPEATABLE READ transaction exports its snapshot, `pg_dump --snapshot` writes the copy, `read` runs in that
+transaction; `check` restores into a scratch database, `restore` runs pg_restore.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+import sqlalchemy as sa
+
+from smb_suite.errors import BackupError
+from smb_suite.storage import db
+
+T = TypeVar("T")
+BUSY_TIMEOUT = 30.0  # seconds the copy waits for the daemon's writer to let go of a lock
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    """A message file a database names: Maildir `filename` of folder `mailbox_id` of user `user_id`."""
+
+    user_id: int
+    mailbox_id: int
+    inbox: bool
+    filename: str
+
+
+@dataclass(frozen=True, slots=True)
+class Contents:
+    """What a database snapshot refers to on disk, and the schema revision it is at."""
+
+    schema: str
+    messages: list[MessageRow]
+    queued: list[str]  # spool file names of the outbound queue
+
+
+class DatabaseBackend(Protocol):
+    """How one kind of database is copied, checked and put back."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def filename(self) -> str:
+        """The copy's file name inside a backup."""
+        ...
+
+    def dump(self, target: Path, read: Callable[[sa.Connection], T]) -> T:
+        """Write a consistent copy to `target` while others write; return `read` run on that same snapshot."""
+        ...
+
+    def restore(self, copy: Path) -> None:
+        """Make the copy the database this backend was made for (which must not exist yet)."""
+        ...
+
+
+class SqliteBackend:
+    """SQLite through its online backup API: one read transaction, so writers are never blocked (WAL)."""
+
+    name = "sqlite"
+    filename = "smb-suite.db"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def dump(self, target: Path, read: Callable[[sa.Connection], T]) -> T:
+        source = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT)
+        try:
+            copy = sqlite3.connect(target)
+            try:
+                source.backup(copy)  # all pages in one step: one consistent snapshot
+                copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+            finally:
+                copy.close()
+        finally:
+            source.close()
+        engine = sa.create_engine(f"sqlite:///{target}")
+        try:
+            with engine.connect() as conn:
+                return read(conn)
+        finally:
+            engine.dispose()
+
+    @staticmethod
+    def check(copy: Path) -> str | None:
+        """What is wrong with a copy (it does not open, fails PRAGMA integrity_check), or None."""
+        if not copy.is_file():
+            return f"{copy}: the database copy is missing"
+        try:
+            connection = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
+            try:
+                rows = connection.execute("PRAGMA integrity_check").fetchall()
+            finally:
+                connection.close()
+        except sqlite3.Error as error:
+            return f"{copy}: the database copy does not open ({error})"
+        if rows != [("ok",)]:
+            return f"{copy}: the database copy fails its integrity check ({'; '.join(str(r[0]) for r in rows[:5])})"
+        return None
+
+    def restore(self, copy: Path) -> None:
+        if self.path.exists():
+            raise BackupError(f"{self.path} exists: restore only into a new database")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(copy, self.path)
+
+
+def check_copy(backend: str, copy: Path) -> str | None:
+    """What is wrong with the database copy of a backup made by `backend`, or None."""
+    if backend != SqliteBackend.name:
+        return f"{copy}: a {backend} database copy, which this version cannot check"
+    return SqliteBackend.check(copy)
+
+
+def backend_for(url: str) -> DatabaseBackend:
+    """The backend for the configured database URL."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        return SqliteBackend(Path(parsed.database))
+    raise BackupError(f"backups of {parsed.get_backend_name()} databases are not supported yet (only SQLite)")
+
+
+def contents(conn: sa.Connection) -> Contents:
+    """The schema revision, the message files and the spooled outbound mail a database refers to."""
+    schema = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+    m, b = db.messages.c, db.mailboxes.c
+    rows = conn.execute(
+        sa.select(b.user_id, b.id, b.name, m.filename).join(db.mailboxes, b.id == m.mailbox_id).order_by(m.id)
+    ).all()
+    queued = conn.execute(sa.select(db.queue_messages.c.filename).order_by(db.queue_messages.c.id)).scalars()
+    return Contents(
+        str(schema),
+        [MessageRow(int(user), int(box), name == "INBOX", str(filename)) for user, box, name, filename in rows],
+        [str(name) for name in queued],
+    )
