@@ -328,6 +328,19 @@ def cmd_billing_statement(args: argparse.Namespace, services: Services) -> None:
             print(f"total {total.currency}: billed {total.billed}, share {total.share}")
 
 
+def cmd_billing_summary(args: argparse.Namespace, services: Services) -> None:
+    month = Month.parse(args.month)
+    lines = billing.summary(services, OPERATOR, month)
+    if args.csv:
+        sys.stdout.write(export.summary_csv(lines))
+    elif args.json:
+        print(export.summary_json(str(month), lines))
+    else:
+        print("partner\tcurrency\tbusinesses\tbilled\tshare")
+        for line in lines:
+            print(f"{line.partner or '(operator)'}\t{line.currency}\t{line.businesses}\t{line.billed}\t{line.share}")
+
+
 def cmd_billing_invoice_lines(args: argparse.Namespace, services: Services) -> None:
     month = Month.parse(args.month)
     lines = billing.invoice_lines(services, OPERATOR, month)
@@ -421,6 +434,7 @@ def _billing_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     change.set_defaults(run=cmd_subscription_set)
     for name, run, text in (
         ("statement", cmd_billing_statement, "a partner's revenue share for a month"),
+        ("summary", cmd_billing_summary, "every partner's billed amounts and shares for a month"),
         ("invoice-lines", cmd_billing_invoice_lines, "what every business owes for a month, line by line"),
     ):
         command = actions.add_parser(name, help=text)
@@ -429,7 +443,7 @@ def _billing_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
         command.add_argument("--month", required=True, metavar="YYYY-MM")
         formats = command.add_mutually_exclusive_group()
         formats.add_argument(
-            "--csv", action="store_true", help="CSV (RFC 4180)" + ("" if name == "statement" else ", the default")
+            "--csv", action="store_true", help="CSV (RFC 4180)" + (", the default" if name == "invoice-lines" else "")
         )
         formats.add_argument("--json", action="store_true", help="JSON, amounts as decimal strings")
         command.set_defaults(run=run)

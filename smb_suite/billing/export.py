@@ -9,13 +9,14 @@ import json
 from collections.abc import Sequence
 
 from smb_suite.billing.invoice import Line
-from smb_suite.billing.share import ShareLine, Total
+from smb_suite.billing.share import PartnerTotal, ShareLine, Total
 
 STATEMENT_FIELDS = ("business", "month", "contract_year", "currency", "billed", "rate_percent", "share")
 INVOICE_FIELDS = (
     "business", "month", "contract_year", "item", "unit", "description", "currency", "unit_price", "quantity",
     "days", "amount",
 )  # fmt: skip
+SUMMARY_FIELDS = ("partner", "currency", "businesses", "billed", "share")
 TOTAL = "TOTAL"
 
 
@@ -74,6 +75,24 @@ def invoice_csv(lines: Sequence[Line]) -> str:
 
 def invoice_json(month: str, lines: Sequence[Line]) -> str:
     return json.dumps({"month": month, "lines": [invoice_row(line) for line in lines]}, indent=2)
+
+
+def summary_row(total: PartnerTotal) -> dict[str, str | int]:
+    return {
+        "partner": total.partner,
+        "currency": total.currency,
+        "businesses": total.businesses,
+        "billed": str(total.billed),
+        "share": str(total.share),
+    }
+
+
+def summary_csv(lines: Sequence[PartnerTotal]) -> str:
+    return _csv(SUMMARY_FIELDS, [summary_row(line) for line in lines])
+
+
+def summary_json(month: str, lines: Sequence[PartnerTotal]) -> str:
+    return json.dumps({"month": month, "partners": [summary_row(line) for line in lines]}, indent=2)
 
 
 def _csv(fields: Sequence[str], rows: Sequence[dict[str, str | int]]) -> str:

@@ -3,7 +3,7 @@ contract year (the first year's rate, then the later years' rate), and the share
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -26,6 +26,17 @@ class ShareLine:
 @dataclass(frozen=True, slots=True)
 class Total:
     currency: str
+    billed: Decimal
+    share: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerTotal:
+    """One line of the operator's monthly summary: a partner ("" for what the operator sold) and a currency."""
+
+    partner: str
+    currency: str
+    businesses: int
     billed: Decimal
     share: Decimal
 
@@ -55,3 +66,18 @@ def totals(lines: Iterable[ShareLine]) -> list[Total]:
         billed, share = sums.get(line.currency, (Decimal(0), Decimal(0)))
         sums[line.currency] = (billed + line.billed, share + line.share)
     return [Total(currency, billed, share) for currency, (billed, share) in sorted(sums.items())]
+
+
+def partner_totals(partner: str, lines: Sequence[ShareLine]) -> list[PartnerTotal]:
+    """The partner's totals per currency with the number of businesses billed in it; what the operator sold
+    itself (partner "") earns no share."""
+    return [
+        PartnerTotal(
+            partner,
+            total.currency,
+            len({line.business for line in lines if line.currency == total.currency}),
+            total.billed,
+            total.share if partner else Decimal("0.00"),
+        )
+        for total in totals(lines)
+    ]

@@ -432,6 +432,7 @@ class IMAPSession(  # type: ignore[misc]
     def enable_qresync(self) -> None:
         """RFC 7162 3.2.3: QRESYNC implies CONDSTORE; from now on expunges are reported as VANISHED."""
         self.condstore = self.qresync = True
+
     def enable_imap4rev2(self) -> None:
         """RFC 9051: ESEARCH for SEARCH, UTF-8 folder names, LIST in SELECT, no RECENT or [UNSEEN n]."""
         self.rev2 = True

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from smb_suite.billing.contract import Contract, State, UserKind
 from smb_suite.billing.invoice import Line, month_lines
 from smb_suite.billing.money import Month
-from smb_suite.billing.share import ShareLine, Total, share_lines, totals
+from smb_suite.billing.share import PartnerTotal, ShareLine, Total, partner_totals, share_lines, totals
 from smb_suite.config import MIB
 from smb_suite.directory.model import Principal, Role, Tenant, User
 from smb_suite.errors import InvalidInput, PermissionDenied, QuotaExceeded
@@ -143,6 +143,21 @@ def statement(services: Services, actor: Principal, partner: str, month: Month) 
         services.config.billing,
     )
     return Statement(found.name, month, lines, totals(lines))
+
+
+def summary(services: Services, actor: Principal, month: Month) -> list[PartnerTotal]:
+    """The operator's view of a month: per partner (first, "" for what the operator sold itself) and currency,
+    the businesses billed, the amount billed and the partner's share."""
+    if actor.role is not Role.OPERATOR:
+        raise PermissionDenied("only the operator sees the summary of all partners")
+    by_partner: dict[str, list[Line]] = {}
+    for contract in services.subscriptions.contracts():
+        by_partner.setdefault(contract.partner or "", []).extend(_lines(services, contract, month))
+    return [
+        total
+        for partner, lines in sorted(by_partner.items())
+        for total in partner_totals(partner, share_lines(lines, services.config.billing))
+    ]
 
 
 def invoice_lines(services: Services, actor: Principal, month: Month) -> list[Line]:

@@ -129,6 +129,16 @@ def test_the_partner_statement_in_csv_and_json_applies_the_first_year_rate(serve
     )
 
 
+def test_the_operator_summary_gives_each_partner_its_totals_per_currency(server: Daemon) -> None:
+    month = str(_this_month())
+    rows = list(csv.DictReader(io.StringIO(server.cli("billing", "summary", "--month", month, "--csv").stdout)))
+    reseller = next(row for row in rows if row["partner"] == PARTNER and row["currency"] == "USD")
+    assert int(reseller["businesses"]) >= 1 and Decimal(reseller["share"]) >= Decimal("1.08")  # shop's share at least
+    # example.test was sold by the operator itself: billed, no share
+    operator = next(row for row in rows if row["partner"] == "")
+    assert (operator["currency"], operator["businesses"], operator["share"]) == ("USD", "1", "0.00")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
