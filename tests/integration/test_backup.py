@@ -278,3 +278,45 @@ def test_restore_refuses_a_data_folder_that_is_not_empty(snapshot: tuple[Daemon,
     assert result.returncode == 1
     assert "is not empty" in result.stderr
     assert [p.name for p in (folder / "data").iterdir()] == ["notes.txt"]
+
+
+def two_messages_then_stopped(fresh_daemon: Daemons) -> tuple[Daemon, dict[str, dict[int, frozenset[str]]], Path]:
+    """A daemon with two INBOX messages, the first \\Seen (its file renamed to :2,S), stopped; the first's file."""
+    daemon = fresh_daemon()
+    deliver(daemon, "first")
+    deliver(daemon, "second")
+    client = imap(daemon)
+    client.select("INBOX")
+    assert client.uid("STORE", "1", "+FLAGS", "(\\Seen)")[0] == "OK"
+    client.logout()
+    before = uid_flags(daemon, ("INBOX",))
+    daemon.stop()
+    (seen,) = (daemon.maildir(OWNER) / "cur").glob("*:2,S")
+    return daemon, before, seen
+
+
+def test_a_message_renamed_after_the_database_copy_is_found_by_its_key_and_kept_under_its_row_name(
+    fresh_daemon: Daemons, tmp_path: Path
+) -> None:
+    daemon, before, seen = two_messages_then_stopped(fresh_daemon)
+    # what the data folder looks like when a STORE renamed the file after the backup copied the database
+    seen.rename(seen.with_name(seen.name.replace(":2,S", ":2,FS")))
+    dest = tmp_path / "dest"
+    output = backup(daemon, dest)
+    assert "expunged" not in output
+    names = [name for name in manifest_of(dest) if "/cur/" in name or "/new/" in name]
+    assert any(name.endswith(f"/cur/{seen.name}") for name in names), names  # the name the database copy holds
+    restored = restored_daemon(fresh_daemon, tmp_path / "restored", dest)
+    assert uid_flags(restored, ("INBOX",)) == before
+
+
+def test_a_message_expunged_after_the_database_copy_is_left_out_and_the_restore_drops_its_row(
+    fresh_daemon: Daemons, tmp_path: Path
+) -> None:
+    daemon, before, seen = two_messages_then_stopped(fresh_daemon)
+    seen.unlink()  # as an EXPUNGE after the backup copied the database removes it
+    dest = tmp_path / "dest"
+    assert "1 message(s) expunged during the backup were left out" in backup(daemon, dest)
+    assert "intact" in backup(daemon, dest, "verify")
+    restored = restored_daemon(fresh_daemon, tmp_path / "restored", dest)
+    assert uid_flags(restored, ("INBOX",))["INBOX"] == {uid: f for uid, f in before["INBOX"].items() if uid != 1}
