@@ -3,9 +3,9 @@
 Both run the search of selected.py, then order what it found, all in one worker thread. The keys come from
 the ENVELOPE the index keeps for every message (mail/summary.py), fetched in one query for the messages not yet
 seen and kept per message with the folder's state (mail/sortfields.py): no message file is opened, except the
-header of a message the index has no summary for, and for THREAD=REFERENCES the References field, read once per
-message and kept in the folder's header cache. Base subjects and the threading algorithms are pure functions in
-mail/ (subject.py, threads.py).
+header of a message the index has no summary for (and for THREAD=REFERENCES, the References of a message stored
+before the index kept them, read once and kept in the folder's header cache). Base subjects and the threading
+algorithms are pure functions in mail/ (subject.py, threads.py).
 """
 
 from __future__ import annotations
@@ -80,9 +80,10 @@ def search_fields(job: SearchJob) -> list[Found]:
     if missing:
         stored = job.store.envelopes(job.state.mailbox, [message.uid for message in missing])
         for message in missing:
-            envelope = stored.get(message.uid)
+            envelope, references = stored.get(message.uid, (None, None))
             values = decode(envelope) if envelope is not None else mime.envelope(mime.parse(message.header()))
-            known[message.uid] = sort_fields(values if isinstance(values, list) else [], message.internaldate)
+            fields = sort_fields(values if isinstance(values, list) else [], message.internaldate, references)
+            known[message.uid] = fields
     return [(message, known[message.uid]) for message in found]
 
 
@@ -102,12 +103,19 @@ def thread(job: SearchJob, algorithm: bytes, uid: bool) -> bytes:
             fields.sent,
             fields.subject,
             fields.message_id,
-            " ".join(message.header_values("references")) if with_references else None,
+            _references(message, fields) if with_references else None,
             fields.in_reply_to,
         )
         for message, fields in search_fields(job)
     ]
     return threads.wire(THREADING[algorithm](messages))
+
+
+def _references(message: Candidate, fields: SortFields) -> str:
+    """From the index; for a message stored before it kept them, from the header (cached with the folder)."""
+    if fields.references is not None:
+        return fields.references
+    return " ".join(message.header_values("references"))
 
 
 class SortCommands:

@@ -29,10 +29,12 @@ class SortFields:
     display_to: bytes
     message_id: str  # raw, for THREAD (RFC 5256 3)
     in_reply_to: str
+    references: str | None  # None: not in the index (a message stored before it kept them)
 
 
-def sort_fields(envelope: Sequence[Value], internaldate: int) -> SortFields:
-    """The fields of a message from its ENVELOPE values (summary.decode of the stored form, or mime.envelope)."""
+def sort_fields(envelope: Sequence[Value], internaldate: int, references: str | None = None) -> SortFields:
+    """The fields of a message from its ENVELOPE values (summary.decode of the stored form, or mime.envelope),
+    and its References fields as the index keeps them."""
 
     def text(index: int) -> str:
         value = envelope[index] if index < len(envelope) else None
@@ -51,6 +53,7 @@ def sort_fields(envelope: Sequence[Value], internaldate: int) -> SortFields:
         _display(to),
         text(_MESSAGE_ID),
         text(_IN_REPLY_TO),
+        references,
     )
 
 

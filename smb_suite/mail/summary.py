@@ -101,6 +101,7 @@ class SearchText:
     cc: str
     bcc: str
     sent_day: int | None  # date.toordinal() of the Date field's own day (RFC 3501: time and zone disregarded)
+    references: str | None = None  # the References fields, for THREAD (RFC 5256 3); None: not recorded
 
     def field(self, name: str) -> str:
         """A field by its lower-case header name ("from", "subject" ...)."""
@@ -162,5 +163,6 @@ def summarize(data: bytes) -> Summary:
             texts["cc"],
             texts["bcc"],
             sent_day(dates[0] if dates else None),
+            " ".join(fields.values("references")),
         ),
     )

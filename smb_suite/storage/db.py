@@ -158,6 +158,7 @@ message_meta = sa.Table(
     sa.Column("cc", sa.Text, nullable=False),
     sa.Column("bcc", sa.Text, nullable=False),
     sa.Column("sent_day", sa.Integer, nullable=True),
+    sa.Column("references", sa.Text, nullable=True),  # for THREAD; NULL in rows stored before migration 0016
 )
 
 usage_daily = sa.Table(

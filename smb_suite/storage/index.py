@@ -95,6 +95,7 @@ TEXT_COLUMNS = (
     db.message_meta.c.cc,
     db.message_meta.c.bcc,
     db.message_meta.c.sent_day,
+    db.message_meta.c.references,
 )
 SUMMARY_COLUMNS = STRUCTURE_COLUMNS + TEXT_COLUMNS
 
@@ -298,9 +299,11 @@ def summaries(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> dict
     return {int(row[0]): Summary(row[1], row[2], row[3], _text(row[4:])) for row in rows}
 
 
-def envelopes(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> dict[int, bytes]:
-    """uid -> the stored ENVELOPE (wire form) of the named messages that have one (SORT and THREAD keys)."""
-    return {int(row[0]): row[1] for row in _meta_rows(conn, mailbox_id, uids, (db.message_meta.c.envelope,))}
+def envelopes(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> dict[int, tuple[bytes, str | None]]:
+    """uid -> the stored ENVELOPE (wire form) and References of the named messages that have them (SORT and
+    THREAD keys; References is None in rows older than migration 0016)."""
+    columns = (db.message_meta.c.envelope, db.message_meta.c.references)
+    return {int(row[0]): (row[1], row[2]) for row in _meta_rows(conn, mailbox_id, uids, columns)}
 
 
 def search_texts(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> dict[int, SearchText]:
@@ -309,8 +312,8 @@ def search_texts(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> d
 
 
 def _text(row: Sequence[Any]) -> SearchText:
-    subject, sender, to, cc, bcc, sent_day = row
-    return SearchText(subject, sender, to, cc, bcc, sent_day)
+    subject, sender, to, cc, bcc, sent_day, references = row
+    return SearchText(subject, sender, to, cc, bcc, sent_day, references)
 
 
 def copy_summary(conn: sa.Connection, source_id: int, target_id: int) -> None:

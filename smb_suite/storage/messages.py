@@ -87,7 +87,7 @@ class Messages(Folders):
         with self._engine.connect() as conn:
             return index.identities(conn, mailbox.id, uids)
 
-    def envelopes(self, mailbox: Mailbox, uids: list[int]) -> dict[int, bytes]:
+    def envelopes(self, mailbox: Mailbox, uids: list[int]) -> dict[int, tuple[bytes, str | None]]:
         with self._engine.connect() as conn:
             return index.envelopes(conn, mailbox.id, uids)
 
