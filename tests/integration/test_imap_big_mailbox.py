@@ -80,18 +80,17 @@ def test_select_sort_and_thread_of_100000_messages_read_the_index_only(tmp_path:
         )
         try:
             wait_until_traced(server.process.pid)
-            client = imaplib.IMAP4("127.0.0.1", server.ports["imap"])
-            client.login(USER, USER_PASSWORD)
-            status, data = client.select("INBOX")
-            assert status == "OK" and data == [str(COUNT).encode()]
-            status, data = client.sort("(REVERSE SUBJECT)", "UTF-8", "ALL")  # "note 99999" ... "note 0"
-            assert status == "OK" and data[0].split()[:2] == [str(COUNT).encode(), str(COUNT - 1).encode()]
-            for algorithm in ("ORDEREDSUBJECT", "REFERENCES"):  # References come from the index too
-                assert client.thread(algorithm, "UTF-8", "1:3") == ("OK", [b"(1)(2)(3)"])
-            during_select = opened_message_files(trace_file.read_text(), maildir)
-            status, fetched = client.fetch(str(COUNT), "(BODY.PEEK[])")
-            assert status == "OK" and f"note {COUNT - 1}".encode() in fetched[0][1]
-            client.logout()
+            with imaplib.IMAP4("127.0.0.1", server.ports["imap"], timeout=300) as client:
+                client.login(USER, USER_PASSWORD)
+                status, data = client.select("INBOX")
+                assert status == "OK" and data == [str(COUNT).encode()]
+                status, data = client.sort("(REVERSE SUBJECT)", "UTF-8", "ALL")  # "note 99999" ... "note 0"
+                assert status == "OK" and data[0].split()[:2] == [str(COUNT).encode(), str(COUNT - 1).encode()]
+                for algorithm in ("ORDEREDSUBJECT", "REFERENCES"):  # References come from the index too
+                    assert client.thread(algorithm, "UTF-8", "1:3") == ("OK", [b"(1)(2)(3)"])
+                during_select = opened_message_files(trace_file.read_text(), maildir)
+                status, fetched = client.fetch(str(COUNT), "(BODY.PEEK[])")
+                assert status == "OK" and f"note {COUNT - 1}".encode() in fetched[0][1]
         finally:
             tracer.terminate()
             tracer.wait(timeout=30)
