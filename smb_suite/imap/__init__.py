@@ -4,7 +4,7 @@ mail store (the only package importing twisted).
 The daemon calls `server.listen` for `imap` and `imaps` and `server.close_connections` at shutdown.
 Extensions: IDLE, NAMESPACE, UNSELECT, UIDPLUS, MOVE, CONDSTORE, ID, ENABLE, LITERAL+, SASL-IR, SPECIAL-USE,
 CHILDREN, LIST-EXTENDED, LIST-STATUS, QUOTA, APPENDLIMIT, ESEARCH, COMPRESS=DEFLATE, SORT (with ESORT and
-SORT=DISPLAY), THREAD (ORDEREDSUBJECT, REFERENCES), MULTIAPPEND, QRESYNC, STATUS=SIZE, OBJECTID, SAVEDATE.
+SORT=DISPLAY), THREAD (ORDEREDSUBJECT, REFERENCES), MULTIAPPEND, QRESYNC, STATUS=SIZE, OBJECTID, SAVEDATE, BINARY.
 IMAP4rev2 (RFC 9051) is enabled per session (session.enable_imap4rev2): SEARCH answers ESEARCH, folder names
 are UTF-8 (wire.MailboxNames), SELECT sends LIST and no RECENT or [UNSEEN n]; other sessions keep IMAP4rev1.
 

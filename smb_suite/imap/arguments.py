@@ -161,7 +161,7 @@ def arg_messages(
     which then fails as a whole (RFC 3502 6.3.11: none of the messages is kept)."""
     flags, rest = opt_flags(server, line)
     date, rest = opt_date_time(server, rest)
-    match = syntax.LITERAL.fullmatch(rest.strip())
+    match = syntax.APPEND_LITERAL.fullmatch(rest.strip())
     if match is None:
         raise IllegalClientResponse("APPEND needs each message as a literal {size}")
     if len(done) >= MAX_APPEND_MESSAGES:

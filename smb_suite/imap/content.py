@@ -1,4 +1,5 @@
-"""The octets FETCH sends for message content (RFC 3501 6.4.5), prepared in a worker thread.
+"""The octets FETCH sends for message content (RFC 3501 6.4.5), prepared in a worker thread, and the decoded
+octets of BINARY[part] (RFC 3516: the Content-Transfer-Encoding undone there, never on the event loop).
 
 A small message is read whole and cut into the sections asked for. A large one is never held whole unless a
 MIME part inside it is asked for: BODY[], BODY[TEXT] and partial ranges of them are sent from the open file
@@ -11,10 +12,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from smb_suite.imap.syntax import FetchItem, Section
-from smb_suite.mail import mime
+from smb_suite.mail import mime, transfer_encoding
 from smb_suite.storage import maildir
 
 SMALL = 256 * 1024  # read whole at or below this size
@@ -107,6 +108,23 @@ def _partial(item: FetchItem, piece: Piece) -> Piece:
     return FileRange(piece.file, piece.offset + min(start, piece.length), length)
 
 
+class _Pieces(Protocol):
+    def piece(self, section: Section) -> Piece: ...
+    def binary(self, section: Section) -> Piece: ...
+
+
+def _piece(cutter: _Pieces, item: FetchItem) -> Piece:
+    """One content item's octets: a section, its decoded form (BINARY, RFC 3516) or that form's size."""
+    if item.name == "BINARY.SIZE":
+        assert item.section is not None  # syntax: BINARY.SIZE always has one
+        decoded = cutter.binary(item.section)
+        return b"%d" % (len(decoded) if isinstance(decoded, bytes) else decoded.length)
+    if item.name == "BINARY":
+        assert item.section is not None
+        return _partial(item, cutter.binary(item.section))
+    return _partial(item, cutter.piece(_section_of(item)))
+
+
 def _section_of(item: FetchItem) -> Section:
     return item.section if item.section is not None else _AS_SECTION[item.name]
 
@@ -136,13 +154,30 @@ class _Cutter:
         return self._split
 
     def pieces(self, items: list[FetchItem]) -> list[Piece]:
-        return [_partial(item, self.octets(_section_of(item))) for item in items if needs_content(item)]
+        return [_piece(self, item) for item in items if needs_content(item)]
 
-    def octets(self, section: Section) -> bytes:
+    def binary(self, section: Section) -> bytes:
+        """BINARY[part] (RFC 3516 4.2): the part's body with its Content-Transfer-Encoding undone (a multipart or
+        message part has none to undo); BINARY[] is the message as it is."""
+        if not section.part:
+            return self.data
+        try:
+            part = mime.resolve(self.root, list(section.part))
+        except IndexError:
+            return b""
+        if part.is_multipart or part.is_message:
+            return part.body
+        return transfer_encoding.decode(part.fields.first("content-transfer-encoding"), part.body)
+
+    @property
+    def root(self) -> mime.Part:
+        if self._root is None:
+            self._root = mime.parse(self.data)
+        return self._root
+
+    def piece(self, section: Section) -> bytes:
         if section.part:
-            if self._root is None:
-                self._root = mime.parse(self.data)
-            return _in_part(self._root, section)
+            return _in_part(self.root, section)
         if section.spec == "":
             return self.data
         split = self.split
@@ -168,14 +203,21 @@ class _LargeCutter:
         self._whole: _Cutter | None = None
 
     def pieces(self, items: list[FetchItem]) -> list[Piece]:
-        return [_partial(item, self.piece(_section_of(item))) for item in items if needs_content(item)]
+        return [_piece(self, item) for item in items if needs_content(item)]
+
+    @property
+    def whole(self) -> _Cutter:
+        if self._whole is None:  # a MIME part of a large message: the only case that reads it whole
+            self.handle.seek(0)
+            self._whole = _Cutter(self.handle.read())
+        return self._whole
+
+    def binary(self, section: Section) -> Piece:
+        return self.whole.binary(section) if section.part else FileRange(self.handle, 0, self.size)
 
     def piece(self, section: Section) -> Piece:
         if section.part:
-            if self._whole is None:  # a MIME part of a large message: the only case that reads it whole
-                self.handle.seek(0)
-                self._whole = _Cutter(self.handle.read())
-            return self._whole.octets(section)
+            return self.whole.piece(section)
         if section.spec == "":
             return FileRange(self.handle, 0, self.size)
         if section.spec == "TEXT":

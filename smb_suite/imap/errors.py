@@ -18,6 +18,7 @@ from twisted.mail.imap4 import (
 
 from smb_suite import errors
 from smb_suite.imap.search import SearchSyntaxError
+from smb_suite.mail.transfer_encoding import UnknownTransferEncoding
 
 logger = logging.getLogger("smb_suite.imap")
 MAX_TEXT = 200
@@ -74,6 +75,8 @@ def response_for(error: BaseException, trycreate: bool = False) -> tuple[bytes, 
             return b"NO", b"[UNAVAILABLE] " + _text(error)
         case errors.NotFound():
             return b"NO", b"[NONEXISTENT] " + _text(error)
+        case UnknownTransferEncoding():
+            return b"NO", b"[UNKNOWN-CTE] " + _text(error)  # RFC 3516 4.3
         case errors.SmbSuiteError():
             return b"NO", _text(error)
     logger.error("imap.internal_error", exc_info=error)

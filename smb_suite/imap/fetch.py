@@ -9,6 +9,8 @@ header sections. Here:
   chunks read in a thread, and the loop waits whenever the socket's buffer is full (a push producer
   registered with the transport), so memory stays bounded however big the folder;
 - BODY[...] without PEEK, RFC822 and RFC822.TEXT set \\Seen first and add FLAGS to the response;
+- BINARY[...] (RFC 3516) goes out as a literal8, BINARY.SIZE as a number (content.py decodes both);
+- UID FETCH ... (CHANGEDSINCE n VANISHED) first says what vanished (RFC 7162 3.2.6, qresync.py);
 - a message whose file vanished (expunged by another session meanwhile) is left out and the command ends
   with NO [EXPUNGEISSUED] (RFC 2180 4.1.3, RFC 5530).
 """
@@ -180,6 +182,7 @@ class _Writer:
         # per item, computed once: its response label and whether it comes from the message file
         self.labels = [_label(item) for item in items]
         self.from_file = [content.needs_content(item) for item in items]
+        self.heads = [_head(item) for item in items]
         services = server.services
         self.store, self.runner = services.store, services.runner
         self.folder = self.store.folder(self.view.state.user, self.view.mailbox)
@@ -269,8 +272,11 @@ class _Writer:
         for position, item in enumerate(self.items):
             separator = b" " if position else b""
             if self.from_file[position]:
-                piece = next(queue)
-                text.append(separator + self.labels[position] + b" {%d}\r\n" % len(piece))
+                piece, head = next(queue), self.heads[position]
+                if head is None:  # BINARY.SIZE: a number
+                    text.append(separator + self.labels[position] + b" " + piece)
+                    continue
+                text.append(separator + self.labels[position] + head % len(piece))
                 self._write(b"".join(text))
                 self._write(piece)
                 text = []
@@ -295,13 +301,13 @@ class _Writer:
             if not self.from_file[position]:
                 self._write(_item(item, message, summary, self.identities.get(message.uid)))
                 continue
-            piece = next(queue)
+            piece, head = next(queue), self.heads[position]
             if isinstance(piece, content.FileRange):
-                self._write(self.labels[position] + b" {%d}\r\n" % piece.length)
+                self._write(self.labels[position] + (head or b"") % piece.length)
                 await self._flush()
                 await self._stream(piece)
             else:
-                self._write(self.labels[position] + b" " + wire.literal(piece))
+                self._write(self.labels[position] + (b" " + piece if head is None else head % len(piece) + piece))
         self._write(b")\r\n")
 
     def _write(self, data: bytes) -> None:
@@ -331,6 +337,14 @@ class _Writer:
             offset += len(chunk)
             remaining -= len(chunk)
             await self._wait()
+
+
+def _head(item: FetchItem) -> bytes | None:
+    """What precedes a content item's octets: a literal, a literal8 for BINARY (its octets may hold NUL, RFC
+    3516 4.3), or only a space before BINARY.SIZE's number (None)."""
+    if item.name == "BINARY.SIZE":
+        return None
+    return b" ~{%d}\r\n" if item.name == "BINARY" else b" {%d}\r\n"
 
 
 def _label(item: FetchItem) -> bytes:

@@ -548,6 +548,7 @@ EXTENSIONS = (
     b"MOVE",  # RFC 6851
     b"CONDSTORE",  # RFC 7162
     b"QRESYNC",  # RFC 7162 3.2
+    b"BINARY",  # RFC 3516
     b"SPECIAL-USE",  # RFC 6154
     b"CHILDREN",  # RFC 3348
     b"LIST-EXTENDED",  # RFC 5258

@@ -22,6 +22,7 @@ _ASTRING_SPECIALS = frozenset(b'(){ %*"\\') | frozenset(range(0x20)) | {0x7F}  #
 _ATOM_SPECIALS = _ASTRING_SPECIALS | {ord("]")}
 _LIST_SPECIALS = _ASTRING_SPECIALS - {ord("%"), ord("*")}  # list-mailbox allows the wildcards
 LITERAL = re.compile(rb"\{(\d{1,10})(\+?)\}$")
+APPEND_LITERAL = re.compile(rb"~?\{(\d{1,10})(\+?)\}$")  # APPEND also takes literal8 (RFC 3516 4.4)
 _NUMBER = re.compile(rb"[0-9]{1,20}")
 _SEQ_ITEM = re.compile(rb"(\*|[1-9][0-9]{0,9})(?::(\*|[1-9][0-9]{0,9}))?")
 # Bounded work per command (issue 11): deeper nesting, longer lists are BAD, never a RecursionError or a
@@ -270,21 +271,24 @@ class Section:
 
 @dataclass(frozen=True, slots=True)
 class FetchItem:
-    name: str  # ENVELOPE FLAGS INTERNALDATE RFC822 RFC822.HEADER RFC822.SIZE RFC822.TEXT BODY BODYSTRUCTURE UID MODSEQ
-    section: Section | None = None  # BODY[...] / BODY.PEEK[...]
+    # ENVELOPE FLAGS INTERNALDATE RFC822 RFC822.HEADER RFC822.SIZE RFC822.TEXT BODY BODYSTRUCTURE UID MODSEQ...,
+    # and BINARY, BINARY.SIZE (RFC 3516)
+    name: str
+    section: Section | None = None  # BODY[...] / BODY.PEEK[...], BINARY[...] / BINARY.PEEK[...], BINARY.SIZE[...]
     peek: bool = False
     partial: tuple[int, int] | None = None
 
     @property
     def sets_seen(self) -> bool:
-        return (self.section is not None and not self.peek) or self.name in ("RFC822", "RFC822.TEXT")
+        content = self.section is not None and not self.peek and self.name != "BINARY.SIZE"
+        return content or self.name in ("RFC822", "RFC822.TEXT")
 
     def label(self) -> bytes:
         """The item's name in the response (RFC 3501 7.4.2: PEEK is not echoed; a partial shows its origin)."""
         if self.section is None:
             return self.name.encode()
         origin = b"" if self.partial is None else b"<%d>" % self.partial[0]
-        return b"BODY[" + self.section.label() + b"]" + origin
+        return self.name.encode() + b"[" + self.section.label() + b"]" + origin
 
 
 _SIMPLE = (
@@ -297,7 +301,9 @@ _MACROS = {
     "FAST": ("FLAGS", "INTERNALDATE", "RFC822.SIZE"),
     "FULL": ("FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY"),
 }
-_BODY_ITEM = re.compile(rb"BODY(\.PEEK)?\[([^\]]*)\](?:<([0-9]{1,10})\.([0-9]{1,10})>)?", re.I)
+_BODY_ITEM = re.compile(rb"(BODY|BINARY)(\.PEEK)?\[([^\]]*)\](?:<([0-9]{1,10})\.([0-9]{1,10})>)?", re.I)
+_BINARY_SIZE = re.compile(rb"BINARY\.SIZE\[([^\]]*)\]", re.I)
+_SECTION_PART = re.compile(rb"(?:[1-9][0-9]{0,4}(?:\.[1-9][0-9]{0,4})*)?")
 _PART = re.compile(rb"[1-9][0-9]{0,4}")
 
 
@@ -325,6 +331,13 @@ def _section(text: bytes) -> Section:
     return Section(tuple(part), spec, fields)
 
 
+def _binary_section(text: bytes) -> Section:
+    """section-binary (RFC 3516 4.2): part numbers only, or nothing for the whole message."""
+    if not _SECTION_PART.fullmatch(text):
+        raise IllegalClientResponse(f"bad binary section [{text[:40].decode('ascii', 'replace')}]")
+    return Section(tuple(int(n) - 1 for n in text.split(b".")) if text else (), "")
+
+
 def _fetch_items(text: bytes) -> list[FetchItem]:
     items: list[FetchItem] = []
     position = 0
@@ -335,12 +348,19 @@ def _fetch_items(text: bytes) -> list[FetchItem]:
         body = _BODY_ITEM.match(text, position)
         if body is not None:
             partial = None
-            if body.group(3) is not None:
-                partial = (int(body.group(3)), int(body.group(4)))
+            if body.group(4) is not None:
+                partial = (int(body.group(4)), int(body.group(5)))
                 if partial[1] == 0:
                     raise IllegalClientResponse("a partial fetch needs a length of at least 1")
-            items.append(FetchItem("BODY", _section(body.group(2)), bool(body.group(1)), partial))
+            name = body.group(1).upper().decode()
+            section = _section(body.group(3)) if name == "BODY" else _binary_section(body.group(3))
+            items.append(FetchItem(name, section, bool(body.group(2)), partial))
             position = body.end()
+            continue
+        size = _BINARY_SIZE.match(text, position)
+        if size is not None:
+            items.append(FetchItem("BINARY.SIZE", _binary_section(size.group(1))))
+            position = size.end()
             continue
         end = text.find(b" ", position)
         end = len(text) if end < 0 else end
