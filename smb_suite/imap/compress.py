@@ -8,7 +8,9 @@ cannot expand into an unbounded buffer (a "zip bomb" stays compressed in zlib's 
 
 Cost on the event loop, measured on this machine for a 256 KiB write: level 1 takes 0.3 ms for text, 9.5 ms
 for incompressible octets and 14 ms for base64 (level 6: 1.4, 9.5 and 20 ms); FETCH writes at most
-fetch.STREAM_CHUNK octets at a time, so level 1 keeps each turn short and still shrinks mail text ~100x.
+fetch.STREAM_CHUNK octets at a time, so level 1 keeps each turn short and still shrinks mail text ~100x. A
+FETCH of a 10 MB base64 attachment costs ~0.8 s of compression in ~40 turns of ~20 ms: other connections are
+served between them. Compressing in a worker thread would need every write of the session ordered behind it.
 """
 
 from __future__ import annotations
