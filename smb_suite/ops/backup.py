@@ -153,6 +153,8 @@ def restore(config: Config, dest: Path) -> RestoreReport:
         raise BackupError(f"{data_dir} is not empty: restore only into an empty or new data folder")
     checked = verify(dest)
     manifest = Manifest.read(checked.snapshot)
+    if not dbcopy.known_schema(manifest.schema):
+        raise BackupError(f"the backup's database schema {manifest.schema} is newer than this version knows: upgrade")
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     backend = dbcopy.backend_for(config.database_url)
     if backend.name != manifest.backend:

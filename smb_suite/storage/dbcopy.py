@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 
 from smb_suite.errors import BackupError
 from smb_suite.storage import db
@@ -120,6 +122,14 @@ def check_copy(backend: str, copy: Path) -> str | None:
     if backend != SqliteBackend.name:
         return f"{copy}: a {backend} database copy, which this version cannot check"
     return SqliteBackend.check(copy)
+
+
+def known_schema(revision: str) -> bool:
+    """Whether this version's migrations know `revision` (a copy made by a newer version does not start here)."""
+    try:
+        return ScriptDirectory(str(db.MIGRATIONS)).get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def backend_for(url: str) -> DatabaseBackend:

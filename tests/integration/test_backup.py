@@ -320,3 +320,23 @@ def test_a_message_expunged_after_the_database_copy_is_left_out_and_the_restore_
     assert "intact" in backup(daemon, dest, "verify")
     restored = restored_daemon(fresh_daemon, tmp_path / "restored", dest)
     assert uid_flags(restored, ("INBOX",))["INBOX"] == {uid: f for uid, f in before["INBOX"].items() if uid != 1}
+
+
+def test_verify_of_a_folder_without_a_backup_says_so(snapshot: tuple[Daemon, Path], tmp_path: Path) -> None:
+    daemon, _ = snapshot
+    result = daemon.cli("backup", "verify", str(tmp_path), check=False)
+    assert result.returncode == 1
+    assert "holds no backup" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_restore_refuses_a_backup_made_by_a_newer_schema(snapshot: tuple[Daemon, Path], tmp_path: Path) -> None:
+    _, dest = snapshot
+    copy = damaged_copy(dest, tmp_path)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["schema"] = "9999"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    folder = tmp_path / "other"
+    folder.mkdir()
+    result = run_cli(write_config(folder), "restore", str(copy), check=False)
+    assert result.returncode == 1
+    assert "schema 9999 is newer" in result.stderr
