@@ -20,9 +20,9 @@ Value = None | int | str | bytes | Sequence["Value"]  # an IMAP nstring, number 
 MAX_DEPTH = 20  # nesting beyond this is served as an opaque leaf (no recursion bombs)
 MAX_PARTS = 1000  # parts of one message in its tree (Dovecot's parser stops at 10,000, nested 100 deep)
 # A line ends at LF; CRs before it belong to the line end (CR CR LF is seen as one line end, as Dovecot does)
-_HEADER_END = re.compile(rb"(?:^|\n)\r*\n")
+_HEADER_END = re.compile(rb"\n\r*\n")
+_BLANK_FIRST_LINE = re.compile(rb"\r*\n")
 _FIELD_START = re.compile(rb"^(?=[^ \t\r\n])", re.M)
-_FOLD = re.compile(r"\r*\n(?=[ \t])")
 _TYPE = re.compile(r"\s*([^\s/;()<>@,:\\\"\[\]?=]+)\s*/\s*([^\s/;()<>@,:\\\"\[\]?=]+)")
 _TOKEN = re.compile(r"[^\s()<>@,;:\\\"/\[\]?=\x00-\x1f\x7f]+")  # RFC 2045 5.1 token
 _COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
@@ -93,7 +93,8 @@ class Part:
 
 def body_offset(data: bytes) -> int | None:
     """Where the body starts (after the blank line ending the header); None if the header has not ended."""
-    found = _HEADER_END.search(data)
+    found = _BLANK_FIRST_LINE.match(data) if data[:1] in (b"\r", b"\n") else None
+    found = found or _HEADER_END.search(data)  # a literal first octet: the fast search
     return found.end() if found else None
 
 
