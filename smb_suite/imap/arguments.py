@@ -116,6 +116,8 @@ def arg_pattern(server: LiteralReader, line: bytes) -> Parsed[bytes]:
 
 def arg_sequence(server: object, line: bytes | None) -> tuple[syntax.SequenceSet, bytes]:
     text, _, rest = (line or b"").partition(b" ")
+    if text == b"$":  # RFC 5182 2.1
+        return syntax.SAVED, rest
     return syntax.sequence_set(text), rest
 
 

@@ -15,7 +15,7 @@ from twisted.mail.imap4 import IllegalClientResponse
 from smb_suite.imap import syntax
 from smb_suite.mail.summary import string
 
-OPTIONS = ("MIN", "MAX", "ALL", "COUNT")  # RFC 4731 3.1, in the order the response lists them
+OPTIONS = ("MIN", "MAX", "ALL", "COUNT", "SAVE")  # RFC 4731 3.1 (the response's order), RFC 5182 2.1
 _RETURN = re.compile(rb"RETURN \(([^()]*)\)(?: |$)", re.I)
 
 
@@ -54,6 +54,14 @@ def response(
     if modseqs and numbers:
         parts.append(b"MODSEQ %d" % _modseq(options, modseqs))
     return b" ".join(parts)
+
+
+def saved(options: frozenset[str], uids: Sequence[int]) -> list[int]:
+    """The UIDs RETURN (SAVE ...) keeps for "$", ascending (RFC 5182 2.1): with MIN and/or MAX but neither ALL
+    nor COUNT, only the messages they name; else every message found."""
+    if options.isdisjoint({"ALL", "COUNT"}) and not options.isdisjoint({"MIN", "MAX"}) and uids:
+        return sorted({*([uids[0]] if "MIN" in options else []), *([uids[-1]] if "MAX" in options else [])})
+    return sorted(uids)
 
 
 def _modseq(options: frozenset[str], modseqs: Sequence[int]) -> int:

@@ -38,6 +38,7 @@ class MailboxView:
         self.writeable = writeable
         self._gone: dict[int, StoredMessage] = {}  # expunged elsewhere, not yet reported to this session
         self._merged: array[int] | None = None
+        self.saved: list[int] = []  # UIDs kept by SEARCH RETURN (SAVE), named "$" (RFC 5182); empty at SELECT
         state.follow(self)
 
     @property
@@ -71,6 +72,8 @@ class MailboxView:
         A UID range names the UIDs that exist within it (RFC 3501 9), so 10:* matches the last message even
         when it is below 10.
         """
+        if ranges == syntax.SAVED:  # "$": the same messages with or without UID (RFC 5182 2.1)
+            return [(seq, uid) for uid in self.saved if (seq := self.seq_of(uid)) is not None]
         uids = self.uids()
         if not uids:
             return []

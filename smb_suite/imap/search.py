@@ -265,16 +265,20 @@ _DATE_KEYS: dict[str, Callable[[datetime.date, datetime.date], bool]] = {
 }
 
 
-def compile_keys(tokens: Sequence[Token], last_seq: int, last_uid: int) -> Predicate:
+def compile_keys(
+    tokens: Sequence[Token], last_seq: int, last_uid: int, saved: frozenset[int] = frozenset()
+) -> Predicate:
     """All keys must match (RFC 3501 6.4.4: a list of keys is their intersection). At most MAX_KEYS keys,
-    nested (parentheses, NOT, OR) at most MAX_DEPTH deep: more is a SearchSyntaxError (BAD)."""
-    return _Compiler(last_seq, last_uid).keys(tokens, 0)
+    nested (parentheses, NOT, OR) at most MAX_DEPTH deep: more is a SearchSyntaxError (BAD). `saved`: the
+    UIDs "$" names (RFC 5182)."""
+    return _Compiler(last_seq, last_uid, saved).keys(tokens, 0)
 
 
 class _Compiler:
-    def __init__(self, last_seq: int, last_uid: int) -> None:
+    def __init__(self, last_seq: int, last_uid: int, saved: frozenset[int]) -> None:
         self.last_seq = last_seq
         self.last_uid = last_uid
+        self.saved = saved
         self.count = 0
 
     def keys(self, tokens: Sequence[Token], depth: int) -> Predicate:
@@ -368,6 +372,11 @@ def _compile_one(queue: deque[Token], compiler: _Compiler, depth: int) -> Predic
             value = argument()
         modseq = _number(value)
         return lambda c: c.modseq >= modseq
+    if key == "$" or (key == "UID" and queue and queue[0] == b"$"):  # RFC 5182 2.1: the saved result
+        if key == "UID":
+            queue.popleft()
+        saved = compiler.saved
+        return lambda c: c.uid in saved
     if key == "UID":
         in_uids = sequence_set(_text(argument()), last_uid)
         return lambda c: in_uids(c.uid)

@@ -153,6 +153,7 @@ class SelectedCommands:
         IMAP4rev2, where no RETURN means RETURN (ALL) (RFC 9051 6.4.4)."""
         if returns is None and self.rev2:
             returns = frozenset({"ALL"})
+        forget_saved(self, returns)
 
         async def work() -> None:
             job = search_job(self, charset, query)
@@ -160,7 +161,7 @@ class SelectedCommands:
             numbers = [c.uid if uid else c.seq for c in found]
             modseqs = [c.modseq for c in found] if job.with_modseq else None
             if returns is not None:
-                self.sendUntaggedResponse(esearch.response(tag, bool(uid), returns, numbers, modseqs))
+                send_esearch(self, tag, bool(uid), returns, [c.uid for c in found], numbers, modseqs)
                 return
             listed = b"".join(b" %d" % number for number in numbers)
             if modseqs:  # RFC 7162 3.1.5: the highest mod-sequence of the messages found
@@ -225,13 +226,36 @@ class SearchJob:
         return search.run(self.predicate, candidates)
 
 
+def forget_saved(server: SelectedServer, returns: frozenset[str] | None) -> None:
+    """RFC 5182 2.1: a SEARCH (or SORT) that asks to SAVE empties "$" first, so a failed one leaves it empty."""
+    if returns is not None and "SAVE" in returns:
+        server.view.saved = []
+
+
+def send_esearch(
+    server: SelectedServer,
+    tag: bytes,
+    uid: bool,
+    returns: frozenset[str],
+    uids: list[int],
+    numbers: list[int],
+    modseqs: list[int] | None = None,
+) -> None:
+    """The answer to RETURN options (RFC 4731, RFC 5267 ESORT): SAVE keeps the messages found as "$", and alone
+    it answers nothing (RFC 5182 2.1)."""
+    if "SAVE" in returns:
+        server.view.saved = esearch.saved(returns, uids)
+    if returns != {"SAVE"}:
+        server.sendUntaggedResponse(esearch.response(tag, uid, returns, numbers, modseqs))
+
+
 def search_job(server: SelectedServer, charset: bytes | None, query: list[Any]) -> SearchJob:
     """The search `query` names in the selected folder; an unknown charset is NO [BADCHARSET] (RFC 3501 6.4.4)."""
     if charset is not None and charset.upper() not in CHARSETS:
         raise UnsupportedCharset(f"charset {charset.decode('ascii', 'replace')} is not supported")
     view = server.view
     uids = view.uids()
-    predicate = search.compile_keys(query, len(uids), uids[-1] if uids else 0)
+    predicate = search.compile_keys(query, len(uids), uids[-1] if uids else 0, frozenset(view.saved))
     with_modseq = search.mentions(query, ["MODSEQ"])
     if with_modseq:
         server.enable_condstore()

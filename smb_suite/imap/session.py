@@ -556,6 +556,7 @@ EXTENSIONS = (
     b"QUOTA",  # RFC 9208, with the STORAGE resource only
     b"QUOTA=RES-STORAGE",
     b"ESEARCH",  # RFC 4731
+    b"SEARCHRES",  # RFC 5182: RETURN (SAVE) and "$"
     b"MULTIAPPEND",  # RFC 3502
     b"COMPRESS=DEFLATE",  # RFC 4978 (the command is valid after login only)
     b"STATUS=SIZE",  # RFC 8438

@@ -134,6 +134,7 @@ def number(token: object, what: str = "number") -> int:
 
 
 SequenceSet = tuple[tuple[int, int], ...]  # inclusive ranges; STAR stands for '*'
+SAVED: SequenceSet = ()  # "$": the result the last SEARCH RETURN (SAVE) kept (RFC 5182 2.1); no set is empty
 
 
 def sequence_set(text: bytes) -> SequenceSet:

@@ -284,3 +284,60 @@ def test_imaplib_enables_imap4rev2_beside_a_rev1_imaplib_session_on_the_same_fol
     finally:
         new.logout()
         old.logout()
+
+
+# -- SEARCHRES (RFC 5182, part of IMAP4rev2): RETURN (SAVE) and "$" ------------------------------------------------
+
+
+def test_search_return_save_keeps_the_result_for_dollar_in_fetch_store_copy_and_search(server: Daemon) -> None:
+    """RFC 5182 2.1: SAVE alone answers no ESEARCH; "$" then names the messages found, with or without UID,
+    in FETCH, STORE, COPY and as a search key; with MIN alone only the first is kept."""
+    with Wire(server) as wire:
+        assert b"SEARCHRES" in untagged(wire.ok("CAPABILITY"), b"CAPABILITY")[0].split()
+        name = new_folder(wire, plain("a"), plain("b"), plain("c"), plain("d"))
+        other = new_folder(wire)
+        wire.ok(f"SELECT {name}")
+        wire.ok("STORE 2,4 +FLAGS.SILENT (\\Flagged)")
+        saved = wire.ok("SEARCH RETURN (SAVE) FLAGGED")
+        assert untagged(saved, b"ESEARCH") == [] and untagged(saved, b"SEARCH") == []
+        assert re.findall(rb"\* (\d+) FETCH", b"".join(wire.ok("FETCH $ (FLAGS)"))) == [b"2", b"4"]
+        assert re.findall(rb"UID (\d+)", b"".join(wire.ok("UID FETCH $ (FLAGS)"))) == [b"2", b"4"]
+        wire.ok("STORE $ +FLAGS.SILENT (\\Seen)")
+        assert untagged(wire.ok("SEARCH SEEN"), b"SEARCH") == [b"* SEARCH 2 4"]
+        assert untagged(wire.ok("SEARCH $ NOT 4"), b"SEARCH") == [b"* SEARCH 2"]
+        assert untagged(wire.ok("SEARCH UID $"), b"SEARCH") == [b"* SEARCH 2 4"]
+        wire.ok(f"COPY $ {other}")
+        assert status_of(wire.ok(f"STATUS {other} (MESSAGES)")[0]) == {"MESSAGES": b"2"}
+        tag = b"w%d" % (wire.count + 1)
+        assert untagged(wire.ok("SEARCH RETURN (SAVE MIN) UNFLAGGED"), b"ESEARCH") == [
+            b'* ESEARCH (TAG "%b") MIN 1' % tag
+        ]
+        assert untagged(wire.ok("SEARCH $"), b"SEARCH") == [b"* SEARCH 1"]
+
+
+def test_a_failed_search_or_a_new_select_empties_the_saved_result(server: Daemon) -> None:
+    """RFC 5182 2.1: a SEARCH with SAVE that fails sets "$" to the empty set, and so does selecting a folder."""
+    with Wire(server) as wire:
+        name = new_folder(wire, plain("a"), plain("b"))
+        wire.ok(f"SELECT {name}")
+        wire.ok("SEARCH RETURN (SAVE) ALL")
+        assert untagged(wire.ok("SEARCH $"), b"SEARCH") == [b"* SEARCH 1 2"]
+        wire.bad("SEARCH RETURN (SAVE) NOSUCHKEY")
+        assert untagged(wire.ok("SEARCH $"), b"SEARCH") == [b"* SEARCH"]
+        wire.ok("SEARCH RETURN (SAVE) ALL")
+        wire.ok(f"SELECT {name}")
+        assert untagged(wire.ok("FETCH $ FLAGS"), b"FETCH") == []
+
+
+def test_imaplib_saves_a_search_result_and_fetches_it_by_dollar(server: Daemon) -> None:
+    with Wire(server) as wire:
+        name = new_folder(wire, plain("x"), plain("y"))
+    client = imaplib_client(server)
+    try:
+        client.select(name)
+        client.store("2", "+FLAGS", "(\\Flagged)")
+        assert client.uid("SEARCH", "RETURN", "(SAVE)", "FLAGGED")[0] == "OK"
+        kind, data = client.uid("FETCH", "$", "(FLAGS)")
+        assert kind == "OK" and len(data) == 1 and b"UID 2" in data[0]
+    finally:
+        client.logout()
