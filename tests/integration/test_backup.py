@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.daemon import OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, Daemons, run_cli, write_config
-from tests.mailtest import message
+from tests.mailtest import message, queue_list, submit
 from tests.polling import wait_for
 
 FLAGS = re.compile(rb"UID (\d+) FLAGS \(([^)]*)\)")
@@ -150,6 +150,8 @@ def test_backup_during_smtp_and_imap_load_restores_every_acknowledged_message_wi
 ) -> None:
     daemon = fresh_daemon()
     seed(daemon, 10)
+    remote = "partner@remote.example"  # waits in the outbound queue: remote delivery goes to a closed port
+    submit(daemon, [remote], message("queued", remote))
     folders = ("INBOX", "Archive")
     before = uid_flags(daemon, folders)
     alice_before = uid_flags(daemon, ("INBOX",), USER, USER_PASSWORD)
@@ -166,6 +168,7 @@ def test_backup_during_smtp_and_imap_load_restores_every_acknowledged_message_wi
         assert kept == without_load_flag(before)[folder]
     alice_after = uid_flags(restored, ("INBOX",), USER, USER_PASSWORD)
     assert {uid: alice_after["INBOX"][uid] for uid in alice_before["INBOX"]} == alice_before["INBOX"]
+    assert remote in queue_list(restored)  # a submission acknowledged (250) is still on its way
     deliver(restored, "after the restore")  # the restored server takes new mail
     assert len(uid_flags(restored, ("INBOX",))["INBOX"]) == len(after["INBOX"]) + 1
 
