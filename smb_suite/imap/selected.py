@@ -158,15 +158,7 @@ class SelectedCommands:
         async def work() -> None:
             job = search_job(self, charset, query)
             found = await self.services.runner.read(job.run)
-            numbers = [c.uid if uid else c.seq for c in found]
-            modseqs = [c.modseq for c in found] if job.with_modseq else None
-            if returns is not None:
-                send_esearch(self, tag, bool(uid), returns, [c.uid for c in found], numbers, modseqs)
-                return
-            listed = b"".join(b" %d" % number for number in numbers)
-            if modseqs:  # RFC 7162 3.1.5: the highest mod-sequence of the messages found
-                listed += b" (MODSEQ %d)" % max(modseqs)
-            self.sendUntaggedResponse(b"SEARCH" + listed)
+            answer_found(self, tag, b"SEARCH", bool(uid), returns, found, job.with_modseq)
 
         run(self, tag, work, b"SEARCH completed")
 
@@ -180,6 +172,29 @@ class SelectedCommands:
 
 def _flags(message: StoredMessage) -> bytes:
     return wire.flag_list(message.flags)
+
+
+def answer_found(
+    server: SelectedServer,
+    tag: bytes,
+    name: bytes,
+    uid: bool,
+    returns: frozenset[str] | None,
+    found: list[search.Candidate],
+    with_modseq: bool,
+) -> None:
+    """The untagged answer of SEARCH or SORT: `* ESEARCH` when there are RETURN options (RFC 4731, RFC 5267),
+    else `* SEARCH` or `* SORT` with the numbers in order; after a MODSEQ key, the highest mod-sequence of the
+    messages found (RFC 7162 3.1.5 and its sort-data syntax in 7)."""
+    numbers = [c.uid if uid else c.seq for c in found]
+    modseqs = [c.modseq for c in found] if with_modseq else None
+    if returns is not None:
+        send_esearch(server, tag, uid, returns, [c.uid for c in found], numbers, modseqs)
+        return
+    listed = b"".join(b" %d" % number for number in numbers)
+    if modseqs:
+        listed += b" (MODSEQ %d)" % max(modseqs)
+    server.sendUntaggedResponse(name + listed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from smb_suite.imap import esearch
 from smb_suite.imap.arguments import arg_astring, arg_search
 from smb_suite.imap.replies import run
 from smb_suite.imap.search import Candidate
-from smb_suite.imap.selected import SearchJob, SelectedServer, forget_saved, search_job, send_esearch
+from smb_suite.imap.selected import SearchJob, SelectedServer, answer_found, forget_saved, search_job
 from smb_suite.mail import mime, threads
 from smb_suite.mail.sortfields import SortFields, sort_fields
 from smb_suite.mail.summary import decode
@@ -135,11 +135,8 @@ class SortCommands:
         async def work() -> None:
             job = search_job(self, charset, query)
             ordered = await self.services.runner.read(sort, job, criteria)
-            numbers = [message.uid if uid else message.seq for message in ordered]
-            if returns is not None:  # RFC 5267 3: ESORT answers in ESEARCH form, ALL in sort order
-                send_esearch(self, tag, bool(uid), returns, [message.uid for message in ordered], numbers)
-                return
-            self.sendUntaggedResponse(b"SORT" + b"".join(b" %d" % number for number in numbers))
+            # RFC 5267 3: ESORT answers in ESEARCH form, MIN/MAX the first/last in sort order, ALL in sort order
+            answer_found(self, tag, b"SORT", bool(uid), returns, ordered, job.with_modseq)
 
         run(self, tag, work, b"SORT completed")
 

@@ -107,6 +107,18 @@ def test_esort_return_options_answer_in_esearch_form_in_sort_order(daemon: Daemo
         assert not untagged(lines, b"SORT")
 
 
+def test_sort_with_a_modseq_key_ends_with_the_highest_modseq(daemon: Daemon) -> None:
+    """RFC 7162 3.1.5 and its sort-data syntax (7): `* SORT 2 (MODSEQ n)`; ESORT's ESEARCH form adds MODSEQ n."""
+    with Wire(daemon) as wire:
+        sorted_folder(wire)
+        wire.ok("STORE 2 +FLAGS (\\Seen)")
+        fetched = untagged(wire.ok("FETCH 2 (MODSEQ)"), b"FETCH")[0]
+        modseq = int(fetched.rsplit(b"(", 1)[1].rstrip(b")"))
+        assert sort(wire, f"SORT (SUBJECT) UTF-8 MODSEQ {modseq}") == b"* SORT 2 (MODSEQ %d)" % modseq
+        found = untagged(wire.ok("SORT RETURN (COUNT) (SUBJECT) UTF-8 MODSEQ 1"), b"ESEARCH")
+        assert found[0].endswith(b" COUNT 4 MODSEQ %d" % modseq)
+
+
 def test_bad_sort_criteria_and_charsets_are_refused(daemon: Daemon) -> None:
     with Wire(daemon) as wire:
         sorted_folder(wire)
