@@ -30,6 +30,16 @@ def state(wire: Wire, folder: str) -> tuple[int, int]:
     return int(values[b"UIDVALIDITY"]), int(values[b"HIGHESTMODSEQ"])
 
 
+def changed_folder(server: Daemon, count: int) -> tuple[str, int, int]:
+    """A new folder of `count` messages, its UIDVALIDITY and HIGHESTMODSEQ as a client saw them, then changed
+    by another client (change_elsewhere)."""
+    with Wire(server) as setup:
+        folder = folder_with(setup, count)
+        uidvalidity, modseq = state(setup, folder)
+    change_elsewhere(server, folder)
+    return folder, uidvalidity, modseq
+
+
 def change_elsewhere(server: Daemon, folder: str) -> None:
     """Another client flags UID 2 and expunges UIDs 3 and 5."""
     with Wire(server) as other:
@@ -62,10 +72,7 @@ def test_select_with_qresync_before_enable_is_bad_and_selects_nothing(server: Da
 
 def test_select_qresync_sends_changed_flags_and_vanished_uids_since_the_clients_modseq(server: Daemon) -> None:
     """RFC 7162 3.2.5.1: FETCH (UID FLAGS MODSEQ) for what changed, VANISHED (EARLIER) for what is gone."""
-    with Wire(server) as setup:
-        folder = folder_with(setup, 6)
-        uidvalidity, modseq = state(setup, folder)
-    change_elsewhere(server, folder)
+    folder, uidvalidity, modseq = changed_folder(server, 6)
     with qresync_wire(server) as wire:
         lines = wire.ok(f"SELECT {folder} (QRESYNC ({uidvalidity} {modseq} 1:6))")
         assert untagged(lines, b"VANISHED") == [b"* VANISHED (EARLIER) 3,5"]
@@ -77,10 +84,7 @@ def test_select_qresync_sends_changed_flags_and_vanished_uids_since_the_clients_
 
 
 def test_known_uids_limit_what_is_reported_and_a_later_modseq_reports_nothing(server: Daemon) -> None:
-    with Wire(server) as setup:
-        folder = folder_with(setup, 6)
-        uidvalidity, modseq = state(setup, folder)
-    change_elsewhere(server, folder)
+    folder, uidvalidity, modseq = changed_folder(server, 6)
     with qresync_wire(server) as wire:
         lines = wire.ok(f"EXAMINE {folder} (QRESYNC ({uidvalidity} {modseq} 4:6))")
         assert untagged(lines, b"VANISHED") == [b"* VANISHED (EARLIER) 5"]
@@ -92,10 +96,7 @@ def test_known_uids_limit_what_is_reported_and_a_later_modseq_reports_nothing(se
 
 def test_another_uidvalidity_gets_a_plain_select(server: Daemon) -> None:
     """RFC 7162 3.2.5.1: a UIDVALIDITY that does not match: no VANISHED, no FETCH."""
-    with Wire(server) as setup:
-        folder = folder_with(setup, 3)
-        uidvalidity, _ = state(setup, folder)
-    change_elsewhere(server, folder)
+    folder, uidvalidity, _ = changed_folder(server, 3)
     with qresync_wire(server) as wire:
         lines = wire.ok(f"SELECT {folder} (QRESYNC ({uidvalidity + 1} 1 1:3 (1:3 1:3)))")
         assert untagged(lines, b"VANISHED") == [] and untagged(lines, b"FETCH") == []
@@ -126,10 +127,7 @@ def test_once_enabled_expunges_are_reported_as_vanished(server: Daemon) -> None:
 
 def test_uid_fetch_changedsince_vanished_reports_what_vanished_first(server: Daemon) -> None:
     """RFC 7162 3.2.6: VANISHED (EARLIER) for the set's UIDs expunged since, then the FETCHes."""
-    with Wire(server) as setup:
-        folder = folder_with(setup, 6)
-        _, modseq = state(setup, folder)
-    change_elsewhere(server, folder)
+    folder, _, modseq = changed_folder(server, 6)
     with qresync_wire(server) as wire:
         wire.ok(f"SELECT {folder}")
         lines = wire.ok(f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {modseq} VANISHED)")

@@ -37,8 +37,8 @@ def names(lines: list[bytes]) -> list[bytes]:
 
 
 def literal_of(response: bytes, label: bytes) -> bytes:
-    """The literal following `label {n}` in a FETCH response."""
-    match = re.search(re.escape(label) + rb" \{(\d+)\}\r\n", response)
+    """The literal (or literal8, RFC 3516) following `label {n}` in a FETCH response."""
+    match = re.search(re.escape(label) + rb" ~?\{(\d+)\}\r\n", response)
     assert match is not None, response[:300]
     return response[match.end() : match.end() + int(match.group(1))]
 
