@@ -11,6 +11,7 @@ import contextlib
 import errno
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +28,31 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+_later = threading.local()  # the directories noted by this thread inside `dirs_synced_later`
+
+
+def fsync_dir_later(path: Path) -> None:
+    """fsync_dir now, or, inside `dirs_synced_later` (a batch of the store writer), at the end of the batch,
+    before any of its callers answers. Only for renames whose order against the index commit does not matter
+    (a flag in a file name, a new message file: the start-up reconcile repairs either order)."""
+    noted: set[Path] | None = getattr(_later, "dirs", None)
+    if noted is None:
+        fsync_dir(path)
+    else:
+        noted.add(path)
+
+
+@contextlib.contextmanager
+def dirs_synced_later() -> Iterator[set[Path]]:
+    """Collect this thread's `fsync_dir_later` directories; the caller fsyncs them before it answers."""
+    noted: set[Path] = set()
+    _later.dirs = noted
+    try:
+        yield noted
+    finally:
+        _later.dirs = None
 
 
 def is_disk_full(error: BaseException) -> bool:

@@ -85,7 +85,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         user_records=(app_passwords, store, subscriptions),
         domain_records=(content, sites),
     )
-    runner = StoreRunner()
+    runner = StoreRunner(engine)
     queue = QueueStore(engine, config.queue_dir, clock, runner.io)
     dkim = DkimKeys(engine, clock)
     delivery = Delivery(directory, store, queue, runner, dkim, config, clock)

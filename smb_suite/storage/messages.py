@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from smb_suite.durable import fsync_dir
+from smb_suite.durable import fsync_dir_later
 from smb_suite.errors import UnknownMailbox
 from smb_suite.mail.summary import SearchText, Summary
 from smb_suite.storage import db, index, maildir, paths
@@ -171,7 +171,7 @@ class Messages(Folders):
                     rows,
                 )
             if renamed:
-                fsync_dir(folder / "cur")
+                fsync_dir_later(folder / "cur")
         if modseq:
             self.changes.publish(mailbox.id)
         return FlagUpdate(result, modified)

@@ -1,14 +1,26 @@
-"""How async front ends call the synchronous storage: writes serialised on one thread, reads in the pool."""
+"""How async front ends call the synchronous storage: writes serialised on one thread, reads in the pool.
+
+Writes that arrive while the writer is busy run as its next batch, one after another, each in its own
+transaction; their commits are made durable together by one fsync of the database log (db.synced_later,
+db.sync_log), in parallel with the fsyncs of the folders their renames touched (durable.fsync_dir_later),
+before any of them returns (group commit): ten sessions storing flags at once wait for one round of fsyncs,
+not ten in a row, and an OK still means on disk.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Generic, ParamSpec, TypeVar
+from pathlib import Path
+from typing import Any, Generic, ParamSpec, TypeVar
 
-from smb_suite.durable import disk_full_as_error
+import sqlalchemy as sa
+
+from smb_suite.durable import dirs_synced_later, disk_full_as_error, fsync_dir
+from smb_suite.storage import db
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -23,17 +35,70 @@ def _full_as_error(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T
 IO_THREADS = 16  # parallel fsyncs: the file system commits concurrent ones together
 
 
+def _sync_folder(folder: Path) -> None:
+    """fsync a folder a job renamed into; one removed meanwhile (a deleted mail folder) needs none."""
+    with contextlib.suppress(FileNotFoundError):
+        fsync_dir(folder)
+
+
+Job = Callable[[], Any]
+Outcome = tuple[bool, Any]  # (True, result) or (False, the exception)
+
+
 class StoreRunner:
-    def __init__(self) -> None:
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         self.io = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="store-io")
+        self._pending: list[tuple[Job, asyncio.Future[Any]]] = []
+        self._drainer: asyncio.Task[None] | None = None
 
     async def write(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a storage write on the single writer thread (keeps UIDs and fsync order simple); a full disk
-        (file or index) is raised as DiskFull."""
-        return await asyncio.get_running_loop().run_in_executor(
-            self._writer, partial(_full_as_error, func, *args, **kwargs)
-        )
+        """Run a storage write on the single writer thread (keeps UIDs and fsync order simple), in the next
+        batch (group commit, see the module docstring); a full disk (file or index) is raised as DiskFull."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._pending.append((partial(func, *args, **kwargs), future))
+        if self._drainer is None:
+            self._drainer = loop.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    outcomes = await loop.run_in_executor(self._writer, self._run_batch, [job for job, _ in batch])
+                except Exception as error:  # the writer is shut down: nothing of the batch ran
+                    outcomes = [(False, error)] * len(batch)
+                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                    if future.done():  # its caller gave up waiting
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+        finally:
+            self._drainer = None
+
+    def _run_batch(self, jobs: list[Job]) -> list[Outcome]:
+        """On the writer thread: every job, then one round of fsyncs (log and folders) for all of them."""
+        outcomes: list[Outcome] = []
+        with db.synced_later(), dirs_synced_later() as folders:
+            for job in jobs:
+                try:
+                    outcomes.append((True, _full_as_error(job)))
+                except Exception as error:  # noqa: BLE001 - handed to the job's caller
+                    outcomes.append((False, error))
+        syncs = [self.io.submit(_full_as_error, db.sync_log, self._engine)]
+        syncs += [self.io.submit(_full_as_error, _sync_folder, folder) for folder in folders]
+        for sync in syncs:
+            try:
+                sync.result()
+            except Exception as error:  # noqa: BLE001 - nobody may hear of a commit that is not known durable
+                return [(False, error)] * len(jobs)
+        return outcomes
 
     async def read(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await asyncio.to_thread(func, *args, **kwargs)

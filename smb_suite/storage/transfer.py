@@ -17,8 +17,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from smb_suite.durable import fsync_dir
-from smb_suite.errors import AlreadyExists, InvalidMailboxName, SmbSuiteError
+from smb_suite.durable import fsync_dir, fsync_dir_later
+from smb_suite.errors import AlreadyExists, InvalidMailboxName, SmbSuiteError, UnknownMailbox
 from smb_suite.mail.summary import Summary, summarize
 from smb_suite.storage import db, index, maildir, paths
 from smb_suite.storage.folders import DELIMITER, Owner, is_inferior
@@ -43,6 +43,17 @@ class NewMessage:
     internaldate: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """Messages of an APPEND on disk, not yet in the index (Transfers.stage): per message its file name,
+    internal date, summary, size and flags; the files (removed if the commit fails) and folders to sync."""
+
+    mailbox: Mailbox
+    messages: list[tuple[str, int, Summary, int, frozenset[str]]]
+    written: list[Path]
+    directories: list[Path]
+
+
 class Transfers(Messages):
     def append(
         self,
@@ -60,30 +71,45 @@ class Transfers(Messages):
     def append_many(
         self, owner: Owner, name: str, messages: Sequence[NewMessage], io: Executor | None = None
     ) -> tuple[Mailbox, list[int]]:
-        """Store messages durably in a folder, all or none (MULTIAPPEND, RFC 3502); return their UIDs in order.
+        """Store messages durably in a folder, all or none (MULTIAPPEND, RFC 3502); return their UIDs in order:
+        `stage` then `commit_staged`."""
+        return self.commit_staged(owner, self.stage(owner, name, messages, io))
 
-        Every file is written and synced before one transaction adds every row and charges the quota for all of
-        them; if that fails (QuotaExceeded ...), no file stays. With `io`, each file is written while its message
-        is summarised, and the directories are fsynced while the index commits (as deliver_batch does): the caller
-        answers only after both.
-        """
+    def stage(self, owner: Owner, name: str, messages: Sequence[NewMessage], io: Executor | None = None) -> Staged:
+        """The first half of an APPEND, on any thread (beside the writer): every file written, synced and renamed
+        into the folder, every message summarised. With `io`, each file is written while its message is
+        summarised. If anything fails, no file stays."""
         mailbox = self.mailbox(owner, name)
         folder = self.folder(owner, mailbox)
         written: list[Path] = []  # the files, removed again if anything below fails
         with self._unlink_on_failure(written):
             files = [self._write_message(folder, message, written, io) for message in messages]
-            directories = {folder / "new", *(folder / "cur" for message in messages if _in_cur(message.flags))}
-            synced = [io.submit(fsync_dir, directory) for directory in directories] if io is not None else []
-            if io is None:
-                for directory in directories:
-                    fsync_dir(directory)
+        directories = {folder / "new", *(folder / "cur" for message in messages if _in_cur(message.flags))}
+        sizes = [len(message.data) for message in messages]
+        flags = [message.flags for message in messages]
+        return Staged(
+            mailbox,
+            [(*file, size, flag) for file, size, flag in zip(files, sizes, flags, strict=True)],
+            written,
+            sorted(directories),
+        )
+
+    def commit_staged(self, owner: Owner, staged: Staged) -> tuple[Mailbox, list[int]]:
+        """The second half, on the writer: one transaction adds every row and charges the quota for all of
+        them; if that fails (QuotaExceeded, the folder deleted meanwhile ...), no file stays. The folders are
+        fsynced before the index commits, or, on the store writer, with the batch's log (durable.fsync_dir_later):
+        the caller answers only after both."""
+        mailbox = staged.mailbox
+        with self._unlink_on_failure(list(staged.written)):
+            for directory in staged.directories:
+                fsync_dir_later(directory)
             with self._engine.begin() as conn:
+                if index.mailbox_row(conn, mailbox.id) is None:
+                    raise UnknownMailbox(f"folder {mailbox.name} no longer exists")
                 added = [
-                    self._add(conn, owner, mailbox, filename, len(message.data), message.flags, when, summary)
-                    for message, (filename, when, summary) in zip(messages, files, strict=True)
+                    self._add(conn, owner, mailbox, filename, size, flags, when, summary)
+                    for filename, when, summary, size, flags in staged.messages
                 ]
-        for future in synced:
-            future.result()
         self.changes.publish(mailbox.id)
         self.quota.announce(owner.tenant_id, sorted({level for _, levels in added for level in levels}))
         return mailbox, [uid for uid, _ in added]

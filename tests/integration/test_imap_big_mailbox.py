@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import imaplib
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ import pytest
 from smb_suite.config import load as load_config
 from smb_suite.services import open_services
 from tests.daemon import USER, USER_PASSWORD, make_daemon
-from tests.polling import wait_for
+from tests.tracing import traced
 
 COUNT = 100_000
 
@@ -38,18 +37,6 @@ def index_messages(config: Path) -> None:
         services.close()
 
 
-def wait_until_traced(pid: int, deadline: float = 30.0) -> None:
-    """Until strace has attached to every thread of the daemon (each one's TracerPid is set)."""
-    wait_for("strace to attach", lambda: all(_traced(task) for task in Path(f"/proc/{pid}/task").iterdir()), deadline)
-
-
-def _traced(task: Path) -> bool:
-    try:
-        return re.search(r"^TracerPid:\s+[1-9]", (task / "status").read_text(), re.M) is not None
-    except FileNotFoundError:  # the thread ended meanwhile
-        return True
-
-
 def opened_message_files(trace: str, maildir: Path) -> set[str]:
     return set(re.findall(rf'open(?:at)?\([^"]*"({re.escape(str(maildir))}/(?:cur|new)/[^"]+)"', trace))
 
@@ -63,37 +50,18 @@ def test_select_sort_and_thread_of_100000_messages_read_the_index_only(tmp_path:
     server.start()
     try:
         assert server.process is not None
-        trace_file = tmp_path / "strace.log"
-        tracer = subprocess.Popen(
-            [
-                "strace",
-                "-f",
-                "-qq",
-                "-e",
-                "trace=open,openat,openat2",
-                "-o",
-                str(trace_file),
-                "-p",
-                str(server.process.pid),
-            ],
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_until_traced(server.process.pid)
-            with imaplib.IMAP4("127.0.0.1", server.ports["imap"], timeout=300) as client:
-                client.login(USER, USER_PASSWORD)
-                status, data = client.select("INBOX")
-                assert status == "OK" and data == [str(COUNT).encode()]
-                status, data = client.sort("(REVERSE SUBJECT)", "UTF-8", "ALL")  # "note 99999" ... "note 0"
-                assert status == "OK" and data[0].split()[:2] == [str(COUNT).encode(), str(COUNT - 1).encode()]
-                for algorithm in ("ORDEREDSUBJECT", "REFERENCES"):  # References come from the index too
-                    assert client.thread(algorithm, "UTF-8", "1:3") == ("OK", [b"(1)(2)(3)"])
-                during_select = opened_message_files(trace_file.read_text(), maildir)
-                status, fetched = client.fetch(str(COUNT), "(BODY.PEEK[])")
-                assert status == "OK" and f"note {COUNT - 1}".encode() in fetched[0][1]
-        finally:
-            tracer.terminate()
-            tracer.wait(timeout=30)
+        trace = traced(server.process.pid, tmp_path / "strace.log", "-e", "trace=open,openat,openat2")
+        with trace as trace_file, imaplib.IMAP4("127.0.0.1", server.ports["imap"], timeout=300) as client:
+            client.login(USER, USER_PASSWORD)
+            status, data = client.select("INBOX")
+            assert status == "OK" and data == [str(COUNT).encode()]
+            status, data = client.sort("(REVERSE SUBJECT)", "UTF-8", "ALL")  # "note 99999" ... "note 0"
+            assert status == "OK" and data[0].split()[:2] == [str(COUNT).encode(), str(COUNT - 1).encode()]
+            for algorithm in ("ORDEREDSUBJECT", "REFERENCES"):  # References come from the index too
+                assert client.thread(algorithm, "UTF-8", "1:3") == ("OK", [b"(1)(2)(3)"])
+            during_select = opened_message_files(trace_file.read_text(), maildir)
+            status, fetched = client.fetch(str(COUNT), "(BODY.PEEK[])")
+            assert status == "OK" and f"note {COUNT - 1}".encode() in fetched[0][1]
         assert during_select == set()
         after_fetch = opened_message_files(trace_file.read_text(), maildir)
         assert len(after_fetch) == 1 and f".M{COUNT - 1}P1." in after_fetch.pop()  # the control
