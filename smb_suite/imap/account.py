@@ -20,7 +20,7 @@ from smb_suite.directory.model import User
 from smb_suite.imap.folder import registry_for
 from smb_suite.imap.mailbox import DELIMITER, MailboxView, Session
 from smb_suite.services import Services
-from smb_suite.storage.store import FolderStatus, Mailbox, MailStore, NewMessage
+from smb_suite.storage.store import FolderStatus, Mailbox, MailStore, NewMessage, Staged
 
 T = TypeVar("T")
 # RFC 6154 special-use attributes for the folders every store is created with (store.DEFAULT_FOLDERS)
@@ -39,12 +39,11 @@ class FolderInfo:
 NewFile = tuple[IO[bytes], list[str], int | None]  # an APPEND literal, its flags and internal date
 
 
-def append_files(
-    store: MailStore, io: Executor, user: User, name: str, messages: list[NewFile]
-) -> tuple[Mailbox, list[int]]:
-    """Read the APPEND literals (temporary files when large) and store them, all or none, on the writer thread."""
+def stage_files(store: MailStore, io: Executor, user: User, name: str, messages: list[NewFile]) -> Staged:
+    """Read the APPEND literals (temporary files when large) and write them into the folder, beside the writer:
+    only their index rows wait for the writer thread (store.commit_staged), all or none."""
     new = [NewMessage(message.read(), frozenset(flags), date) for message, flags, date in messages]
-    return store.append_many(user, name, new, io)
+    return store.stage(user, name, new, io)
 
 
 def ancestors(name: str) -> list[str]:
@@ -79,7 +78,8 @@ class Account:
 
     async def append(self, name: str, messages: list[NewFile]) -> tuple[Mailbox, list[int]]:
         services = self.services
-        return await self._write(append_files, services.store, services.runner.io, self.user, name, messages)
+        staged = await services.runner.read(stage_files, services.store, services.runner.io, self.user, name, messages)
+        return await self._write(services.store.commit_staged, self.user, staged)
 
     async def select(self, name: str, session: Session, writeable: bool) -> MailboxView:
         """Open a view of the folder for one session (SELECT/EXAMINE)."""

@@ -101,6 +101,8 @@ class StoreRunner:
         return outcomes
 
     async def read(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run in the pool, beside the writer: reads, and files written before their index rows (an APPEND's,
+        Transfers.stage)."""
         return await asyncio.to_thread(func, *args, **kwargs)
 
     def close(self) -> None:

@@ -23,7 +23,7 @@ from smb_suite.storage.folders import DEFAULT_FOLDERS, Owner
 from smb_suite.storage.index import FolderStatus, Identity, Mailbox, StoredMessage
 from smb_suite.storage.messages import FlagUpdate
 from smb_suite.storage.reconcile import Reconciler
-from smb_suite.storage.transfer import NewMessage, Transfer, Transfers
+from smb_suite.storage.transfer import NewMessage, Staged, Transfer, Transfers
 
 __all__ = [
     "DEFAULT_FOLDERS",
@@ -33,6 +33,7 @@ __all__ = [
     "MailStore",
     "Mailbox",
     "NewMessage",
+    "Staged",
     "Owner",
     "StoredMessage",
     "Transfer",
