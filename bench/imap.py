@@ -144,9 +144,7 @@ class Ours:
         config.write_text(
             f'[server]\nhostname = "bench.test"\ndata_dir = "data"\n[listen]\n{listen}\n'
             f'imap = "127.0.0.1:{self.port}"\n'
-            # the shipped tiers' names (the billing catalogue refers to them), with room for the whole load
-            '[quota]\ndefault_tier = "starter"\n'
-            "[tiers.starter]\nstorage_mb = 100000\n[tiers.plus]\nstorage_mb = 100000\n"
+            '[quota]\ndefault_tier = "bench"\n[tiers.bench]\nstorage_mb = 100000\n'
             # every client is 127.0.0.1: raise the per-client cap as Dovecot's mail_max_userip_connections is
             f"[imap]\nmax_connections = {idle + 200}\nmax_connections_per_ip = {idle + 200}\n"
         )

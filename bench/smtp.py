@@ -112,8 +112,7 @@ class Ours:
             + "".join(f"{k} = {v}\n" for k, v in listen.items())
             + '[outbound]\nsmarthost = "127.0.0.1:9"\nretry_schedule = ["1s"]\nscan_interval = "1s"\n'
             + f'[outbound.routes]\n"{SINK_DOMAIN}" = "127.0.0.1:{sink_port}"\n'
-            + "[tiers.starter]\nstorage_mb = 100000\n[tiers.plus]\nstorage_mb = 100000\n"  # the shipped names
-            + '[quota]\ndefault_tier = "starter"\n'
+            + '[tiers.bench]\nstorage_mb = 100000\n[quota]\ndefault_tier = "bench"\n'
             # SPF/DMARC checks ask a loopback DNS server with an empty zone, never a real resolver.
             + f'[dns]\nnameservers = ["{nameserver}"]\n'
         )

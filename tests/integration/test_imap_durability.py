@@ -17,7 +17,9 @@ from tests.imapwire import Wire
 from tests.tracing import Call, calls, traced
 
 pytestmark = pytest.mark.daemon(services=("imap",))
-TRACE = ("-tt", "-T", "-yy", "-s", "300", "-e", "trace=pwrite64,fsync,fdatasync,sendto,recvfrom,rename")
+CALLS = "pwrite64,fsync,fdatasync,sendto,sendmsg,write,writev,recvfrom,rename"
+TRACE = ("-tt", "-T", "-yy", "-s", "4000", "-e", f"trace={CALLS}")
+SENDS = ("sendto", "sendmsg", "write", "writev")
 SYNCS = ("fsync", "fdatasync")
 
 
@@ -36,14 +38,14 @@ def session_writes(wire: Wire, rounds: int) -> None:
         wire.ok("EXPUNGE")
 
 
-def on_connection(trace: list[Call], wire: Wire, name: str) -> list[Call]:
-    """The server's calls `name` on this client's connection."""
+def on_connection(trace: list[Call], wire: Wire, names: tuple[str, ...]) -> list[Call]:
+    """The server's calls `names` on this client's connection."""
     port = f":{wire.sock.getsockname()[1]}]>"
-    return [c for c in trace if c.name == name and port in c.text.split(",", 1)[0]]
+    return [c for c in trace if c.name in names and port in c.text.split(",", 1)[0]]
 
 
 def oks(trace: list[Call], wire: Wire) -> list[Call]:
-    return [c for c in on_connection(trace, wire, "sendto") if re.search(r"w\d+ OK", c.text)]
+    return [c for c in on_connection(trace, wire, SENDS) if re.search(r"w\d+ OK", c.text)]
 
 
 def log_calls(trace: list[Call]) -> tuple[list[Call], list[Call]]:
@@ -76,7 +78,7 @@ def test_sessions_writing_at_once_get_each_ok_after_its_fsyncs(server: Daemon, t
             other.join()
         trace = calls(log.read_text())
         sessions = [(owner, server.maildir(OWNER)), (user, server.maildir(USER))]
-        answers = [(oks(trace, wire), on_connection(trace, wire, "recvfrom"), maildir) for wire, maildir in sessions]
+        answers = [(oks(trace, wire), on_connection(trace, wire, ("recvfrom",)), maildir) for wire, maildir in sessions]
     _, log_syncs = log_calls(trace)
     for answered, received, maildir in answers:
         assert len(answered) == 21
