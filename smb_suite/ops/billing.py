@@ -64,6 +64,8 @@ def set_subscription(
         raise InvalidInput(f"{found.name}'s contract was sold by {contract.partner or 'the operator'}; it stays so")
     before = State() if contract is None else contract.changes[-1].state
     after = _edited(services, before, edit)
+    if contract is not None and after == before:
+        raise InvalidInput(f"{found.name} already subscribes to {describe(after)}: nothing to change")
     when = day or services.subscriptions.today()
     tier = _tier_after(services, found, before, after)
     partner_id = found.partner_id if partner is None else services.tenants.get(actor, partner).id

@@ -89,6 +89,8 @@ def test_history_is_appended_never_rewritten(services: Services, clock: Clock) -
         billing.set_subscription(
             services, OPERATOR, "bakery", billing.Edit(add_modules=["website"]), datetime.date(2026, 3, 9)
         )
+    with pytest.raises(InvalidInput, match="nothing to change"):
+        billing.set_subscription(services, OPERATOR, "bakery", billing.Edit(add_modules=["mail"]))
     with pytest.raises(InvalidInput, match="since 2026-03-10"):
         billing.set_user_kind(services, OPERATOR, "boss@bakery.test", UserKind.DESKLESS, datetime.date(2026, 3, 1))
     contract = billing.show_subscription(services, OPERATOR, "bakery")
