@@ -122,3 +122,44 @@ def test_append_dates_raise_only_invalid_input(raw: bytes) -> None:
 
 def test_append_date_follows_rfc_3501_syntax() -> None:
     assert wire.parse_date_time(b" 7-Feb-1994 21:52:25 -0800") == 760686745
+
+
+# -- folder names under IMAP4rev2 (RFC 9051 5.1) and "$" (RFC 5182) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "rev1", "rev2"),
+    [
+        ("INBOX", b'"INBOX"', b'"INBOX"'),
+        ("Café&Co", b'"Caf&AOk-&-Co"', '"Café&Co"'.encode()),
+        ('say "hi"\\', b'"say \\"hi\\"\\\\"', b'"say \\"hi\\"\\\\"'),
+        ('Ünï "q"', b'"&ANw-n&AO8- \\"q\\""', '"Ünï \\"q\\""'.encode()),
+    ],
+)
+def test_folder_names_are_modified_utf7_in_rev1_and_quoted_utf8_in_rev2(name: str, rev1: bytes, rev2: bytes) -> None:
+    assert wire.MUTF7.encode(name) == rev1
+    assert wire.UTF8.encode(name) == rev2
+    assert wire.MUTF7.decode(rev1[1:-1].replace(b'\\"', b'"').replace(b"\\\\", b"\\")) == name
+    assert wire.UTF8.decode(name.encode()) == name
+
+
+def test_an_ampersand_is_an_ordinary_character_under_rev2() -> None:
+    assert wire.UTF8.decode(b"A&AOk-") == "A&AOk-"
+    assert wire.MUTF7.decode(b"A&AOk-") == "Aé"
+
+
+@given(st.binary(max_size=60))
+def test_rev2_folder_names_from_the_wire_raise_only_invalid_mailbox_name(raw: bytes) -> None:
+    with contextlib.suppress(InvalidMailboxName):
+        wire.UTF8.decode(raw)
+
+
+def test_dollar_names_the_saved_search_result_and_matches_by_uid(tmp_path: Path) -> None:
+    saved = frozenset({20, 40})
+    matches = search.compile_keys(search.tokenize([b"$"]), 5, 50, saved)
+    by_uid = search.compile_keys(search.tokenize([b"UID $ NOT 1"]), 5, 50, saved)
+    messages = [candidate(tmp_path, seq, set(), "s", "b") for seq in (1, 2, 4)]
+    for message, uid in zip(messages, (20, 30, 40), strict=True):
+        message.uid = uid
+    assert [m.seq for m in messages if matches(m)] == [1, 4]
+    assert [m.seq for m in messages if by_uid(m)] == [4]
