@@ -5,7 +5,10 @@
 Prints the machine, then `figure <name>: ours=<v> nginx=<v> unit=<u> ratio=<ours/nginx>` for requests per
 second and p99 latency of a small page and of a 500 KB image. Installs nginx and wrk (Debian) if missing;
 nginx runs on 127.0.0.1 on a free high port with its own config, pid and logs in a temp folder, and both
-servers are stopped by pid. Never fails on a number.
+servers are stopped by pid. Never fails on a number, but fails loudly (exit 1, no figure) when either server
+answers a benchmarked path with anything but 200 and the exact bytes on disk, or wrk counts a non-2xx answer:
+a figure of error pages measures nothing. Run as root, nginx's workers run as root too (bench only): the
+temporary folder is 0700 and a worker running as nobody could not read the docroot.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -96,8 +101,9 @@ def start_ours(folder: Path, archive: Path) -> tuple[subprocess.Popen[bytes], in
 def start_nginx(folder: Path, docroot: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     conf = folder / "nginx.conf"
+    user = "user root;\n" if os.geteuid() == 0 else ""  # the docroot sits in a 0700 temp folder
     conf.write_text(
-        f"""worker_processes 1;
+        f"""{user}worker_processes 1;
 pid {folder}/nginx.pid;
 error_log {folder}/nginx-error.log;
 daemon off;
@@ -129,8 +135,25 @@ http {{
     return process, port
 
 
+class WrongAnswer(Exception):
+    """A server answered the benchmarked request wrongly: no figure may be reported."""
+
+
+def check_answer(server: str, port: int, path: str, expected: bytes) -> None:
+    """One GET as wrk sends it: status 200 and exactly the file's bytes, else WrongAnswer."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": DOMAIN})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - our own loopback URL
+            status, body = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, body = error.code, error.read()
+    if status != 200 or body != expected:
+        raise WrongAnswer(f"{server} answered GET {path} with {status} and {len(body)} bytes, not 200 and "
+                          f"the {len(expected)} bytes of the file")  # fmt: skip
+
+
 def wrk(port: int, path: str, seconds: int) -> tuple[float, float]:
-    """Requests per second and p99 latency (ms) of one wrk run."""
+    """Requests per second and p99 latency (ms) of one wrk run; WrongAnswer if any answer was not 2xx/3xx."""
     binary = find_binary("wrk")
     assert binary is not None
     result = subprocess.run(
@@ -138,6 +161,9 @@ def wrk(port: int, path: str, seconds: int) -> tuple[float, float]:
          f"http://127.0.0.1:{port}{path}"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", result.stdout)
+    if errors:
+        raise WrongAnswer(f"wrk on port {port} {path}: {errors.group(1)} non-2xx/3xx answers")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))  # type: ignore[union-attr]
     value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", result.stdout).groups()  # type: ignore[union-attr]
     return rate, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
@@ -180,12 +206,18 @@ def main() -> int:
         nginx, nginx_port = start_nginx(folder / "nginx", docroot)
         try:
             for label, path in (("small_page", "/"), ("image_500k", "/img/photo.jpg")):
+                expected = (docroot / (path.lstrip("/") or "index.html")).read_bytes()
+                check_answer("smb-suite", our_port, path, expected)
+                check_answer("nginx", nginx_port, path, expected)
                 wrk(our_port, path, 1)  # warm the cache
                 wrk(nginx_port, path, 1)
                 our_rate, our_p99 = wrk(our_port, path, seconds)
                 nginx_rate, nginx_p99 = wrk(nginx_port, path, seconds)
                 figure(f"{label}_requests", our_rate, nginx_rate, "req/s")
                 figure(f"{label}_p99", our_p99, nginx_p99, "ms")
+        except WrongAnswer as error:
+            print(f"FAILED: {error}; no figure reported", file=sys.stderr, flush=True)
+            return 1
         finally:
             stop(ours)
             stop(nginx)
