@@ -149,14 +149,46 @@ def chunks(items: Sequence[int]) -> Iterator[Sequence[int]]:
         yield items[start : start + CHUNK]
 
 
+# Statements run by every STORE, EXPUNGE and change notification are built once: building one costs more
+# Python than running it (SQLAlchemy caches their compiled form by a key it computes per new object).
+_BY_UIDS = (
+    sa.select(*MESSAGE_COLUMNS)
+    .where(
+        db.messages.c.mailbox_id == sa.bindparam("mailbox"), db.messages.c.uid.in_(sa.bindparam("uids", expanding=True))
+    )
+    .order_by(db.messages.c.uid)
+)
+_CHANGED_SINCE = (
+    sa.select(*MESSAGE_COLUMNS)
+    .where(db.messages.c.mailbox_id == sa.bindparam("mailbox"), db.messages.c.modseq > sa.bindparam("modseq"))
+    .order_by(db.messages.c.uid)
+)
+_COUNT = sa.select(sa.func.count()).select_from(db.messages).where(db.messages.c.mailbox_id == sa.bindparam("mailbox"))
+_NEXT_MODSEQ = (
+    sa.update(db.mailboxes)
+    .where(db.mailboxes.c.id == sa.bindparam("mailbox"))
+    .values(highestmodseq=db.mailboxes.c.highestmodseq + 1)
+    .returning(db.mailboxes.c.highestmodseq)
+)
+SET_FLAGS = (
+    sa.update(db.messages)
+    .where(db.messages.c.mailbox_id == sa.bindparam("mailbox"), db.messages.c.uid == sa.bindparam("key"))
+    .values(flags=sa.bindparam("f"), filename=sa.bindparam("n"), modseq=sa.bindparam("m"))
+)
+
+
 def by_uids(conn: sa.Connection, mailbox_id: int, uids: Iterable[int]) -> list[StoredMessage]:
     """The named messages that exist, by ascending UID."""
     wanted = sorted(set(uids))
     found: list[StoredMessage] = []
     for chunk in chunks(wanted):
-        query = messages_query(mailbox_id).where(db.messages.c.uid.in_(chunk))
-        found.extend(message(row) for row in conn.execute(query))
+        found.extend(message(row) for row in conn.execute(_BY_UIDS, {"mailbox": mailbox_id, "uids": list(chunk)}))
     return found
+
+
+def changed_since(conn: sa.Connection, mailbox_id: int, modseq: int) -> list[StoredMessage]:
+    """Messages whose mod-sequence is above `modseq` (RFC 7162), by ascending UID."""
+    return [message(row) for row in conn.execute(_CHANGED_SINCE, {"mailbox": mailbox_id, "modseq": modseq})]
 
 
 _ALLOCATE = (
@@ -175,14 +207,7 @@ def allocate(conn: sa.Connection, mailbox_id: int, count: int) -> tuple[int, int
 
 def next_modseq(conn: sa.Connection, mailbox_id: int) -> int:
     """A new mod-sequence for one change of the folder (RFC 7162 3: strictly increasing per folder)."""
-    table = db.mailboxes
-    statement = (
-        sa.update(table)
-        .where(table.c.id == mailbox_id)
-        .values(highestmodseq=table.c.highestmodseq + 1)
-        .returning(table.c.highestmodseq)
-    )
-    return int(conn.execute(statement).scalar_one())
+    return int(conn.execute(_NEXT_MODSEQ, {"mailbox": mailbox_id}).scalar_one())
 
 
 def insert(
@@ -323,8 +348,7 @@ def copy_summary(conn: sa.Connection, source_id: int, target_id: int) -> None:
 
 
 def count(conn: sa.Connection, mailbox_id: int) -> int:
-    query = sa.select(sa.func.count()).select_from(db.messages).where(db.messages.c.mailbox_id == mailbox_id)
-    return int(conn.execute(query).scalar_one())
+    return int(conn.execute(_COUNT, {"mailbox": mailbox_id}).scalar_one())
 
 
 def status(conn: sa.Connection, mailbox: Mailbox) -> FolderStatus:

@@ -63,8 +63,7 @@ class Messages(Folders):
                 raise UnknownMailbox(f"folder {mailbox.name} no longer exists")
             if current.highestmodseq == mailbox.highestmodseq:
                 return current, [], None
-            query = index.messages_query(mailbox.id).where(db.messages.c.modseq > mailbox.highestmodseq)
-            changed = [index.message(row) for row in conn.execute(query)]
+            changed = index.changed_since(conn, mailbox.id, mailbox.highestmodseq)
             new = sum(1 for m in changed if m.uid >= mailbox.uidnext)
             if index.count(conn, mailbox.id) == known + new:
                 return current, changed, None
@@ -164,12 +163,7 @@ class Messages(Folders):
                 rows.append({"key": message.uid, "f": index.flags_text(new_flags), "n": filename, "m": modseq})
                 result[message.uid] = message._replace(flags=new_flags, filename=filename, modseq=modseq)
             if rows:
-                conn.execute(
-                    sa.update(db.messages)
-                    .where(db.messages.c.mailbox_id == mailbox.id, db.messages.c.uid == sa.bindparam("key"))
-                    .values(flags=sa.bindparam("f"), filename=sa.bindparam("n"), modseq=sa.bindparam("m")),
-                    rows,
-                )
+                conn.execute(index.SET_FLAGS, [{"mailbox": mailbox.id, **row} for row in rows])
             if renamed:
                 fsync_dir_later(folder / "cur")
         if modseq:
