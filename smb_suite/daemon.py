@@ -99,9 +99,9 @@ class Daemon:
             loop.add_signal_handler(signum, stop.set)
 
         context = tls.server_context(self.config.certificate_path, self.config.key_path)
+        await self._start_web(services)  # first, so closed after SMTP and IMAP drain: /healthz says so meanwhile
         await self._start_smtp(services, context)
         self._start_imap(services, context)
-        await self._start_web(services)
         usage_recorder = asyncio.create_task(self._record_usage_daily(services))
         self._closers.append(functools.partial(_cancel, usage_recorder))
         verifier = asyncio.create_task(verification.run_periodically(services))
@@ -111,6 +111,7 @@ class Daemon:
 
         await stop.wait()
         log.event(logger, "daemon.stopping")
+        services.draining = True
         _notify_systemd(b"STOPPING=1")
         for close in reversed(self._closers):
             await close()

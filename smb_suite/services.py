@@ -62,6 +62,7 @@ class Services:
     subscriptions: Subscriptions
     clock: Callable[[], float] = time.time
     listening: dict[str, int] = field(default_factory=dict)  # service -> bound port, filled in by the daemon
+    draining: bool = False  # set by the daemon on SIGTERM: /healthz turns the balancer away (web/health.py)
 
     def close(self) -> None:
         self.runner.close()

@@ -23,7 +23,7 @@ from smb_suite.directory.core import Directory
 from smb_suite.directory.model import OPERATOR, Domain
 from smb_suite.errors import NotFound
 from smb_suite.services import Services
-from smb_suite.web import errors
+from smb_suite.web import errors, health
 from smb_suite.web.account import AccountViews
 from smb_suite.web.admin import AdminViews
 from smb_suite.web.autoconfig import AutoconfigViews
@@ -141,6 +141,9 @@ class WebApp:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == health.HEALTH_PATH:  # on every Host, before any site
+            await health.answer(self._services, scope, receive, send)
+            return
         host = host_of(scope) if scope["type"] == "http" else ""
         if host in self.hosts:  # the admin host: HTTPS only when it is served, HSTS on its real name
             if is_admin_request(scope, self.hosts, host):
