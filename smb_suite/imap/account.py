@@ -33,7 +33,6 @@ class FolderInfo:
 
     name: str
     attributes: tuple[str, ...]
-    subscribed: bool
 
 
 NewFile = tuple[IO[bytes], list[str], int | None]  # an APPEND literal, its flags and internal date
@@ -85,7 +84,13 @@ class Account:
         """Open a view of the folder for one session (SELECT/EXAMINE)."""
         mailbox = await self.services.runner.read(self.services.store.mailbox, self.user, name)
         state = await registry_for(self.services).open(self.user, mailbox)
-        return MailboxView(state, session, writeable)
+        view = MailboxView(state, session, writeable)
+        try:
+            await view.claim_recent()
+        except BaseException:
+            view.close()
+            raise
+        return view
 
     async def status(self, name: str) -> FolderStatus:
         return await self.services.runner.read(self.services.store.status, self.user, name)
@@ -100,8 +105,12 @@ class Account:
             attributes = ["\\HasChildren" if has_children else "\\HasNoChildren"]
             if folder.name in SPECIAL_USE:
                 attributes.append(SPECIAL_USE[folder.name])
-            found.append(FolderInfo(folder.name, tuple(attributes), folder.subscribed))
+            found.append(FolderInfo(folder.name, tuple(attributes)))
         return found
+
+    async def subscriptions(self) -> set[str]:
+        """The subscribed names, folders or not (RFC 3501 6.3.6)."""
+        return await self.services.runner.read(self.services.store.subscriptions, self.user)
 
     # RFC 2342: one personal namespace, no shared ones
     def getPersonalNamespaces(self) -> list[list[str]]:

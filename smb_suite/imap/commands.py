@@ -53,6 +53,14 @@ class FolderServer(Responder, Session, Protocol):
     def services(self) -> Services: ...
 
 
+def flag_responses(view: MailboxView) -> list[bytes]:
+    """FLAGS and PERMANENTFLAGS (RFC 3501 7.2.6, 7.1): at SELECT, and again when a keyword is new to the
+    folder. Any keyword may be created in a read-write folder (\\*); a read-only one keeps none."""
+    flags = " ".join((*syntax.SYSTEM_FLAGS, *view.keywords())).encode("ascii", "replace")
+    permanent = flags + b" \\*" if view.writeable else b""
+    return [b"FLAGS (%b)" % flags, b"OK [PERMANENTFLAGS (%b)] flags that persist" % permanent]
+
+
 async def send_status(server: FolderServer, name: str, wanted: tuple[str, ...]) -> None:
     """One untagged STATUS response (STATUS, and LIST-STATUS for each folder listed)."""
     if "HIGHESTMODSEQ" in wanted:
@@ -60,7 +68,7 @@ async def send_status(server: FolderServer, name: str, wanted: tuple[str, ...]) 
     status = await server.account.status(name)
     values = {
         "MESSAGES": status.messages,
-        "RECENT": 0,
+        "RECENT": status.recent,
         "UIDNEXT": status.mailbox.uidnext,
         "UIDVALIDITY": status.mailbox.uidvalidity,
         "UNSEEN": status.unseen,
@@ -141,16 +149,14 @@ class MailboxCommands:
                 return None
             if params.condstore:
                 self.enable_condstore()
-            flags = " ".join((*syntax.SYSTEM_FLAGS, *view.keywords())).encode("ascii", "replace")
-            self.sendUntaggedResponse(b"FLAGS (%b)" % flags)
-            permanent = flags + b" \\*" if writeable else b""
-            self.sendUntaggedResponse(b"OK [PERMANENTFLAGS (%b)] flags that persist" % permanent)
+            for line in flag_responses(view):
+                self.sendUntaggedResponse(line)
             self.sendUntaggedResponse(b"%d EXISTS" % view.count())
             mailbox: Mailbox = view.mailbox
             if self.rev2:  # RFC 9051 6.3.2: a LIST response for the folder; no RECENT, no [UNSEEN n]
                 await _send_list_of(self, mailbox.name)
             else:
-                self.sendUntaggedResponse(b"0 RECENT")
+                self.sendUntaggedResponse(b"%d RECENT" % view.recent_count())  # RFC 3501 7.3.2
                 unseen = view.first_unseen()
                 if unseen is not None:
                     self.sendUntaggedResponse(b"OK [UNSEEN %d] first unseen message" % unseen)

@@ -201,7 +201,7 @@ class _Writer:
         timeout = self.server.setTimeout(None)  # a slow download is not an idle client
         try:
             for start in range(0, len(chosen), BATCH):
-                batch = [(seq, m) for seq, u in chosen[start : start + BATCH] if (m := self.view.message(u))]
+                batch = [(seq, m) for seq, u in chosen[start : start + BATCH] if (m := self.view.shown(u))]
                 summaries: dict[int, Summary] = {}
                 if self.with_summary:
                     summaries, computed = await self.runner.read(

@@ -14,6 +14,7 @@ another folder, or for another user's (issue 11).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import weakref
 from array import array
@@ -42,9 +43,12 @@ def state_key(user: User, mailbox: Mailbox) -> StateKey:
 class Follower(Protocol):
     """What a state tells each view (mailbox.MailboxView)."""
 
+    @property
+    def claims_recent(self) -> bool: ...  # takes new messages' \Recent from everyone else (RFC 3501 2.3.2)
     def removed(self, gone: list[StoredMessage]) -> None: ...
+    def keywords_seen(self, keywords: list[str]) -> None: ...
     def changed(self, messages: list[StoredMessage]) -> None: ...
-    def added(self) -> None: ...
+    def added(self, recent: range) -> None: ...
 
 
 class FolderState:
@@ -57,6 +61,7 @@ class FolderState:
         self.by_uid = {m.uid: m for m in messages}
         self.uids = array("I", (m.uid for m in messages))
         self._flag_sets = Counter(m.flags for m in messages)  # SELECT's keyword list without a full scan
+        self._new_flag_set = False  # a set of flags no message had before: maybe a new keyword
         self.followers: list[Follower] = []
         self.search_texts: dict[int, SearchText] = {}  # filled by the first SEARCH on a header (selected.py)
         self.header_cache = HeaderCache()  # other header fields, once a SEARCH HEADER asked for them
@@ -74,11 +79,25 @@ class FolderState:
             await self.refresh_locked()
 
     async def refresh_locked(self) -> None:
+        """Read what changed; new mail is claimed as \\Recent for the first view that claims (RFC 3501 2.3.2:
+        the first session notified), in the index, so no session of any process shows it recent too."""
         runner, store = self.services.runner, self.services.store
         mailbox, changed, uids = await runner.read(store.changes_since, self.mailbox, len(self.by_uid))
-        self._apply(mailbox, changed, uids)
+        claimer = next((f for f in self.followers if f.claims_recent), None)
+        claimed = range(0)
+        if claimer is not None and mailbox.recent_from < mailbox.uidnext:
+            claimed = await runner.write(store.claim_recent, mailbox, mailbox.uidnext)
+            mailbox = dataclasses.replace(mailbox, recent_from=mailbox.uidnext)
+        self._apply(mailbox, changed, uids, claimer, claimed)
 
-    def _apply(self, mailbox: Mailbox, changed: list[StoredMessage], uids: list[int] | None) -> None:
+    def _apply(
+        self,
+        mailbox: Mailbox,
+        changed: list[StoredMessage],
+        uids: list[int] | None,
+        claimer: Follower | None = None,
+        claimed: range = range(0),
+    ) -> None:
         gone: list[StoredMessage] = []
         if uids is not None:
             present = set(uids)
@@ -98,8 +117,10 @@ class FolderState:
                 self._track(old, message)
                 if (message.flags, message.modseq) != (old.flags, old.modseq):
                     flag_changes.append(message)
+        unclaimed = range(max(min((m.uid for m in new), default=0), mailbox.recent_from), mailbox.uidnext)
         self.mailbox = mailbox
-        self._publish(gone, flag_changes, sorted(new, key=lambda m: m.uid), None)
+        recent = {follower: claimed if follower is claimer else unclaimed for follower in self.followers}
+        self._publish(gone, flag_changes, sorted(new, key=lambda m: m.uid), None, recent)
 
     def apply_own(self, messages: list[StoredMessage], origin: Follower | None) -> None:
         """Our own session's flag changes (made holding `lock`): shown at once to the others, not echoed back
@@ -127,14 +148,27 @@ class FolderState:
                 del self._flag_sets[old.flags]
         if new is not None:
             self._flag_sets[new.flags] += 1
+            if self._flag_sets[new.flags] == 1:
+                self._new_flag_set = True
 
     def keywords(self) -> list[str]:
         """The keywords some message of the folder has (SELECT's FLAGS response)."""
         return sorted({flag for flags in self._flag_sets for flag in flags if not flag.startswith("\\")})
 
     def _publish(
-        self, gone: list[StoredMessage], changed: list[StoredMessage], new: list[StoredMessage], origin: Follower | None
+        self,
+        gone: list[StoredMessage],
+        changed: list[StoredMessage],
+        new: list[StoredMessage],
+        origin: Follower | None,
+        recent: dict[Follower, range] | None = None,
     ) -> None:
+        """Tell every view; a keyword no message had before comes first (RFC 3501 7.2.6: a client learns of
+        it from FLAGS before a FETCH shows it)."""
+        keywords = None
+        if self._new_flag_set:
+            self._new_flag_set = False
+            keywords = self.keywords()
         if gone or new:
             kept = self.uids if not gone else array("I", (uid for uid in self.uids if uid in self.by_uid))
             if new and kept and new[0].uid <= kept[-1]:  # not expected (UIDs only grow), but stay sorted
@@ -144,12 +178,14 @@ class FolderState:
                 kept.extend(m.uid for m in new)
             self.uids = kept  # a new array: views still showing the old one keep it (copy on write)
         for follower in list(self.followers):
+            if keywords:
+                follower.keywords_seen(keywords)
             if gone:
                 follower.removed(gone)
             if changed and follower is not origin:
                 follower.changed(changed)
             if new:
-                follower.added()
+                follower.added((recent or {}).get(follower, range(0)))
 
     # -- change notifications ------------------------------------------------------------------------------
 

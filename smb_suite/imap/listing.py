@@ -10,10 +10,13 @@ folder when asked (K-9/FairEmail and Thunderbird refresh every folder's counts w
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+
 from twisted.mail.imap4 import IllegalClientResponse
 
+from smb_suite.errors import InvalidMailboxName
 from smb_suite.imap import syntax, wildcard, wire
-from smb_suite.imap.account import SPECIAL_USE, ancestors
+from smb_suite.imap.account import SPECIAL_USE, FolderInfo, ancestors
 from smb_suite.imap.arguments import LiteralReader, Parsed, arg_astring, arg_pattern
 from smb_suite.imap.commands import FolderServer, send_status
 from smb_suite.imap.mailbox import DELIMITER
@@ -21,16 +24,28 @@ from smb_suite.imap.replies import run
 
 
 def _matchers(names: wire.MailboxNames, reference: bytes, patterns: list[bytes]) -> list[wildcard.Wildcard]:
-    """The patterns compiled for linear-time matching; too many or too long ones are BAD (bounded work)."""
+    """The patterns compiled for linear-time matching; too many or too long ones are BAD (bounded work). A
+    reference or pattern that is no valid folder name (a bare "&" among atom characters, RFC 3501 5.1.3)
+    matches nothing: LIST lists nothing rather than refusing."""
     if len(patterns) > wildcard.MAX_PATTERNS:
         raise IllegalClientResponse(f"LIST takes at most {wildcard.MAX_PATTERNS} patterns")
     if any(len(reference) + len(p) > wildcard.MAX_PATTERN for p in patterns):
         raise IllegalClientResponse(f"a LIST reference and pattern are limited to {wildcard.MAX_PATTERN} octets")
-    reference_name = names.decode(reference) if reference else ""
+    reference_name = _decoded(names, reference) if reference else ""
+    texts = [_decoded(names, p) for p in patterns if p]
+    if reference_name is None:
+        return []
     try:
-        return [wildcard.list_matcher(reference_name, names.decode(p), DELIMITER) for p in patterns if p]
+        return [wildcard.list_matcher(reference_name, text, DELIMITER) for text in texts if text is not None]
     except wildcard.PatternTooLong as exc:
         raise IllegalClientResponse(str(exc)) from exc
+
+
+def _decoded(names: wire.MailboxNames, raw: bytes) -> str | None:
+    try:
+        return names.decode(raw)
+    except InvalidMailboxName:
+        return None
 
 
 def opt_list_select(_: object, line: bytes) -> tuple[list[bytes] | None, bytes]:
@@ -65,37 +80,68 @@ def list_tail(server: LiteralReader, line: bytes) -> Parsed[ListTail]:
     return parsed.addCallback(_one_pattern)
 
 
+Entry = tuple[str, list[str], bool]  # a name, its attributes, and whether it has CHILDINFO ("SUBSCRIBED")
+
+
+def _subscribed(
+    folders: dict[str, FolderInfo], subscribed: set[str], matches: Callable[[str], bool], lsub: bool, recursive: bool
+) -> Iterator[Entry]:
+    """The subscribed names that match, folders or not (RFC 5258 3.4: \\NonExistent), and with RECURSIVEMATCH
+    (or LSUB, RFC 3501 6.3.9) the parents of subscribed names the patterns leave out (RFC 5258 3.5 CHILDINFO;
+    LSUB says \\Noselect)."""
+    hidden = {parent for name in subscribed if not matches(name) for parent in ancestors(name)}
+    for name in sorted(subscribed | hidden, key=lambda n: (n != "INBOX", n)):
+        if not matches(name) or (name not in subscribed and not (recursive or lsub)):
+            continue
+        folder = folders.get(name)
+        if lsub:
+            listed = folder is not None and name in subscribed
+            yield name, list(folder.attributes) if folder is not None and listed else ["\\Noselect"], False
+            continue
+        attributes = list(folder.attributes) if folder is not None else ["\\NonExistent"]
+        if name in subscribed:
+            attributes.append("\\Subscribed")
+        yield name, attributes, recursive and name in hidden
+
+
 async def send_list(
     server: FolderServer, reference: bytes, patterns: list[bytes], options: syntax.ListOptions | None, command: bytes
 ) -> None:
-    """`options` None: LSUB (subscribed folders, RFC 3501 attributes only)."""
+    """`options` None: LSUB (subscribed names, RFC 3501 attributes only)."""
     separator = wire.string(DELIMITER.encode("ascii"))
     if patterns == [b""] and (options is None or not options.select):  # RFC 3501 6.3.8: the delimiter
         server.sendUntaggedResponse(command + b' (\\Noselect) %b ""' % separator)
         return
     matchers = _matchers(server.names, reference, patterns)
-    folders = await server.account.folders()
-    subscribed_below = {name for f in folders if f.subscribed for name in ancestors(f.name)}
+    if not matchers:
+        return
+    folders = {folder.name: folder for folder in await server.account.folders()}
     select = frozenset({"SUBSCRIBED"}) if options is None else options.select
-    mark_subscribed = options is not None and bool({"SUBSCRIBED"} & (options.select | options.returns))
-    for folder in folders:
-        if not any(matcher.matches(folder.name) for matcher in matchers):
+    returns = frozenset() if options is None else options.returns
+    subscribed = await server.account.subscriptions() if "SUBSCRIBED" in select | returns else set()
+
+    def matches(name: str) -> bool:
+        return any(matcher.matches(name) for matcher in matchers)
+
+    entries: Iterable[Entry]
+    if "SUBSCRIBED" in select:
+        entries = _subscribed(folders, subscribed, matches, options is None, "RECURSIVEMATCH" in select)
+    else:
+        marked = "SUBSCRIBED" in returns
+        entries = (
+            (f.name, [*f.attributes, *(["\\Subscribed"] if marked and f.name in subscribed else [])], False)
+            for f in folders.values()
+            if matches(f.name)
+        )
+    for name, attributes, childinfo in entries:
+        if "SPECIAL-USE" in select and name not in SPECIAL_USE:
             continue
-        extended = b""
-        if "SUBSCRIBED" in select and not folder.subscribed:
-            if "RECURSIVEMATCH" not in select or folder.name not in subscribed_below:
-                continue
-            extended = b' ("CHILDINFO" ("SUBSCRIBED"))'  # RFC 5258 3.5: listed for its children
-        if "SPECIAL-USE" in select and folder.name not in SPECIAL_USE:
-            continue
-        attributes = list(folder.attributes)
-        if mark_subscribed and folder.subscribed:
-            attributes.append("\\Subscribed")
-        name = server.names.encode(folder.name)
-        line = b"%b (%b) %b %b%b" % (command, " ".join(attributes).encode("ascii"), separator, name, extended)
-        server.sendUntaggedResponse(line)
-        if options is not None and options.status:
-            await send_status(server, folder.name, options.status)
+        extended = b' ("CHILDINFO" ("SUBSCRIBED"))' if childinfo else b""
+        text = " ".join(attributes).encode("ascii")
+        encoded = server.names.encode(name)
+        server.sendUntaggedResponse(b"%b (%b) %b %b%b" % (command, text, separator, encoded, extended))
+        if options is not None and options.status and name in folders:  # RFC 5819: not for \NonExistent
+            await send_status(server, name, options.status)
 
 
 class ListCommands:

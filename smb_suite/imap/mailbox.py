@@ -5,11 +5,17 @@ session has not been told about yet. They stay (and can still be fetched from th
 the session reaches a point where RFC 3501 7.4.1 allows an EXPUNGE response (`take_expunged`). A view in
 step with the state has no array of its own. Writes go to the store on the writer thread; the session's own
 changes reach the other sessions at once through the state.
+
+A view also knows which messages are \\Recent for its session (RFC 3501 2.3.2): those it claimed in the index
+(storage claim_recent) at SELECT or when the state told it of new mail, so each message is recent in one
+read-write session only, whichever process runs it; a read-only view shows those no one has claimed, claiming
+nothing. A session that does not report \\Recent (IMAP4rev2) claims nothing either (`reports_recent`).
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import heapq
 from array import array
 from typing import Any, Protocol
@@ -21,13 +27,17 @@ from smb_suite.imap.folder import FolderState
 from smb_suite.storage.store import FlagUpdate, Mailbox, StoredMessage, Transfer
 
 DELIMITER = "/"
+RECENT = frozenset({"\\Recent"})
 
 
 class Session(Protocol):
     """What a view tells its session (session.IMAPSession), which decides when and how to say it."""
 
+    @property
+    def reports_recent(self) -> bool: ...  # False under IMAP4rev2 (RFC 9051 has no \Recent)
     def exists_changed(self, count: int) -> None: ...
     def flags_changed(self, changes: list[tuple[int, StoredMessage]]) -> None: ...
+    def keywords_changed(self, keywords: list[str]) -> None: ...
     def expunges_pending(self) -> None: ...
 
 
@@ -39,6 +49,9 @@ class MailboxView:
         self._gone: dict[int, StoredMessage] = {}  # expunged elsewhere, not yet reported to this session
         self._merged: array[int] | None = None
         self.saved: list[int] = []  # UIDs kept by SEARCH RETURN (SAVE), named "$" (RFC 5182); empty at SELECT
+        self.reports_recent = session.reports_recent
+        self._recent: list[range] = []  # UIDs \Recent in this session, ascending
+        self._keywords = frozenset(state.keywords())  # what the session's FLAGS response listed
         state.follow(self)
 
     @property
@@ -90,7 +103,54 @@ class MailboxView:
     # -- what SELECT reports -------------------------------------------------------------------------------
 
     def keywords(self) -> list[str]:
-        return self.state.keywords()
+        return sorted(self._keywords)
+
+    # -- \Recent (RFC 3501 2.3.2) -------------------------------------------------------------------------------
+
+    @property
+    def claims_recent(self) -> bool:
+        """Whether this session takes new messages' \\Recent from everyone else (read-write, RFC 3501)."""
+        return self.writeable and self.reports_recent
+
+    async def claim_recent(self) -> None:
+        """At SELECT: claim what no read-write session was shown as recent; EXAMINE only looks."""
+        state = self.state
+        if not self.claims_recent:
+            if self.reports_recent:
+                self.add_recent(range(state.mailbox.recent_from, state.mailbox.uidnext))
+            return
+        services = state.services
+        async with state.lock:
+            top = state.mailbox.uidnext
+            if state.mailbox.recent_from < top:
+                self.add_recent(await services.runner.write(services.store.claim_recent, state.mailbox, top))
+                state.mailbox = dataclasses.replace(state.mailbox, recent_from=max(state.mailbox.recent_from, top))
+
+    def add_recent(self, uids: range) -> None:
+        if not uids or not self.reports_recent:
+            return
+        if self._recent and self._recent[-1].stop >= uids.start:
+            last = self._recent.pop()
+            uids = range(min(last.start, uids.start), max(last.stop, uids.stop))
+        self._recent.append(uids)
+
+    def recent_count(self) -> int:
+        uids = self.uids()
+        return sum(bisect.bisect_left(uids, r.stop) - bisect.bisect_left(uids, r.start) for r in self._recent)
+
+    def shown_flags(self, message: StoredMessage) -> frozenset[str]:
+        """The flags this session sees: the stored ones, with \\Recent when the message is recent here."""
+        if self._recent and any(message.uid in r for r in self._recent):
+            return message.flags | RECENT
+        return message.flags
+
+    def shown(self, uid: int) -> StoredMessage | None:
+        """The message as this session sees it (FETCH): \\Recent among its flags when it is recent here."""
+        message = self.message(uid)
+        if message is None or not self._recent:
+            return message
+        flags = self.shown_flags(message)
+        return message if flags is message.flags else message._replace(flags=flags)
 
     def first_unseen(self) -> int | None:
         """Sequence number for SELECT's [UNSEEN n] (RFC 3501 6.3.1)."""
@@ -108,14 +168,25 @@ class MailboxView:
         self._merged = None
         self.session.expunges_pending()
 
+    def keywords_seen(self, keywords: list[str]) -> None:
+        """The folder's messages now carry these keywords: the session lists any new one (RFC 3501 7.2.6)."""
+        if not self._keywords.issuperset(keywords):
+            self._keywords = self._keywords.union(keywords)
+            self.session.keywords_changed(self.keywords())
+
     def changed(self, messages: list[StoredMessage]) -> None:
         changes = [(seq, m) for m in messages if (seq := self.seq_of(m.uid)) is not None]
         if changes:
             self.session.flags_changed(changes)
 
-    def added(self) -> None:
+    def added(self, recent: range) -> None:
         self._merged = None
+        self.add_recent(recent)
         self.session.exists_changed(self.count())
+
+    def has_expunged(self) -> bool:
+        """Whether messages expunged elsewhere wait to be reported to this session."""
+        return bool(self._gone)
 
     def take_expunged(self) -> list[tuple[int, int]]:
         """Forget messages expunged elsewhere; their (sequence number, UID), highest first (each number valid

@@ -257,6 +257,7 @@ _FLAG_KEYS = {
     "UNFLAGGED": ("\\Flagged", False),
     "UNSEEN": ("\\Seen", False),
 }
+_RECENT_KEYS = {"RECENT": (True, False), "NEW": (True, True), "OLD": (False, False)}  # (\Recent, and unseen)
 _ADDRESS_KEYS = ("BCC", "CC", "FROM", "TO", "SUBJECT")
 _DATE_KEYS: dict[str, Callable[[datetime.date, datetime.date], bool]] = {
     "BEFORE": lambda day, ref: day < ref,
@@ -318,10 +319,11 @@ def _compile_one(queue: deque[Token], compiler: _Compiler, depth: int) -> Predic
     if key[:1].isdigit() or key[:1] == "*":
         in_set = sequence_set(key, last_seq)
         return lambda c: in_set(c.seq)
-    if key in ("ALL", "OLD"):  # no \Recent tracking: every message is old
+    if key == "ALL":
         return lambda c: True
-    if key in ("NEW", "RECENT"):
-        return lambda c: False
+    if key in _RECENT_KEYS:  # RFC 3501 6.4.4: a candidate's flags include \Recent where the session shows it
+        recent, unseen = _RECENT_KEYS[key]
+        return lambda c: ("\\Recent" in c.flags) == recent and (not unseen or "\\Seen" not in c.flags)
     if key in _FLAG_KEYS:
         flag, present = _FLAG_KEYS[key]
         return lambda c: (flag in c.flags) == present

@@ -96,7 +96,7 @@ class SelectedCommands:
                 message = update.messages.get(message_uid)
                 if message is None or (args.silent and not condstore):
                     continue
-                items = [] if args.silent else [b"FLAGS " + _flags(message)]
+                items = [] if args.silent else [b"FLAGS " + wire.flag_list(view.shown_flags(message))]
                 if uid:
                     items.append(b"UID %d" % message_uid)
                 if condstore:
@@ -168,10 +168,6 @@ class SelectedCommands:
     select_EXPUNGE = (do_EXPUNGE,)
     select_UID = (do_UID, IMAP4Server.arg_atom, arg_line)
     select_SEARCH = (do_SEARCH, esearch.opt_return, IMAP4Server.opt_charset, arg_search)
-
-
-def _flags(message: StoredMessage) -> bytes:
-    return wire.flag_list(message.flags)
 
 
 def answer_found(
@@ -274,7 +270,7 @@ def search_job(server: SelectedServer, charset: bytes | None, query: list[Any]) 
     with_modseq = search.mentions(query, ["MODSEQ"])
     if with_modseq:
         server.enable_condstore()
-    messages = [(seq, m) for seq, u in enumerate(uids, 1) if (m := view.message(u)) is not None]
+    messages = [(seq, m) for seq, u in enumerate(uids, 1) if (m := view.shown(u)) is not None]
     store = server.services.store
     folder = store.folder(view.state.user, view.mailbox)
     texts, identities = search.mentions(query, search.TEXT_KEYS), search.mentions(query, search.IDENTITY_KEYS)

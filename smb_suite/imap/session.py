@@ -37,7 +37,7 @@ from smb_suite import limits, log
 from smb_suite.imap import auth, syntax, wire
 from smb_suite.imap.account import Account
 from smb_suite.imap.arguments import LiteralReceiver, arg_astring, arg_finalastring, arg_line, opt_atom
-from smb_suite.imap.commands import MailboxCommands
+from smb_suite.imap.commands import MailboxCommands, flag_responses
 from smb_suite.imap.compress import CompressedTransport, Inflater
 from smb_suite.imap.errors import PrivacyRequired
 from smb_suite.imap.fetch import FetchCommands
@@ -110,6 +110,8 @@ class IMAPSession(  # type: ignore[misc]
         # from the folder's rows as they are then, so no session ever hears an older MODSEQ after a newer one
         self._flags_pending: dict[int, None] = {}
         self._inflater: Inflater | None = None  # COMPRESS=DEFLATE is on (RFC 4978)
+        self._exists_pending = False  # new mail while a command ran: EXISTS (with its count then) at its end
+        self._told_exists = 0  # messages the client knows of: the last EXISTS, less the EXPUNGEs since
 
     def connectionMade(self) -> None:
         self.client_ip = str(getattr(self.channel.getPeer(), "host", ""))
@@ -334,9 +336,9 @@ class IMAPSession(  # type: ignore[misc]
         if tag is None or tag == b"*" or state not in (b"OK", b"NO", b"BAD"):
             super()._respond(state, tag, message)
             return
-        self._flush_queued()
         if self._command not in (b"FETCH", b"STORE", b"SEARCH"):
             self._send_pending_expunges()
+        self._flush_queued()
         self._command = None
         super()._respond(state, tag, message)
         if self.paused and not self._resume_scheduled:  # after this turn: login and SELECT set state late
@@ -363,9 +365,13 @@ class IMAPSession(  # type: ignore[misc]
             self.channel.write(b"".join(b"* " + message + self.delimiter for message in messages))
 
     def _flush_queued(self) -> None:
-        """Queued updates, then the flag changes of other sessions as the messages are now (RFC 7162 3.2:
-        a message's mod-sequence only goes up, also as one session hears of it)."""
+        """Queued updates (a new keyword's FLAGS), the count of messages as it is now, then the flag changes
+        of other sessions as the messages are now (RFC 7162 3.2: a message's mod-sequence only goes up, also
+        as one session hears of it)."""
         queued, self._queuedAsync = self._queuedAsync, []
+        if self._exists_pending:
+            self._exists_pending = False
+            queued.extend(self._exists_lines())
         pending, self._flags_pending = self._flags_pending, {}
         view = self.mbox
         if pending and view is not None:
@@ -383,8 +389,8 @@ class IMAPSession(  # type: ignore[misc]
     def do_IDLE(self, tag: bytes) -> None:
         self._idle_tag = tag
         self.parseState = "idle"
-        self._flush_queued()
         self._send_pending_expunges()
+        self._flush_queued()
         self.sendContinuationRequest(b"idling")
 
     def parse_idle(self, line: bytes) -> None:
@@ -432,6 +438,11 @@ class IMAPSession(  # type: ignore[misc]
     def enable_qresync(self) -> None:
         """RFC 7162 3.2.3: QRESYNC implies CONDSTORE; from now on expunges are reported as VANISHED."""
         self.condstore = self.qresync = True
+
+    @property
+    def reports_recent(self) -> bool:
+        """RFC 3501 \\Recent (the flag, RECENT responses, claims); IMAP4rev2 has none (RFC 9051)."""
+        return not self.rev2
 
     def enable_imap4rev2(self) -> None:
         """RFC 9051: ESEARCH for SEARCH, UTF-8 folder names, LIST in SELECT, no RECENT or [UNSEEN n]."""
@@ -491,30 +502,59 @@ class IMAPSession(  # type: ignore[misc]
     # -- the selected folder and its updates (RFC 3501 7.4.1) ----------------------------------------------
 
     def selected(self, view: MailboxView) -> None:
+        """The session shows `view` now; SELECT has just said how many messages it holds."""
         self.mbox, self.state = view, "select"
+        self._told_exists = view.count()
 
     def deselect(self) -> None:
         self._flags_pending.clear()
+        self._exists_pending = False
         if self.mbox is not None:
             self.mbox.close()
             self.mbox = None
         if self.state == "select":
             self.state = "auth"
 
+    def _updates_wait(self) -> bool:
+        """Whether updates wait for the end of the command in progress (not in IDLE, where they are the point)."""
+        return self._command is not None and self.parseState != "idle"
+
     def exists_changed(self, count: int) -> None:
-        self.sendUntaggedResponse(b"%d EXISTS" % count, isAsync=True)
+        """New mail: EXISTS now, or once the command ends, and after the EXPUNGEs that wait (RFC 6851 3.3)."""
+        if self._updates_wait() or (self.mbox is not None and self.mbox.has_expunged()):
+            self._exists_pending = True
+        else:
+            self.send_untagged_many(self._exists_lines())
+
+    def _exists_lines(self) -> list[bytes]:
+        """EXISTS, and RECENT with it (RFC 3501 7.3.2), when the count differs from what the client knows."""
+        view = self.mbox
+        if view is None or view.count() == self._told_exists:
+            return []
+        self._told_exists = view.count()
+        lines = [b"%d EXISTS" % self._told_exists]
+        if view.reports_recent:
+            lines.append(b"%d RECENT" % view.recent_count())
+        return lines
+
+    def keywords_changed(self, keywords: list[str]) -> None:
+        """A keyword new to the folder: FLAGS and PERMANENTFLAGS before any FETCH shows it (RFC 3501 7.2.6)."""
+        if self.mbox is not None:  # else SELECT is still to send them, with this keyword
+            self.send_untagged_many(flag_responses(self.mbox), is_async=True)
 
     def flags_changed(self, changes: list[tuple[int, StoredMessage]]) -> None:
-        if self._command is not None and self.parseState != "idle":
+        if self._updates_wait() or self._exists_pending:  # never a FETCH for a message not yet counted
             self._flags_pending.update((message.uid, None) for _, message in changes)
         else:
             self.send_untagged_many(self._flag_lines(changes))
 
     def _flag_lines(self, changes: list[tuple[int, StoredMessage]]) -> list[bytes]:
+        view = self.mbox
         lines = []
         for seq, message in changes:
+            flags = message.flags if view is None else view.shown_flags(message)
             extra = b" UID %d MODSEQ (%d)" % (message.uid, message.modseq) if self.condstore else b""
-            lines.append(b"%d FETCH (FLAGS %b%b)" % (seq, wire.flag_list(message.flags), extra))
+            lines.append(b"%d FETCH (FLAGS %b%b)" % (seq, wire.flag_list(flags), extra))
         return lines
 
     def expunges_pending(self) -> None:
@@ -528,14 +568,17 @@ class IMAPSession(  # type: ignore[misc]
 
     def send_expunged(self, gone: list[tuple[int, int]]) -> None:
         """EXPUNGE responses for (sequence number, UID) pairs, highest first, or one VANISHED response once
-        QRESYNC is enabled (RFC 7162 3.2.10); after any queued update that still counts the messages."""
-        if not gone:
-            return
-        self._flush_queued()
-        if self.qresync:
-            self.send_untagged_many([b"VANISHED " + syntax.compact(sorted(uid for _, uid in gone))])
-        else:
-            self.send_untagged_many([b"%d EXPUNGE" % seq for seq, _ in gone])
+        QRESYNC is enabled (RFC 7162 3.2.10); then the updates that waited, so a new EXISTS counts what is left
+        (RFC 6851 3.3: a MOVE into the folder itself says EXPUNGE before EXISTS). A message that came and went
+        before the client heard of it is not reported: it was never counted."""
+        told = [(seq, uid) for seq, uid in gone if seq <= self._told_exists]
+        self._told_exists -= len(told)
+        if told and self.qresync:
+            self.send_untagged_many([b"VANISHED " + syntax.compact(sorted(uid for _, uid in told))])
+        elif told:
+            self.send_untagged_many([b"%d EXPUNGE" % seq for seq, _ in told])
+        if gone:
+            self._flush_queued()
 
 
 EXTENSIONS = (

@@ -107,15 +107,26 @@ mailboxes = sa.Table(
     sa.Column("name", sa.String(500), nullable=False),
     sa.Column("uidvalidity", sa.BigInteger, nullable=False),
     sa.Column("uidnext", sa.BigInteger, nullable=False, server_default="1"),
-    sa.Column("subscribed", sa.Boolean, nullable=False, server_default=sa.true()),
     # RFC 7162 CONDSTORE: raised by every change to the folder's messages (new, flags, expunge)
     sa.Column("highestmodseq", sa.BigInteger, nullable=False, server_default="1"),
     # RFC 8474 MAILBOXID: random, so it tells nothing about other folders, users or tenants; kept by RENAME
     sa.Column("object_id", sa.String(64), nullable=False, server_default=""),
     # RFC 7162 QRESYNC: removals up to this mod-sequence may have been forgotten (table `expunged` is bounded)
     sa.Column("vanished_floor", sa.BigInteger, nullable=False, server_default="0"),
+    # RFC 3501 2.3.2 \Recent: messages from this UID up were shown as recent to no read-write session yet
+    sa.Column("recent_from", sa.BigInteger, nullable=False, server_default="1"),
     sa.UniqueConstraint("user_id", "name"),
     sqlite_autoincrement=True,  # ids key paths and caches: never reused (issue 11)
+)
+
+# RFC 3501 6.3.6: a subscription is a name; it outlives its folder's DELETE and CREATE makes none
+folder_subscriptions = sa.Table(
+    "folder_subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.UniqueConstraint("user_id", "name"),
 )
 
 messages = sa.Table(

@@ -69,9 +69,10 @@ class Folders:
     # -- folders ------------------------------------------------------------------------------------------
 
     def create_user_store(self, owner: Owner) -> None:
-        """Create the Maildir with INBOX and the special-use folders clients expect."""
+        """Create the Maildir with INBOX and the special-use folders clients expect, subscribed."""
         for name in DEFAULT_FOLDERS:
             self.create_mailbox(owner, name)
+            self.set_subscribed(owner, name, True)
 
     def forget_user(self, conn: sa.Connection, owner: Owner) -> None:
         """Drop an owner's index and free its usage, in the caller's transaction (files: remove_files)."""
@@ -81,6 +82,7 @@ class Folders:
         ).scalar_one()
         conn.execute(sa.delete(db.messages).where(db.messages.c.mailbox_id.in_(ids)))
         conn.execute(sa.delete(db.mailboxes).where(db.mailboxes.c.user_id == owner.id))
+        conn.execute(sa.delete(db.folder_subscriptions).where(db.folder_subscriptions.c.user_id == owner.id))
         self.quota.release(conn, owner.tenant_id, int(freed))
         for mailbox_id in ids:  # kept IMAP states of the user's folders go now (ids are never handed out again)
             self.changes.drop(mailbox_id)
@@ -110,7 +112,7 @@ class Folders:
             object_id = index.new_object_id("M")
             values = {"user_id": owner.id, "name": canonical, "uidvalidity": uidvalidity, "object_id": object_id}
             mailbox_id = db.inserted_id(conn.execute(sa.insert(db.mailboxes).values(values)))
-            created = Mailbox(mailbox_id, owner.id, canonical, uidvalidity, 1, True, 1, object_id)
+            created = Mailbox(mailbox_id, owner.id, canonical, uidvalidity, 1, 1, object_id)
             maildir.create_folder(self.folder(owner, created))
         return created
 
@@ -128,7 +130,8 @@ class Folders:
         return int(conn.execute(statement).scalar_one())
 
     def delete_mailbox(self, owner: Owner, name: str) -> None:
-        """RFC 3501 6.3.4: a folder with subfolders is refused (we keep no \\Noselect placeholders)."""
+        """RFC 3501 6.3.4: a folder with subfolders is refused (we keep no \\Noselect placeholders); its
+        subscription stays (RFC 3501 6.3.6)."""
         mailbox = self.mailbox(owner, name)
         if mailbox.name == "INBOX":
             raise InvalidMailboxName("INBOX cannot be deleted")
@@ -156,10 +159,52 @@ class Folders:
                 self.create_mailbox(owner, DELIMITER.join(parts[:depth]))
         return self.create_mailbox(owner, canonical)
 
+    # -- subscriptions (RFC 3501 6.3.6-7): names, kept when their folder goes ----------------------------
+
     def set_subscribed(self, owner: Owner, name: str, subscribed: bool) -> None:
-        mailbox = self.mailbox(owner, name)
+        """Subscribe an existing folder (RFC 3501 6.3.6 lets us check), or unsubscribe any subscribed name."""
+        canonical = maildir.validate_mailbox_name(name)
+        table = db.folder_subscriptions
+        mine = sa.and_(table.c.user_id == owner.id, table.c.name == canonical)
         with self._engine.begin() as conn:
-            conn.execute(sa.update(db.mailboxes).where(db.mailboxes.c.id == mailbox.id).values(subscribed=subscribed))
+            if not subscribed:
+                if not conn.execute(sa.delete(table).where(mine)).rowcount:
+                    self.mailbox(owner, canonical)  # NO [NONEXISTENT] for a name neither subscribed nor a folder
+                return
+            if index.mailbox_named(conn, owner.id, canonical) is None:
+                raise UnknownMailbox(f"no folder named {name}")
+            if conn.execute(sa.select(table.c.id).where(mine)).first() is None:
+                conn.execute(sa.insert(table).values(user_id=owner.id, name=canonical))
+
+    def rename_subscriptions(self, conn: sa.Connection, owner: Owner, renamed: dict[str, str]) -> None:
+        """A renamed folder keeps its subscription (a stale one of its new name is replaced)."""
+        table = db.folder_subscriptions
+        mine = table.c.user_id == owner.id
+        kept = set(conn.execute(sa.select(table.c.name).where(mine, table.c.name.in_(renamed))).scalars())
+        if kept:
+            conn.execute(sa.delete(table).where(mine, table.c.name.in_([renamed[name] for name in kept])))
+            for name in kept:
+                conn.execute(sa.update(table).where(mine, table.c.name == name).values(name=renamed[name]))
+
+    def subscriptions(self, owner: Owner) -> set[str]:
+        with self._engine.connect() as conn:
+            query = sa.select(db.folder_subscriptions.c.name).where(db.folder_subscriptions.c.user_id == owner.id)
+            return set(conn.execute(query).scalars())
+
+    # -- \\Recent (RFC 3501 2.3.2): each message is recent in one read-write session only ------------------
+
+    def claim_recent(self, mailbox: Mailbox, upto: int) -> range:
+        """Claim the UIDs below `upto` that no read-write session was shown as \\Recent yet: the range this
+        session shows as recent (empty when another claimed them first, in this process or another)."""
+        table = db.mailboxes
+        with self._engine.begin() as conn:
+            while True:  # compare-and-set: a concurrent claim makes the update miss, then we read again
+                start = conn.execute(sa.select(table.c.recent_from).where(table.c.id == mailbox.id)).scalar()
+                if start is None or start >= upto:
+                    return range(0)
+                claimed = sa.update(table).where(table.c.id == mailbox.id, table.c.recent_from == start)
+                if conn.execute(claimed.values(recent_from=upto)).rowcount:
+                    return range(int(start), upto)
 
     def status(self, owner: Owner, name: str) -> FolderStatus:
         mailbox = self.mailbox(owner, name)

@@ -29,9 +29,9 @@ class Mailbox:
     name: str
     uidvalidity: int
     uidnext: int
-    subscribed: bool
     highestmodseq: int = 1
     object_id: str = ""  # RFC 8474 MAILBOXID
+    recent_from: int = 1  # RFC 3501 2.3.2: UIDs from here up are \Recent for the next read-write SELECT
 
 
 class StoredMessage(NamedTuple):
@@ -67,6 +67,7 @@ class FolderStatus:
     unseen: int
     size: int = 0  # octets: the sum of the messages' RFC822.SIZE
     deleted: int = 0  # messages flagged \Deleted
+    recent: int = 0  # not yet shown as \Recent to a read-write session (RFC 3501 6.3.10)
 
 
 MAILBOX_COLUMNS = (
@@ -75,9 +76,9 @@ MAILBOX_COLUMNS = (
     db.mailboxes.c.name,
     db.mailboxes.c.uidvalidity,
     db.mailboxes.c.uidnext,
-    db.mailboxes.c.subscribed,
     db.mailboxes.c.highestmodseq,
     db.mailboxes.c.object_id,
+    db.mailboxes.c.recent_from,
 )
 MESSAGE_COLUMNS = (
     db.messages.c.uid,
@@ -355,14 +356,16 @@ def status(conn: sa.Connection, mailbox: Mailbox) -> FolderStatus:
     """One aggregate query over the folder's rows (flags text holds system flags as exact words)."""
     flags = db.messages.c.flags
     seen, deleted = flags.contains("\\Seen", autoescape=True), flags.contains("\\Deleted", autoescape=True)
+    recent = db.messages.c.uid >= mailbox.recent_from
     query = sa.select(
         sa.func.count(),
         sa.func.coalesce(sa.func.sum(sa.case((seen, 0), else_=1)), 0),
         sa.func.coalesce(sa.func.sum(db.messages.c.size), 0),
         sa.func.coalesce(sa.func.sum(sa.case((deleted, 1), else_=0)), 0),
+        sa.func.coalesce(sa.func.sum(sa.case((recent, 1), else_=0)), 0),
     ).where(db.messages.c.mailbox_id == mailbox.id)
-    total, unseen, size, deleted_count = conn.execute(query).one()
-    return FolderStatus(mailbox, int(total), int(unseen), int(size), int(deleted_count))
+    total, unseen, size, deleted_count, recent_count = conn.execute(query).one()
+    return FolderStatus(mailbox, int(total), int(unseen), int(size), int(deleted_count), int(recent_count))
 
 
 def deleted(conn: sa.Connection, mailbox_id: int) -> list[StoredMessage]:

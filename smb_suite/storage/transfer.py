@@ -319,9 +319,11 @@ class Transfers(Messages):
             if target in existing:
                 raise AlreadyExists(f"folder {target} already exists")
             moving = [m for m in existing.values() if m.name == source.name or is_inferior(m.name, source.name)]
+            renamed = {m.name: target + m.name[len(source.name) :] for m in moving}
             for mailbox in moving:
-                renamed = target + mailbox.name[len(source.name) :]
-                conn.execute(sa.update(db.mailboxes).where(db.mailboxes.c.id == mailbox.id).values(name=renamed))
+                update = sa.update(db.mailboxes).where(db.mailboxes.c.id == mailbox.id)
+                conn.execute(update.values(name=renamed[mailbox.name]))
+            self.rename_subscriptions(conn, owner, renamed)
         for mailbox in moving:  # the files stay where they are (their paths are made of ids); kept states go
             self.changes.drop(mailbox.id)
             self.changes.publish(mailbox.id)

@@ -207,7 +207,9 @@ def test_folders_can_be_created_renamed_subscribed_and_deleted(server: Daemon) -
     with connect(server) as client:
         parent = f"P{secrets.token_hex(4)}"
         assert client.create(f"{parent}/Child")[0] == "OK"  # the parent is created too (RFC 3501 6.3.3)
-        assert client.rename(parent, f"{parent}x")[0] == "OK"
+        assert client.lsub('""', f"{parent}*")[1] == [None]  # CREATE subscribes nothing (RFC 3501 6.3.6)
+        assert client.subscribe(parent)[0] == client.subscribe(f"{parent}/Child")[0] == "OK"
+        assert client.rename(parent, f"{parent}x")[0] == "OK"  # subscriptions follow the folders
         _, lines = client.list('""', f"{parent}x*")
         assert [line.split(b'"/" ')[-1] for line in lines] == [f'"{parent}x"'.encode(), f'"{parent}x/Child"'.encode()]
         assert client.unsubscribe(f"{parent}x/Child")[0] == "OK"
@@ -277,7 +279,7 @@ def test_flags_are_stored_and_found_by_search(server: Daemon) -> None:
             client.append(folder, None, None, plain(subject))
         client.select(folder)
         _, changed = client.store("2", "+FLAGS", "(\\Flagged $Important)")
-        assert changed == [b"2 (FLAGS ($Important \\Flagged))"]
+        assert changed == [b"2 (FLAGS ($Important \\Flagged \\Recent))"]  # recent in this first session
         assert client.search(None, "FLAGGED")[1] == [b"2"]
         assert client.search(None, "KEYWORD", "$Important")[1] == [b"2"]
         assert client.search(None, "SUBJECT", "APPLE")[1] == [b"1 3"]
@@ -307,7 +309,7 @@ def test_fetching_a_body_marks_the_message_seen_but_peek_does_not(server: Daemon
         client.fetch("1", "(BODY.PEEK[TEXT])")
         assert client.search(None, "UNSEEN")[1] == [b"1"]
         _, data = client.fetch("1", "(BODY[TEXT])")
-        assert b"FLAGS (\\Seen)" in fetched(data)
+        assert b"FLAGS (\\Recent \\Seen)" in fetched(data)
         assert client.search(None, "SEEN")[1] == [b"1"]
 
 

@@ -150,8 +150,7 @@ def test_list_extended_selection_return_options_and_list_status(server: Daemon) 
         for name in (f"{base}/a", f"{base}/b"):
             wire.ok(f"CREATE {name}")
         wire.append(f"{base}/a", plain("listed"))
-        wire.ok(f"UNSUBSCRIBE {base}")
-        wire.ok(f"UNSUBSCRIBE {base}/b")
+        wire.ok(f"SUBSCRIBE {base}/a")  # CREATE subscribes nothing (RFC 3501 6.3.6)
 
         def listed(command: str | bytes) -> list[bytes]:
             return [line.rstrip(b"\r\n") for line in wire.ok(command) if line.startswith(b"* ")]
@@ -238,11 +237,13 @@ def test_other_sessions_flag_changes_carry_uid_and_modseq_once_condstore_is_on(s
     with Wire(server) as watcher, Wire(server) as actor:
         name = folder_with(actor, 2)
         watcher.ok("ENABLE CONDSTORE")
-        watcher.ok(f"SELECT {name}")
+        watcher.ok(f"SELECT {name}")  # the first to select: the messages are \Recent here
         actor.ok(f"SELECT {name}")
         actor.ok("STORE 2 +FLAGS (\\Flagged)")
         update = untagged(watcher.ok("NOOP"), b"FETCH")
-        assert len(update) == 1 and re.fullmatch(rb"\* 2 FETCH \(FLAGS \(\\Flagged\) UID 2 MODSEQ \(\d+\)\)", update[0])
+        assert len(update) == 1 and re.fullmatch(
+            rb"\* 2 FETCH \(FLAGS \(\\Flagged \\Recent\) UID 2 MODSEQ \(\d+\)\)", update[0]
+        )
 
 
 # -- IDLE (RFC 2177) ------------------------------------------------------------------------------------------

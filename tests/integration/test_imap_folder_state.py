@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 
 import pytest
 
@@ -72,3 +73,99 @@ def test_a_fetch_that_sets_seen_reports_the_new_modseq_once_condstore_is_on(serv
         assert b"\\Seen" in fetched
         match = re.search(rb"MODSEQ \((\d+)\)", fetched)
         assert match is not None and int(match.group(1)) > before, fetched
+
+
+# -- \Recent (RFC 3501 2.3.2, 6.3.1, 6.3.2, 6.3.10, 6.4.4, 7.3.2) ---------------------------------------------
+
+
+def recent(lines: list[bytes]) -> int:
+    counts = untagged(lines, b"RECENT")
+    assert len(counts) == 1, lines
+    return int(counts[0].split()[1])
+
+
+def test_a_new_message_is_recent_in_the_first_session_that_selects_its_folder_and_no_other(server: Daemon) -> None:
+    """RFC 3501 2.3.2: the first session to be told of the message sees \\Recent; after a read-write one,
+    later sessions do not. EXAMINE (6.3.2) sees it but leaves it recent; STATUS (6.3.10) counts it until then."""
+    with Wire(server) as first, Wire(server) as later, Wire(server) as looker:
+        name = folder_with(first, 0)
+        first.append(name, plain("old"))
+        first.ok(f"SELECT {name}")  # claims the first message
+        first.ok("UNSELECT")
+        first.append(name, plain("new"))
+        assert untagged(looker.ok(f"STATUS {name} (RECENT)"), b"STATUS")[0].endswith(b"(RECENT 1)")
+        assert recent(looker.ok(f"EXAMINE {name}")) == 1
+        assert recent(first.ok(f"SELECT {name}")) == 1
+        fetched = untagged(first.ok("FETCH 1:2 FLAGS"), b"FETCH")
+        assert fetched == [b"* 1 FETCH (FLAGS ())", b"* 2 FETCH (FLAGS (\\Recent))"]
+        assert untagged(first.ok("SEARCH RECENT"), b"SEARCH") == [b"* SEARCH 2"]
+        assert untagged(first.ok("SEARCH NEW"), b"SEARCH") == [b"* SEARCH 2"]
+        assert untagged(first.ok("SEARCH OLD"), b"SEARCH") == [b"* SEARCH 1"]
+        first.ok("STORE 2 +FLAGS.SILENT (\\Seen)")
+        assert untagged(first.ok("SEARCH NEW"), b"SEARCH") == [b"* SEARCH"]  # NEW is RECENT UNSEEN
+        assert recent(later.ok(f"SELECT {name}")) == 0
+        assert untagged(later.ok("SEARCH RECENT"), b"SEARCH") == [b"* SEARCH"]
+        assert untagged(looker.ok(f"STATUS {name} (RECENT)"), b"STATUS")[0].endswith(b"(RECENT 0)")
+
+
+def test_mail_arriving_while_two_sessions_have_the_folder_selected_is_recent_in_exactly_one(server: Daemon) -> None:
+    """RFC 3501 7.3.2: RECENT comes with EXISTS when the folder grows; the message is recent in one session."""
+    with Wire(server) as one, Wire(server) as two, Wire(server) as sender:
+        name = folder_with(sender, 1)
+        sender.ok(f"SELECT {name}")  # the first message is recent there, and only there
+        sender.ok("UNSELECT")
+        assert recent(one.ok(f"SELECT {name}")) == 0
+        assert recent(two.ok(f"SELECT {name}")) == 0
+        sender.append(name, plain("arrives"))
+        heard = [one.ok("NOOP"), two.ok("NOOP")]
+        for lines in heard:
+            assert untagged(lines, b"EXISTS") == [b"* 2 EXISTS"]
+            words = [line.split()[2] for line in lines[:-1]]
+            assert words.index(b"EXISTS") + 1 == words.index(b"RECENT"), lines
+        assert sorted(recent(lines) for lines in heard) == [0, 1]
+
+
+def test_recent_claims_live_in_the_index_and_survive_a_restart(fresh_daemon: Callable[..., Daemon]) -> None:
+    """Another process (or this one restarted) must not show a message recent again (RFC 3501 2.3.2)."""
+    daemon = fresh_daemon()
+    with Wire(daemon) as wire:
+        name = folder_with(wire, 2)
+        assert recent(wire.ok(f"SELECT {name}")) == 2
+    daemon.restart()
+    with Wire(daemon) as wire:
+        assert recent(wire.ok(f"SELECT {name}")) == 0
+
+
+# -- FLAGS for a new keyword (RFC 3501 7.2.6) ---------------------------------------------------------------
+
+
+def test_a_keyword_new_to_the_folder_is_announced_in_flags_before_the_fetch_that_shows_it(server: Daemon) -> None:
+    """RFC 3501 7.2.6: FLAGS lists the flags applicable to the folder; a client must hear of a keyword (with
+    PERMANENTFLAGS, 7.1) before a FETCH carries it, in the session that stored it and in the others."""
+    with Wire(server) as actor, Wire(server) as watcher:
+        name = folder_with(actor, 2)
+        actor.ok(f"SELECT {name}")
+        watcher.ok(f"SELECT {name}")
+        for lines in (actor.ok("STORE 1 +FLAGS ($Label7)"), watcher.ok("NOOP")):
+            starts = [line.split(b" (")[0].split(b" [")[0] for line in lines[:-1]]
+            assert starts == [b"* FLAGS", b"* OK", b"* 1 FETCH"], lines
+            assert b"$Label7" in lines[0] and b"$Label7 \\*)]" in lines[1]
+        assert untagged(actor.ok("STORE 2 +FLAGS ($Label7)"), b"FLAGS") == []  # known by now: no repeat
+
+
+# -- MOVE (RFC 6851 3.3) ------------------------------------------------------------------------------------
+
+
+def test_move_into_the_selected_folder_itself_says_expunge_before_the_new_exists(server: Daemon) -> None:
+    """RFC 6851 3.3: the moved message is expunged from the selected folder, then it exists again (as a new
+    UID): EXPUNGE first, so the EXISTS count is right; the other session sees the same order."""
+    with Wire(server) as mover, Wire(server) as other:
+        name = folder_with(mover, 2)
+        mover.ok(f"SELECT {name}")
+        other.ok(f"SELECT {name}")
+        lines = [line.rstrip(b"\r\n") for line in mover.ok(f"MOVE 1 {name}")]
+        assert lines[0].startswith(b"* OK [COPYUID ")
+        assert lines[1:3] == [b"* 1 EXPUNGE", b"* 2 EXISTS"], lines
+        heard = [line.rstrip(b"\r\n") for line in other.ok("NOOP")]
+        assert heard[:2] == [b"* 1 EXPUNGE", b"* 2 EXISTS"], heard
+        assert untagged(mover.ok("UID SEARCH ALL"), b"SEARCH") == [b"* SEARCH 2 3"]

@@ -1,6 +1,6 @@
 """Two sessions on one folder, random APPEND/STORE/EXPUNGE/UID EXPUNGE/MOVE from either: UIDs, flags and counts
 always agree with a simple model, and each session's own picture, kept only from the untagged responses it
-was sent (EXISTS, EXPUNGE, FETCH), matches the folder after a NOOP."""
+was sent (EXISTS, EXPUNGE, FETCH), matches the folder after a NOOP; no message is \\Recent in both."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ class Picture:
         self.wire = wire
         self.uids: list[int | None] = []  # by sequence number; None: announced by EXISTS, UID not yet seen
         self.flags: dict[int, set[str]] = {}
+        self.recent: set[int] = set()  # UIDs this session was shown as \Recent
         self.learn(wire.ok(f"SELECT {folder}"))
 
     def learn(self, lines: list[bytes]) -> None:
@@ -60,6 +61,9 @@ class Picture:
         target = self.uids[number - 1]
         if flags is not None and target is not None:
             self.flags[target] = set(flags.group(1).decode().split())
+            if "\\Recent" in self.flags[target]:
+                self.flags[target].remove("\\Recent")
+                self.recent.add(target)
 
     def run(self, command: str | bytes) -> list[bytes]:
         lines = self.wire.command(command)
@@ -152,6 +156,7 @@ class TwoSessions(RuleBasedStateMachine):
             assert session.uids == sorted(self.model)
             assert session.flags == self.model
             assert len(untagged(lines, b"FETCH")) == len(self.model)
+        assert not self.sessions[0].recent & self.sessions[1].recent, "\\Recent in one session only (RFC 3501 2.3.2)"
         status = self.sessions[0].wire.ok(f"STATUS {self.other} (MESSAGES)")[0]
         assert b"MESSAGES %d" % self.moved in status
 

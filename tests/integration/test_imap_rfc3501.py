@@ -115,8 +115,9 @@ def test_append_keeps_flags_keywords_and_date_which_survive_a_restart(fresh_daem
     with Wire(daemon) as wire:
         wire.ok("SELECT Drafts")
         fetched = untagged(wire.ok("FETCH 1:2 (FLAGS INTERNALDATE)"), b"FETCH")
-    assert fetched[0] == b'* 1 FETCH (FLAGS ($Todo \\Draft) INTERNALDATE "08-Feb-1994 05:52:25 +0000")'
-    assert b"FLAGS ()" in fetched[1]
+    # never selected before: \Recent in this first session (RFC 3501 2.3.2)
+    assert fetched[0] == b'* 1 FETCH (FLAGS ($Todo \\Draft \\Recent) INTERNALDATE "08-Feb-1994 05:52:25 +0000")'
+    assert b"FLAGS (\\Recent)" in fetched[1]
 
 
 # -- FETCH (RFC 3501 6.4.5, 7.4.2) ----------------------------------------------------------------------------
@@ -171,18 +172,22 @@ def test_large_message_is_streamed_exactly_with_partial_ranges(server: Daemon) -
         text = untagged(wire.ok("FETCH 1 (BODY[TEXT]<10.20> BODY[TEXT])"), b"FETCH")[0]
         assert literal_of(text, b"BODY[TEXT]<10>") == body[10:30]
         assert literal_of(text, b"BODY[TEXT]") == body
-        assert b"FLAGS (\\Seen)" in text
+        assert b"FLAGS (\\Recent \\Seen)" in text  # recent in this, the first session to select it
         assert literal_of(untagged(wire.ok("FETCH 1 BODY[]<99999999.10>"), b"FETCH")[0], b"BODY[]<99999999>") == b""
 
 
 def test_store_sets_adds_and_removes_flags_and_keywords(server: Daemon) -> None:
     with Wire(server) as wire:
         name = new_folder(wire, plain("flags"))
-        wire.ok(f"SELECT {name}")
-        assert untagged(wire.ok("STORE 1 FLAGS (\\Seen $Work)"), b"FETCH") == [b"* 1 FETCH (FLAGS ($Work \\Seen))"]
+        wire.ok(f"EXAMINE {name}")  # looks without taking \Recent (RFC 3501 6.3.2) ...
+        wire.ok(f"SELECT {name}")  # ... so it is recent here; STORE cannot change it (2.3.2)
+        stored = untagged(wire.ok("STORE 1 FLAGS (\\Seen $Work)"), b"FETCH")
+        assert stored == [b"* 1 FETCH (FLAGS ($Work \\Recent \\Seen))"]
         assert untagged(wire.ok("STORE 1 +FLAGS.SILENT (\\Answered)"), b"FETCH") == []
-        assert untagged(wire.ok("STORE 1 -FLAGS (\\Seen)"), b"FETCH") == [b"* 1 FETCH (FLAGS ($Work \\Answered))"]
-        assert untagged(wire.ok("UID STORE 1 -FLAGS ($Work)"), b"FETCH") == [b"* 1 FETCH (FLAGS (\\Answered) UID 1)"]
+        stored = untagged(wire.ok("STORE 1 -FLAGS (\\Seen \\Recent)"), b"FETCH")
+        assert stored == [b"* 1 FETCH (FLAGS ($Work \\Answered \\Recent))"]
+        stored = untagged(wire.ok("UID STORE 1 -FLAGS ($Work)"), b"FETCH")
+        assert stored == [b"* 1 FETCH (FLAGS (\\Answered \\Recent) UID 1)"]
         wire.bad("STORE 1 +FLAGS (\\Bogus)")
         wire.bad("STORE 1 FROB (\\Seen)")
         assert b"\\Answered" in untagged(wire.ok("FETCH 1 FLAGS"), b"FETCH")[0]
@@ -234,7 +239,8 @@ def test_search_keys_and_charsets(server: Daemon) -> None:
         assert search('HEADER Message-ID "alpha@"') == b"* SEARCH 1"
         assert search("SENTON 7-Feb-1994") == b"* SEARCH 1 3"
         assert search(f"LARGER {len(plain('alpha'))} SMALLER 100000") == b"* SEARCH 2 3"
-        assert search("NEW") == b"* SEARCH"
+        assert search("NEW") == b"* SEARCH 1 2 3"  # recent (first session to select) and unseen
+        assert search("OLD") == b"* SEARCH"
         assert search("ALL NOT 2") == b"* SEARCH 1 3"
         assert search("CHARSET US-ASCII SUBJECT gamma") == b"* SEARCH 3"
         assert search("CHARSET US-ASCII FROM {3+}\r\nZOE") == b"* SEARCH 2"
