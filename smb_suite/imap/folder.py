@@ -117,10 +117,13 @@ class FolderState:
                 self._track(old, message)
                 if (message.flags, message.modseq) != (old.flags, old.modseq):
                     flag_changes.append(message)
-        unclaimed = range(max(min((m.uid for m in new), default=0), mailbox.recent_from), mailbox.uidnext)
         self.mailbox = mailbox
-        recent = {follower: claimed if follower is claimer else unclaimed for follower in self.followers}
-        self._publish(gone, flag_changes, sorted(new, key=lambda m: m.uid), None, recent)
+        new.sort(key=lambda m: m.uid)
+        recent = None
+        if new:  # the claimer's messages, and for the others (EXAMINE) those nobody claimed (RFC 3501 2.3.2)
+            unclaimed = range(max(new[0].uid, mailbox.recent_from), mailbox.uidnext)
+            recent = {follower: claimed if follower is claimer else unclaimed for follower in self.followers}
+        self._publish(gone, flag_changes, new, None, recent)
 
     def apply_own(self, messages: list[StoredMessage], origin: Follower | None) -> None:
         """Our own session's flag changes (made holding `lock`): shown at once to the others, not echoed back
