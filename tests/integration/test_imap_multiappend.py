@@ -57,7 +57,9 @@ def test_several_messages_are_kept_in_order_with_their_flags_dates_and_one_appen
         fetched = untagged(wire.ok("FETCH 1:3 (FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS (SUBJECT)])"), b"FETCH")
         assert [b"Subject: one" in f for f in fetched] == [True, False, False]
         assert b"Subject: three" in fetched[2]
-        assert b"FLAGS (\\Seen)" in fetched[0] and b"FLAGS (\\Flagged)" in fetched[1] and b"FLAGS ()" in fetched[2]
+        # new to this, the first session to select the folder: \Recent too (RFC 3501 2.3.2)
+        assert b"FLAGS (\\Recent \\Seen)" in fetched[0] and b"FLAGS (\\Flagged \\Recent)" in fetched[1]
+        assert b"FLAGS (\\Recent)" in fetched[2]
         assert b'INTERNALDATE "01-Feb-2024 10:00:00 +0000"' in fetched[1]
 
 
