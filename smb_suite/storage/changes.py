@@ -3,6 +3,10 @@
 Writers run on the storage thread; listeners live on the event loop, so publish hops threads safely.
 `drop` says a mailbox was deleted or renamed: whoever keeps something about it (imap/folder.py's kept folder
 states) must let it go at once, before any later change notification or command is handled.
+
+With a `bus` (bus.py), every change also goes to the other worker processes (or nodes), and what they publish
+reaches this process's listeners the same way, in each sender's order: a session in one worker hears of a
+delivery made by another as it would of one made beside it.
 """
 
 from __future__ import annotations
@@ -12,16 +16,31 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from smb_suite.storage.bus import Change, ChangeBus, ChangeKind
+
 Listener = Callable[[int], None]
 
 
 @dataclass
 class ChangeHub:
     loop: asyncio.AbstractEventLoop | None = None
+    bus: ChangeBus | None = None
 
     def __post_init__(self) -> None:
         self._listeners: defaultdict[int, list[Listener]] = defaultdict(list)
         self._droppers: list[Listener] = []
+
+    async def connect(self, bus: ChangeBus) -> None:
+        """Send this process's changes on `bus` and deliver the other processes' here (on the running loop)."""
+        self.loop = asyncio.get_running_loop()
+        self.bus = bus
+        await bus.start(self._received)
+
+    def _received(self, change: Change) -> None:
+        if change.kind is ChangeKind.DROPPED:
+            self._deliver_drop(change.id)
+        else:
+            self._deliver(change.id)
 
     def on_drop(self, listener: Listener) -> None:
         """Call `listener(mailbox_id)` on the loop whenever a mailbox is deleted or renamed."""
@@ -38,20 +57,26 @@ class ChangeHub:
             self._listeners.pop(mailbox_id, None)
 
     def publish(self, mailbox_id: int) -> None:
-        """Tell every listener of the mailbox, on the loop (callable from any thread)."""
+        """Tell every listener of the mailbox, here and in the other processes (callable from any thread)."""
+        self._post(Change(ChangeKind.MAILBOX, mailbox_id))
+
+    def drop(self, mailbox_id: int) -> None:
+        """The mailbox was deleted or renamed (callable from any thread; delivered before later publishes)."""
+        self._post(Change(ChangeKind.DROPPED, mailbox_id))
+
+    def _post(self, change: Change) -> None:
         if self.loop is None or self.loop.is_closed():
             return
-        self.loop.call_soon_threadsafe(self._deliver, mailbox_id)
+        self.loop.call_soon_threadsafe(self._local_and_bus, change)
+
+    def _local_and_bus(self, change: Change) -> None:
+        if self.bus is not None:
+            self.bus.send(change)
+        self._received(change)
 
     def _deliver(self, mailbox_id: int) -> None:
         for listener in list(self._listeners.get(mailbox_id, [])):
             listener(mailbox_id)
-
-    def drop(self, mailbox_id: int) -> None:
-        """The mailbox was deleted or renamed (callable from any thread; delivered before later publishes)."""
-        if self.loop is None or self.loop.is_closed():
-            return
-        self.loop.call_soon_threadsafe(self._deliver_drop, mailbox_id)
 
     def _deliver_drop(self, mailbox_id: int) -> None:
         for listener in list(self._droppers):
