@@ -1,8 +1,8 @@
 """Durable file operations: what a 250 or an OK promises survives a crash (docs/ARCHITECTURE.md, durability contract).
 
 And what a full disk looks like to the rest of the code: `DiskFull`, raised for ENOSPC/EDQUOT from the file
-system and for SQLite's "database or disk is full", so that each front end maps one error (SMTP 452 4.3.1,
-IMAP NO [UNAVAILABLE]) instead of an OSError it would report as an internal error.
+system, for SQLite's "database or disk is full" and for PostgreSQL's disk_full, so that each front end maps one
+error (SMTP 452 4.3.1, IMAP NO [UNAVAILABLE]) instead of an OSError it would report as an internal error.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from smb_suite.errors import DiskFull
 
 FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 _SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
+_POSTGRES_DISK_FULL = "53100"  # SQLSTATE disk_full (PostgreSQL Appendix A), psycopg's `sqlstate`
 
 
 def fsync_dir(path: Path) -> None:
@@ -56,10 +57,12 @@ def dirs_synced_later() -> Iterator[set[Path]]:
 
 
 def is_disk_full(error: BaseException) -> bool:
-    """ENOSPC/EDQUOT, or SQLite's SQLITE_FULL (bare, or wrapped by SQLAlchemy as `.orig`)."""
+    """ENOSPC/EDQUOT, SQLite's SQLITE_FULL or PostgreSQL's disk_full (bare, or wrapped by SQLAlchemy as `.orig`)."""
     if isinstance(error, OSError):
         return error.errno in FULL_ERRNOS
     original = getattr(error, "orig", error)
+    if getattr(original, "sqlstate", None) == _POSTGRES_DISK_FULL:
+        return True
     return isinstance(original, sqlite3.Error) and getattr(original, "sqlite_errorcode", None) == _SQLITE_FULL
 
 

@@ -18,13 +18,61 @@ import pytest
 
 from tests.daemon import Daemon, Daemons
 from tests.dnsserver import DnsServer
+from tests.pgserver import Postgres
 from tests.tenancy import Tenancy, make_tenancy
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--databases",
+        default=",".join(BACKENDS),
+        help="comma-separated database backends the `database_url` tests run on (default: sqlite,postgresql)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "daemon(extra_config, **options): how the module's `server` fixture makes its daemon"
     )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests (and module fixtures) taking `backend` run once per database backend chosen by --databases."""
+    if "backend" in metafunc.fixturenames:
+        chosen = [name for name in metafunc.config.getoption("databases").split(",") if name]
+        unknown = set(chosen) - set(BACKENDS)
+        if unknown:
+            raise pytest.UsageError(f"--databases: unknown backend {', '.join(sorted(unknown))}")
+        metafunc.parametrize("backend", chosen, scope="module")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One private PostgreSQL cluster for the test session (tests/pgserver.py), started on first use."""
+    server = Postgres.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def module_database(request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL of an empty database of the module's backend, shared by the module's tests (one per module)."""
+    return _new_database(request, backend, tmp_path_factory.mktemp("db"))
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    """The URL of an empty database of the test's backend, its own."""
+    return _new_database(request, backend, tmp_path)
+
+
+def _new_database(request: pytest.FixtureRequest, backend: str, folder: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{folder / 'smb-suite.db'}"
+    server: Postgres = request.getfixturevalue("postgres")
+    return server.create_database()
 
 
 @pytest.fixture(scope="session")

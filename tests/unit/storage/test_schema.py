@@ -1,5 +1,5 @@
 """The migrations build exactly the schema smb_suite/storage/db.py declares (a column added to one and not the other
-would surface only on an upgraded installation)."""
+would surface only on an upgraded installation), on SQLite and on PostgreSQL (`backend`, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,35 @@ from alembic.migration import MigrationContext
 from smb_suite.storage import db
 
 
-def test_migrations_match_the_declared_schema(tmp_path: Path) -> None:
-    engine = db.create_engine(f"sqlite:///{tmp_path / 'schema.db'}")
+def test_migrations_match_the_declared_schema(database_url: str) -> None:
+    engine = db.create_engine(database_url)
     db.migrate(engine)
     assert db.is_current(engine)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), db.metadata) == []
+    engine.dispose()
+
+
+def test_every_migration_can_be_undone_and_done_again(database_url: str) -> None:
+    engine = db.create_engine(database_url)
+    db.migrate(engine)
+    command.downgrade(db._alembic_config(engine), "base")
+    with engine.connect() as connection:
+        assert set(sa.inspect(connection).get_table_names()) == {"alembic_version"}
+    db.migrate(engine)
+    assert db.is_current(engine)
+    engine.dispose()
+
+
+def test_a_deleted_rows_id_is_never_given_again(database_url: str) -> None:
+    """Issue 11 on either backend: SQLite's AUTOINCREMENT, PostgreSQL's sequences (never handed out twice)."""
+    engine = db.create_engine(database_url)
+    db.migrate(engine)
+    with engine.begin() as connection:
+        first = db.inserted_id(connection.execute(sa.insert(db.tenants).values(name="a", created_at=0)))
+        connection.execute(sa.delete(db.tenants).where(db.tenants.c.id == first))
+        again = db.inserted_id(connection.execute(sa.insert(db.tenants).values(name="b", created_at=0)))
+    assert again > first
     engine.dispose()
 
 
@@ -94,9 +117,9 @@ def test_the_autoincrement_migration_keeps_every_row_and_cascades_nothing(tmp_pa
     engine.dispose()
 
 
-def test_existing_folders_and_messages_get_distinct_object_ids_and_a_save_date(tmp_path: Path) -> None:
+def test_existing_folders_and_messages_get_distinct_object_ids_and_a_save_date(database_url: str) -> None:
     """Migration 0013 (RFC 8474 MAILBOXID/EMAILID, RFC 8514 SAVEDATE) on rows stored before it."""
-    engine = db.create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    engine = db.create_engine(database_url)
     command.upgrade(db._alembic_config(engine), "0012")
     with engine.begin() as connection:
         run = connection.exec_driver_sql
@@ -116,4 +139,28 @@ def test_existing_folders_and_messages_get_distinct_object_ids_and_a_save_date(t
     assert len(set(folders)) == 2 and all(f.startswith("M") and len(f) == 25 for f in folders)
     assert messages[0].email_id != messages[1].email_id
     assert [m.saved_at for m in messages] == [1000, 2000]
+    engine.dispose()
+
+
+def test_subscribed_folders_become_subscriptions_and_nothing_is_recent_after_the_upgrade(database_url: str) -> None:
+    """Migration 0017 on rows stored before it (a boolean column read and dropped, an INSERT ... SELECT)."""
+    engine = db.create_engine(database_url)
+    command.upgrade(db._alembic_config(engine), "0016")
+    with engine.begin() as connection:
+        run = connection.exec_driver_sql
+        run("INSERT INTO tenants (id, name, created_at) VALUES (1, 'a', 0)")
+        run("INSERT INTO domains (id, name, tenant_id, created_at) VALUES (3, 'a.test', 1, 0)")
+        run("INSERT INTO users (id, domain_id, local_part, password_hash, created_at) VALUES (7, 3, 'x', 'h', 0)")
+        connection.execute(
+            sa.text(
+                "INSERT INTO mailboxes (id, user_id, name, uidvalidity, uidnext, subscribed) "
+                "VALUES (9, 7, 'INBOX', 1, 5, :yes), (10, 7, 'Old', 2, 1, :no)"
+            ),
+            {"yes": True, "no": False},
+        )
+    db.migrate(engine)
+    with engine.connect() as connection:
+        run = connection.exec_driver_sql
+        assert run("SELECT user_id, name FROM folder_subscriptions").all() == [(7, "INBOX")]
+        assert run("SELECT id, recent_from FROM mailboxes ORDER BY id").all() == [(9, 5), (10, 1)]
     engine.dispose()

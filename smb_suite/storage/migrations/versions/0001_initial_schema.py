@@ -75,7 +75,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=500), nullable=False),
         sa.Column("uidvalidity", sa.BigInteger(), nullable=False),
         sa.Column("uidnext", sa.BigInteger(), server_default="1", nullable=False),
-        sa.Column("subscribed", sa.Boolean(), server_default=sa.text("1"), nullable=False),
+        sa.Column("subscribed", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],

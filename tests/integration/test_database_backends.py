@@ -1,0 +1,104 @@
+"""The daemon on each database backend (`[database] url`: SQLite, PostgreSQL from tests/pgserver.py): mail in over
+SMTP, read over IMAP (and heard by an IDLE session), the quota, the outbound queue, a backup and its restore."""
+
+from __future__ import annotations
+
+import imaplib
+import secrets
+import smtplib
+
+import pytest
+import sqlalchemy as sa
+
+from smb_suite.storage import db
+from tests.daemon import USER, USER_PASSWORD, Daemon, make_daemon
+from tests.imapwire import Wire
+from tests.mailtest import free_port, maildir, message, send_inbound, submit
+from tests.polling import wait_for
+
+PARTNER = "partner.test"
+BOB = f"bob@{PARTNER}"
+MINI_TIER = '[tiers.mini]\nstorage_mb = 1\n[quota]\ndefault_tier = "mini"\n'
+
+
+@pytest.fixture(scope="module")
+def partner(tmp_path_factory: pytest.TempPathFactory) -> Daemon:
+    """The rest of the internet: B, hosting partner.test on SQLite, receiving what the queue sends."""
+    port = free_port()
+    b = make_daemon(tmp_path_factory.mktemp("partner"), services=("smtp",), ports={"smtp": port})
+    b.cli("domain", "add", PARTNER)
+    b.cli("user", "add", BOB, "--password-stdin", stdin="bob-password-1\n")
+    yield b.start()
+    b.stop()
+
+
+@pytest.fixture(scope="module")
+def server(module_database: str, partner: Daemon, tmp_path_factory: pytest.TempPathFactory) -> Daemon:
+    outbound = (
+        '[outbound]\nsmarthost = "127.0.0.1:9"\nretry_schedule = ["1s"]\nscan_interval = "1s"\n'
+        f'[outbound.routes]\n"{PARTNER}" = "127.0.0.1:{partner.ports["smtp"]}"\n'
+    )
+    config = f'[database]\nurl = "{module_database}"\n{MINI_TIER}{outbound}'
+    daemon = make_daemon(tmp_path_factory.mktemp("daemon"), config)
+    yield daemon.start()
+    daemon.stop()
+
+
+def test_mail_delivered_over_smtp_is_read_back_over_imap(server: Daemon, module_database: str) -> None:
+    subject = f"backend {secrets.token_hex(4)}"
+    sent = message(subject, USER, sender="zoe@remote.example")
+    send_inbound(server, "zoe@remote.example", [USER], sent)
+    with imaplib.IMAP4("127.0.0.1", server.ports["imap"]) as client:
+        client.login(USER, USER_PASSWORD)
+        client.select("INBOX")
+        _, found = client.uid("SEARCH", "SUBJECT", f'"{subject}"')
+        _, data = client.uid("FETCH", found[0].split()[-1], "(BODY.PEEK[])")
+    assert data[0][1].endswith(sent)
+    engine = db.create_engine(module_database)  # the index is in the configured database, not a file beside
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(db.messages)).scalar_one() >= 1
+    engine.dispose()
+    if not module_database.startswith("sqlite"):
+        assert not (server.folder / "data" / "smb-suite.db").exists()
+
+
+def test_an_idle_session_hears_of_new_mail(server: Daemon) -> None:
+    with Wire(server, user=USER, password=USER_PASSWORD) as idler:
+        idler.ok("SELECT INBOX")
+        idler.send(b"idle IDLE\r\n")
+        assert idler.response().startswith(b"+")
+        send_inbound(server, "zoe@remote.example", [USER], message("while idling", USER, "zoe@remote.example"))
+        assert any(b"EXISTS" in line for line in idler.wait_for(b"EXISTS"))
+        idler.send(b"DONE\r\n")
+        assert idler.until(b"idle")[-1] == b"idle OK IDLE terminated\r\n"
+
+
+def quota_reply(server: Daemon, data: bytes) -> int:
+    """Deliver to alice over the inbound port; the reply code to RCPT if refused there, else to DATA."""
+    with smtplib.SMTP("127.0.0.1", server.ports["smtp"], timeout=60) as client:
+        client.ehlo("remote.example")
+        client.mail("zoe@remote.example")
+        code, _ = client.rcpt(USER)
+        return code if code != 250 else client.data(data)[0]
+
+
+def test_a_message_over_the_quota_is_refused_and_expunging_makes_room(server: Daemon) -> None:
+    big = b"Subject: big\r\n\r\n" + (b"y" * 998 + b"\r\n") * 300  # 300 KB of a 1 MB tier
+    accepted = 0
+    while (code := quota_reply(server, big)) == 250:
+        accepted += 1
+    assert code in (452, 552) and 1 <= accepted <= 4
+    with imaplib.IMAP4("127.0.0.1", server.ports["imap"]) as client:
+        client.login(USER, USER_PASSWORD)
+        client.select("INBOX")
+        client.store("1:*", "+FLAGS", "\\Deleted")
+        assert client.expunge()[0] == "OK"
+    assert quota_reply(server, big) == 250
+
+
+def test_submitted_mail_to_a_remote_domain_is_delivered_once_by_the_queue(server: Daemon, partner: Daemon) -> None:
+    subject = f"queued {secrets.token_hex(4)}"
+    submit(server, [BOB], message(subject, BOB))
+    wait_for("the partner to receive the message", lambda: any(subject.encode() in m for m in maildir(partner, BOB)))
+    wait_for("the queue to empty", lambda: "0 message(s) in the queue" in server.cli("queue", "list").stdout)
+    assert sum(subject.encode() in m for m in maildir(partner, BOB)) == 1

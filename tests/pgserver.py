@@ -1,0 +1,85 @@
+"""A private PostgreSQL for the tests: Debian's binaries, a cluster in a temporary folder, reached only through a
+Unix socket in that folder (no port to collide with the machine's or another test process's), never a system
+service. PostgreSQL refuses to run as root: as root the cluster runs as the `postgres` user Debian's package made.
+
+One cluster per test session (`Postgres.start`), one database per test module (`create_database`); the cluster
+trades durability for speed (fsync off): a test never survives a crash of the machine anyway.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+BIN = Path("/usr/lib/postgresql/15/bin")
+SUPERUSER = "smb"
+SERVICE_USER = "postgres"  # made by Debian's postgresql package; the server runs as it when the tests run as root
+
+
+def available() -> bool:
+    return (BIN / "initdb").exists()
+
+
+@dataclass
+class Postgres:
+    """A running private cluster; `url(name)` is the SQLAlchemy URL of one of its databases."""
+
+    folder: Path
+    databases: int = 0
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.folder / "socket"
+
+    @classmethod
+    def start(cls) -> Postgres:
+        if not available():
+            raise AssertionError(f"PostgreSQL is not installed ({BIN}): apt-get install -y postgresql")
+        server = cls(Path(tempfile.mkdtemp(prefix="smb-pg-")))
+        server.socket_dir.mkdir()
+        owner = pwd.getpwnam(SERVICE_USER) if os.geteuid() == 0 else None
+        if owner is not None:
+            for path in (server.folder, server.socket_dir):
+                os.chown(path, owner.pw_uid, owner.pw_gid)
+        data = server.folder / "data"
+        server._run(owner, "initdb", "-D", str(data), "-U", SUPERUSER, "-A", "trust", "--no-sync", "-E", "UTF8")
+        options = (
+            f"-c listen_addresses='' -c unix_socket_directories='{server.socket_dir}' -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB"
+        )
+        log = str(server.folder / "server.log")
+        server._run(owner, "pg_ctl", "-D", str(data), "-l", log, "-o", options, "-w", "-t", "60", "start")
+        return server
+
+    def _run(self, owner: pwd.struct_passwd | None, program: str, *args: str) -> None:
+        command = [str(BIN / program), *args]
+        if owner is not None:
+            command = ["runuser", "-u", owner.pw_name, "--", *command]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=self.folder)
+        if result.returncode != 0:
+            raise AssertionError(f"{program} failed ({result.returncode}): {result.stdout}{result.stderr}")
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://{SUPERUSER}@/{database}?host={self.socket_dir}"
+
+    def create_database(self, prefix: str = "test") -> str:
+        """A new empty database; returns its URL."""
+        import psycopg
+
+        self.databases += 1
+        name = f"{prefix}_{self.databases}"
+        with psycopg.connect(host=str(self.socket_dir), user=SUPERUSER, dbname="postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        owner = pwd.getpwnam(SERVICE_USER) if os.geteuid() == 0 else None
+        try:
+            self._run(owner, "pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
