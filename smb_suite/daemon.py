@@ -30,6 +30,8 @@ from smb_suite.queue.routes import MxResolver, Router, SharedResolver
 from smb_suite.queue.runner import QueueRunner
 from smb_suite.services import Services, open_services
 from smb_suite.smtp import server as smtp_server
+from smb_suite.storage import db
+from smb_suite.storage.pgbus import PostgresBus
 
 logger = logging.getLogger("smb_suite.daemon")
 DRAIN_SECONDS = 10.0
@@ -88,6 +90,7 @@ class Daemon:
 
         self.services = services = open_services(self.config)
         services.store.changes.loop = loop
+        await self._join_change_bus(services)
         repaired = await services.runner.write(services.store.reconcile)
         log.event(logger, "store.reconciled", repaired=repaired)
         repaired = await services.runner.write(services.queue.reconcile)
@@ -118,6 +121,13 @@ class Daemon:
         services.close()
         log.event(logger, "daemon.stopped")
         return 0
+
+    async def _join_change_bus(self, services: Services) -> None:
+        """On PostgreSQL, hear the changes other daemons (nodes) sharing the database make (storage/pgbus.py)."""
+        if db.is_postgresql(self.config.database_url):
+            bus = PostgresBus(self.config.database_url)
+            await services.store.changes.connect(bus)
+            self._closers.append(bus.close)  # closed last: after every listener that could still hear a change
 
     def _start_queue(self, services: Services) -> None:
         """The outbound queue runner; stopped last, after the listeners that feed it."""

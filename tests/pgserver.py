@@ -77,6 +77,14 @@ class Postgres:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def terminate_connections(self, url: str) -> None:
+        """End every session on the database of `url`, as a restarted or failed-over server would."""
+        import psycopg
+
+        name = url.rpartition("/")[2].partition("?")[0]
+        with psycopg.connect(host=str(self.socket_dir), user=SUPERUSER, dbname="postgres", autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+
     def stop(self) -> None:
         owner = pwd.getpwnam(SERVICE_USER) if os.geteuid() == 0 else None
         try:

@@ -366,6 +366,25 @@ def inserted_id(result: sa.CursorResult[Any]) -> int:
     return int(key[0])
 
 
+def is_postgresql(url: str) -> bool:
+    return sa.engine.make_url(url).get_backend_name() == "postgresql"
+
+
+def libpq_parameters(url: str) -> dict[str, str]:
+    """The libpq connection parameters of a PostgreSQL SQLAlchemy URL (host, port, user, password, dbname and the
+    query's own, e.g. `?host=/run/postgresql` or `?sslmode=require`), for psycopg and pg_dump beside the engine."""
+    parsed = sa.engine.make_url(url)
+    given = {
+        "host": parsed.host,
+        "port": str(parsed.port) if parsed.port else None,
+        "user": parsed.username,
+        "password": parsed.password,
+        "dbname": parsed.database,
+    }
+    query = {key: value if isinstance(value, str) else value[-1] for key, value in parsed.query.items()}
+    return {key: str(value) for key, value in {**given, **query}.items() if value}
+
+
 def create_engine(url: str) -> sa.Engine:
     """An engine with SQLite tuned for one writer and many readers (WAL, foreign keys, busy timeout); each commit
     fsyncs the log (synchronous=FULL) unless its thread is inside `synced_later`."""

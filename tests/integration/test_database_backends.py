@@ -11,9 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 from smb_suite.storage import db
-from tests.daemon import USER, USER_PASSWORD, Daemon, make_daemon
+from tests.daemon import USER, USER_PASSWORD, Daemon, make_daemon, write_config
 from tests.imapwire import Wire
 from tests.mailtest import free_port, maildir, message, send_inbound, submit
+from tests.pgserver import Postgres
 from tests.polling import wait_for
 
 PARTNER = "partner.test"
@@ -102,3 +103,29 @@ def test_submitted_mail_to_a_remote_domain_is_delivered_once_by_the_queue(server
     wait_for("the partner to receive the message", lambda: any(subject.encode() in m for m in maildir(partner, BOB)))
     wait_for("the queue to empty", lambda: "0 message(s) in the queue" in server.cli("queue", "list").stdout)
     assert sum(subject.encode() in m for m in maildir(partner, BOB)) == 1
+
+
+def test_two_daemons_sharing_a_postgresql_database_hear_each_others_deliveries(
+    postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Two nodes, one PostgreSQL index and one storage folder: an IDLE session on one hears mail delivered through
+    the other (LISTEN/NOTIFY, storage/pgbus.py), and reads it."""
+    url = postgres.create_database()
+    first = make_daemon(tmp_path_factory.mktemp("node1"), f'[database]\nurl = "{url}"\n').start()
+    folder = tmp_path_factory.mktemp("node2")
+    (folder / "data").symlink_to(first.folder / "data")  # the shared file system of a cluster
+    second = Daemon(folder, write_config(folder, f'[database]\nurl = "{url}"\n')).start()
+    try:
+        with Wire(second, user=USER, password=USER_PASSWORD) as idler:
+            idler.ok("SELECT INBOX")
+            idler.send(b"idle IDLE\r\n")
+            assert idler.response().startswith(b"+")
+            sent = message("through the other node", USER, "zoe@remote.example")
+            send_inbound(first, "zoe@remote.example", [USER], sent)
+            assert any(b"1 EXISTS" in line for line in idler.wait_for(b"EXISTS"))
+            idler.send(b"DONE\r\n")
+            idler.until(b"idle")
+            assert idler.ok("FETCH 1 BODY.PEEK[]")[0].endswith(sent + b")\r\n")
+    finally:
+        second.stop()
+        first.stop()
