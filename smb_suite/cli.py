@@ -23,6 +23,7 @@ from smb_suite.ops import (
     billing,
     dns_records,
     domains,
+    first_steps,
     queue_admin,
     signing,
     sites,
@@ -181,7 +182,10 @@ def cmd_queue_delete(args: argparse.Namespace, services: Services) -> None:
 
 def cmd_dns(args: argparse.Namespace, services: Services) -> None:
     domain = services.directory.get_domain(OPERATOR, args.domain)
-    for record in dns_records.records(services, domain):
+    addresses = asyncio.run(dns_records.website_addresses(services))
+    for warning in dns_records.warnings(services.config, addresses):
+        print(f"warning: {warning}", file=sys.stderr)
+    for record in dns_records.records(services, domain, addresses):
         print(record.zone_line())
 
 
@@ -370,6 +374,10 @@ def cmd_init(args: argparse.Namespace, config: Config) -> int:
             print(f"password for {user.address} (shown once): {password}")
     if not created:
         print(f"{config.server.data_dir} is already initialised: nothing changed")
+    steps = first_steps.next_steps(config)
+    if steps:
+        print(f"\nNext, to serve {config.server.hostname} on the internet:")
+        print("\n".join(steps))
     return 0
 
 

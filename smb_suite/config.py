@@ -46,6 +46,10 @@ class ServerConfig:
         default=Path("data"),
         metadata=_help("folder for the database, Maildirs, sites and keys; relative to the config file"),
     )
+    public_addresses: tuple[str, ...] = field(
+        default=(),
+        metadata=_help("public IPv4/IPv6 addresses of the websites (A/AAAA); empty: those of hostname, looked up"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -475,6 +479,8 @@ def _validate(label: str, key: str, value: Any) -> list[str]:
         return ["must be more than 0 seconds"]
     if key == "nameservers":
         return [problem for server in value for problem in _nameserver_problems(server)]
+    if key == "public_addresses":
+        return [problem for address in value for problem in _address_problems(address)]
     return _billing_problems(key, value)
 
 
@@ -525,6 +531,14 @@ def _nameserver_problems(value: str) -> list[str]:
         parse_nameserver(value)
     except ValueError as exc:
         return [f"{value!r} is not an IP address with an optional port ({exc})"]
+    return []
+
+
+def _address_problems(value: str) -> list[str]:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return [f"{value!r} is not an IPv4 or IPv6 address"]
     return []
 
 

@@ -1,7 +1,8 @@
 """The DNS records a domain's owner publishes, as data (for the admin page, the zone file and `smb-suite dns`),
 and the live check that asks the configured resolvers which of them are present, missing or wrong.
 
-Records: MX and SPF (RFC 7208) so mail reaches us, DKIM keys (RFC 6376, RFC 8463), DMARC (RFC 7489),
+Records: the website's A/AAAA (and www.) from this server's public addresses, MX and SPF (RFC 7208) so mail
+reaches us, DKIM keys (RFC 6376, RFC 8463), DMARC (RFC 7489),
 autoconfig/autodiscover names for mail clients, SRV records for IMAP and submission (RFC 6186, RFC 8314 5.1),
 MTA-STS (RFC 8461 3.1).
 """
@@ -9,7 +10,8 @@ MTA-STS (RFC 8461 3.1).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, Mapping
+import ipaddress
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -70,11 +72,65 @@ def public_ports(config: Config, listening: Mapping[str, int]) -> dict[str, int]
     return ports
 
 
-def records(services: Services, domain: Domain) -> list[Record]:
+async def website_addresses(services: Services) -> tuple[str, ...]:
+    """Where hosted websites answer: `[server] public_addresses`, else the A and AAAA of the server hostname."""
+    configured = services.config.server.public_addresses
+    if configured:
+        return configured
+    found: list[str] = []
+    for rdtype in ("A", "AAAA"):
+        try:
+            found += await services.resolver.addresses(services.config.server.hostname.rstrip("."), rdtype)
+        except DnsFailure:  # "could not tell" ends up as the missing-address warning
+            continue
+    return tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Warning:
+    """What makes the records useless on the internet: an English text with {fields} (the pages translate it)."""
+
+    text: str
+    fields: Mapping[str, str]
+
+    def __str__(self) -> str:
+        return self.text.format(**self.fields)
+
+
+LOCAL_HOSTNAME = (
+    "the server hostname is {host}: set [server] hostname to this server's public name (MX and SRV records point at it)"
+)
+NO_ADDRESS = (
+    "no address was found for {host}: set [server] public_addresses, or publish its A/AAAA records, "
+    "to get the website's records"
+)
+NOT_PUBLIC = "{addresses}: not public internet addresses, visitors cannot reach the website there"
+WARNING_TEXTS = (LOCAL_HOSTNAME, NO_ADDRESS, NOT_PUBLIC)
+
+
+def warnings(config: Config, addresses: Sequence[str]) -> list[Warning]:
+    host = config.server.hostname.rstrip(".").lower()
+    found = []
+    if host == "localhost" or host.endswith(".localhost") or "." not in host:
+        found.append(Warning(LOCAL_HOSTNAME, {"host": host}))
+    if not addresses:
+        found.append(Warning(NO_ADDRESS, {"host": host}))
+    elif not any(ipaddress.ip_address(address).is_global for address in addresses):
+        found.append(Warning(NOT_PUBLIC, {"addresses": ", ".join(addresses)}))
+    return found
+
+
+def records(services: Services, domain: Domain, addresses: Sequence[str] = ()) -> list[Record]:
+    """Every record to publish; `addresses` (from `website_addresses`) give the website's A/AAAA."""
     config = services.config
     host = config.server.hostname.rstrip(".")
     name = domain.name
     result = [
+        *(
+            Record(owner, "AAAA" if ":" in address else "A", address, "web")
+            for owner in (name, f"www.{name}")
+            for address in addresses
+        ),
         Record(name, "MX", f"10 {host}.", "mx"),
         Record(name, "TXT", "v=spf1 mx -all", "spf"),
         *(
@@ -96,8 +152,8 @@ def records(services: Services, domain: Domain) -> list[Record]:
     return result
 
 
-def zone_file(services: Services, domain: Domain) -> str:
-    lines = [r.zone_line() for r in records(services, domain)]
+def zone_file(zone_records: Sequence[Record], domain: Domain) -> str:
+    lines = [r.zone_line() for r in zone_records]
     lines.insert(0, f"; DNS records for {domain.name}, to add to its zone")
     return "\n".join(lines) + "\n"
 

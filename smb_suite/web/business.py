@@ -22,6 +22,7 @@ from smb_suite.web.pages import SECURITY_HEADERS
 
 BUSINESS = "/admin/business/{tenant}/"
 PURPOSES = {
+    "web": "Visitors reach the website",
     "mx": "Mail for the domain comes to this server",
     "spf": "Which servers may send its mail (SPF)",
     "dkim": "Signature key of its mail (DKIM)",
@@ -87,7 +88,8 @@ class BusinessViews(Views):
     async def domain(self, request: Request) -> Response:
         visitor = await self.require(request)
         domain = await self.read(_domain, visitor.actor, request.path_params["domain"])
-        records = dns_records.records(self.services, domain)
+        addresses = await dns_records.website_addresses(self.services)
+        records = dns_records.records(self.services, domain, addresses)
         checks = request.query_params.get("check") == "1"
         if checks:
             rows = await dns_records.check(records, dns_records.lookup_for(self.services))
@@ -100,7 +102,8 @@ class BusinessViews(Views):
             domain=domain,
             rows=rows,
             checks=checks,
-            zone=dns_records.zone_file(self.services, domain),
+            zone=dns_records.zone_file(records, domain),
+            warnings=dns_records.warnings(self.services.config, addresses),
             purposes=PURPOSES,
             statuses=STATUSES,
             verification_record=verification.record_value(domain),
@@ -110,7 +113,8 @@ class BusinessViews(Views):
         visitor = await self.require(request)
         domain = await self.read(_domain, visitor.actor, request.path_params["domain"])
         headers = {**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{domain.name}.zone"'}
-        return PlainTextResponse(dns_records.zone_file(self.services, domain), headers=headers)
+        records = dns_records.records(self.services, domain, await dns_records.website_addresses(self.services))
+        return PlainTextResponse(dns_records.zone_file(records, domain), headers=headers)
 
     # -- changes --------------------------------------------------------------------------------------------
 

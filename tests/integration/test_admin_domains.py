@@ -27,6 +27,7 @@ from tests.integration.test_autoconfig import post as autoconfig_post
 
 NEW = "bakery-new.test"
 HOST = "mail.example.test"
+WEB_ADDRESS = "93.184.215.14"  # this server's public address, as the internet's DNS gives it for HOST
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +43,7 @@ def dns(dns_zone: Path) -> Iterator[DnsServer]:
         f'{NEW}.\t3600\tIN\tTXT\t"v=spf1 include:elsewhere.example -all"\n'
         f'{NEW}.\t3600\tIN\tTXT\t"google-site-verification=abc"\n'
         f"autoconfig.{NEW}.\t3600\tIN\tCNAME\t{HOST}.\n"
+        f"{HOST}.\t3600\tIN\tA\t{WEB_ADDRESS}\n"
     )
     server = DnsServer(dns_zone).start()
     yield server
@@ -69,7 +71,10 @@ def test_new_domain_page_lists_every_record_to_publish(owner: httpx.Client) -> N
     page = owner.get(f"/admin/domains/{NEW}/?done=domain-verified")
     assert page.status_code == 200
     assert "The domain is verified: it receives mail and its website is shown." in page.text
+    assert 'class="warning"' not in page.text
     for name, kind in [
+        (NEW, "A"),
+        (f"www.{NEW}", "A"),
         (NEW, "MX"),
         (NEW, "TXT"),
         (f"_dmarc.{NEW}", "TXT"),
@@ -91,6 +96,7 @@ def test_zone_file_download_is_valid_zone_syntax_with_the_srv_ports(server: Daem
     assert zone.status_code == 200 and f'filename="{NEW}.zone"' in zone.headers["content-disposition"]
     records = {(name, kind): rdata for name, _, kind, rdata in parse_zone(zone.text)}
     assert records[(NEW, "MX")] == ["10", f"{HOST}."]
+    assert records[(NEW, "A")] == records[(f"www.{NEW}", "A")] == [WEB_ADDRESS]
     assert records[(f"_imaps._tcp.{NEW}", "SRV")] == ["0", "1", str(server.ports["imaps"]), f"{HOST}."]
     assert records[(f"_submission._tcp.{NEW}", "SRV")] == ["0", "1", str(server.ports["submission"]), f"{HOST}."]
     assert records[(f"_mta-sts.{NEW}", "TXT")][0].startswith("v=STSv1; id=")

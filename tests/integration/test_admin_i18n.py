@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from smb_suite.ops import dns_records
 from smb_suite.web import business, i18n
 from smb_suite.web.admin import Views
 from smb_suite.web.i18n.fr import MESSAGES
@@ -27,6 +28,7 @@ def translated_strings() -> set[str]:
     found = {ast.literal_eval(m.group(1)) for path in TEMPLATES.glob("*.html") for m in CALL.finditer(path.read_text())}
     found |= set(Views.notices.values()) | set(NOTICES.values())
     found |= set(business.PURPOSES.values()) | set(business.STATUSES.values())
+    found |= set(dns_records.WARNING_TEXTS)
     return found
 
 

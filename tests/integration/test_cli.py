@@ -90,11 +90,57 @@ def test_domain_with_mailboxes_cannot_be_removed_until_they_are(config: Path) ->
     assert run_cli(config, "domain", "list").stdout == ""
 
 
-def test_dns_prints_zone_file_lines_for_mx_and_spf(config: Path) -> None:
+def _with_public_addresses(path: Path, *addresses: str) -> Path:
+    listed = ", ".join(f'"{address}"' for address in addresses)
+    path.write_text(
+        path.read_text().replace('data_dir = "data"\n', f'data_dir = "data"\npublic_addresses = [{listed}]\n')
+    )
+    return path
+
+
+def test_dns_prints_the_website_addresses_then_mx_and_spf(config: Path) -> None:
+    _with_public_addresses(config, "93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c")
     run_cli(config, "domain", "add", DOMAIN)
-    lines = run_cli(config, "dns", DOMAIN).stdout.splitlines()
-    assert lines[0].split() == [f"{DOMAIN}.", "3600", "IN", "MX", "10", "mail.example.test."]
-    assert lines[1].split("\t")[-1] == '"v=spf1 mx -all"'
+    printed = run_cli(config, "dns", DOMAIN)
+    lines = [line.split() for line in printed.stdout.splitlines()]
+    assert lines[:4] == [
+        [f"{DOMAIN}.", "3600", "IN", "A", "93.184.215.14"],
+        [f"{DOMAIN}.", "3600", "IN", "AAAA", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"],
+        [f"www.{DOMAIN}.", "3600", "IN", "A", "93.184.215.14"],
+        [f"www.{DOMAIN}.", "3600", "IN", "AAAA", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"],
+    ]
+    assert lines[4] == [f"{DOMAIN}.", "3600", "IN", "MX", "10", "mail.example.test."]
+    assert printed.stdout.splitlines()[5].split("\t")[-1] == '"v=spf1 mx -all"'
+    assert printed.stderr == ""
+
+
+def test_dns_warns_when_the_hostname_is_localhost_and_the_address_private(tmp_path: Path) -> None:
+    path = _with_public_addresses(write_config(tmp_path, hostname="localhost"), "127.0.0.1")
+    run_cli(path, "init")
+    run_cli(path, "domain", "add", DOMAIN)
+    printed = run_cli(path, "dns", DOMAIN)
+    assert "warning: the server hostname is localhost: set [server] hostname" in printed.stderr
+    assert "warning: 127.0.0.1: not public internet addresses" in printed.stderr
+    assert printed.stdout.splitlines()[2].split()[-1] == "localhost."  # the MX after A records of DOMAIN and www
+
+
+def test_init_on_a_public_hostname_prints_the_next_steps(tmp_path: Path) -> None:
+    path = write_config(tmp_path, hostname="mail.bakery-dupont.fr")
+    steps = run_cli(path, "init").stdout
+    assert "Next, to serve mail.bakery-dupont.fr on the internet:" in steps
+    assert "reverse DNS (PTR)" in steps and "25 (mail from other servers)" in steps
+    assert 'smtp = "0.0.0.0:25"' in steps and 'https = "0.0.0.0:443"' in steps  # the test listens on loopback
+    assert "smb-suite dns DOMAIN" in steps
+    (tmp_path / "local").mkdir()
+    assert "Next, to serve" not in run_cli(write_config(tmp_path / "local", hostname="localhost"), "init").stdout
+
+
+def test_the_shipped_configuration_used_in_place_keeps_its_data_outside_conf(tmp_path: Path) -> None:
+    shipped = Path(__file__).resolve().parents[2] / "conf" / "smb-suite.toml"
+    copy = tmp_path / "smb-suite.toml"
+    copy.write_text(shipped.read_text().replace('"/var/lib/smb-suite"', f'"{tmp_path / "var"}"'))
+    assert "created database schema" in run_cli(copy, "init").stdout
+    assert (tmp_path / "var" / "smb-suite.db").exists() and not (tmp_path / "data").exists()
 
 
 def _serve(config: Path) -> subprocess.CompletedProcess[str]:

@@ -36,7 +36,7 @@ def test_example_config_loads_to_the_defaults() -> None:
     assert loaded.tiers == config.Config().tiers
     assert loaded.quota == config.Config().quota
     assert loaded.billing == config.Config().billing
-    assert loaded.server.data_dir == EXAMPLE.parent / "data"
+    assert loaded.server.data_dir == Path("/var/lib/smb-suite")  # used in place, it never writes into conf/
     assert loaded.themes_dir == config.BUNDLED_THEMES
     assert (loaded.themes_dir / "default" / "theme.toml").exists()
 

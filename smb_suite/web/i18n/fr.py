@@ -172,6 +172,21 @@ MESSAGES: dict[str, str] = {
     "Which servers may send its mail (SPF)": "Quels serveurs peuvent envoyer son courrier (SPF)",
     "Signature key of its mail (DKIM)": "Clé de signature de son courrier (DKIM)",
     "What receivers do with forged mail (DMARC)": "Ce que font les destinataires du courrier falsifié (DMARC)",
+    "Visitors reach the website": "Les visiteurs trouvent le site web",
+    "Warning:": "Attention :",
+    "the server hostname is {host}: set [server] hostname to this server's public name "
+    "(MX and SRV records point at it)": (
+        "le nom du serveur est {host} : indiquez dans [server] hostname son nom public "
+        "(les enregistrements MX et SRV le désignent)"
+    ),
+    "no address was found for {host}: set [server] public_addresses, or publish its A/AAAA records, "
+    "to get the website's records": (
+        "aucune adresse trouvée pour {host} : indiquez [server] public_addresses, ou publiez ses "
+        "enregistrements A/AAAA, pour obtenir ceux du site web"
+    ),
+    "{addresses}: not public internet addresses, visitors cannot reach the website there": (
+        "{addresses} : ce ne sont pas des adresses publiques d'internet, les visiteurs n'y trouveront pas le site"
+    ),
     "Mail apps find their settings": "Les logiciels de messagerie trouvent leurs réglages",
     "Mail apps find the servers (SRV)": "Les logiciels de messagerie trouvent les serveurs (SRV)",
     "Other servers always send with encryption (MTA-STS)": "Les autres serveurs envoient toujours chiffré (MTA-STS)",
