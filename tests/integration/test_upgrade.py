@@ -1,8 +1,8 @@
 """A new version started on the data folder of the last release migrates it and keeps everything: mail with its
 UIDs, UIDVALIDITY, flags and keywords, folders and subscriptions, the owner's password, aliases and the site.
 
-The folder (tests/data/release-0.1.0.tar.gz) was made by release 0.1.0's own CLI and daemon with real clients
-(tests/data/make_release_data.py); what it holds is in the .json beside it."""
+The folder (tests/releases/release-0.1.0.tar.gz) was made by release 0.1.0's own CLI and daemon with real clients
+(tests/releases/make_release_data.py); what it holds is in the .json beside it."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from tests.daemon import Daemon, Daemons, run_cli, write_config
 from tests.mailtest import message
 from tests.polling import wait_for
 
-RELEASE = Path(__file__).resolve().parents[1] / "data" / "release-0.1.0.tar.gz"
+RELEASE = Path(__file__).resolve().parents[1] / "releases" / "release-0.1.0.tar.gz"
 EXPECTED = json.loads(RELEASE.with_suffix("").with_suffix(".json").read_text())
 OWNER, PASSWORD = EXPECTED["owner"], EXPECTED["password"]
 
