@@ -4,9 +4,12 @@ mail store (the only package importing twisted).
 The daemon calls `server.listen` for `imap` and `imaps` and `server.close_connections` at shutdown.
 Extensions: IDLE, NAMESPACE, UNSELECT, UIDPLUS, MOVE, CONDSTORE, ID, ENABLE, LITERAL+, SASL-IR, SPECIAL-USE,
 CHILDREN, LIST-EXTENDED, LIST-STATUS, QUOTA, APPENDLIMIT, ESEARCH, COMPRESS=DEFLATE, SORT (with ESORT and
-SORT=DISPLAY), THREAD (ORDEREDSUBJECT, REFERENCES), MULTIAPPEND, QRESYNC, STATUS=SIZE, OBJECTID, SAVEDATE, BINARY.
-IMAP4rev2 (RFC 9051) is enabled per session (session.enable_imap4rev2): SEARCH answers ESEARCH, folder names
-are UTF-8 (wire.MailboxNames), SELECT sends LIST and no RECENT or [UNSEEN n]; other sessions keep IMAP4rev1.
+SORT=DISPLAY), THREAD (ORDEREDSUBJECT, REFERENCES), MULTIAPPEND, QRESYNC, STATUS=SIZE, OBJECTID, SAVEDATE, BINARY,
+UTF8=ACCEPT. IMAP4rev2 (RFC 9051) is enabled per session (session.enable_imap4rev2): SEARCH answers ESEARCH,
+folder names are UTF-8 in NFC (wire.MailboxNames; a name sent in another form is announced with OLDNAME), SELECT
+sends LIST and no RECENT or [UNSEEN n], STATUS RECENT is BAD; other sessions keep IMAP4rev1. ENABLE is refused
+once a folder was selected (RFC 5161 3.1). Under QRESYNC, a FETCH, STORE or SEARCH that ends while expunges are
+held back (RFC 3501 7.4.1) also says a HIGHESTMODSEQ below them (session._hold_resync_point).
 
 Modules: server (the listeners: one session per connection), session (the protocol: reading commands one at a
 time, capabilities, login, IDLE, ID, ENABLE, unsolicited updates), commands (folders, SELECT/EXAMINE/

@@ -62,6 +62,9 @@ class LiteralReader(Protocol):
     @property
     def append_limit(self) -> int: ...
 
+    @property
+    def utf8_accept(self) -> bool: ...  # ENABLE UTF8=ACCEPT was given (RFC 6855 3)
+
     def expect_literal(self, receiver: LiteralReceiver, continuation: bytes | None) -> None:
         """Read the next octets raw into `receiver`, after asking for them with `continuation` if given."""
 
@@ -160,10 +163,14 @@ def arg_messages(
     """APPEND's messages: one or more `[flags] [date-time] literal` (MULTIAPPEND, RFC 3502 6), as a Deferred of
     (list, rest). A literal over APPENDLIMIT (or over what is left of MAX_APPEND_OCTETS) is refused before it is
     sent (RFC 7889, RFC 7888 4); a non-synchronizing one is read and thrown away with the rest of the command,
-    which then fails as a whole (RFC 3502 6.3.11: none of the messages is kept)."""
+    which then fails as a whole (RFC 3502 6.3.11: none of the messages is kept). A message may come as
+    `UTF8 (~{size}...)` once UTF8=ACCEPT is enabled (RFC 6855 4)."""
     flags, rest = opt_flags(server, line)
     date, rest = opt_date_time(server, rest)
-    match = syntax.APPEND_LITERAL.fullmatch(rest.strip())
+    utf8 = syntax.UTF8_APPEND_LITERAL.fullmatch(rest.strip())
+    if utf8 is not None and not server.utf8_accept:
+        raise IllegalClientResponse("UTF8 messages need ENABLE UTF8=ACCEPT first")
+    match = utf8 or syntax.APPEND_LITERAL.fullmatch(rest.strip())
     if match is None:
         raise IllegalClientResponse("APPEND needs each message as a literal {size}")
     if len(done) >= MAX_APPEND_MESSAGES:
@@ -181,6 +188,10 @@ def arg_messages(
         literal, after = got
         messages = done if literal is None else (*done, AppendMessage(flags, date, literal, request.size))
         try:
+            if utf8 is not None:
+                if not after.startswith(b")"):
+                    raise IllegalClientResponse("a UTF8 message literal ends with ')'")
+                after = after[1:]
             if after.strip():
                 return arg_messages(server, after, messages, refused)
         except Exception:

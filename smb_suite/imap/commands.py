@@ -91,6 +91,16 @@ async def _send_list_of(server: FolderServer, name: str) -> None:
             server.sendUntaggedResponse(b"LIST (%b) %b %b" % (attributes, separator, server.names.encode(name)))
 
 
+def _send_oldname(server: FolderServer, raw: bytes, stored: str) -> None:
+    """RFC 9051 6.3.4: a folder stored under another spelling (NFC) than the one sent is announced with a LIST
+    response naming the client's spelling as OLDNAME."""
+    sent = server.names.spelling_if_normalised(raw)
+    if sent is not None:
+        separator = wire.string(DELIMITER.encode("ascii"))
+        old = server.names.encode(sent)
+        server.sendUntaggedResponse(b'LIST () %b %b ("OLDNAME" (%b))' % (separator, server.names.encode(stored), old))
+
+
 def _created(mailbox: Mailbox) -> bytes:
     """RFC 8474 4: CREATE's OK names the new folder's id."""
     return b"[MAILBOXID (%b)] CREATE completed" % mailbox.object_id.encode("ascii")
@@ -103,13 +113,22 @@ class MailboxCommands:
     # -- folders (RFC 3501 6.3) -----------------------------------------------------------------------------
 
     def do_CREATE(self: FolderServer, tag: bytes, name: bytes) -> None:
-        run(self, tag, lambda: self.account.create(self.names.decode(name)), _created)
+        async def work() -> Mailbox:
+            mailbox = await self.account.create(self.names.decode(name))
+            _send_oldname(self, name, mailbox.name)
+            return mailbox
+
+        run(self, tag, work, _created)
 
     def do_DELETE(self: FolderServer, tag: bytes, name: bytes) -> None:
         run(self, tag, lambda: self.account.delete(self.names.decode(name)), b"DELETE completed")
 
     def do_RENAME(self: FolderServer, tag: bytes, old: bytes, new: bytes) -> None:
-        work = lambda: self.account.rename(self.names.decode(old), self.names.decode(new))  # noqa: E731
+        async def work() -> None:
+            stored = self.names.decode(new)
+            await self.account.rename(self.names.decode(old), stored)
+            _send_oldname(self, new, stored)
+
         run(self, tag, work, b"RENAME completed")
 
     def do_SUBSCRIBE(self: FolderServer, tag: bytes, name: bytes) -> None:
@@ -126,7 +145,10 @@ class MailboxCommands:
             items = syntax.tokens(rest)
             if len(items) != 1:
                 raise IllegalClientResponse("STATUS needs a parenthesised list of items")
-            return send_status(self, self.names.decode(mailbox), syntax.status_items(items[0]))
+            wanted = syntax.status_items(items[0])
+            if self.rev2 and "RECENT" in wanted:
+                raise IllegalClientResponse("IMAP4rev2 has no RECENT status item")  # RFC 9051 6.3.11, 9
+            return send_status(self, self.names.decode(mailbox), wanted)
 
         run(self, tag, work, b"STATUS completed")
 

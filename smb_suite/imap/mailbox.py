@@ -188,6 +188,11 @@ class MailboxView:
         """Whether messages expunged elsewhere wait to be reported to this session."""
         return bool(self._gone)
 
+    def below_held_expunges(self) -> int | None:
+        """A mod-sequence lower than every expunge still held back from the session (each expunge came after
+        its message's last change), or None when none waits."""
+        return min(message.modseq for message in self._gone.values()) if self._gone else None
+
     def take_expunged(self) -> list[tuple[int, int]]:
         """Forget messages expunged elsewhere; their (sequence number, UID), highest first (each number valid
         when read: EXPUNGE responses), or the UIDs for a VANISHED response (RFC 7162 3.2.10)."""

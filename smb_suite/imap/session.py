@@ -95,6 +95,8 @@ class IMAPSession(  # type: ignore[misc]
         self.condstore = False  # RFC 7162: MODSEQ in untagged FETCH once a CONDSTORE feature was used
         self.qresync = False  # RFC 7162 3.2: enabled by ENABLE QRESYNC
         self.rev2 = False  # RFC 9051: IMAP4rev2 responses once the client enabled it
+        self.utf8_accept = False  # RFC 6855: UTF-8 folder names and UTF8 APPEND once the client enabled it
+        self._selected_once = False  # ENABLE is refused after the first SELECT or EXAMINE (RFC 5161 3.1)
         self.names = wire.MUTF7  # folder names on the wire: modified UTF-7, UTF-8 under IMAP4rev2
         self._command: bytes | None = None  # the command in progress, b"UID FETCH" style
         self._resume_scheduled = False
@@ -339,11 +341,21 @@ class IMAPSession(  # type: ignore[misc]
         if self._command not in (b"FETCH", b"STORE", b"SEARCH"):
             self._send_pending_expunges()
         self._flush_queued()
+        self._hold_resync_point()
         self._command = None
         super()._respond(state, tag, message)
         if self.paused and not self._resume_scheduled:  # after this turn: login and SELECT set state late
             self._resume_scheduled = True
             _reactor().callLater(0, self._next_command)
+
+    def _hold_resync_point(self) -> None:
+        """RFC 7162 3.2.10 with RFC 5162 errata 1810: MODSEQs this command sent may be newer than expunges held
+        back (no EXPUNGE or VANISHED during FETCH, STORE or SEARCH), so a HIGHESTMODSEQ below those expunges
+        is what a client resynchronising later must start from, or it would never hear of them."""
+        if self.qresync and self.mbox is not None:
+            floor = self.mbox.below_held_expunges()
+            if floor is not None:
+                self.send_untagged_many([b"OK [HIGHESTMODSEQ %d] expunges are still to be reported" % floor])
 
     def _next_command(self) -> None:
         self._resume_scheduled = False
@@ -422,7 +434,10 @@ class IMAPSession(  # type: ignore[misc]
 
     def do_ENABLE(self, tag: bytes, rest: bytes) -> None:
         """RFC 5161 3.1: each extension named that can be enabled (ENABLERS) is, and listed in ENABLED once;
-        other names are ignored."""
+        other names are ignored. Only before any folder was selected: what it changes (VANISHED, UTF-8 names)
+        must hold for a whole selected session."""
+        if self._selected_once:
+            raise IllegalClientResponse("ENABLE is only valid before any SELECT or EXAMINE")
         enabled: dict[bytes, None] = {}
         for name in rest.split():
             canonical = _ENABLE_NAMES.get(name.upper())
@@ -449,11 +464,18 @@ class IMAPSession(  # type: ignore[misc]
         self.rev2 = True
         self.names = wire.UTF8
 
+    def enable_utf8_accept(self) -> None:
+        """RFC 6855 3: folder names in UTF-8 (never modified UTF-7 again) and APPEND of UTF8 (~{n}) messages;
+        messages are stored and sent as they are (we never downgrade headers)."""
+        self.utf8_accept = True
+        self.names = wire.UTF8
+
     # what ENABLE can turn on: the capability's name and what enabling it does to the session
     ENABLERS: ClassVar[dict[bytes, Callable[[IMAPSession], None]]] = {
         b"CONDSTORE": enable_condstore,  # RFC 7162 3.1
         b"QRESYNC": enable_qresync,  # RFC 7162 3.2
         b"IMAP4rev2": enable_imap4rev2,  # RFC 9051 6.3.1
+        b"UTF8=ACCEPT": enable_utf8_accept,  # RFC 6855 3
     }
 
     # -- COMPRESS (RFC 4978) ----------------------------------------------------------------------------------
@@ -505,6 +527,7 @@ class IMAPSession(  # type: ignore[misc]
         """The session shows `view` now; SELECT has just said how many messages it holds."""
         self.mbox, self.state = view, "select"
         self._told_exists = view.count()
+        self._selected_once = True
 
     def deselect(self) -> None:
         self._flags_pending.clear()
@@ -604,6 +627,7 @@ EXTENSIONS = (
     b"COMPRESS=DEFLATE",  # RFC 4978 (the command is valid after login only)
     b"STATUS=SIZE",  # RFC 8438
     b"OBJECTID",  # RFC 8474
+    b"UTF8=ACCEPT",  # RFC 6855
     b"SAVEDATE",  # RFC 8514
     *SORT_CAPABILITIES,  # RFC 5256, RFC 5267 ESORT, RFC 5957 SORT=DISPLAY
 )

@@ -23,6 +23,7 @@ _ATOM_SPECIALS = _ASTRING_SPECIALS | {ord("]")}
 _LIST_SPECIALS = _ASTRING_SPECIALS - {ord("%"), ord("*")}  # list-mailbox allows the wildcards
 LITERAL = re.compile(rb"\{(\d{1,10})(\+?)\}$")
 APPEND_LITERAL = re.compile(rb"~?\{(\d{1,10})(\+?)\}$")  # APPEND also takes literal8 (RFC 3516 4.4)
+UTF8_APPEND_LITERAL = re.compile(rb"UTF8 \(~\{(\d{1,10})(\+?)\}$", re.IGNORECASE)  # RFC 6855 4, then ")"
 _NUMBER = re.compile(rb"[0-9]{1,20}")
 _SEQ_ITEM = re.compile(rb"(\*|[1-9][0-9]{0,9})(?::(\*|[1-9][0-9]{0,9}))?")
 # Bounded work per command (issue 11): deeper nesting, longer lists are BAD, never a RecursionError or a

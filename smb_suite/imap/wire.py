@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import functools
 import time
+import unicodedata
 from dataclasses import dataclass
 
 from twisted.mail.imap4 import decoder, encoder
@@ -41,7 +42,7 @@ def decode_mailbox(raw: bytes | str) -> str:
         return raw
     if not raw.isascii():
         try:
-            return raw.decode("utf-8")
+            return unicodedata.normalize("NFC", raw.decode("utf-8"))
         except UnicodeDecodeError as exc:
             raise InvalidMailboxName("folder name is neither modified UTF-7 nor UTF-8") from exc
     try:
@@ -66,8 +67,21 @@ class MailboxNames:
     utf8: bool = False
 
     def decode(self, raw: bytes | str) -> str:
+        """UTF-8 names are stored in NFC (RFC 9051 5.1 and RFC 5198: Net-Unicode), whatever form was sent."""
         if not self.utf8 or isinstance(raw, str):
             return decode_mailbox(raw)
+        return unicodedata.normalize("NFC", self._utf8(raw))
+
+    def spelling_if_normalised(self, raw: bytes) -> str | None:
+        """The name as the client wrote it, when storing it in NFC changed it (it then learns the stored
+        name from a LIST response with OLDNAME, RFC 9051 6.3.4); None when nothing changed."""
+        if not self.utf8:
+            return None
+        sent = self._utf8(raw)
+        return sent if unicodedata.normalize("NFC", sent) != sent else None
+
+    @staticmethod
+    def _utf8(raw: bytes) -> str:
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -193,3 +193,28 @@ def test_mutt_resyncs_its_header_cache_with_qresync(fresh_daemon: Callable[..., 
         wire.ok("EXAMINE Archive")
         copied = untagged(wire.ok("FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])"), b"FETCH")
         assert len(copied) == 1 and b"Subject: note-1" in copied[0]
+
+
+def test_modseqs_sent_while_expunges_wait_come_with_a_highestmodseq_below_those_expunges(server: Daemon) -> None:
+    """RFC 7162 3.2.10 and RFC 5162 errata 1810: a non-UID FETCH may not report the expunge another client made
+    (RFC 3501 7.4.1), yet it reports a newer MODSEQ; the server then says HIGHESTMODSEQ below that expunge, and
+    a client resynchronising from it later hears of the expunged message."""
+    with Wire(server) as setup:
+        folder = folder_with(setup, 4)
+    with qresync_wire(server) as wire, Wire(server) as other:
+        selected = wire.ok(f"SELECT {folder}")
+        uidvalidity = int(code(next(line for line in selected if b"UIDVALIDITY" in line)).split()[1])
+        wire.ok("NOOP")
+        other.ok(f"SELECT {folder}")
+        other.ok("UID STORE 3 +FLAGS (\\Deleted)")
+        other.ok("EXPUNGE")
+        other.ok("UID STORE 1 +FLAGS (\\Flagged)")
+        fetched = wire.ok("FETCH 1:* (FLAGS)")
+        assert untagged(fetched, b"VANISHED") == []  # held back: a FETCH must not renumber messages
+        sent = [int(m) for m in re.findall(rb"MODSEQ \((\d+)\)", b"".join(fetched))]
+        floors = [int(code(line).split()[1]) for line in fetched if b"[HIGHESTMODSEQ" in line and line.startswith(b"*")]
+        assert sent and len(floors) == 1 and floors[0] < max(sent)
+        assert untagged(wire.ok("NOOP"), b"VANISHED") == [b"* VANISHED 3"]
+    with qresync_wire(server) as again:
+        resumed = again.ok(f"SELECT {folder} (QRESYNC ({uidvalidity} {floors[0]}))")
+        assert untagged(resumed, b"VANISHED") == [b"* VANISHED (EARLIER) 3"]

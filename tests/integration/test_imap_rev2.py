@@ -341,3 +341,65 @@ def test_imaplib_saves_a_search_result_and_fetches_it_by_dollar(server: Daemon) 
         assert kind == "OK" and len(data) == 1 and b"UID 2" in data[0]
     finally:
         client.logout()
+
+
+# -- what IMAP4rev2 and UTF8=ACCEPT change (RFC 9051, RFC 6855) and when ENABLE may come (RFC 5161) -------------
+
+
+def test_names_sent_in_another_unicode_form_are_stored_in_nfc_and_listed_with_oldname(server: Daemon) -> None:
+    """RFC 9051 5.1 (names are Net-Unicode, RFC 5198: NFC) and 6.3.4: "Cafe" + combining acute is stored as
+    "Café", and CREATE (and RENAME) say so with a LIST response naming the spelling sent as OLDNAME."""
+    suffix = secrets.token_hex(3)
+    decomposed, composed = f"Cafe\u0301{suffix}".encode(), f"Caf\u00e9{suffix}".encode()
+    with Wire(server) as wire:
+        created = rev2(wire).ok(b'CREATE "' + decomposed + b'"')
+        assert untagged(created, b"LIST") == [b'* LIST () "/" "' + composed + b'" ("OLDNAME" ("' + decomposed + b'"))']
+        assert untagged(wire.ok(b'LIST "" "Caf*' + suffix.encode() + b'"'), b"LIST") == [
+            b'* LIST (\\HasNoChildren) "/" "' + composed + b'"'
+        ]
+        wire.ok(b'SELECT "' + decomposed + b'"')  # every later mention is normalised the same way
+        renamed = wire.ok(b'RENAME "' + composed + b'" "' + decomposed + b'2"')
+        assert untagged(renamed, b"LIST") == [
+            b'* LIST () "/" "' + composed + b'2" ("OLDNAME" ("' + decomposed + b'2"))'
+        ]
+        assert untagged(wire.ok(b'CREATE "' + composed + b'3"'), b"LIST") == []  # already NFC: nothing to say
+
+
+def test_status_recent_is_refused_under_imap4rev2_and_answered_under_rev1(server: Daemon) -> None:
+    """RFC 9051 removed \\Recent: RECENT is not a status-att any more (section 9); rev1 keeps it."""
+    with Wire(server) as new, Wire(server) as old:
+        rev2(new).bad("STATUS INBOX (MESSAGES RECENT)")
+        assert status_of(new.ok("STATUS INBOX (MESSAGES)")[0]).keys() == {"MESSAGES"}
+        assert status_of(old.ok("STATUS INBOX (RECENT)")[0]).keys() == {"RECENT"}
+
+
+def test_enable_after_a_folder_was_selected_is_bad_and_changes_nothing(server: Daemon) -> None:
+    """RFC 5161 3.1: ENABLE is valid in the authenticated state, before any mailbox is selected; after an
+    UNSELECT too. The session keeps answering as IMAP4rev1."""
+    with Wire(server) as wire:
+        wire.ok("SELECT INBOX")
+        wire.bad("ENABLE IMAP4rev2")
+        wire.ok("UNSELECT")
+        wire.bad("ENABLE CONDSTORE")
+        wire.ok("SELECT INBOX")
+        assert untagged(wire.ok("SEARCH ALL"), b"ESEARCH") == []
+
+
+def test_utf8_accept_takes_utf8_names_and_utf8_appends(server: Daemon) -> None:
+    """RFC 6855 3-4: UTF8=ACCEPT is offered; once enabled, folder names are UTF-8 and APPEND takes a message as
+    UTF8 (~{n}); before, that form is BAD. The message is stored as sent (UTF-8 headers, RFC 6532)."""
+    message = "From: Zoë <zoe@example.test>\r\nSubject: Crème brûlée\r\n\r\nBon appétit\r\n".encode()
+    name = f"Desserts{secrets.token_hex(3)}"
+    with Wire(server) as wire:
+        assert b"UTF8=ACCEPT" in untagged(wire.ok("CAPABILITY"), b"CAPABILITY")[0].split()
+        wire.ok(f"CREATE {name}")
+        wire.bad(f"APPEND {name} UTF8 (~{{{len(message)}+}}\r\n".encode() + message + b")")
+        assert untagged(wire.ok("ENABLE UTF8=ACCEPT"), b"ENABLED") == [b"* ENABLED UTF8=ACCEPT"]
+        wire.ok(f"APPEND {name} (\\Seen) UTF8 (~{{{len(message)}+}}\r\n".encode() + message + b")")
+        wire.ok(f'CREATE "Crème{name}"'.encode())
+        assert untagged(wire.ok(f'LIST "" "Cr*{name}"'.encode()), b"LIST") == [
+            f'* LIST (\\HasNoChildren) "/" "Crème{name}"'.encode()
+        ]
+        wire.ok(f"SELECT {name}")
+        body = b"".join(wire.ok("FETCH 1 (FLAGS BODY.PEEK[])"))
+        assert message in body and b"\\Seen" in body
