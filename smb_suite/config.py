@@ -242,17 +242,19 @@ class SitesConfig:
     contact_per_hour: int = field(default=5, metadata=_help("contact-form messages one address may send per hour"))
 
 
-MODULES = frozenset({"mail", "site", "contacts", "calendar"})
+MODULES = frozenset({"mail", "site", "collaboration"})  # collaboration: contacts, calendars, tasks, documents
 MIB = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
 class TierConfig:
-    """A storage tier the operator sells: its limit counts mail, site and (later) contacts and calendars."""
+    """A storage tier the operator sells: its limit counts mail, site, contacts, calendars and documents."""
 
     storage_mb: int = field(metadata=_help("storage limit in MiB (1 MiB = 1,048,576 bytes)"))
     price: str = field(default="", metadata=_help("price shown to owners, free text (e.g. '4.90 EUR/month')"))
-    modules: tuple[str, ...] = field(default=("mail", "site"), metadata=_help("modules the tier includes"))
+    modules: tuple[str, ...] = field(
+        default=("mail", "site", "collaboration"), metadata=_help("modules the tier includes")
+    )
 
     @property
     def storage_bytes(self) -> int:

@@ -18,6 +18,8 @@ from smb_suite.auth.sessions import WebSessions
 from smb_suite.auth.throttle import LoginThrottle
 from smb_suite.billing.records import Subscriptions
 from smb_suite.config import Config, parse_nameserver
+from smb_suite.dav.layout import DavLayout
+from smb_suite.dav.store import DavStore
 from smb_suite.delivery import Delivery
 from smb_suite.delivery.notices import OwnerNotices
 from smb_suite.directory import reservation
@@ -60,6 +62,7 @@ class Services:
     credentials: CredentialCache
     web_sessions: WebSessions
     subscriptions: Subscriptions
+    dav: DavStore
     clock: Callable[[], float] = time.time
     listening: dict[str, int] = field(default_factory=dict)  # service -> bound port, filled in by the daemon
     draining: bool = False  # set by the daemon on SIGTERM: /healthz turns the balancer away (web/health.py)
@@ -111,6 +114,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         credentials=CredentialCache(config.login.credential_cache_ttl, clock),
         web_sessions=WebSessions(engine, clock),
         subscriptions=subscriptions,
+        dav=DavStore(engine, quota, DavLayout(config.server.data_dir)),
         dkim=dkim,
         resolver=Resolver([parse_nameserver(server) for server in config.dns.nameservers], config.dns.timeout),
         clock=clock,

@@ -31,7 +31,9 @@ MANIFEST = "manifest.json"
 LATEST = "latest"
 FORMAT = 1
 CHUNK = 1 << 20
-TREES = ("sites", "tls")  # copied whole (files and symbolic links), besides the files the database names
+# Copied whole (files and symbolic links), besides the files the database names; dav and files hold calendars,
+# contacts and documents (smb_suite/dav/layout.py).
+TREES = ("sites", "tls", "dav", "files")
 LAYOUT_FILE = f"mail/{paths.LAYOUT_MARKER}"
 LOOKS = 3  # a message file is looked for under its row's name, then twice by its key after a rename
 SHOWN_PROBLEMS = 20

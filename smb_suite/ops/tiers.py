@@ -47,14 +47,22 @@ def record_daily_usage(services: Services) -> int:
     return services.quota.record_today(today)
 
 
+def has_module(services: Services, tenant_id: int, module: str) -> bool:
+    """Whether the business's tier includes a module (`[tiers.NAME] modules`): without "collaboration", no DAV."""
+    tier = services.config.tiers.get(services.quota.current(tenant_id).tier)
+    return tier is not None and module in tier.modules
+
+
 def check_drift(services: Services) -> list[Drift]:
-    """Compare each tenant's counter with its Maildirs plus its site versions on disk."""
+    """Compare each tenant's counter with its Maildirs, its site versions and its DAV data on disk."""
     on_disk: dict[int, int] = {}
     for user in services.directory.list_users(OPERATOR):
         bytes_ = maildir_bytes(services.store.user_root(user))
         on_disk[user.tenant_id] = on_disk.get(user.tenant_id, 0) + bytes_
     for domain in services.directory.list_domains(OPERATOR):
         on_disk[domain.tenant_id] = on_disk.get(domain.tenant_id, 0) + services.sites.disk_usage(domain.id)
+    for usage in services.quota.current_all():
+        on_disk[usage.tenant_id] = on_disk.get(usage.tenant_id, 0) + services.dav.disk_usage(usage.tenant_id)
     return [
         Drift(usage.tenant, usage.used, on_disk.get(usage.tenant_id, 0))
         for usage in services.quota.current_all()

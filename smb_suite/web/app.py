@@ -2,9 +2,10 @@
 
 Routing is by Host first: our own names (config.server.hostname and loopback) are the admin origin, which
 never serves tenant content (no site, no contact form: an uploaded script there would run with the admin's
-cookie); /admin/ on them is the admin UI. Any other Host naming a published site of a *verified* domain is
-answered by web/hosting.py directly (no router, no middleware: the fast path), except the contact form's
-POST /_contact; everything else gets our neutral "not found" page.
+cookie); /admin/ on them is the admin UI, /dav/ CalDAV, CardDAV and WebDAV (web/dav.py), and
+/.well-known/caldav and /carddav redirect there from any name. Any other Host naming a published site of a
+*verified* domain is answered by web/hosting.py directly (no router, no middleware: the fast path), except the
+contact form's POST /_contact; everything else gets our neutral "not found" page.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from smb_suite.web.admin import AdminViews
 from smb_suite.web.autoconfig import AutoconfigViews
 from smb_suite.web.business import BusinessViews
 from smb_suite.web.contact import CONTACT_PATH, SITE_SCOPE_KEY, ContactViews
+from smb_suite.web.dav import WELL_KNOWN, DavFront, is_dav_path
 from smb_suite.web.filecache import FileCache
 from smb_suite.web.hosting import SiteHosting
 from smb_suite.web.hosts import admin_hosts, host_of, request_host
@@ -125,6 +127,7 @@ class WebApp:
         ]
         contact = ContactViews(services, pages)
         autoconfig = AutoconfigViews(services)
+        self.dav = DavFront(services)
         self._autoconfig_paths = {route.path for route in autoconfig.routes()}
         sites_config = services.config.sites
         self.cache = FileCache(sites_config.cache_mb * KIB * KIB, sites_config.cache_file_kb * KIB)
@@ -153,6 +156,13 @@ class WebApp:
                     return
             if wants_hsts(scope, host, self._hostname):
                 send = with_hsts(send)
+            if is_dav_path(scope["path"]):  # CalDAV, CardDAV, WebDAV: on our own name only (web/dav.py)
+                redirect = https_redirect(scope, host, self._services.listening)
+                await (redirect or self.dav)(scope, receive, send)
+                return
+        if scope["type"] == "http" and scope["path"] in WELL_KNOWN:
+            await self.dav.well_known(scope, receive, send, host in self.hosts)
+            return
         if host and host not in self.hosts and scope["path"] not in self._autoconfig_paths:  # no site on ours
             site = await self.hosting.find(host)
             if site is not None:

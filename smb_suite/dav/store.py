@@ -1,0 +1,44 @@
+"""DAV bytes in the business's quota: the one place calendars, contacts and documents charge and free space.
+
+There is no index row for a DAV file: the file is the record. A write charges its growth first (quota.py
+`reserve`, in its own transaction: QuotaExceeded leaves everything as it was), then writes; a write that then
+fails gives the bytes back. A crash between the two leaves the counter above the disk, never below it, and
+`smb-suite quota check` shows it.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from smb_suite.dav.layout import DavLayout
+from smb_suite.quota import Quota, Usage
+
+
+class DavStore:
+    def __init__(self, engine: sa.Engine, quota: Quota, layout: DavLayout) -> None:
+        self._engine = engine
+        self._quota = quota
+        self.layout = layout
+
+    def charge(self, tenant_id: int, delta: int) -> None:
+        """Charge `delta` bytes (raises QuotaExceeded, nothing charged, when they do not fit) or free them."""
+        if not delta:
+            return
+        levels: list[int] = []
+        with self._engine.begin() as conn:
+            if delta > 0:
+                levels = self._quota.reserve(conn, tenant_id, delta)
+            else:
+                self._quota.release(conn, tenant_id, -delta)
+        self._quota.announce(tenant_id, levels)
+
+    def usage(self, tenant_id: int) -> Usage:
+        return self._quota.current(tenant_id)
+
+    def free(self, tenant_id: int) -> int:
+        """Bytes the business may still write."""
+        return self._quota.current(tenant_id).free
+
+    def disk_usage(self, tenant_id: int) -> int:
+        """What the business's DAV data weighs on disk, for `quota check`."""
+        return self.layout.tenant_bytes(tenant_id)

@@ -1,0 +1,132 @@
+"""CalDAV, CardDAV and WebDAV on the admin host name (/dav/), and the RFC 6764 well-known redirects on every name.
+
+DAV is served under our own name, like the admin pages, never under a tenant's domain: one name, one
+certificate, and no Host header can make a business's domain answer with another's data. A request is
+authenticated here, on the loop (ops/login.py: throttled, argon2 in a thread, the credential cache; the
+mailbox password or an app password), then checked: the business's tier must include the "collaboration"
+module, and the path must name the user's own principal, its business's, or the document space; anything else
+is 404, exactly as a path that does not exist (no probing of other businesses). Only then does the request reach
+Radicale or wsgidav (smb_suite/dav/), in a2wsgi's worker threads, with the verified `DavUser` in its scope.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from typing import cast
+from urllib.parse import unquote, urlsplit
+
+from a2wsgi import WSGIMiddleware
+from starlette.datastructures import Headers
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from smb_suite import log
+from smb_suite.dav.access import SCOPE_KEY, DavUser
+from smb_suite.dav.apps import DavApps
+from smb_suite.errors import AccountSuspended, AuthenticationFailed, LoginLocked
+from smb_suite.ops.login import login
+from smb_suite.ops.tiers import has_module
+from smb_suite.services import Services
+
+DAV_PREFIX = "/dav"
+WELL_KNOWN = frozenset({"/.well-known/caldav", "/.well-known/carddav"})
+COLLABORATION = "collaboration"
+THREADS = 8  # Radicale and wsgidav requests served at once (each blocks a thread on files)
+CHALLENGE = {"WWW-Authenticate": 'Basic realm="smb-suite", charset="UTF-8"'}
+NO_STORE = {"Cache-Control": "no-store"}
+logger = logging.getLogger("smb_suite.web.dav")
+
+
+def is_dav_path(path: str) -> bool:
+    return path == DAV_PREFIX or path.startswith(DAV_PREFIX + "/")
+
+
+def well_known_target(hostname: str, https_port: int | None, on_admin_host: bool) -> str:
+    """Where /.well-known/caldav and /carddav send clients (RFC 6764 5): our /dav/, on our own name."""
+    if on_admin_host or not https_port:
+        return DAV_PREFIX + "/"
+    port = "" if https_port == 443 else f":{https_port}"
+    return f"https://{hostname}{port}{DAV_PREFIX}/"
+
+
+def allowed_path(path: str, user: DavUser) -> bool:
+    """The DAV root, the user's principal, its business's, or the documents: the only paths a user may name."""
+    parts = [part for part in path.removeprefix(DAV_PREFIX).split("/") if part]
+    return not parts or parts[0] in (user.principal, user.business, "files")
+
+
+def _credentials(headers: Headers) -> tuple[str, str] | None:
+    """The Basic credentials of the request (RFC 7617), or None."""
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        name, colon, password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (name, password) if colon and name else None
+
+
+def _length(headers: Headers) -> int:
+    value = headers.get("content-length", "")
+    return int(value) if value.isdigit() else 0
+
+
+class DavFront:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._wsgi = cast(ASGIApp, WSGIMiddleware(DavApps(services.dav), workers=THREADS))  # type: ignore[arg-type]
+
+    async def well_known(self, scope: Scope, receive: Receive, send: Send, on_admin_host: bool) -> None:
+        target = well_known_target(
+            self._services.config.server.hostname, self._services.listening.get("https"), on_admin_host
+        )
+        await RedirectResponse(target, 301, NO_STORE)(scope, receive, send)
+
+    async def _user(self, scope: Scope) -> DavUser | Response:
+        """The verified user of the request, or the answer that refuses it."""
+        credentials = _credentials(Headers(scope=scope))
+        if credentials is None:
+            return PlainTextResponse("authentication required", 401, CHALLENGE)
+        client = scope.get("client")
+        ip = client[0] if client else "unknown"
+        try:
+            user = await login(self._services, credentials[0], credentials[1], ip, app_passwords=True)
+        except LoginLocked as error:
+            wait = max(1, int(error.until - self._services.clock()))
+            return PlainTextResponse(str(error), 429, {"Retry-After": str(wait)})
+        except AccountSuspended:
+            return PlainTextResponse("this business is suspended", 403)
+        except AuthenticationFailed:
+            return PlainTextResponse("wrong user name or password", 401, CHALLENGE)
+        return DavUser(user.id, user.tenant_id, str(user.address))
+
+    async def _refusal(self, scope: Scope, user: DavUser) -> Response | None:
+        """404 without the module or for a path that is not the user's; 507 for a PUT that cannot fit."""
+        services = self._services
+        headers = Headers(scope=scope)
+        destination = unquote(urlsplit(headers.get("destination", "")).path)
+        paths = (scope["path"], destination) if destination else (scope["path"],)
+        if not all(allowed_path(path, user) for path in paths):
+            return PlainTextResponse("not found", 404)
+        if not await services.runner.read(has_module, services, user.tenant_id, COLLABORATION):
+            return PlainTextResponse("not found", 404)
+        if scope["method"] == "PUT" and _length(headers) > await services.runner.read(
+            services.dav.free, user.tenant_id
+        ):
+            return PlainTextResponse("storage full", 507)  # RFC 4918 11.5: nothing read, nothing written
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = await self._user(scope)
+        if isinstance(found, Response):
+            await found(scope, receive, send)
+            return
+        refusal = await self._refusal(scope, found)
+        log.event(logger, "dav.request", method=scope["method"], user=found.address, refused=refusal is not None)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self._wsgi({**scope, "root_path": DAV_PREFIX, SCOPE_KEY: found}, receive, send)
