@@ -61,6 +61,16 @@ class ListenConfig:
     imaps: str = field(default="127.0.0.1:2993", metadata=_help("IMAP over implicit TLS (993)"))
     http: str = field(default="127.0.0.1:8080", metadata=_help("sites and admin over HTTP (80)"))
     https: str = field(default="127.0.0.1:8443", metadata=_help("sites and admin over HTTPS (443)"))
+    proxy_protocol_from: tuple[str, ...] = field(
+        default=(),
+        metadata=_help(
+            "balancers (CIDRs) that must open each connection with a PROXY protocol header naming the real "
+            "client; nobody else may send one; empty: off"
+        ),
+    )
+    proxy_protocol_timeout: Duration = field(
+        default=Duration(10), metadata=_help("time a balancer has to send its PROXY header")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,8 +460,20 @@ def parse_listen_address(value: str) -> tuple[str, int] | None:
     return host, port
 
 
+def _network_problems(networks: tuple[str, ...]) -> list[str]:
+    problems = []
+    for network in networks:
+        try:
+            ipaddress.ip_network(network)
+        except ValueError as exc:
+            problems.append(f'{network!r} is not a network like "10.0.0.0/8": {exc}')
+    return problems
+
+
 def _validate(label: str, key: str, value: Any) -> list[str]:
-    if label.endswith("[listen]"):
+    if key == "proxy_protocol_from":
+        return _network_problems(value)
+    if label.endswith("[listen]") and isinstance(value, str):
         try:
             parse_listen_address(value)
         except ValueError as exc:
@@ -504,7 +526,7 @@ def _billing_problems(key: str, value: Any) -> list[str]:
 
 _TIMEOUTS = frozenset(
     {"handshake_timeout", "command_timeout", "data_timeout", "login_timeout", "idle_timeout", "header_timeout"}
-    | {"keepalive_timeout", "body_timeout", "send_timeout"}
+    | {"keepalive_timeout", "body_timeout", "send_timeout", "proxy_protocol_timeout"}
 )
 
 

@@ -6,7 +6,8 @@ Core code raises these; each front end translates them to its wire format in one
     SmbSuiteError
     ├── ConfigError                 bad configuration file or value (exit status 2)
     ├── InvalidInput                malformed address, domain, password, mailbox name ...
-    │   └── InvalidMailboxName
+    │   ├── InvalidMailboxName
+    │   └── InvalidProxyHeader      a connection's PROXY protocol header is missing, malformed or not allowed
     ├── NotFound
     │   ├── UnknownDomain
     │   ├── UnknownUser
@@ -51,6 +52,10 @@ class InvalidInput(SmbSuiteError):
 
 class InvalidMailboxName(InvalidInput):
     """A folder name is empty, escapes the store, or holds forbidden characters."""
+
+
+class InvalidProxyHeader(InvalidInput):
+    """A balancer's PROXY protocol header is malformed or incomplete (the connection is closed)."""
 
 
 class NotFound(SmbSuiteError):

@@ -2,11 +2,13 @@
 handshake on implicit-TLS ports, a memory budget for work in progress, and freed memory given back.
 
     ConnectionLimits(total, per_ip)     counts live connections; acquire(address) -> Slot, or None over a cap
-    gate(factory, limits, refusal, ...) an asyncio protocol factory for loop.create_server: counts each TCP
-                                        connection as it is accepted (before any TLS), refuses it over a cap
-                                        with `refusal`, does the TLS handshake within a deadline on
-                                        implicit-TLS ports, then hands the connection to `factory(slot)`;
-                                        that protocol calls slot.release() from its connection_lost
+    gate(factory, limits, refusal, ...) an asyncio protocol factory for loop.create_server: reads the PROXY
+                                        header of a balancer's connection (`[listen] proxy_protocol_from`),
+                                        counts each TCP connection under its real client (before any TLS),
+                                        refuses it over a cap with `refusal`, does the TLS handshake within a
+                                        deadline on implicit-TLS ports, then hands the connection to
+                                        `factory(slot)`; that protocol calls slot.release() from its
+                                        connection_lost
     MemoryBudget(capacity)              bytes of work in progress at once; reserve(size, wait) waits its turn
     return_freed_memory()               glibc: large blocks come from mmap and go back to the OS when freed
 
@@ -27,7 +29,8 @@ import ssl
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from smb_suite import log
+from smb_suite import log, proxyproto
+from smb_suite.errors import InvalidProxyHeader
 
 logger = logging.getLogger("smb_suite.limits")
 REFUSAL_LINGER = 5.0  # seconds a refused plain connection may take to read the refusal and hang up
@@ -103,12 +106,36 @@ class _Gate(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._early: list[bytes] = []  # data that arrived between the handshake and the hand-over
         self._linger: asyncio.TimerHandle | None = None
+        self._check_first_bytes = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
-        owner = self._owner
         address = peer_address(transport)
+        if self._owner.proxy.trusts(address):  # a balancer: its PROXY header first, before anything reads
+            transport.pause_reading()
+            asyncio.get_running_loop().create_task(self._unwrap(transport, address))
+        else:
+            self._admit(transport, address, self._owner.proxy.enabled)
+
+    async def _unwrap(self, transport: asyncio.Transport, balancer: str) -> None:
+        """The real client from the balancer's PROXY header; a balancer's connection without one is closed."""
+        try:
+            header = await proxyproto.read_header(transport, self._owner.proxy.timeout)
+        except InvalidProxyHeader as error:
+            log.event(logger, "proxy.refused", service=self._owner.name, client=balancer, reason=str(error))
+            transport.abort()
+            return
+        transport.resume_reading()
+        if header.source is not None:
+            transport = proxyproto.PeerTransport(transport, header.source)
+            self._transport = transport
+        self._admit(transport, peer_address(transport), check_first_bytes=False)
+
+    def _admit(self, transport: asyncio.Transport, address: str, check_first_bytes: bool) -> None:
+        """Count the connection under its client's address, then TLS (if implicit) and the hand-over."""
+        owner = self._owner
+        self._check_first_bytes = check_first_bytes and owner.tls is None  # TLS refuses a header by itself
         slot = owner.limits.acquire(address)
         if slot is None:
             log.event(logger, "connection.refused", service=owner.name, client=address, reason="too_many")
@@ -192,11 +219,55 @@ class _Gate(asyncio.Protocol):
             slot.release()
             transport.abort()
             raise
-        transport.set_protocol(protocol)
+        receiver: asyncio.BaseProtocol = protocol
+        if self._check_first_bytes and isinstance(protocol, asyncio.Protocol):
+            receiver = _NoProxyHeader(protocol, transport, self._owner.name)
+        transport.set_protocol(receiver)
         protocol.connection_made(transport)
         early, self._early = self._early, []
-        if early and isinstance(protocol, asyncio.Protocol):
-            protocol.data_received(b"".join(early))
+        if early and isinstance(receiver, asyncio.Protocol):
+            receiver.data_received(b"".join(early))
+
+
+class _NoProxyHeader(asyncio.Protocol):
+    """In front of the protocol of a connection from a peer not in `proxy_protocol_from` until its first bytes
+    show that they are no PROXY header (a client forging its address is closed); then out of the way."""
+
+    def __init__(self, inner: asyncio.Protocol, transport: asyncio.Transport, service: str) -> None:
+        self._inner = inner
+        self._transport = transport
+        self._service = service
+        self._seen = b""
+
+    def data_received(self, data: bytes) -> None:
+        self._seen += data
+        verdict = proxyproto.looks_like_header(self._seen)
+        if verdict is None:
+            return
+        if verdict:
+            log.event(
+                logger,
+                "proxy.refused",
+                service=self._service,
+                client=peer_address(self._transport),
+                reason="PROXY header from a peer not in proxy_protocol_from",
+            )
+            self._transport.abort()
+            return
+        self._transport.set_protocol(self._inner)
+        self._inner.data_received(self._seen)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
 
 
 class _GateFactory:
@@ -208,8 +279,10 @@ class _GateFactory:
         refusal: bytes,
         tls: ssl.SSLContext | None,
         handshake_timeout: float,
+        proxy: proxyproto.ProxyPolicy,
     ) -> None:
         self.name = name
+        self.proxy = proxy
         self.factory = factory
         self.limits = limits
         self.refusal = refusal
@@ -228,9 +301,10 @@ def gate(
     refusal: bytes,
     tls: ssl.SSLContext | None = None,
     handshake_timeout: float = 30.0,
+    proxy: proxyproto.ProxyPolicy | None = None,
 ) -> Callable[[], asyncio.Protocol]:
     """A protocol factory for `loop.create_server` (without ssl=: the gate does TLS itself, after counting)."""
-    return _GateFactory(name, factory, limits, refusal, tls, handshake_timeout)
+    return _GateFactory(name, factory, limits, refusal, tls, handshake_timeout, proxy or proxyproto.ProxyPolicy())
 
 
 class BudgetExhausted(Exception):

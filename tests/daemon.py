@@ -58,13 +58,15 @@ def write_config(
     hostname: str = "mail.example.test",
     nameservers: tuple[str, ...] = (),
     ports: dict[str, int] | None = None,
+    listen_extra: str = "",
 ) -> Path:
     """A configuration on loopback ports (ephemeral unless `ports` fixes some); with nameservers, DNS goes to
-    those (tests/dnsserver.py)."""
+    those (tests/dnsserver.py); `listen_extra` adds keys to [listen]."""
     fixed = ports or {}
     listen = "\n".join(
         f'{name} = "127.0.0.1:{fixed.get(name, 0)}"' if name in services else f'{name} = ""' for name in SERVICES
     )
+    listen += "\n" + listen_extra
     if "[outbound]" not in extra:
         extra = NO_REMOTE_DELIVERY + extra
     dns = ""
@@ -159,10 +161,11 @@ def make_daemon(
     hostname: str = "mail.example.test",
     nameservers: tuple[str, ...] = (),
     ports: dict[str, int] | None = None,
+    listen_extra: str = "",
 ) -> Daemon:
     """A daemon with domain example.test, owner demo@ and user alice@, not yet started."""
     folder.mkdir(parents=True, exist_ok=True)
-    config = write_config(folder, extra_config, services, hostname, nameservers, ports)
+    config = write_config(folder, extra_config, services, hostname, nameservers, ports, listen_extra)
     prepare(config)
     return Daemon(folder, config)
 

@@ -10,7 +10,8 @@ package docstring):
         At shutdown, after stopListening: say BYE to every live session of that listener and close it.
 
 Connections are capped per client address and in total (`[imap] max_connections*`), across the sessions of one
-listener.
+listener. Behind a balancer (`[listen] proxy_protocol_from`) the client address is the one of its PROXY header
+(imap/proxied.py).
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from typing import Any
 
 from cryptography import x509
 from OpenSSL import crypto
-from twisted.internet.protocol import ServerFactory
+from twisted.internet.protocol import Factory, ServerFactory
 from twisted.internet.ssl import CertificateOptions, TLSVersion
+from twisted.protocols.tls import TLSMemoryBIOFactory
 
-from smb_suite import limits
+from smb_suite import limits, proxyproto
 from smb_suite.config import Config
+from smb_suite.imap.proxied import ProxiedFactory
 from smb_suite.imap.session import IMAPSession
 from smb_suite.services import Services
 
@@ -65,13 +68,24 @@ def listen(services: Services, host: str, port: int, context: ssl.SSLContext, im
 
     reactor: Any = installed
     options = _tls_options(services.config, context)
-    if implicit_tls:
-        return reactor.listenSSL(port, IMAPFactory(services, None, implicit_tls=True), options, interface=host)
-    return reactor.listenTCP(port, IMAPFactory(services, options), interface=host)
+    factory: Factory[Any] = IMAPFactory(services, None if implicit_tls else options, implicit_tls)
+    if implicit_tls:  # what listenSSL does, so that a PROXY header can come first, below TLS
+        factory = _tls_wrapped(options, factory)
+    policy = proxyproto.ProxyPolicy.of(services.config.listen)
+    if policy.enabled:
+        factory = ProxiedFactory(factory, policy, "imaps" if implicit_tls else "imap", reactor)
+    return reactor.listenTCP(port, factory, interface=host)
+
+
+def _tls_wrapped(options: Any, factory: Any) -> Factory[Any]:
+    """TLS server connections of `factory`'s protocol (twisted types its arguments as zope interfaces)."""
+    return TLSMemoryBIOFactory(options, False, factory)
 
 
 def close_connections(listening_port: Any) -> None:
-    """BYE and close every session of a listener returned by `listen` (TLS listeners wrap our factory)."""
+    """BYE and close every session of a listener returned by `listen` (TLS and PROXY wrap our factory)."""
     factory: Any = listening_port.factory
-    for session in list(getattr(factory, "wrappedFactory", factory).sessions):
+    while hasattr(factory, "wrappedFactory"):
+        factory = factory.wrappedFactory
+    for session in list(factory.sessions):
         session.shutdown()

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, syntax
 
-from smb_suite import limits, log
+from smb_suite import limits, log, proxyproto
 from smb_suite.errors import AuthenticationFailed, LoginLocked, SmbSuiteError
 from smb_suite.mail import message
 from smb_suite.ops.login import login
@@ -279,6 +279,7 @@ async def start(
         replies.TOO_MANY_CONNECTIONS.encode() + b"\r\n",
         context if mode is Mode.SUBMISSIONS else None,
         services.config.tls.handshake_timeout,
+        proxyproto.ProxyPolicy.of(services.config.listen),
     )
     server = await asyncio.get_running_loop().create_server(gate, host, port, reuse_address=True)
     return Listener(server, sessions)

@@ -21,7 +21,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from smb_suite import limits, log
+from smb_suite import limits, log, proxyproto
 from smb_suite.config import Config
 
 logger = logging.getLogger("smb_suite.web")
@@ -147,6 +147,7 @@ class HttpProtocols:
             REFUSAL,
             tls,
             config.tls.handshake_timeout,
+            proxyproto.ProxyPolicy.of(config.listen),
         )
 
     def __call__(self, **uvicorn: Any) -> asyncio.Protocol:

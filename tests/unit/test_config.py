@@ -90,3 +90,15 @@ def test_outbound_durations_and_routes_are_read_and_checked(tmp_path: Path) -> N
         config.load(path)
     problems = str(failure.value)
     assert "max_age" in problems and "smarthost_tls" in problems and "x.example" in problems
+
+
+def test_proxy_protocol_balancers_are_networks_and_mistakes_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "smb-suite.toml"
+    path.write_text('[listen]\nproxy_protocol_from = ["10.0.0.0/8", "2001:db8::/32", "192.0.2.7"]\n')
+    assert config.load(path).listen.proxy_protocol_from == ("10.0.0.0/8", "2001:db8::/32", "192.0.2.7")
+    path.write_text('[listen]\nproxy_protocol_from = ["haproxy.internal", "10.0.0.1/8"]\nproxy_protocol_timeout = 0\n')
+    with pytest.raises(ConfigError) as problems:
+        config.load(path)
+    text = str(problems.value)
+    assert "[listen] proxy_protocol_from: 'haproxy.internal'" in text and "'10.0.0.1/8'" in text
+    assert "[listen] proxy_protocol_timeout" in text
