@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from smb_suite import config as config_module
+from smb_suite.auth.apitokens import SCOPES
 from smb_suite.billing import export
 from smb_suite.billing.contract import UserKind
 from smb_suite.billing.money import Month, parse_day
@@ -19,6 +20,7 @@ from smb_suite.directory.model import OPERATOR, Vacation
 from smb_suite.errors import ConfigError, SmbSuiteError
 from smb_suite.ops import (
     accounts,
+    api,
     backup,
     billing,
     dns_records,
@@ -354,6 +356,50 @@ def cmd_billing_invoice_lines(args: argparse.Namespace, services: Services) -> N
         sys.stdout.write(export.invoice_csv(lines))
 
 
+def cmd_api_token_create(args: argparse.Namespace, services: Services) -> None:
+    row, secret = api.create_token(services, OPERATOR, None if args.operator else args.partner, args.scope)
+    owner = row.partner or api.OPERATOR_NAME
+    print(f"token {row.token.id} for {owner}, scopes {' '.join(sorted(row.token.scopes))}")
+    print(secret)
+    print("keep it now: it is stored hashed and cannot be shown again", file=sys.stderr)
+
+
+def cmd_api_token_list(args: argparse.Namespace, services: Services) -> None:
+    print("id	partner	scopes	created	state")
+    for row in api.list_tokens(services, OPERATOR):
+        created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(row.token.created_at))
+        revoked = row.token.revoked_at
+        state = "active" if revoked is None else "revoked " + time.strftime("%Y-%m-%d", time.gmtime(revoked))
+        scopes = " ".join(sorted(row.token.scopes))
+        print(f"{row.token.id}	{row.partner or '(operator)'}	{scopes}	{created}Z	{state}")
+
+
+def cmd_api_token_revoke(args: argparse.Namespace, services: Services) -> None:
+    token = api.revoke_token(services, OPERATOR, args.id)
+    print(f"token {token.id} is revoked: every call with it is refused (401)")
+
+
+def _api_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    tokens = (
+        commands.add_parser("api", help="the provisioning API (/api/v1/)")
+        .add_subparsers(dest="action", required=True)
+        .add_parser("token", help="bearer tokens of partners and the operator")
+        .add_subparsers(dest="verb", required=True)
+    )
+    create = tokens.add_parser("create", help="a token for a partner's business (shown once, stored hashed)")
+    whose = create.add_mutually_exclusive_group(required=True)
+    whose.add_argument("partner", nargs="?", help="the partner's business")
+    whose.add_argument("--operator", action="store_true", help="a token of the operator (every business)")
+    create.add_argument(
+        "--scope", action="append", default=[], choices=SCOPES, help="what it may do (repeatable; default: all)"
+    )
+    create.set_defaults(run=cmd_api_token_create)
+    tokens.add_parser("list", help="every token: partner, scopes, revoked or not").set_defaults(run=cmd_api_token_list)
+    revoke = tokens.add_parser("revoke", help="refuse a token from now on")
+    revoke.add_argument("id", type=int)
+    revoke.set_defaults(run=cmd_api_token_revoke)
+
+
 # -- commands that manage the data folder or the process ----------------------------------------------------
 
 
@@ -595,6 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _billing_commands(commands)
+    _api_commands(commands)
 
     site = commands.add_parser("site", help="websites").add_subparsers(dest="action", required=True)
     site_publish = site.add_parser("publish", help="build a domain's site from its content and make it live")

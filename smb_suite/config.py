@@ -313,6 +313,19 @@ class LoginConfig:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ApiConfig:
+    """The provisioning API under /api/v1/ on the admin host names (web/api/)."""
+
+    enabled: bool = field(default=True, metadata=_help("serve /api/v1/ to holders of tokens (smb-suite api token)"))
+    requests_per_minute: int = field(
+        default=300, metadata=_help("calls one token may make per minute; more get 429 with Retry-After")
+    )
+    idempotency_ttl: Duration = field(
+        default=Duration(86400), metadata=_help("how long a creating call's Idempotency-Key replays its answer")
+    )
+
+
 # The modules a business may buy apart (billing/), and how a module's price counts.
 BILLED_MODULES = ("mail", "website", "collaboration")
 PRICED_PER = ("user", "business")
@@ -410,6 +423,7 @@ class Config:
     dkim: DkimConfig = field(default_factory=DkimConfig)
     domains: DomainsConfig = field(default_factory=DomainsConfig)
     billing: BillingConfig = field(default_factory=BillingConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
 
     @property
     def database_url(self) -> str:

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from smb_suite import tls
+from smb_suite.auth.apitokens import ApiTokens
 from smb_suite.auth.apppasswords import AppPasswords
 from smb_suite.auth.credentials import CredentialCache
+from smb_suite.auth.idempotency import IdempotencyKeys
 from smb_suite.auth.sessions import WebSessions
 from smb_suite.auth.throttle import LoginThrottle
 from smb_suite.billing.records import Subscriptions
@@ -63,6 +65,8 @@ class Services:
     web_sessions: WebSessions
     subscriptions: Subscriptions
     dav: DavStore
+    api_tokens: ApiTokens
+    idempotency: IdempotencyKeys
     clock: Callable[[], float] = time.time
     listening: dict[str, int] = field(default_factory=dict)  # service -> bound port, filled in by the daemon
     draining: bool = False  # set by the daemon on SIGTERM: /healthz turns the balancer away (web/health.py)
@@ -115,6 +119,8 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         web_sessions=WebSessions(engine, clock),
         subscriptions=subscriptions,
         dav=DavStore(engine, quota, DavLayout(config.server.data_dir)),
+        api_tokens=ApiTokens(engine, clock),
+        idempotency=IdempotencyKeys(engine, clock, float(config.api.idempotency_ttl)),
         dkim=dkim,
         resolver=Resolver([parse_nameserver(server) for server in config.dns.nameservers], config.dns.timeout),
         clock=clock,

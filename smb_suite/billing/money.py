@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from smb_suite.errors import SmbSuiteError
+from smb_suite.errors import InvalidInput, SmbSuiteError
 
 CENT = Decimal("0.01")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -30,8 +30,8 @@ class Month:
     def parse(cls, text: str) -> Month:
         """'2026-01' -> Month(2026, 1); anything else is refused with the expected form."""
         match = _MONTH.fullmatch(text.strip())
-        if match is None or not 1 <= int(match[2]) <= 12:
-            raise SmbSuiteError(f"expected a month as YYYY-MM, not {text!r}")
+        if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1:
+            raise InvalidInput(f"expected a month as YYYY-MM, not {text!r}")
         return cls(int(match[1]), int(match[2]))
 
     @property

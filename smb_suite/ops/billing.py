@@ -55,10 +55,13 @@ def set_subscription(
 ) -> Contract:
     """Record a change from `day` (default today); the first one starts the contract, sold by `partner` (default:
     the partner the business belongs to). Adding or removing a storage extension moves the business to the
-    extension's tier or back (refused, changing nothing, when its usage does not fit)."""
-    if actor.role is not Role.OPERATOR:
-        raise PermissionDenied("only the operator changes subscriptions")
+    extension's tier or back (refused, changing nothing, when its usage does not fit). The operator, or the
+    business's partner (from today, as the business's partner: only the operator dates a change or names who
+    sold it)."""
     found = services.tenants.get(actor, tenant)
+    services.tenants.require_steward(actor, found)
+    if actor.role is not Role.OPERATOR and (partner is not None or day not in (None, services.subscriptions.today())):
+        raise PermissionDenied("only the operator dates a subscription change or names who sold it")
     contract = services.subscriptions.contract(found.id)
     if contract is not None and partner is not None:
         raise InvalidInput(f"{found.name}'s contract was sold by {contract.partner or 'the operator'}; it stays so")
@@ -74,6 +77,13 @@ def set_subscription(
     services.subscriptions.record(found.id, when, after, actor.name, partner_id)
     services.audit.record(actor, "subscription.set", f"{found.name} from {when}: {describe(after)}", found.id)
     return show_subscription(services, actor, tenant)
+
+
+def check_first(services: Services, business: str, tier: str, edit: Edit) -> State:
+    """The first subscription of a business still to be created on `tier`, refused as set_subscription would."""
+    after = _edited(services, State(), edit)
+    _tier_after(services, Tenant(0, business, tier), State(), after)
+    return after
 
 
 def _edited(services: Services, state: State, edit: Edit) -> State:

@@ -356,6 +356,42 @@ billing_seats = sa.Table(
     sa.Column("end_day", sa.String(10), nullable=True),
 )
 
+# Provisioning API (auth/apitokens.py, auth/idempotency.py). A token belongs to a partner's business (NULL: the
+# operator); the table keeps only the SHA-256 of its secret. Its calls are counted per minute window here, so every
+# worker process shares one count; a creating call's Idempotency-Key keeps the request's hash and its answer.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), nullable=True, index=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("scopes", sa.String(200), nullable=False),  # space-separated
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("revoked_at", sa.BigInteger, nullable=True),
+    sqlite_autoincrement=True,  # a token id names its audit records: never reused
+)
+
+api_calls = sa.Table(
+    "api_calls",
+    metadata,
+    sa.Column("token_id", sa.Integer, primary_key=True),
+    sa.Column("minute", sa.BigInteger, primary_key=True),  # epoch seconds // 60
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
+api_idempotency = sa.Table(
+    "api_idempotency",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("token_id", sa.Integer, nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer, nullable=True),  # NULL while the first request runs
+    sa.Column("body", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.BigInteger, nullable=False, index=True),
+    sa.UniqueConstraint("token_id", "key"),
+)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

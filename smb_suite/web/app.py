@@ -18,7 +18,7 @@ from starlette.datastructures import Headers, URLPath
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, Route, Router
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smb_suite.directory.core import Directory
 from smb_suite.directory.model import OPERATOR, Domain
@@ -27,6 +27,8 @@ from smb_suite.services import Services
 from smb_suite.web import errors, health
 from smb_suite.web.account import AccountViews
 from smb_suite.web.admin import AdminViews
+from smb_suite.web.api.app import Api
+from smb_suite.web.api.document import PREFIX as API_PREFIX
 from smb_suite.web.autoconfig import AutoconfigViews
 from smb_suite.web.business import BusinessViews
 from smb_suite.web.contact import CONTACT_PATH, SITE_SCOPE_KEY, ContactViews
@@ -65,6 +67,25 @@ class AdminRoute(BaseRoute):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._router(scope, receive, send)
+
+
+class PrefixRoute(BaseRoute):
+    """Everything below `prefix` on the admin host names goes to `app` (the provisioning API)."""
+
+    def __init__(self, hosts: frozenset[str], prefix: str, app: ASGIApp) -> None:
+        self._hosts = hosts
+        self._prefix = prefix
+        self._app = app
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path: str = scope.get("path", "")
+        under = path == self._prefix or path.startswith(self._prefix + "/")
+        if scope["type"] == "http" and under and request_host(Headers(scope=scope)) in self._hosts:
+            return Match.FULL, {}
+        return Match.NONE, {}
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
 
 
 def is_admin_request(scope: Scope, hosts: frozenset[str], host: str | None = None) -> bool:
@@ -136,6 +157,7 @@ class WebApp:
         self.starlette = Starlette(
             routes=[
                 AdminRoute(self.hosts, admin_routes),
+                PrefixRoute(self.hosts, API_PREFIX, Api(services)),
                 Route(CONTACT_PATH, contact.post, methods=["POST"], max_body_size=64 * KIB),
                 *autoconfig.routes(),
                 Route("/{path:path}", self.no_site, methods=["GET", "HEAD"]),
