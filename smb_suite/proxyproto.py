@@ -162,6 +162,8 @@ class ProxyPolicy:
 
     def trusts(self, address: str) -> bool:
         """Whether a peer at this address is one of the balancers (IPv4-mapped IPv6 counts as IPv4)."""
+        if not self.networks:
+            return False
         try:
             parsed = ipaddress.ip_address(address.split("%", 1)[0])
         except ValueError:

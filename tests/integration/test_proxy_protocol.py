@@ -11,6 +11,7 @@ from __future__ import annotations
 import imaplib
 import smtplib
 import socket
+import ssl
 import subprocess
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -23,10 +24,15 @@ from tests import haproxy
 from tests.adminweb import csrf_token, sign_in
 from tests.daemon import OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, Daemons
 from tests.dnsserver import DnsServer
+from tests.mailtest import insecure_context
 from tests.polling import wait_for
 
 CLIENT = "127.0.0.5"
-GUESSER, NEIGHBOUR = "127.0.0.6", "127.0.0.7"  # a password guesser, and another client behind the same balancer
+GUESSER, NEIGHBOUR, TLS_CLIENT = (
+    "127.0.0.6",
+    "127.0.0.7",
+    "127.0.0.8",
+)  # a password guesser, and another client behind the same balancer
 BALANCER = "127.0.0.1"
 # sender.test lets only the real client send its mail, and asks receivers to reject whatever fails
 INTERNET = f"""sender.test.\t3600\tIN\tTXT\t"v=spf1 ip4:{CLIENT} -all"
@@ -65,6 +71,18 @@ class BoundIMAP(imaplib.IMAP4):
 
     def _create_socket(self, timeout: float | None) -> socket.socket:
         return socket.create_connection((self.host, self.port), timeout, source_address=(self.source, 0))
+
+
+class BoundIMAP4SSL(imaplib.IMAP4_SSL):
+    """imaplib's implicit-TLS client from a chosen local address."""
+
+    def __init__(self, host: str, port: int, source: str, context: ssl.SSLContext) -> None:
+        self.source = source
+        super().__init__(host, port, ssl_context=context, timeout=30)
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        sock = socket.create_connection((self.host, self.port), timeout, source_address=(self.source, 0))
+        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
 
 
 def connect_from(source: str, port: int, host: str = "127.0.0.1") -> socket.socket:
@@ -136,6 +154,23 @@ def test_an_admin_login_through_the_balancer_is_audited_under_the_real_client(
     (entry,) = [line for line in audit.splitlines() if "app_password.add" in line]
     assert f"\t{CLIENT}\t" in entry
     assert f"web.login user={OWNER} ip={CLIENT}" in node.log_text()
+
+
+def test_implicit_tls_services_through_the_balancer_see_the_real_client(
+    balancer: haproxy.Balancer, node: Daemon
+) -> None:
+    context = insecure_context()
+    with smtplib.SMTP_SSL(
+        "127.0.0.1", balancer.ports["submissions"], timeout=30, source_address=(TLS_CLIENT, 0), context=context
+    ) as client:
+        client.login(USER, USER_PASSWORD)
+    with BoundIMAP4SSL("127.0.0.1", balancer.ports["imaps"], TLS_CLIENT, context) as client:
+        assert client.login(USER, USER_PASSWORD)[0] == "OK"
+    log = node.log_text()
+    assert f"smtp.auth_ok client={TLS_CLIENT} user={USER}" in log
+    assert "imap.auth_ok" in log and any(
+        "imap.auth_ok" in line and f"client={TLS_CLIENT}" in line for line in log.splitlines()
+    )
 
 
 def test_a_client_forging_a_proxy_header_is_refused_on_every_service(node: Daemon) -> None:
