@@ -59,12 +59,13 @@ def write_config(
     nameservers: tuple[str, ...] = (),
     ports: dict[str, int] | None = None,
     listen_extra: str = "",
+    host: str = "127.0.0.1",
 ) -> Path:
-    """A configuration on loopback ports (ephemeral unless `ports` fixes some); with nameservers, DNS goes to
-    those (tests/dnsserver.py); `listen_extra` adds keys to [listen]."""
+    """A configuration on loopback ports of `host` (ephemeral unless `ports` fixes some); with nameservers, DNS
+    goes to those (tests/dnsserver.py); `listen_extra` adds keys to [listen]."""
     fixed = ports or {}
     listen = "\n".join(
-        f'{name} = "127.0.0.1:{fixed.get(name, 0)}"' if name in services else f'{name} = ""' for name in SERVICES
+        f'{name} = "{host}:{fixed.get(name, 0)}"' if name in services else f'{name} = ""' for name in SERVICES
     )
     listen += "\n" + listen_extra
     if "[outbound]" not in extra:
@@ -162,10 +163,11 @@ def make_daemon(
     nameservers: tuple[str, ...] = (),
     ports: dict[str, int] | None = None,
     listen_extra: str = "",
+    host: str = "127.0.0.1",
 ) -> Daemon:
     """A daemon with domain example.test, owner demo@ and user alice@, not yet started."""
     folder.mkdir(parents=True, exist_ok=True)
-    config = write_config(folder, extra_config, services, hostname, nameservers, ports, listen_extra)
+    config = write_config(folder, extra_config, services, hostname, nameservers, ports, listen_extra, host)
     prepare(config)
     return Daemon(folder, config)
 

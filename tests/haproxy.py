@@ -1,14 +1,17 @@
 """HAProxy (Debian's) as the balancer in front of one or more daemons, for tests: TCP mode on every service,
 the PROXY protocol v2 to the nodes, health checks on each node's /healthz (conf/haproxy.cfg is the production
-version of this configuration). Started in a temporary folder on 127.0.0.1, stopped by its pid."""
+version of this configuration). Started in a temporary folder on 127.0.0.1, stopped by its pid. Clients behind it
+bind to other loopback addresses (BoundIMAP, BoundIMAP4SSL): a connection from 127.0.0.1 is the balancer's."""
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import imaplib
 import io
 import shutil
 import socket
+import ssl
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -64,6 +67,29 @@ class Balancer:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
+class BoundIMAP(imaplib.IMAP4):
+    """imaplib's client from a chosen local address."""
+
+    def __init__(self, host: str, port: int, source: str) -> None:
+        self.source = source
+        super().__init__(host, port, timeout=30)
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        return socket.create_connection((self.host, self.port), timeout, source_address=(self.source, 0))
+
+
+class BoundIMAP4SSL(imaplib.IMAP4_SSL):
+    """imaplib's implicit-TLS client from a chosen local address."""
+
+    def __init__(self, host: str, port: int, source: str, context: ssl.SSLContext) -> None:
+        self.source = source
+        super().__init__(host, port, ssl_context=context, timeout=30)
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        sock = socket.create_connection((self.host, self.port), timeout, source_address=(self.source, 0))
+        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
+
+
 def binary() -> str:
     return shutil.which("haproxy") or "/usr/sbin/haproxy"  # root's PATH has /usr/sbin; others' may not
 
@@ -86,6 +112,8 @@ def configuration(balancer: Balancer, nodes: list[Node], check_interval: str = "
         "    timeout client 30m",
         "    timeout server 30m",
         "    timeout check 5s",
+        "    retries 3",
+        "    option redispatch",  # a connection refused by a node that just died goes to another
         "    option httpchk",
         "    http-check send meth GET uri /healthz",
         "    http-check expect status 200",

@@ -62,10 +62,14 @@ class Wire:
         user: str = OWNER,
         password: str = OWNER_PASSWORD,
         tls: bool = False,
+        host: str = "127.0.0.1",
+        source: str | None = None,
     ) -> None:
-        """A session with our daemon, or with another server on a loopback port (a reference Dovecot)."""
+        """A session with our daemon, or with another server on a loopback port (a reference Dovecot); from
+        the local address `source` if given."""
         port = daemon if isinstance(daemon, int) else daemon.ports["imaps" if tls else "imap"]
-        sock = socket.create_connection(("127.0.0.1", port), timeout=DEADLINE)
+        bind = None if source is None else (source, 0)
+        sock = socket.create_connection((host, port), timeout=DEADLINE, source_address=bind)
         if tls:
             context = ssl.create_default_context()
             context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # our self-signed default

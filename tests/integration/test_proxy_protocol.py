@@ -11,7 +11,6 @@ from __future__ import annotations
 import imaplib
 import smtplib
 import socket
-import ssl
 import subprocess
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -62,29 +61,6 @@ def balancer(tmp_path_factory: pytest.TempPathFactory, node: Daemon) -> Iterator
         yield lb
 
 
-class BoundIMAP(imaplib.IMAP4):
-    """imaplib's client from a chosen local address."""
-
-    def __init__(self, host: str, port: int, source: str) -> None:
-        self.source = source
-        super().__init__(host, port, timeout=30)
-
-    def _create_socket(self, timeout: float | None) -> socket.socket:
-        return socket.create_connection((self.host, self.port), timeout, source_address=(self.source, 0))
-
-
-class BoundIMAP4SSL(imaplib.IMAP4_SSL):
-    """imaplib's implicit-TLS client from a chosen local address."""
-
-    def __init__(self, host: str, port: int, source: str, context: ssl.SSLContext) -> None:
-        self.source = source
-        super().__init__(host, port, ssl_context=context, timeout=30)
-
-    def _create_socket(self, timeout: float | None) -> socket.socket:
-        sock = socket.create_connection((self.host, self.port), timeout, source_address=(self.source, 0))
-        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
-
-
 def connect_from(source: str, port: int, host: str = "127.0.0.1") -> socket.socket:
     return socket.create_connection((host, port), timeout=30, source_address=(source, 0))
 
@@ -130,11 +106,14 @@ def test_mail_through_the_balancer_names_the_real_client_in_received_and_passes_
 def test_failed_imap_logins_lock_the_real_client_not_the_balancer(balancer: haproxy.Balancer, node: Daemon) -> None:
     port = balancer.ports["imap"]
     for attempt in range(3):
-        with BoundIMAP("127.0.0.1", port, GUESSER) as client, pytest.raises(imaplib.IMAP4.error):
+        with haproxy.BoundIMAP("127.0.0.1", port, GUESSER) as client, pytest.raises(imaplib.IMAP4.error):
             client.login(f"nobody{attempt}@example.test", "wrong password")
-    with BoundIMAP("127.0.0.1", port, GUESSER) as client, pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
+    with (
+        haproxy.BoundIMAP("127.0.0.1", port, GUESSER) as client,
+        pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"),
+    ):
         client.login(USER, USER_PASSWORD)  # the right password, from a locked address
-    with BoundIMAP("127.0.0.1", port, NEIGHBOUR) as client:
+    with haproxy.BoundIMAP("127.0.0.1", port, NEIGHBOUR) as client:
         assert client.login(USER, USER_PASSWORD)[0] == "OK"
     log = node.log_text()
     assert f"client={GUESSER}" in log
@@ -164,7 +143,7 @@ def test_implicit_tls_services_through_the_balancer_see_the_real_client(
         "127.0.0.1", balancer.ports["submissions"], timeout=30, source_address=(TLS_CLIENT, 0), context=context
     ) as client:
         client.login(USER, USER_PASSWORD)
-    with BoundIMAP4SSL("127.0.0.1", balancer.ports["imaps"], TLS_CLIENT, context) as client:
+    with haproxy.BoundIMAP4SSL("127.0.0.1", balancer.ports["imaps"], TLS_CLIENT, context) as client:
         assert client.login(USER, USER_PASSWORD)[0] == "OK"
     log = node.log_text()
     assert f"smtp.auth_ok client={TLS_CLIENT} user={USER}" in log
@@ -199,7 +178,7 @@ def test_a_balancer_that_says_nothing_is_closed_after_the_header_timeout(node: D
 def test_clients_not_behind_the_balancer_are_served_as_before(node: Daemon) -> None:
     with smtplib.SMTP("127.0.0.1", node.ports["smtp"], timeout=30, source_address=(CLIENT, 0)) as client:
         assert client.ehlo()[0] == 250
-    with BoundIMAP("127.0.0.1", node.ports["imap"], NEIGHBOUR) as client:
+    with haproxy.BoundIMAP("127.0.0.1", node.ports["imap"], NEIGHBOUR) as client:
         assert client.login(USER, USER_PASSWORD)[0] == "OK"
     with httpx.Client(transport=httpx.HTTPTransport(local_address=CLIENT), timeout=30) as web:
         assert web.get(f"http://127.0.0.1:{node.ports['http']}/healthz").status_code == 200
