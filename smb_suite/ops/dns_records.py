@@ -4,7 +4,7 @@ and the live check that asks the configured resolvers which of them are present,
 Records: the website's A/AAAA (and www.) from this server's public addresses, MX and SPF (RFC 7208) so mail
 reaches us, DKIM keys (RFC 6376, RFC 8463), DMARC (RFC 7489),
 autoconfig/autodiscover names for mail clients, SRV records for IMAP and submission (RFC 6186, RFC 8314 5.1),
-MTA-STS (RFC 8461 3.1).
+MTA-STS (RFC 8461 3.1), and with the collaboration module SRV and TXT records for CalDAV and CardDAV (RFC 6764).
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from smb_suite.directory.model import Domain
 from smb_suite.errors import DnsFailure
 from smb_suite.mail import dkim
 from smb_suite.ops import signing
+from smb_suite.ops.tiers import COLLABORATION, has_module
 from smb_suite.services import Services
 
 TTL = 3600
+DAV_CONTEXT = "/dav/"  # where web/dav.py serves CalDAV and CardDAV
 DMARC_SUGGESTION = "v=DMARC1; p=quarantine; adkim=r; aspf=r; pct=100"
 MTA_STS_MAX_AGE = 86400
 # (SRV service, listener, standard port) in RFC 8314 5.1 order: implicit TLS first.
@@ -147,8 +149,23 @@ def records(services: Services, domain: Domain, addresses: Sequence[str] = ()) -
         # RFC 6186 3.4 / RFC 2782: target "." says the service is not offered.
         value = f"0 1 {port} {host}." if port else "0 0 0 ."
         result.append(Record(f"{service}.{name}", "SRV", value, "srv"))
+    if has_module(services, domain.tenant_id, COLLABORATION):
+        result.extend(dav_records(config, services.listening, name, host))
     result.append(Record(f"_mta-sts.{name}", "TXT", f"v=STSv1; id={mta_sts_id(config)}", "mta-sts"))
     result.append(Record(f"mta-sts.{name}", "CNAME", f"{host}.", "mta-sts"))
+    return result
+
+
+def dav_records(config: Config, listening: Mapping[str, int], name: str, host: str) -> list[Record]:
+    """RFC 6764 3 and 4: CalDAV and CardDAV over TLS on our HTTPS port with their context path; the plain-HTTP
+    services are published as not offered (target ".", RFC 2782)."""
+    address = parse_listen_address(config.listen.https)
+    port = listening.get("https") or (address[1] if address else 0) or 443
+    result = []
+    for service in ("caldav", "carddav"):
+        result.append(Record(f"_{service}s._tcp.{name}", "SRV", f"0 1 {port} {host}.", "dav"))
+        result.append(Record(f"_{service}s._tcp.{name}", "TXT", f"path={DAV_CONTEXT}", "dav"))
+        result.append(Record(f"_{service}._tcp.{name}", "SRV", "0 0 0 .", "dav"))
     return result
 
 

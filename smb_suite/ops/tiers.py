@@ -47,6 +47,9 @@ def record_daily_usage(services: Services) -> int:
     return services.quota.record_today(today)
 
 
+COLLABORATION = "collaboration"  # contacts, calendars, task lists and documents (smb_suite/dav/)
+
+
 def has_module(services: Services, tenant_id: int, module: str) -> bool:
     """Whether the business's tier includes a module (`[tiers.NAME] modules`): without "collaboration", no DAV."""
     tier = services.config.tiers.get(services.quota.current(tenant_id).tier)

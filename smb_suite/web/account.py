@@ -2,7 +2,9 @@
 configuration profile (.mobileconfig) that sets up Mail on iPhone, iPad and Mac.
 
 Profile format: Apple's Configuration Profile Reference, payload type com.apple.mail.managed; a plist with
-the IMAP and SMTP hosts, ports and TLS, the address as user name, and no password (the device asks).
+the IMAP and SMTP hosts, ports and TLS, the address as user name, and no password (the device asks); with the
+collaboration module, com.apple.caldav.account and com.apple.carddav.account payloads for the same user,
+pointing at its principal (web/dav.py).
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from smb_suite.config import Config
+from smb_suite.dav.layout import user_principal
 from smb_suite.directory.model import User, Vacation
 from smb_suite.errors import AuthenticationFailed
 from smb_suite.ops import accounts, users
 from smb_suite.ops.login import login
+from smb_suite.ops.tiers import COLLABORATION, has_module
 from smb_suite.services import Services
 from smb_suite.web.admin import FORM_BYTES, Views, account_context, client_ip, read_form, text_field
 from smb_suite.web.autoconfig import Endpoint, endpoints
+from smb_suite.web.dav import DAV_PREFIX
 from smb_suite.web.pages import SECURITY_HEADERS
 
 ACCOUNT = "/admin/account"
@@ -30,8 +35,33 @@ VACATION_BYTES = 64 * 1024
 PROFILE_NAMESPACE = uuid.UUID("6f1d3c2e-5a7b-4c8d-9e0f-1a2b3c4d5e6f")
 
 
-def mobileconfig(config: Config, listening: Mapping[str, int], user: User) -> bytes:
-    """An unsigned configuration profile with one mail account; stable identifiers per address and server."""
+def dav_payloads(host: str, https_port: int, user: User, identifier: str) -> list[dict[str, object]]:
+    """CalDAV and CardDAV accounts for the profile: same host, the user's principal, TLS."""
+    address = str(user.address)
+    payloads: list[dict[str, object]] = []
+    for kind, label in (("CalDAV", "Calendars"), ("CardDAV", "Contacts")):
+        payload_uuid = str(uuid.uuid5(PROFILE_NAMESPACE, f"{host}/{address}/{kind}")).upper()
+        payloads.append(
+            {
+                "PayloadType": f"com.apple.{kind.lower()}.account",
+                "PayloadVersion": 1,
+                "PayloadIdentifier": f"{identifier}.{kind.lower()}.{payload_uuid}",
+                "PayloadUUID": payload_uuid,
+                "PayloadDisplayName": f"{label} {address}",
+                f"{kind}AccountDescription": f"{label} {address}",
+                f"{kind}HostName": host,
+                f"{kind}Port": https_port,
+                f"{kind}PrincipalURL": f"{DAV_PREFIX}/{user_principal(user.id)}/",
+                f"{kind}UseSSL": True,
+                f"{kind}Username": address,
+            }
+        )
+    return payloads
+
+
+def mobileconfig(config: Config, listening: Mapping[str, int], user: User, collaboration: bool = False) -> bytes:
+    """An unsigned configuration profile with one mail account (and the user's calendars and contacts with the
+    collaboration module); stable identifiers per address and server."""
     chosen: dict[str, Endpoint] = {}
     for endpoint in endpoints(listening):
         chosen.setdefault(endpoint.protocol, endpoint)
@@ -70,7 +100,10 @@ def mobileconfig(config: Config, listening: Mapping[str, int], user: User) -> by
         "PayloadDisplayName": f"Mail {address}",
         "PayloadDescription": f"Mail account {address} on {host}",
         "PayloadRemovalDisallowed": False,
-        "PayloadContent": [account],
+        "PayloadContent": [
+            account,
+            *(dav_payloads(host, listening.get("https", 443), user, identifier) if collaboration else []),
+        ],
     }
     return plistlib.dumps(profile, fmt=plistlib.FMT_XML)
 
@@ -131,7 +164,8 @@ class AccountViews(Views):
 
     async def profile(self, request: Request) -> Response:
         visitor = await self.require(request)
-        body = mobileconfig(self.services.config, self.services.listening, visitor.user)
+        collaboration = await self.read(has_module, visitor.user.tenant_id, COLLABORATION)
+        body = mobileconfig(self.services.config, self.services.listening, visitor.user, collaboration)
         address = str(visitor.user.address)
         plain = "".join(ch if ch.isascii() and (ch.isalnum() or ch in ".-_") else "-" for ch in address)
         filename = f"{plain}.mobileconfig"

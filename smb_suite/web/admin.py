@@ -25,9 +25,11 @@ from smb_suite.directory.model import Principal, Role, User
 from smb_suite.errors import AuthenticationFailed, LoginLocked
 from smb_suite.ops import accounts, tenants, users
 from smb_suite.ops.login import login
+from smb_suite.ops.tiers import COLLABORATION, has_module
 from smb_suite.services import Services
 from smb_suite.web import i18n
 from smb_suite.web.autoconfig import endpoints
+from smb_suite.web.dav import dav_url
 from smb_suite.web.errors import SignInRequired, status_for
 from smb_suite.web.pages import SECURITY_HEADERS, Pages
 from smb_suite.web.sessions import Sessions, check_csrf
@@ -258,4 +260,7 @@ async def account_context(views: Views, visitor: Visitor, mailbox: accounts.Mail
         "app_passwords": passwords,
         "endpoints": endpoints(views.services.listening),
         "server": views.services.config.server.hostname,
+        "dav": dav_url(views.services.config.server.hostname, views.services.listening.get("https"))
+        if await views.read(has_module, visitor.user.tenant_id, COLLABORATION)
+        else None,
     }

@@ -29,6 +29,7 @@ PURPOSES = {
     "dmarc": "What receivers do with forged mail (DMARC)",
     "autoconfig": "Mail apps find their settings",
     "srv": "Mail apps find the servers (SRV)",
+    "dav": "Calendar and contacts apps find the server (SRV, TXT)",
     "mta-sts": "Other servers always send with encryption (MTA-STS)",
 }
 STATUSES = {

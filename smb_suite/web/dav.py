@@ -27,12 +27,11 @@ from smb_suite.dav.access import SCOPE_KEY, DavUser
 from smb_suite.dav.apps import DavApps
 from smb_suite.errors import AccountSuspended, AuthenticationFailed, LoginLocked
 from smb_suite.ops.login import login
-from smb_suite.ops.tiers import has_module
+from smb_suite.ops.tiers import COLLABORATION, has_module
 from smb_suite.services import Services
 
 DAV_PREFIX = "/dav"
 WELL_KNOWN = frozenset({"/.well-known/caldav", "/.well-known/carddav"})
-COLLABORATION = "collaboration"
 THREADS = 8  # Radicale and wsgidav requests served at once (each blocks a thread on files)
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="smb-suite", charset="UTF-8"'}
 NO_STORE = {"Cache-Control": "no-store"}
@@ -43,12 +42,15 @@ def is_dav_path(path: str) -> bool:
     return path == DAV_PREFIX or path.startswith(DAV_PREFIX + "/")
 
 
+def dav_url(hostname: str, https_port: int | None) -> str:
+    """The account URL clients are given: our own name over HTTPS (the standard port unless told another)."""
+    port = "" if https_port in (None, 443) else f":{https_port}"
+    return f"https://{hostname}{port}{DAV_PREFIX}/"
+
+
 def well_known_target(hostname: str, https_port: int | None, on_admin_host: bool) -> str:
     """Where /.well-known/caldav and /carddav send clients (RFC 6764 5): our /dav/, on our own name."""
-    if on_admin_host or not https_port:
-        return DAV_PREFIX + "/"
-    port = "" if https_port == 443 else f":{https_port}"
-    return f"https://{hostname}{port}{DAV_PREFIX}/"
+    return DAV_PREFIX + "/" if on_admin_host or not https_port else dav_url(hostname, https_port)
 
 
 def allowed_path(path: str, user: DavUser) -> bool:

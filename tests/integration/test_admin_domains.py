@@ -84,6 +84,10 @@ def test_new_domain_page_lists_every_record_to_publish(owner: httpx.Client) -> N
         (f"_submissions._tcp.{NEW}", "SRV"),
         (f"_imap._tcp.{NEW}", "SRV"),
         (f"_submission._tcp.{NEW}", "SRV"),
+        (f"_caldavs._tcp.{NEW}", "SRV"),
+        (f"_caldavs._tcp.{NEW}", "TXT"),
+        (f"_carddavs._tcp.{NEW}", "SRV"),
+        (f"_carddavs._tcp.{NEW}", "TXT"),
         (f"_mta-sts.{NEW}", "TXT"),
         (f"mta-sts.{NEW}", "CNAME"),
     ]:
@@ -100,6 +104,9 @@ def test_zone_file_download_is_valid_zone_syntax_with_the_srv_ports(server: Daem
     assert records[(f"_imaps._tcp.{NEW}", "SRV")] == ["0", "1", str(server.ports["imaps"]), f"{HOST}."]
     assert records[(f"_submission._tcp.{NEW}", "SRV")] == ["0", "1", str(server.ports["submission"]), f"{HOST}."]
     assert records[(f"_mta-sts.{NEW}", "TXT")][0].startswith("v=STSv1; id=")
+    for service in ("_caldavs", "_carddavs"):  # RFC 6764: the HTTPS port and the context path
+        assert records[(f"{service}._tcp.{NEW}", "SRV")] == ["0", "1", str(server.ports["https"]), f"{HOST}."]
+        assert records[(f"{service}._tcp.{NEW}", "TXT")] == ["path=/dav/"]
 
 
 def test_live_check_marks_each_record_present_missing_or_wrong(owner: httpx.Client) -> None:
@@ -154,17 +161,26 @@ def test_mail_clients_configure_themselves_for_a_domain_added_in_the_ui(server: 
     assert all(p.findtext(f"{NS}LoginName") == address for p in protocols)
 
 
-def test_account_page_offers_an_apple_profile_with_imap_and_smtp_and_no_password(server: Daemon) -> None:
+def test_account_page_offers_an_apple_profile_with_imap_smtp_caldav_carddav_and_no_password(server: Daemon) -> None:
     with closing(signed_in(server, "user")) as user:
         page = user.get("/admin/account").text
         assert "/admin/account/mobileconfig" in page and str(server.ports["imaps"]) in page
+        assert f"https://{HOST}:{server.ports['https']}/dav/files/" in page  # the DAV addresses of the account
         profile = user.get("/admin/account/mobileconfig")
     assert profile.headers["content-type"] == "application/x-apple-aspen-config"
     assert ".mobileconfig" in profile.headers["content-disposition"]
     document = plistlib.loads(profile.content)
     assert document["PayloadType"] == "Configuration"
-    (account,) = document["PayloadContent"]
+    account, calendars, contacts = document["PayloadContent"]
     assert account["PayloadType"] == "com.apple.mail.managed"
+    assert (calendars["PayloadType"], contacts["PayloadType"]) == (
+        "com.apple.caldav.account",
+        "com.apple.carddav.account",
+    )
+    assert calendars["CalDAVUsername"] == contacts["CardDAVUsername"] == "alice@example.test"
+    assert calendars["CalDAVPort"] == contacts["CardDAVPort"] == server.ports["https"]
+    assert calendars["CalDAVPrincipalURL"] == contacts["CardDAVPrincipalURL"]
+    assert re.fullmatch(r"/dav/u\d+/", calendars["CalDAVPrincipalURL"]) and calendars["CalDAVUseSSL"] is True
     assert account["EmailAddress"] == account["IncomingMailServerUsername"] == "alice@example.test"
     assert account["IncomingMailServerHostName"] == account["OutgoingMailServerHostName"] == HOST
     assert (account["IncomingMailServerPortNumber"], account["IncomingMailServerUseSSL"]) == (

@@ -318,3 +318,10 @@ def test_wrong_password_gets_401_and_well_known_redirects_to_dav(server: Daemon)
         assert (answer.status_code, answer.headers["location"]) == (301, "/dav/")
         hosted = httpx.get(url(server, f"/.well-known/{name}"), headers={"Host": "example.test"})
         assert hosted.headers["location"].endswith("/dav/")
+
+
+def test_dns_records_tell_calendar_apps_where_dav_is_only_with_the_module(server: Daemon) -> None:
+    zone = server.cli("dns", "example.test").stdout
+    assert re.search(r"_caldavs\._tcp\.example\.test\.\s+3600\s+IN\s+SRV\s+0 1 \d+ mail\.example\.test\.", zone)
+    assert re.search(r'_carddavs\._tcp\.example\.test\.\s+3600\s+IN\s+TXT\s+"path=/dav/"', zone)
+    assert "_caldav" not in server.cli("dns", "nodav.test").stdout

@@ -54,10 +54,10 @@ MESSAGES: dict[str, str] = {
         "d'application ci-dessous."
     ),
     "App passwords": "Mots de passe d'application",
-    "An app password lets one mail app sign in (IMAP and SMTP only, never these pages). Revoke it if the "
-    "device is lost.": (
-        "Un mot de passe d'application permet à un logiciel de messagerie de se connecter (IMAP et SMTP "
-        "seulement, jamais ces pages). Révoquez-le si l'appareil est perdu."
+    "An app password lets one app sign in (mail, calendars, contacts and documents; never these pages). "
+    "Revoke it if the device is lost.": (
+        "Un mot de passe d'application permet à une application de se connecter (messagerie, agendas, contacts "
+        "et documents ; jamais ces pages). Révoquez-le si l'appareil est perdu."
     ),
     "Name": "Nom",
     "Actions": "Actions",
@@ -189,6 +189,21 @@ MESSAGES: dict[str, str] = {
     ),
     "Mail apps find their settings": "Les logiciels de messagerie trouvent leurs réglages",
     "Mail apps find the servers (SRV)": "Les logiciels de messagerie trouvent les serveurs (SRV)",
+    "Calendar and contacts apps find the server (SRV, TXT)": (
+        "Les applications d'agenda et de contacts trouvent le serveur (SRV, TXT)"
+    ),
+    # -- calendars, contacts and documents (the account page) ---------------------------------------------
+    "Calendars, contacts and documents": "Agendas, contacts et documents",
+    "Phones (iPhone accounts, DAVx5 on Android), Thunderbird and Outlook (with CalDAV Synchronizer) find your "
+    "calendars, address books and task lists at this address; sign in with your mail address and your password "
+    "or an app password. The profile for Apple devices sets them up too.": (
+        "Les téléphones (comptes de l'iPhone, DAVx5 sous Android), Thunderbird et Outlook (avec CalDAV "
+        "Synchronizer) trouvent vos agendas, carnets d'adresses et listes de tâches à cette adresse ; connectez-vous "
+        "avec votre adresse de messagerie et votre mot de passe ou un mot de passe d'application. Le profil pour "
+        "appareils Apple les configure aussi."
+    ),
+    "Calendars and contacts (CalDAV, CardDAV)": "Agendas et contacts (CalDAV, CardDAV)",
+    "Documents (WebDAV): Shared and your own folder": "Documents (WebDAV) : Shared et votre dossier personnel",
     "Other servers always send with encryption (MTA-STS)": "Les autres serveurs envoient toujours chiffré (MTA-STS)",
     # -- businesses (operator, partner) -------------------------------------------------------------------
     "Businesses": "Entreprises",
