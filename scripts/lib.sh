@@ -22,8 +22,13 @@ ensure_venv() {
         python3 -m venv .venv
     fi
     if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-        .venv/bin/python -m pip install -q --upgrade pip
-        .venv/bin/python -m pip install -q -e "$spec"
+        # pip's and the build backend's notices (setuptools' boxed warnings) go to a log, shown only on failure
+        if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e "$spec"; } \
+            >.venv/install.log 2>&1; then
+            cat .venv/install.log >&2
+            echo "installing smb-suite failed (log: .venv/install.log)" >&2
+            return 1
+        fi
         touch "$stamp"
     fi
 }

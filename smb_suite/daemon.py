@@ -184,6 +184,10 @@ class Daemon:
             self._closers.append(_closer_for_twisted(port, imap_server.close_connections))
 
     async def _start_web(self, services: Services) -> None:
+        # Each uvicorn server logs "Started server process", "Shutting down"... at INFO: once per listener, so
+        # twice with http and https. Our own `listening` and `daemon.stopping` lines say it once; uvicorn's
+        # warnings and errors still show.
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
         app = None
         for name, secure in (("http", False), ("https", True)):
             address = parse_listen_address(getattr(self.config.listen, name))

@@ -25,6 +25,7 @@ class MailboxRow:
     user: User
     used: int
     limit: int  # its own limit, else the business's
+    own_limit: bool = False  # an owner set this mailbox a limit of its own
 
     @property
     def percent(self) -> float:
@@ -42,6 +43,7 @@ class Business:
     domains: list[str]
     catchalls: dict[str, str]  # domain -> where its unknown addresses' mail goes
     pending: frozenset[str] = frozenset()  # domains still waiting for their ownership proof
+    name: str = ""  # the business's name as its website shows it (the tenant's identifier until it has one)
 
 
 def _require_manager(actor: Principal) -> None:
@@ -60,18 +62,23 @@ def business(services: Services, actor: Principal, tenant_id: int) -> Business:
     for user in services.directory.list_users(actor):
         if user.tenant_id == tenant_id:
             used, own = services.quota.mailbox_usage(user.id)
-            rows.append(MailboxRow(user, used, own if own is not None else usage.limit))
+            rows.append(MailboxRow(user, used, own if own is not None else usage.limit, own is not None))
     aliases = [pair for pair in services.directory.list_aliases(actor) if pair[0].domain in names]
     targets = services.directory.catchalls(d.id for d in domains)
     catchalls = {d.name: targets[d.id] for d in domains if d.id in targets}
     pending = frozenset(d.name for d in domains if not d.verified)
-    return Business(usage, dict(services.config.tiers), rows, aliases, sorted(names), catchalls, pending)
+    name = usage.tenant
+    if domains:
+        first = min(domains, key=lambda d: d.id)
+        name = services.content.load(first, services.config.sites.default_theme).info.business_name or name
+    return Business(usage, dict(services.config.tiers), rows, aliases, sorted(names), catchalls, pending, name)
 
 
 def mailbox_row(services: Services, actor: Principal, address: str) -> MailboxRow:
     user = services.directory.get_user(actor, address)
     used, own = services.quota.mailbox_usage(user.id)
-    return MailboxRow(user, used, own if own is not None else services.quota.current(user.tenant_id).limit)
+    limit = own if own is not None else services.quota.current(user.tenant_id).limit
+    return MailboxRow(user, used, limit, own is not None)
 
 
 def add_alias(services: Services, actor: Principal, alias: str, target: str) -> tuple[Address, Address]:

@@ -17,10 +17,14 @@ def add_domain(services: Services, actor: Principal, name: str, tenant: str | No
     return domain
 
 
-def domain_added(services: Services, actor: Principal, domain: Domain) -> None:
-    """What follows a committed new domain: its starter site (served once verified), the audit record."""
+def domain_added(
+    services: Services, actor: Principal, domain: Domain, first_site: sites.FirstSite | None = None
+) -> None:
+    """What follows a committed new domain: its first site (from the sign-up answers, else the starter site;
+    served once verified), the audit record."""
     services.sites.remove_files(domain)  # ids are never reused; should a folder be left by a restore, drop it
-    sites.publish_content(services, domain)
+    version = sites.publish_content(services, domain, first_site)
+    services.audit.record(actor, "site.publish", f"{domain.name}: {version.name}", domain.tenant_id)
     if services.directory.tenant_suspended(domain.tenant_id):
         services.sites.set_suspended(domain.id, True)
     state = "verified" if domain.verified else "pending"

@@ -15,7 +15,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -34,7 +34,7 @@ from smb_suite.mail.address import parse_address, parse_stored_address
 from smb_suite.quota import format_bytes
 from smb_suite.services import Services
 from smb_suite.sites import render, themes
-from smb_suite.sites.content import SiteContent, check_text
+from smb_suite.sites.content import SiteContent, check_text, default_info
 from smb_suite.sites.upload import UploadLimits
 
 logger = logging.getLogger("smb_suite.web")
@@ -66,27 +66,60 @@ def site_domain(services: Services, actor: Principal, name: str) -> Domain:
 
 
 @dataclass(frozen=True, slots=True)
+class Live:
+    """The live version as its owner reads it: when it was published, and by whom (from the audit log)."""
+
+    at: int
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class Editor:
     """Everything the editing page shows about one site."""
 
     domain: Domain
     content: SiteContent
     themes: dict[str, themes.Theme]
-    live_version: str | None
+    live: Live | None
     can_roll_back: bool
+    addresses: tuple[str, ...] = ()  # the business's own addresses, offered for the site
+
+
+PUBLISHING = ("site.publish", "site.upload", "site.rollback")
+
+
+def _live(services: Services, actor: Principal, domain: Domain) -> Live | None:
+    version = services.sites.live_version(domain.id)
+    if version is None:
+        return None
+    at = int(version.name) // 1_000_000_000  # version folders are named after the time they were written (ns)
+    for entry in services.audit.entries(actor, domain.tenant_id, limit=200):
+        if entry.action in PUBLISHING and entry.target.startswith(f"{domain.name}: ") and entry.at >= at:
+            return Live(at, entry.actor)
+    return Live(at, "")
+
+
+def business_addresses(services: Services, actor: Principal, domain: Domain) -> tuple[str, ...]:
+    """The mailboxes and aliases of the domain's business: those at the domain first, owners before users."""
+    users = [user for user in services.directory.list_users(actor) if user.tenant_id == domain.tenant_id]
+    domains = {d.name for d in services.directory.list_domains(actor) if d.tenant_id == domain.tenant_id}
+    aliases = [source for source, _ in services.directory.list_aliases(actor) if source.domain in domains]
+    ranked = [(user.address.domain != domain.name, user.role is not Role.OWNER, str(user.address)) for user in users]
+    ranked += [(alias.domain != domain.name, True, str(alias)) for alias in aliases]
+    return tuple(dict.fromkeys(address for *_, address in sorted(ranked)))
 
 
 def editor(services: Services, actor: Principal, name: str) -> Editor:
     domain = site_domain(services, actor, name)
     content = services.content.load(domain, services.config.sites.default_theme)
-    live = services.sites.live_version(domain.id)
     kept = services.sites.versions(domain.id)
     return Editor(
         domain=domain,
         content=content,
         themes=themes.discover(services.config.themes_dir),
-        live_version=live.name if live else None,
+        live=_live(services, actor, domain),
         can_roll_back=len(kept) > 1,
+        addresses=business_addresses(services, actor, domain),
     )
 
 
@@ -144,6 +177,59 @@ def move_page(services: Services, actor: Principal, name: str, page_id: int, off
     _audit(services, actor, "site.page.move", domain, str(page_id))
 
 
+# -- the first site of a new domain ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FirstSite:
+    """What a business told at sign-up, from which its first site is made (in the language it signed up in)."""
+
+    business_name: str
+    lang: str = "en"
+    theme: str = ""
+    activity: str = ""
+    phone: str = ""
+    city: str = ""
+
+
+def theme_choices(services: Services) -> dict[str, themes.Theme]:
+    """The themes a business may choose, by key (read from disk: call in a thread)."""
+    return themes.discover(services.config.themes_dir)
+
+
+def own_address(services: Services, domain: Domain) -> str:
+    """The business's own address for its site: an owner's mailbox at the domain, else any owner's (never an
+    address nobody receives)."""
+    owners = services.directory.owners(domain.tenant_id)
+    at_domain = [user for user in owners if user.address.domain == domain.name]
+    chosen = (at_domain or owners)[:1]
+    return str(chosen[0].address) if chosen else ""
+
+
+def start_site(services: Services, domain: Domain, answers: FirstSite | None = None) -> SiteContent:
+    """Write a new domain's content once: from the sign-up answers, else the defaults; with the business's own
+    mail address and a theme that exists (the configured default otherwise)."""
+    config = services.config
+    info = default_info(domain, config.sites.default_theme)
+    info = replace(info, email=own_address(services, domain))
+    if answers is not None:
+        found = themes.discover(config.themes_dir).get(answers.theme) or themes.get_theme(
+            config.themes_dir, config.sites.default_theme
+        )
+        info = replace(
+            info,
+            theme=found.key,
+            colour=found.colours[0].key,
+            lang=answers.lang,
+            business_name=answers.business_name,
+            tagline=answers.activity,
+            description=", ".join(part for part in (answers.activity, answers.city) if part),
+            address=answers.city,
+            phone=answers.phone,
+        )
+    return services.content.start(domain, info)
+
+
 # -- preview, publish, roll back, upload -----------------------------------------------------------------------
 
 
@@ -175,11 +261,11 @@ def _explain_quota(services: Services, domain: Domain, error: QuotaExceeded) -> 
     )
 
 
-def publish_content(services: Services, domain: Domain) -> Path:
-    """Build the domain's site from its content and theme and make it live (quota checked); the version. With
-    no content edited yet this is the starter site: the default theme with default content."""
+def publish_content(services: Services, domain: Domain, answers: FirstSite | None = None) -> Path:
+    """Build the domain's site from its content and theme and make it live (quota checked); the version. A
+    domain without content gets its first site first (start_site)."""
     config = services.config
-    content = services.content.load(domain, config.sites.default_theme)
+    content = start_site(services, domain, answers)
     theme = themes.get_theme(config.themes_dir, content.info.theme)
     return services.sites.publish_files(domain, render.build_site(theme, content))
 

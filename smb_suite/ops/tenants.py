@@ -6,7 +6,7 @@ Shared by cli.py and web/. No SQL and no HTTP here.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from smb_suite.directory import reservation
 from smb_suite.directory.audit import Entry
@@ -16,6 +16,7 @@ from smb_suite.mail.address import normalize_domain, parse_address
 from smb_suite.ops import domains, sites, users
 from smb_suite.quota import Usage
 from smb_suite.services import Services
+from smb_suite.sites.content import check_text
 
 IDENTIFIER = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
 RESERVED = reservation.SIGNUP_RESERVED
@@ -54,9 +55,16 @@ def tenant_rows(services: Services, actor: Principal, search: str = "") -> list[
 
 
 def create_tenant(
-    services: Services, actor: Principal, name: str, domain: str, owner: str, password: str, tier: str | None = None
+    services: Services,
+    actor: Principal,
+    name: str,
+    domain: str,
+    owner: str,
+    password: str,
+    tier: str | None = None,
+    first_site: sites.FirstSite | None = None,
 ) -> tuple[Tenant, Domain, User]:
-    """A business for a customer: its first domain (with starter site, pending unless the operator's) and its
+    """A business for a customer: its first domain (with its first site, pending unless the operator's) and its
     owner's mailbox at that domain. One transaction: when any part is refused, nothing is created."""
     if actor.role not in (Role.OPERATOR, Role.PARTNER):
         raise PermissionDenied("only the operator or a partner creates a business")
@@ -74,7 +82,7 @@ def create_tenant(
         services.dkim.create_pair(hosted.id, conn)
         user = services.directory.insert_user(conn, hosted, owner_address, password_hash, Role.OWNER)
     services.audit.record(actor, "tenant.create", f"{tenant.name} ({chosen})", tenant.id)
-    domains.domain_added(services, actor, hosted)
+    domains.domain_added(services, actor, hosted, first_site)
     users.user_added(services, actor, user)
     return tenant, hosted, user
 
@@ -115,22 +123,24 @@ def check_identifier(services: Services, identifier: str) -> str:
     return label
 
 
-def signup(services: Services, business: str, identifier: str, password: str, client: str) -> User:
+def signup(services: Services, answers: sites.FirstSite, identifier: str, password: str, client: str) -> User:
     """Self-service sign-up (when [signup] enabled): a business on the default tier, the domain
-    <identifier>.<platform domain> with its site, and the owner's mailbox owner@ that domain."""
+    <identifier>.<platform domain>, the owner's mailbox owner@ that domain, and a first site made from the
+    answers (name, activity, phone, city, theme) in the language of the sign-up, live at once."""
     if not services.config.signup.enabled:
         raise PermissionDenied("sign-up is closed on this server")
     label = check_identifier(services, identifier)
     users.check_new_password(password)
-    business = business.strip()
-    if not business or len(business) > 200:
+    answers = replace(
+        answers, **{name: getattr(answers, name).strip() for name in ("business_name", "activity", "phone", "city")}
+    )
+    if not answers.business_name or len(answers.business_name) > 200:
         raise InvalidInput("give your business's name (up to 200 characters)")
+    for name in ("activity", "phone", "city"):  # single lines of bounded length, like the site's own fields
+        check_text({"activity": "tagline", "city": "address"}.get(name, name), getattr(answers, name))
     platform = services.config.sites.platform_domain.strip(".").lower()
     actor = Principal(Role.OPERATOR, name="signup", client=client)
     domain = f"{label}.{platform}"
-    _, hosted, user = create_tenant(services, actor, label, domain, f"{SIGNUP_OWNER}@{domain}", password)
-    info = services.content.load(hosted, services.config.sites.default_theme).info
-    fields = {name: str(getattr(info, name)) for name in sites.INFO_FIELDS}
-    sites.save_info(services, actor, domain, {**fields, "business_name": business}, info.contact_form)
-    sites.publish_site(services, actor, domain)
+    owner = f"{SIGNUP_OWNER}@{domain}"
+    _, _, user = create_tenant(services, actor, label, domain, owner, password, first_site=answers)
     return user

@@ -1,8 +1,9 @@
 """What a business writes for its site (business info, pages, navigation order), kept in the database.
 
-A domain without rows has default content (its business name and a welcome page) until the owner saves
-something; the first save writes those defaults, so the site never loses its home page. Each call names the
-domain, which the caller obtained through the directory with the acting principal (tenancy is checked there).
+A new domain's content is written when it is added (`start`: from the sign-up answers, or defaults); a domain
+from before that has default content until the owner saves something, and the first save writes it. The home
+page answers to id 0 too, so a link opened before that first save keeps working. Each call names the domain,
+which the caller obtained through the directory with the acting principal (tenancy is checked there).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from smb_suite.errors import InvalidInput, NotFound
+from smb_suite.sites import words
 from smb_suite.storage import db
 
 HOME = "home"
@@ -90,8 +92,9 @@ class SiteContent:
     pages: tuple[Page, ...]
 
     def page(self, page_id: int) -> Page:
+        """A page by id; 0 is the home page (its id before the content was first written)."""
         for page in self.pages:
-            if page.id == page_id:
+            if page.id == page_id or page_id == 0 and page.is_home:
                 return page
         raise NotFound("no such page")
 
@@ -119,12 +122,14 @@ def check_slug(slug: str) -> str:
 
 
 def default_info(domain: ContentDomain, theme: str) -> SiteInfo:
-    return SiteInfo(theme=theme, business_name=domain.tenant_name, email=f"contact@{domain.name}")
+    """No mail address: the caller offers one of the business's own (`start`), never an invented one."""
+    return SiteInfo(theme=theme, business_name=domain.tenant_name)
 
 
-def default_home(domain: ContentDomain) -> Page:
-    body = f"Welcome to {domain.name}. Our new website is on its way.\n\nWrite to us through the contact page."
-    return Page(id=0, slug=HOME, title="Home", body=body, position=0)
+def default_home(info: SiteInfo) -> Page:
+    """The first page: its heading is the business's name, its text in the site's language."""
+    body = words.first_page_body(info.lang, info.business_name, info.tagline, info.address, info.phone)
+    return Page(id=0, slug=HOME, title=info.business_name or "Home", body=body, position=0)
 
 
 def _page(row: Any) -> Page:
@@ -158,7 +163,8 @@ class ContentStore:
         columns = [db.site_settings.c[name] for name in INFO_COLUMNS]
         row = conn.execute(sa.select(*columns).where(db.site_settings.c.domain_id == domain.id)).first()
         if row is None:
-            return SiteContent(domain.name, default_info(domain, default_theme), (default_home(domain),))
+            info = default_info(domain, default_theme)
+            return SiteContent(domain.name, info, (default_home(info),))
         info = SiteInfo(**{name: getattr(row, name) for name in INFO_COLUMNS})
         info = dataclasses.replace(info, contact_form=bool(info.contact_form), updated_at=int(info.updated_at))
         query = sa.select(*[db.site_pages.c[name] for name in PAGE_COLUMNS]).where(
@@ -167,16 +173,26 @@ class ContentStore:
         pages = tuple(_page(r) for r in conn.execute(query.order_by(db.site_pages.c.position, db.site_pages.c.id)))
         return SiteContent(domain.name, info, pages)
 
-    def _ensure(self, conn: sa.Connection, domain: ContentDomain, default_theme: str) -> SiteContent:
-        """Write the default content the first time anything is saved; return the content as stored."""
+    def start(self, domain: ContentDomain, info: SiteInfo) -> SiteContent:
+        """Write a domain's first content (info and a home page made from it) unless it has content already."""
+        with self._engine.begin() as conn:
+            return self._ensure(conn, domain, info.theme, info)
+
+    def _ensure(
+        self, conn: sa.Connection, domain: ContentDomain, default_theme: str, info: SiteInfo | None = None
+    ) -> SiteContent:
+        """Write the first content the first time anything is saved; return the content as stored."""
         exists = conn.execute(
             sa.select(db.site_settings.c.domain_id).where(db.site_settings.c.domain_id == domain.id)
         ).first()
         if exists is None:
             now = int(self._clock())
-            values = dataclasses.asdict(default_info(domain, default_theme)) | {"updated_at": now}
+            info = info or default_info(domain, default_theme)
+            for name in ("business_name", "tagline", "address", "phone", "lang"):
+                check_text(name, getattr(info, name))
+            values = dataclasses.asdict(info) | {"updated_at": now}
             conn.execute(sa.insert(db.site_settings).values(domain_id=domain.id, **values))
-            home = dataclasses.asdict(default_home(domain)) | {"updated_at": now}
+            home = dataclasses.asdict(default_home(info)) | {"updated_at": now}
             del home["id"]
             conn.execute(sa.insert(db.site_pages).values(domain_id=domain.id, **home))
         return self._load(conn, domain, default_theme)

@@ -22,13 +22,15 @@ import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from smb_suite.sites import words
 from smb_suite.sites.content import CONTACT, LOGO_TYPES, Page, SiteContent
-from smb_suite.sites.themes import Theme
+from smb_suite.sites.themes import PREVIEW, Theme
 
 SHARED_TEMPLATES = Path(__file__).resolve().parent / "templates"
 CONTACT_ACTION = "_contact"
 THANKS = "thanks"
 COLOURS_CSS = "static/colours.css"
+FAVICON = "favicon.svg"
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img",
     "li", "ol", "p", "pre", "s", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
@@ -88,6 +90,13 @@ class SiteView:
     contact_action: str
     year: int
 
+    @property
+    def reach_heading(self) -> str:
+        """What the contact block is called, from what it holds (the words are translated by `t`)."""
+        if self.phone and self.email:
+            return "Contact us"
+        return "Call us" if self.phone else "Write to us"
+
 
 @dataclass(frozen=True, slots=True)
 class PageView:
@@ -120,9 +129,22 @@ def _static_files(theme: Theme) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     if static.is_dir():
         for path in sorted(static.rglob("*")):
-            if path.is_file() and not path.is_symlink():
+            if path.is_file() and not path.is_symlink() and path.relative_to(static).as_posix() != PREVIEW:
                 files[f"static/{path.relative_to(static).as_posix()}"] = path.read_bytes()
     return files
+
+
+def favicon(theme: Theme, colour: str, name: str) -> bytes:
+    """The site's icon: its initial on the accent colour (browsers ask for one; without it every visit logs a
+    404)."""
+    scheme = theme.colour(colour)
+    initial = escape(next((ch for ch in name if ch.isalnum()), "·").upper())
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+        f'<rect width="32" height="32" rx="6" fill="{scheme.value("accent")}"/>'
+        f'<text x="16" y="23" font-family="sans-serif" font-size="20" font-weight="bold" text-anchor="middle" '
+        f'fill="{scheme.value("accent-text")}">{initial}</text></svg>\n'
+    ).encode()
 
 
 def colours_css(theme: Theme, colour: str) -> bytes:
@@ -139,6 +161,7 @@ class _Builder:
         self.base_url = f"https://{content.domain}/"
         self.files: dict[str, bytes] = _static_files(theme)
         self.files[COLOURS_CSS] = colours_css(theme, content.info.colour)
+        self.files[FAVICON] = favicon(theme, content.info.colour, content.info.business_name or content.domain)
         info = content.info
         logo_url = ""
         if info.logo and info.logo_type in LOGO_TYPES:
@@ -173,6 +196,8 @@ class _Builder:
             undefined=jinja2.StrictUndefined,
         )
         self.environment.globals["asset"] = self.asset
+        self.t = words.translator(self.site.lang)
+        self.environment.globals["t"] = self.t
 
     def asset(self, path: str) -> str:
         """URL of a generated or static file with a content fingerprint, so browsers may cache it safely."""
@@ -182,13 +207,17 @@ class _Builder:
 
     def nav(self, current: str) -> list[NavItem]:
         items = [
-            NavItem(page.title, _page_url(self.root, "" if page.is_home else page.slug), page.slug == current)
+            NavItem(self.nav_title(page), _page_url(self.root, "" if page.is_home else page.slug), page.slug == current)
             for page in self.content.pages
             if page.in_navigation or page.is_home
         ]
         if self.content.info.contact_form:
-            items.append(NavItem("Contact", self.site.contact_url, current == CONTACT))
+            items.append(NavItem(self.t("Contact"), self.site.contact_url, current == CONTACT))
         return items
+
+    def nav_title(self, page: Page) -> str:
+        """A home page headed with the business's name is "Home" in the menu (the name is already above it)."""
+        return self.t("Home") if page.is_home and page.title == self.site.name else page.title
 
     def render(self, template: str, current: str, page: PageView) -> bytes:
         html = self.environment.get_template(template).render(
@@ -213,12 +242,13 @@ class _Builder:
                 is_home=page.is_home,
             )
             self.files[page_path(page)] = self.render(f"layouts/{view.layout}.html", page.slug, view)
+        t = self.t
         if self.content.info.contact_form:
-            contact = self.special(CONTACT, "Contact", f"Write to {self.site.name}.")
+            contact = self.special(CONTACT, t("Contact"), t("Write to {name}.", name=self.site.name))
             self.files[f"{CONTACT}/index.html"] = self.render("contact.html", CONTACT, contact)
-            thanks = self.special(THANKS, "Thank you", "Your message was sent.")
+            thanks = self.special(THANKS, t("Thank you"), t("Your message was sent."))
             self.files[f"{THANKS}/index.html"] = self.render("thanks.html", THANKS, thanks)
-        missing = self.special("404", "Page not found", "This page does not exist.")
+        missing = self.special("404", t("Page not found"), t("This page does not exist."))
         self.files["404.html"] = self.render("404.html", "", missing)
         self.files["sitemap.xml"] = self.sitemap()
         self.files["robots.txt"] = f"User-agent: *\nAllow: /\nSitemap: {self.base_url}sitemap.xml\n".encode()

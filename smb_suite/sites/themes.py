@@ -8,6 +8,7 @@ A theme is added by dropping a folder in; nothing is registered anywhere. A fold
     templates/thanks.html   shown after a message was sent
     templates/404.html      the site's "page not found" page
     static/                 stylesheets, images, scripts: copied to /static/ (no CDN, no font service)
+    static/preview.svg      the theme's picture in the admin (sign-up, editor); not published
 
 Colours are CSS custom properties written into /static/colours.css; only #rrggbb values are accepted, so a
 theme file cannot smuggle CSS (or worse) into a site.
@@ -31,6 +32,7 @@ COLOUR_VALUE = re.compile(r"#[0-9a-fA-F]{6}")
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
 # Every colour scheme defines these; themes may add more (e.g. "surface").
 COLOUR_ROLES = ("background", "text", "accent", "accent-text")
+PREVIEW = "preview.svg"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,11 @@ class Theme:
     description: str
     layouts: tuple[str, ...]
     colours: tuple[ColourScheme, ...]
+    descriptions: tuple[tuple[str, str], ...] = ()  # (language, description) from description_<lang> keys
+
+    def describe(self, lang: str) -> str:
+        """The description in a language the theme has words for, else its plain one."""
+        return dict(self.descriptions).get(lang, self.description)
 
     def colour(self, key: str) -> ColourScheme:
         """The named colour scheme, or the theme's first one for an unknown or empty name."""
@@ -61,6 +68,17 @@ class Theme:
 
     def layout(self, key: str) -> str:
         return key if key in self.layouts else self.layouts[0]
+
+    @property
+    def colour_choices(self) -> list[list[str]]:
+        """[key, label] of each colour scheme, for the editor's script."""
+        return [[scheme.key, scheme.label] for scheme in self.colours]
+
+    @property
+    def preview(self) -> Path | None:
+        """The theme's picture, if it ships one (a path from the theme folder, never from a request)."""
+        path = self.folder / "static" / PREVIEW
+        return path if path.is_file() and not path.is_symlink() else None
 
 
 def _colours(raw: object) -> tuple[ColourScheme, ...]:
@@ -106,6 +124,11 @@ def load_theme(folder: Path) -> Theme:
             folder=folder,
             name=str(raw.get("name", folder.name)),
             description=str(raw.get("description", "")),
+            descriptions=tuple(
+                (key.removeprefix("description_"), str(value))
+                for key, value in raw.items()
+                if key.startswith("description_") and isinstance(value, str)
+            ),
             layouts=tuple(layouts),
             colours=_colours(raw.get("colours")),
         )

@@ -180,6 +180,7 @@ class AdminViews(Views):
             Route("/admin/lang", self.language, methods=["GET"]),
             Route("/admin/static/admin.css", self.static_file, methods=["GET"]),
             Route("/admin/static/admin.js", self.static_file, methods=["GET"]),
+            Route("/admin/static/favicon.svg", self.static_file, methods=["GET"]),
         ]
 
     async def home(self, request: Request) -> Response:

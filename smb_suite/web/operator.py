@@ -17,6 +17,7 @@ from smb_suite import log
 from smb_suite.errors import InvalidInput, NotFound, PermissionDenied, SmbSuiteError
 from smb_suite.ops import sites, tenants, tiers
 from smb_suite.services import Services
+from smb_suite.web import i18n
 from smb_suite.web.admin import FORM_BYTES, HOME, Views, client_ip, read_form, text_field
 from smb_suite.web.business import business_url
 from smb_suite.web.errors import status_for
@@ -25,6 +26,7 @@ from smb_suite.web.sessions import Sessions, check_csrf
 
 logger = logging.getLogger("smb_suite.web")
 SIGNUP = "/admin/signup"
+SIGNUP_FIELDS = ("business", "identifier", "activity", "phone", "city", "theme")
 
 
 def when(at: int) -> str:
@@ -85,38 +87,49 @@ class OperatorViews(Views):
 
     # -- sign-up ----------------------------------------------------------------------------------------------
 
-    def _signup_page(self, request: Request, status: int = 200, error: str = "", **values: str) -> Response:
+    async def _signup_page(self, request: Request, status: int = 200, error: str = "", **values: str) -> Response:
         if not self.services.config.signup.enabled:
             raise NotFound("Sign-up is not open on this server.")
+        choices = await self.read(sites.theme_choices)
+        chosen = values.get("theme") or self.services.config.sites.default_theme
         return self.public_form(
             request,
             "signup.html",
             status,
             error=error,
-            business=values.get("business", ""),
-            identifier=values.get("identifier", ""),
+            values={name: values.get(name, "") for name in SIGNUP_FIELDS},
+            themes=choices,
+            chosen=chosen if chosen in choices else next(iter(choices), ""),
             platform=self.services.config.sites.platform_domain,
         )
 
     async def signup_form(self, request: Request) -> Response:
-        return self._signup_page(request)
+        return await self._signup_page(request)
 
     async def signup(self, request: Request) -> Response:
-        form = await read_form(request)
+        form = await read_form(request, max_fields=12)
         check_csrf(self.sessions.login_form_token(request), form)
-        business, identifier = text_field(form, "business"), text_field(form, "identifier")
+        values = {name: text_field(form, name) for name in SIGNUP_FIELDS}
         if not self.services.config.signup.enabled:
             raise NotFound("Sign-up is not open on this server.")
         if not self._signups.allow(client_ip(request)):
             raise PermissionDenied("Too many sign-ups from your address: try again in an hour.")
+        answers = sites.FirstSite(
+            business_name=values["business"],
+            lang=i18n.language(request),  # the site speaks the language the owner signed up in
+            theme=values["theme"],
+            activity=values["activity"],
+            phone=values["phone"],
+            city=values["city"],
+        )
         try:
             user = await self.write(
-                tenants.signup, business, identifier, text_field(form, "password"), client_ip(request)
+                tenants.signup, answers, values["identifier"], text_field(form, "password"), client_ip(request)
             )
         except (InvalidInput, PermissionDenied, SmbSuiteError) as exc:
             if status_for(exc) >= 500:
                 raise
-            return self._signup_page(request, status_for(exc), str(exc), business=business, identifier=identifier)
+            return await self._signup_page(request, status_for(exc), str(exc), **values)
         log.event(logger, "web.signup", user=user.address, ip=client_ip(request))
         response = self.done(HOME, "welcome")
         response.headers.update(SECURITY_HEADERS)

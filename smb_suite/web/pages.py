@@ -12,7 +12,6 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from smb_suite.quota import format_bytes
 from smb_suite.web import i18n
 from smb_suite.web.hosts import request_host
 
@@ -37,7 +36,6 @@ class Pages:
             undefined=jinja2.StrictUndefined,
             auto_reload=False,  # templates ship with the package: no stat() per page on the event loop
         )
-        self._environment.globals["format_bytes"] = format_bytes
 
     def is_admin_host(self, request: Request) -> bool:
         return request_host(request.headers) in self._admin_hosts
@@ -57,6 +55,7 @@ class Pages:
             lang=lang,
             _=i18n.translator(lang),
             languages=i18n.LANGUAGES,
+            format_bytes=i18n.bytes_formatter(lang),
             here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
             **context,
         )

@@ -8,15 +8,16 @@ and the directory checks that the domain belongs to the signed-in owner's busine
 
 from __future__ import annotations
 
+import time
+
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from smb_suite.directory.model import Principal
 from smb_suite.errors import InvalidInput, NotFound, PermissionDenied
 from smb_suite.ops import sites
-from smb_suite.quota import format_bytes
 from smb_suite.services import Services
 from smb_suite.sites.content import MAX_LOGO_BYTES
 from smb_suite.sites.render import preview_file
@@ -25,8 +26,24 @@ from smb_suite.web.pages import SECURITY_HEADERS, Pages
 from smb_suite.web.sessions import Sessions, check_csrf
 
 BASE = "/admin/sites"
+THEME_PREVIEW = "/admin/themes/{theme}/preview.svg"
+# A theme's picture is shown in <img> only; opened on its own it may run nothing and load nothing.
+PICTURE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "max-age=3600",
+}
 FORM_BYTES = 16 * 1024
 PAGE_FORM_BYTES = 256 * 1024
+# Layouts by what they look like (themes name them in theme.toml; one of another theme shows its own name).
+LAYOUTS = {
+    "standard": "One column",
+    "wide": "One wide column",
+    "landing": "Welcome page, with the opening hours",
+    "text": "Text",
+    "sidebar": "Text with an information card beside it",
+    "full": "Full width, without the card",
+}
 NOTICES = {
     "saved": "Saved. Preview it, then publish to make it live.",
     "published": "Published: the new version is live.",
@@ -35,6 +52,11 @@ NOTICES = {
     "deleted": "Page deleted.",
     "page-added": "Page added. Write its text below.",
 }
+
+
+def when(at: int) -> str:
+    """A moment as owners read it (in UTC: the server does not know the visitor's time zone)."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at))
 
 
 class SiteAdminViews(Views):
@@ -62,6 +84,7 @@ class SiteAdminViews(Views):
             Route(site + "/rollback", self.rollback, methods=["POST"], max_body_size=FORM_BYTES),
             Route(site + "/upload", self.upload, methods=["POST"], max_body_size=upload_bytes),
             Route(site + "/preview/{path:path}", self.preview, methods=["GET"]),
+            Route(THEME_PREVIEW, self.theme_preview, methods=["GET"]),
         ]
 
     # -- helpers ----------------------------------------------------------------------------------------------
@@ -116,8 +139,8 @@ class SiteAdminViews(Views):
             editor=editor,
             theme=editor.themes.get(editor.content.info.theme),
             usage=usage,
-            format_bytes=format_bytes,
-            max_upload=format_bytes(limits.max_bytes),
+            max_upload=limits.max_bytes,
+            when=when,
         )
 
     async def page(self, request: Request) -> Response:
@@ -129,7 +152,12 @@ class SiteAdminViews(Views):
         theme = editor.themes.get(editor.content.info.theme)
         layouts = theme.layouts if theme else ()
         return self.render(
-            request, "page_edit.html", await self.visitor(request), editor=editor, page=page, layouts=layouts
+            request,
+            "page_edit.html",
+            await self.visitor(request),
+            editor=editor,
+            page=page,
+            layouts=[(layout, LAYOUTS.get(layout, layout)) for layout in layouts],
         )
 
     async def preview(self, request: Request) -> Response:
@@ -144,6 +172,14 @@ class SiteAdminViews(Views):
             raise NotFound("This page is not part of the site.")
         body, media_type = found
         return Response(body, media_type=media_type, headers={**SECURITY_HEADERS, "X-Robots-Tag": "noindex"})
+
+    async def theme_preview(self, request: Request) -> Response:
+        """A theme's picture, for the sign-up page and the editor (no session needed: the themes are public)."""
+        choices = await self._services.runner.read(sites.theme_choices, self._services)
+        theme = choices.get(request.path_params["theme"])
+        if theme is None or theme.preview is None:
+            raise NotFound("This theme has no picture.")
+        return FileResponse(theme.preview, media_type="image/svg+xml", headers=PICTURE_HEADERS)
 
     # -- changes ----------------------------------------------------------------------------------------------
 

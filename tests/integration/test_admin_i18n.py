@@ -15,7 +15,7 @@ from smb_suite.ops import dns_records
 from smb_suite.web import business, i18n
 from smb_suite.web.admin import Views
 from smb_suite.web.i18n.fr import MESSAGES
-from smb_suite.web.site_admin import NOTICES
+from smb_suite.web.site_admin import LAYOUTS, NOTICES
 from tests.adminweb import browser, make_admin_daemon, signed_in
 from tests.daemon import Daemon
 
@@ -26,7 +26,7 @@ FIELD = re.compile(r"\{(\w+)\}")
 
 def translated_strings() -> set[str]:
     found = {ast.literal_eval(m.group(1)) for path in TEMPLATES.glob("*.html") for m in CALL.finditer(path.read_text())}
-    found |= set(Views.notices.values()) | set(NOTICES.values())
+    found |= set(Views.notices.values()) | set(NOTICES.values()) | set(LAYOUTS.values())
     found |= set(business.PURPOSES.values()) | set(business.STATUSES.values())
     found |= set(dns_records.WARNING_TEXTS)
     return found

@@ -86,6 +86,8 @@ OWN_OR_PUBLIC = {
     "/admin/signup",
     "/admin/static/admin.css",
     "/admin/static/admin.js",
+    "/admin/static/favicon.svg",
+    "/admin/themes/{theme}/preview.svg",
     "/admin/account/password",
     "/admin/account/app-passwords",
     "/admin/account/app-passwords/{id}/revoke",

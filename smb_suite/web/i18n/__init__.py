@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 
 from starlette.requests import Request
 
+from smb_suite.quota import format_bytes
 from smb_suite.web.i18n.fr import MESSAGES as FRENCH
 
 LANG_COOKIE = "smb_lang"
@@ -55,3 +56,22 @@ def translator(lang: str) -> Translate:
         return translated.format(**fields) if fields else translated
 
     return translate
+
+
+FRENCH_UNITS = {"KB": "Ko", "MB": "Mo", "GB": "Go"}
+
+
+def bytes_formatter(lang: str) -> Callable[[int], str]:
+    """Sizes as the tiers are sold (binary units), written the way the language writes numbers: in French
+    "50,0 Mo" and "0 octet" (a decimal comma, a no-break space before the unit)."""
+    if lang != "fr":
+        return format_bytes
+
+    def french(count: int) -> str:
+        english = format_bytes(count)
+        number, unit = english.split(" ")
+        if unit == "bytes":
+            return f"{number}\u00a0octet{'s' if abs(count) > 1 else ''}"
+        return f"{number.replace('.', ',')}\u00a0{FRENCH_UNITS[unit]}"
+
+    return french

@@ -18,9 +18,16 @@ MESSAGES: dict[str, str] = {
     "Create your business's mail and website": "Créez la messagerie et le site de votre entreprise",
     "Sign up": "Inscription",
     "Your business's mail and website": "La messagerie et le site de votre entreprise",
-    "Three fields and you have a mailbox and a website. You can attach your own domain later.": (
-        "Trois champs et vous avez une boîte mail et un site web. Vous pourrez ajouter votre propre domaine plus tard."
+    "One form and you have a mailbox and a website with your name, your look and your contact details. You can "
+    "attach your own domain later.": (
+        "Un seul formulaire et vous avez une boîte mail et un site web à votre nom, à votre goût, avec vos "
+        "coordonnées. Vous pourrez ajouter votre propre domaine plus tard."
     ),
+    "What you do (optional, like bakery or plumber)": "Votre activité (facultatif, comme boulangerie ou plombier)",
+    "Phone (optional)": "Téléphone (facultatif)",
+    "Town or address (optional)": "Ville ou adresse (facultatif)",
+    "The look of your website (you can change it later)": "L'allure de votre site (vous pourrez la changer ensuite)",
+    "Picture of the {name} theme": "Aperçu du thème {name}",
     "Business name": "Nom de l'entreprise",
     "Identifier (your address will be owner@IDENTIFIER.{platform})": (
         "Identifiant (votre adresse sera owner@IDENTIFIANT.{platform})"
@@ -416,4 +423,20 @@ MESSAGES: dict[str, str] = {
     "Your vacation reply is on.": "Votre réponse d'absence est activée.",
     "Your vacation reply is off.": "Votre réponse d'absence est désactivée.",
     "The catch-all address is saved.": "L'adresse fourre-tout est enregistrée.",
+    # -- the owner's journey: dashboard groups, editor ---------------------------------------------------------
+    "Parts of your business": "Parties de votre entreprise",
+    "Mail": "Messagerie",
+    "Edit the website {domain}": "Modifier le site {domain}",
+    "See it live": "Le voir en ligne",
+    "{used} ({percent}% of the business's {total})": "{used} ({percent} % des {total} de l'entreprise)",
+    "Live version: published on {when} at sign-up.": "Version en ligne : publiée le {when}, à l'inscription.",
+    "Live version: published on {when} by {who}.": "Version en ligne : publiée le {when} par {who}.",
+    "Live version: published on {when}.": "Version en ligne : publiée le {when}.",
+    "Nothing is published yet.": "Rien n'est encore publié.",
+    "One column": "Une colonne",
+    "One wide column": "Une colonne large",
+    "Welcome page, with the opening hours": "Page d'accueil, avec les horaires",
+    "Text": "Texte",
+    "Text with an information card beside it": "Texte avec une carte d'informations à côté",
+    "Full width, without the card": "Pleine largeur, sans la carte",
 }

@@ -41,3 +41,16 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// The colour list follows the chosen theme at once (without this script, saving the theme shows its colours).
+document.addEventListener("DOMContentLoaded", () => {
+  const select = document.querySelector("select[data-follows=theme]");
+  if (!select) return;
+  for (const hint of document.querySelectorAll(".no-js")) hint.hidden = true;
+  for (const radio of document.querySelectorAll("input[name=theme][data-colours]")) {
+    radio.addEventListener("change", () => {
+      if (!radio.checked) return;
+      select.replaceChildren(...JSON.parse(radio.dataset.colours).map(([key, label]) => new Option(label, key)));
+    });
+  }
+});
