@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -30,6 +31,22 @@ _DURATION = re.compile(r"(\d+)\s*([smhd]?)")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+class Workers(int):
+    """How many worker processes serve the listeners: "auto" (one per core this process may run on) or N."""
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def parse_workers(value: object) -> Workers:
+    if value == "auto":
+        return Workers(cores())
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return Workers(value)
+    raise ValueError('expected "auto" or a whole number of processes (1 or more)')
+
+
 def parse_duration(value: object) -> Duration:
     if isinstance(value, int) and not isinstance(value, bool):
         return Duration(value)
@@ -49,6 +66,10 @@ class ServerConfig:
     public_addresses: tuple[str, ...] = field(
         default=(),
         metadata=_help("public IPv4/IPv6 addresses of the websites (A/AAAA); empty: those of hostname, looked up"),
+    )
+    workers: Workers = field(
+        default_factory=lambda: parse_workers("auto"),
+        metadata=_help('"auto" (one per core) or N processes serving every listener; 1: a single process'),
     )
 
 
@@ -596,6 +617,8 @@ def _convert(expected: Any, value: Any) -> Any:
     text = str(expected)
     if text == "Duration":
         return parse_duration(value)
+    if text == "Workers":
+        return parse_workers(value)
     if text.startswith("Decimal"):
         return None if value == "" and "None" in text else _decimal(value)
     if text == "tuple[Duration, ...]":

@@ -4,6 +4,10 @@ The asyncio reactor is installed inside the running coroutine, before anything i
 (why, and twisted's other traps: the package docstring of smb_suite/imap); signals are ours (not uvicorn's,
 whose capture would re-raise SIGTERM before SMTP and IMAP drain, not twisted's), so SIGTERM drains every
 service and exits 0.
+
+`serve` runs that loop in this process when `[server] workers` is 1; otherwise supervisor.py binds the
+listeners and starts that many workers, each this module run as `python -m smb_suite.daemon` (`worker_main`):
+the same `Daemon` on the inherited sockets, its changes on the supervisor's relay (storage/bus.py).
 """
 
 from __future__ import annotations
@@ -24,14 +28,16 @@ from typing import Any
 import uvicorn
 
 from smb_suite import limits, log, tls
-from smb_suite.config import Config, parse_listen_address
+from smb_suite.config import Config
 from smb_suite.ops import tiers, verification
 from smb_suite.queue.routes import MxResolver, Router, SharedResolver
 from smb_suite.queue.runner import QueueRunner
 from smb_suite.services import Services, open_services
 from smb_suite.smtp import server as smtp_server
 from smb_suite.storage import db
+from smb_suite.storage.bus import ChangeBus, PipeBus
 from smb_suite.storage.pgbus import PostgresBus
+from smb_suite.supervisor import Supervisor, WorkerPlan, bind_listeners, read_plan
 
 logger = logging.getLogger("smb_suite.daemon")
 DRAIN_SECONDS = 10.0
@@ -57,24 +63,14 @@ def _notify_systemd(message: bytes) -> None:
         sock.sendall(message)
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP; without it, Nagle
-    # plus delayed ACKs hold every keep-alive response back ~40 ms.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(512)
-    sock.set_inheritable(True)
-    return sock
-
-
 @dataclass
 class Daemon:
     config: Config
     resolver: MxResolver | None = None  # DNS for MX lookups; None: the services' resolver ([dns] nameservers)
     services: Services | None = None
+    plan: WorkerPlan | None = None  # a worker of the supervisor's: its inherited listeners, relay and slot
     ports: dict[str, tuple[str, int]] = field(default_factory=dict)
+    _sockets: dict[str, socket.socket] = field(default_factory=dict)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def run(self) -> int:
@@ -88,44 +84,66 @@ class Daemon:
         globalLogBeginner.beginLoggingTo([STDLibLogObserver()], redirectStandardIO=False)  # type: ignore[list-item]
         reactor.startRunning(installSignalHandlers=False)
 
-        self.services = services = open_services(self.config)
-        services.store.changes.loop = loop
-        await self._join_change_bus(services)
-        repaired = await services.runner.write(services.store.reconcile)
-        log.event(logger, "store.reconciled", repaired=repaired)
-        repaired = await services.runner.write(services.queue.reconcile)
-        log.event(logger, "queue.reconciled", repaired=repaired)
-        self._start_queue(services)
-
         stop = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+
+        self.services = services = open_services(self.config)
+        services.store.changes.loop = loop
+        if self.plan is None:  # alone: ours to bind and to reconcile (the supervisor did both for its workers)
+            self._sockets = bind_listeners(self.config)
+            repaired = await services.runner.write(services.store.reconcile)
+            log.event(logger, "store.reconciled", repaired=repaired)
+            repaired = await services.runner.write(services.queue.reconcile)
+            log.event(logger, "queue.reconciled", repaired=repaired)
+        else:
+            self._sockets = {name: socket.socket(fileno=fd) for name, fd in self.plan.listeners.items()}
+        await self._join_change_bus(services, stop)
+        self._start_queue(services)
 
         context = tls.server_context(self.config.certificate_path, self.config.key_path)
         await self._start_web(services)  # first, so closed after SMTP and IMAP drain: /healthz says so meanwhile
         await self._start_smtp(services, context)
         self._start_imap(services, context)
-        usage_recorder = asyncio.create_task(self._record_usage_daily(services))
-        self._closers.append(functools.partial(_cancel, usage_recorder))
-        verifier = asyncio.create_task(verification.run_periodically(services))
-        self._closers.append(functools.partial(_cancel, verifier))
-        _notify_systemd(b"READY=1")
-        print(self.connection_help(), flush=True)
+        if self.plan is None or self.plan.slot == 0:  # once per server, not once per worker
+            usage_recorder = asyncio.create_task(self._record_usage_daily(services))
+            self._closers.append(functools.partial(_cancel, usage_recorder))
+            verifier = asyncio.create_task(verification.run_periodically(services))
+            self._closers.append(functools.partial(_cancel, verifier))
+        if self.plan is None:
+            _notify_systemd(b"READY=1")
+            print(connection_help(self.ports), flush=True)
+        else:
+            os.write(self.plan.ready, b"r")
+            os.close(self.plan.ready)
 
         await stop.wait()
         log.event(logger, "daemon.stopping")
         services.draining = True
-        _notify_systemd(b"STOPPING=1")
+        if self.plan is None:
+            _notify_systemd(b"STOPPING=1")
         for close in reversed(self._closers):
             await close()
+        for sock in self._sockets.values():
+            sock.close()
         services.close()
         log.event(logger, "daemon.stopped")
         return 0
 
-    async def _join_change_bus(self, services: Services) -> None:
-        """On PostgreSQL, hear the changes other daemons (nodes) sharing the database make (storage/pgbus.py)."""
+    async def _join_change_bus(self, services: Services, stop: asyncio.Event) -> None:
+        """Hear the changes the other processes sharing the index make (storage/bus.py): on PostgreSQL every
+        worker of every node LISTENs (storage/pgbus.py); on SQLite a worker's peers are on the supervisor's
+        relay. A worker stops when the relay closes (its supervisor is gone), whichever bus it hears."""
+        relay = None
+        if self.plan is not None:
+            relay = PipeBus(socket.socket(fileno=self.plan.bus), on_lost=stop.set)
+        bus: ChangeBus | None = relay
         if db.is_postgresql(self.config.database_url):
             bus = PostgresBus(self.config.database_url)
+            if relay is not None:
+                await relay.start(lambda change: None)  # only watched for the supervisor's end
+                self._closers.append(relay.close)
+        if bus is not None:
             await services.store.changes.connect(bus)
             self._closers.append(bus.close)  # closed last: after every listener that could still hear a change
 
@@ -165,22 +183,23 @@ class Daemon:
     async def _start_smtp(self, services: Services, context: ssl.SSLContext) -> None:
         budget = smtp_server.processing_budget(services)  # shared by the three SMTP listeners
         for mode in smtp_server.Mode:
-            address = parse_listen_address(getattr(self.config.listen, mode.value))
-            if address is None:
+            sock = self._sockets.get(mode.value)
+            if sock is None:
                 continue
-            listener = await smtp_server.start(services, *address, mode, context, budget)
-            self._listening(mode.value, address[0], listener.port)
+            host, port = sock.getsockname()[:2]
+            listener = await smtp_server.start(services, host, port, mode, context, budget, sock=sock)
+            self._listening(mode.value, host, listener.port)
             self._closers.append(functools.partial(listener.close, DRAIN_SECONDS))
 
     def _start_imap(self, services: Services, context: ssl.SSLContext) -> None:
         for name, implicit_tls in (("imap", False), ("imaps", True)):
-            address = parse_listen_address(getattr(self.config.listen, name))
-            if address is None:
+            sock = self._sockets.get(name)
+            if sock is None:
                 continue
             from smb_suite.imap import server as imap_server  # imports twisted: only after install()
 
-            port = imap_server.listen(services, *address, context, implicit_tls)
-            self._listening(name, address[0], port.getHost().port)
+            port = imap_server.adopt(services, sock, context, implicit_tls)
+            self._listening(name, sock.getsockname()[0], port.getHost().port)
             self._closers.append(_closer_for_twisted(port, imap_server.close_connections))
 
     async def _start_web(self, services: Services) -> None:
@@ -190,8 +209,8 @@ class Daemon:
         logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
         app = None
         for name, secure in (("http", False), ("https", True)):
-            address = parse_listen_address(getattr(self.config.listen, name))
-            if address is None:
+            sock = self._sockets.get(name)
+            if sock is None:
                 continue
             if app is None:
                 from smb_suite.web.app import create_app
@@ -199,7 +218,6 @@ class Daemon:
                 app = create_app(services)
             from smb_suite.web.protocol import HttpProtocols
 
-            sock = _bind(*address)
             context = None
             if secure:  # the TLS handshake is done by the protocol's gate, after the connection is counted
                 sni = tls.SniContexts(
@@ -223,27 +241,28 @@ class Daemon:
                 )
             )
             task = asyncio.create_task(server.serve(sockets=[sock]))
-            self._listening(name, address[0], sock.getsockname()[1])
+            self._listening(name, sock.getsockname()[0], sock.getsockname()[1])
             self._closers.append(_closer_for_uvicorn(server, task))
 
-    def connection_help(self) -> str:
-        def where(name: str) -> str:
-            return f"{self.ports[name][0]}:{self.ports[name][1]}" if name in self.ports else "(disabled)"
 
-        admin = self.ports.get("https")
-        admin_url = f"https://localhost:{admin[1]}/admin/" if admin else "(https disabled)"
-        return "\n".join(
-            [
-                "smb-suite is running. Connect a mail client with your full address as user name:",
-                f"  IMAP      {where('imaps')} (SSL/TLS)   or {where('imap')} (STARTTLS)",
-                f"  SMTP      {where('submissions')} (SSL/TLS)   or {where('submission')} (STARTTLS), "
-                "password authentication",
-                f"  Inbound   {where('smtp')} (MX)",
-                f"  Admin     {admin_url}   (self-signed certificate: accept it once)",
-                f"  Sites     http://{where('http')}/ with the domain as Host",
-                "Stop with Ctrl-C (or SIGTERM).",
-            ]
-        )
+def connection_help(ports: dict[str, tuple[str, int]]) -> str:
+    def where(name: str) -> str:
+        return f"{ports[name][0]}:{ports[name][1]}" if name in ports else "(disabled)"
+
+    admin = ports.get("https")
+    admin_url = f"https://localhost:{admin[1]}/admin/" if admin else "(https disabled)"
+    return "\n".join(
+        [
+            "smb-suite is running. Connect a mail client with your full address as user name:",
+            f"  IMAP      {where('imaps')} (SSL/TLS)   or {where('imap')} (STARTTLS)",
+            f"  SMTP      {where('submissions')} (SSL/TLS)   or {where('submission')} (STARTTLS), "
+            "password authentication",
+            f"  Inbound   {where('smtp')} (MX)",
+            f"  Admin     {admin_url}   (self-signed certificate: accept it once)",
+            f"  Sites     http://{where('http')}/ with the domain as Host",
+            "Stop with Ctrl-C (or SIGTERM).",
+        ]
+    )
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -278,4 +297,19 @@ def serve(config: Config) -> int:
     # and with the default 5 ms switch interval it queues behind them (a convoy). 0.5 ms keeps replies prompt.
     sys.setswitchinterval(0.0005)
     limits.return_freed_memory()  # large message copies go back to the OS once freed
-    return asyncio.run(Daemon(config).run())
+    if config.server.workers == 1:
+        return asyncio.run(Daemon(config).run())
+    return asyncio.run(Supervisor(config, _notify_systemd, connection_help, DRAIN_SECONDS).run())
+
+
+def worker_main() -> int:
+    """One of the supervisor's workers (`python -m smb_suite.daemon`, its plan on stdin)."""
+    plan = read_plan()
+    log.setup()
+    sys.setswitchinterval(0.0005)
+    limits.return_freed_memory()
+    return asyncio.run(Daemon(plan.config, plan=plan).run())
+
+
+if __name__ == "__main__":
+    sys.exit(worker_main())

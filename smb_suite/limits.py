@@ -33,6 +33,7 @@ from smb_suite import log, proxyproto
 from smb_suite.errors import InvalidProxyHeader
 
 logger = logging.getLogger("smb_suite.limits")
+LISTEN_BACKLOG = 512  # connections the kernel queues per listener before a worker accepts them
 REFUSAL_LINGER = 5.0  # seconds a refused plain connection may take to read the refusal and hang up
 MAX_REFUSING = 64  # refused TLS connections handshaking at once just to read their refusal; more are closed
 

@@ -16,6 +16,7 @@ from smb_suite.auth.apitokens import ApiTokens
 from smb_suite.auth.apppasswords import AppPasswords
 from smb_suite.auth.credentials import CredentialCache
 from smb_suite.auth.idempotency import IdempotencyKeys
+from smb_suite.auth.ratelimit import RateLimits
 from smb_suite.auth.sessions import WebSessions
 from smb_suite.auth.throttle import LoginThrottle
 from smb_suite.billing.records import Subscriptions
@@ -61,6 +62,7 @@ class Services:
     notices: OwnerNotices
     runner: StoreRunner
     throttle: LoginThrottle
+    rate_limits: RateLimits
     credentials: CredentialCache
     web_sessions: WebSessions
     subscriptions: Subscriptions
@@ -115,6 +117,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         notices=notices,
         runner=runner,
         throttle=LoginThrottle(engine, config.login, clock),
+        rate_limits=RateLimits(engine, clock),
         credentials=CredentialCache(config.login.credential_cache_ttl, clock),
         web_sessions=WebSessions(engine, clock),
         subscriptions=subscriptions,

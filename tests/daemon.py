@@ -60,9 +60,11 @@ def write_config(
     ports: dict[str, int] | None = None,
     listen_extra: str = "",
     host: str = "127.0.0.1",
+    workers: int = 1,
 ) -> Path:
     """A configuration on loopback ports of `host` (ephemeral unless `ports` fixes some); with nameservers, DNS
-    goes to those (tests/dnsserver.py); `listen_extra` adds keys to [listen]."""
+    goes to those (tests/dnsserver.py); `listen_extra` adds keys to [listen]. One worker process unless told
+    (the suite runs many daemons side by side on a few cores; tests/integration/test_workers.py runs several)."""
     fixed = ports or {}
     listen = "\n".join(
         f'{name} = "{host}:{fixed.get(name, 0)}"' if name in services else f'{name} = ""' for name in SERVICES
@@ -74,7 +76,8 @@ def write_config(
     if nameservers:
         dns = "[dns]\nnameservers = [" + ", ".join(f'"{server}"' for server in nameservers) + "]\n"
     path = folder / "smb-suite.toml"
-    path.write_text(f'[server]\nhostname = "{hostname}"\ndata_dir = "data"\n\n[listen]\n{listen}\n{dns}{extra}')
+    server = f'[server]\nhostname = "{hostname}"\ndata_dir = "data"\nworkers = {workers}\n'
+    path.write_text(f"{server}\n[listen]\n{listen}\n{dns}{extra}")
     return path
 
 
@@ -164,10 +167,11 @@ def make_daemon(
     ports: dict[str, int] | None = None,
     listen_extra: str = "",
     host: str = "127.0.0.1",
+    workers: int = 1,
 ) -> Daemon:
     """A daemon with domain example.test, owner demo@ and user alice@, not yet started."""
     folder.mkdir(parents=True, exist_ok=True)
-    config = write_config(folder, extra_config, services, hostname, nameservers, ports, listen_extra, host)
+    config = write_config(folder, extra_config, services, hostname, nameservers, ports, listen_extra, host, workers)
     prepare(config)
     return Daemon(folder, config)
 

@@ -16,6 +16,7 @@ listener. Behind a balancer (`[listen] proxy_protocol_from`) the client address 
 
 from __future__ import annotations
 
+import socket
 import ssl
 from typing import Any
 
@@ -61,9 +62,11 @@ def _tls_options(config: Config, context: ssl.SSLContext) -> CertificateOptions:
     )
 
 
-def listen(services: Services, host: str, port: int, context: ssl.SSLContext, implicit_tls: bool) -> Any:
-    """Start one IMAP listener on the running reactor; returns its IListeningPort (typed Any: mypy cannot
-    call methods of a zope interface without the mypy-zope plugin)."""
+def adopt(services: Services, sock: socket.socket, context: ssl.SSLContext, implicit_tls: bool) -> Any:
+    """Serve IMAP on a socket the daemon (or its supervisor) bound and put to listening; returns its
+    IListeningPort (typed Any: mypy cannot call methods of a zope interface without the mypy-zope plugin).
+
+    The reactor listens on its own duplicate of the descriptor: the caller closes `sock` when done."""
     from twisted.internet import reactor as installed
 
     reactor: Any = installed
@@ -74,7 +77,7 @@ def listen(services: Services, host: str, port: int, context: ssl.SSLContext, im
     policy = proxyproto.ProxyPolicy.of(services.config.listen)
     if policy.enabled:
         factory = ProxiedFactory(factory, policy, "imaps" if implicit_tls else "imap", reactor)
-    return reactor.listenTCP(port, factory, interface=host)
+    return reactor.adoptStreamPort(sock.fileno(), sock.family, factory)
 
 
 def _tls_wrapped(options: Any, factory: Any) -> Factory[Any]:
@@ -83,7 +86,7 @@ def _tls_wrapped(options: Any, factory: Any) -> Factory[Any]:
 
 
 def close_connections(listening_port: Any) -> None:
-    """BYE and close every session of a listener returned by `listen` (TLS and PROXY wrap our factory)."""
+    """BYE and close every session of a listener returned by `adopt` (TLS and PROXY wrap our factory)."""
     factory: Any = listening_port.factory
     while hasattr(factory, "wrappedFactory"):
         factory = factory.wrappedFactory

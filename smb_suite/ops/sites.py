@@ -12,9 +12,6 @@ import email.message
 import email.policy
 import email.utils
 import logging
-import time
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -314,29 +311,6 @@ class ContactMessage:
     phone: str
     subject: str
     message: str
-
-
-class ContactThrottle:
-    """At most `per_hour` messages per client address in any hour (in memory: a restart forgets)."""
-
-    def __init__(self, per_hour: int, clock: Callable[[], float] = time.monotonic, max_clients: int = 10_000) -> None:
-        self.per_hour = per_hour
-        self._clock = clock
-        self._max_clients = max_clients
-        self._sent: dict[str, deque[float]] = {}
-
-    def allow(self, client_ip: str) -> bool:
-        """Count one message from client_ip; False when it has sent its allowance this hour."""
-        now = self._clock()
-        sent = self._sent.setdefault(client_ip, deque())
-        while sent and sent[0] <= now - 3600:
-            sent.popleft()
-        if len(sent) >= self.per_hour:
-            return False
-        sent.append(now)
-        if len(self._sent) > self._max_clients:
-            self._sent = {ip: times for ip, times in self._sent.items() if times and times[-1] > now - 3600}
-        return True
 
 
 def check_contact(name: str, mail: str, phone: str, subject: str, message: str) -> ContactMessage:

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from smb_suite import log
@@ -113,15 +113,25 @@ class QueueRunner:
         """Schedule due jobs; every scan_interval also report leftover failures and delays. Return the sleep."""
         now = self._clock()
         if len(self._busy_recipients) < MAX_IN_FLIGHT:
-            for job in await self._runner.read(self._spool.due, now, self._busy_recipients):
-                self._schedule(job)
+            jobs = await self._runner.read(self._spool.due, now, self._busy_recipients)
+            held = await self._claim(job.message.id for job in jobs)
+            for job in jobs:
+                if job.message.id in held:  # another worker's claim: it sends that one
+                    self._schedule(job)
         loop_time = asyncio.get_running_loop().time()
         if loop_time >= self._full_scan_due:
             self._full_scan_due = loop_time + self._config.scan_interval
-            for message in await self._runner.read(self._spool.unsettled, [*self._busy_messages, *self._settling]):
-                await self._settle(message)
-            for message in await self._runner.read(self._spool.delayed, now - self._config.delay_notice):
-                await self._report_delay(message)
+            await self._claim(self._busy_messages)  # renewed while we work on them
+            unsettled = await self._runner.read(self._spool.unsettled, [*self._busy_messages, *self._settling])
+            held = await self._claim(message.id for message in unsettled)
+            for message in unsettled:
+                if message.id in held:
+                    await self._settle(message)
+            delayed = await self._runner.read(self._spool.delayed, now - self._config.delay_notice)
+            held = await self._claim(message.id for message in delayed)
+            for message in delayed:
+                if message.id in held:
+                    await self._report_delay(message)
         next_due = await self._runner.read(self._spool.next_due)
         wait = float(self._config.scan_interval)
         if next_due is not None:
@@ -129,6 +139,11 @@ class QueueRunner:
         return wait
 
     # -- scheduling ---------------------------------------------------------------------------------------
+
+    async def _claim(self, message_ids: Iterable[int]) -> set[int]:
+        """The messages of these this worker may send (claimed in the database: one sender per message)."""
+        ids = list(message_ids)
+        return await self._runner.write(self._spool.claim, ids) if ids else set()
 
     def _schedule(self, job: Job) -> None:
         self._busy_recipients.update(r.id for r in job.recipients)

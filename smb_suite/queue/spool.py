@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import socket
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -105,13 +106,54 @@ _RECIPIENT_COLUMNS = (
 )
 
 
+def claimant(pid: int | None = None) -> str:
+    """Who claims queued mail: this host and a process id (by default this process's)."""
+    return f"{socket.gethostname()}:{pid if pid is not None else os.getpid()}"
+
+
+CLAIM_SECONDS = 3600  # a claim outlives any attempt (bounded by the transport's timeouts); renewed at each scan
+
+
 class QueueStore:
+    """The spool. With several workers (or nodes) each message is sent by one: the queue runner claims what it
+    is about to send (`claim`: a conditional UPDATE, exact on SQLite and PostgreSQL alike) and keeps it while
+    it works on it; a claim ends with its holder (the supervisor releases a dead worker's, `release_claims`; a
+    start releases this host's, `reconcile`) or after CLAIM_SECONDS (a node that vanished)."""
+
     def __init__(self, engine: sa.Engine, root: Path, clock: Callable[[], float], io: Executor | None = None) -> None:
         self._engine = engine
         self._root = root
         self._clock = clock
         self._io = io  # parallel fsyncs and unlinks off the writer thread
         self.listeners: list[Callable[[], None]] = []  # told (on the writer thread) when mail was queued
+        self.claimant = claimant()
+
+    # -- claims -------------------------------------------------------------------------------------------
+
+    def claim(self, message_ids: Iterable[int]) -> set[int]:
+        """Claim these messages for this process (or renew its claims); return those it holds now. Another
+        worker's live claim wins: its messages are left out."""
+        ids = sorted(set(message_ids))
+        if not ids:
+            return set()
+        now = int(self._clock())
+        free = sa.or_(_M.claimed_by.is_(None), _M.claimed_by == self.claimant, _M.claimed_until < now)
+        with self._engine.begin() as conn:
+            conn.execute(
+                sa.update(db.queue_messages)
+                .where(_M.id.in_(ids), free)
+                .values(claimed_by=self.claimant, claimed_until=now + CLAIM_SECONDS)
+            )
+            held = conn.execute(sa.select(_M.id).where(_M.id.in_(ids), _M.claimed_by == self.claimant))
+            return {row[0] for row in held}
+
+    def release_claims(self, holder: str) -> int:
+        """Free every claim of `holder` (a worker that died): its messages may be sent by another at once."""
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                sa.update(db.queue_messages).where(_M.claimed_by == holder).values(claimed_by=None, claimed_until=0)
+            )
+        return int(result.rowcount)
 
     # -- layout -------------------------------------------------------------------------------------------
 
@@ -406,6 +448,13 @@ class QueueStore:
             os.unlink(entry.path)
             repaired += 1
         with self._engine.begin() as conn:
+            # nothing of this host runs yet: its claims are leftovers (other nodes' stay theirs)
+            host = self.claimant.rpartition(":")[0]
+            conn.execute(
+                sa.update(db.queue_messages)
+                .where(_M.claimed_by.startswith(f"{host}:", autoescape=True))
+                .values(claimed_by=None, claimed_until=0)
+            )
             known = {row.filename: row.id for row in conn.execute(sa.select(_M.id, _M.filename))}
             on_disk = {entry.name for entry in os.scandir(self._root / "msg")}
             for name in on_disk - known.keys():

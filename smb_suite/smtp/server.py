@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 from enum import StrEnum
 from typing import Any
@@ -244,9 +245,11 @@ async def start(
     mode: Mode,
     context: ssl.SSLContext,
     budget: limits.MemoryBudget | None = None,
+    sock: socket.socket | None = None,
 ) -> Listener:
-    """Listen for one SMTP service; STARTTLS everywhere, implicit TLS on submissions (done by the gate, after
-    the connection is counted against `[smtp] max_sessions` and `max_sessions_per_ip`)."""
+    """Listen for one SMTP service (on `sock` when the daemon bound it already); STARTTLS everywhere, implicit
+    TLS on submissions (done by the gate, after the connection is counted against `[smtp] max_sessions` and
+    `max_sessions_per_ip`)."""
     settings = services.config.smtp
     handler = InboundHandler(services) if mode is Mode.INBOUND else SubmissionHandler(services)
     options: dict[str, Any] = {
@@ -281,5 +284,9 @@ async def start(
         services.config.tls.handshake_timeout,
         proxyproto.ProxyPolicy.of(services.config.listen),
     )
-    server = await asyncio.get_running_loop().create_server(gate, host, port, reuse_address=True)
+    loop = asyncio.get_running_loop()
+    if sock is not None:
+        server = await loop.create_server(gate, sock=sock, backlog=limits.LISTEN_BACKLOG)
+    else:
+        server = await loop.create_server(gate, host, port, reuse_address=True, backlog=limits.LISTEN_BACKLOG)
     return Listener(server, sessions)

@@ -256,6 +256,9 @@ queue_messages = sa.Table(
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("delay_notified", sa.Boolean, nullable=False, server_default=sa.false()),
+    # which worker sends it (queue/spool.py claim): "<host>:<pid>", until claimed_until (epoch seconds)
+    sa.Column("claimed_by", sa.String(300), nullable=True),
+    sa.Column("claimed_until", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 queue_recipients = sa.Table(
@@ -304,6 +307,16 @@ login_locks = sa.Table(
     sa.Column("key", sa.String(400), primary_key=True),
     sa.Column("locked_at", sa.BigInteger, nullable=False),
     sa.Column("until", sa.BigInteger, nullable=False),
+)
+
+# Hourly allowances per client (auth/ratelimit.py: contact form, sign-up), shared by every worker and node: one
+# row per counted event, by "<kind>:<client address>".
+rate_events = sa.Table(
+    "rate_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(400), nullable=False, index=True),
+    sa.Column("at", sa.BigInteger, nullable=False, index=True),
 )
 
 # Admin UI sessions (web/sessions.py): the cookie holds a random token, the table only its SHA-256, so a copy
@@ -445,7 +458,31 @@ def create_engine(url: str) -> sa.Engine:
                 cursor.close()
                 record.info["synchronous"] = wanted
 
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn):  # type: ignore[no-untyped-def]
+            if getattr(_write_first, "active", False):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
     return engine
+
+
+_write_first = threading.local()  # set on the store writer (storage/runner.py): its transactions lock first
+
+
+@contextlib.contextmanager
+def writes_first() -> Iterator[None]:
+    """This thread's SQLite transactions inside the block take the database's write lock when they begin
+    (BEGIN IMMEDIATE), before they read what they are about to change.
+
+    Without it the driver begins a transaction at its first write, so what was read before (a message's flags,
+    a counter) may have been changed meanwhile by another process, and its update would be lost. Several worker
+    processes each have a writer thread; a writer waiting for another's lock waits up to the busy timeout
+    (30 s) instead of failing with SQLITE_BUSY. PostgreSQL locks the rows an UPDATE touches instead."""
+    _write_first.active = True
+    try:
+        yield
+    finally:
+        _write_first.active = False
 
 
 _synced_later = threading.local()  # set on the store writer while it runs a batch (storage/runner.py)

@@ -85,7 +85,7 @@ class StoreRunner:
     def _run_batch(self, jobs: list[Job]) -> list[Outcome]:
         """On the writer thread: every job, then one round of fsyncs (log and folders) for all of them."""
         outcomes: list[Outcome] = []
-        with db.synced_later(), dirs_synced_later() as folders:
+        with db.writes_first(), db.synced_later(), dirs_synced_later() as folders:
             for job in jobs:
                 try:
                     outcomes.append((True, _full_as_error(job)))

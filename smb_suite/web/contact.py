@@ -17,7 +17,6 @@ from starlette.responses import RedirectResponse, Response
 from smb_suite import log
 from smb_suite.errors import NotFound, PermissionDenied
 from smb_suite.ops import sites
-from smb_suite.ops.sites import ContactThrottle
 from smb_suite.services import Services
 from smb_suite.web.admin import client_ip, read_form, text_field
 from smb_suite.web.hosts import request_host
@@ -36,7 +35,6 @@ class ContactViews:
     def __init__(self, services: Services, pages: Pages) -> None:
         self._services = services
         self._pages = pages
-        self.throttle = ContactThrottle(services.config.sites.contact_per_hour)
 
     async def post(self, request: Request) -> Response:
         domain_name = request.scope.get(SITE_SCOPE_KEY)
@@ -57,7 +55,8 @@ class ContactViews:
             text_field(form, "subject"),
             text_field(form, "message"),
         )
-        if not self.throttle.allow(ip):
+        per_hour = self._services.config.sites.contact_per_hour
+        if not await self._services.runner.write(self._services.rate_limits.allow, "contact", ip, per_hour):
             log.event(logger, "web.contact.throttled", site=domain_name, ip=ip)
             return self._pages.error(
                 request, 429, "You have sent several messages in a short time. Please try again in an hour."

@@ -16,13 +16,12 @@ from starlette.routing import BaseRoute, Route
 from smb_suite import log
 from smb_suite.errors import InvalidInput, NotFound, PermissionDenied, SmbSuiteError
 from smb_suite.ops import sites, tenants, tiers
-from smb_suite.services import Services
 from smb_suite.web import i18n
 from smb_suite.web.admin import FORM_BYTES, HOME, Views, client_ip, read_form, text_field
 from smb_suite.web.business import business_url
 from smb_suite.web.errors import status_for
-from smb_suite.web.pages import SECURITY_HEADERS, Pages
-from smb_suite.web.sessions import Sessions, check_csrf
+from smb_suite.web.pages import SECURITY_HEADERS
+from smb_suite.web.sessions import check_csrf
 
 logger = logging.getLogger("smb_suite.web")
 SIGNUP = "/admin/signup"
@@ -34,10 +33,6 @@ def when(at: int) -> str:
 
 
 class OperatorViews(Views):
-    def __init__(self, services: Services, pages: Pages, sessions: Sessions) -> None:
-        super().__init__(services, pages, sessions)
-        self._signups = sites.ContactThrottle(services.config.signup.per_hour)
-
     def routes(self) -> list[BaseRoute]:
         post = {"methods": ["POST"], "max_body_size": FORM_BYTES}
         tenant = "/admin/tenants/{tenant}"
@@ -112,7 +107,10 @@ class OperatorViews(Views):
         values = {name: text_field(form, name) for name in SIGNUP_FIELDS}
         if not self.services.config.signup.enabled:
             raise NotFound("Sign-up is not open on this server.")
-        if not self._signups.allow(client_ip(request)):
+        per_hour = self.services.config.signup.per_hour
+        if not await self.services.runner.write(
+            self.services.rate_limits.allow, "signup", client_ip(request), per_hour
+        ):
             raise PermissionDenied("Too many sign-ups from your address: try again in an hour.")
         answers = sites.FirstSite(
             business_name=values["business"],

@@ -225,13 +225,3 @@ def test_contact_mail_has_the_visitor_as_reply_to_and_no_extra_headers() -> None
         ["From", "Reply-To", "To", "Subject", "Date", "Message-ID", "Content-Type", "Content-Transfer-Encoding",
          "MIME-Version"]
     )  # fmt: skip
-
-
-def test_contact_throttle_allows_a_few_per_hour_per_address() -> None:
-    now = [0.0]
-    throttle = sites.ContactThrottle(2, clock=lambda: now[0])
-    assert throttle.allow("a") and throttle.allow("a")
-    assert not throttle.allow("a")
-    assert throttle.allow("b")
-    now[0] = 3601.0
-    assert throttle.allow("a")
