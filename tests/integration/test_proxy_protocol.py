@@ -8,6 +8,7 @@ header at the MX, login throttling and logs, the admin UI's audit log: all name 
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import smtplib
 import socket
@@ -37,7 +38,11 @@ BALANCER = "127.0.0.1"
 INTERNET = f"""sender.test.\t3600\tIN\tTXT\t"v=spf1 ip4:{CLIENT} -all"
 _dmarc.sender.test.\t3600\tIN\tTXT\t"v=DMARC1; p=reject"
 """
-CONFIG = '[login]\nip_lock_after = 3\nlock_after = 100\n[inbound]\ndmarc_reject = "reject"\n'
+CONFIG = (
+    '[login]\nip_lock_after = 3\nlock_after = 100\n[inbound]\ndmarc_reject = "reject"\n'
+    "[smtp]\nmax_sessions_per_ip = 3\n[imap]\nmax_connections_per_ip = 3\n"
+)
+CROWD, BYSTANDER = "127.0.0.20", "127.0.0.21"  # a client over its connection cap, and one next to it
 LISTEN = f'proxy_protocol_from = ["{BALANCER}/32"]\nproxy_protocol_timeout = "3s"\n'
 
 
@@ -150,6 +155,20 @@ def test_implicit_tls_services_through_the_balancer_see_the_real_client(
     assert "imap.auth_ok" in log and any(
         "imap.auth_ok" in line and f"client={TLS_CLIENT}" in line for line in log.splitlines()
     )
+
+
+def test_connection_caps_count_each_real_client_not_the_balancer(balancer: haproxy.Balancer) -> None:
+    with contextlib.ExitStack() as held:
+        for _ in range(3):
+            held.enter_context(smtplib.SMTP(BALANCER, balancer.ports["smtp"], timeout=30, source_address=(CROWD, 0)))
+            held.enter_context(connect_from(CROWD, balancer.ports["imap"])).recv(4096)
+        with pytest.raises(smtplib.SMTPConnectError, match="Too many connections"):
+            smtplib.SMTP(BALANCER, balancer.ports["smtp"], timeout=30, source_address=(CROWD, 0))
+        assert answer_until_closed(connect_from(CROWD, balancer.ports["imap"]), b"").startswith(b"* BYE [UNAVAILABLE]")
+        with smtplib.SMTP(BALANCER, balancer.ports["smtp"], timeout=30, source_address=(BYSTANDER, 0)) as other:
+            assert other.noop()[0] == 250
+        with haproxy.BoundIMAP(BALANCER, balancer.ports["imap"], BYSTANDER) as other:
+            assert other.noop()[0] == "OK"
 
 
 def test_a_client_forging_a_proxy_header_is_refused_on_every_service(node: Daemon) -> None:
