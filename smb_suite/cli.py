@@ -23,6 +23,7 @@ from smb_suite.ops import (
     api,
     backup,
     billing,
+    certificates,
     dns_records,
     domains,
     first_steps,
@@ -60,6 +61,15 @@ def cmd_domain_add(args: argparse.Namespace, services: Services) -> None:
 def cmd_domain_list(args: argparse.Namespace, services: Services) -> None:
     for domain in services.directory.list_domains(OPERATOR):
         print(f"{domain.name}\t{domain.tenant_name}\t{'verified' if domain.verified else 'pending'}")
+
+
+def cmd_cert_list(args: argparse.Namespace, services: Services) -> None:
+    for certificate in certificates.list_certificates(services):
+        print(
+            "\t".join(
+                (certificate.label, certificate.status, " ".join(certificate.names), certificates.detail(certificate))
+            )
+        )
 
 
 def cmd_domain_verify(args: argparse.Namespace, services: Services) -> None:
@@ -541,6 +551,13 @@ def build_parser() -> argparse.ArgumentParser:
     remove = domain.add_parser("remove", help="stop hosting a domain (it must have no mailboxes)")
     remove.add_argument("domain")
     remove.set_defaults(run=cmd_domain_remove)
+
+    cert = commands.add_parser("cert", help="automatic certificates ([acme])").add_subparsers(
+        dest="action", required=True
+    )
+    cert.add_parser(
+        "list", help="each certificate: name, status (valid, pending, failing), names, expiry or last error"
+    ).set_defaults(run=cmd_cert_list)
 
     user = commands.add_parser("user", help="mailboxes").add_subparsers(dest="action", required=True)
     add = user.add_parser("add", help="create a mailbox")

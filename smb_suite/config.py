@@ -92,6 +92,9 @@ class ListenConfig:
     proxy_protocol_timeout: Duration = field(
         default=Duration(10), metadata=_help("time a balancer has to send its PROXY header")
     )
+    metrics: str = field(
+        default="", metadata=_help("Prometheus metrics for the operator (e.g. 127.0.0.1:9100); empty: off")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,27 @@ class TlsConfig:
     handshake_timeout: Duration = field(
         default=Duration(30), metadata=_help("time a client has for the TLS handshake on IMAPS, SMTPS and HTTPS")
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AcmeConfig:
+    """Automatic certificates (RFC 8555) for the server hostname and every verified domain (ops/certificates.py)."""
+
+    directory: str = field(
+        default="", metadata=_help("ACME directory URL (e.g. Let's Encrypt's); empty: no automatic certificates")
+    )
+    contact: str = field(default="", metadata=_help('account contact, "mailto:postmaster@example.com"'))
+    ca_certificates: Path | None = field(
+        default=None, metadata=_help("PEM file of CAs trusted for the directory connection; empty: the system's")
+    )
+    renew_before: Duration = field(default=Duration(30 * 86400), metadata=_help("renew this long before expiry"))
+    check_interval: Duration = field(
+        default=Duration(600), metadata=_help("how often certificates are checked for renewal and new names")
+    )
+    retry_first: Duration = field(
+        default=Duration(600), metadata=_help("wait after a first failure; doubled after each further one")
+    )
+    retry_max: Duration = field(default=Duration(86400), metadata=_help("longest wait between failed attempts"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,6 +453,7 @@ class Config:
     listen: ListenConfig = field(default_factory=ListenConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     tls: TlsConfig = field(default_factory=TlsConfig)
+    acme: AcmeConfig = field(default_factory=AcmeConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     imap: ImapConfig = field(default_factory=ImapConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
@@ -457,6 +482,10 @@ class Config:
     @property
     def site_certificates_dir(self) -> Path:
         return self.sites.certificates_dir or self.server.data_dir / "tls" / "sites"
+
+    @property
+    def acme_dir(self) -> Path:
+        return self.server.data_dir / "tls" / "acme"
 
     @property
     def mail_dir(self) -> Path:
@@ -526,6 +555,10 @@ def _validate(label: str, key: str, value: Any) -> list[str]:
         return _route_problems(value)
     if key == "retry_schedule" and not value:
         return ["needs at least one wait"]
+    if key == "directory" and value and not value.startswith(("https://", "http://")):
+        return ["must be an http(s) URL"]
+    if key == "contact" and value and not value.startswith("mailto:"):
+        return ['must be "mailto:ADDRESS"']
     if key == "mta_sts_mode" and value not in ("testing", "enforce", "none"):
         return ["must be testing, enforce or none"]
     if key == "warn_percent" and not all(0 < percent < 100 for percent in value):
@@ -562,6 +595,7 @@ def _billing_problems(key: str, value: Any) -> list[str]:
 _TIMEOUTS = frozenset(
     {"handshake_timeout", "command_timeout", "data_timeout", "login_timeout", "idle_timeout", "header_timeout"}
     | {"keepalive_timeout", "body_timeout", "send_timeout", "proxy_protocol_timeout"}
+    | {"check_interval", "retry_first", "retry_max"}
 )
 
 
@@ -678,12 +712,13 @@ def _resolve_paths(config: Config, base: Path) -> Config:
 
     server = dataclasses.replace(config.server, data_dir=rebase(config.server.data_dir) or base)
     tls = dataclasses.replace(config.tls, certificate=rebase(config.tls.certificate), key=rebase(config.tls.key))
+    acme = dataclasses.replace(config.acme, ca_certificates=rebase(config.acme.ca_certificates))
     sites = dataclasses.replace(
         config.sites,
         themes_dir=rebase(config.sites.themes_dir),
         certificates_dir=rebase(config.sites.certificates_dir),
     )
-    return dataclasses.replace(config, server=server, tls=tls, sites=sites)
+    return dataclasses.replace(config, server=server, tls=tls, acme=acme, sites=sites)
 
 
 def _load_table(label: str, table: dict[str, Any], section_type: Any, errors: list[str]) -> Any:

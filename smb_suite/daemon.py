@@ -28,8 +28,8 @@ from typing import Any
 import uvicorn
 
 from smb_suite import limits, log, tls
-from smb_suite.config import Config
-from smb_suite.ops import tiers, verification
+from smb_suite.config import Config, parse_listen_address
+from smb_suite.ops import certificates, tiers, verification
 from smb_suite.queue.routes import MxResolver, Router, SharedResolver
 from smb_suite.queue.runner import QueueRunner
 from smb_suite.services import Services, open_services
@@ -37,7 +37,7 @@ from smb_suite.smtp import server as smtp_server
 from smb_suite.storage import db
 from smb_suite.storage.bus import ChangeBus, PipeBus
 from smb_suite.storage.pgbus import PostgresBus
-from smb_suite.supervisor import Supervisor, WorkerPlan, bind_listeners, read_plan
+from smb_suite.supervisor import Supervisor, WorkerPlan, bind, bind_listeners, read_plan
 
 logger = logging.getLogger("smb_suite.daemon")
 DRAIN_SECONDS = 10.0
@@ -101,11 +101,18 @@ class Daemon:
         await self._join_change_bus(services, stop)
         self._start_queue(services)
 
-        context = tls.server_context(self.config.certificate_path, self.config.key_path)
-        await self._start_web(services)  # first, so closed after SMTP and IMAP drain: /healthz says so meanwhile
-        await self._start_smtp(services, context)
-        self._start_imap(services, context)
+        acme = tls.CertificateIndex(self.config.acme_dir) if self.config.acme.directory else None
+        finder = tls.CertificateFinder(self.config.site_certificates_dir, acme)
+        sni = tls.SniContexts(self.config.certificate_path, self.config.key_path, finder)
         if self.plan is None or self.plan.slot == 0:  # once per server, not once per worker
+            await self._start_metrics(services)
+        await self._start_web(services, sni.default)  # first, so closed after SMTP and IMAP drain (/healthz)
+        await self._start_smtp(services, sni.default)
+        self._start_imap(services, sni.default, finder)
+        if self.plan is None or self.plan.slot == 0:  # once per server, not once per worker
+            if acme is not None:
+                renewals = asyncio.create_task(certificates.run_periodically(services))
+                self._closers.append(functools.partial(_cancel, renewals))
             usage_recorder = asyncio.create_task(self._record_usage_daily(services))
             self._closers.append(functools.partial(_cancel, usage_recorder))
             verifier = asyncio.create_task(verification.run_periodically(services))
@@ -163,6 +170,7 @@ class Daemon:
             self.config.server.hostname,
             services.clock,
             notify,
+            services.metrics,
         )
         runner.start()
         self._closers.append(functools.partial(runner.stop, DRAIN_SECONDS))
@@ -191,18 +199,18 @@ class Daemon:
             self._listening(mode.value, host, listener.port)
             self._closers.append(functools.partial(listener.close, DRAIN_SECONDS))
 
-    def _start_imap(self, services: Services, context: ssl.SSLContext) -> None:
+    def _start_imap(self, services: Services, context: ssl.SSLContext, finder: tls.CertificateFinder) -> None:
         for name, implicit_tls in (("imap", False), ("imaps", True)):
             sock = self._sockets.get(name)
             if sock is None:
                 continue
             from smb_suite.imap import server as imap_server  # imports twisted: only after install()
 
-            port = imap_server.adopt(services, sock, context, implicit_tls)
+            port = imap_server.adopt(services, sock, context, finder, implicit_tls)
             self._listening(name, sock.getsockname()[0], port.getHost().port)
             self._closers.append(_closer_for_twisted(port, imap_server.close_connections))
 
-    async def _start_web(self, services: Services) -> None:
+    async def _start_web(self, services: Services, tls_context: ssl.SSLContext) -> None:
         # Each uvicorn server logs "Started server process", "Shutting down"... at INFO: once per listener, so
         # twice with http and https. Our own `listening` and `daemon.stopping` lines say it once; uvicorn's
         # warnings and errors still show.
@@ -218,14 +226,9 @@ class Daemon:
                 app = create_app(services)
             from smb_suite.web.protocol import HttpProtocols
 
-            context = None
-            if secure:  # the TLS handshake is done by the protocol's gate, after the connection is counted
-                sni = tls.SniContexts(
-                    self.config.certificate_path, self.config.key_path, self.config.site_certificates_dir
-                )
-                context = sni.default
+            context = tls_context if secure else None  # the handshake is done by the protocol's gate
             options: dict[str, Any] = {
-                "http": HttpProtocols(name, self.config, context),
+                "http": HttpProtocols(name, self.config, context, services.metrics.watch("http")),
                 "timeout_keep_alive": self.config.http.keepalive_timeout,
             }
             server = _QuietServer(
@@ -243,6 +246,21 @@ class Daemon:
             task = asyncio.create_task(server.serve(sockets=[sock]))
             self._listening(name, sock.getsockname()[0], sock.getsockname()[1])
             self._closers.append(_closer_for_uvicorn(server, task))
+
+    async def _start_metrics(self, services: Services) -> None:
+        """The operator's Prometheus listener, apart from the public web ones (closed last)."""
+        address = parse_listen_address(self.config.listen.metrics)
+        if address is None:
+            return
+        from smb_suite.web.metrics import MetricsApp
+
+        sock = self._sockets["metrics"] = bind(*address)
+        server = _QuietServer(
+            uvicorn.Config(MetricsApp(services), log_config=None, access_log=False, lifespan="off", server_header=False)
+        )
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        self._listening("metrics", address[0], sock.getsockname()[1])
+        self._closers.append(_closer_for_uvicorn(server, task))
 
 
 def connection_help(ports: dict[str, tuple[str, int]]) -> str:

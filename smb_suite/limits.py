@@ -27,7 +27,7 @@ import ipaddress
 import logging
 import ssl
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from smb_suite import log, proxyproto
 from smb_suite.errors import InvalidProxyHeader
@@ -66,28 +66,43 @@ class Slot:
             limits._release(self.key)
 
 
+class SessionWatch(Protocol):
+    """Told of each connection counted, released or refused (the session metrics, metrics.py)."""
+
+    def opened(self) -> None: ...
+    def closed(self) -> None: ...
+    def refused(self) -> None: ...
+
+
 class ConnectionLimits:
     """Live connections of one listener, per client and in total."""
 
-    def __init__(self, total: int, per_ip: int) -> None:
+    def __init__(self, total: int, per_ip: int, watch: SessionWatch | None = None) -> None:
         self.total = total
         self.per_ip = per_ip
         self.active = 0
         self._by_client: collections.Counter[str] = collections.Counter()
+        self._watch = watch
 
     def acquire(self, address: str) -> Slot | None:
         """A slot for a new connection from this address, or None when it would exceed a cap."""
         key = client_key(address)
         if self.active >= self.total or self._by_client[key] >= self.per_ip:
+            if self._watch is not None:
+                self._watch.refused()
             return None
         self.active += 1
         self._by_client[key] += 1
+        if self._watch is not None:
+            self._watch.opened()
         return Slot(self, key)
 
     def count(self, address: str) -> int:
         return self._by_client.get(client_key(address), 0)
 
     def _release(self, key: str) -> None:
+        if self._watch is not None:
+            self._watch.closed()
         self.active -= 1
         self._by_client[key] -= 1
         if self._by_client[key] <= 0:

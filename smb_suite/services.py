@@ -31,6 +31,7 @@ from smb_suite.directory.core import Directory
 from smb_suite.directory.dkimkeys import DkimKeys
 from smb_suite.directory.tenants import Tenants
 from smb_suite.dns import Resolver
+from smb_suite.metrics import Metrics
 from smb_suite.queue.spool import QueueStore
 from smb_suite.quota import Quota
 from smb_suite.sites import publish
@@ -70,6 +71,7 @@ class Services:
     api_tokens: ApiTokens
     idempotency: IdempotencyKeys
     clock: Callable[[], float] = time.time
+    metrics: Metrics = field(default_factory=Metrics)
     listening: dict[str, int] = field(default_factory=dict)  # service -> bound port, filled in by the daemon
     draining: bool = False  # set by the daemon on SIGTERM: /healthz turns the balancer away (web/health.py)
 
@@ -98,7 +100,8 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
     runner = StoreRunner(engine)
     queue = QueueStore(engine, config.queue_dir, clock, runner.io)
     dkim = DkimKeys(engine, clock)
-    delivery = Delivery(directory, store, queue, runner, dkim, config, clock)
+    metrics = Metrics()
+    delivery = Delivery(directory, store, queue, runner, dkim, config, clock, metrics)
     notices = OwnerNotices(delivery, directory, quota, config, clock)
     quota.listeners.append(notices.storage_warning)  # the owners hear of a warning level crossed, by mail
     services = Services(
@@ -127,6 +130,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         dkim=dkim,
         resolver=Resolver([parse_nameserver(server) for server in config.dns.nameservers], config.dns.timeout),
         clock=clock,
+        metrics=metrics,
     )
     return services
 

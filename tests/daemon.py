@@ -23,6 +23,7 @@ from smb_suite.storage import db
 from tests.polling import wait_for
 
 SERVICES = ("smtp", "submission", "submissions", "imap", "imaps", "http", "https")
+LISTENERS = (*SERVICES, "metrics")  # metrics (the operator's) only where a test asks for it in `services`
 LISTENING = re.compile(r"listening service=(\w+) address=([\d.]+):(\d+)")
 READY = "smb-suite is running"
 START_DEADLINE = 60.0
@@ -67,7 +68,7 @@ def write_config(
     (the suite runs many daemons side by side on a few cores; tests/integration/test_workers.py runs several)."""
     fixed = ports or {}
     listen = "\n".join(
-        f'{name} = "{host}:{fixed.get(name, 0)}"' if name in services else f'{name} = ""' for name in SERVICES
+        f'{name} = "{host}:{fixed.get(name, 0)}"' if name in services else f'{name} = ""' for name in LISTENERS
     )
     listen += "\n" + listen_extra
     if "[outbound]" not in extra:

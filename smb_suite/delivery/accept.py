@@ -23,6 +23,7 @@ from smb_suite.directory.model import Resolution, User, Vacation
 from smb_suite.errors import RelayDenied, SmbSuiteError
 from smb_suite.mail import autoreply, message
 from smb_suite.mail.address import parse_address
+from smb_suite.metrics import Metrics
 from smb_suite.queue.spool import QueueStore
 from smb_suite.storage.runner import GroupCommit, StoreRunner
 from smb_suite.storage.store import MailStore
@@ -73,7 +74,9 @@ class Delivery:
         dkim: DkimKeys,
         config: Config,
         clock: Callable[[], float],
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics()
         self._directory = directory
         self._store = store
         self._queue = queue
@@ -108,6 +111,7 @@ class Delivery:
                 await self._vacation_replies(sender, answering, stored.vacations, data)
             except (SmbSuiteError, OSError) as error:  # the mail is safe; a missed autoreply is only logged
                 log.event(logger, "vacation.failed", sender=sender, reason=str(error) or error.__class__.__name__)
+        self._metrics.delivered.labels("local").inc(len(item.mailboxes))
         return Accepted(len(item.mailboxes), stored.queue_id)
 
     def accept_now(self, mailboxes: Sequence[User], data: bytes, enforce: bool = True) -> Accepted:
@@ -118,6 +122,7 @@ class Delivery:
         stored = self._store_one(item)
         if isinstance(stored, SmbSuiteError):
             raise stored
+        self._metrics.delivered.labels("local").inc(len(item.mailboxes))
         return Accepted(len(item.mailboxes), stored.queue_id)
 
     def _store_batch(self, items: Sequence[_Item]) -> list[_Stored | SmbSuiteError]:

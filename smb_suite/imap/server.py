@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import socket
 import ssl
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from OpenSSL import crypto
+from OpenSSL import SSL, crypto
 from twisted.internet.protocol import Factory, ServerFactory
 from twisted.internet.ssl import CertificateOptions, TLSVersion
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
-from smb_suite import limits, proxyproto
+from smb_suite import limits, proxyproto, tls
 from smb_suite.config import Config
 from smb_suite.imap.proxied import ProxiedFactory
 from smb_suite.imap.session import IMAPSession
@@ -42,7 +43,9 @@ class IMAPFactory(ServerFactory[IMAPSession]):
         self.implicit_tls = implicit_tls
         self.sessions: set[IMAPSession] = set()
         settings = services.config.imap
-        self.limits = limits.ConnectionLimits(settings.max_connections, settings.max_connections_per_ip)
+        self.limits = limits.ConnectionLimits(
+            settings.max_connections, settings.max_connections_per_ip, services.metrics.watch("imap")
+        )
 
     def buildProtocol(self, addr: object) -> IMAPSession:
         protocol = IMAPSession(self.services, self.starttls, self.sessions, self.limits, self.implicit_tls)
@@ -50,19 +53,59 @@ class IMAPFactory(ServerFactory[IMAPSession]):
         return protocol
 
 
-def _tls_options(config: Config, context: ssl.SSLContext) -> CertificateOptions:
-    """twisted needs pyOpenSSL: the daemon's certificate chain and key, and at least its minimum TLS version."""
-    chain = x509.load_pem_x509_certificates(config.certificate_path.read_bytes())
-    tls13 = context.minimum_version == ssl.TLSVersion.TLSv1_3
-    return CertificateOptions(
-        privateKey=crypto.load_privatekey(crypto.FILETYPE_PEM, config.key_path.read_bytes()),
-        certificate=crypto.X509.from_cryptography(chain[0]),
-        extraCertChain=[crypto.X509.from_cryptography(extra) for extra in chain[1:]],
-        raiseMinimumTo=TLSVersion.TLSv1_3 if tls13 else TLSVersion.TLSv1_2,
-    )
+def _options(certificate: Path, key: Path, minimum: TLSVersion) -> dict[str, Any]:
+    """twisted needs pyOpenSSL: a certificate chain and its key (one bundle file may hold both)."""
+    chain = x509.load_pem_x509_certificates(certificate.read_bytes())
+    return {
+        "privateKey": crypto.load_privatekey(crypto.FILETYPE_PEM, key.read_bytes()),
+        "certificate": crypto.X509.from_cryptography(chain[0]),
+        "extraCertChain": [crypto.X509.from_cryptography(extra) for extra in chain[1:]],
+        "raiseMinimumTo": minimum,
+    }
 
 
-def adopt(services: Services, sock: socket.socket, context: ssl.SSLContext, implicit_tls: bool) -> Any:
+class SniOptions(CertificateOptions):
+    """The daemon's certificate, and per name (RFC 6066 3) the one tls.CertificateFinder gives, built again when
+    its file changes: a renewed certificate is served from the next handshake on, without a restart."""
+
+    def __init__(self, finder: tls.CertificateFinder, minimum: TLSVersion, **options: Any) -> None:
+        super().__init__(**options)
+        self._finder = finder
+        self._sni_set = False
+        self._contexts: tls.ContextCache[SSL.Context] = tls.ContextCache(
+            lambda certificate, key: CertificateOptions(**_options(certificate, key, minimum)).getContext()
+        )
+
+    def getContext(self) -> SSL.Context:  # noqa: N802 - twisted's name
+        """twisted keeps one context per options object; the callback is set before its first connection
+        (pyOpenSSL refuses changes to a context once used)."""
+        context: SSL.Context = super().getContext()
+        if not self._sni_set:
+            context.set_tlsext_servername_callback(self._choose)
+            self._sni_set = True
+        return context
+
+    def _choose(self, connection: SSL.Connection) -> None:
+        name = connection.get_servername()
+        files = self._finder.files_for(name.decode("ascii", "replace") if name else None)
+        chosen = None if files is None else self._contexts.get(files)
+        if chosen is not None:
+            connection.set_context(chosen)
+
+
+def _tls_options(config: Config, context: ssl.SSLContext, finder: tls.CertificateFinder) -> SniOptions:
+    """The daemon's certificate chain and key, and at least its minimum TLS version."""
+    minimum = TLSVersion.TLSv1_3 if context.minimum_version == ssl.TLSVersion.TLSv1_3 else TLSVersion.TLSv1_2
+    return SniOptions(finder, minimum, **_options(config.certificate_path, config.key_path, minimum))
+
+
+def adopt(
+    services: Services,
+    sock: socket.socket,
+    context: ssl.SSLContext,
+    finder: tls.CertificateFinder,
+    implicit_tls: bool,
+) -> Any:
     """Serve IMAP on a socket the daemon (or its supervisor) bound and put to listening; returns its
     IListeningPort (typed Any: mypy cannot call methods of a zope interface without the mypy-zope plugin).
 
@@ -70,7 +113,7 @@ def adopt(services: Services, sock: socket.socket, context: ssl.SSLContext, impl
     from twisted.internet import reactor as installed
 
     reactor: Any = installed
-    options = _tls_options(services.config, context)
+    options = _tls_options(services.config, context, finder)
     factory: Factory[Any] = IMAPFactory(services, None if implicit_tls else options, implicit_tls)
     if implicit_tls:  # what listenSSL does, so that a PROXY header can come first, below TLS
         factory = _tls_wrapped(options, factory)

@@ -14,6 +14,7 @@ import ipaddress
 import itertools
 import logging
 import re
+import time
 import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -99,6 +100,7 @@ class IMAPSession(  # type: ignore[misc]
         self._selected_once = False  # ENABLE is refused after the first SELECT or EXAMINE (RFC 5161 3.1)
         self.names = wire.MUTF7  # folder names on the wire: modified UTF-7, UTF-8 under IMAP4rev2
         self._command: bytes | None = None  # the command in progress, b"UID FETCH" style
+        self._started: float | None = None  # when it was dispatched (perf_counter)
         self._resume_scheduled = False
         self._overlong_tag: bytes | None = None  # discarding the rest of a line that was too long
         self._idle_tag = b""
@@ -317,6 +319,7 @@ class IMAPSession(  # type: ignore[misc]
             name = cmd.decode("ascii", "replace").upper().replace("-", "_")
             known = _COMMAND.fullmatch(cmd) and any(hasattr(self, f"{state}_{name}") for state in _STATES)
             raise IllegalClientResponse("command not valid in this state" if known else "unknown command")
+        self._started = time.perf_counter()  # a known command: its latency is measured (bounded label set)
         if uid is not None:  # UIDs do not shift: say what vanished first, so the answer leaves it out
             self._send_pending_expunges()
         super().dispatchCommand(tag, cmd, rest or b"", uid)
@@ -342,7 +345,9 @@ class IMAPSession(  # type: ignore[misc]
             self._send_pending_expunges()
         self._flush_queued()
         self._hold_resync_point()
-        self._command = None
+        if self._command is not None and self._started is not None:
+            self.services.metrics.observe("imap", self._command.decode("ascii"), time.perf_counter() - self._started)
+        self._command = self._started = None
         super()._respond(state, tag, message)
         if self.paused and not self._resume_scheduled:  # after this turn: login and SELECT set state late
             self._resume_scheduled = True

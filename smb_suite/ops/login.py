@@ -70,6 +70,7 @@ async def login(services: Services, username: str, password: str, client_ip: str
         if attempt.locked_until is not None:
             until = attempt.locked_until
             log.event(logger, "auth.locked", user=account, ip=client_ip, until=until)
+            services.metrics.auth_throttled.inc()
             minutes = max(1, -(-(until - int(services.clock())) // 60))
             text = f"Too many failed logins: logins are refused for now. Try again in {minutes} minutes."
             raise LoginLocked(text, until)
@@ -78,6 +79,7 @@ async def login(services: Services, username: str, password: str, client_ip: str
             try:
                 matched = await asyncio.to_thread(verified_hash, attempt, password)
             except AuthenticationFailed:
+                services.metrics.auth_failures.inc()
                 failure = await services.runner.write(throttle.failed, account, client_ip)
                 log.event(logger, "auth.failed", user=account, ip=client_ip, failures=failure.failures)
                 if failure.address_locked:

@@ -18,6 +18,7 @@ from smb_suite import log
 from smb_suite.config import OutboundConfig
 from smb_suite.errors import SmbSuiteError, TemporaryFailure, Undeliverable
 from smb_suite.mail import dsn
+from smb_suite.metrics import Metrics
 from smb_suite.queue import transport
 from smb_suite.queue.routes import Router
 from smb_suite.queue.spool import Job, Kind, Message, Outcome, QueueStore, Recipient, Status
@@ -45,7 +46,9 @@ class QueueRunner:
         hostname: str,
         clock: Callable[[], float],
         notify: Notify,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics()
         self._spool = spool
         self._router = router
         self._runner = runner
@@ -230,6 +233,9 @@ class QueueRunner:
         if await self._records.submit((job.message.id, outcomes)):
             self._needs_report.add(job.message.id)
         addresses = {r.id: r.address for r in job.recipients}
+        sent = sum(outcome.kind is Kind.SENT for outcome in outcomes)
+        self._metrics.delivered.labels("remote").inc(sent)
+        self._metrics.deferred.inc(sum(outcome.kind is Kind.TEMPORARY for outcome in outcomes))
         for outcome in outcomes:
             log.event(
                 logger,
@@ -300,6 +306,7 @@ class QueueRunner:
             elif failed:
                 log.event(logger, "queue.dsn_suppressed", id=message.queue_id, reason="null sender")
             await self._runner.write(self._spool.settle, message.id, [r.id for r in failed])
+            self._metrics.bounced.inc(len(failed))
         finally:
             self._settling.discard(message.id)
 

@@ -413,6 +413,18 @@ class QueueStore:
             query = query.where(_M.queue_id.in_(list(queue_ids)))
         return [row[0] for row in conn.execute(query)]
 
+    def waiting(self) -> tuple[int, int | None]:
+        """(recipients still to deliver, creation time of the oldest message holding one) for the metrics."""
+        recipients, messages = db.queue_recipients, db.queue_messages
+        query = (
+            sa.select(sa.func.count(), sa.func.min(messages.c.created_at))
+            .select_from(recipients.join(messages, messages.c.id == recipients.c.message_id))
+            .where(recipients.c.status == Status.QUEUED.value)
+        )
+        with self._engine.connect() as conn:
+            count, oldest = conn.execute(query).one()
+        return int(count), None if oldest is None else int(oldest)
+
     def retry(self, queue_ids: Sequence[str] = ()) -> int:
         """Make waiting recipients due now (all messages when no id is given); return how many."""
         with self._engine.begin() as conn:

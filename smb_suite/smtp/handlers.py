@@ -69,6 +69,8 @@ def null_sender_as_empty(mail_from: str | None) -> str:
 class InboundHandler:
     """The MX: accepts mail for hosted addresses and aliases only (no relay); checks SPF, DKIM and DMARC."""
 
+    listener = "mx"  # the label of its messages in the metrics
+
     relays = False  # submission: mail for other domains goes to the outbound queue
 
     def __init__(self, services: Services) -> None:
@@ -178,6 +180,7 @@ class InboundHandler:
             size=len(data),
             folder=folder,
         )
+        self.services.metrics.received.labels(self.listener).inc()
         if accepted.queue_id:
             return f"{replies.OK_QUEUED} as {accepted.queue_id}"
         return f"{replies.OK_DELIVERED} as {trace_id}"
@@ -189,6 +192,8 @@ class SubmissionHandler(InboundHandler):
     Hosted recipients are delivered at once; remote ones go to the outbound queue. No copy goes to Sent:
     that is the mail client's job (it APPENDs its own copy).
     """
+
+    listener = "submission"
 
     relays = True
 

@@ -7,6 +7,7 @@ authenticator, which would block the whole daemon: aiosmtpd calls it on the even
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
 import ssl
@@ -41,6 +42,17 @@ class SmbEnvelope(Envelope):
         self.remote: list[str] = []
 
 
+def _timed(services: Services, name: str, method: Any) -> Any:
+    """The command's latency goes to the metrics; wraps keeps what HELP reads of the method (its syntax)."""
+
+    @functools.wraps(method)
+    async def timed(arg: str) -> None:
+        with services.metrics.timed("smtp", name):
+            await method(arg)
+
+    return timed
+
+
 class SmbSMTP(SMTP):
     def __init__(
         self,
@@ -58,6 +70,7 @@ class SmbSMTP(SMTP):
         self._greeting = False
         sessions.add(self)
         super().__init__(handler, timeout=services.config.smtp.command_timeout, **kwargs)
+        self._smtp_methods = {name: _timed(services, name, method) for name, method in self._smtp_methods.items()}
 
     async def push(self, status: Any) -> None:
         """Every reply leaves with an enhanced status code (we advertise ENHANCEDSTATUSCODES, RFC 2034)."""
@@ -278,7 +291,7 @@ async def start(
     gate = limits.gate(
         mode.value,
         factory,
-        limits.ConnectionLimits(settings.max_sessions, settings.max_sessions_per_ip),
+        limits.ConnectionLimits(settings.max_sessions, settings.max_sessions_per_ip, services.metrics.watch("smtp")),
         replies.TOO_MANY_CONNECTIONS.encode() + b"\r\n",
         context if mode is Mode.SUBMISSIONS else None,
         services.config.tls.handshake_timeout,

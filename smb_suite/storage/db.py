@@ -405,6 +405,29 @@ api_idempotency = sa.Table(
     sa.UniqueConstraint("token_id", "key"),
 )
 
+# Automatic certificates (certs/records.py): one row per subject ("host", "domain-<id>", the folder of its
+# files under data_dir/tls/acme/) with the names it covers, its expiry and the failures of its renewal.
+certificates = sa.Table(
+    "certificates",
+    metadata,
+    sa.Column("subject", sa.String(40), primary_key=True),
+    sa.Column("names", sa.String(2000), nullable=False),  # space-separated
+    sa.Column("not_after", sa.BigInteger, nullable=True),
+    sa.Column("issued_at", sa.BigInteger, nullable=True),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.String(1000), nullable=False, server_default=""),
+    sa.Column("next_attempt", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+# ACME HTTP-01 answers (RFC 8555 8.3) while an order waits: any worker or node serving port 80 can answer them.
+acme_challenges = sa.Table(
+    "acme_challenges",
+    metadata,
+    sa.Column("token", sa.String(200), primary_key=True),
+    sa.Column("key_authorization", sa.String(400), nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

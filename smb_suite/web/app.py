@@ -23,8 +23,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from smb_suite.directory.core import Directory
 from smb_suite.directory.model import OPERATOR, Domain
 from smb_suite.errors import NotFound
+from smb_suite.metrics import HTTP_METHODS
 from smb_suite.services import Services
-from smb_suite.web import errors, health
+from smb_suite.web import acme, errors, health
 from smb_suite.web.account import AccountViews
 from smb_suite.web.admin import AdminViews
 from smb_suite.web.api.app import Api
@@ -166,8 +167,19 @@ class WebApp:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._dispatch(scope, receive, send)
+            return
+        method = scope["method"] if scope["method"] in HTTP_METHODS else "OTHER"  # bounded label values
+        with self._services.metrics.timed("http", method):
+            await self._dispatch(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == health.HEALTH_PATH:  # on every Host, before any site
             await health.answer(self._services, scope, receive, send)
+            return
+        if scope["type"] == "http" and scope["path"].startswith(acme.CHALLENGE_PREFIX):  # likewise
+            await acme.answer(self._services, scope, receive, send)
             return
         host = host_of(scope) if scope["type"] == "http" else ""
         if host in self.hosts:  # the admin host: HTTPS only when it is served, HSTS on its real name

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from smb_suite.directory.model import Domain, Principal, Role, Tenant, User
 from smb_suite.errors import InvalidInput
-from smb_suite.ops import accounts, dns_records, domains, users, verification
+from smb_suite.ops import accounts, certificates, dns_records, domains, users, verification
 from smb_suite.services import Services
 from smb_suite.web.admin import FORM_BYTES, Views, text_field
 from smb_suite.web.pages import SECURITY_HEADERS
@@ -37,6 +37,11 @@ STATUSES = {
     "missing": "Missing",
     "wrong": "Wrong",
     "unknown": "Could not check",
+}
+CERTIFICATE_STATUSES = {
+    "valid": "Obtained automatically; renewed 30 days before it expires.",
+    "pending": "Being requested: it is used within minutes once these names point at this server.",
+    "failing": "Could not be obtained. These names must point at this server (their DNS A or AAAA records).",
 }
 
 
@@ -108,6 +113,8 @@ class BusinessViews(Views):
             purposes=PURPOSES,
             statuses=STATUSES,
             verification_record=verification.record_value(domain),
+            certificate=await self.read(certificates.domain_certificate, visitor.actor, domain.name),
+            certificate_statuses=CERTIFICATE_STATUSES,
         )
 
     async def zone(self, request: Request) -> Response:

@@ -134,7 +134,9 @@ class HttpTimeouts:
 class HttpProtocols:
     """The `http=` protocol class uvicorn calls for each connection of one listener (http or https)."""
 
-    def __init__(self, name: str, config: Config, tls: ssl.SSLContext | None) -> None:
+    def __init__(
+        self, name: str, config: Config, tls: ssl.SSLContext | None, watch: limits.SessionWatch | None = None
+    ) -> None:
         settings = config.http
         self.timeouts = HttpTimeouts(
             float(settings.header_timeout), float(settings.body_timeout), float(settings.send_timeout)
@@ -143,7 +145,7 @@ class HttpProtocols:
         self._gate = limits.gate(
             name,
             self._protocol,
-            limits.ConnectionLimits(settings.max_connections, settings.max_connections_per_ip),
+            limits.ConnectionLimits(settings.max_connections, settings.max_connections_per_ip, watch),
             REFUSAL,
             tls,
             config.tls.handshake_timeout,

@@ -194,7 +194,8 @@ def test_only_valid_host_names_choose_a_certificate(tmp_path: Path) -> None:
     sites = tmp_path / "tls" / "sites"
     tls.ensure_self_signed(tmp_path / "tls" / "cert.pem", tmp_path / "tls" / "key.pem", "mail.example.test")
     tls.ensure_self_signed(sites / "shop.example" / "cert.pem", sites / "shop.example" / "key.pem", "shop.example")
-    contexts = tls.SniContexts(tmp_path / "tls" / "cert.pem", tmp_path / "tls" / "key.pem", sites)
+    finder = tls.CertificateFinder(sites)
+    contexts = tls.SniContexts(tmp_path / "tls" / "cert.pem", tmp_path / "tls" / "key.pem", finder)
     assert contexts.context_for("SHOP.example.") is not None
     assert contexts.context_for("www.shop.example") is contexts.context_for("shop.example")
     for name in ["..", "../..", "shop.example/..", "shop.example\\x", "shop.example\x00", "", ".", "x/../shop.example"]:

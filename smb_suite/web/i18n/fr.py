@@ -171,6 +171,20 @@ MESSAGES: dict[str, str] = {
     "Status": "État",
     "found": "trouvé",
     "Zone file": "Fichier de zone",
+    "Certificate (HTTPS, IMAP, SMTP)": "Certificat (HTTPS, IMAP, SMTP)",
+    "Obtained automatically; renewed 30 days before it expires.": (
+        "Obtenu automatiquement ; renouvelé 30 jours avant son expiration."
+    ),
+    "Being requested: it is used within minutes once these names point at this server.": (
+        "En cours de demande : il est utilisé quelques minutes après que ces noms pointent vers ce serveur."
+    ),
+    "Could not be obtained. These names must point at this server (their DNS A or AAAA records).": (
+        "Impossible de l'obtenir. Ces noms doivent pointer vers ce serveur (leurs enregistrements DNS A ou AAAA)."
+    ),
+    "Names:": "Noms :",
+    "Valid until {date}": "Valide jusqu'au {date}",
+    "Attempt {count} failed: {error}": "La tentative {count} a échoué : {error}",
+    "Next try: {date}": "Prochain essai : {date}",
     "Present": "Présent",
     "Missing": "Absent",
     "Wrong": "Incorrect",

@@ -1,0 +1,116 @@
+"""Prometheus metrics (prometheus-client): the counters, gauges and histograms the daemon updates as it works.
+
+One `Metrics` per process, in its own registry (nothing registered at import), reached through the services
+container. Values that live in the database (queue depth and age, storage per tier) are not kept here: the
+metrics listener computes them at each scrape (ops/metrics.py), so every worker and node reports the same.
+Gauges of live sessions use multiprocess mode "livesum", counters and histograms need nothing more: with
+worker processes, prometheus-client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR set before it is imported)
+sums them across workers. The README lists every metric.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+
+PREFIX = "smb_"
+# Command latencies: from a fast NOOP (sub-millisecond) to a large message or mailbox (seconds).
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = registry = CollectorRegistry(auto_describe=True)
+        ProcessCollector(registry=registry)  # process_cpu_seconds_total, process_resident_memory_bytes...
+        self.received = Counter(
+            f"{PREFIX}messages_received",
+            "Messages accepted over SMTP (250 after DATA)",
+            ["listener"],
+            registry=registry,
+        )
+        self.delivered = Counter(
+            f"{PREFIX}messages_delivered",
+            "Message copies delivered: into a local mailbox (local) or accepted by the next server (remote)",
+            ["destination"],
+            registry=registry,
+        )
+        self.deferred = Counter(
+            f"{PREFIX}messages_deferred",
+            "Remote delivery attempts that failed temporarily (retried)",
+            registry=registry,
+        )
+        self.bounced = Counter(
+            f"{PREFIX}messages_bounced",
+            "Recipients given up on (permanent failure or too long in the queue)",
+            registry=registry,
+        )
+        self.sessions = Gauge(
+            f"{PREFIX}sessions", "Open sessions", ["protocol"], registry=registry, multiprocess_mode="livesum"
+        )
+        self.sessions_opened = Counter(f"{PREFIX}sessions_opened", "Sessions opened", ["protocol"], registry=registry)
+        self.sessions_refused = Counter(
+            f"{PREFIX}sessions_refused", "Connections refused over a connection cap", ["protocol"], registry=registry
+        )
+        self.auth_failures = Counter(
+            f"{PREFIX}auth_failures",
+            "Failed logins (SMTP AUTH, IMAP, web): wrong user name or password",
+            registry=registry,
+        )
+        self.auth_throttled = Counter(
+            f"{PREFIX}auth_throttled",
+            "Logins refused because the account or the client address is locked",
+            registry=registry,
+        )
+        self.command_seconds = Histogram(
+            f"{PREFIX}command_seconds",
+            "Time from a command (SMTP, IMAP) or request (HTTP) to its reply",
+            ["protocol", "command"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.worker_restarts = Counter(
+            f"{PREFIX}worker_restarts", "Worker processes restarted after they died", registry=registry
+        )
+        self.certificate_failures = Counter(
+            f"{PREFIX}certificate_failures",
+            "Failed attempts to obtain or renew a certificate (ACME)",
+            registry=registry,
+        )
+
+    def watch(self, protocol: str) -> SessionWatch:
+        """What a listener's connection limits tell of its sessions (limits.ConnectionLimits)."""
+        return SessionWatch(self, protocol)
+
+    def observe(self, protocol: str, command: str, seconds: float) -> None:
+        self.command_seconds.labels(protocol, command).observe(seconds)
+
+    @contextmanager
+    def timed(self, protocol: str, command: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.observe(protocol, command, time.perf_counter() - started)
+
+
+class SessionWatch:
+    """Sessions of one protocol: opened, open now, refused over a cap."""
+
+    def __init__(self, metrics: Metrics, protocol: str) -> None:
+        self._open = metrics.sessions.labels(protocol)
+        self._opened = metrics.sessions_opened.labels(protocol)
+        self._refused = metrics.sessions_refused.labels(protocol)
+
+    def opened(self) -> None:
+        self._opened.inc()
+        self._open.inc()
+
+    def closed(self) -> None:
+        self._open.dec()
+
+    def refused(self) -> None:
+        self._refused.inc()

@@ -1,0 +1,91 @@
+"""The operator's Prometheus metrics on `[listen] metrics`: after mail arrives, mail waits for another domain and
+a login fails, a scrape (curl and httpx) shows them; the public HTTP port never serves them."""
+
+from __future__ import annotations
+
+import imaplib
+import subprocess
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.daemon import LISTENERS, USER, Daemon
+from tests.mailtest import insecure_context, message, send_inbound, submit
+from tests.polling import wait_for
+
+pytestmark = pytest.mark.daemon(services=LISTENERS)
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(server: Daemon) -> Samples:
+    response = httpx.get(f"http://127.0.0.1:{server.ports['metrics']}/metrics", timeout=30)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def test_mail_received_and_delivered_is_counted(server: Daemon) -> None:
+    before = scrape(server)
+    send_inbound(server, "someone@remote.example", [USER], message("counted", USER, "someone@remote.example"))
+    after = scrape(server)
+    assert value(after, "smb_messages_received_total", listener="mx") == (
+        value(before, "smb_messages_received_total", listener="mx") + 1
+    )
+    assert value(after, "smb_messages_delivered_total", destination="local") >= 1
+    assert value(after, "smb_command_seconds_count", protocol="smtp", command="DATA") >= 1
+    assert value(after, "smb_sessions_opened_total", protocol="smtp") >= 1
+    assert value(after, "smb_quota_used_bytes", tier="starter") > 0
+    assert value(after, "smb_businesses", tier="starter") >= 1
+
+
+def test_mail_for_another_domain_shows_in_the_queue_and_its_deferrals(server: Daemon) -> None:
+    submit(server, ["someone@remote.example"], message("waiting", "someone@remote.example"))
+    # the test daemons' smarthost is a closed port: the attempt fails temporarily and the mail waits
+
+    def deferred() -> Samples | None:
+        samples = scrape(server)
+        return samples if value(samples, "smb_messages_deferred_total") else None
+
+    samples = wait_for("a deferral", deferred)
+    assert value(samples, "smb_queue_depth") >= 1
+    assert value(samples, "smb_queue_oldest_age_seconds") >= 0
+    assert value(samples, "smb_messages_received_total", listener="submission") >= 1
+
+
+def test_a_failed_login_is_counted(server: Daemon) -> None:
+    before = value(scrape(server), "smb_auth_failures_total")
+    with (
+        imaplib.IMAP4_SSL("127.0.0.1", server.ports["imaps"], ssl_context=insecure_context()) as client,
+        pytest.raises(imaplib.IMAP4.error),
+    ):
+        client.login(USER, "wrong password")
+    samples = scrape(server)
+    assert value(samples, "smb_auth_failures_total") == before + 1
+    assert value(samples, "smb_command_seconds_count", protocol="imap", command="LOGIN") >= 1
+    assert value(samples, "smb_sessions_opened_total", protocol="imap") >= 1
+
+
+def test_curl_scrapes_the_metrics_listener_and_the_public_port_does_not_serve_them(server: Daemon) -> None:
+    result = subprocess.run(
+        ["curl", "-sS", f"http://127.0.0.1:{server.ports['metrics']}/metrics"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert "# TYPE smb_messages_received_total counter" in result.stdout
+    assert "smb_worker_restarts_total" in result.stdout and "process_resident_memory_bytes" in result.stdout
+    public = httpx.get(f"http://127.0.0.1:{server.ports['http']}/metrics", headers={"Host": "example.test"})
+    assert "smb_" not in public.text
+    assert value(scrape(server), "smb_command_seconds_count", protocol="http", command="GET") >= 1
+    other = httpx.get(f"http://127.0.0.1:{server.ports['metrics']}/", timeout=30)
+    assert other.status_code == 404
