@@ -183,15 +183,15 @@ async def read_header(transport: asyncio.Transport, timeout: float) -> ProxyHead
     if handle is None:
         raise InvalidProxyHeader("no socket to read a PROXY header from")
     loop = asyncio.get_running_loop()
-    with socket.socket(fileno=os.dup(handle.fileno())) as sock:  # the transport keeps its own descriptor
-        sock.setblocking(False)
-        try:
+    try:
+        with socket.socket(fileno=os.dup(handle.fileno())) as sock:  # the transport keeps its own descriptor
+            sock.setblocking(False)
             async with asyncio.timeout(timeout):
                 return await _read_from(loop, sock)
-        except TimeoutError:
-            raise InvalidProxyHeader("no complete PROXY header in time") from None
-        except OSError as error:
-            raise InvalidProxyHeader(f"connection failed before its PROXY header: {error.strerror}") from None
+    except TimeoutError:
+        raise InvalidProxyHeader("no complete PROXY header in time") from None
+    except OSError as error:  # a reset, or no descriptor left for the duplicate
+        raise InvalidProxyHeader(f"connection failed before its PROXY header: {error.strerror}") from None
 
 
 async def _read_from(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> ProxyHeader:

@@ -8,6 +8,7 @@ header at the MX, login throttling and logs, the admin UI's audit log: all name 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import imaplib
 import smtplib
@@ -20,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from smb_suite import proxyproto
 from tests import haproxy
 from tests.adminweb import csrf_token, sign_in
 from tests.daemon import OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, Daemons
@@ -163,7 +165,7 @@ def test_connection_caps_count_each_real_client_not_the_balancer(balancer: hapro
             held.enter_context(smtplib.SMTP(BALANCER, balancer.ports["smtp"], timeout=30, source_address=(CROWD, 0)))
             held.enter_context(connect_from(CROWD, balancer.ports["imap"])).recv(4096)
         with pytest.raises(smtplib.SMTPConnectError, match="Too many connections"):
-            smtplib.SMTP(BALANCER, balancer.ports["smtp"], timeout=30, source_address=(CROWD, 0))
+            smtplib.SMTP(BALANCER, balancer.ports["smtp"], timeout=30, source_address=(CROWD, 0)).close()
         assert answer_until_closed(connect_from(CROWD, balancer.ports["imap"]), b"").startswith(b"* BYE [UNAVAILABLE]")
         with smtplib.SMTP(BALANCER, balancer.ports["smtp"], timeout=30, source_address=(BYSTANDER, 0)) as other:
             assert other.noop()[0] == 250
@@ -209,3 +211,51 @@ def test_the_sample_haproxy_configuration_is_valid() -> None:
         [haproxy.binary(), "-c", "-f", str(sample)], capture_output=True, text=True, timeout=60, check=False
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+class Paused(asyncio.Protocol):
+    """A protocol that reads nothing until told, as the gate holds a balancer's connection."""
+
+    def __init__(self, expected: int) -> None:
+        self.received = b""
+        self.expected = expected
+        self.complete = asyncio.Event()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        transport.pause_reading()
+
+    def data_received(self, data: bytes) -> None:
+        self.received += data
+        if len(self.received) >= self.expected:
+            self.complete.set()
+
+
+@pytest.mark.parametrize("pieces", [1, 3, 40])
+def test_only_the_header_is_taken_from_the_socket_even_when_it_arrives_in_pieces(pieces: int) -> None:
+    header = b"PROXY TCP6 2001:db8::5 2001:db8::1 40000 443\r\n"
+    after = b"\x16\x03\x01 the client's first bytes (a TLS ClientHello)"
+
+    async def scenario() -> tuple[proxyproto.ProxyHeader, bytes]:
+        ours, theirs = socket.socketpair()
+        with theirs:
+            protocol = Paused(len(after))
+            transport, _ = await asyncio.get_running_loop().connect_accepted_socket(lambda: protocol, ours)
+            size = -(-len(header) // pieces)
+
+            async def send() -> None:
+                for start in range(0, len(header), size):
+                    theirs.sendall(header[start : start + size])
+                    await asyncio.sleep(0)  # let the reader see this piece alone
+                theirs.sendall(after)
+
+            sender = asyncio.create_task(send())
+            parsed = await proxyproto.read_header(transport, 10)
+            await sender
+            transport.resume_reading()
+            await asyncio.wait_for(protocol.complete.wait(), 10)
+            transport.close()
+            return parsed, protocol.received
+
+    parsed, rest = asyncio.run(scenario())
+    assert parsed.source == ("2001:db8::5", 40000) and rest == after
