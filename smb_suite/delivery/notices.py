@@ -1,4 +1,5 @@
-"""The postmaster's notices to a business's owners: storage nearly full, an account locked.
+"""The postmaster's notices: to a business's owners (storage nearly full, an account locked), and to its partner
+and the operator (an owner changed its subscription).
 
 They go through `Delivery.accept_now` outside the quota (a full mailbox must still hear that it is full), with
 the null envelope sender. `storage_warning` is subscribed to the quota's warning levels at composition
@@ -7,6 +8,7 @@ the null envelope sender. `storage_warning` is subscribed to the quota's warning
 
 from __future__ import annotations
 
+import datetime
 import email.message
 import email.policy
 import email.utils
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from smb_suite.config import Config
 from smb_suite.delivery.accept import Delivery
 from smb_suite.directory.core import Directory
-from smb_suite.directory.model import User
+from smb_suite.directory.model import Role, User
 from smb_suite.quota import Quota, format_bytes
 
 
@@ -81,3 +83,22 @@ class OwnerNotices:
             "When it is full, new mail waits at the senders' servers until there is room again.\r\n"
         )
         self.mail_owners(owners, f"Storage {level} % full", body)
+
+    def subscription_changed(self, tenant_id: int, who: str, day: datetime.date, before: str, after: str) -> None:
+        """Tell the business's partner (its partner users, else its owners) and the operator's users that an
+        owner changed the business's subscription itself."""
+        partner_id = self._directory.partner_of(tenant_id)
+        told: list[User] = []
+        if partner_id is not None:
+            told += self._directory.with_role(Role.PARTNER, partner_id) or self._directory.owners(partner_id)
+        told += [user for user in self._directory.with_role(Role.OPERATOR) if user not in told]
+        if not told:
+            return
+        business = self._quota.current(tenant_id).tenant
+        body = (
+            f"{who} changed the subscription of {business} from {day.isoformat()}.\r\n\r\n"
+            f"Before: {before or 'nothing'}\r\nNow: {after}\r\n\r\n"
+            "It is recorded as a subscription change and billed from that day "
+            "(smb-suite billing subscription show).\r\n"
+        )
+        self.mail_owners(told, f"{business} changed its subscription", body)

@@ -44,6 +44,14 @@ class Users(Domains):
         with self._engine.connect() as conn:
             return [self._user(row) for row in conn.execute(query)]
 
+    def with_role(self, role: Role, tenant_id: int | None = None) -> list[User]:
+        """The users of this role (of one business when tenant_id is given): whom notices about it go to."""
+        query = self._user_query().where(db.users.c.role == role.value)
+        if tenant_id is not None:
+            query = query.where(db.domains.c.tenant_id == tenant_id)
+        with self._engine.connect() as conn:
+            return [self._user(row) for row in conn.execute(query.order_by(db.users.c.id))]
+
     # -- users --------------------------------------------------------------------------------------------
 
     def _user_query(self) -> sa.Select[Any]:

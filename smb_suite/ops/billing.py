@@ -55,11 +55,15 @@ def set_subscription(
 ) -> Contract:
     """Record a change from `day` (default today); the first one starts the contract, sold by `partner` (default:
     the partner the business belongs to). Adding or removing a storage extension moves the business to the
-    extension's tier or back (refused, changing nothing, when its usage does not fit). The operator, or the
-    business's partner (from today, as the business's partner: only the operator dates a change or names who
-    sold it)."""
+    extension's tier or back (refused, changing nothing, when its usage does not fit). The operator, the
+    business's partner, or its owner (modules and extensions only: ops/selfservice.py); only the operator dates
+    a change or names who sold it. The partner and the operator hear of an owner's change by mail."""
     found = services.tenants.get(actor, tenant)
-    services.tenants.require_steward(actor, found)
+    owner = actor.role is Role.OWNER and actor.tenant_id == found.id
+    if owner and edit.plan:
+        raise PermissionDenied("your partner or the operator changes the plan")
+    if not owner:
+        services.tenants.require_steward(actor, found)
     if actor.role is not Role.OPERATOR and (partner is not None or day not in (None, services.subscriptions.today())):
         raise PermissionDenied("only the operator dates a subscription change or names who sold it")
     contract = services.subscriptions.contract(found.id)
@@ -76,6 +80,8 @@ def set_subscription(
         services.quota.change_tier(found.id, tier)
     services.subscriptions.record(found.id, when, after, actor.name, partner_id)
     services.audit.record(actor, "subscription.set", f"{found.name} from {when}: {describe(after)}", found.id)
+    if owner:
+        services.notices.subscription_changed(found.id, actor.name, when, describe(before), describe(after))
     return show_subscription(services, actor, tenant)
 
 

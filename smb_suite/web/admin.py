@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 from smb_suite import log
 from smb_suite.directory.model import Principal, Role, User
 from smb_suite.errors import AuthenticationFailed, LoginLocked
-from smb_suite.ops import accounts, tenants, users
+from smb_suite.ops import accounts, selfservice, tenants, users
 from smb_suite.ops.login import login
 from smb_suite.ops.tiers import COLLABORATION, has_module
 from smb_suite.services import Services
@@ -104,6 +104,7 @@ class Views:
         "domain-not-verified": "The verification record was not found yet. DNS changes take a while: try again later.",
         "app-password-revoked": "The app password is revoked.",
         "tier": "The tier is changed.",
+        "subscription": "The subscription is changed. Your provider is told.",
         "suspended": "The business is suspended.",
         "resumed": "The business is active again.",
         "tenant-created": "The business is created.",
@@ -198,8 +199,16 @@ class AdminViews(Views):
             overview = await self.read(accounts.business, visitor.actor, visitor.user.tenant_id)
             tenant = await self.read(_tenant_name, visitor.user.tenant_id)
             contact = self.services.config.signup.upgrade_contact
+            offer = await self.read(selfservice.offer, visitor.actor, visitor.user.tenant_id)
             return self.render(
-                request, "business.html", visitor, business=overview, tenant=tenant, upgrade_contact=contact, partner=""
+                request,
+                "business.html",
+                visitor,
+                business=overview,
+                tenant=tenant,
+                upgrade_contact=contact,
+                partner="",
+                offer=offer,
             )
         mailbox = await self.read(accounts.mailbox_row, visitor.actor, str(visitor.user.address))
         return self.render(request, "account.html", visitor, **await account_context(self, visitor, mailbox))

@@ -31,6 +31,7 @@ from smb_suite.web.admin import AdminViews
 from smb_suite.web.api.app import Api
 from smb_suite.web.api.document import PREFIX as API_PREFIX
 from smb_suite.web.autoconfig import AutoconfigViews
+from smb_suite.web.billing_pages import BillingViews
 from smb_suite.web.business import BusinessViews
 from smb_suite.web.contact import CONTACT_PATH, SITE_SCOPE_KEY, ContactViews
 from smb_suite.web.dav import WELL_KNOWN, DavFront, is_dav_path
@@ -145,6 +146,7 @@ class WebApp:
             *AccountViews(services, pages, sessions).routes(),
             *BusinessViews(services, pages, sessions).routes(),
             *OperatorViews(services, pages, sessions).routes(),
+            *BillingViews(services, pages, sessions).routes(),
             *site_admin.routes(),
         ]
         contact = ContactViews(services, pages)

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from smb_suite.directory.model import Domain, Principal, Role, Tenant, User
 from smb_suite.errors import InvalidInput
-from smb_suite.ops import accounts, certificates, dns_records, domains, users, verification
+from smb_suite.ops import accounts, certificates, dns_records, domains, selfservice, users, verification
 from smb_suite.services import Services
 from smb_suite.web.admin import FORM_BYTES, Views, text_field
 from smb_suite.web.pages import SECURITY_HEADERS
@@ -89,6 +89,7 @@ class BusinessViews(Views):
             tenant=tenant.name,
             upgrade_contact=self.services.config.signup.upgrade_contact,
             partner=await self.read(_partner_name, tenant),
+            offer=await self.read(selfservice.offer, visitor.actor, tenant.id),
         )
 
     async def domain(self, request: Request) -> Response:

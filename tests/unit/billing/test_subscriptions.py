@@ -5,58 +5,25 @@ Numbers worked out by hand with the shipped catalogue (suite: 15.00 USD per user
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from smb_suite import config
 from smb_suite.billing.contract import UserKind
 from smb_suite.billing.money import Month
 from smb_suite.directory.model import OPERATOR, Principal, Role
 from smb_suite.errors import InvalidInput, PermissionDenied
-from smb_suite.ops import billing, tenants, users
-from smb_suite.services import Services, initialise, open_services
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def at(self, day: str) -> None:
-        self.now = datetime.datetime.fromisoformat(f"{day}T09:00:00+00:00").timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def services(tmp_path: Path, clock: Clock) -> Iterator[Services]:
-    settings = config.Config(server=config.ServerConfig(data_dir=tmp_path / "data"))
-    initialise(settings)
-    opened = open_services(settings, clock)
-    yield opened
-    opened.close()
-
-
-def _business(services: Services, name: str, partner: str | None = None) -> None:
-    tenants.create_tenant(services, OPERATOR, name, f"{name}.test", f"boss@{name}.test", "pw-1234")
-    if partner is not None:
-        tenants.set_partner(services, OPERATOR, name, partner)
+from smb_suite.ops import billing, users
+from smb_suite.services import Services
+from tests.unit.billing.conftest import Clock, business
 
 
 def test_users_added_made_deskless_and_removed_mid_month_are_billed_by_the_day(
     services: Services, clock: Clock
 ) -> None:
     clock.at("2026-03-01")
-    _business(services, "reseller")
-    _business(services, "bakery", "reseller")
+    business(services, "reseller")
+    business(services, "bakery", "reseller")
     billing.set_subscription(services, OPERATOR, "bakery", billing.Edit(plan="suite"))
     clock.at("2026-03-11")
     users.add_user(services, OPERATOR, "ann@bakery.test", "pw-5678", Role.USER)
@@ -83,7 +50,7 @@ def test_users_added_made_deskless_and_removed_mid_month_are_billed_by_the_day(
 
 def test_history_is_appended_never_rewritten(services: Services, clock: Clock) -> None:
     clock.at("2026-03-10")
-    _business(services, "bakery")
+    business(services, "bakery")
     billing.set_subscription(services, OPERATOR, "bakery", billing.Edit(add_modules=["mail"]))
     with pytest.raises(InvalidInput, match="already changed on 2026-03-10"):
         billing.set_subscription(
@@ -100,7 +67,7 @@ def test_history_is_appended_never_rewritten(services: Services, clock: Clock) -
 def test_only_the_operator_and_the_partner_itself_read_its_statement(services: Services, clock: Clock) -> None:
     clock.at("2026-03-01")
     for name in ("reseller", "rival"):
-        _business(services, name)
+        business(services, name)
     ids = {name: services.tenants.get(OPERATOR, name).id for name in ("reseller", "rival")}
     own = Principal(Role.PARTNER, tenant_id=ids["reseller"], name="p@reseller.test")
     other = Principal(Role.PARTNER, tenant_id=ids["rival"], name="p@rival.test")
