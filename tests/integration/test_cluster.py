@@ -287,4 +287,11 @@ def test_a_node_killed_under_load_loses_no_acknowledged_mail_and_clients_reconne
     stored = set(subjects_in_inbox(NODE3, node3.ports["imap"]))
     lost = [subject for subject in load.acknowledged if subject not in stored]
     assert not lost, f"{len(lost)} of {len(load.acknowledged)} acknowledged messages lost: {lost[:5]}"
+    with haproxy.BoundIMAP(NODE3, node3.ports["imap"], READERS[-1]) as client:
+        client.login(USER, USER_PASSWORD)
+        client.select("INBOX", readonly=True)
+        _, found = client.search(None, "SUBJECT", f'"{load.acknowledged[-1]}"')
+        _, data = client.fetch(found[0].split()[-1].decode(), "(BODY.PEEK[HEADER.FIELDS (RECEIVED)])")
+    received = b"".join(part[1] for part in data if isinstance(part, tuple)).decode()
+    assert any(f"([{sender}])" in received for sender in SENDERS), received  # the client, never the balancer
     print(f"figure cluster_failover: {len(load.acknowledged)} acknowledged, {load.disconnects} sessions cut")
