@@ -36,6 +36,7 @@ from smb_suite.queue.spool import QueueStore
 from smb_suite.quota import Quota
 from smb_suite.sites import publish
 from smb_suite.sites.content import ContentStore
+from smb_suite.sites.library import MediaLibrary
 from smb_suite.sites.store import SiteStore
 from smb_suite.storage import db, legacy
 from smb_suite.storage.runner import StoreRunner
@@ -53,6 +54,7 @@ class Services:
     store: MailStore
     sites: SiteStore
     content: ContentStore
+    media: MediaLibrary
     audit: AuditLog
     tenants: Tenants
     app_passwords: AppPasswords
@@ -87,6 +89,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
     store = MailStore(engine, config.mail_dir, clock, quota)
     sites = SiteStore(engine, config.sites_dir, quota)
     content = ContentStore(engine, clock)
+    media = MediaLibrary(engine, quota, clock)
     app_passwords = AppPasswords(engine, clock)
     subscriptions = Subscriptions(engine, clock)
     # what other parts keep about a user or a domain goes in the directory's transaction that removes it
@@ -95,7 +98,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         clock,
         reservation.rules_of(config),
         user_records=(app_passwords, store, subscriptions),
-        domain_records=(content, sites),
+        domain_records=(content, media, sites),
     )
     runner = StoreRunner(engine)
     queue = QueueStore(engine, config.queue_dir, clock, runner.io)
@@ -112,6 +115,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         store=store,
         sites=sites,
         content=content,
+        media=media,
         audit=AuditLog(engine, clock),
         tenants=Tenants(engine, directory, clock),
         app_passwords=app_passwords,

@@ -32,6 +32,7 @@ from smb_suite.quota import format_bytes
 from smb_suite.services import Services
 from smb_suite.sites import render, themes
 from smb_suite.sites.content import SiteContent, check_text, default_info
+from smb_suite.sites.library import Picture
 from smb_suite.sites.upload import UploadLimits
 
 logger = logging.getLogger("smb_suite.web")
@@ -80,6 +81,7 @@ class Editor:
     live: Live | None
     can_roll_back: bool
     addresses: tuple[str, ...] = ()  # the business's own addresses, offered for the site
+    pictures: tuple[Picture, ...] = ()  # the media library (without their bytes)
 
 
 PUBLISHING = ("site.publish", "site.upload", "site.rollback")
@@ -117,6 +119,7 @@ def editor(services: Services, actor: Principal, name: str) -> Editor:
         live=_live(services, actor, domain),
         can_roll_back=len(kept) > 1,
         addresses=business_addresses(services, actor, domain),
+        pictures=tuple(services.media.pictures(domain)),
     )
 
 
@@ -235,7 +238,7 @@ def preview(services: Services, actor: Principal, name: str, root: str) -> dict[
     domain = site_domain(services, actor, name)
     content = services.content.load(domain, services.config.sites.default_theme)
     theme = themes.get_theme(services.config.themes_dir, content.info.theme)
-    return render.build_site(theme, content, root)
+    return render.build_site(theme, content, root, services.media.pictures(domain, with_data=True))
 
 
 def _explain_quota(services: Services, domain: Domain, error: QuotaExceeded) -> QuotaExceeded:
@@ -264,7 +267,8 @@ def publish_content(services: Services, domain: Domain, answers: FirstSite | Non
     config = services.config
     content = start_site(services, domain, answers)
     theme = themes.get_theme(config.themes_dir, content.info.theme)
-    return services.sites.publish_files(domain, render.build_site(theme, content))
+    pictures = services.media.pictures(domain, with_data=True)
+    return services.sites.publish_files(domain, render.build_site(theme, content, "/", pictures))
 
 
 def publish_site(services: Services, actor: Principal, name: str) -> Path:

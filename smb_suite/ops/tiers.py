@@ -57,13 +57,14 @@ def has_module(services: Services, tenant_id: int, module: str) -> bool:
 
 
 def check_drift(services: Services) -> list[Drift]:
-    """Compare each tenant's counter with its Maildirs, its site versions and its DAV data on disk."""
+    """Compare each tenant's counter with its Maildirs, its site versions and pictures, and its DAV data."""
     on_disk: dict[int, int] = {}
     for user in services.directory.list_users(OPERATOR):
         bytes_ = maildir_bytes(services.store.user_root(user))
         on_disk[user.tenant_id] = on_disk.get(user.tenant_id, 0) + bytes_
     for domain in services.directory.list_domains(OPERATOR):
-        on_disk[domain.tenant_id] = on_disk.get(domain.tenant_id, 0) + services.sites.disk_usage(domain.id)
+        kept = services.sites.disk_usage(domain.id) + services.media.total(domain.id)  # pictures: in the database
+        on_disk[domain.tenant_id] = on_disk.get(domain.tenant_id, 0) + kept
     for usage in services.quota.current_all():
         on_disk[usage.tenant_id] = on_disk.get(usage.tenant_id, 0) + services.dav.disk_usage(usage.tenant_id)
     return [

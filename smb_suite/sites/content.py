@@ -36,6 +36,7 @@ LIMITS = {
     "email": 320,
     "opening_hours": 1000,
     "title": 200,
+    "seo_title": 200,
     "slug": 60,
 }
 MULTILINE = frozenset({"address", "opening_hours", "body"})
@@ -66,6 +67,7 @@ class SiteInfo:
     logo: bytes | None = None
     logo_type: str = ""
     updated_at: int = 0
+    cover_id: int | None = None  # a picture of the media library, at the top of the home page
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,7 @@ class Page:
     position: int = 0
     in_navigation: bool = True
     updated_at: int = 0
+    seo_title: str = ""  # the title search engines show; the page's title when empty
 
     @property
     def is_home(self) -> bool:
@@ -143,6 +146,7 @@ def _page(row: Any) -> Page:
         row.position,
         bool(row.in_navigation),
         int(row.updated_at),
+        row.seo_title,
     )
 
 
@@ -245,7 +249,7 @@ class ContentStore:
             return self._load(conn, domain, default_theme).page(page_id)
 
     def update_page(self, domain: ContentDomain, default_theme: str, page_id: int, **values: Any) -> Page:
-        for name in ("title", "description", "body", "layout"):
+        for name in ("title", "description", "body", "layout", "seo_title"):
             if name in values:
                 values[name] = check_text(name, values[name])
         if not values.get("title", "x"):

@@ -8,11 +8,12 @@ image from another host to the site.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import mimetypes
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -22,8 +23,9 @@ import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from smb_suite.sites import words
+from smb_suite.sites import seo, words
 from smb_suite.sites.content import CONTACT, LOGO_TYPES, Page, SiteContent
+from smb_suite.sites.library import Picture
 from smb_suite.sites.themes import PREVIEW, Theme
 
 SHARED_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -70,6 +72,17 @@ class NavItem:
 
 
 @dataclass(frozen=True, slots=True)
+class CoverView:
+    """The cover picture as templates see it (`site.cover`): {% include "_cover.html" %} shows it."""
+
+    url: str
+    phone_url: str
+    alt: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
 class SiteView:
     """What templates see as `site`."""
 
@@ -89,6 +102,9 @@ class SiteView:
     contact_url: str
     contact_action: str
     year: int
+    cover: CoverView | None = None
+    structured_data: Markup = Markup("")
+    og_image: str = ""
 
     @property
     def reach_heading(self) -> str:
@@ -109,6 +125,7 @@ class PageView:
     canonical: str
     layout: str
     is_home: bool
+    seo_title: str = ""
 
 
 def page_path(page: Page) -> str:
@@ -153,17 +170,25 @@ def colours_css(theme: Theme, colour: str) -> bytes:
     return f"/* {theme.name}: {scheme.label} */\n:root {{\n{variables}}}\n".encode()
 
 
+MEDIA_IMAGE = re.compile(r'<img src="/(media/(\d+)\.(?:jpg|png|webp|svg))"')
+
+
 class _Builder:
-    def __init__(self, theme: Theme, content: SiteContent, root: str) -> None:
+    def __init__(self, theme: Theme, content: SiteContent, root: str, pictures: Sequence[Picture] = ()) -> None:
         self.theme = theme
         self.content = content
         self.root = root
         self.base_url = f"https://{content.domain}/"
         self.files: dict[str, bytes] = _static_files(theme)
+        self.pictures = {picture.id: picture for picture in pictures}
+        for picture in pictures:
+            self.files[picture.path] = picture.data
+            if picture.phone_path and picture.phone:
+                self.files[picture.phone_path] = picture.phone
         self.files[COLOURS_CSS] = colours_css(theme, content.info.colour)
         self.files[FAVICON] = favicon(theme, content.info.colour, content.info.business_name or content.domain)
         info = content.info
-        logo_url = ""
+        logo_url = logo_path = ""
         if info.logo and info.logo_type in LOGO_TYPES:
             logo_path = f"media/logo.{LOGO_TYPES[info.logo_type]}"
             self.files[logo_path] = info.logo
@@ -185,6 +210,35 @@ class _Builder:
             contact_url=_page_url(root, CONTACT),
             contact_action=root + CONTACT_ACTION,
             year=datetime.date.today().year,
+        )
+        cover = self.pictures.get(info.cover_id or 0)
+        if cover is not None:
+            cover_view = CoverView(
+                self.asset(cover.path),
+                self.asset(cover.phone_path) if cover.phone_path else "",
+                cover.alt,
+                cover.width,
+                cover.height,
+            )
+            self.site = dataclasses.replace(self.site, cover=cover_view)
+        image = cover.path if cover is not None else logo_path if logo_url else ""
+        logo_absolute = self.base_url + logo_path if logo_url else ""
+        self.site = dataclasses.replace(
+            self.site,
+            og_image=self.base_url + image if image else "",
+            structured_data=seo.json_ld(
+                seo.local_business(
+                    info.business_name,
+                    self.base_url,
+                    info.description or info.tagline,
+                    self.site.address_lines,
+                    info.phone,
+                    info.email,
+                    self.site.hours_lines,
+                    [self.base_url + image] if image else [],
+                    logo_absolute,
+                )
+            ),
         )
         self.environment = jinja2.Environment(
             # A theme's own templates first; then our shared partials (_meta.html, _form.html), which a theme
@@ -215,6 +269,26 @@ class _Builder:
             items.append(NavItem(self.t("Contact"), self.site.contact_url, current == CONTACT))
         return items
 
+    def media_images(self, html: Markup) -> Markup:
+        """Pictures of the library in a page: below the site's root, a phone-sized version offered by srcset,
+        their size given (no layout shift) and loaded when scrolled to."""
+
+        def picture(match: re.Match[str]) -> str:
+            found = self.pictures.get(int(match.group(2)))
+            if found is None:
+                return match.group(0)
+            attributes = f'<img src="{self.root}{found.path}" loading="lazy"'
+            if found.width and found.height:
+                attributes += f' width="{found.width}" height="{found.height}"'
+            if found.phone_path:
+                attributes += (
+                    f' srcset="{self.root}{found.phone_path} 640w, {self.root}{found.path} {found.width}w"'
+                    ' sizes="(max-width: 700px) 100vw, 700px"'
+                )
+            return attributes
+
+        return Markup(MEDIA_IMAGE.sub(picture, str(html)))  # noqa: S704 - our own attributes on sanitized HTML
+
     def nav_title(self, page: Page) -> str:
         """A home page headed with the business's name is "Home" in the menu (the name is already above it)."""
         return self.t("Home") if page.is_home and page.title == self.site.name else page.title
@@ -235,11 +309,12 @@ class _Builder:
             view = PageView(
                 title=page.title,
                 description=page.description or self.content.info.description or self.content.info.tagline,
-                html=render_markdown(page.body),
+                html=self.media_images(render_markdown(page.body)),
                 url=_page_url(self.root, slug),
                 canonical=_page_url(self.base_url, slug),
                 layout=self.theme.layout(page.layout),
                 is_home=page.is_home,
+                seo_title=page.seo_title,
             )
             self.files[page_path(page)] = self.render(f"layouts/{view.layout}.html", page.slug, view)
         t = self.t
@@ -269,9 +344,11 @@ class _Builder:
         ).encode()
 
 
-def build_site(theme: Theme, content: SiteContent, root: str = "/") -> dict[str, bytes]:
+def build_site(
+    theme: Theme, content: SiteContent, root: str = "/", pictures: Sequence[Picture] = ()
+) -> dict[str, bytes]:
     """Every file of the site, keyed by its path in the docroot (links start with `root`)."""
-    return _Builder(theme, content, root).build()
+    return _Builder(theme, content, root, pictures).build()
 
 
 def preview_file(files: Mapping[str, bytes], url_path: str) -> tuple[bytes, str] | None:

@@ -205,6 +205,7 @@ site_settings = sa.Table(
     sa.Column("logo", sa.LargeBinary, nullable=True),
     sa.Column("logo_type", sa.String(50), nullable=False, server_default=""),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("cover_id", sa.Integer, nullable=True),  # a picture of site_media (no FK: deleting it clears this)
 )
 
 site_pages = sa.Table(
@@ -221,6 +222,23 @@ site_pages = sa.Table(
     sa.Column("in_navigation", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("domain_id", "slug"),
+    sa.Column("seo_title", sa.String(200), nullable=False, server_default=""),
+)
+
+site_media = sa.Table(
+    "site_media",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("domain_id", sa.Integer, sa.ForeignKey("domains.id"), nullable=False, index=True),
+    sa.Column("media_type", sa.String(50), nullable=False),
+    sa.Column("alt", sa.String(300), nullable=False),
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("phone", sa.LargeBinary, nullable=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sqlite_autoincrement=True,  # ids name published files: never reused
 )
 
 audit_log = sa.Table(

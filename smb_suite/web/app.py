@@ -42,6 +42,7 @@ from smb_suite.web.operator import OperatorViews
 from smb_suite.web.pages import Pages
 from smb_suite.web.sessions import KEY_FILE, Sessions, load_or_create_key
 from smb_suite.web.site_admin import SiteAdminViews
+from smb_suite.web.site_media import SiteMediaViews
 from smb_suite.web.transport import https_redirect, wants_hsts, with_hsts
 
 ADMIN_PREFIX = "/admin"
@@ -148,6 +149,7 @@ class WebApp:
             *OperatorViews(services, pages, sessions).routes(),
             *BillingViews(services, pages, sessions).routes(),
             *site_admin.routes(),
+            *SiteMediaViews(services, pages, sessions).routes(),
         ]
         contact = ContactViews(services, pages)
         autoconfig = AutoconfigViews(services)

@@ -19,7 +19,8 @@ from smb_suite.directory.model import Principal
 from smb_suite.errors import InvalidInput, NotFound, PermissionDenied
 from smb_suite.ops import sites
 from smb_suite.services import Services
-from smb_suite.sites.content import MAX_LOGO_BYTES
+from smb_suite.sites.content import MAX_LOGO_BYTES, Page, SiteContent
+from smb_suite.sites.media import MAX_MEDIA_BYTES
 from smb_suite.sites.render import preview_file
 from smb_suite.web.admin import HOME, Views, read_form, text_field
 from smb_suite.web.pages import SECURITY_HEADERS, Pages
@@ -51,7 +52,22 @@ NOTICES = {
     "uploaded": "Your uploaded site is live.",
     "deleted": "Page deleted.",
     "page-added": "Page added. Write its text below.",
+    "picture-added": "The picture is added. Copy its line into a page, or make it the cover.",
+    "picture-cleaned": "The picture is added. Parts that could run code or load other sites were removed from it.",
+    "picture-deleted": "The picture is deleted.",
+    "cover": "The cover is saved. Publish to show it.",
 }
+
+
+def search_preview(content: SiteContent, page: Page) -> dict[str, str]:
+    """What a search engine would show for a page when the owner gave no title or description of its own."""
+    name = content.info.business_name
+    default_title = name if page.is_home or page.title == name else f"{page.title} – {name}"
+    return {
+        "page_url": f"https://{content.domain}/" + ("" if page.is_home else f"{page.slug}/"),
+        "default_title": default_title,
+        "default_description": content.info.description or content.info.tagline,
+    }
 
 
 def when(at: int) -> str:
@@ -140,6 +156,7 @@ class SiteAdminViews(Views):
             theme=editor.themes.get(editor.content.info.theme),
             usage=usage,
             max_upload=limits.max_bytes,
+            max_picture=MAX_MEDIA_BYTES,
             when=when,
         )
 
@@ -158,6 +175,7 @@ class SiteAdminViews(Views):
             editor=editor,
             page=page,
             layouts=[(layout, LAYOUTS.get(layout, layout)) for layout in layouts],
+            search=search_preview(editor.content, page),
         )
 
     async def preview(self, request: Request) -> Response:
@@ -221,7 +239,7 @@ class SiteAdminViews(Views):
     async def save_page(self, request: Request) -> Response:
         form = await read_form(request, max_part_size=PAGE_FORM_BYTES)
         actor, form, domain = await self._post(request, form)
-        values = {name: text_field(form, name) for name in ("title", "description", "body", "layout")}
+        values = {name: text_field(form, name) for name in ("title", "seo_title", "description", "body", "layout")}
         await self._services.runner.write(
             sites.update_page,
             self._services,

@@ -107,6 +107,10 @@ SAME_CHECK_AS_PUBLISH = {
     "/admin/sites/{domain}/pages/{page}/move",
     "/admin/sites/{domain}/rollback",
     "/admin/sites/{domain}/upload",
+    "/admin/sites/{domain}/media",  # ops/media.py: site_domain, like publish
+    "/admin/sites/{domain}/media/{media}",
+    "/admin/sites/{domain}/media/{media}/delete",
+    "/admin/sites/{domain}/cover",
 }
 
 # A subscription change succeeds once per catalogue item, so each role's try needs its own business and item:

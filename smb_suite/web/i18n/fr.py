@@ -481,4 +481,34 @@ MESSAGES: dict[str, str] = {
     "Billing of {month}": "Facturation de {month}",
     "Partner's share": "Part du partenaire",
     "(sold by the operator)": "(vendu par l'opérateur)",
+    # -- pictures and search engines ----------------------------------------------------------------------------
+    "Add the picture": "Ajouter l'image",
+    "Delete the picture {alt}": "Supprimer l'image {alt}",
+    "Delete this picture?": "Supprimer cette image ?",
+    "How this page may look in search results": "L'allure possible de cette page dans les résultats de recherche",
+    "In a page, write:": "Dans une page, écrivez :",
+    "JPEG, PNG, WebP or SVG up to {size}. Each picture gets a smaller copy for phones and counts in your storage.": (
+        "JPEG, PNG, WebP ou SVG jusqu'à {size}. Chaque image reçoit une copie plus petite pour les téléphones et "
+        "compte dans votre espace."
+    ),
+    "Make it the cover": "En faire la couverture",
+    "Make {alt} the cover": "Faire de {alt} la couverture",
+    "No cover": "Pas de couverture",
+    "Picture": "Image",
+    "Pictures": "Images",
+    "The cover is saved. Publish to show it.": "La couverture est enregistrée. Publiez pour l'afficher.",
+    "The picture is added. Copy its line into a page, or make it the cover.": (
+        "L'image est ajoutée. Copiez sa ligne dans une page, ou faites-en la couverture."
+    ),
+    "The picture is added. Parts that could run code or load other sites were removed from it.": (
+        "L'image est ajoutée. Les parties qui pouvaient exécuter du code ou charger d'autres sites en ont été retirées."
+    ),
+    "The picture is deleted.": "L'image est supprimée.",
+    "Title in search results (empty: the page's title and the business's name)": (
+        "Titre dans les résultats de recherche (vide : le titre de la page et le nom de l'entreprise)"
+    ),
+    "What it shows, for people who cannot see it (required)": (
+        "Ce qu'elle montre, pour les personnes qui ne la voient pas (obligatoire)"
+    ),
+    "the cover": "la couverture",
 }

@@ -54,3 +54,19 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// The search-result preview follows the title and description as they are typed.
+document.addEventListener("DOMContentLoaded", () => {
+  const preview = document.querySelector(".search-preview");
+  if (!preview) return;
+  const pairs = [["seo_title", ".serp-title", 70], ["description", ".serp-description", 160]];
+  for (const [field, target, limit] of pairs) {
+    const input = document.getElementById(field);
+    const shown = preview.querySelector(target);
+    if (!input || !shown) continue;
+    input.addEventListener("input", () => {
+      const text = input.value.trim() || shown.dataset.default;
+      shown.textContent = text.length > limit ? text.slice(0, limit - 1) + "…" : text;
+    });
+  }
+});
