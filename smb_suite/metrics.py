@@ -3,9 +3,11 @@
 One `Metrics` per process, in its own registry (nothing registered at import), reached through the services
 container. Values that live in the database (queue depth and age, storage per tier) are not kept here: the
 metrics listener computes them at each scrape (ops/metrics.py), so every worker and node reports the same.
-Gauges of live sessions use multiprocess mode "livesum", counters and histograms need nothing more: with
-worker processes, prometheus-client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR set before it is imported)
-sums them across workers. The README lists every metric.
+
+With worker processes (`[server] workers` > 1) the supervisor starts each worker with PROMETHEUS_MULTIPROC_DIR
+naming `multiprocess_dir`, so prometheus-client keeps every worker's values in files there, and the page (served
+by worker 0) sums them (ops/metrics.py); gauges of live sessions sum the live workers ("livesum"), a dead
+worker's are dropped by `worker_died`, which also counts the restart. The README lists every metric.
 """
 
 from __future__ import annotations
@@ -13,13 +15,50 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, multiprocess
+
+from smb_suite.config import Config
 
 PREFIX = "smb_"
 # Command latencies: from a fast NOOP (sub-millisecond) to a large message or mailbox (seconds).
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client when a worker imports it
+RESTARTS_FILE = "worker_restarts"
+
+
+def multiprocess_dir(data_dir: Path) -> Path:
+    return data_dir / "run" / "metrics"
+
+
+def start_multiprocess(folder: Path) -> None:
+    """The supervisor, before its first worker: an empty folder (values of a previous run would be summed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.iterdir():
+        stale.unlink()
+
+
+def worker_died(folder: Path, pid: int) -> None:
+    """The supervisor, when a worker died: forget its live gauges, count one restart."""
+    multiprocess.mark_process_dead(pid, str(folder))  # type: ignore[no-untyped-call]
+    temporary = folder / f".{RESTARTS_FILE}.new"
+    temporary.write_text(str(worker_restarts(folder) + 1))
+    temporary.replace(folder / RESTARTS_FILE)
+
+
+def worker_restarts(folder: Path) -> int:
+    try:
+        return int((folder / RESTARTS_FILE).read_text())
+    except (OSError, ValueError):
+        return 0
+
+
+def shared(config: Config) -> bool:
+    """True when worker processes keep their values in `multiprocess_dir` (the supervisor tells
+    prometheus-client so through each worker's environment)."""
+    return int(config.server.workers) > 1 and bool(config.listen.metrics)
 
 
 class Metrics:
@@ -71,9 +110,6 @@ class Metrics:
             ["protocol", "command"],
             buckets=LATENCY_BUCKETS,
             registry=registry,
-        )
-        self.worker_restarts = Counter(
-            f"{PREFIX}worker_restarts", "Worker processes restarted after they died", registry=registry
         )
         self.certificate_failures = Counter(
             f"{PREFIX}certificate_failures",

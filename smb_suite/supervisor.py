@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from smb_suite import limits, log
+from smb_suite import limits, log, metrics
 from smb_suite.config import Config, parse_listen_address
 from smb_suite.queue.spool import claimant
 from smb_suite.services import Services, open_services
@@ -119,6 +119,8 @@ class Supervisor:
         self._failed: int | None = None  # exit code of a worker that died before the first READY
         self._served = False  # every worker said ready once (READY=1 sent)
         self._services: Services | None = None
+        # with a metrics listener, the workers keep their values in files there (metrics.py)
+        self._metrics_dir = metrics.multiprocess_dir(config.server.data_dir) if metrics.shared(config) else None
 
     @property
     def ports(self) -> dict[str, tuple[str, int]]:
@@ -133,6 +135,8 @@ class Supervisor:
         for name, (host, port) in self.ports.items():
             log.event(logger, "listening", service=name, address=f"{host}:{port}")
         self._services = services = open_services(self.config)
+        if self._metrics_dir is not None:
+            metrics.start_multiprocess(self._metrics_dir)
         try:
             await self._reconcile(services)
             for slot in range(self.count):
@@ -180,6 +184,8 @@ class Supervisor:
             ready_write,
         )
         env = {key: value for key, value in os.environ.items() if key != "NOTIFY_SOCKET"}  # READY=1 is ours
+        if self._metrics_dir is not None:
+            env[metrics.MULTIPROCESS_ENV] = str(self._metrics_dir)
         try:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -215,6 +221,8 @@ class Supervisor:
         if self._stopping:
             return
         log.event(logger, "worker.died", slot=worker.slot, pid=worker.process.pid, status=code)
+        if self._metrics_dir is not None:
+            await asyncio.to_thread(metrics.worker_died, self._metrics_dir, worker.process.pid)
         if self._services is not None:
             released = await self._services.runner.write(
                 self._services.queue.release_claims, claimant(worker.process.pid)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from prometheus_client import generate_latest
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from smb_suite.metrics import PREFIX
+from smb_suite.metrics import PREFIX, multiprocess_dir, shared, worker_restarts
 from smb_suite.services import Services
 
 
@@ -22,6 +22,10 @@ class StateCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         services = self._services
+        restarts = worker_restarts(multiprocess_dir(services.config.server.data_dir))
+        yield CounterMetricFamily(
+            f"{PREFIX}worker_restarts", "Worker processes restarted after they died", value=restarts
+        )
         depth, oldest = services.queue.waiting()
         yield GaugeMetricFamily(f"{PREFIX}queue_depth", "Recipients waiting in the outbound queue", value=depth)
         age = max(0.0, services.clock() - oldest) if oldest is not None else 0.0
@@ -47,11 +51,19 @@ class StateCollector(Collector):
             yield family
 
 
-def watch_state(services: Services) -> None:
-    """Add the database gauges to the process's registry (once, where the metrics page is served)."""
-    services.metrics.registry.register(StateCollector(services))
+def page_registry(services: Services) -> CollectorRegistry:
+    """What the metrics page shows (built once where it is served): this process's metrics, or with worker
+    processes every worker's summed from the shared folder; and the database's gauges."""
+    if shared(services.config):
+        registry = CollectorRegistry()
+        folder = str(multiprocess_dir(services.config.server.data_dir))
+        multiprocess.MultiProcessCollector(registry, folder)  # type: ignore[no-untyped-call]
+    else:
+        registry = services.metrics.registry
+    registry.register(StateCollector(services))
+    return registry
 
 
-def exposition(services: Services) -> bytes:
+def exposition(registry: CollectorRegistry) -> bytes:
     """The Prometheus text format of every metric (reads the database: run it in a thread)."""
-    return generate_latest(services.metrics.registry)
+    return generate_latest(registry)

@@ -17,7 +17,7 @@ METRICS_PATH = "/metrics"
 class MetricsApp:
     def __init__(self, services: Services) -> None:
         self._services = services
-        metrics.watch_state(services)
+        self._registry = metrics.page_registry(services)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -28,6 +28,6 @@ class MetricsApp:
         elif scope["method"] not in ("GET", "HEAD"):
             response = PlainTextResponse("method not allowed", 405, {"Allow": "GET, HEAD"})
         else:
-            body = await self._services.runner.read(metrics.exposition, self._services)
+            body = await self._services.runner.read(metrics.exposition, self._registry)
             response = Response(body, 200, {"Cache-Control": "no-store"}, media_type=CONTENT_TYPE_PLAIN_0_0_4)
         await response(scope, receive, send)

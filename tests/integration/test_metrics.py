@@ -4,17 +4,21 @@ a login fails, a scrape (curl and httpx) shows them; the public HTTP port never 
 from __future__ import annotations
 
 import imaplib
+import os
+import re
+import signal
 import subprocess
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.daemon import LISTENERS, USER, Daemon
+from tests.daemon import LISTENERS, USER, Daemon, Daemons
 from tests.mailtest import insecure_context, message, send_inbound, submit
 from tests.polling import wait_for
 
 pytestmark = pytest.mark.daemon(services=LISTENERS)
+WORKER = re.compile(r"worker.started slot=(\d+) pid=(\d+)")
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -89,3 +93,17 @@ def test_curl_scrapes_the_metrics_listener_and_the_public_port_does_not_serve_th
     assert value(scrape(server), "smb_command_seconds_count", protocol="http", command="GET") >= 1
     other = httpx.get(f"http://127.0.0.1:{server.ports['metrics']}/", timeout=30)
     assert other.status_code == 404
+
+
+def test_with_worker_processes_the_page_sums_every_worker_and_counts_restarts(start_daemon: Daemons) -> None:
+    server = start_daemon(services=LISTENERS, workers=2, name="workers")
+    for number in range(6):  # one connection each: the kernel hands them to either worker
+        send_inbound(
+            server, "someone@remote.example", [USER], message(f"worker {number}", USER, "someone@remote.example")
+        )
+    assert value(scrape(server), "smb_messages_received_total", listener="mx") == 6
+    assert value(scrape(server), "smb_worker_restarts_total") == 0
+    pids = {int(match[1]): int(match[2]) for match in WORKER.finditer(server.log_text())}
+    os.kill(pids[1], signal.SIGKILL)
+    wait_for("the restart counted", lambda: value(scrape(server), "smb_worker_restarts_total") == 1)
+    assert value(scrape(server), "smb_messages_received_total", listener="mx") == 6  # the dead worker's count stays
