@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from smb_suite.sites.media import MAX_MEDIA_BYTES
 from tests.adminweb import PASSWORD, make_admin_daemon
 from tests.browser.test_themes import CHROMIUM
 from tests.daemon import Daemon, Daemons
@@ -127,3 +128,62 @@ def test_sign_up_puts_the_business_own_site_live_within_three_forms(
     assert trip.forms <= MAX_FORMS, f"{trip.forms} forms from the sign-up page to the live site"
     assert trip.forms == 1
     assert trip.hosts <= {ADMIN, f"{identifier}.sites.test"}, trip.hosts
+
+
+SCRIPTED_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10" onload="alert(1)">'
+    '<script>alert(1)</script><rect width="10" height="10" fill="#123456"/></svg>'
+)
+
+
+def test_the_editor_updates_colours_and_search_preview_at_once_and_takes_pictures(
+    chromium: object, server: Daemon, tmp_path: Path
+) -> None:
+    from playwright.sync_api import Browser
+
+    assert isinstance(chromium, Browser)
+    trip = Trip(chromium, "en", "phone", "editor-phone")
+    page = trip.page
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    try:
+        page.goto(f"https://{ADMIN}:{server.ports['https']}/admin/signup", wait_until="networkidle")
+        page.fill("#business", "Harbour Tools")
+        page.fill("#identifier", "editor-phone")
+        page.fill("#password", PASSWORD)
+        page.click("form[action='/admin/signup'] button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        page.click("text=Edit the website editor-phone.sites.test")
+        page.wait_for_load_state("networkidle")
+        assert page.locator("#colour option").all_inner_texts() == ["Blue", "Green", "Dark"]
+        page.click("label[for=theme-harbour] img")  # no form sent: the list follows the theme at once
+        assert page.locator("#colour option").all_inner_texts() == ["Navy and sand", "Teal", "Plum"]
+        trip.shot("colours")
+
+        for name, content, alt, answer in (
+            ("huge.jpg", b"\xff\xd8\xff" + bytes(MAX_MEDIA_BYTES + 1), "Too big", "the picture is too big"),
+            ("invoice.png", b"%PDF-1.7\n", "Not a picture", "not a JPEG, PNG, WebP or SVG picture"),
+            ("mark.svg", SCRIPTED_SVG.encode(), "Blue square", "Parts that could run code"),
+        ):
+            page.set_input_files("#picture", {"name": name, "mimeType": "image/png", "buffer": content})
+            page.fill("#alt", alt)
+            page.click("form[action$='/media'] button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            assert answer in page.content(), name
+            trip.shot(name.replace(".", "-"))
+            if name != "mark.svg":
+                page.go_back(wait_until="networkidle")
+        assert "Parts that could run code" in page.content()
+        assert page.locator("ul.pictures img[alt='Blue square']").evaluate("img => img.naturalWidth > 0")
+        assert page.locator("ul.pictures li").count() == 1  # the refused files left nothing
+        assert not dialogs  # the script of the SVG never ran
+
+        page.click("#pages a")
+        page.wait_for_load_state("networkidle")
+        page.fill("#seo_title", "Harbour Tools – hardware in the harbour")
+        assert page.locator(".serp-title").inner_text() == "Harbour Tools – hardware in the harbour"
+        trip.shot("search-preview")
+        assert trip.hosts <= {ADMIN}, trip.hosts
+    finally:
+        trip.context.close()
+    assert server.log_text().count("Started server process") <= 1  # uvicorn's start line, once at most

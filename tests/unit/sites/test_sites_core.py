@@ -225,3 +225,21 @@ def test_contact_mail_has_the_visitor_as_reply_to_and_no_extra_headers() -> None
         ["From", "Reply-To", "To", "Subject", "Date", "Message-ID", "Content-Type", "Content-Transfer-Encoding",
          "MIME-Version"]
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("phone", "mail", "lang", "heading"),
+    [
+        ("+33 1 23", "", "en", "Call us"),
+        ("", "owner@cafe.test", "en", "Write to us"),
+        ("+33 1 23", "owner@cafe.test", "en", "Contact us"),
+        ("+33 1 23", "owner@cafe.test", "fr", "Nous contacter"),
+    ],
+)
+def test_the_bistro_footer_heading_follows_what_the_business_gave(
+    phone: str, mail: str, lang: str, heading: str
+) -> None:
+    theme = themes.discover(config.BUNDLED_THEMES)["bistro"]
+    info = SiteInfo(theme="bistro", business_name="Café", phone=phone, email=mail, lang=lang)
+    index = render.build_site(theme, SiteContent(DOMAIN.name, info, (default_home(info),)))["index.html"].decode()
+    assert f"<h2>{heading}</h2>" in index and "Reservations" not in index
