@@ -18,6 +18,8 @@ from smb_suite.billing.money import Month, parse_day
 from smb_suite.config import MIB, Config
 from smb_suite.directory.model import OPERATOR, Vacation
 from smb_suite.errors import ConfigError, SmbSuiteError
+from smb_suite.imports import records as imports_records
+from smb_suite.imports import remote
 from smb_suite.ops import (
     accounts,
     api,
@@ -27,6 +29,7 @@ from smb_suite.ops import (
     dns_records,
     domains,
     first_steps,
+    imports,
     queue_admin,
     signing,
     sites,
@@ -199,6 +202,23 @@ def cmd_dns(args: argparse.Namespace, services: Services) -> None:
         print(f"warning: {warning}", file=sys.stderr)
     for record in dns_records.records(services, domain, addresses):
         print(record.zone_line())
+
+
+def cmd_import_imap(args: argparse.Namespace, services: Services) -> None:
+    security = remote.Security(args.security)
+    source = remote.Source(
+        args.host, args.port or remote.DEFAULT_PORTS[security], security, args.user, _read_password(), not args.insecure
+    )
+
+    def show(progress: imports_records.Progress, folder: str) -> None:
+        print(
+            f"{folder}: {progress.messages_done}/{progress.messages_total} messages, "
+            f"{format_bytes(progress.bytes_done)}/{format_bytes(progress.bytes_total)}",
+            flush=True,
+        )
+
+    done = asyncio.run(imports.import_imap(services, OPERATOR, args.address, source, show))
+    print(f"imported into {args.address}: {done.messages_done}/{done.messages_total} messages from {source.key}")
 
 
 def cmd_tenant_list(args: argparse.Namespace, services: Services) -> None:
@@ -672,6 +692,19 @@ def build_parser() -> argparse.ArgumentParser:
     site_rollback.add_argument("domain")
     site_rollback.set_defaults(run=cmd_site_rollback)
     site.add_parser("themes", help="list the themes found in the themes folder").set_defaults(run=cmd_site_themes)
+
+    moving = commands.add_parser("import", help="bring mail in from another provider").add_subparsers(
+        dest="action", required=True
+    )
+    imap = moving.add_parser("imap", help="copy every folder of an IMAP account into ADDRESS (resumes if run again)")
+    imap.add_argument("address")
+    imap.add_argument("--host", required=True)
+    imap.add_argument("--port", type=int, help="default: 993 for ssl, 143 otherwise")
+    imap.add_argument("--security", choices=[s.value for s in remote.Security], default="ssl")
+    imap.add_argument("--insecure", action="store_true", help="do not check the server's certificate")
+    imap.add_argument("--user", required=True, help="the user name at the old provider")
+    imap.add_argument("--password-stdin", action="store_true", required=True)
+    imap.set_defaults(run=cmd_import_imap)
 
     dns = commands.add_parser("dns", help="print the DNS records to publish for a domain")
     dns.add_argument("domain")

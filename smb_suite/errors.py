@@ -33,6 +33,7 @@ Core code raises these; each front end translates them to its wire format in one
     │   └── DnsFailure              a DNS lookup timed out or its server failed (not: the name has no record)
     ├── Undeliverable               the outbound queue can never deliver this (no such domain, null MX)
     ├── BackupError                 a backup fails verification, or cannot be taken or restored here
+    ├── ImportFailed                moving a mailbox in: the old server cannot be reached or refuses us
     └── PolicyReject                a policy decision with its own SMTP code and text
 """
 
@@ -114,6 +115,10 @@ class DomainPending(RelayDenied):
 
 class QuotaExceeded(SmbSuiteError):
     """Writing this would exceed the tenant's storage limit."""
+
+
+class ImportFailed(SmbSuiteError):
+    """The old provider's IMAP server cannot be reached, refuses the login or answers what we cannot use."""
 
 
 class TemporaryFailure(SmbSuiteError):

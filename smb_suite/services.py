@@ -31,6 +31,7 @@ from smb_suite.directory.core import Directory
 from smb_suite.directory.dkimkeys import DkimKeys
 from smb_suite.directory.tenants import Tenants
 from smb_suite.dns import Resolver
+from smb_suite.imports.records import ImportRecords
 from smb_suite.metrics import Metrics
 from smb_suite.queue.spool import QueueStore
 from smb_suite.quota import Quota
@@ -72,6 +73,7 @@ class Services:
     dav: DavStore
     api_tokens: ApiTokens
     idempotency: IdempotencyKeys
+    imports: ImportRecords
     clock: Callable[[], float] = time.time
     metrics: Metrics = field(default_factory=Metrics)
     listening: dict[str, int] = field(default_factory=dict)  # service -> bound port, filled in by the daemon
@@ -92,12 +94,13 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
     media = MediaLibrary(engine, quota, clock)
     app_passwords = AppPasswords(engine, clock)
     subscriptions = Subscriptions(engine, clock)
+    imports = ImportRecords(engine, clock)
     # what other parts keep about a user or a domain goes in the directory's transaction that removes it
     directory = Directory(
         engine,
         clock,
         reservation.rules_of(config),
-        user_records=(app_passwords, store, subscriptions),
+        user_records=(app_passwords, store, subscriptions, imports),
         domain_records=(content, media, sites),
     )
     runner = StoreRunner(engine)
@@ -131,6 +134,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         dav=DavStore(engine, quota, DavLayout(config.server.data_dir)),
         api_tokens=ApiTokens(engine, clock),
         idempotency=IdempotencyKeys(engine, clock, float(config.api.idempotency_ttl)),
+        imports=imports,
         dkim=dkim,
         resolver=Resolver([parse_nameserver(server) for server in config.dns.nameservers], config.dns.timeout),
         clock=clock,

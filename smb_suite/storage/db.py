@@ -263,6 +263,35 @@ app_passwords = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
 
+# Mailboxes moved in over IMAP (smb_suite/imports/): each run, and each source message already brought in
+# (inserted with the message's index row, so a resumed run skips exactly those).
+imports = sa.Table(
+    "imports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("source", sa.String(600), nullable=False),  # "user@host:port", never the password
+    sa.Column("state", sa.String(20), nullable=False),  # running, done, failed
+    sa.Column("error", sa.Text),
+    sa.Column("messages_total", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("bytes_total", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("messages_done", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("bytes_done", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("started", sa.Float, nullable=False),
+    sa.Column("updated", sa.Float, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+imported_messages = sa.Table(
+    "imported_messages",
+    metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("source", sa.String(600), primary_key=True),
+    sa.Column("folder", sa.String(1000), primary_key=True),
+    sa.Column("uidvalidity", sa.BigInteger, primary_key=True),
+    sa.Column("uid", sa.BigInteger, primary_key=True),
+)
+
 # The outbound queue: the message itself is a file in data_dir/queue/ (fsynced before the row commits).
 queue_messages = sa.Table(
     "queue_messages",

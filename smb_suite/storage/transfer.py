@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,11 +94,14 @@ class Transfers(Messages):
             sorted(directories),
         )
 
-    def commit_staged(self, owner: Owner, staged: Staged) -> tuple[Mailbox, list[int]]:
+    def commit_staged(
+        self, owner: Owner, staged: Staged, record: Callable[[sa.Connection], None] | None = None
+    ) -> tuple[Mailbox, list[int]]:
         """The second half, on the writer: one transaction adds every row and charges the quota for all of
         them; if that fails (QuotaExceeded, the folder deleted meanwhile ...), no file stays. The folders are
         fsynced before the index commits, or, on the store writer, with the batch's log (durable.fsync_dir_later):
-        the caller answers only after both."""
+        the caller answers only after both. `record` writes the caller's own rows in that same transaction (an
+        import's ledger: the messages and the note that they came in commit together)."""
         mailbox = staged.mailbox
         with self._unlink_on_failure(list(staged.written)):
             for directory in staged.directories:
@@ -110,6 +113,8 @@ class Transfers(Messages):
                     self._add(conn, owner, mailbox, filename, size, flags, when, summary)
                     for filename, when, summary, size, flags in staged.messages
                 ]
+                if record is not None:
+                    record(conn)
         self.changes.publish(mailbox.id)
         self.quota.announce(owner.tenant_id, sorted({level for _, levels in added for level in levels}))
         return mailbox, [uid for uid, _ in added]
