@@ -26,7 +26,18 @@ USER_AGENT = "smb-suite"
 
 
 class IssuanceFailed(SmbSuiteError):
-    """The ACME server refused, a validation failed or the server was unreachable; the text says which."""
+    """The ACME server refused, a validation failed or the server was unreachable; the text says which, and
+    `names` the names whose validation failed (none for other failures)."""
+
+    def __init__(self, text: str, names: frozenset[str] = frozenset()) -> None:
+        super().__init__(text)
+        self.names = names
+
+
+def _failed_names(error: Exception) -> frozenset[str]:
+    if isinstance(error, errors.ValidationError):
+        return frozenset(str(authz.body.identifier.value) for authz in error.failed_authzrs)
+    return frozenset()
 
 
 @dataclass
@@ -130,7 +141,7 @@ class AcmeClient:
                 acme.answer_challenge(challenge, challenge.response(key))
             finished = acme.poll_and_finalize(order.resource, deadline)
         except Exception as error:  # noqa: BLE001
-            raise IssuanceFailed(_problem(error)) from error
+            raise IssuanceFailed(_problem(error), _failed_names(error)) from error
         return str(finished.fullchain_pem).encode()
 
     def close(self) -> None:

@@ -147,26 +147,40 @@ class Renewal:
     async def _obtain(
         self, client: AcmeClient, subject: str, names: tuple[str, ...], state: CertificateState | None
     ) -> int:
+        """Order the names; when only some fail validation (a www. or mta-sts. name not pointed here yet), the
+        others are ordered again at once, and the failure is still reported and retried with back-off."""
+        try:
+            await self._order(client, subject, names)
+        except IssuanceFailed as error:
+            rest = tuple(name for name in names if name not in error.names)
+            if not error.names or not rest or rest[0] != names[0]:
+                await self._failed(subject, names, str(error), state)
+                return 0
+            try:
+                await self._order(client, subject, rest)
+            except IssuanceFailed as again:
+                await self._failed(subject, names, str(again), state)
+                return 0
+            missing = ", ".join(name for name in names if name in error.names)
+            await self._failed(subject, names, f"not covered: {missing}; {error}", state)
+        return 1
+
+    async def _order(self, client: AcmeClient, subject: str, names: tuple[str, ...]) -> None:
         runner = self.services.runner
         log.event(logger, "cert.ordering", subject=subject, names=",".join(names))
+        key = await asyncio.to_thread(store.new_key)
+        order = await asyncio.to_thread(client.order, names, key)
+        expires = int(self.services.clock()) + 2 * ORDER_SECONDS
+        await runner.write(self.records.put_challenges, order.answers, expires)
         try:
-            key = await asyncio.to_thread(store.new_key)
-            order = await asyncio.to_thread(client.order, names, key)
-            expires = int(self.services.clock()) + 2 * ORDER_SECONDS
-            await runner.write(self.records.put_challenges, order.answers, expires)
-            try:
-                chain = await asyncio.to_thread(client.finish, order)
-            finally:
-                await runner.write(self.records.drop_challenges, list(order.answers))
-            await asyncio.to_thread(store.save, self.root, subject, key, chain)
-        except IssuanceFailed as error:
-            await self._failed(subject, names, str(error), state)
-            return 0
+            chain = await asyncio.to_thread(client.finish, order)
+        finally:
+            await runner.write(self.records.drop_challenges, list(order.answers))
+        await asyncio.to_thread(store.save, self.root, subject, key, chain)
         stored = await asyncio.to_thread(store.expiry, self.root, subject)
         not_after = stored[0] if stored is not None else 0
         await runner.write(self.records.obtained, subject, names, not_after)
         log.event(logger, "cert.obtained", subject=subject, names=",".join(names), not_after=store.utc(not_after))
-        return 1
 
     async def _failed(self, subject: str, names: tuple[str, ...], error: str, state: CertificateState | None) -> None:
         settings = self.services.config.acme
@@ -207,9 +221,10 @@ def detail(certificate: Certificate) -> str:
     state = certificate.state
     if state is None:
         return "not tried yet"
+    valid = f"expires {certificate.expires}" if certificate.expires else "not obtained yet"
     if state.failures:
-        return f"attempt {state.failures} failed, next try {certificate.next_try}: {state.last_error}"
-    return f"expires {certificate.expires}" if certificate.expires else "not obtained yet"
+        return f"{valid}; attempt {state.failures} failed, next try {certificate.next_try}: {state.last_error}"
+    return valid
 
 
 def domain_certificate(services: Services, actor: Principal, name: str) -> Certificate | None:

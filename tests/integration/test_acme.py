@@ -38,6 +38,7 @@ HOST = "mail.example.test"
 NEW_DOMAIN = "shop.test"
 BROKEN = "broken.test"  # no address in DNS: pebble cannot validate it
 LATER = "later.test"
+PARTLY = "partly.test"
 PREFIXES = ("", "www.", "autoconfig.", "mta-sts.")
 ISSUE_DEADLINE = 90.0
 
@@ -248,3 +249,19 @@ def test_an_unknown_challenge_token_is_not_found_on_any_host(acme: Acme) -> None
         raw.sendall(b"GET /.well-known/acme-challenge/nope HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n")
         answer = b"".join(iter(lambda: raw.recv(4096), b""))
     assert answer.startswith(b"HTTP/1.1 404")
+
+
+def test_names_not_pointed_here_yet_are_left_out_and_reported(acme: Acme) -> None:
+    publish(acme.zone, f"{PARTLY}. 60 IN A 127.0.0.1")  # its www., autoconfig. and mta-sts. names do not resolve
+    acme.daemon.cli("domain", "add", PARTLY)
+    ports = acme.daemon.ports
+    certificate = wait_for("the domain's own name", lambda: pebble_certificate(ports["imaps"], PARTLY), ISSUE_DEADLINE)
+    assert names_of(certificate) == {PARTLY}
+
+    def reported() -> str | None:
+        listing = acme.daemon.cli("cert", "list").stdout
+        return next((line for line in listing.splitlines() if line.startswith(PARTLY + "\t")), None)
+
+    line = wait_for("the left-out names in cert list", reported)
+    assert "failing" in line and "expires " in line and "attempt 1 failed" in line, line
+    assert f"not covered: www.{PARTLY}, autoconfig.{PARTLY}, mta-sts.{PARTLY}" in line, line
