@@ -58,21 +58,29 @@ def postgres() -> Iterator[Postgres]:
 
 @pytest.fixture(scope="module")
 def module_database(request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The URL of an empty database of the module's backend, shared by the module's tests (one per module)."""
-    return _new_database(request, backend, tmp_path_factory.mktemp("db"))
+    """The URL of a database of the module's backend at the newest migration, shared by the module's tests."""
+    return _new_database(request, backend, tmp_path_factory.mktemp("db"), migrated=True)
 
 
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
-    """The URL of an empty database of the test's backend, its own."""
-    return _new_database(request, backend, tmp_path)
+    """The URL of a database of the test's backend at the newest migration, its own."""
+    return _new_database(request, backend, tmp_path, migrated=True)
 
 
-def _new_database(request: pytest.FixtureRequest, backend: str, folder: Path) -> str:
+@pytest.fixture
+def empty_database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    """The URL of an empty database of the test's backend (no migration applied), its own."""
+    return _new_database(request, backend, tmp_path, migrated=False)
+
+
+def _new_database(request: pytest.FixtureRequest, backend: str, folder: Path, migrated: bool) -> str:
+    """SQLite: a file in the test's folder (migrating it is quick); PostgreSQL: a database of the session's
+    cluster, copied from a template migrated once when `migrated`."""
     if backend == "sqlite":
         return f"sqlite:///{folder / 'smb-suite.db'}"
     server: Postgres = request.getfixturevalue("postgres")
-    return server.create_database()
+    return server.create_database(migrated)
 
 
 @pytest.fixture(scope="session")

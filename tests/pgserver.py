@@ -16,6 +16,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+import sqlalchemy as sa
+
+from smb_suite.storage import db
+
 BIN = Path("/usr/lib/postgresql/15/bin")
 SUPERUSER = "smb"
 SERVICE_USER = "postgres"  # made by Debian's postgresql package; the server runs as it when the tests run as root
@@ -31,6 +36,7 @@ class Postgres:
 
     folder: Path
     databases: int = 0
+    migrated: str = ""  # the template database at the newest migration, once made
 
     @property
     def socket_dir(self) -> Path:
@@ -67,23 +73,28 @@ class Postgres:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://{SUPERUSER}@/{database}?host={self.socket_dir}"
 
-    def create_database(self, prefix: str = "test") -> str:
-        """A new empty database; returns its URL."""
-        import psycopg
-
+    def create_database(self, migrated: bool = False) -> str:
+        """A new database, empty or (a copy of a template made once) at the newest migration; returns its URL."""
+        if migrated and not self.migrated:
+            template = self.create_database()
+            engine = db.create_engine(template)
+            db.migrate(engine)
+            engine.dispose()  # a template must have no session while it is copied
+            self.migrated = str(sa.engine.make_url(template).database)
         self.databases += 1
-        name = f"{prefix}_{self.databases}"
-        with psycopg.connect(host=str(self.socket_dir), user=SUPERUSER, dbname="postgres", autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+        name = f"test_{self.databases}"
+        template = f' TEMPLATE "{self.migrated}"' if migrated else ""
+        self._sql(f'CREATE DATABASE "{name}"{template}')
         return self.url(name)
+
+    def _sql(self, statement: str, *parameters: str) -> None:
+        with psycopg.connect(host=str(self.socket_dir), user=SUPERUSER, dbname="postgres", autocommit=True) as conn:
+            conn.execute(statement.encode(), parameters)  # bytes: a query of ours, not a literal to check
 
     def terminate_connections(self, url: str) -> None:
         """End every session on the database of `url`, as a restarted or failed-over server would."""
-        import psycopg
-
-        name = url.rpartition("/")[2].partition("?")[0]
-        with psycopg.connect(host=str(self.socket_dir), user=SUPERUSER, dbname="postgres", autocommit=True) as conn:
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        name = str(sa.engine.make_url(url).database)
+        self._sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", name)
 
     def stop(self) -> None:
         owner = pwd.getpwnam(SERVICE_USER) if os.geteuid() == 0 else None

@@ -506,7 +506,8 @@ def libpq_parameters(url: str) -> dict[str, str]:
 
 def create_engine(url: str) -> sa.Engine:
     """An engine with SQLite tuned for one writer and many readers (WAL, foreign keys, busy timeout); each commit
-    fsyncs the log (synchronous=FULL) unless its thread is inside `synced_later`."""
+    fsyncs the log (synchronous=FULL) unless its thread is inside `synced_later`. The one place for what differs
+    between the backends at run time (migrations/env.py has the migrations')."""
     engine = sa.create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
     if url.startswith("sqlite"):
 
@@ -532,8 +533,28 @@ def create_engine(url: str) -> sa.Engine:
         def _begin(conn):  # type: ignore[no-untyped-def]
             if getattr(_write_first, "active", False):
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
-
+    elif engine.dialect.name == "postgresql":
+        sa.event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
     return engine
+
+
+def _without_nul(_conn, _cursor, statement, parameters, _context, executemany):  # type: ignore[no-untyped-def]
+    """PostgreSQL text cannot hold NUL (SQLite's can), yet message headers and form fields may carry one: every
+    string parameter has it replaced by U+FFFD, as a decoder marks what it cannot represent, rather than a
+    delivery failing on a header. Binary columns (bytes) pass unchanged."""
+    if executemany:
+        return statement, [_clean(row) for row in parameters]
+    return statement, _clean(parameters)
+
+
+def _clean(row: Any) -> Any:
+    if isinstance(row, dict):
+        if any(isinstance(v, str) and "\x00" in v for v in row.values()):
+            return {k: v.replace("\x00", "\ufffd") if isinstance(v, str) else v for k, v in row.items()}
+        return row
+    if isinstance(row, list | tuple) and any(isinstance(v, str) and "\x00" in v for v in row):
+        return type(row)(v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in row)
+    return row
 
 
 _write_first = threading.local()  # set on the store writer (storage/runner.py): its transactions lock first

@@ -2,15 +2,18 @@
 
 A backend makes a consistent copy while the daemon writes, and lets the caller read that same snapshot (which
 message files its rows name) in the same step, so the files a backup takes are exactly those of its rows.
-SQLite copies through its online backup API and reads the copy. PostgreSQL (issue 14) fits the same shape:
-a REPEATABLE READ transaction exports its snapshot, `pg_dump --snapshot` writes the copy, `read` runs in that
-transaction; `check` restores into a scratch database, `restore` runs pg_restore.
+SQLite copies through its online backup API and reads the copy. PostgreSQL: a REPEATABLE READ transaction exports
+its snapshot, `pg_dump --snapshot` writes the copy from it (custom format), `read` runs in that same transaction;
+`check` reads every block of the archive back (pg_restore to /dev/null), `restore` runs pg_restore into the
+configured database, which must exist and hold no table.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +22,7 @@ from typing import Protocol, TypeVar
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
+from psycopg.conninfo import make_conninfo
 
 from smb_suite.errors import BackupError
 from smb_suite.storage import db
@@ -117,11 +121,79 @@ class SqliteBackend:
         shutil.copyfile(copy, self.path)
 
 
+class PostgresBackend:
+    """PostgreSQL through pg_dump of an exported snapshot: the daemon (every node) keeps writing meanwhile."""
+
+    name = "postgresql"
+    filename = "smb-suite.pgdump"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def dump(self, target: Path, read: Callable[[sa.Connection], T]) -> T:
+        engine = db.create_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+                with conn.begin():
+                    # valid while this transaction lasts: pg_dump sees exactly the rows `read` sees
+                    snapshot = conn.execute(sa.text("SELECT pg_export_snapshot()")).scalar_one()
+                    _pg_tool("pg_dump", self.url, "--format=custom", f"--snapshot={snapshot}", f"--file={target}")
+                    return read(conn)
+        finally:
+            engine.dispose()
+
+    @staticmethod
+    def check(copy: Path) -> str | None:
+        """What is wrong with a copy (pg_restore cannot read all of it back), or None."""
+        if not copy.is_file():
+            return f"{copy}: the database copy is missing"
+        try:
+            _pg_tool("pg_restore", None, "--file=/dev/null", str(copy))
+        except BackupError as error:
+            return f"{copy}: the database copy does not read back ({error})"
+        return None
+
+    def restore(self, copy: Path) -> None:
+        engine = db.create_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                tables = sa.inspect(conn).get_table_names()
+        finally:
+            engine.dispose()
+        if tables:
+            raise BackupError("the configured PostgreSQL database has tables: restore only into an empty database")
+        _pg_tool("pg_restore", self.url, "--no-owner", "--exit-on-error", "--single-transaction", str(copy))
+
+
+def _pg_tool(program: str, url: str | None, *args: str) -> None:
+    """Run pg_dump or pg_restore (Debian: postgresql-client) on the database of `url`; the password goes in the
+    environment, never on a command line others can read."""
+    found = shutil.which(program)
+    if found is None:
+        raise BackupError(f"{program} is not installed (Debian: apt-get install postgresql-client)")
+    env = dict(os.environ)
+    command = [found, *args]
+    if url is not None:
+        parameters = db.libpq_parameters(url)
+        password = parameters.pop("password", None)
+        if password is not None:
+            env["PGPASSWORD"] = password
+        command.insert(1, "--dbname=" + make_conninfo("", **parameters))
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if result.returncode != 0:
+        raise BackupError(f"{program} failed: {result.stderr.strip()[-500:]}")
+
+
+CHECKS = {SqliteBackend.name: SqliteBackend.check, PostgresBackend.name: PostgresBackend.check}
+
+
 def check_copy(backend: str, copy: Path) -> str | None:
     """What is wrong with the database copy of a backup made by `backend`, or None."""
-    if backend != SqliteBackend.name:
+    check = CHECKS.get(backend)
+    if check is None:
         return f"{copy}: a {backend} database copy, which this version cannot check"
-    return SqliteBackend.check(copy)
+    return check(copy)
 
 
 def known_schema(revision: str) -> bool:
@@ -137,7 +209,9 @@ def backend_for(url: str) -> DatabaseBackend:
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database:
         return SqliteBackend(Path(parsed.database))
-    raise BackupError(f"backups of {parsed.get_backend_name()} databases are not supported yet (only SQLite)")
+    if parsed.get_backend_name() == "postgresql":
+        return PostgresBackend(url)
+    raise BackupError(f"backups of {parsed.get_backend_name()} databases are not supported (SQLite, PostgreSQL)")
 
 
 def contents(conn: sa.Connection) -> Contents:

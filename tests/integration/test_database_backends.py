@@ -6,12 +6,13 @@ from __future__ import annotations
 import imaplib
 import secrets
 import smtplib
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from smb_suite.storage import db
-from tests.daemon import USER, USER_PASSWORD, Daemon, make_daemon, write_config
+from tests.daemon import USER, USER_PASSWORD, Daemon, make_daemon, run_cli, write_config
 from tests.imapwire import Wire
 from tests.mailtest import free_port, maildir, message, send_inbound, submit
 from tests.pgserver import Postgres
@@ -110,7 +111,7 @@ def test_two_daemons_sharing_a_postgresql_database_hear_each_others_deliveries(
 ) -> None:
     """Two nodes, one PostgreSQL index and one storage folder: an IDLE session on one hears mail delivered through
     the other (LISTEN/NOTIFY, storage/pgbus.py), and reads it."""
-    url = postgres.create_database()
+    url = postgres.create_database(migrated=True)
     first = make_daemon(tmp_path_factory.mktemp("node1"), f'[database]\nurl = "{url}"\n').start()
     folder = tmp_path_factory.mktemp("node2")
     (folder / "data").symlink_to(first.folder / "data")  # the shared file system of a cluster
@@ -129,3 +130,43 @@ def test_two_daemons_sharing_a_postgresql_database_hear_each_others_deliveries(
     finally:
         second.stop()
         first.stop()
+
+
+def test_a_backup_taken_while_serving_verifies_and_restores_into_a_new_server(
+    server: Daemon, backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """SQLite: the online backup API; PostgreSQL: pg_dump of an exported snapshot (docs/ARCHITECTURE.md)."""
+    subject = f"backed up {secrets.token_hex(4)}"
+    send_inbound(server, "zoe@remote.example", [USER], message(subject, USER, "zoe@remote.example"))
+    dest = tmp_path / "backups"
+    taken = server.cli("backup", str(dest))
+    assert "database schema" in taken.stdout
+    assert "is intact" in server.cli("backup", "verify", str(dest)).stdout
+    folder = tmp_path / "restored"
+    folder.mkdir()
+    url = request.getfixturevalue("postgres").create_database() if backend == "postgresql" else ""
+    config = write_config(folder, f'[database]\nurl = "{url}"\n' if url else "")
+    run_cli(config, "restore", str(dest))
+    restored = Daemon(folder, config).start()
+    try:
+        with imaplib.IMAP4("127.0.0.1", restored.ports["imap"]) as client:
+            client.login(USER, USER_PASSWORD)
+            client.select("INBOX")
+            _, found = client.uid("SEARCH", "SUBJECT", f'"{subject}"')
+        assert found[0].split()
+    finally:
+        restored.stop()
+
+
+def test_a_message_whose_subject_decodes_to_a_nul_is_stored_and_found(server: Daemon) -> None:
+    """An encoded word may decode to NUL (RFC 2047 allows =00), which PostgreSQL text cannot hold: the index keeps
+    U+FFFD in its place, the message file keeps every byte."""
+    subject = f"nul {secrets.token_hex(4)}"
+    sent = f"From: zoe@remote.example\r\nTo: {USER}\r\nSubject: {subject} =?utf-8?q?a=00b?=\r\n\r\nbody\r\n".encode()
+    send_inbound(server, "zoe@remote.example", [USER], sent)
+    with imaplib.IMAP4("127.0.0.1", server.ports["imap"]) as client:
+        client.login(USER, USER_PASSWORD)
+        client.select("INBOX")
+        _, found = client.uid("SEARCH", "SUBJECT", f'"{subject}"')
+        _, data = client.uid("FETCH", found[0].split()[-1], "(BODY.PEEK[])")
+    assert data[0][1].endswith(sent)

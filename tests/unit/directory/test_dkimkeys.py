@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from smb_suite.directory.core import Directory
 from smb_suite.directory.dkimkeys import DkimKeys
 from smb_suite.directory.model import OPERATOR
@@ -21,8 +19,8 @@ class Clock:
         return self.now
 
 
-def test_rotated_keys_stay_published_for_the_grace_period_then_are_dropped(tmp_path: Path) -> None:
-    engine = db.create_engine(f"sqlite:///{tmp_path / 'keys.db'}")
+def test_rotated_keys_stay_published_for_the_grace_period_then_are_dropped(database_url: str) -> None:
+    engine = db.create_engine(database_url)
     db.migrate(engine)
     clock = Clock()
     domain = Directory(engine, clock).add_domain(OPERATOR, "shop.test")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 
@@ -11,13 +9,15 @@ from smb_suite.storage import db, index
 
 
 def test_remembered_expunges_are_bounded_and_the_floor_says_what_was_forgotten(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(index, "KEEP_EXPUNGED", 3)
-    engine = db.create_engine(f"sqlite:///{tmp_path / 'expunged.db'}")
+    engine = db.create_engine(database_url)
     db.metadata.create_all(engine)
     with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # a folder without its user: only the index is tested
+        conn.execute(sa.insert(db.tenants).values(id=1, name="t", created_at=0))
+        conn.execute(sa.insert(db.domains).values(id=1, name="t.test", tenant_id=1, created_at=0))
+        conn.execute(sa.insert(db.users).values(id=1, domain_id=1, local_part="u", password_hash="x", created_at=0))
         conn.execute(sa.insert(db.mailboxes).values(id=1, user_id=1, name="INBOX", uidvalidity=1))
         assert index.expunged_since(conn, 1, 1) == []
         for uid in range(1, 6):  # each removal takes the next mod-sequence: UID n goes at n + 1

@@ -13,8 +13,8 @@ from alembic.migration import MigrationContext
 from smb_suite.storage import db
 
 
-def test_migrations_match_the_declared_schema(database_url: str) -> None:
-    engine = db.create_engine(database_url)
+def test_migrations_match_the_declared_schema(empty_database_url: str) -> None:
+    engine = db.create_engine(empty_database_url)
     db.migrate(engine)
     assert db.is_current(engine)
     with engine.connect() as connection:
@@ -22,8 +22,8 @@ def test_migrations_match_the_declared_schema(database_url: str) -> None:
     engine.dispose()
 
 
-def test_every_migration_can_be_undone_and_done_again(database_url: str) -> None:
-    engine = db.create_engine(database_url)
+def test_every_migration_can_be_undone_and_done_again(empty_database_url: str) -> None:
+    engine = db.create_engine(empty_database_url)
     db.migrate(engine)
     command.downgrade(db._alembic_config(engine), "base")
     with engine.connect() as connection:
@@ -33,9 +33,9 @@ def test_every_migration_can_be_undone_and_done_again(database_url: str) -> None
     engine.dispose()
 
 
-def test_a_deleted_rows_id_is_never_given_again(database_url: str) -> None:
+def test_a_deleted_rows_id_is_never_given_again(empty_database_url: str) -> None:
     """Issue 11 on either backend: SQLite's AUTOINCREMENT, PostgreSQL's sequences (never handed out twice)."""
-    engine = db.create_engine(database_url)
+    engine = db.create_engine(empty_database_url)
     db.migrate(engine)
     with engine.begin() as connection:
         first = db.inserted_id(connection.execute(sa.insert(db.tenants).values(name="a", created_at=0)))
@@ -117,9 +117,9 @@ def test_the_autoincrement_migration_keeps_every_row_and_cascades_nothing(tmp_pa
     engine.dispose()
 
 
-def test_existing_folders_and_messages_get_distinct_object_ids_and_a_save_date(database_url: str) -> None:
+def test_existing_folders_and_messages_get_distinct_object_ids_and_a_save_date(empty_database_url: str) -> None:
     """Migration 0013 (RFC 8474 MAILBOXID/EMAILID, RFC 8514 SAVEDATE) on rows stored before it."""
-    engine = db.create_engine(database_url)
+    engine = db.create_engine(empty_database_url)
     command.upgrade(db._alembic_config(engine), "0012")
     with engine.begin() as connection:
         run = connection.exec_driver_sql
@@ -142,9 +142,9 @@ def test_existing_folders_and_messages_get_distinct_object_ids_and_a_save_date(d
     engine.dispose()
 
 
-def test_subscribed_folders_become_subscriptions_and_nothing_is_recent_after_the_upgrade(database_url: str) -> None:
+def test_subscribed_folders_become_subscriptions_and_nothing_is_recent_after_upgrading(empty_database_url: str) -> None:
     """Migration 0017 on rows stored before it (a boolean column read and dropped, an INSERT ... SELECT)."""
-    engine = db.create_engine(database_url)
+    engine = db.create_engine(empty_database_url)
     command.upgrade(db._alembic_config(engine), "0016")
     with engine.begin() as connection:
         run = connection.exec_driver_sql

@@ -36,9 +36,10 @@ class Owner:
 
 
 @pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
+def services(tmp_path: Path, database_url: str) -> Iterator[Services]:
+    """The store on each database backend (the paths come from its ids, whichever hands them out)."""
     (tmp_path / "d").mkdir()
-    config = load_config(write_config(tmp_path / "d", services=("imap",)))
+    config = load_config(write_config(tmp_path / "d", f'[database]\nurl = "{database_url}"\n', services=("imap",)))
     initialise(config)
     opened = open_services(config)
     yield opened
