@@ -101,7 +101,9 @@ class ListenConfig:
 class DatabaseConfig:
     url: str = field(
         default="",
-        metadata=_help("SQLAlchemy URL; empty means SQLite in data_dir/smb-suite.db"),
+        metadata=_help(
+            "SQLAlchemy URL: empty means SQLite in data_dir/smb-suite.db; postgresql+psycopg://... for PostgreSQL"
+        ),
     )
 
 
@@ -534,7 +536,14 @@ def _network_problems(networks: tuple[str, ...]) -> list[str]:
     return problems
 
 
+DATABASE_SCHEMES = ("sqlite", "postgresql+psycopg")
+
+
 def _validate(label: str, key: str, value: Any) -> list[str]:
+    if label.endswith("[database]") and key == "url" and value:
+        scheme = value.partition("://")[0]
+        if scheme not in DATABASE_SCHEMES:
+            return [f"expected sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DBNAME, not {scheme}://"]
     if key == "proxy_protocol_from":
         return _network_problems(value)
     if label.endswith("[listen]") and isinstance(value, str):

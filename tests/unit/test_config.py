@@ -92,6 +92,17 @@ def test_outbound_durations_and_routes_are_read_and_checked(tmp_path: Path) -> N
     assert "max_age" in problems and "smarthost_tls" in problems and "x.example" in problems
 
 
+def test_the_database_is_sqlite_or_postgresql_through_psycopg(tmp_path: Path) -> None:
+    path = tmp_path / "smb-suite.toml"
+    path.write_text('[database]\nurl = "postgresql+psycopg://smb@db.internal/mail"\n')
+    assert config.load(path).database_url == "postgresql+psycopg://smb@db.internal/mail"
+    path.write_text('[database]\nurl = "mysql://smb@db.internal/mail"\n')
+    with pytest.raises(ConfigError) as problems:
+        config.load(path)
+    assert "[database]" in str(problems.value) and "url" in str(problems.value)
+    assert "postgresql+psycopg://" in str(problems.value)
+
+
 def test_proxy_protocol_balancers_are_networks_and_mistakes_are_reported(tmp_path: Path) -> None:
     path = tmp_path / "smb-suite.toml"
     path.write_text('[listen]\nproxy_protocol_from = ["10.0.0.0/8", "2001:db8::/32", "192.0.2.7"]\n')
