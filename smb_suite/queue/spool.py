@@ -116,7 +116,7 @@ CLAIM_SECONDS = 3600  # a claim outlives any attempt (bounded by the transport's
 
 class QueueStore:
     """The spool. With several workers (or nodes) each message is sent by one: the queue runner claims what it
-    is about to send (`claim`: a conditional UPDATE, exact on SQLite and PostgreSQL alike) and keeps it while
+    is about to send (`claim`: an UPDATE of the free rows, locked with SKIP LOCKED on PostgreSQL) and keeps it while
     it works on it; a claim ends with its holder (the supervisor releases a dead worker's, `release_claims`; a
     start releases this host's, `reconcile`) or after CLAIM_SECONDS (a node that vanished)."""
 
@@ -138,10 +138,13 @@ class QueueStore:
             return set()
         now = int(self._clock())
         free = sa.or_(_M.claimed_by.is_(None), _M.claimed_by == self.claimant, _M.claimed_until < now)
+        # PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED, so a node never waits for the rows another node is
+        # claiming at the same moment, it passes them by; SQLite (one writer at a time) renders no locking clause
+        claimable = sa.select(_M.id).where(_M.id.in_(ids), free).with_for_update(skip_locked=True)
         with self._engine.begin() as conn:
             conn.execute(
                 sa.update(db.queue_messages)
-                .where(_M.id.in_(ids), free)
+                .where(_M.id.in_(claimable.scalar_subquery()))
                 .values(claimed_by=self.claimant, claimed_until=now + CLAIM_SECONDS)
             )
             held = conn.execute(sa.select(_M.id).where(_M.id.in_(ids), _M.claimed_by == self.claimant))

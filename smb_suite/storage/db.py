@@ -535,7 +535,19 @@ def create_engine(url: str) -> sa.Engine:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
     elif engine.dialect.name == "postgresql":
         sa.event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin_writer(conn):  # type: ignore[no-untyped-def]
+            if getattr(_write_first, "active", False):
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+
     return engine
+
+
+# PostgreSQL's counterpart of SQLite's BEGIN IMMEDIATE for the store writers of every process and node: one
+# transaction-scoped advisory lock (released at commit or rollback), taken before the transaction reads what it
+# changes (a message's flags before a STORE, the \Deleted messages before an EXPUNGE and the bytes it frees).
+WRITER_LOCK = 0x736D622D7374  # "smb-st": any constant other applications on the database do not use
 
 
 def _without_nul(_conn, _cursor, statement, parameters, _context, executemany):  # type: ignore[no-untyped-def]
@@ -568,7 +580,8 @@ def writes_first() -> Iterator[None]:
     Without it the driver begins a transaction at its first write, so what was read before (a message's flags,
     a counter) may have been changed meanwhile by another process, and its update would be lost. Several worker
     processes each have a writer thread; a writer waiting for another's lock waits up to the busy timeout
-    (30 s) instead of failing with SQLITE_BUSY. PostgreSQL locks the rows an UPDATE touches instead."""
+    (30 s) instead of failing with SQLITE_BUSY. On PostgreSQL they take one advisory lock (WRITER_LOCK) instead:
+    the writers of every node then run one at a time, as SQLite's do."""
     _write_first.active = True
     try:
         yield

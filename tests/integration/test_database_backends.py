@@ -4,6 +4,7 @@ SMTP, read over IMAP (and heard by an IDLE session), the quota, the outbound que
 from __future__ import annotations
 
 import imaplib
+import re
 import secrets
 import smtplib
 from pathlib import Path
@@ -170,3 +171,31 @@ def test_a_message_whose_subject_decodes_to_a_nul_is_stored_and_found(server: Da
         _, found = client.uid("SEARCH", "SUBJECT", f'"{subject}"')
         _, data = client.uid("FETCH", found[0].split()[-1], "(BODY.PEEK[])")
     assert data[0][1].endswith(sent)
+
+
+def test_two_workers_on_the_backend_send_each_queued_message_exactly_once(
+    backend: str, partner: Daemon, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Both workers scan the queue; each message is claimed by one (SKIP LOCKED on PostgreSQL)."""
+    url = request.getfixturevalue("postgres").create_database(migrated=True) if backend == "postgresql" else ""
+    route = '[outbound]\nsmarthost = "127.0.0.1:9"\nretry_schedule = ["1s"]\nscan_interval = "1s"\n'
+    route += f'[outbound.routes]\n"{PARTNER}" = "127.0.0.1:{partner.ports["smtp"]}"\n'
+    database = f'[database]\nurl = "{url}"\n' if url else ""
+    daemon = make_daemon(tmp_path / "workers", database + route, services=("submission",), workers=2).start()
+    try:
+        tag = secrets.token_hex(4)
+        for n in range(20):
+            submit(daemon, [BOB], message(f"{tag} once {n}", BOB))
+        wanted = sorted(f"{tag} once {n}".encode() for n in range(20))
+
+        def arrived() -> list[bytes]:
+            return sorted(
+                m[1]
+                for m in re.finditer(rb"Subject: (" + tag.encode() + rb" once \d+)", b"".join(maildir(partner, BOB)))
+            )
+
+        wait_for("20 messages at the partner", lambda: len(arrived()) >= 20)
+        wait_for("the queue to empty", lambda: "0 message(s) in the queue" in daemon.cli("queue", "list").stdout)
+        assert arrived() == wanted
+    finally:
+        daemon.stop()
