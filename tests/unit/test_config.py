@@ -113,3 +113,14 @@ def test_proxy_protocol_balancers_are_networks_and_mistakes_are_reported(tmp_pat
     text = str(problems.value)
     assert "[listen] proxy_protocol_from: 'haproxy.internal'" in text and "'10.0.0.1/8'" in text
     assert "[listen] proxy_protocol_timeout" in text
+
+
+def test_acme_mistakes_are_reported_with_their_keys(tmp_path: Path) -> None:
+    path = tmp_path / "smb-suite.toml"
+    path.write_text('[acme]\ndirectory = "ftp://ca.example/dir"\ncontact = "ops@example.com"\nretry_first = "0s"\n')
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    text = str(caught.value)
+    assert "[acme] directory: must be an http(s) URL" in text
+    assert '[acme] contact: must be "mailto:ADDRESS"' in text
+    assert "[acme] retry_first: must be more than 0 seconds" in text
