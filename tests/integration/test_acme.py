@@ -90,20 +90,26 @@ def served(port: int, name: str) -> x509.Certificate:
     return x509.load_der_x509_certificate(der)
 
 
-def served_after_starttls(port: int, name: str) -> x509.Certificate:
-    """The certificate the submission listener shows after EHLO and STARTTLS (RFC 3207), asked for `name`."""
+def served_after_starttls(port: int, name: str, imap: bool = False) -> x509.Certificate:
+    """The certificate shown after STARTTLS, asked for `name`: SMTP after EHLO (RFC 3207), or IMAP (RFC 3501
+    6.2.1)."""
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
         reader = raw.makefile("rb")
         try:
-            assert reader.readline().startswith(b"220")
-            raw.sendall(b"EHLO client.test\r\n")
-            while not reader.readline().startswith(b"250 "):
-                pass
-            raw.sendall(b"STARTTLS\r\n")
-            assert reader.readline().startswith(b"220")
+            if imap:
+                assert reader.readline().startswith(b"* OK")
+                raw.sendall(b"a STARTTLS\r\n")
+                assert reader.readline().startswith(b"a OK")
+            else:
+                assert reader.readline().startswith(b"220")
+                raw.sendall(b"EHLO client.test\r\n")
+                while not reader.readline().startswith(b"250 "):
+                    pass
+                raw.sendall(b"STARTTLS\r\n")
+                assert reader.readline().startswith(b"220")
             with context.wrap_socket(raw, server_hostname=name) as tls:
                 der = tls.getpeercert(binary_form=True)
         finally:
@@ -145,6 +151,8 @@ def test_the_hostname_and_each_verified_domain_get_certificates_served_by_sni_ev
         assert from_pebble(served(ports[service], DOMAIN))
         assert names_of(served(ports[service], f"autoconfig.{DOMAIN}")) == {p + DOMAIN for p in PREFIXES}
     assert from_pebble(served_after_starttls(ports["submission"], DOMAIN))
+    assert from_pebble(served_after_starttls(ports["smtp"], DOMAIN))
+    assert names_of(served_after_starttls(ports["imap"], f"www.{DOMAIN}", imap=True)) == {p + DOMAIN for p in PREFIXES}
     # the chain verifies against pebble's root for the name asked
     roots = acme.daemon.folder / "pebble-roots.pem"
     roots.write_bytes(b"".join(root.public_bytes(serialization.Encoding.PEM) for root in acme.pebble.roots()))
