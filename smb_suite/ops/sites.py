@@ -140,10 +140,25 @@ def save_info(services: Services, actor: Principal, name: str, fields: dict[str,
     values: dict[str, Any] = {key: fields.get(key, "") for key in INFO_FIELDS}
     if values["email"]:
         values["email"] = str(parse_stored_address(values["email"]))
+        _check_own_address(services, domain, values["email"])
     values["lang"] = values["lang"] or "en"
     values["contact_form"] = contact_form
     services.content.save_info(domain, services.config.sites.default_theme, **values)
     _audit(services, actor, "site.info", domain)
+
+
+def _check_own_address(services: Services, domain: Domain, address: str) -> None:
+    """An address at one of the business's own domains must receive mail (a mailbox, an alias, a catch-all):
+    a visitor writing to it would get 550 otherwise. Addresses elsewhere are the owner's business."""
+    hosted = services.directory.find_domain(address.rsplit("@", 1)[1])
+    if hosted is None or hosted.tenant_id != domain.tenant_id:
+        return
+    try:
+        services.delivery.resolve(address)
+    except (UnknownRecipient, RelayDenied) as exc:
+        raise InvalidInput(
+            f"{address} receives no mail: choose one of your mailboxes or aliases, or add the alias first"
+        ) from exc
 
 
 def save_logo(services: Services, actor: Principal, name: str, data: bytes | None, content_type: str) -> None:

@@ -102,3 +102,13 @@ def test_admin_pages_and_sites_have_a_favicon(owner: httpx.Client, server: Daemo
     assert icon, home
     answer = site(server, icon.group(1))
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("image/svg")
+
+
+def test_an_address_of_the_business_that_receives_no_mail_is_refused_for_the_site(owner: httpx.Client) -> None:
+    info = {"business_name": "Bakery", "lang": "en", "contact_form": "on"}
+    token = csrf_token(owner.get(EDITOR))
+    refused = owner.post(EDITOR + "info", data={"csrf": token, **info, "email": f"contact@{DOMAIN}"})
+    assert refused.status_code == 400 and "receives no mail" in refused.text
+    assert owner.post(EDITOR + "info", data={"csrf": token, **info, "email": OWNER}).status_code == 303
+    elsewhere = owner.post(EDITOR + "info", data={"csrf": token, **info, "email": "bakery@elsewhere.test"})
+    assert elsewhere.status_code == 303  # an address at another provider is the owner's business

@@ -9,6 +9,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -112,3 +113,17 @@ def test_pictures_count_in_the_quota_until_deleted(owner: httpx.Client) -> None:
     token = csrf_token(owner.get(EDITOR))
     assert owner.post(f"{EDITOR}media/{media_id}/delete", data={"csrf": token}).status_code == 303
     assert used(owner) == start and media_id not in library(owner)
+
+
+def test_the_operator_adds_and_lists_pictures_from_the_command_line(server: Daemon, tmp_path: Path) -> None:
+    svg = tmp_path / "mark.svg"
+    svg.write_bytes(SCRIPTED_SVG)
+    added = server.cli("site", "picture", DOMAIN, str(svg), "--alt", "Blue mark")
+    assert "removed from the SVG: onload, script" in added.stdout
+    media_id = re.search(r"added picture (\d+)", added.stdout)
+    assert media_id and f"![Blue mark](/media/{media_id.group(1)}.svg)" in added.stdout
+    listed = server.cli("site", "pictures", DOMAIN).stdout
+    assert f"{media_id.group(1)}\timage/svg+xml\t10x10" in listed and "Blue mark" in listed
+    (tmp_path / "note.png").write_text("not a picture")
+    refused = server.cli("site", "picture", DOMAIN, str(tmp_path / "note.png"), "--alt", "x", check=False)
+    assert refused.returncode != 0 and "not a JPEG, PNG, WebP or SVG" in refused.stderr
