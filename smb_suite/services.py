@@ -96,11 +96,12 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
     subscriptions = Subscriptions(engine, clock)
     imports = ImportRecords(engine, clock)
     # what other parts keep about a user or a domain goes in the directory's transaction that removes it
+    dav = DavStore(engine, quota, DavLayout(config.server.data_dir))
     directory = Directory(
         engine,
         clock,
         reservation.rules_of(config),
-        user_records=(app_passwords, store, subscriptions, imports),
+        user_records=(app_passwords, store, subscriptions, imports, dav),
         domain_records=(content, media, sites),
     )
     runner = StoreRunner(engine)
@@ -131,7 +132,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         credentials=CredentialCache(config.login.credential_cache_ttl, clock),
         web_sessions=WebSessions(engine, clock),
         subscriptions=subscriptions,
-        dav=DavStore(engine, quota, DavLayout(config.server.data_dir)),
+        dav=dav,
         api_tokens=ApiTokens(engine, clock),
         idempotency=IdempotencyKeys(engine, clock, float(config.api.idempotency_ttl)),
         imports=imports,

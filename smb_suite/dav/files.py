@@ -1,8 +1,9 @@
 """The document space of a business (WebDAV, RFC 4918) through wsgidav: "Shared" for everyone of the business,
 and one private folder per user, named after its address in URLs and after its id on disk (layout.py).
 
-One wsgidav application per business, so its lock manager (LOCK for Windows Explorer, Finder, davfs2, office
-apps) and its dead properties never mix two businesses' URLs. `ScopeController` is the domain controller: the
+One wsgidav application per business, so its locks (LOCK for Windows Explorer, Finder, davfs2, office apps;
+kept in the database by locks.py, so every worker process knows them) and its dead properties (in memory, per
+process) never mix two businesses' URLs. `ScopeController` is the domain controller: the
 front end verified the login (ops/login.py) and put the `DavUser` in the scope; Basic credentials are accepted
 for exactly that user and no other. An upload is received into `incoming/`, charged to the quota once its size
 is known, then renamed into place: a write that does not fit answers 507 and leaves the old file (or nothing)
@@ -26,6 +27,7 @@ from wsgidav.wsgidav_app import WsgiDAVApp
 
 from smb_suite.dav.access import DavUser, user_of
 from smb_suite.dav.layout import visible_bytes
+from smb_suite.dav.locks import DatabaseLocks
 from smb_suite.dav.store import DavStore
 from smb_suite.durable import fsync_dir
 from smb_suite.errors import QuotaExceeded
@@ -234,7 +236,7 @@ def application(store: DavStore, tenant_id: int) -> WsgiDAVApp:
             "default_to_digest": False,
         },
         "mount_path": FILES_MOUNT,
-        "lock_storage": True,
+        "lock_storage": DatabaseLocks(store.engine, tenant_id),
         "property_manager": True,
         "dir_browser": {"enable": False},
         "verbose": 1,

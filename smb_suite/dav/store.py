@@ -8,15 +8,18 @@ fails gives the bytes back. A crash between the two leaves the counter above the
 
 from __future__ import annotations
 
+import shutil
+
 import sqlalchemy as sa
 
 from smb_suite.dav.layout import DavLayout
+from smb_suite.directory.model import User
 from smb_suite.quota import Quota, Usage
 
 
 class DavStore:
     def __init__(self, engine: sa.Engine, quota: Quota, layout: DavLayout) -> None:
-        self._engine = engine
+        self.engine = engine
         self._quota = quota
         self.layout = layout
 
@@ -25,7 +28,7 @@ class DavStore:
         if not delta:
             return
         levels: list[int] = []
-        with self._engine.begin() as conn:
+        with self.engine.begin() as conn:
             if delta > 0:
                 levels = self._quota.reserve(conn, tenant_id, delta)
             else:
@@ -38,6 +41,18 @@ class DavStore:
     def free(self, tenant_id: int) -> int:
         """Bytes the business may still write."""
         return self._quota.current(tenant_id).free
+
+    def forget_user(self, conn: sa.Connection, user: User) -> None:
+        """A removed user's own calendar, address book and private documents: their bytes are freed in the
+        directory's transaction that removes the user (files: remove_files, after the commit)."""
+        self._quota.release(conn, user.tenant_id, self.layout.user_bytes(user.tenant_id, user.id))
+
+    def remove_files(self, user: User) -> None:
+        for folder in (
+            self.layout.user_collections(user.tenant_id, user.id),
+            self.layout.private(user.tenant_id, user.id),
+        ):
+            shutil.rmtree(folder, ignore_errors=True)
 
     def disk_usage(self, tenant_id: int) -> int:
         """What the business's DAV data weighs on disk, for `quota check`."""

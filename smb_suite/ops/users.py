@@ -50,6 +50,7 @@ def set_password(services: Services, actor: Principal, address: str, password: s
 def remove_user(services: Services, actor: Principal, address: str) -> User:
     user = services.directory.remove_user(actor, address)  # drops its index and app passwords (services.py)
     services.store.remove_files(user)
+    services.dav.remove_files(user)  # its own calendar, address book and private documents
     services.audit.record(actor, "mailbox.remove", str(user.address), user.tenant_id)
     return user
 

@@ -475,6 +475,20 @@ acme_challenges = sa.Table(
     sa.Column("expires_at", sa.BigInteger, nullable=False),
 )
 
+# WebDAV locks (dav/locks.py): in the database, so that every worker process and node knows a lock another
+# granted (a Finder or Office client's PUT with its lock token may reach any of them). `lock` is wsgidav's lock
+# record as JSON; `root` the locked path inside the business's document space.
+dav_locks = sa.Table(
+    "dav_locks",
+    metadata,
+    sa.Column("token", sa.String(100), primary_key=True),
+    sa.Column("tenant_id", sa.Integer, nullable=False),
+    sa.Column("root", sa.String(2000), nullable=False),
+    sa.Column("expire", sa.Float, nullable=False),
+    sa.Column("lock", sa.Text, nullable=False),
+    sa.Index("ix_dav_locks_tenant_root", "tenant_id", "root"),
+)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

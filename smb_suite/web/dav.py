@@ -25,12 +25,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from smb_suite import log
 from smb_suite.dav.access import SCOPE_KEY, DavUser
 from smb_suite.dav.apps import DavApps
+from smb_suite.dav.files import SHARED
 from smb_suite.errors import AccountSuspended, AuthenticationFailed, LoginLocked
 from smb_suite.ops.login import login
 from smb_suite.ops.tiers import COLLABORATION, has_module
 from smb_suite.services import Services
 
 DAV_PREFIX = "/dav"
+FILES = "files"  # /dav/files/: the documents (smb_suite/dav/files.py)
 WELL_KNOWN = frozenset({"/.well-known/caldav", "/.well-known/carddav"})
 THREADS = 8  # Radicale and wsgidav requests served at once (each blocks a thread on files)
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="smb-suite", charset="UTF-8"'}
@@ -54,9 +56,12 @@ def well_known_target(hostname: str, https_port: int | None, on_admin_host: bool
 
 
 def allowed_path(path: str, user: DavUser) -> bool:
-    """The DAV root, the user's principal, its business's, or the documents: the only paths a user may name."""
+    """The DAV root, the user's principal, its business's, or the documents ("Shared" and the user's own
+    folder): the only paths a user may name."""
     parts = [part for part in path.removeprefix(DAV_PREFIX).split("/") if part]
-    return not parts or parts[0] in (user.principal, user.business, "files")
+    if parts[:1] == [FILES]:
+        return len(parts) == 1 or parts[1] in (SHARED, user.address)
+    return not parts or parts[0] in (user.principal, user.business)
 
 
 def _credentials(headers: Headers) -> tuple[str, str] | None:

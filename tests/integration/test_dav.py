@@ -19,7 +19,7 @@ from smb_suite.directory.model import OPERATOR, Role
 from smb_suite.ops import domains, tiers, users
 from smb_suite.services import open_services
 from smb_suite.storage import db
-from tests.daemon import OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon
+from tests.daemon import OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, Daemons
 
 TIERS = """
 [tiers.starter]
@@ -325,3 +325,49 @@ def test_dns_records_tell_calendar_apps_where_dav_is_only_with_the_module(server
     assert re.search(r"_caldavs\._tcp\.example\.test\.\s+3600\s+IN\s+SRV\s+0 1 \d+ mail\.example\.test\.", zone)
     assert re.search(r'_carddavs\._tcp\.example\.test\.\s+3600\s+IN\s+TXT\s+"path=/dav/"', zone)
     assert "_caldav" not in server.cli("dns", "nodav.test").stdout
+
+
+def test_removing_a_user_removes_and_frees_its_own_calendar_contacts_and_documents(server: Daemon) -> None:
+    leaver = ("leo@other.test", "leo of other, long secret")
+    server.cli("user", "add", leaver[0], "--password-stdin", stdin=f"{leaver[1]}\n")
+    assert dav(server, "PUT", f"/dav/files/{leaver[0]}/notes.txt", leaver, content=b"n" * 5000).status_code == 201
+    home = dav(server, "PROPFIND", "/dav/", leaver, headers={"Depth": "0"}).text
+    principal = re.search(r"<current-user-principal><href>(/dav/u\d+/)</href>", home).group(1)  # type: ignore[union-attr]
+    put = dav(
+        server,
+        "PUT",
+        principal + "calendar/review.ics",
+        leaver,
+        content=EVENT,
+        headers={"Content-Type": "text/calendar"},
+    )
+    assert put.status_code == 201
+    assert dav(server, "PUT", "/dav/files/Shared/kept.txt", leaver, content=b"kept").status_code == 201
+    server.cli("user", "remove", leaver[0])
+    data = server.folder / "data"
+    user_id = principal.strip("/").removeprefix("dav/u")
+    assert not list(data.glob(f"dav/*/collection-root/u{user_id}")) and not list(data.glob(f"files/*/users/{user_id}"))
+    assert dav(server, "GET", "/dav/files/Shared/kept.txt", OTHER).text == "kept"  # the business keeps its own
+    no_drift(server)
+
+
+def test_a_lock_holds_on_every_worker_process(start_daemon: Daemons) -> None:
+    """Locks live in the database: with two workers, each PUT (a new connection, either worker) without the lock
+    token is refused and each with it is accepted."""
+    server = start_daemon(TIERS, name="workers", services=("smtp", "imap", "http"), workers=2)
+    path = "/dav/files/Shared/offer.odt"
+    assert dav(server, "PUT", path, ALICE, content=b"v1").status_code == 201
+    lock = (
+        '<?xml version="1.0"?><lockinfo xmlns="DAV:"><lockscope><exclusive/></lockscope>'
+        "<locktype><write/></locktype><owner>alice</owner></lockinfo>"
+    )
+    locked = dav(server, "LOCK", path, ALICE, content=lock, headers={"Timeout": "Second-600"})
+    assert locked.status_code == 200, locked.text
+    token = locked.headers["lock-token"]
+    for attempt in range(6):
+        assert dav(server, "PUT", path, DEMO, content=b"theirs").status_code == 423
+        assert (
+            dav(server, "PUT", path, ALICE, content=b"v%d" % attempt, headers={"If": f"({token})"}).status_code == 204
+        )
+    assert dav(server, "UNLOCK", path, ALICE, headers={"Lock-Token": token}).status_code == 204
+    assert dav(server, "PUT", path, DEMO, content=b"after").status_code == 204

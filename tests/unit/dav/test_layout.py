@@ -38,6 +38,10 @@ def test_every_folder_of_a_business_is_named_after_ids() -> None:
         ("/dav/u12/calendar/", True),
         ("/dav/t3/team/x.ics", True),
         ("/dav/files/Shared/a.txt", True),
+        ("/dav/files/", True),
+        ("/dav/files/alice@example.test/notes.txt", True),
+        ("/dav/files/bob@example.test/notes.txt", False),  # a colleague's private folder
+        ("/dav/files/users/", False),
         ("/dav/u13/", False),  # a colleague's own collections
         ("/dav/t4/contacts/", False),  # another business
         ("/dav/.well-known/caldav", False),
