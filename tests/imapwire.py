@@ -77,10 +77,14 @@ class Wire:
         self.sock = sock
         self.file: Reader = self.sock.makefile("rb")
         self.deflate: zlib._Compress | None = None
-        self.greeting = self.file.readline()
         self.count = 0
-        if login:
-            self.ok(f'LOGIN {user} "{password}"')
+        try:
+            self.greeting = self.file.readline()
+            if login:
+                self.ok(f'LOGIN {user} "{password}"')
+        except BaseException:  # the caller never gets the session to close: a server that hung up, a NO
+            self.close()
+            raise
 
     def __enter__(self) -> Wire:
         return self
