@@ -3,7 +3,9 @@
     .venv/bin/python bench/web.py [--quick]
 
 Prints the machine, then `figure <name>: ours=<v> nginx=<v> unit=<u> ratio=<ours/nginx>` for requests per
-second and p99 latency of a small page and of a 500 KB image. Installs nginx and wrk (Debian) if missing;
+second, p99 latency and CPU time per request of a small page and of a 500 KB image. The CPU figure (user +
+system time of the server's processes during the run, over the requests answered) holds steadier than the
+rate when other work shares the cores. Installs nginx and wrk (Debian) if missing;
 nginx runs on 127.0.0.1 on a free high port with its own config, pid and logs in a temp folder, and both
 servers are stopped by pid. Never fails on a number, but fails loudly (exit 1, no figure) when either server
 answers a benchmarked path with anything but 200 and the exact bytes on disk, or wrk counts a non-2xx answer:
@@ -68,14 +70,12 @@ def make_site(folder: Path) -> Path:
     """A small generated page (the default theme's home) plus a 500 KB image, as a zip for `site upload`."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from smb_suite import config
-    from smb_suite.directory.model import Domain
     from smb_suite.sites import render, themes
     from smb_suite.sites.content import SiteContent, SiteInfo, default_home
 
-    domain = Domain(1, DOMAIN, 1, "Bench Bakery")
     theme = themes.get_theme(config.BUNDLED_THEMES, "default")
     info = SiteInfo(theme="default", business_name="Bench Bakery", description="Benchmark page")
-    files = render.build_site(theme, SiteContent(DOMAIN, info, (default_home(domain),)))
+    files = render.build_site(theme, SiteContent(DOMAIN, info, (default_home(info),)))
     files["img/photo.jpg"] = os.urandom(IMAGE_BYTES)
     archive = folder / "site.zip"
     with zipfile.ZipFile(archive, "w") as handle:
@@ -152,21 +152,36 @@ def check_answer(server: str, port: int, path: str, expected: bytes) -> None:
                           f"the {len(expected)} bytes of the file")  # fmt: skip
 
 
-def wrk(port: int, path: str, seconds: int) -> tuple[float, float]:
-    """Requests per second and p99 latency (ms) of one wrk run; WrongAnswer if any answer was not 2xx/3xx."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children still running (nginx's workers), from /proc."""
+    total = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for child in (task / "children").read_text().split():
+            total += cpu_seconds(int(child))
+    return total
+
+
+def wrk(port: int, path: str, seconds: int, pid: int) -> tuple[float, float, float]:
+    """Requests per second, p99 latency (ms) and CPU microseconds per request of the server `pid` in one wrk
+    run; WrongAnswer if any answer was not 2xx/3xx."""
     binary = find_binary("wrk")
     assert binary is not None
+    cpu_before = cpu_seconds(pid)
     result = subprocess.run(
         [binary, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-H", f"Host: {DOMAIN}",
          f"http://127.0.0.1:{port}{path}"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
+    cpu = cpu_seconds(pid) - cpu_before
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", result.stdout)
     if errors:
         raise WrongAnswer(f"wrk on port {port} {path}: {errors.group(1)} non-2xx/3xx answers")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))  # type: ignore[union-attr]
     value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", result.stdout).groups()  # type: ignore[union-attr]
-    return rate, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    answered = int(re.search(r"(\d+) requests in", result.stdout).group(1))  # type: ignore[union-attr]
+    return rate, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], cpu * 1e6 / max(answered, 1)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -209,12 +224,13 @@ def main() -> int:
                 expected = (docroot / (path.lstrip("/") or "index.html")).read_bytes()
                 check_answer("smb-suite", our_port, path, expected)
                 check_answer("nginx", nginx_port, path, expected)
-                wrk(our_port, path, 1)  # warm the cache
-                wrk(nginx_port, path, 1)
-                our_rate, our_p99 = wrk(our_port, path, seconds)
-                nginx_rate, nginx_p99 = wrk(nginx_port, path, seconds)
+                wrk(our_port, path, 1, ours.pid)  # warm the cache
+                wrk(nginx_port, path, 1, nginx.pid)
+                our_rate, our_p99, our_cpu = wrk(our_port, path, seconds, ours.pid)
+                nginx_rate, nginx_p99, nginx_cpu = wrk(nginx_port, path, seconds, nginx.pid)
                 figure(f"{label}_requests", our_rate, nginx_rate, "req/s")
                 figure(f"{label}_p99", our_p99, nginx_p99, "ms")
+                figure(f"{label}_cpu", our_cpu, nginx_cpu, "us/request")
         except WrongAnswer as error:
             print(f"FAILED: {error}; no figure reported", file=sys.stderr, flush=True)
             return 1

@@ -228,7 +228,7 @@ class Daemon:
 
             context = tls_context if secure else None  # the handshake is done by the protocol's gate
             options: dict[str, Any] = {
-                "http": HttpProtocols(name, self.config, context, services.metrics.watch("http")),
+                "http": HttpProtocols(name, self.config, context, services.metrics.watch("http"), app.answer_now),
                 "timeout_keep_alive": self.config.http.keepalive_timeout,
             }
             server = _QuietServer(

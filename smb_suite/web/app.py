@@ -11,6 +11,7 @@ contact form's POST /_contact; everything else gets our neutral "not found" page
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any
 
 from starlette.applications import Starlette
@@ -36,8 +37,8 @@ from smb_suite.web.business import BusinessViews
 from smb_suite.web.contact import CONTACT_PATH, SITE_SCOPE_KEY, ContactViews
 from smb_suite.web.dav import WELL_KNOWN, DavFront, is_dav_path
 from smb_suite.web.filecache import FileCache
-from smb_suite.web.hosting import SiteHosting
-from smb_suite.web.hosts import admin_hosts, host_of, request_host
+from smb_suite.web.hosting import Reply, SiteHosting
+from smb_suite.web.hosts import admin_hosts, host_in, host_of, request_host
 from smb_suite.web.operator import OperatorViews
 from smb_suite.web.pages import Pages
 from smb_suite.web.sessions import KEY_FILE, Sessions, load_or_create_key
@@ -214,6 +215,23 @@ class WebApp:
                     await self.hosting.serve(site, scope, receive, send, not_found)
                     return
         await self.starlette(scope, receive, send)
+
+    def answer_now(self, method: str, path: str, headers: list[tuple[bytes, bytes]]) -> Reply | None:
+        """A site's file answered without the ASGI stack (web/protocol.py), when _dispatch would surely answer
+        it with that file: not /healthz, ACME, DAV discovery or autoconfig, not our own host names, a site and
+        file already cached. Counted in the metrics like every request."""
+        started = time.perf_counter()
+        if path == health.HEALTH_PATH or path in WELL_KNOWN or path in self._autoconfig_paths:
+            return None
+        if path.startswith(acme.CHALLENGE_PREFIX):
+            return None
+        host = host_in(headers)
+        if not host or host in self.hosts:
+            return None
+        reply = self.hosting.answer_now(host, method, path, headers)
+        if reply is not None:
+            self._services.metrics.observe("http", method, time.perf_counter() - started)
+        return reply
 
     async def _not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = self._pages.error(Request(scope, receive), 404, "This page does not exist.")

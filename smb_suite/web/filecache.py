@@ -46,6 +46,8 @@ class CachedFile:
     gzipped: bytes | None = None
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)  # filled by the server, once
     gzip_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    wire: bytes = b""  # `headers` serialised for the fast path of web/protocol.py
+    gzip_wire: bytes = b""
 
     @property
     def cost(self) -> int:

@@ -42,6 +42,8 @@ SECURITY = [
     (b"referrer-policy", b"strict-origin-when-cross-origin"),
 ]
 ALLOW = [(b"allow", b"GET, HEAD"), *SECURITY]
+WANTED = frozenset((b"if-none-match", b"if-modified-since", b"range", b"if-range", b"accept-encoding"))
+NO_BODY = (b"content-length", b"0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,67 +214,34 @@ class SiteHosting:
             status = 404
         await self._send_file(entry, status, scope, send)
 
-    async def _send_file(self, entry: CachedFile, status: int, scope: Scope, send: Send) -> None:
-        if not entry.headers:
-            _prepare_headers(entry)
-        wanted: dict[bytes, bytes] = {}
-        for name, value in scope["headers"]:
-            if name in (b"if-none-match", b"if-modified-since", b"range", b"if-range", b"accept-encoding"):
-                wanted[name] = value
-        method = scope["method"]
-        if status == 200:
-            if b"if-none-match" in wanted:
-                fresh = _etag_matches(wanted[b"if-none-match"], entry.etag)
-            else:
-                fresh = b"if-modified-since" in wanted and _not_modified_since(wanted[b"if-modified-since"], entry)
-            if fresh:
-                await _send(send, 304, _validators(entry), b"", method)
-                return
-            if b"range" in wanted and _if_range_holds(wanted.get(b"if-range"), entry):
-                byte_range = parse_range(wanted[b"range"], entry.size)
-                if byte_range is False:
-                    headers = [(b"content-range", f"bytes */{entry.size}".encode()), *SECURITY]
-                    await _send(send, 416, headers, b"", method)
-                    return
-                if byte_range is not None and byte_range is not True:
-                    await self._send_range(entry, byte_range, method, send)
-                    return
-        if entry.gzipped is not None and b"accept-encoding" in wanted and accepts_gzip(wanted[b"accept-encoding"]):
-            await _send(send, status, entry.gzip_headers, entry.gzipped, method, len(entry.gzipped))
-            return
-        if entry.body is not None:
-            await _send(send, status, entry.headers, entry.body, method, entry.size)
-            return
-        await self._stream(entry, status, entry.headers, 0, entry.size, method, send)
+    def answer_now(self, host: str, method: str, path: str, headers: list[tuple[bytes, bytes]]) -> Reply | None:
+        """The answer to a GET or HEAD of a file in memory on a site already known live, without awaiting
+        anything (web/protocol.py writes it straight to the socket); None when it needs the full path (a host
+        or file never seen, a suspended business, a missing file, a redirect, a large file, another method)."""
+        if method != "GET" and method != "HEAD":
+            return None
+        known = self._hosts.get(host)  # only names that passed HOST_NAME are kept
+        if known is None:
+            return None
+        site = self._live(known.domain_id, known.domain)
+        if site is None or site.suspended or site.version != known.version:
+            return None
+        entry = self.cache.get((site.version, path))
+        if not isinstance(entry, CachedFile) or entry.body is None:
+            return None
+        return plan(entry, 200, method, headers)
 
-    async def _send_range(self, entry: CachedFile, byte_range: tuple[int, int], method: str, send: Send) -> None:
-        first, last = byte_range
-        length = last - first + 1
-        headers = [(name, value) for name, value in entry.headers if name not in (b"content-length", b"vary")]
-        headers.append((b"content-range", f"bytes {first}-{last}/{entry.size}".encode()))
-        if entry.body is not None:
-            headers.append((b"content-length", str(length).encode()))
-            await _send(send, 206, headers, entry.body[first : last + 1], method, length)
+    async def _send_file(self, entry: CachedFile, status: int, scope: Scope, send: Send) -> None:
+        reply = plan(entry, status, scope["method"], scope["headers"])
+        await send({"type": "http.response.start", "status": reply.status, "headers": reply.headers})
+        if reply.stream is None:
+            await send({"type": "http.response.body", "body": reply.body})
         else:
-            await self._stream(entry, 206, headers, first, length, method, send)
+            await self._stream(entry, *reply.stream, send)
 
     @staticmethod
-    async def _stream(
-        entry: CachedFile,
-        status: int,
-        headers: list[tuple[bytes, bytes]],
-        offset: int,
-        length: int,
-        method: str,
-        send: Send,
-    ) -> None:
+    async def _stream(entry: CachedFile, offset: int, length: int, send: Send) -> None:
         """Send a file too large for the cache straight from disk (an open file survives a prune)."""
-        headers = [(n, v) for n, v in headers if n != b"content-length"]
-        headers.append((b"content-length", str(length).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        if method == "HEAD":
-            await send({"type": "http.response.body", "body": b""})
-            return
         handle = await asyncio.to_thread(open, entry.path, "rb")
         try:
             await asyncio.to_thread(handle.seek, offset)
@@ -287,6 +256,60 @@ class SiteHosting:
             await asyncio.to_thread(handle.close)
         if remaining > 0:
             await send({"type": "http.response.body", "body": b""})
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A response decided from a cached file and the request's header fields alone."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes = b""  # what follows the header (nothing for HEAD)
+    stream: tuple[int, int] | None = None  # (offset, length) of the file to send from disk after the header
+    wire: bytes = b""  # the header fields serialised, when the cache holds them so (web/protocol.py)
+    file: Path | None = None  # the file whose whole content the body is (sendfile may send it instead)
+
+
+def plan(entry: CachedFile, status: int, method: str, request: list[tuple[bytes, bytes]]) -> Reply:
+    """The answer to GET or HEAD of this file: 304, 416, 206, gzip or the file (RFC 9110 13, 14)."""
+    if not entry.headers:
+        _prepare_headers(entry)
+    wanted: dict[bytes, bytes] = {}
+    for name, value in request:
+        if name in WANTED:
+            wanted[name] = value
+    head = method == "HEAD"
+    if status == 200 and wanted:
+        if b"if-none-match" in wanted:
+            fresh = _etag_matches(wanted[b"if-none-match"], entry.etag)
+        else:
+            fresh = b"if-modified-since" in wanted and _not_modified_since(wanted[b"if-modified-since"], entry)
+        if fresh:
+            return Reply(304, _validators(entry))
+        if b"range" in wanted and _if_range_holds(wanted.get(b"if-range"), entry):
+            byte_range = parse_range(wanted[b"range"], entry.size)
+            if byte_range is False:
+                return Reply(416, [(b"content-range", f"bytes */{entry.size}".encode()), *SECURITY, NO_BODY])
+            if byte_range is not None and byte_range is not True:
+                return _range(entry, byte_range, head)
+    if entry.gzipped is not None and b"accept-encoding" in wanted and accepts_gzip(wanted[b"accept-encoding"]):
+        return Reply(status, entry.gzip_headers, b"" if head else entry.gzipped, wire=entry.gzip_wire)
+    if entry.body is not None:
+        return Reply(status, entry.headers, b"" if head else entry.body, wire=entry.wire, file=entry.path)
+    return Reply(status, entry.headers, stream=None if head else (0, entry.size))
+
+
+def _range(entry: CachedFile, byte_range: tuple[int, int], head: bool) -> Reply:
+    first, last = byte_range
+    length = last - first + 1
+    headers = [(name, value) for name, value in entry.headers if name not in (b"content-length", b"vary")]
+    headers.append((b"content-range", f"bytes {first}-{last}/{entry.size}".encode()))
+    headers.append((b"content-length", str(length).encode()))
+    if head:
+        return Reply(206, headers)
+    if entry.body is not None:
+        return Reply(206, headers, entry.body[first : last + 1])
+    return Reply(206, headers, stream=(first, length))
 
 
 def _validators(entry: CachedFile) -> list[tuple[bytes, bytes]]:
@@ -319,17 +342,17 @@ def _prepare_headers(entry: CachedFile) -> None:
         (b"content-length", str(len(entry.gzipped or b"")).encode()),
     ]
     entry.headers = [*common, *vary, (b"etag", entry.etag.encode()), (b"content-length", str(entry.size).encode())]
+    entry.gzip_wire = wire(entry.gzip_headers)
+    entry.wire = wire(entry.headers)
 
 
-async def _send(
-    send: Send,
-    status: int,
-    headers: list[tuple[bytes, bytes]],
-    body: bytes,
-    method: str,
-    length: int | None = None,
-) -> None:
-    if length is None and status != 304:
-        headers = [*headers, (b"content-length", str(len(body)).encode())]
+def wire(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """Header fields as HTTP/1.1 puts them on the wire (our own names and values: nothing from the request)."""
+    return b"".join(b"%s: %s\r\n" % field for field in headers)
+
+
+async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes, method: str) -> None:
+    """A short answer of our own (405, 301) with its length."""
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from starlette.datastructures import Headers
 from starlette.types import Scope
 
@@ -17,7 +19,12 @@ def request_host(headers: Headers) -> str:
 
 def host_of(scope: Scope) -> str:
     """request_host straight from an ASGI scope's raw headers (the hosting fast path)."""
-    for name, value in scope["headers"]:
+    return host_in(scope["headers"])
+
+
+def host_in(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """request_host from raw (lower-case name, value) header pairs."""
+    for name, value in headers:
         if name == b"host":
             return host_name(value.decode("latin-1"))
     return ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import io
+import os
 import socket
 import ssl
 import stat
@@ -243,6 +244,46 @@ def test_publishing_under_concurrent_requests_never_mixes_versions(site: Daemon)
         services.close()
     assert not errors, errors[:5]
     assert sum(counts) > 20
+
+
+def read_responses(sock: socket.socket, methods: list[str]) -> list[tuple[int, bytes]]:
+    """Status and body of consecutive HTTP/1.1 responses on one connection (bodies framed by Content-Length)."""
+    buffer, answers = b"", []
+    for method in methods:
+        while b"\r\n\r\n" not in buffer:
+            buffer += sock.recv(65536)
+        head, _, buffer = buffer.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        fields = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])}
+        length = 0 if method == "HEAD" else int(fields.get("content-length", "0"))
+        while len(buffer) < length:
+            buffer += sock.recv(1 << 20)
+        answers.append((int(lines[0].split()[1]), buffer[:length]))
+        buffer = buffer[length:]
+    return answers
+
+
+def test_large_files_and_pipelined_requests_arrive_whole_and_in_order(site: Daemon) -> None:
+    """Cached files are answered straight from the connection (a large one by sendfile): a 600 KB file comes
+    whole every time, and pipelined requests, cached or not, are answered in the order they were sent."""
+    big = os.urandom(600_000)
+    services = open_services(config.load(site.config))
+    try:
+        domain = services.directory.get_domain(OPERATOR, DOMAIN)
+        services.sites.publish_files(domain, {"index.html": b"<h1>in order</h1>", "big.bin": big})
+    finally:
+        services.close()
+    with httpx.Client(headers={"Host": DOMAIN}) as client:
+        for _ in range(3):  # the first fills the cache, the next ones are answered from it
+            response = client.get(url(site, "/big.bin"))
+            assert response.status_code == 200 and response.content == big
+        assert client.get(url(site, "/big.bin"), headers={"Range": "bytes=500000-"}).content == big[500000:]
+    sent = [("GET", "/big.bin"), ("GET", "/missing"), ("HEAD", "/"), ("GET", "/"), ("GET", "/big.bin")]
+    with socket.create_connection(("127.0.0.1", site.ports["http"]), timeout=DEADLINE) as sock:
+        sock.sendall(b"".join(f"{method} {path} HTTP/1.1\r\nHost: {DOMAIN}\r\n\r\n".encode() for method, path in sent))
+        answers = read_responses(sock, [method for method, _ in sent])
+    assert [status for status, _ in answers] == [200, 404, 200, 200, 200]
+    assert answers[0][1] == big and answers[3][1] == b"<h1>in order</h1>" and answers[4][1] == big
 
 
 def served_certificate_name(server: Daemon, server_name: str) -> str:
