@@ -127,3 +127,14 @@ def test_the_operator_adds_and_lists_pictures_from_the_command_line(server: Daem
     (tmp_path / "note.png").write_text("not a picture")
     refused = server.cli("site", "picture", DOMAIN, str(tmp_path / "note.png"), "--alt", "x", check=False)
     assert refused.returncode != 0 and "not a JPEG, PNG, WebP or SVG" in refused.stderr
+
+
+def test_a_french_owner_reads_the_refusal_in_french(owner: httpx.Client) -> None:
+    token = csrf_token(owner.get(EDITOR))
+    refused = owner.post(
+        EDITOR + "media",
+        data={"csrf": token, "alt": "Facture"},
+        files={"picture": ("facture.jpg", b"%PDF-1.7\n", "image/jpeg")},
+        headers={"Accept-Language": "fr-FR,fr"},
+    )
+    assert refused.status_code == 400 and "ce fichier n&#39;est pas une image JPEG, PNG, WebP ou SVG" in refused.text

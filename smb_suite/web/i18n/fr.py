@@ -511,4 +511,20 @@ MESSAGES: dict[str, str] = {
         "Ce qu'elle montre, pour les personnes qui ne la voient pas (obligatoire)"
     ),
     "the cover": "la couverture",
+    # -- refusals of pictures and site addresses (messages of sites/media.py, sites/library.py, ops/sites.py) --
+    "this file is not a JPEG, PNG, WebP or SVG picture": "ce fichier n'est pas une image JPEG, PNG, WebP ou SVG",
+    "the picture is too big (at most 8 MB)": "l'image est trop lourde (8 Mo au plus)",
+    "the picture has too many pixels (at most 40 million)": "l'image a trop de pixels (40 millions au plus)",
+    "the picture cannot be read (damaged or not a picture)": "l'image est illisible (abîmée, ou pas une image)",
+    "the picture's content does not match its type": "le contenu de l'image ne correspond pas à son type",
+    "the file is empty": "le fichier est vide",
+    "describe the picture in a few words (its alt text): it is required": (
+        "décrivez l'image en quelques mots (son texte alternatif) : c'est obligatoire"
+    ),
+    "Choose a picture file (JPEG, PNG, WebP or SVG).": "Choisissez un fichier image (JPEG, PNG, WebP ou SVG).",
+    "Text (Markdown: # heading, **bold**, *italic*, - lists, [link](https://…); a picture: copy its line from "
+    "Pictures)": (
+        "Texte (Markdown : # titre, **gras**, *italique*, - listes, [lien](https://…) ; une image : copiez sa ligne "
+        "depuis Images)"
+    ),
 }
