@@ -77,6 +77,12 @@ def cmd_cert_list(args: argparse.Namespace, services: Services) -> None:
         )
 
 
+def cmd_cert_retry(args: argparse.Namespace, services: Services) -> None:
+    count = certificates.retry(services, args.name)
+    interval = int(services.config.acme.check_interval)
+    print(f"{count} failing certificate(s) will be tried again at the next check (every {interval} s)")
+
+
 def cmd_domain_verify(args: argparse.Namespace, services: Services) -> None:
     if args.grant:
         domain = verification.grant(services, OPERATOR, args.domain)
@@ -597,6 +603,9 @@ def build_parser() -> argparse.ArgumentParser:
     cert.add_parser(
         "list", help="each certificate: name, status (valid, pending, failing), names, expiry or last error"
     ).set_defaults(run=cmd_cert_list)
+    retry = cert.add_parser("retry", help="try failing certificates again at the next check, without back-off")
+    retry.add_argument("name", nargs="?", help="the server hostname or a domain (default: every failing one)")
+    retry.set_defaults(run=cmd_cert_retry)
 
     user = commands.add_parser("user", help="mailboxes").add_subparsers(dest="action", required=True)
     add = user.add_parser("add", help="create a mailbox")

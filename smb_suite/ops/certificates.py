@@ -216,6 +216,17 @@ def list_certificates(services: Services) -> list[Certificate]:
     ]
 
 
+def retry(services: Services, name: str | None = None) -> int:
+    """The operator fixed DNS: failing certificates (all, or the hostname's or a domain's) are tried again at the
+    next round instead of after their back-off; the number of certificates concerned."""
+    subjects = [
+        subject
+        for subject, (label, _names) in wanted(services).items()
+        if name is None or label == (host_name(name) or name)
+    ]
+    return CertificateRecords(services.engine, services.clock).retry_now(subjects)
+
+
 def detail(certificate: Certificate) -> str:
     """One line: the expiry of a valid certificate, or the failures, the next attempt and the last error."""
     state = certificate.state

@@ -39,6 +39,7 @@ NEW_DOMAIN = "shop.test"
 BROKEN = "broken.test"  # no address in DNS: pebble cannot validate it
 LATER = "later.test"
 PARTLY = "partly.test"
+FIXED = "fixed.test"
 PREFIXES = ("", "www.", "autoconfig.", "mta-sts.")
 ISSUE_DEADLINE = 90.0
 
@@ -130,6 +131,12 @@ def from_pebble(certificate: x509.Certificate) -> bool:
 def pebble_certificate(port: int, name: str) -> x509.Certificate | None:
     certificate = served(port, name)
     return certificate if from_pebble(certificate) and name in names_of(certificate) else None
+
+
+def cert_line(acme: Acme, name: str) -> str:
+    """The line of `smb-suite cert list` for a hostname or domain ("" when it has none)."""
+    listing = acme.daemon.cli("cert", "list").stdout
+    return next((line for line in listing.splitlines() if line.startswith(name + "\t")), "")
 
 
 def domain_id(daemon: Daemon, name: str) -> int:
@@ -273,3 +280,12 @@ def test_names_not_pointed_here_yet_are_left_out_and_reported(acme: Acme) -> Non
     line = wait_for("the left-out names in cert list", reported)
     assert "failing" in line and "expires " in line and "attempt 1 failed" in line, line
     assert f"not covered: www.{PARTLY}, autoconfig.{PARTLY}, mta-sts.{PARTLY}" in line, line
+
+
+def test_once_dns_is_fixed_cert_retry_ends_the_back_off(acme: Acme) -> None:
+    acme.daemon.cli("domain", "add", FIXED, "--tenant", DOMAIN)  # no address yet: fails, waits an hour
+    wait_for("the failure", lambda: "\tfailing\t" in cert_line(acme, FIXED))
+    for prefix in PREFIXES:
+        publish(acme.zone, f"{prefix}{FIXED}. 60 IN A 127.0.0.1")
+    assert "1 failing certificate(s)" in acme.daemon.cli("cert", "retry", FIXED).stdout
+    wait_for("the certificate", lambda: pebble_certificate(acme.daemon.ports["https"], FIXED), ISSUE_DEADLINE)
