@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.dovecot import Dovecot, free_port, mail_folder, wait_for_login  # noqa: E402 - the reference
 from bench.imap_load import FOLDERS, SENT, Account, Mix, accounts  # noqa: E402 - the many-client mix
-from bench.maildirs import maildir_path, write_maildir  # noqa: E402 - a user's Maildir (ids from the database)
+from bench.maildirs import maildir_path, toml_workers, write_maildir  # noqa: E402 - a user's Maildir (ids from the database)
 
 USER, PASSWORD = "demo@example.test", "bench-password-1"
 _LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
@@ -135,14 +135,18 @@ class Client:
 class Ours:
     name = "ours"
 
-    def __init__(self, root: Path, messages: list[bytes], profile: str | None, idle: int, load: Load) -> None:
+    def __init__(
+        self, root: Path, messages: list[bytes], profile: str | None, idle: int, load: Load, workers: str
+    ) -> None:
         self.root = root / "ours"
         self.root.mkdir()
         self.port = free_port()
         config = self.root / "smb-suite.toml"
         listen = "\n".join(f'{s} = ""' for s in ("smtp", "submission", "submissions", "imaps", "http", "https"))
+        processes = "1" if profile else toml_workers(workers)  # cProfile sees one process
         config.write_text(
-            f'[server]\nhostname = "bench.test"\ndata_dir = "data"\n[listen]\n{listen}\n'
+            f'[server]\nhostname = "bench.test"\ndata_dir = "data"\nworkers = {processes}\n'
+            f"[listen]\n{listen}\n"
             f'imap = "127.0.0.1:{self.port}"\n'
             '[quota]\ndefault_tier = "bench"\n[tiers.bench]\nstorage_mb = 100000\n'
             # every client is 127.0.0.1: raise the per-client cap as Dovecot's mail_max_userip_connections is
@@ -175,7 +179,9 @@ class Ours:
             raise
 
     def pids(self) -> list[int]:
-        return [self.process.pid]
+        """The daemon, and its workers when it runs several."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [self.process.pid, *(int(pid) for pid in (children.read_text() if children.exists() else "").split())]
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -388,6 +394,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None, help="mix runs per server and kind (median)")
     parser.add_argument("--mix-only", action="store_true", help="only the many-client mix")
     parser.add_argument("--profile", metavar="FILE", help="run smb-suite under cProfile, write FILE, print the top")
+    parser.add_argument("--workers", default="auto", help="smb-suite's [server] workers: auto or N (profile: 1)")
     args = parser.parse_args()
     args.messages = args.messages or (2000 if args.quick else 10000)
     args.idle = args.idle or (200 if args.quick else 1000)
@@ -402,7 +409,7 @@ def main() -> None:
     print(
         f"machine: cores={os.cpu_count()} python={platform.python_version()} {platform.system()} "
         f"{platform.machine()} dovecot={''.join(version) or 'missing'} messages={args.messages} "
-        f"mix_clients={args.clients} mix_messages={args.mix_messages}",
+        f"mix_clients={args.clients} mix_messages={args.mix_messages} workers={args.workers}",
         flush=True,
     )
     load = Load(accounts(args.clients), make_messages(args.mix_messages, seed=13), make_messages(SENT, seed=17))
@@ -415,7 +422,7 @@ def main() -> None:
         os.chmod(folder, 0o755)  # Dovecot's auth and mail processes are not root
         try:
             servers.append(start_dovecot(Path(folder), messages, args.idle, load))
-            servers.append(Ours(Path(folder), messages, args.profile, args.idle, load))
+            servers.append(Ours(Path(folder), messages, args.profile, args.idle, load, args.workers))
             for server in servers:
                 results[server.name] = {} if args.mix_only else measure(server, args, appended)
             for name, figures in mixed(servers, mix, args).items():

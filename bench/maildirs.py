@@ -37,3 +37,8 @@ def write_maildir(folder: Path, messages: Sequence[bytes]) -> None:
         path = folder / "cur" / f"{1700000000 + n}.M{n}P1.bench,S={len(data)}:2,{flags}"
         path.write_bytes(data)
         os.utime(path, (1700000000 + n, 1700000000 + n))
+
+
+def toml_workers(workers: str) -> str:
+    """A benchmark's --workers (auto or N) as the value of smb-suite's `[server] workers`."""
+    return f'"{workers}"' if workers == "auto" else str(int(workers))

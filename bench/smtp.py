@@ -32,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from maildirs import maildir_path  # noqa: E402 - where a user's Maildir is (ids from the database)
+from maildirs import maildir_path, toml_workers  # noqa: E402 - where a user's Maildir is (ids from the database)
 
 from tests import polling  # noqa: E402 - the tests' one polling loop
 from tests.dnsserver import DnsServer  # noqa: E402 - the loopback DNS server the tests use
@@ -101,14 +101,14 @@ def smtp_source(port: int, count: int, sessions: int, size: int, to: str) -> flo
 
 
 class Ours:
-    def __init__(self, folder: Path, sink_port: int, nameserver: str) -> None:
+    def __init__(self, folder: Path, sink_port: int, nameserver: str, workers: str) -> None:
         self.folder = folder
         folder.mkdir(parents=True)
         self.config = folder / "smb-suite.toml"
         listen = {name: '""' for name in ("smtp", "submission", "submissions", "imap", "imaps", "http", "https")}
         listen["smtp"] = listen["submission"] = '"127.0.0.1:0"'
         self.config.write_text(
-            '[server]\nhostname = "bench.localhost"\ndata_dir = "data"\n[listen]\n'
+            f'[server]\nhostname = "bench.localhost"\ndata_dir = "data"\nworkers = {toml_workers(workers)}\n[listen]\n'
             + "".join(f"{k} = {v}\n" for k, v in listen.items())
             + '[outbound]\nsmarthost = "127.0.0.1:9"\nretry_schedule = ["1s"]\nscan_interval = "1s"\n'
             + f'[outbound.routes]\n"{SINK_DOMAIN}" = "127.0.0.1:{sink_port}"\n'
@@ -258,6 +258,7 @@ async def submit_load(port: int, count: int, sessions: int, size: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller load (a run under two minutes)")
+    parser.add_argument("--workers", default="auto", help="smb-suite's [server] workers: auto or N")
     args = parser.parse_args()
     count = 600 if args.quick else 5000
     sessions, size = 10, 5 * 1024
@@ -265,7 +266,7 @@ def main() -> int:
     cpu = platform.processor() or platform.machine()
     print(
         f"machine: cores={os.cpu_count()} cpu={cpu} python={platform.python_version()} "
-        f"messages={count} sessions={sessions} size={size}",
+        f"messages={count} sessions={sessions} size={size} workers={args.workers}",
         flush=True,
     )
 
@@ -281,7 +282,7 @@ def main() -> int:
         zone = folder / "empty.zone"
         zone.write_text("")
         dns_server = DnsServer(zone).start()
-        ours = Ours(folder / "ours", sink_port, dns_server.address)
+        ours = Ours(folder / "ours", sink_port, dns_server.address, args.workers)
         reference = Postfix(folder / "postfix", free_port(), sink_port)
         try:
             ours.start()
