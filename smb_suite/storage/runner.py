@@ -48,6 +48,7 @@ Outcome = tuple[bool, Any]  # (True, result) or (False, the exception)
 class StoreRunner:
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
+        self._turns = db.WriterTurns(engine)  # with other processes' writers (worker processes)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         self.io = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="store-io")
         self._pending: list[tuple[Job, asyncio.Future[Any]]] = []
@@ -85,7 +86,7 @@ class StoreRunner:
     def _run_batch(self, jobs: list[Job]) -> list[Outcome]:
         """On the writer thread: every job, then one round of fsyncs (log and folders) for all of them."""
         outcomes: list[Outcome] = []
-        with db.writes_first(), db.synced_later(), dirs_synced_later() as folders:
+        with self._turns, db.writes_first(), db.synced_later(), dirs_synced_later() as folders:
             for job in jobs:
                 try:
                     outcomes.append((True, _full_as_error(job)))
@@ -108,6 +109,7 @@ class StoreRunner:
     def close(self) -> None:
         self._writer.shutdown(wait=True)
         self.io.shutdown(wait=True)
+        self._turns.close()
 
 
 class GroupCommit(Generic[T, R]):

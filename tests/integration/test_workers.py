@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import smtplib
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -161,11 +162,29 @@ def test_a_killed_worker_is_restarted_and_service_goes_on(fresh_daemon: Callable
         assert client.sendmail("someone@remote.example", [OWNER], plain("after restart")) == {}
 
 
-def test_sigterm_stops_every_worker_and_exits_0(fresh_daemon: Callable[..., Daemon]) -> None:
-    daemon = fresh_daemon(services=("smtp", "imap"), workers=2)
-    pids = list(workers(daemon).values())
-    assert len(pids) == 2
-    assert daemon.stop() == 0
+def test_systemd_hears_one_ready_and_sigterm_stops_every_worker_and_exits_0(
+    tmp_path: Path, quiet_dns: DnsServer
+) -> None:
+    daemon = make_daemon(tmp_path / "d", services=("smtp", "imap"), nameservers=(quiet_dns.address,), workers=2)
+    address = str(tmp_path / "notify.sock")
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+            notify.bind(address)
+            notify.settimeout(DEADLINE)
+            daemon.start(env={"NOTIFY_SOCKET": address})
+            assert notify.recv(100) == b"READY=1"
+            log = daemon.log_text()
+            assert all(-1 < log.find(f"worker.ready slot={slot} ") < log.index("supervisor.ready") for slot in (0, 1))
+            pids = list(workers(daemon).values())
+            assert len(pids) == 2
+            assert daemon.stop() == 0
+            assert notify.recv(100) == b"STOPPING=1"
+            notify.setblocking(False)
+            with pytest.raises(BlockingIOError):  # nothing from the workers: systemd sees one service
+                notify.recv(100)
+    finally:
+        if daemon.process is not None:
+            daemon.kill()
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
