@@ -38,10 +38,6 @@ class DavStore:
     def usage(self, tenant_id: int) -> Usage:
         return self._quota.current(tenant_id)
 
-    def free(self, tenant_id: int) -> int:
-        """Bytes the business may still write."""
-        return self._quota.current(tenant_id).free
-
     def forget_user(self, conn: sa.Connection, user: User) -> None:
         """A removed user's own calendar, address book and private documents: their bytes are freed in the
         directory's transaction that removes the user (files: remove_files, after the commit)."""

@@ -28,7 +28,7 @@ from smb_suite.dav.apps import DavApps
 from smb_suite.dav.files import SHARED
 from smb_suite.errors import AccountSuspended, AuthenticationFailed, LoginLocked
 from smb_suite.ops.login import login
-from smb_suite.ops.tiers import COLLABORATION, has_module
+from smb_suite.ops.tiers import COLLABORATION, module_and_room
 from smb_suite.services import Services
 
 DAV_PREFIX = "/dav"
@@ -118,11 +118,10 @@ class DavFront:
         paths = (scope["path"], destination) if destination else (scope["path"],)
         if not all(allowed_path(path, user) for path in paths):
             return PlainTextResponse("not found", 404)
-        if not await services.runner.read(has_module, services, user.tenant_id, COLLABORATION):
+        included, free = await services.runner.read(module_and_room, services, user.tenant_id, COLLABORATION)
+        if not included:
             return PlainTextResponse("not found", 404)
-        if scope["method"] == "PUT" and _length(headers) > await services.runner.read(
-            services.dav.free, user.tenant_id
-        ):
+        if scope["method"] == "PUT" and _length(headers) > free:
             return PlainTextResponse("storage full", 507)  # RFC 4918 11.5: nothing read, nothing written
         return None
 
