@@ -29,7 +29,7 @@ import uvicorn
 
 from smb_suite import limits, log, tls
 from smb_suite.config import Config, parse_listen_address
-from smb_suite.ops import certificates, tiers, verification
+from smb_suite.ops import certificates, imports, tiers, verification
 from smb_suite.queue.routes import MxResolver, Router, SharedResolver
 from smb_suite.queue.runner import QueueRunner
 from smb_suite.services import Services, open_services
@@ -117,6 +117,8 @@ class Daemon:
             self._closers.append(functools.partial(_cancel, usage_recorder))
             verifier = asyncio.create_task(verification.run_periodically(services))
             self._closers.append(functools.partial(_cancel, verifier))
+            importer = asyncio.create_task(imports.run_periodically(services))  # runs queued in the admin UI
+            self._closers.append(functools.partial(_cancel, importer))
         if self.plan is None:
             _notify_systemd(b"READY=1")
             print(connection_help(self.ports), flush=True)

@@ -52,8 +52,11 @@ class ImportRun:
         self._counts = Counts()
         self._import_id = 0
 
-    async def run(self, listener: Listener) -> Progress:
-        self._import_id = await self._runner.write(self._records.start, self._user, self._source.key)
+    async def run(self, listener: Listener, import_id: int | None = None) -> Progress:
+        """Run a new import, or the queued one `import_id` (its row exists, claimed by this process)."""
+        if import_id is None:
+            import_id = await self._runner.write(self._records.start, self._user, self._source.key)
+        self._import_id = import_id
         try:
             remote = await RemoteMailbox.open(self._source)
             try:

@@ -27,6 +27,16 @@ class Progress:
 
 
 @dataclass(frozen=True, slots=True)
+class Claimed:
+    """A run started in the admin UI, taken by this process: whose, from where, its sealed password."""
+
+    import_id: int
+    user_id: int
+    settings: str
+    secret: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class SourceFolder:
     """One folder of one source, as the ledger keys it."""
 
@@ -41,16 +51,44 @@ class ImportRecords:
         self._engine = engine
         self._clock = clock
 
-    def start(self, user: User, source: str) -> int:
+    def start(self, user: User, source: str, **queued: object) -> int:
+        """A new run, under way now (the CLI), or `queued` with its settings and sealed password (admin UI)."""
         now = self._clock()
+        state = "queued" if queued else "running"
         with self._engine.begin() as conn:
-            values = {"user_id": user.id, "source": source, "state": "running", "started": now, "updated": now}
+            values = {"user_id": user.id, "source": source, "state": state, "started": now, "updated": now, **queued}
             return int(conn.execute(sa.insert(db.imports).values(**values).returning(db.imports.c.id)).scalar_one())
+
+    def claim(self, lease: float) -> Claimed | None:
+        """The oldest queued run, or a running one whose process stopped renewing its lease; now ours."""
+        table = db.imports
+        now = self._clock()
+        waiting = sa.and_(
+            table.c.state.in_(("queued", "running")),
+            table.c.secret.is_not(None),
+            sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < now),
+        )
+        with self._engine.begin() as conn:
+            row = conn.execute(sa.select(table).where(waiting).order_by(table.c.id).limit(1)).first()
+            if row is None:
+                return None
+            taken = sa.update(table).where(table.c.id == row.id, waiting)  # nobody took it meanwhile
+            if not conn.execute(taken.values(claimed_until=now + lease, state="running")).rowcount:
+                return None
+        return Claimed(int(row.id), int(row.user_id), str(row.settings), bytes(row.secret))
+
+    def finish(self, import_id: int) -> None:
+        """The run ended (done or failed): its password is erased and nobody takes it up again."""
+        self.update(import_id, secret=None, claimed_until=None)
 
     def update(self, import_id: int, **values: object) -> None:
         with self._engine.begin() as conn:
             table = db.imports
             conn.execute(sa.update(table).where(table.c.id == import_id).values(updated=self._clock(), **values))
+
+    def renew(self, import_id: int, lease: float) -> None:
+        """This process's claim on the run holds for `lease` more seconds."""
+        self.update(import_id, claimed_until=self._clock() + lease)
 
     def progress(self, import_id: int) -> Progress:
         with self._engine.connect() as conn:

@@ -280,6 +280,9 @@ imports = sa.Table(
     sa.Column("bytes_done", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("started", sa.Float, nullable=False),
     sa.Column("updated", sa.Float, nullable=False),
+    sa.Column("settings", sa.Text),  # runs started in the admin UI: where from, as JSON (no password)
+    sa.Column("secret", sa.LargeBinary),  # their password, sealed (imports/secrets.py), erased at the end
+    sa.Column("claimed_until", sa.Float),  # the lease of the daemon process running it
     sqlite_autoincrement=True,
 )
 

@@ -39,6 +39,7 @@ from smb_suite.web.dav import WELL_KNOWN, DavFront, is_dav_path
 from smb_suite.web.filecache import FileCache
 from smb_suite.web.hosting import Reply, SiteHosting
 from smb_suite.web.hosts import admin_hosts, host_in, host_of, request_host
+from smb_suite.web.imports import ImportViews
 from smb_suite.web.operator import OperatorViews
 from smb_suite.web.pages import Pages
 from smb_suite.web.sessions import KEY_FILE, Sessions, load_or_create_key
@@ -151,6 +152,7 @@ class WebApp:
             *BillingViews(services, pages, sessions).routes(),
             *site_admin.routes(),
             *SiteMediaViews(services, pages, sessions).routes(),
+            *ImportViews(services, pages, sessions).routes(),
         ]
         contact = ContactViews(services, pages)
         autoconfig = AutoconfigViews(services)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from smb_suite.ops import dns_records
-from smb_suite.web import business, i18n
+from smb_suite.web import business, i18n, imports
 from smb_suite.web.admin import Views
 from smb_suite.web.i18n.fr import MESSAGES
 from smb_suite.web.site_admin import LAYOUTS, NOTICES
@@ -29,6 +29,7 @@ def translated_strings() -> set[str]:
     found |= set(Views.notices.values()) | set(NOTICES.values()) | set(LAYOUTS.values())
     found |= set(business.PURPOSES.values()) | set(business.STATUSES.values())
     found |= set(dns_records.WARNING_TEXTS)
+    found |= set(imports.NOTICES.values()) | set(imports.SECURITIES.values()) | set(imports.ERRORS)
     return found
 
 

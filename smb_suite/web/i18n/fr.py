@@ -527,4 +527,34 @@ MESSAGES: dict[str, str] = {
         "Texte (Markdown : # titre, **gras**, *italique*, - listes, [lien](https://…) ; une image : copiez sa ligne "
         "depuis Images)"
     ),
+    # -- bringing mail in from another provider ------------------------------------------------------------
+    "Bring mail in for {address}": "Rapatrier le courrier de {address}",
+    "From {source}": "Depuis {source}",
+    "{done} of {total} messages, {done_size} of {total_size}": (
+        "{done} messages sur {total}, {done_size} sur {total_size}"
+    ),
+    "Done: every message is here.": "Terminé : tous les messages sont ici.",
+    "Stopped:": "Arrêté :",
+    "Copying: this page refreshes by itself.": "Copie en cours : cette page se met à jour toute seule.",
+    "Your previous provider's mail server": "Le serveur de messagerie de votre ancien fournisseur",
+    "Every folder is copied with its flags and dates; running it again later only brings what is missing.": (
+        "Chaque dossier est copié avec ses indicateurs et ses dates ; le relancer plus tard "
+        "n'apporte que ce qui manque."
+    ),
+    "IMAP server": "Serveur IMAP",
+    "Port (empty: the usual one)": "Port (vide : le port habituel)",
+    "User name there": "Identifiant chez lui",
+    "Password there": "Mot de passe chez lui",
+    "Start the import": "Lancer le rapatriement",
+    "Bring your mail from your previous provider": "Rapatrier votre courrier depuis votre ancien fournisseur",
+    "The import has started: this page follows it. You may close it; it goes on.": (
+        "Le rapatriement a commencé : cette page le suit. Vous pouvez la fermer, il continue."
+    ),
+    "SSL/TLS (port 993)": "SSL/TLS (port 993)",
+    "STARTTLS (port 143)": "STARTTLS (port 143)",
+    "None (only on a private network)": "Aucune (seulement sur un réseau privé)",
+    "Choose a security and give the port as a number.": "Choisissez une sécurité et donnez le port en chiffres.",
+    "Give the server, its port, your user name and password there.": (
+        "Indiquez le serveur, son port, votre identifiant et votre mot de passe chez lui."
+    ),
 }
