@@ -24,7 +24,7 @@ from smb_suite import log
 from smb_suite.directory.model import Principal, Role, User
 from smb_suite.errors import AuthenticationFailed, LoginLocked
 from smb_suite.ops import accounts, selfservice, tenants, users
-from smb_suite.ops.login import login
+from smb_suite.ops.login import login, record_sign_in
 from smb_suite.ops.tiers import COLLABORATION, has_module
 from smb_suite.services import Services
 from smb_suite.web import i18n
@@ -227,6 +227,7 @@ class AdminViews(Views):
             log.event(logger, "web.login.failed", user=username, ip=client_ip(request))
             return self._login_page(request, status_for(exc), str(exc), username)
         log.event(logger, "web.login", user=user.address, ip=client_ip(request))
+        await record_sign_in(self.services, user, client_ip(request))
         response = RedirectResponse(HOME, status_code=303, headers=SECURITY_HEADERS)
         await self.sessions.start(response, request, user)
         return response

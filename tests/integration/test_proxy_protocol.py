@@ -136,9 +136,10 @@ def test_an_admin_login_through_the_balancer_is_audited_under_the_real_client(
         assert sign_in(web, OWNER, OWNER_PASSWORD).status_code == 303
         token = csrf_token(web.get("/admin/account"))
         assert web.post("/admin/account/app-passwords", data={"csrf": token, "label": "phone"}).status_code == 200
-    audit = node.cli("audit").stdout
-    (entry,) = [line for line in audit.splitlines() if "app_password.add" in line]
-    assert f"\t{CLIENT}\t" in entry
+    audit = node.cli("audit").stdout.splitlines()
+    (sign_in_entry,) = [line for line in audit if f"\t{OWNER}\t" in line and "\tlogin\tadmin UI" in line]
+    (change,) = [line for line in audit if "app_password.add" in line]
+    assert f"\t{CLIENT}\t" in sign_in_entry and f"\t{CLIENT}\t" in change
     assert f"web.login user={OWNER} ip={CLIENT}" in node.log_text()
 
 
