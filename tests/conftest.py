@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon import Daemon, Daemons
+from tests.daemon import DAEMON_DATABASES, Daemon, Daemons
 from tests.dnsserver import DnsServer
-from tests.pgserver import Postgres
+from tests.pgserver import LazyPostgres, Postgres
 from tests.tenancy import Tenancy, make_tenancy
 
 BACKENDS = ("sqlite", "postgresql")
@@ -30,12 +30,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=",".join(BACKENDS),
         help="comma-separated database backends the `database_url` tests run on (default: sqlite,postgresql)",
     )
+    parser.addoption(
+        "--daemon-database",
+        default="sqlite",
+        choices=BACKENDS,
+        help="the database of every test daemon (tests/daemon.py): sqlite (default) or postgresql (a private one)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "daemon(extra_config, **options): how the module's `server` fixture makes its daemon"
     )
+    if config.getoption("daemon_database") == "postgresql":
+        cluster = LazyPostgres()
+        DAEMON_DATABASES.make = cluster.create_database
+        config.add_cleanup(cluster.stop)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

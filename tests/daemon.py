@@ -20,6 +20,7 @@ from smb_suite.directory.model import OPERATOR, Role
 from smb_suite.ops import domains, users
 from smb_suite.services import initialise, open_services
 from smb_suite.storage import db
+from smb_suite.storage.paths import MailLayout
 from tests.polling import wait_for
 
 SERVICES = ("smtp", "submission", "submissions", "imap", "imaps", "http", "https")
@@ -52,6 +53,25 @@ def run_cli(config: Path, *args: str, stdin: str | None = None, check: bool = Tr
 NO_REMOTE_DELIVERY = '[outbound]\nsmarthost = "127.0.0.1:9"\n'
 
 
+@dataclass
+class DaemonDatabases:
+    """Where test daemons keep their index: SQLite in their data folder (`make` None, the default), or, with
+    `pytest --daemon-database=postgresql` (tests/conftest.py), a PostgreSQL database of their own, one per
+    daemon folder (a configuration written again for the same folder keeps its database)."""
+
+    make: Callable[[], str] | None = None
+    urls: dict[Path, str] = field(default_factory=dict)
+
+    def url_for(self, folder: Path) -> str:
+        assert self.make is not None
+        if folder not in self.urls:
+            self.urls[folder] = self.make()
+        return self.urls[folder]
+
+
+DAEMON_DATABASES = DaemonDatabases()
+
+
 def write_config(
     folder: Path,
     extra: str = "",
@@ -73,6 +93,8 @@ def write_config(
     listen += "\n" + listen_extra
     if "[outbound]" not in extra:
         extra = NO_REMOTE_DELIVERY + extra
+    if DAEMON_DATABASES.make is not None and "[database]" not in extra:
+        extra = f'[database]\nurl = "{DAEMON_DATABASES.url_for(folder)}"\n' + extra
     dns = ""
     if nameservers:
         dns = "[dns]\nnameservers = [" + ", ".join(f'"{server}"' for server in nameservers) + "]\n"
@@ -125,7 +147,9 @@ class Daemon:
     def maildir(self, address: str, folder: str = "INBOX") -> Path:
         """The Maildir of one folder of a hosted user, found as the daemon finds it: by the ids the database
         holds for the address and the folder name (storage/paths.py)."""
-        return maildir_path(self.folder / "data", address, folder)
+        if DAEMON_DATABASES.make is None:
+            return maildir_path(self.folder / "data", address, folder)
+        return _maildir_in_database(self.config, address, folder)
 
     def site_folder(self, domain: str = DOMAIN) -> Path:
         """The folder of a hosted domain's site (named after the domain's id; `current` is its live version)."""
@@ -213,6 +237,26 @@ class Daemons:
                     server.kill()
                 else:
                     server.stop()
+
+
+def _maildir_in_database(config: Path, address: str, folder: str) -> Path:
+    """bench/maildirs.maildir_path for a daemon whose index is not the SQLite file in its data folder."""
+    settings = load_config(config)
+    local, _, domain = address.lower().partition("@")
+    users, boxes, domains = db.users.c, db.mailboxes.c, db.domains.c
+    query = (
+        sa.select(users.id, boxes.id)
+        .join(db.domains, domains.id == users.domain_id)
+        .join(db.mailboxes, boxes.user_id == users.id)
+        .where(users.local_part == local, domains.name == domain, boxes.name == folder)
+    )
+    engine = db.create_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            user_id, mailbox_id = conn.execute(query).one()
+    finally:
+        engine.dispose()
+    return MailLayout(settings.mail_dir).folder(user_id, mailbox_id, folder == "INBOX")
 
 
 def site_folder(config: Path, domain: str = DOMAIN) -> Path:

@@ -102,3 +102,22 @@ class Postgres:
             self._run(owner, "pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class LazyPostgres:
+    """A cluster started at the first database asked for (`--daemon-database=postgresql`: only the tests that
+    start a daemon need it), stopped at the end of the session."""
+
+    def __init__(self) -> None:
+        self._server: Postgres | None = None
+
+    def create_database(self) -> str:
+        """An empty database: the daemon's `init` migrates it (and `restore` wants one without tables)."""
+        if self._server is None:
+            self._server = Postgres.start()
+        return self._server.create_database()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
