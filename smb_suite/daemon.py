@@ -35,7 +35,8 @@ from smb_suite.queue.runner import QueueRunner
 from smb_suite.services import Services, open_services
 from smb_suite.smtp import server as smtp_server
 from smb_suite.storage import db
-from smb_suite.storage.bus import ChangeBus, PipeBus
+from smb_suite.storage.bus import Change, ChangeBus, ChangeKind, PipeBus
+from smb_suite.storage.changes import ChangeHub
 from smb_suite.storage.pgbus import PostgresBus
 from smb_suite.supervisor import Supervisor, WorkerPlan, bind, bind_listeners, read_plan
 
@@ -155,6 +156,11 @@ class Daemon:
         if bus is not None:
             await services.store.changes.connect(bus)
             self._closers.append(bus.close)  # closed last: after every listener that could still hear a change
+        if self.plan is not None:  # a password verified by one worker is taken by all
+            hub = services.store.changes
+            announce = functools.partial(_announce_credential, hub)
+            services.credentials.share(self.plan.credential_key, announce)
+            hub.on(ChangeKind.CREDENTIAL, services.credentials.learn)
 
     def _start_queue(self, services: Services) -> None:
         """The outbound queue runner; stopped last, after the listeners that feed it."""
@@ -283,6 +289,10 @@ def connection_help(ports: dict[str, tuple[str, int]]) -> str:
             "Stop with Ctrl-C (or SIGTERM).",
         ]
     )
+
+
+def _announce_credential(hub: ChangeHub, entry: int) -> None:
+    hub.post(Change(ChangeKind.CREDENTIAL, entry))
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -22,6 +22,7 @@ import functools
 import logging
 import os
 import pickle
+import secrets
 import signal
 import socket
 import sys
@@ -81,6 +82,7 @@ class WorkerPlan:
     listeners: dict[str, int]  # service name -> inherited listening socket's descriptor
     bus: int  # its end of the socket pair to the change relay
     ready: int  # write end of the pipe on which it says it serves
+    credential_key: bytes  # the verified-credential cache's key, the same in every worker (auth/credentials.py)
 
 
 def read_plan() -> WorkerPlan:
@@ -119,6 +121,7 @@ class Supervisor:
         self._failed: int | None = None  # exit code of a worker that died before the first READY
         self._served = False  # every worker said ready once (READY=1 sent)
         self._services: Services | None = None
+        self._credential_key = secrets.token_bytes(32)
         # with a metrics listener, the workers keep their values in files there (metrics.py)
         self._metrics_dir = metrics.multiprocess_dir(config.server.data_dir) if metrics.shared(config) else None
 
@@ -182,6 +185,7 @@ class Supervisor:
             {name: sock.fileno() for name, sock in self._sockets.items()},
             theirs.fileno(),
             ready_write,
+            self._credential_key,
         )
         env = {key: value for key, value in os.environ.items() if key != "NOTIFY_SOCKET"}  # READY=1 is ours
         if self._metrics_dir is not None:

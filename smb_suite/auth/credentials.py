@@ -10,6 +10,10 @@ password, a revoked app password or a removed user finds nothing at once, whiche
 admin UI, another worker) changed it. Suspension is read on every login too. Entries also expire after `ttl`
 seconds (`[login] credential_cache_ttl`; 0 turns the cache off) and at most MAX_ENTRIES are kept.
 
+Worker processes share their entries (`share`): the supervisor gives every worker one key, and each entry a
+worker makes is announced to the others (over the change bus, as a number) and taken by them (`learn`), so a
+mail app whose logins land on different workers pays argon2 once, not once per worker.
+
 Only successes are cached: a wrong password never matches an entry, so it always goes to argon2 and to the
 throttle (auth/throttle.py).
 """
@@ -31,6 +35,18 @@ class CredentialCache:
         self._clock = clock
         self._key = secrets.token_bytes(32)
         self._entries: OrderedDict[bytes, float] = OrderedDict()  # digest -> expiry, oldest first
+        self._announce: Callable[[int], None] | None = None
+
+    def share(self, key: bytes, announce: Callable[[int], None]) -> None:
+        """Use the key the other workers use, and call `announce(entry)` for each entry made here."""
+        self._key = key
+        self._entries.clear()
+        self._announce = announce
+
+    def learn(self, entry: int) -> None:
+        """Take an entry another worker made (announced by its `remember`)."""
+        if self.ttl > 0 and 0 <= entry < 1 << 256:
+            self._store(entry.to_bytes(32, "big"))
 
     def _digest(self, user_id: int, stored_hash: str, password: str) -> bytes:
         text = b"\0".join((b"%d" % user_id, stored_hash.encode(), password.encode("utf-8", "surrogatepass")))
@@ -56,6 +72,11 @@ class CredentialCache:
         if self.ttl <= 0:
             return
         digest = self._digest(user_id, stored_hash, password)
+        self._store(digest)
+        if self._announce is not None:
+            self._announce(int.from_bytes(digest, "big"))
+
+    def _store(self, digest: bytes) -> None:
         self._entries.pop(digest, None)
         self._entries[digest] = self._clock() + self.ttl
         while len(self._entries) > MAX_ENTRIES:

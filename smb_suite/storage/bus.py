@@ -32,6 +32,7 @@ MAX_LINE = 200  # a change is a few dozen bytes; anything longer is not ours
 class ChangeKind(StrEnum):
     MAILBOX = "mailbox"  # the messages of mailbox `id` changed (new, flags, expunged): ChangeHub.publish
     DROPPED = "dropped"  # mailbox `id` was deleted or renamed: ChangeHub.drop
+    CREDENTIAL = "credential"  # a password another worker verified: its cache entry as a number (auth/credentials)
 
 
 @dataclass(frozen=True, slots=True)

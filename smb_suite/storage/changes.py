@@ -29,6 +29,7 @@ class ChangeHub:
     def __post_init__(self) -> None:
         self._listeners: defaultdict[int, list[Listener]] = defaultdict(list)
         self._droppers: list[Listener] = []
+        self._others: defaultdict[ChangeKind, list[Listener]] = defaultdict(list)
 
     async def connect(self, bus: ChangeBus) -> None:
         """Send this process's changes on `bus` and deliver the other processes' here (on the running loop)."""
@@ -37,10 +38,17 @@ class ChangeHub:
         await bus.start(self._received)
 
     def _received(self, change: Change) -> None:
-        if change.kind is ChangeKind.DROPPED:
+        if change.kind is ChangeKind.MAILBOX:
+            self._deliver(change.id)
+        elif change.kind is ChangeKind.DROPPED:
             self._deliver_drop(change.id)
         else:
-            self._deliver(change.id)
+            for listener in list(self._others[change.kind]):
+                listener(change.id)
+
+    def on(self, kind: ChangeKind, listener: Listener) -> None:
+        """Call `listener(id)` on the loop for each change of another `kind` than a mailbox's, from any process."""
+        self._others[kind].append(listener)
 
     def on_drop(self, listener: Listener) -> None:
         """Call `listener(mailbox_id)` on the loop whenever a mailbox is deleted or renamed."""
@@ -63,6 +71,10 @@ class ChangeHub:
     def drop(self, mailbox_id: int) -> None:
         """The mailbox was deleted or renamed (callable from any thread; delivered before later publishes)."""
         self._post(Change(ChangeKind.DROPPED, mailbox_id))
+
+    def post(self, change: Change) -> None:
+        """Tell this process's listeners of `change`, and the other processes' (callable from any thread)."""
+        self._post(change)
 
     def _post(self, change: Change) -> None:
         if self.loop is None or self.loop.is_closed():

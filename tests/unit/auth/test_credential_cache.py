@@ -62,3 +62,19 @@ def test_memory_holds_no_password() -> None:
     cache = CredentialCache(60, Clock())
     cache.remember(7, HASH, "right password")
     assert not any(b"right password" in key for key in cache._entries)
+
+
+def test_a_password_verified_by_one_worker_is_taken_by_another_sharing_its_key() -> None:
+    key, now = bytes(range(32)), [0.0]
+    first, second = CredentialCache(60, lambda: now[0]), CredentialCache(60, lambda: now[0])
+    announced: list[int] = []
+    first.share(key, announced.append)
+    second.share(key, lambda entry: None)
+    first.remember(7, "$argon2id$stored", "secret")
+    for entry in announced:
+        second.learn(entry)
+    assert second.matched(7, ["$argon2id$stored"], "secret") == "$argon2id$stored"
+    assert second.matched(7, ["$argon2id$stored"], "wrong") is None
+    assert second.matched(7, ["$argon2id$changed"], "secret") is None  # a new password finds nothing
+    now[0] = 61.0
+    assert second.matched(7, ["$argon2id$stored"], "secret") is None

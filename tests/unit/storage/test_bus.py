@@ -85,3 +85,17 @@ def test_changes_of_unknown_kinds_are_ignored() -> None:
     assert Change.decode("dropped 3\n") == Change(ChangeKind.DROPPED, 3)
     assert Change.decode("calendar 3") is None
     assert Change.decode("mailbox x") is None
+
+
+def test_other_kinds_of_change_reach_the_listeners_of_their_kind_in_every_other_worker() -> None:
+    async def scenario() -> None:
+        relay, hubs = await _workers(2)
+        heard: list[int] = []
+        hubs[1].on(ChangeKind.CREDENTIAL, heard.append)
+        hubs[1].subscribe(1 << 200, lambda mailbox: heard.append(-1))  # not a mailbox change
+        hubs[0].post(Change(ChangeKind.CREDENTIAL, 1 << 200))
+        await _until(lambda: len(heard) == 1)
+        assert heard == [1 << 200]
+        await _close(relay, hubs)
+
+    asyncio.run(scenario())
