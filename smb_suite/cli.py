@@ -25,6 +25,7 @@ from smb_suite.ops import (
     api,
     backup,
     billing,
+    brands,
     certificates,
     dns_records,
     domains,
@@ -434,6 +435,29 @@ def cmd_api_token_revoke(args: argparse.Namespace, services: Services) -> None:
     print(f"token {token.id} is revoked: every call with it is refused (401)")
 
 
+def cmd_partner_brand(args: argparse.Namespace, services: Services) -> None:
+    current = brands.brand_of(services, OPERATOR, args.partner)
+    if any(value is not None for value in (args.name, args.colour, args.support_email, args.support_phone)):
+        current = brands.set_brand(
+            services,
+            OPERATOR,
+            args.partner,
+            current.name if args.name is None else args.name,
+            current.colour if args.colour is None else args.colour,
+            current.support_email if args.support_email is None else args.support_email,
+            current.support_phone if args.support_phone is None else args.support_phone,
+        )
+    if args.logo is not None:
+        current = brands.set_logo(services, OPERATOR, args.partner, args.logo.read_bytes())
+    if args.platform_domain is not None:
+        current = brands.set_platform_domain(services, OPERATOR, args.partner, args.platform_domain)
+    print(
+        f"brand of {args.partner}: {current.name}, colour {current.colour}, logo {'yes' if current.has_logo else 'no'}"
+    )
+    print(f"support: {current.support or 'none'}")
+    print(f"sign-ups: {current.platform_domain or 'not through this partner'}")
+
+
 def _api_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tokens = (
         commands.add_parser("api", help="the provisioning API (/api/v1/)")
@@ -707,6 +731,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     _billing_commands(commands)
     _api_commands(commands)
+    brand = (
+        commands.add_parser("partner", help="partners' white label")
+        .add_subparsers(dest="action", required=True)
+        .add_parser("brand", help="show or set a partner's brand, seen by its customers instead of [brand]")
+    )
+    brand.add_argument("partner", help="the partner's business")
+    brand.add_argument("--name")
+    brand.add_argument("--colour", help='main colour, "#rrggbb"')
+    brand.add_argument("--support-email")
+    brand.add_argument("--support-phone")
+    brand.add_argument("--logo", type=Path, help="a PNG, JPEG or WebP file of at most 256 KiB")
+    brand.add_argument("--platform-domain", help="sign-ups through the partner get NAME.DOMAIN ('' for none)")
+    brand.set_defaults(run=cmd_partner_brand)
 
     site = commands.add_parser("site", help="websites").add_subparsers(dest="action", required=True)
     site_publish = site.add_parser("publish", help="build a domain's site from its content and make it live")

@@ -193,6 +193,7 @@ class HttpConfig:
 
 
 SMARTHOST_TLS = ("starttls", "implicit", "none")
+COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,6 +362,16 @@ class LoginConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class BrandConfig:
+    """The operator's brand: what every business without a partner's brand sees (directory/brands.py)."""
+
+    name: str = field(default="smb-suite", metadata=_help("product name on the admin pages, in mail and mail apps"))
+    colour: str = field(default="#1a5fb4", metadata=_help('main colour of the admin pages, "#rrggbb"'))
+    support_email: str = field(default="", metadata=_help("support address shown to businesses and in notices"))
+    support_phone: str = field(default="", metadata=_help("support phone number shown likewise"))
+
+
+@dataclass(frozen=True, slots=True)
 class ApiConfig:
     """The provisioning API under /api/v1/ on the admin host names (web/api/)."""
 
@@ -472,6 +483,7 @@ class Config:
     domains: DomainsConfig = field(default_factory=DomainsConfig)
     billing: BillingConfig = field(default_factory=BillingConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    brand: BrandConfig = field(default_factory=BrandConfig)
 
     @property
     def database_url(self) -> str:
@@ -558,6 +570,8 @@ def _validate(label: str, key: str, value: Any) -> list[str]:
             parse_listen_address(value)
         except ValueError as exc:
             return [str(exc)]
+    if key == "colour" and not COLOUR.fullmatch(value):
+        return ['expected a colour like "#1a5fb4"']
     if key == "smarthost_tls" and value not in SMARTHOST_TLS:
         return [f"must be one of {', '.join(SMARTHOST_TLS)}"]
     if key == "routes":

@@ -27,6 +27,7 @@ from smb_suite.delivery import Delivery
 from smb_suite.delivery.notices import OwnerNotices
 from smb_suite.directory import reservation
 from smb_suite.directory.audit import AuditLog
+from smb_suite.directory.brands import Brands, default_brand
 from smb_suite.directory.core import Directory
 from smb_suite.directory.dkimkeys import DkimKeys
 from smb_suite.directory.tenants import Tenants
@@ -72,6 +73,7 @@ class Services:
     subscriptions: Subscriptions
     dav: DavStore
     api_tokens: ApiTokens
+    brands: Brands
     idempotency: IdempotencyKeys
     imports: ImportRecords
     clock: Callable[[], float] = time.time
@@ -109,7 +111,8 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
     dkim = DkimKeys(engine, clock)
     metrics = Metrics()
     delivery = Delivery(directory, store, queue, runner, dkim, config, clock, metrics)
-    notices = OwnerNotices(delivery, directory, quota, config, clock)
+    brands = Brands(engine, clock, default_brand(config.brand, config.sites.platform_domain.strip(".").lower()))
+    notices = OwnerNotices(delivery, directory, quota, config, clock, brands)
     quota.listeners.append(notices.storage_warning)  # the owners hear of a warning level crossed, by mail
     services = Services(
         config=config,
@@ -134,6 +137,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         subscriptions=subscriptions,
         dav=dav,
         api_tokens=ApiTokens(engine, clock),
+        brands=brands,
         idempotency=IdempotencyKeys(engine, clock, float(config.api.idempotency_ttl)),
         imports=imports,
         dkim=dkim,

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from smb_suite.config import Config
 from smb_suite.delivery.accept import Delivery
+from smb_suite.directory.brands import Brand, Brands
 from smb_suite.directory.core import Directory
 from smb_suite.directory.model import Role, User
 from smb_suite.quota import Quota, format_bytes
@@ -29,22 +30,28 @@ class OwnerNotices:
         quota: Quota,
         config: Config,
         clock: Callable[[], float],
+        brands: Brands,
     ) -> None:
         self._delivery = delivery
         self._directory = directory
         self._quota = quota
         self._config = config
         self._clock = clock
+        self._brands = brands
 
-    def mail_owners(self, owners: list[User], subject: str, body: str) -> None:
-        """Deliver one automatic notice from the postmaster to a business's owners (outside the quota)."""
+    def mail_owners(self, owners: list[User], subject: str, body: str, brand: Brand | None = None) -> None:
+        """Deliver one automatic notice from the postmaster to a business's owners (outside the quota), under
+        the brand its readers see (the first reader's business's, unless given), signed with its support."""
+        brand = brand or self._brands.for_tenant(owners[0].tenant_id)
         notice = email.message.EmailMessage(policy=email.policy.SMTP)
-        notice["From"] = f"postmaster@{self._config.server.hostname}"
+        postmaster = f"postmaster@{self._config.server.hostname}"
+        notice["From"] = email.utils.formataddr((brand.name, postmaster))
         notice["To"] = ", ".join(str(owner.address) for owner in owners)
         notice["Subject"] = subject
         notice["Date"] = email.utils.formatdate(self._clock(), localtime=True)
         notice["Auto-Submitted"] = "auto-generated"  # RFC 3834 5
-        notice.set_content(body)
+        signature = f"\r\n-- \r\n{brand.name}" + (f"\r\n{brand.support}" if brand.support else "") + "\r\n"
+        notice.set_content(body + signature)
         self._delivery.accept_now(owners, notice.as_bytes(), enforce=False)
 
     def account_locked(self, username: str, client_ip: str) -> None:
@@ -101,4 +108,4 @@ class OwnerNotices:
             "It is recorded as a subscription change and billed from that day "
             "(smb-suite billing subscription show).\r\n"
         )
-        self.mail_owners(told, f"{business} changed its subscription", body)
+        self.mail_owners(told, f"{business} changed its subscription", body, self._brands.default)

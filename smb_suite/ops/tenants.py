@@ -13,7 +13,7 @@ from smb_suite.directory.audit import Entry
 from smb_suite.directory.model import OPERATOR, Domain, Principal, Role, Tenant, User
 from smb_suite.errors import AlreadyExists, InvalidInput, PermissionDenied
 from smb_suite.mail.address import normalize_domain, parse_address
-from smb_suite.ops import domains, sites, users
+from smb_suite.ops import brands, domains, sites, users
 from smb_suite.quota import Usage
 from smb_suite.services import Services
 from smb_suite.sites.content import check_text
@@ -111,25 +111,29 @@ def audit_entries(services: Services, actor: Principal, tenant: str | None = Non
 # -- sign-up --------------------------------------------------------------------------------------------------
 
 
-def check_identifier(services: Services, identifier: str) -> str:
+def check_identifier(services: Services, identifier: str, platform: str = "") -> str:
     """A sign-up identifier: one DNS label (lower case, digits, inner hyphens), free and not reserved."""
     label = identifier.strip().lower()
     if not IDENTIFIER.fullmatch(label) or len(label) < 2:
         raise InvalidInput("the identifier has 2 to 40 lower-case letters, digits or inner hyphens, like 'my-shop'")
-    platform = services.config.sites.platform_domain.strip(".").lower()
+    platform = platform or services.config.sites.platform_domain.strip(".").lower()
     taken = services.tenants.find(label) is not None or services.directory.find_domain(f"{label}.{platform}")
     if label in RESERVED or taken:
         raise AlreadyExists(f"the identifier {label!r} is taken: choose another")
     return label
 
 
-def signup(services: Services, answers: sites.FirstSite, identifier: str, password: str, client: str) -> User:
+def signup(
+    services: Services, answers: sites.FirstSite, identifier: str, password: str, client: str, partner: str = ""
+) -> User:
     """Self-service sign-up (when [signup] enabled): a business on the default tier, the domain
     <identifier>.<platform domain>, the owner's mailbox owner@ that domain, and a first site made from the
-    answers (name, activity, phone, city, theme) in the language of the sign-up, live at once."""
+    answers (name, activity, phone, city, theme) in the language of the sign-up, live at once. Through a
+    partner with a platform domain (white label), the domain is under the partner's and the business its."""
     if not services.config.signup.enabled:
         raise PermissionDenied("sign-up is closed on this server")
-    label = check_identifier(services, identifier)
+    brand = brands.signup_brand(services, partner)
+    label = check_identifier(services, identifier, brand.platform_domain)
     users.check_new_password(password)
     answers = replace(
         answers, **{name: getattr(answers, name).strip() for name in ("business_name", "activity", "phone", "city")}
@@ -138,9 +142,10 @@ def signup(services: Services, answers: sites.FirstSite, identifier: str, passwo
         raise InvalidInput("give your business's name (up to 200 characters)")
     for name in ("activity", "phone", "city"):  # single lines of bounded length, like the site's own fields
         check_text({"activity": "tagline", "city": "address"}.get(name, name), getattr(answers, name))
-    platform = services.config.sites.platform_domain.strip(".").lower()
     actor = Principal(Role.OPERATOR, name="signup", client=client)
-    domain = f"{label}.{platform}"
+    domain = f"{label}.{brand.platform_domain}"
     owner = f"{SIGNUP_OWNER}@{domain}"
     _, _, user = create_tenant(services, actor, label, domain, owner, password, first_site=answers)
+    if brand.partner_id is not None:
+        set_partner(services, actor, label, services.tenants.names([brand.partner_id])[brand.partner_id])
     return user

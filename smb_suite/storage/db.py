@@ -493,6 +493,22 @@ dav_locks = sa.Table(
     sa.Index("ix_dav_locks_tenant_root", "tenant_id", "root"),
 )
 
+# White label (directory/brands.py): a partner's brand, shown to its customers instead of the operator's
+# ([brand] in the configuration). The platform domain (sign-ups as <name>.<platform_domain>) is set by the operator.
+brands = sa.Table(
+    "brands",
+    metadata,
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("colour", sa.String(7), nullable=False),
+    sa.Column("support_email", sa.String(320), nullable=False, server_default=""),
+    sa.Column("support_phone", sa.String(40), nullable=False, server_default=""),
+    sa.Column("platform_domain", sa.String(253), nullable=True, unique=True),
+    sa.Column("logo", sa.LargeBinary, nullable=True),
+    sa.Column("logo_type", sa.String(20), nullable=False, server_default=""),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

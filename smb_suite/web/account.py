@@ -59,9 +59,11 @@ def dav_payloads(host: str, https_port: int, user: User, identifier: str) -> lis
     return payloads
 
 
-def mobileconfig(config: Config, listening: Mapping[str, int], user: User, collaboration: bool = False) -> bytes:
+def mobileconfig(
+    config: Config, listening: Mapping[str, int], user: User, brand: str, collaboration: bool = False
+) -> bytes:
     """An unsigned configuration profile with one mail account (and the user's calendars and contacts with the
-    collaboration module); stable identifiers per address and server."""
+    collaboration module), named after the brand its business sees; stable identifiers per address and server."""
     chosen: dict[str, Endpoint] = {}
     for endpoint in endpoints(listening):
         chosen.setdefault(endpoint.protocol, endpoint)
@@ -76,8 +78,8 @@ def mobileconfig(config: Config, listening: Mapping[str, int], user: User, colla
         "PayloadVersion": 1,
         "PayloadIdentifier": f"{identifier}.account.{account_uuid}",
         "PayloadUUID": account_uuid,
-        "PayloadDisplayName": address,
-        "EmailAccountDescription": address,
+        "PayloadDisplayName": f"{brand} {address}",
+        "EmailAccountDescription": f"{brand} ({address})",
         "EmailAccountType": "EmailTypeIMAP",
         "EmailAddress": address,
         "IncomingMailServerHostName": host,
@@ -97,8 +99,9 @@ def mobileconfig(config: Config, listening: Mapping[str, int], user: User, colla
         "PayloadVersion": 1,
         "PayloadIdentifier": f"{identifier}.{profile_uuid}",
         "PayloadUUID": profile_uuid,
-        "PayloadDisplayName": f"Mail {address}",
+        "PayloadDisplayName": f"{brand} mail {address}",
         "PayloadDescription": f"Mail account {address} on {host}",
+        "PayloadOrganization": brand,
         "PayloadRemovalDisallowed": False,
         "PayloadContent": [
             account,
@@ -165,7 +168,9 @@ class AccountViews(Views):
     async def profile(self, request: Request) -> Response:
         visitor = await self.require(request)
         collaboration = await self.read(has_module, visitor.user.tenant_id, COLLABORATION)
-        body = mobileconfig(self.services.config, self.services.listening, visitor.user, collaboration)
+        body = mobileconfig(
+            self.services.config, self.services.listening, visitor.user, visitor.brand.name, collaboration
+        )
         address = str(visitor.user.address)
         plain = "".join(ch if ch.isascii() and (ch.isalnum() or ch in ".-_") else "-" for ch in address)
         filename = f"{plain}.mobileconfig"

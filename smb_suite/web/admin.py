@@ -21,6 +21,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from smb_suite import log
+from smb_suite.directory.brands import Brand
 from smb_suite.directory.model import Principal, Role, User
 from smb_suite.errors import AuthenticationFailed, LoginLocked
 from smb_suite.ops import accounts, selfservice, tenants, users
@@ -78,6 +79,7 @@ class Visitor:
     user: User
     actor: Principal
     csrf: str
+    brand: Brand  # its partner's, its own (a partner) or the operator's: directory/brands.py
 
     @property
     def manages_many(self) -> bool:
@@ -125,7 +127,8 @@ class Views:
         if signed_in is None:
             return None
         user, csrf = signed_in
-        return Visitor(user, users.principal_of(user, client_ip(request)), csrf)
+        brand = await self.services.runner.read(self.services.brands.for_tenant, user.tenant_id)
+        return Visitor(user, users.principal_of(user, client_ip(request)), csrf, brand)
 
     async def require(self, request: Request) -> Visitor:
         """The signed-in visitor; without one, the browser goes to the sign-in page."""
@@ -154,6 +157,8 @@ class Views:
     ) -> Response:
         notice = self.notices.get(request.query_params.get("done", ""), "")
         context.setdefault("csrf", visitor.csrf if visitor else "")
+        if visitor is not None:
+            context.setdefault("brand", visitor.brand)
         return self.pages.render(request, name, status, visitor=visitor, notice=notice, **context)
 
     def public_form(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:

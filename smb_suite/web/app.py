@@ -33,6 +33,7 @@ from smb_suite.web.api.app import Api
 from smb_suite.web.api.document import PREFIX as API_PREFIX
 from smb_suite.web.autoconfig import AutoconfigViews
 from smb_suite.web.billing_pages import BillingViews
+from smb_suite.web.brand_pages import BrandViews
 from smb_suite.web.business import BusinessViews
 from smb_suite.web.contact import CONTACT_PATH, SITE_SCOPE_KEY, ContactViews
 from smb_suite.web.dav import WELL_KNOWN, DavFront, is_dav_path
@@ -137,7 +138,7 @@ class WebApp:
         self._services = services
         self.hosts = admin_hosts(services.config)
         self._hostname = services.config.server.hostname.lower().rstrip(".")
-        pages = Pages(self.hosts)
+        pages = Pages(self.hosts, services.brands.default)
         self._pages = pages
         sessions = Sessions(
             load_or_create_key(services.config.server.data_dir / KEY_FILE), services.web_sessions, services.runner
@@ -150,6 +151,7 @@ class WebApp:
             *BusinessViews(services, pages, sessions).routes(),
             *OperatorViews(services, pages, sessions).routes(),
             *BillingViews(services, pages, sessions).routes(),
+            *BrandViews(services, pages, sessions).routes(),
             *site_admin.routes(),
             *SiteMediaViews(services, pages, sessions).routes(),
             *ImportViews(services, pages, sessions).routes(),

@@ -59,12 +59,13 @@ def _hosted(directory: Directory, name: str) -> Domain:
     return domain
 
 
-def thunderbird_config(config: Config, listening: Mapping[str, int], domain: str) -> bytes:
+def thunderbird_config(config: Config, listening: Mapping[str, int], domain: str, brand: str) -> bytes:
+    """The settings of `domain`'s mail, shown in the mail app under the brand its business sees."""
     root = Element("clientConfig", version="1.1")
     provider = SubElement(root, "emailProvider", id=domain)
     SubElement(provider, "domain").text = domain
-    SubElement(provider, "displayName").text = f"{domain} mail"
-    SubElement(provider, "displayShortName").text = domain
+    SubElement(provider, "displayName").text = f"{brand} ({domain})"
+    SubElement(provider, "displayShortName").text = brand
     for endpoint in endpoints(listening):
         kind = "incomingServer" if endpoint.protocol == "imap" else "outgoingServer"
         server = SubElement(provider, kind, type=endpoint.protocol)
@@ -132,7 +133,8 @@ class AutoconfigViews:
         address = request.query_params.get("emailaddress")
         name = parse_address(address).domain if address else request_host(request.headers).removeprefix("autoconfig.")
         domain = await self._domain(name)
-        document = thunderbird_config(self._services.config, self._services.listening, domain.name)
+        brand = await self._services.runner.read(self._services.brands.for_tenant, domain.tenant_id)
+        document = thunderbird_config(self._services.config, self._services.listening, domain.name, brand.name)
         return Response(document, media_type="application/xml")
 
     async def outlook(self, request: Request) -> Response:

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from smb_suite import log
 from smb_suite.errors import InvalidInput, NotFound, PermissionDenied, SmbSuiteError
-from smb_suite.ops import sites, tenants, tiers
+from smb_suite.ops import brands, sites, tenants, tiers
 from smb_suite.web import i18n
 from smb_suite.web.admin import FORM_BYTES, HOME, Views, client_ip, read_form, text_field
 from smb_suite.web.business import business_url
@@ -82,9 +82,13 @@ class OperatorViews(Views):
 
     # -- sign-up ----------------------------------------------------------------------------------------------
 
-    async def _signup_page(self, request: Request, status: int = 200, error: str = "", **values: str) -> Response:
+    async def _signup_page(
+        self, request: Request, status: int = 200, error: str = "", partner: str = "", **values: str
+    ) -> Response:
         if not self.services.config.signup.enabled:
             raise NotFound("Sign-up is not open on this server.")
+        partner = partner or request.query_params.get("partner", "")
+        brand = await self.read(brands.signup_brand, partner)  # a partner's sign-up shows its brand
         choices = await self.read(sites.theme_choices)
         chosen = values.get("theme") or self.services.config.sites.default_theme
         return self.public_form(
@@ -95,14 +99,16 @@ class OperatorViews(Views):
             values={name: values.get(name, "") for name in SIGNUP_FIELDS},
             themes=choices,
             chosen=chosen if chosen in choices else next(iter(choices), ""),
-            platform=self.services.config.sites.platform_domain,
+            platform=brand.platform_domain,
+            brand=brand,
+            partner=partner,
         )
 
     async def signup_form(self, request: Request) -> Response:
         return await self._signup_page(request)
 
     async def signup(self, request: Request) -> Response:
-        form = await read_form(request, max_fields=12)
+        form = await read_form(request, max_fields=13)
         check_csrf(self.sessions.login_form_token(request), form)
         values = {name: text_field(form, name) for name in SIGNUP_FIELDS}
         if not self.services.config.signup.enabled:
@@ -121,13 +127,14 @@ class OperatorViews(Views):
             city=values["city"],
         )
         try:
+            password, partner = text_field(form, "password"), text_field(form, "partner")
             user = await self.write(
-                tenants.signup, answers, values["identifier"], text_field(form, "password"), client_ip(request)
+                tenants.signup, answers, values["identifier"], password, client_ip(request), partner
             )
         except (InvalidInput, PermissionDenied, SmbSuiteError) as exc:
             if status_for(exc) >= 500:
                 raise
-            return await self._signup_page(request, status_for(exc), str(exc), **values)
+            return await self._signup_page(request, status_for(exc), str(exc), partner, **values)
         log.event(logger, "web.signup", user=user.address, ip=client_ip(request))
         response = self.done(HOME, "welcome")
         response.headers.update(SECURITY_HEADERS)

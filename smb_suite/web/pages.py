@@ -12,6 +12,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from smb_suite.directory.brands import Brand
 from smb_suite.web import i18n
 from smb_suite.web.hosts import request_host
 
@@ -28,8 +29,9 @@ SECURITY_HEADERS: Mapping[str, str] = {
 class Pages:
     """Renders the package templates with autoescaping; knows which hosts may link the admin stylesheet."""
 
-    def __init__(self, admin_hosts: frozenset[str]) -> None:
+    def __init__(self, admin_hosts: frozenset[str], brand: Brand) -> None:
         self._admin_hosts = admin_hosts
+        self._brand = brand  # the operator's: pages without a signed-in visitor or a partner's sign-up
         self._environment = jinja2.Environment(
             loader=jinja2.PackageLoader("smb_suite.web", "templates"),
             autoescape=True,
@@ -57,7 +59,7 @@ class Pages:
             languages=i18n.LANGUAGES,
             format_bytes=i18n.bytes_formatter(lang),
             here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-            **context,
+            **{"brand": self._brand, **context},
         )
         return HTMLResponse(html, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})
 

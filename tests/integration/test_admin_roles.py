@@ -44,6 +44,7 @@ GETS = [
     ("/admin/statement?partner=agency.test", STEWARDS),  # a partner always gets its own
     ("/admin/statement.csv?partner=agency.test", STEWARDS),
     ("/admin/billing", frozenset({"operator"})),
+    ("/admin/brand?partner=agency.test", STEWARDS),  # a partner always gets its own
 ]
 # Each POST succeeds at most harmlessly (same tier, a fresh alias, suspend then resume).
 POSTS = [
@@ -77,6 +78,7 @@ POSTS = [
     (f"/admin/tenants/{CUSTOMER}/partner", {"partner": "agency.test"}, frozenset({"operator"})),
     (f"/admin/domains/{DOMAIN}/catchall", {"off": "1"}, MANAGERS),
     ("/admin/domains/client.test/catchall", {"target": "boss@client.test"}, STEWARDS),
+    ("/admin/brand", {"name": "Agency", "colour": "#123456", "partner": "agency.test"}, STEWARDS),
     (f"/admin/domains/{DOMAIN}/verify", {}, MANAGERS),
     ("/admin/domains/client.test/verify", {}, STEWARDS),
 ]
@@ -96,6 +98,8 @@ OWN_OR_PUBLIC = {
     "/admin/account/app-passwords/{id}/revoke",
     "/admin/account/forwarding",
     "/admin/account/vacation",
+    "/admin/brand/{key}/style.css",  # a brand's look is public: the sign-up page shows it too
+    "/admin/brand/{key}/logo",
 }
 # Website editor routes: each goes through the same sites.site_domain check as publish and info above.
 SAME_CHECK_AS_PUBLISH = {
@@ -116,6 +120,8 @@ SAME_CHECK_AS_PUBLISH = {
 # A subscription change succeeds once per catalogue item, so each role's try needs its own business and item:
 # tested role by role in test_admin_billing (owner, owner of another business, user, no CSRF token).
 TRIED_IN_ADMIN_BILLING = {"/admin/business/{tenant}/subscription"}
+# A logo upload is a multipart file: tried by the partner, an owner and a forged token in test_white_label.
+TRIED_IN_WHITE_LABEL = {"/admin/brand/logo"}
 
 
 pytestmark = pytest.mark.daemon(services=WEB, make=make_admin_daemon)
@@ -226,7 +232,10 @@ def test_the_matrix_covers_every_admin_route(server: Daemon) -> None:
     assert isinstance(admin, AdminRoute)
     registered = {re.sub(r"\{(\w+)(:\w+)?\}", r"{\1}", route.path) for route in admin.routes}
     tried = {_template(path) for path, _ in GETS} | {_template(path) for path, _, _ in POSTS}
-    assert registered - tried - OWN_OR_PUBLIC - SAME_CHECK_AS_PUBLISH - TRIED_IN_ADMIN_BILLING == set()
+    assert (
+        registered - tried - OWN_OR_PUBLIC - SAME_CHECK_AS_PUBLISH - TRIED_IN_ADMIN_BILLING - TRIED_IN_WHITE_LABEL
+        == set()
+    )
 
 
 def _template(path: str) -> str:

@@ -557,4 +557,18 @@ MESSAGES: dict[str, str] = {
     "Give the server, its port, your user name and password there.": (
         "Indiquez le serveur, son port, votre identifiant et votre mot de passe chez lui."
     ),
+    # -- white label --------------------------------------------------------------------------------------
+    "Your brand": "Votre marque",
+    "Brand of {partner}": "Marque de {partner}",
+    "Your customers see this brand instead of ours: on these pages, in their mail apps and in the notices they get.": (
+        "Vos clients voient ce nom, ce logo, cette couleur et ces contacts d'assistance à la place des nôtres : "
+        "sur ces pages, dans les réglages de leurs applications de messagerie et dans les avis qu'ils reçoivent."
+    ),
+    "Main colour": "Couleur principale",
+    "Support address": "Adresse d'assistance",
+    "Support phone": "Téléphone d'assistance",
+    "Logo (PNG, JPEG or WebP, at most 256 KiB)": "Logo (PNG, JPEG ou WebP, 256 Kio au plus)",
+    "Upload the logo": "Envoyer le logo",
+    "Sign-ups through you: {url} (under {domain}).": "Inscriptions par vous : {url} (sous {domain}).",
+    "Support: {contacts}": "Assistance : {contacts}",
 }
