@@ -3,6 +3,9 @@
 Nothing else reads /etc/resolv.conf: with `[dns] nameservers` set, only those servers are asked (tests point
 this at a twisted.names server on loopback); with it empty, the system configuration is read here, on first use.
 An empty answer or NXDOMAIN is an empty list; a timeout or a failing server raises DnsFailure.
+`cached()` gives a resolver that keeps answers for their TTL (empty answers and NXDOMAIN for the SOA's negative
+TTL, RFC 2308): the SPF, DKIM and DMARC checks of inbound mail ask the same few names for every message of a
+sender. Lookups that must see a record as soon as it is published (domain verification) use the uncached one.
 Implements the `smb_suite.mail.lookup.DnsLookup` protocol that the pure mail/ modules use.
 """
 
@@ -18,12 +21,19 @@ import dns.reversename
 
 from smb_suite.errors import DnsFailure
 
+CACHE_ENTRIES = 4096  # answers a cached resolver keeps (least recently used go first)
+
 
 class Resolver:
-    def __init__(self, nameservers: Sequence[tuple[str, int]] = (), timeout: float = 5.0) -> None:
+    def __init__(self, nameservers: Sequence[tuple[str, int]] = (), timeout: float = 5.0, cache: int = 0) -> None:
         self._nameservers = tuple(nameservers)
         self._timeout = timeout
+        self._cache = cache
         self._resolver: dns.asyncresolver.Resolver | None = None
+
+    def cached(self, entries: int = CACHE_ENTRIES) -> Resolver:
+        """A resolver asking the same servers that keeps up to `entries` answers for their TTL."""
+        return Resolver(self._nameservers, self._timeout, entries)
 
     def _get(self) -> dns.asyncresolver.Resolver:
         if self._resolver is None:
@@ -39,6 +49,8 @@ class Resolver:
                     raise DnsFailure("no DNS resolver is configured on this system") from exc
             resolver.lifetime = self._timeout
             resolver.timeout = self._timeout
+            if self._cache:
+                resolver.cache = dns.resolver.LRUCache(self._cache)
             self._resolver = resolver
         return self._resolver
 

@@ -90,7 +90,7 @@ async def authenticate(
     spf_task = asyncio.create_task(spf.check(client_ip, mail_from, helo, lookup))
     references, from_addresses = await asyncio.to_thread(_header_facts, data)
     records = await _key_records(references, lookup)
-    dkim_verdicts = await asyncio.to_thread(_verify_all, data, references, records)
+    dkim_verdicts = await asyncio.to_thread(_verify_all, data, references, records) if references else []
     spf_outcome = await spf_task
     from_domains = {message.domain_of(address) for address in from_addresses}
     header_from = from_domains.pop() if len(from_domains) == 1 else ""

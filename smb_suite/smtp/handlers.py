@@ -75,6 +75,7 @@ class InboundHandler:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self._lookup = services.resolver.cached()  # a sender's SPF, DKIM and DMARC records, kept for their TTL
 
     async def handle_EHLO(
         self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
@@ -124,7 +125,7 @@ class InboundHandler:
                 _client(session),
                 session.host_name or "",
                 envelope.mail_from or "",
-                self.services.resolver,
+                self._lookup,
                 settings.server.hostname,
                 settings.inbound.dmarc_reject,
             )
