@@ -77,6 +77,13 @@ class InboundHandler:
         self.services = services
         self._lookup = services.resolver.cached()  # a sender's SPF, DKIM and DMARC records, kept for their TTL
 
+    async def handle_exception(self, error: Exception) -> str:
+        """aiosmtpd's hook for an error no handler caught: a temporary refusal that names nothing of it (its own
+        reply is "500 Error: (Type) text", SQL parameters and all), so the client retries and the log has it."""
+        log.event(logger, "smtp.unexpected_error", error=type(error).__name__)
+        logger.error("smtp.unexpected_error traceback", exc_info=error)
+        return replies.LOCAL_ERROR
+
     async def handle_EHLO(
         self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
     ) -> list[str]:

@@ -565,17 +565,34 @@ def create_engine(url: str) -> sa.Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _begin(conn):  # type: ignore[no-untyped-def]
-            if getattr(_write_first, "active", False):
+            if _takes_write_lock(conn):
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
     elif engine.dialect.name == "postgresql":
         sa.event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
 
         @sa.event.listens_for(engine, "begin")
         def _begin_writer(conn):  # type: ignore[no-untyped-def]
-            if getattr(_write_first, "active", False):
+            if _takes_write_lock(conn):
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
 
+    for end in ("commit", "rollback"):
+        sa.event.listen(engine, end, _release_write_lock)
     return engine
+
+
+def _takes_write_lock(conn: sa.Connection) -> bool:
+    """Inside `writes_first`, the thread's first transaction takes the write lock. One the same thread begins
+    while that one is open (a read through another pooled connection, as a directory check inside a write)
+    begins without it: waiting for a lock its own thread holds would only end with the busy timeout."""
+    if not getattr(_write_first, "active", False) or getattr(_write_first, "holder", None) is not None:
+        return False
+    _write_first.holder = conn
+    return True
+
+
+def _release_write_lock(conn: sa.Connection) -> None:
+    if getattr(_write_first, "holder", None) is conn:
+        _write_first.holder = None
 
 
 # PostgreSQL's counterpart of SQLite's BEGIN IMMEDIATE for the store writers of every process and node: one
@@ -617,10 +634,12 @@ def writes_first() -> Iterator[None]:
     (30 s) instead of failing with SQLITE_BUSY. On PostgreSQL they take one advisory lock (WRITER_LOCK) instead:
     the writers of every node then run one at a time, as SQLite's do."""
     _write_first.active = True
+    _write_first.holder = None
     try:
         yield
     finally:
         _write_first.active = False
+        _write_first.holder = None
 
 
 _synced_later = threading.local()  # set on the store writer while it runs a batch (storage/runner.py)
