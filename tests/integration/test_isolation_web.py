@@ -44,7 +44,7 @@ def site_get(tenancy: Tenancy, host: str, path: str = "/") -> httpx.Response:
 
 
 def welcome(business: Business) -> str:
-    return f"Welcome to {business.domain}"
+    return f"Welcome to {business.name}."  # the starter page greets by the business name (sites/words.py)
 
 
 def raw_http(tenancy: Tenancy, request: bytes) -> tuple[int, bytes]:
