@@ -95,22 +95,26 @@ class ImportRun:
     async def _adopt_copies(self, plan: FolderPlan, claimed: Counter[tuple[str, int, int | None]]) -> FolderPlan:
         """Messages already in our folder with the same size and internal date as a source message the ledger
         lacks (a run killed between a batch's files and its commit leaves files that the daemon's next start
-        indexes; or the user dragged some over) are recorded as brought in rather than copied twice. Copies
-        the ledger accounts for are not taken twice: counted per folder, size and date."""
+        indexes, without keywords; or the user dragged some over) are recorded as brought in, with the source's
+        flags, rather than copied twice. The oldest copies of a size and date are the ones the ledger accounts
+        for; only the others are taken."""
         held = await self._runner.read(self._records.held, self._user, plan.local)
-        free = Counter({key: count - claimed[(plan.local, *key)] for key, count in held.items()})
-        adopted, todo = [], []
+        free = {key: uids[claimed[(plan.local, *key)] :] for key, uids in held.items()}
+        adopted: list[tuple[RemoteMessage, int]] = []
+        todo = []
         for message in plan.todo:
-            key = (message.size, message.internaldate or 0)
-            if free[key] > 0:
-                free[key] -= 1
+            spare = free.get((message.size, message.internaldate or 0))
+            if spare:
+                adopted.append((message, spare.pop(0)))
                 claimed[(plan.local, message.size, message.internaldate)] += 1
-                adopted.append(message)
             else:
                 todo.append(message)
         if adopted:
-            await self._runner.write(self._records.adopt, plan.ledger, [message.uid for message in adopted])
-            self._count([], len(adopted), sum(message.size for message in adopted))
+            mailbox = await self._runner.read(self._store.mailbox, self._user, plan.local)
+            for message, uid in adopted:
+                await self._runner.write(self._store.store_flags, self._user, mailbox, [uid], message.flags, 0)
+            await self._runner.write(self._records.adopt, plan.ledger, [message.uid for message, _ in adopted])
+            self._count([], len(adopted), sum(message.size for message, _ in adopted))
         return FolderPlan(plan.remote, plan.local, plan.ledger, todo)
 
     def _count(self, listed: Sequence[RemoteMessage], done: int, done_bytes: int) -> None:

@@ -4,7 +4,6 @@ brought in. Ledger rows are written by `ledger_writer` inside the store's transa
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -115,15 +114,18 @@ class ImportRecords:
         with self._engine.connect() as conn:
             return {int(uid) for uid in conn.execute(query).scalars()}
 
-    def held(self, user: User, folder: str) -> Counter[tuple[int, int]]:
-        """(size, internal date) of each message in one of the user's folders, counted (none if no folder)."""
+    def held(self, user: User, folder: str) -> dict[tuple[int, int], list[int]]:
+        """The UIDs of the messages in one of the user's folders by (size, internal date), oldest first."""
+        found: dict[tuple[int, int], list[int]] = {}
         with self._engine.connect() as conn:
             mailbox = index.mailbox_named(conn, user.id, folder)
             if mailbox is None:
-                return Counter()
+                return found
             table = db.messages
-            query = sa.select(table.c.size, table.c.internaldate).where(table.c.mailbox_id == mailbox.id)
-            return Counter((int(size), int(date)) for size, date in conn.execute(query))
+            query = sa.select(table.c.size, table.c.internaldate, table.c.uid).where(table.c.mailbox_id == mailbox.id)
+            for size, date, uid in conn.execute(query.order_by(table.c.uid)):
+                found.setdefault((int(size), int(date)), []).append(int(uid))
+        return found
 
     def adopt(self, folder: SourceFolder, uids: Iterable[int]) -> None:
         """Source messages found already in the mailbox: recorded as brought in, not copied again."""

@@ -72,6 +72,11 @@ POSTS = [
     ),
     (f"/admin/business/{DOMAIN}/aliases/remove", {"alias": "rm-{role}@example.test", "target": BOB}, MANAGERS),
     ("/admin/mailboxes/victim-{role}@example.test/remove", {}, MANAGERS),
+    (
+        f"/admin/mailboxes/{BOB}/import",  # queued for the daemon, which then fails to reach port 9: harmless
+        {"host": "127.0.0.1", "port": "9", "security": "none", "user": "old", "password": "old password"},
+        MANAGERS,
+    ),
     (f"/admin/sites/{DOMAIN}/publish", {}, MANAGERS),
     ("/admin/sites/client.test/publish", {}, STEWARDS),
     (f"/admin/sites/{DOMAIN}/info", {"business_name": "Example"}, MANAGERS),

@@ -206,11 +206,12 @@ def test_a_message_already_in_the_mailbox_is_not_copied_twice(server: Daemon, ol
     with imaplib.IMAP4("127.0.0.1", server.ports["imap"], timeout=60) as imap:
         imap.starttls()
         imap.login(address, password)
-        imap.append("INBOX", "(\\Seen)", imaplib.Time2Internaldate(1709280000 + 600), first)
+        imap.append("INBOX", "()", imaplib.Time2Internaldate(1709280000 + 600), first)  # unread here
     done = import_into(server, old_provider, address)
     assert done.returncode == 0, done.stderr
-    inbox = [mid for mid, seen in our_view(server, address, password) if seen.folder == "INBOX"]
-    assert len(inbox) == 900 and inbox.count("order-1@customers.example") == 1
+    inbox = [(mid, seen) for mid, seen in our_view(server, address, password) if seen.folder == "INBOX"]
+    assert len(inbox) == 900 and [mid for mid, _ in inbox].count("order-1@customers.example") == 1
+    assert dict(inbox)["order-1@customers.example"].flags == {"\\Seen"}  # the old provider's flags win
 
 
 def test_an_import_over_implicit_tls_and_starttls_brings_the_messages(server: Daemon) -> None:
