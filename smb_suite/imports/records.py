@@ -17,12 +17,17 @@ from smb_suite.storage import db, index
 class Progress:
     import_id: int
     source: str
-    state: str  # running, done, failed
+    state: str  # queued, running, done, failed
     error: str | None
     messages_done: int
     messages_total: int
     bytes_done: int
     bytes_total: int
+    updated: float  # last progress or lease renewal: a run killed with its process stops moving
+
+    def under_way(self, now: float, quiet: float) -> bool:
+        """Queued or running, and heard of within `quiet` seconds (a killed command-line run stays "running")."""
+        return self.state in ("queued", "running") and now - self.updated < quiet
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,4 +174,5 @@ def _progress(row: sa.Row[tuple[object, ...]]) -> Progress:
         int(values["messages_total"]),
         int(values["bytes_done"]),
         int(values["bytes_total"]),
+        float(values["updated"]),
     )

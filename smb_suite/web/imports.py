@@ -39,7 +39,7 @@ class ImportViews(Views):
         visitor = await self.require(request)
         address = request.path_params["address"]
         progress = await self.read(imports.latest, visitor.actor, address)
-        running = progress is not None and progress.state in ("queued", "running")
+        running = progress is not None and progress.under_way(self.services.clock(), 2 * imports.LEASE)
         return self.render(
             request, "import.html", visitor, status, address=address, progress=progress, running=running,
             securities=SECURITIES, error=error,

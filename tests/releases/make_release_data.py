@@ -104,12 +104,12 @@ def main(archive: Path) -> None:
             daemon = subprocess.Popen(
                 [sys.executable, "-m", "smb_suite", "-c", str(config), "serve"], stdout=log, stderr=subprocess.STDOUT
             )
-            deadline = time.monotonic() + 60
-            while len(LISTEN.findall((folder / "serve.log").read_text())) < len(ports):
-                if time.monotonic() > deadline or daemon.poll() is not None:
-                    raise SystemExit((folder / "serve.log").read_text())
-                time.sleep(0.2)
             try:
+                deadline = time.monotonic() + 60
+                while len(LISTEN.findall((folder / "serve.log").read_text())) < len(ports):
+                    if time.monotonic() > deadline or daemon.poll() is not None:
+                        raise SystemExit((folder / "serve.log").read_text())
+                    time.sleep(0.2)
                 expected = fill(ports)
             finally:
                 daemon.send_signal(signal.SIGTERM)
