@@ -1,4 +1,4 @@
-"""Use cases by subject, shared by cli.py, web/admin and the API: no SQL here, no HTTP here.
+"""Use cases by subject, shared by cli/, web/admin and the API: no SQL here, no HTTP here.
 
 Each function takes the `Services` container (services.py) and, where someone acts, the acting principal, and
 does one thing a user asked for: domains, users, login, signing, tenants, accounts, sites, dns_records,

@@ -1,5 +1,5 @@
 """Use cases of a business's owner and of each user: mailboxes with their storage, aliases, app passwords
-for mail clients, the tier and how to upgrade. Shared by cli.py and web/. No SQL and no HTTP here.
+for mail clients, the tier and how to upgrade. Shared by cli/ and web/. No SQL and no HTTP here.
 """
 
 from __future__ import annotations

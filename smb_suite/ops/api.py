@@ -1,4 +1,4 @@
-"""Use cases of the provisioning API's tokens: the operator makes, lists and revokes them (cli.py); each call of
+"""Use cases of the provisioning API's tokens: the operator makes, lists and revokes them (cli/); each call of
 the API is authenticated (the token's principal: a partner, or the operator) and counted against its limit.
 
 A partner's token acts as that partner (Role.PARTNER of its business), so the core refuses exactly what the

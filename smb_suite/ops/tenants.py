@@ -1,6 +1,6 @@
 """Use cases of the operator and partners (many businesses) and of sign-up: create a business for a customer,
 list and search businesses with usage, suspend and resume, give a business to a partner; and the audit log.
-Shared by cli.py and web/. No SQL and no HTTP here.
+Shared by cli/ and web/. No SQL and no HTTP here.
 """
 
 from __future__ import annotations
