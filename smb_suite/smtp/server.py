@@ -12,17 +12,17 @@ import logging
 import socket
 import ssl
 from enum import StrEnum
+from types import MethodType
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, syntax
 
 from smb_suite import limits, log, proxyproto
 from smb_suite.errors import AuthenticationFailed, LoginLocked, SmbSuiteError
-from smb_suite.mail import message
 from smb_suite.ops.login import login
 from smb_suite.services import Services
 from smb_suite.smtp import data, replies
-from smb_suite.smtp.handlers import InboundHandler, SubmissionHandler
+from smb_suite.smtp.handlers import AiosmtpdSurface, InboundHandler, SubmissionHandler, aiosmtpd_surface
 
 logger = logging.getLogger("smb_suite.smtp")
 
@@ -42,18 +42,29 @@ class SmbEnvelope(Envelope):
         self.remote: list[str] = []
 
 
-def _timed(services: Services, name: str, method: Any) -> Any:
+def _timed(name: str, method: Any) -> Any:
     """The command's latency goes to the metrics; wraps keeps what HELP reads of the method (its syntax)."""
 
     @functools.wraps(method)
-    async def timed(arg: str) -> None:
-        with services.metrics.timed("smtp", name):
-            await method(arg)
+    async def timed(self: SmbSMTP, arg: str) -> None:
+        with self.services.metrics.timed("smtp", name):
+            await method(self, arg)
 
     return timed
 
 
-class SmbSMTP(SMTP):
+_TIMED: dict[type, dict[str, Any]] = {}
+
+
+def _timed_commands(cls: type) -> dict[str, Any]:
+    """Each command method of the class, timed; made once per class, bound per session."""
+    if cls not in _TIMED:
+        commands = [name.removeprefix("smtp_") for name in aiosmtpd_surface(cls) if name.startswith("smtp_")]
+        _TIMED[cls] = {command: _timed(command, getattr(cls, f"smtp_{command}")) for command in commands}
+    return _TIMED[cls]
+
+
+class SmbSMTP(AiosmtpdSurface, SMTP):
     def __init__(
         self,
         handler: Any,
@@ -70,7 +81,7 @@ class SmbSMTP(SMTP):
         self._greeting = False
         sessions.add(self)
         super().__init__(handler, timeout=services.config.smtp.command_timeout, **kwargs)
-        self._smtp_methods = {name: _timed(services, name, method) for name, method in self._smtp_methods.items()}
+        self._smtp_methods = {name: MethodType(timed, self) for name, timed in _timed_commands(type(self)).items()}
 
     async def push(self, status: Any) -> None:
         """Every reply leaves with an enhanced status code (we advertise ENHANCEDSTATUSCODES, RFC 2034)."""
@@ -157,9 +168,11 @@ class SmbSMTP(SMTP):
         assert self.envelope is not None
         try:
             async with self.budget.reserve(size * data.PROCESSING_COPIES, self.services.config.smtp.data_timeout):
-                content = await asyncio.to_thread(data.read_back, spooled)
                 try:  # bounded before any step parses it (issue 11: a header can cost quadratic time)
-                    await asyncio.to_thread(message.check_header_size, content)
+                    if data.inline(size, self.services.config.smtp.spool_memory_kb * 1024):
+                        content = data.read_back(spooled)
+                    else:
+                        content = await asyncio.to_thread(data.read_back, spooled)
                 except SmbSuiteError as error:
                     return replies.for_error(error)
                 self.envelope.content = self.envelope.original_content = content
