@@ -33,6 +33,7 @@ Core code raises these; each front end translates them to its wire format in one
     │   └── DnsFailure              a DNS lookup timed out or its server failed (not: the name has no record)
     ├── Undeliverable               the outbound queue can never deliver this (no such domain, null MX)
     ├── BackupError                 a backup fails verification, or cannot be taken or restored here
+    │   └── MoveRefused             a business's archive is damaged or unsafe, or cannot be imported here
     ├── ImportFailed                moving a mailbox in: the old server cannot be reached or refuses us
     └── PolicyReject                a policy decision with its own SMTP code and text
 """
@@ -184,3 +185,8 @@ class RateLimited(TemporaryFailure):
 class BackupError(SmbSuiteError):
     """A backup is damaged (a checksum, a missing file, a database that fails its check) or cannot be taken or
     restored here (an unsupported database, a data folder that is not empty)."""
+
+
+class MoveRefused(BackupError):
+    """`tenant import` refuses an archive (a checksum, an unsafe member, a domain hosted here already, a tier that
+    does not fit) before it changed anything."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from smb_suite.cli import tenant_move
 from smb_suite.cli.common import Commands, read_password
 from smb_suite.directory.model import OPERATOR
 from smb_suite.errors import SmbSuiteError
@@ -101,6 +102,7 @@ def register(commands: Commands) -> None:
     partner.add_argument("tenant")
     partner.add_argument("partner")
     partner.set_defaults(run=cmd_tenant_partner)
+    tenant_move.add_commands(tenant_actions)
     audit = commands.add_parser("audit", help="the audit log: who changed what, when, from where")
     audit.add_argument("--tenant", help="only this business")
     audit.add_argument("--limit", type=int, default=100)

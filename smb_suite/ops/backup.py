@@ -35,7 +35,6 @@ CHUNK = 1 << 20
 # contacts and documents (smb_suite/dav/layout.py).
 TREES = ("sites", "tls", "dav", "files")
 LAYOUT_FILE = f"mail/{paths.LAYOUT_MARKER}"
-LOOKS = 3  # a message file is looked for under its row's name, then twice by its key after a rename
 SHOWN_PROBLEMS = 20
 
 
@@ -180,19 +179,10 @@ def _copy_messages(config: Config, contents: dbcopy.Contents, copier: _Copier) -
     for row in contents.messages:
         folder = layout.folder(row.user_id, row.mailbox_id, row.inbox)
         relative = f"mail/{paths.message_file(folder, row.filename).relative_to(layout.root).as_posix()}"
-        key = maildir.key_of(row.filename)
-        identity = f"{PurePosixPath(relative).parent.parent}/{key}"  # the same across renames for flags
-        for look in range(LOOKS):
-            if look == 0:
-                name: str | None = row.filename
-            else:
-                if look == LOOKS - 1 or folder not in scans:
-                    scans[folder] = maildir.scan(folder)  # renamed since the copy: find it by its unique key
-                name = scans[folder].get(key)
-            if name is None:
-                continue
+        identity = f"{PurePosixPath(relative).parent.parent}/{maildir.key_of(row.filename)}"  # same across renames
+        for path in maildir.whereabouts(folder, row.filename, scans):
             try:
-                copier.take_file(paths.message_file(folder, name), relative, identity)
+                copier.take_file(path, relative, identity)
                 break
             except FileNotFoundError:
                 continue  # renamed (a flag change) between looking and opening: look again

@@ -227,3 +227,19 @@ def contents(conn: sa.Connection) -> Contents:
         [MessageRow(int(user), int(box), name == "INBOX", str(filename)) for user, box, name, filename in rows],
         [str(name) for name in queued],
     )
+
+
+def read_consistently(engine: sa.Engine, read: Callable[[sa.Connection], T]) -> T:
+    """Run `read` in one read-only transaction, so every row it reads belongs to the same moment while the
+    daemon keeps writing: SQLite's BEGIN holds one snapshot of the WAL from the first read to the end (the
+    driver itself only begins before a write); PostgreSQL's REPEATABLE READ, as `PostgresBackend.dump`."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            snapshot = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with snapshot.begin():
+                return read(snapshot)
+        conn.exec_driver_sql("BEGIN")
+        try:
+            return read(conn)
+        finally:
+            conn.rollback()

@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from smb_suite.durable import disk_full_as_error, fsync_dir
@@ -124,6 +125,25 @@ def scan(folder: Path) -> dict[str, str]:
                 if entry.is_file(follow_symlinks=False) and paths.is_message_file(name):
                     found[key_of(entry.name)] = name
     return found
+
+
+LOOKS = 3  # a message file is looked for under its row's name, then twice by its key after a rename
+
+
+def whereabouts(folder: Path, filename: str, scans: dict[Path, dict[str, str]]) -> Iterator[Path]:
+    """Where a message file an index row names may be now: under the row's name, then (renamed by a flag change
+    since the row was read) found by its unique key, the folder scanned again for the last look. The caller
+    opens each in turn until one opens; `scans` keeps each folder's scan between calls."""
+    key = key_of(filename)
+    for look in range(LOOKS):
+        if look == 0:
+            name: str | None = filename
+        else:
+            if look == LOOKS - 1 or folder not in scans:
+                scans[folder] = scan(folder)
+            name = scans[folder].get(key)
+        if name is not None:
+            yield paths.message_file(folder, name)
 
 
 def clean_tmp(folder: Path, older_than: float) -> None:
