@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -23,4 +25,8 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-DUMMY_HASH = _hasher.hash("not a real password: evens out timing for unknown users")
+@cache
+def dummy_hash() -> str:
+    """A hash no password matches, verified for unknown users so they take as long as a wrong password; made at
+    the first use, not at import (one argon2 hash: every command-line start would pay it)."""
+    return _hasher.hash("not a real password: evens out timing for unknown users")

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from smb_suite import log
-from smb_suite.auth.passwords import DUMMY_HASH, verify_password
+from smb_suite.auth.passwords import dummy_hash, verify_password
 from smb_suite.auth.throttle import account_key
 from smb_suite.directory.model import User
 from smb_suite.errors import AccountSuspended, AuthenticationFailed, LoginLocked
@@ -50,7 +50,7 @@ def look_up(services: Services, account: str, username: str, client_ip: str, app
 def verified_hash(attempt: Attempt, password: str) -> str:
     """The stored hash the password matches (argon2: slow, run it in a thread). Raises AuthenticationFailed."""
     if attempt.user is None:
-        verify_password(DUMMY_HASH, password)  # an unknown user takes as long as a wrong password
+        verify_password(dummy_hash(), password)  # an unknown user takes as long as a wrong password
     for stored_hash in attempt.hashes:
         if verify_password(stored_hash, password):
             return stored_hash
