@@ -14,6 +14,7 @@ Core code raises these; each front end translates them to its wire format in one
     │   ├── UnknownRecipient        no such hosted address (SMTP 550 5.1.1)
     │   └── UnknownMailbox
     ├── AlreadyExists
+    ├── ChangedMeanwhile            an edit of something another client changed since it was shown (HTTP 409)
     ├── MailboxHasChildren          a folder with subfolders cannot be deleted (IMAP NO [HASCHILDREN])
     ├── AuthenticationFailed        wrong user or password
     │   └── AccountSuspended        right password, but the business is suspended (SMTP 535, IMAP NO)
@@ -83,6 +84,10 @@ class UnknownMailbox(NotFound):
 
 class AlreadyExists(SmbSuiteError):
     """An object with that name already exists."""
+
+
+class ChangedMeanwhile(SmbSuiteError):
+    """The record was changed since the page showed it (its ETag no longer matches): nothing was written."""
 
 
 class MailboxHasChildren(SmbSuiteError):

@@ -1,18 +1,16 @@
-"""The WSGI side of DAV: one Radicale and one wsgidav application per business, made on first use and kept
-(each holds its business's locks), and the dispatch between them. Runs in a2wsgi's threads (web/dav.py), never
-on the event loop: Radicale and wsgidav block on files."""
+"""The WSGI side of DAV: one Radicale (kept by dav/store.py) and one wsgidav application per business, made on
+first use and kept (each holds its business's locks), and the dispatch between them. Runs in a2wsgi's threads
+(web/dav.py), never on the event loop: Radicale and wsgidav block on files."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from functools import partial
 from typing import Any, cast
 
-from radicale.app import Application
 from wsgidav.wsgidav_app import WsgiDAVApp
 
-from smb_suite.dav import calendars, files
+from smb_suite.dav import files
 from smb_suite.dav.access import user_of
 from smb_suite.dav.store import DavStore
 
@@ -24,18 +22,7 @@ class DavApps:
     def __init__(self, store: DavStore) -> None:
         self._store = store
         self._lock = threading.Lock()
-        self._calendars: dict[int, tuple[Application, calendars.QuotaStorage]] = {}
         self._files: dict[int, WsgiDAVApp] = {}
-
-    def _calendar_app(self, tenant_id: int) -> tuple[Application, calendars.QuotaStorage]:
-        with self._lock:
-            found = self._calendars.get(tenant_id)
-            if found is None:
-                folder = self._store.layout.calendars(tenant_id)
-                folder.mkdir(parents=True, exist_ok=True)
-                found = calendars.application(folder, tenant_id, partial(self._store.charge, tenant_id))
-                self._calendars[tenant_id] = found
-            return found
 
     def _files_app(self, tenant_id: int) -> WsgiDAVApp:
         with self._lock:
@@ -56,6 +43,6 @@ class DavApps:
             environ["SCRIPT_NAME"] = files.FILES_MOUNT
             environ["PATH_INFO"] = path[len(FILES_PATH) :] or "/"
             return cast(Iterable[bytes], self._files_app(user.tenant_id)(environ, start_response))
-        app, storage = self._calendar_app(user.tenant_id)
+        app, storage = self._store.calendars(user.tenant_id)
         storage.ensure_collections(user)
         return app(environ, start_response)

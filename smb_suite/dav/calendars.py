@@ -181,16 +181,23 @@ class QuotaStorage(multifilesystem.Storage):
 
     def ensure_collections(self, user: DavUser) -> None:
         """The user's and the business's default collections, made on first use."""
+        self._ensure(((user.principal, PERSONAL), (user.business, BUSINESS)), user.principal)
+
+    def ensure_business(self) -> None:
+        """The business's default collections (the admin pages may come before any DAV client)."""
+        self._ensure(((self._business, BUSINESS),), self._business)
+
+    def _ensure(self, defaults: Iterable[tuple[str, Iterable[tuple[str, Mapping[str, str]]]]], locker: str) -> None:
         root = Path(self._get_collection_root_folder())
         wanted = [
             (principal, name, props)
-            for principal, defaults in ((user.principal, PERSONAL), (user.business, BUSINESS))
+            for principal, collections in defaults
             if not (root / principal).is_dir()
-            for name, props in defaults
+            for name, props in collections
         ]
         if not wanted:
             return
-        with self.acquire_lock("w", user.principal):
+        with self.acquire_lock("w", locker):
             for principal, name, props in wanted:
                 if not (root / principal / name).is_dir():
                     self.create_collection(f"/{principal}/{name}/", props=dict(props))

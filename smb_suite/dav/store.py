@@ -9,6 +9,9 @@ fails gives the bytes back. A crash between the two leaves the counter above the
 from __future__ import annotations
 
 import shutil
+import threading
+from functools import partial
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -16,12 +19,34 @@ from smb_suite.dav.layout import DavLayout
 from smb_suite.directory.model import User
 from smb_suite.quota import Quota, Usage
 
+if TYPE_CHECKING:
+    from radicale.app import Application
+
+    from smb_suite.dav.calendars import QuotaStorage
+
 
 class DavStore:
     def __init__(self, engine: sa.Engine, quota: Quota, layout: DavLayout) -> None:
         self.engine = engine
         self._quota = quota
         self.layout = layout
+        self._lock = threading.Lock()
+        self._calendars: dict[int, tuple[Application, QuotaStorage]] = {}
+
+    def calendars(self, tenant_id: int) -> tuple[Application, QuotaStorage]:
+        """The business's Radicale application and storage, made on first use and kept: CalDAV requests
+        (dav/apps.py) and the admin pages (dav/projects.py) go through the same storage, so quota, ETags and sync
+        tokens stay right whichever side writes."""
+        from smb_suite.dav import calendars  # Radicale only in processes that serve or show DAV data
+
+        with self._lock:
+            found = self._calendars.get(tenant_id)
+            if found is None:
+                folder = self.layout.calendars(tenant_id)
+                folder.mkdir(parents=True, exist_ok=True)
+                found = calendars.application(folder, tenant_id, partial(self.charge, tenant_id))
+                self._calendars[tenant_id] = found
+            return found
 
     def charge(self, tenant_id: int, delta: int) -> None:
         """Charge `delta` bytes (raises QuotaExceeded, nothing charged, when they do not fit) or free them."""

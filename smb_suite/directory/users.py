@@ -52,6 +52,13 @@ class Users(Domains):
         with self._engine.connect() as conn:
             return [self._user(row) for row in conn.execute(query.order_by(db.users.c.id))]
 
+    def members(self, tenant_id: int) -> list[User]:
+        """Every user of a business, by address: whom its tasks may be assigned to."""
+        query = self._user_query().where(db.domains.c.tenant_id == tenant_id)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query.order_by(db.domains.c.name, db.users.c.local_part))
+            return [self._user(row) for row in rows]
+
     # -- users --------------------------------------------------------------------------------------------
 
     def _user_query(self) -> sa.Select[Any]:

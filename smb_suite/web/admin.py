@@ -80,6 +80,7 @@ class Visitor:
     actor: Principal
     csrf: str
     brand: Brand  # its partner's, its own (a partner) or the operator's: directory/brands.py
+    collaboration: bool = False  # its business has the module: the menu shows projects (and contacts, calendars)
 
     @property
     def manages_many(self) -> bool:
@@ -128,7 +129,8 @@ class Views:
             return None
         user, csrf = signed_in
         brand = await self.services.runner.read(self.services.brands.for_tenant, user.tenant_id)
-        return Visitor(user, users.principal_of(user, client_ip(request)), csrf, brand)
+        collaboration = await self.read(has_module, user.tenant_id, COLLABORATION)
+        return Visitor(user, users.principal_of(user, client_ip(request)), csrf, brand, collaboration)
 
     async def require(self, request: Request) -> Visitor:
         """The signed-in visitor; without one, the browser goes to the sign-in page."""

@@ -43,6 +43,7 @@ from smb_suite.web.hosts import admin_hosts, host_in, host_of, request_host
 from smb_suite.web.imports import ImportViews
 from smb_suite.web.operator import OperatorViews
 from smb_suite.web.pages import Pages
+from smb_suite.web.projects import ProjectViews
 from smb_suite.web.sessions import KEY_FILE, Sessions, load_or_create_key
 from smb_suite.web.site_admin import SiteAdminViews
 from smb_suite.web.site_media import SiteMediaViews
@@ -155,6 +156,7 @@ class WebApp:
             *site_admin.routes(),
             *SiteMediaViews(services, pages, sessions).routes(),
             *ImportViews(services, pages, sessions).routes(),
+            *ProjectViews(services, pages, sessions).routes(),
         ]
         contact = ContactViews(services, pages)
         autoconfig = AutoconfigViews(services)

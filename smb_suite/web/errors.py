@@ -19,6 +19,7 @@ from smb_suite import log
 from smb_suite.errors import (
     AlreadyExists,
     AuthenticationFailed,
+    ChangedMeanwhile,
     InvalidInput,
     LoginLocked,
     NotFound,
@@ -36,6 +37,7 @@ STATUS: tuple[tuple[type[SmbSuiteError], int], ...] = (
     (NotFound, 404),
     (InvalidInput, 400),
     (AlreadyExists, 409),
+    (ChangedMeanwhile, 409),
     (AuthenticationFailed, 401),
     (QuotaExceeded, 413),
     (LoginLocked, 429),  # too many failed logins: the page says when to try again

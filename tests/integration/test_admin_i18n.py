@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from smb_suite.ops import dns_records
-from smb_suite.web import business, i18n, imports
+from smb_suite.web import business, i18n, imports, projects
 from smb_suite.web.admin import Views
 from smb_suite.web.i18n.fr import MESSAGES
 from smb_suite.web.site_admin import LAYOUTS, NOTICES
@@ -30,6 +30,8 @@ def translated_strings() -> set[str]:
     found |= set(business.PURPOSES.values()) | set(business.STATUSES.values())
     found |= set(dns_records.WARNING_TEXTS)
     found |= set(imports.NOTICES.values()) | set(imports.SECURITIES.values()) | set(imports.ERRORS)
+    found |= set(projects.NOTICES.values()) | set(projects.STATUS_LABELS.values()) | set(projects.ERRORS)
+    found |= set(projects.PRIORITY_LABELS.values())
     return found
 
 

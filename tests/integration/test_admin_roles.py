@@ -45,6 +45,12 @@ GETS = [
     ("/admin/statement.csv?partner=agency.test", STEWARDS),
     ("/admin/billing", frozenset({"operator"})),
     ("/admin/brand?partner=agency.test", STEWARDS),  # a partner always gets its own
+    # Projects: every user reaches its own business's task lists ("tasks" is each one's default, "matrix.ics" is
+    # put in each by the victims fixture); another business's project is 404 (test_projects).
+    ("/admin/projects/", EVERYONE),
+    ("/admin/tasks/", EVERYONE),
+    ("/admin/projects/tasks/", EVERYONE),
+    ("/admin/projects/tasks/tasks/matrix.ics", EVERYONE),
 ]
 # Each POST succeeds at most harmlessly (same tier, a fresh alias, suspend then resume).
 POSTS = [
@@ -86,6 +92,13 @@ POSTS = [
     ("/admin/brand", {"name": "Agency", "colour": "#123456", "partner": "agency.test"}, STEWARDS),
     (f"/admin/domains/{DOMAIN}/verify", {}, MANAGERS),
     ("/admin/domains/client.test/verify", {}, STEWARDS),
+    ("/admin/projects/", {"name": "matrix {role}"}, EVERYONE),
+    ("/admin/projects/tasks/tasks", {"title": "matrix {role}"}, EVERYONE),
+    ("/admin/projects/tasks/rename", {"name": "Tasks"}, EVERYONE),
+    ("/admin/projects/tasks/archive", {"archived": "0"}, EVERYONE),
+    ("/admin/projects/tasks/tasks/matrix.ics", {"title": "Matrix", "status": "NEEDS-ACTION"}, EVERYONE),
+    ("/admin/projects/tasks/tasks/matrix.ics/status", {"status": "IN-PROCESS"}, EVERYONE),
+    ("/admin/projects/tasks/tasks/victim-{role}.ics/delete", {}, EVERYONE),
 ]
 # Routes that only ever act on the signed-in visitor's own account (nothing of anyone else can be named), or
 # that need no session; tested in test_admin_security, test_admin_i18n and test_web.
@@ -129,19 +142,34 @@ TRIED_IN_ADMIN_BILLING = {"/admin/business/{tenant}/subscription"}
 TRIED_IN_WHITE_LABEL = {"/admin/brand/logo"}
 
 
+TODO = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nBEGIN:VTODO\r\nUID:{uid}\r\nSUMMARY:Matrix\r\n"
+TODO += "END:VTODO\r\nEND:VCALENDAR\r\n"
 pytestmark = pytest.mark.daemon(services=WEB, make=make_admin_daemon)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def victims(server: Daemon) -> None:
-    """A mailbox and an alias per role, for the removal rows of the matrix."""
+    """A mailbox and an alias per role, for the removal rows of the matrix; in each role's business's default
+    task list, the task "matrix.ics" and one to delete, put there by a CalDAV client."""
     services = open_services(config.load(server.config))
     try:
         for role in ["nobody", *ROLES]:
             users.add_user(services, CLI, f"victim-{role}@{DOMAIN}", "a long enough password")
             services.directory.add_alias(CLI, f"rm-{role}@{DOMAIN}", BOB)
+        tenants_of = {role: services.directory.find_user(address) for role, (address, _) in ROLES.items()}
     finally:
         services.close()
+    for role, (address, password) in ROLES.items():
+        user = tenants_of[role]
+        assert user is not None
+        for name in ("matrix", f"victim-{role}"):
+            todo = TODO.format(uid=f"{name}-{user.tenant_id}")
+            put = httpx.put(
+                f"https://127.0.0.1:{server.ports['https']}/dav/t{user.tenant_id}/tasks/{name}.ics",
+                content=todo, auth=(address, password), verify=False, timeout=30,
+                headers={"Content-Type": "text/calendar"},
+            )  # fmt: skip
+            assert put.status_code in (201, 204), put.text
 
 
 @pytest.fixture(scope="module")
@@ -253,6 +281,8 @@ def _template(path: str) -> str:
         (r"^/admin/domains/[^/]+", "/admin/domains/{domain}"),
         (r"^/admin/sites/[^/]+/preview/", "/admin/sites/{domain}/preview/{path}"),
         (r"^/admin/sites/[^/]+/", "/admin/sites/{domain}/"),
+        (r"^/admin/projects/[^/]+/tasks/[^/]+", "/admin/projects/{project}/tasks/{task}"),
+        (r"^/admin/projects/[^/]+/", "/admin/projects/{project}/"),
     ):
         path = re.sub(pattern, name, path)
     return path

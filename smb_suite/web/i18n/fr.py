@@ -571,4 +571,82 @@ MESSAGES: dict[str, str] = {
     "Upload the logo": "Envoyer le logo",
     "Sign-ups through you: {url} (under {domain}).": "Inscriptions par vous : {url} (sous {domain}).",
     "Support: {contacts}": "Assistance : {contacts}",
+    # -- projects and tasks (web/projects.py) ---------------------------------------------------------------
+    "Projects": "Projets",
+    "Open tasks": "Tâches en cours",
+    "Open tasks per person": "Tâches en cours par personne",
+    "Each project is a task list of your business: your team also sees it in phones and calendar apps (CalDAV).": (
+        "Chaque projet est une liste de tâches de votre entreprise : votre équipe la voit aussi dans ses "
+        "téléphones et ses agendas (CalDAV)."
+    ),
+    "No project yet.": "Aucun projet pour l'instant.",
+    "New project": "Nouveau projet",
+    "Create the project": "Créer le projet",
+    "Archived projects": "Projets archivés",
+    "Back to the projects": "Retour aux projets",
+    "Back to {project}": "Retour à {project}",
+    "archived": "archivé",
+    "Filter the tasks": "Filtrer les tâches",
+    "Open (to do, in progress)": "En cours (à faire, commencées)",
+    "All": "Toutes",
+    "Assigned to": "Confiée à",
+    "Anyone": "N'importe qui",
+    "Nobody": "Personne",
+    "Nobody yet": "Personne pour l'instant",
+    "Show": "Afficher",
+    "Task": "Tâche",
+    "Project": "Projet",
+    "Due": "Échéance",
+    "Due date": "Date d'échéance",
+    "Priority": "Priorité",
+    "(no title)": "(sans titre)",
+    "overdue": "en retard",
+    "No task to show.": "Aucune tâche à afficher.",
+    "New task": "Nouvelle tâche",
+    "Add the task": "Ajouter la tâche",
+    "Rename or archive the project": "Renommer ou archiver le projet",
+    "Rename": "Renommer",
+    "Archive the project": "Archiver le projet",
+    "Put it back in the lists": "Le remettre dans les listes",
+    "Status of {title}": "État de {title}",
+    "Change": "Changer",
+    "Delete the task": "Supprimer la tâche",
+    "Delete the task {title}?": "Supprimer la tâche {title} ?",
+    "Tasks to do or in progress in every project that is not archived; overdue ones first.": (
+        "Les tâches à faire ou commencées de tous les projets non archivés ; celles en retard d'abord."
+    ),
+    "No open task: everything is done.": "Aucune tâche en cours : tout est fait.",
+    "To do": "À faire",
+    "In progress": "Commencée",
+    "Done": "Terminée",
+    "Cancelled": "Annulée",
+    "High": "Haute",
+    "Normal": "Normale",
+    "Low": "Basse",
+    "The project is created. Phones and calendar apps show it as a task list.": (
+        "Le projet est créé. Les téléphones et les agendas le montrent comme une liste de tâches."
+    ),
+    "The project is renamed.": "Le projet est renommé.",
+    "The project is archived: it no longer shows in the lists.": (
+        "Le projet est archivé : il n'apparaît plus dans les listes."
+    ),
+    "The project is back in the lists.": "Le projet est de retour dans les listes.",
+    "The task is added.": "La tâche est ajoutée.",
+    "The task is saved.": "La tâche est enregistrée.",
+    "The task is deleted.": "La tâche est supprimée.",
+    "Give the due date as YYYY-MM-DD, or leave it empty.": (
+        "Donnez l'échéance sous la forme AAAA-MM-JJ, ou laissez-la vide."
+    ),
+    "Choose one of the statuses offered.": "Choisissez l'un des états proposés.",
+    "A project's name has 1 to 200 characters.": "Le nom d'un projet a de 1 à 200 caractères.",
+    "A task's title has 1 to 500 characters.": "Le titre d'une tâche a de 1 à 500 caractères.",
+    "A task is assigned to a user of your business.": "Une tâche est confiée à un utilisateur de votre entreprise.",
+    "This project does not exist.": "Ce projet n'existe pas.",
+    "This task does not exist.": "Cette tâche n'existe pas.",
+    "This task was changed meanwhile (in a calendar app or another page): here it is as it is now.": (
+        "Cette tâche a été modifiée entre-temps (dans un agenda ou une autre page) : la voici telle qu'elle est."
+    ),
+    "Your business has no projects: they come with the collaboration module.": (
+        "Votre entreprise n'a pas de projets : ils viennent avec le module collaboration."
+    ),
 }
