@@ -7,29 +7,19 @@ the sender retries after a clean-up or an upgrade).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from smb_suite.directory.core import Directory
-from smb_suite.directory.model import Resolution, User
+from smb_suite.directory.model import Resolution
 from smb_suite.errors import StorageFull, TenantSuspended
-from smb_suite.mail.address import parse_address
 from smb_suite.storage.store import MailStore
 
 
 def resolve(directory: Directory, store: MailStore, address: str, delimiter: str) -> Resolution:
     """Where mail for a hosted address goes; raises RelayDenied, UnknownRecipient, InvalidInput,
-    TenantSuspended, or StorageFull when a mailbox has no room left."""
+    TenantSuspended (451 4.7.1: the sender keeps the mail and retries) when the address's business, or the
+    business of a mailbox it reaches, is suspended, or StorageFull when a mailbox has no room left."""
     resolution = directory.resolve_recipient(address, delimiter)
-    refuse_suspended(directory, address, resolution.mailboxes)
+    if resolution.suspended:
+        raise TenantSuspended(f"{address} is temporarily unavailable")
     if any(store.is_full(user) for user in resolution.mailboxes):
         raise StorageFull(f"the storage of {address} is full")
     return resolution
-
-
-def refuse_suspended(directory: Directory, address: str, mailboxes: Iterable[User]) -> None:
-    """TenantSuspended (451 4.7.1: the sender keeps the mail and retries) when the address's business, or the
-    business of a mailbox it reaches, is suspended."""
-    domain = directory.find_domain(parse_address(address).domain)
-    tenants = {user.tenant_id for user in mailboxes} | ({domain.tenant_id} if domain else set())
-    if any(directory.tenant_suspended(tenant) for tenant in tenants):
-        raise TenantSuspended(f"{address} is temporarily unavailable")

@@ -80,6 +80,7 @@ class Resolution:
 
     mailboxes: tuple[User, ...]
     remote: tuple[Address, ...]
+    suspended: bool = False  # the address's business, or one a mailbox it reaches belongs to, is suspended
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,9 +119,10 @@ class Routing(Users):
                         continue
                     next_round.extend(lookup.expand(current, found, catch_all=depth == 0))
                 pending = next_round
+            suspended = lookup.suspended(parsed.domain) or any(lookup.suspended_user(user) for user in found.values())
         if not found and not remote:
             raise UnknownRecipient(f"no mailbox here for {parsed}")
-        return Resolution(tuple(found.values()), tuple(remote))
+        return Resolution(tuple(found.values()), tuple(remote), suspended)
 
     # -- forwarding, catch-all, vacation ------------------------------------------------------------------
 
@@ -216,20 +217,25 @@ class _Lookup:
     def __init__(self, conn: sa.Connection, delimiter: str) -> None:
         self._conn = conn
         self._delimiter = delimiter
-        self._domains: dict[str, tuple[bool, str | None, bool]] = {}
+        self._domains: dict[str, tuple[bool, str | None, bool, bool]] = {}
+        self._suspended_users: set[int] = set()
 
-    def _domain(self, name: str) -> tuple[bool, str | None, bool]:
-        """(hosted and verified, catch-all target, pending) of a domain. A pending domain is not hosted: mail
-        for it goes where its DNS says, never into the mailboxes of whoever claimed it here."""
+    def _domain(self, name: str) -> tuple[bool, str | None, bool, bool]:
+        """(hosted and verified, catch-all target, pending, its business suspended) of a domain. A pending domain
+        is not hosted: mail for it goes where its DNS says, never into the mailboxes of whoever claimed it here."""
         if name not in self._domains:
             table = db.domains
-            query = sa.select(table.c.catchall, table.c.verified_at).where(table.c.name == name)
+            query = (
+                sa.select(table.c.catchall, table.c.verified_at, db.tenants.c.suspended)
+                .join(db.tenants, db.tenants.c.id == table.c.tenant_id)
+                .where(table.c.name == name)
+            )
             row = self._conn.execute(query).first()
             if row is None:
-                self._domains[name] = (False, None, False)
+                self._domains[name] = (False, None, False, False)
             else:
                 verified = row.verified_at is not None
-                self._domains[name] = (verified, row.catchall if verified else None, not verified)
+                self._domains[name] = (verified, row.catchall if verified else None, not verified, bool(row.suspended))
         return self._domains[name]
 
     def hosted(self, name: str) -> bool:
@@ -237,6 +243,14 @@ class _Lookup:
 
     def pending(self, name: str) -> bool:
         return self._domain(name)[2]
+
+    def suspended(self, name: str) -> bool:
+        """True when the business of this domain is suspended."""
+        return self._domain(name)[3]
+
+    def suspended_user(self, user: User) -> bool:
+        """True when the business of a mailbox `expand` found is suspended."""
+        return user.id in self._suspended_users
 
     def expand(self, address: Address, found: dict[int, User], catch_all: bool) -> list[Address]:
         """One hosted address: add its mailbox to `found`; return the addresses it passes mail on to."""
@@ -247,12 +261,15 @@ class _Lookup:
                 candidates.append(Address(base, address.domain))  # plus-addressing (RFC 5233 style)
         for candidate in candidates:
             row = self._conn.execute(
-                sa.select(*USER_COLUMNS, db.users.c.forward_to, db.users.c.forward_keep_copy)
+                sa.select(*USER_COLUMNS, db.users.c.forward_to, db.users.c.forward_keep_copy, db.tenants.c.suspended)
                 .join(db.domains, db.domains.c.id == db.users.c.domain_id)
+                .join(db.tenants, db.tenants.c.id == db.domains.c.tenant_id)
                 .where(db.users.c.local_part == candidate.local_part, db.domains.c.name == candidate.domain)
             ).first()
             if row is not None:
                 user = Users._user(row[:7])
+                if row.suspended:
+                    self._suspended_users.add(user.id)
                 if not row.forward_to or row.forward_keep_copy:
                     found[user.id] = user
                 return [parse_address(row.forward_to)] if row.forward_to else []
