@@ -30,7 +30,8 @@ Core code raises these; each front end translates them to its wire format in one
     │   ├── TenantSuspended         the recipient's business is suspended (SMTP 451 4.7.1): mail waits
     │   ├── LoginLocked             too many failed logins: refused for a while, right password or not
     │   │                           (SMTP 454 4.7.0, IMAP NO [UNAVAILABLE], web 429)
-    │   ├── RateLimited             an API token made too many calls this minute (HTTP 429 with Retry-After)
+    │   ├── RateLimited             an API token made too many calls this minute, a client too many password
+    │   │                           reset requests this hour (HTTP 429)
     │   └── DnsFailure              a DNS lookup timed out or its server failed (not: the name has no record)
     ├── Undeliverable               the outbound queue can never deliver this (no such domain, null MX)
     ├── BackupError                 a backup fails verification, or cannot be taken or restored here
@@ -180,7 +181,8 @@ class LoginLocked(TemporaryFailure):
 
 
 class RateLimited(TemporaryFailure):
-    """A provisioning API token used up its calls of the current minute: refused for `retry_after` seconds."""
+    """Too many calls or requests (a provisioning API token this minute, "forgot password" requests this hour):
+    refused for `retry_after` seconds."""
 
     def __init__(self, text: str, retry_after: int) -> None:
         super().__init__(text)

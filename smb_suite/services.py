@@ -17,6 +17,7 @@ from smb_suite.auth.apppasswords import AppPasswords
 from smb_suite.auth.credentials import CredentialCache
 from smb_suite.auth.idempotency import IdempotencyKeys
 from smb_suite.auth.ratelimit import RateLimits
+from smb_suite.auth.recovery import Recovery
 from smb_suite.auth.sessions import WebSessions
 from smb_suite.auth.throttle import LoginThrottle
 from smb_suite.billing.records import Subscriptions
@@ -76,6 +77,7 @@ class Services:
     brands: Brands
     idempotency: IdempotencyKeys
     imports: ImportRecords
+    recovery: Recovery
     clock: Callable[[], float] = time.time
     metrics: Metrics = field(default_factory=Metrics)
     listening: dict[str, int] = field(default_factory=dict)  # service -> bound port, filled in by the daemon
@@ -140,6 +142,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         brands=brands,
         idempotency=IdempotencyKeys(engine, clock, float(config.api.idempotency_ttl)),
         imports=imports,
+        recovery=Recovery(engine, clock),
         dkim=dkim,
         resolver=Resolver([parse_nameserver(server) for server in config.dns.nameservers], config.dns.timeout),
         clock=clock,

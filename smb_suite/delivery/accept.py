@@ -114,11 +114,13 @@ class Delivery:
         self._metrics.delivered.labels("local").inc(len(item.mailboxes))
         return Accepted(len(item.mailboxes), stored.queue_id)
 
-    def accept_now(self, mailboxes: Sequence[User], data: bytes, enforce: bool = True) -> Accepted:
-        """`accept` for mail we make for hosted mailboxes, on the writer thread (the contact form, the postmaster's
-        notices): the same path into the INBOXes without batching, with the null envelope sender, which no
-        vacation reply answers (RFC 3834 2)."""
-        item = _item("", mailboxes, [], data, INBOX, enforce)
+    def accept_now(
+        self, mailboxes: Sequence[User], data: bytes, enforce: bool = True, remote: Sequence[str] = ()
+    ) -> Accepted:
+        """`accept` for mail we make, on the writer thread (the contact form, the postmaster's notices): the same
+        path into the INBOXes and the outbound queue (`remote`) without batching, with the null envelope sender,
+        which no vacation reply answers (RFC 3834 2)."""
+        item = _item("", mailboxes, remote, data, INBOX, enforce)
         stored = self._store_one(item)
         if isinstance(stored, SmbSuiteError):
             raise stored

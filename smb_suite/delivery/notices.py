@@ -1,5 +1,5 @@
-"""The postmaster's notices: to a business's owners (storage nearly full, an account locked), and to its partner
-and the operator (an owner changed its subscription).
+"""The postmaster's notices: to a business's owners (storage nearly full, an account locked), to its partner
+and the operator (an owner changed its subscription), and to a user's recovery address (ops/recovery.py).
 
 They go through `Delivery.accept_now` outside the quota (a full mailbox must still hear that it is full), with
 the null envelope sender. `storage_warning` is subscribed to the quota's warning levels at composition
@@ -19,6 +19,7 @@ from smb_suite.delivery.accept import Delivery
 from smb_suite.directory.brands import Brand, Brands
 from smb_suite.directory.core import Directory
 from smb_suite.directory.model import Role, User
+from smb_suite.errors import RelayDenied
 from smb_suite.quota import Quota, format_bytes
 
 
@@ -43,16 +44,37 @@ class OwnerNotices:
         """Deliver one automatic notice from the postmaster to a business's owners (outside the quota), under
         the brand its readers see (the first reader's business's, unless given), signed with its support."""
         brand = brand or self._brands.for_tenant(owners[0].tenant_id)
+        to = ", ".join(str(owner.address) for owner in owners)
+        self._delivery.accept_now(owners, self._notice(brand, to, subject, body), enforce=False)
+
+    def mail_address(self, recipient: str, tenant_id: int, subject: str, body: str) -> None:
+        """Deliver one notice to any address (a user's recovery address, usually elsewhere: through the outbound
+        queue), under the brand the business `tenant_id` sees."""
+        brand = self._brands.for_tenant(tenant_id)
+        mailboxes: list[User] = []
+        remote: list[str] = []
+        try:
+            resolution = self._delivery.resolve(recipient)
+        except RelayDenied:
+            remote.append(recipient)
+        else:
+            mailboxes += resolution.mailboxes
+            remote += [str(address) for address in resolution.remote]
+        data = self._notice(brand, recipient, subject, body)
+        self._delivery.accept_now(mailboxes, data, enforce=False, remote=remote)
+
+    def _notice(self, brand: Brand, to: str, subject: str, body: str) -> bytes:
         notice = email.message.EmailMessage(policy=email.policy.SMTP)
         postmaster = f"postmaster@{self._config.server.hostname}"
         notice["From"] = email.utils.formataddr((brand.name, postmaster))
-        notice["To"] = ", ".join(str(owner.address) for owner in owners)
+        notice["To"] = to
         notice["Subject"] = subject
         notice["Date"] = email.utils.formatdate(self._clock(), localtime=True)
+        notice["Message-ID"] = email.utils.make_msgid(domain=self._config.server.hostname)
         notice["Auto-Submitted"] = "auto-generated"  # RFC 3834 5
         signature = f"\r\n-- \r\n{brand.name}" + (f"\r\n{brand.support}" if brand.support else "") + "\r\n"
         notice.set_content(body + signature)
-        self._delivery.accept_now(owners, notice.as_bytes(), enforce=False)
+        return notice.as_bytes()
 
     def account_locked(self, username: str, client_ip: str) -> None:
         """Mail the owners of the business once when one of its accounts gets locked (nothing for unknown

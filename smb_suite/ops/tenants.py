@@ -13,7 +13,7 @@ from smb_suite.directory.audit import Entry
 from smb_suite.directory.model import OPERATOR, Domain, Principal, Role, Tenant, User
 from smb_suite.errors import AlreadyExists, InvalidInput, PermissionDenied
 from smb_suite.mail.address import normalize_domain, parse_address
-from smb_suite.ops import brands, domains, sites, users
+from smb_suite.ops import brands, domains, recovery, sites, users
 from smb_suite.quota import Usage
 from smb_suite.services import Services
 from smb_suite.sites.content import check_text
@@ -124,12 +124,19 @@ def check_identifier(services: Services, identifier: str, platform: str = "") ->
 
 
 def signup(
-    services: Services, answers: sites.FirstSite, identifier: str, password: str, client: str, partner: str = ""
+    services: Services,
+    answers: sites.FirstSite,
+    identifier: str,
+    password: str,
+    client: str,
+    partner: str = "",
+    recovery_address: str = "",
 ) -> User:
     """Self-service sign-up (when [signup] enabled): a business on the default tier, the domain
     <identifier>.<platform domain>, the owner's mailbox owner@ that domain, and a first site made from the
     answers (name, activity, phone, city, theme) in the language of the sign-up, live at once. Through a
-    partner with a platform domain (white label), the domain is under the partner's and the business its."""
+    partner with a platform domain (white label), the domain is under the partner's and the business its.
+    A recovery address (optional, outside the new domain) gets its confirmation link in that language."""
     if not services.config.signup.enabled:
         raise PermissionDenied("sign-up is closed on this server")
     brand = brands.signup_brand(services, partner)
@@ -145,7 +152,11 @@ def signup(
     actor = Principal(Role.OPERATOR, name="signup", client=client)
     domain = f"{label}.{brand.platform_domain}"
     owner = f"{SIGNUP_OWNER}@{domain}"
+    if recovery_address.strip():  # refused before anything is created
+        recovery.check_address(services, 0, recovery_address, (domain,))
     _, _, user = create_tenant(services, actor, label, domain, owner, password, first_site=answers)
     if brand.partner_id is not None:
         set_partner(services, actor, label, services.tenants.names([brand.partner_id])[brand.partner_id])
+    if recovery_address.strip():
+        recovery.set_address(services, users.principal_of(user, client), recovery_address, answers.lang)
     return user

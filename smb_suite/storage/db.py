@@ -509,6 +509,32 @@ brands = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
 )
 
+# Password recovery (auth/recovery.py): each user's address outside its business (the confirmed one, and one
+# waiting for its confirmation link), and the links mailed: only a token's SHA-256 is kept, with its purpose, what
+# it is bound to (the address it confirms; for a reset, a fingerprint of the password hash it may replace) and
+# its expiry, and when it was used (a link works once).
+recovery_addresses = sa.Table(
+    "recovery_addresses",
+    metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("address", sa.String(320), nullable=True),
+    sa.Column("pending", sa.String(320), nullable=True),
+    sa.Column("language", sa.String(8), nullable=False, server_default="en"),
+    sa.Column("changed_at", sa.BigInteger, nullable=False),
+)
+
+recovery_tokens = sa.Table(
+    "recovery_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("purpose", sa.String(10), nullable=False),
+    sa.Column("bound", sa.String(320), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False, index=True),
+    sa.Column("used_at", sa.BigInteger, nullable=True),
+)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

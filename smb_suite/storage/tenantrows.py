@@ -8,8 +8,8 @@ through the map of the ids it assigned, so nothing from the archive ever names a
 A reference to an id the archive does not hold is refused.
 
 Not moved: what belongs to the server or to the moment (sessions, login throttling, the outbound queue,
-certificates, DAV locks, the previous provider's IMAP import ledger, API tokens: their secrets are only stored
-hashed, so a partner issues new ones).
+certificates, DAV locks, the previous provider's IMAP import ledger, password recovery links, API tokens: their
+secrets are only stored hashed, so a partner issues new ones).
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ PARTS: tuple[Part, ...] = (
     Part(db.domains, _tenant(db.domains.c.tenant_id), {"tenant_id": "tenants"}),
     Part(db.users, _by(db.users.c.domain_id, _domain_ids), {"domain_id": "domains"}),
     Part(db.vacations, _by(db.vacations.c.user_id, _user_ids), {"user_id": "users"}),
+    Part(db.recovery_addresses, _by(db.recovery_addresses.c.user_id, _user_ids), {"user_id": "users"}),
     Part(db.aliases, _by(db.aliases.c.domain_id, _domain_ids), {"domain_id": "domains"}),
     Part(db.app_passwords, _by(db.app_passwords.c.user_id, _user_ids), {"user_id": "users"}),
     Part(db.dkim_keys, _by(db.dkim_keys.c.domain_id, _domain_ids), {"domain_id": "domains"}),

@@ -20,12 +20,18 @@ from starlette.routing import BaseRoute, Route
 from smb_suite.config import Config
 from smb_suite.dav.layout import user_principal
 from smb_suite.directory.model import User, Vacation
-from smb_suite.errors import AuthenticationFailed
 from smb_suite.ops import accounts, users
-from smb_suite.ops.login import login
 from smb_suite.ops.tiers import COLLABORATION, has_module
 from smb_suite.services import Services
-from smb_suite.web.admin import FORM_BYTES, Views, account_context, client_ip, read_form, text_field
+from smb_suite.web.admin import (
+    FORM_BYTES,
+    Views,
+    account_context,
+    client_ip,
+    read_form,
+    require_current_password,
+    text_field,
+)
 from smb_suite.web.autoconfig import Endpoint, endpoints
 from smb_suite.web.dav import DAV_PREFIX
 from smb_suite.web.pages import SECURITY_HEADERS
@@ -131,10 +137,7 @@ class AccountViews(Views):
     async def password(self, request: Request) -> Response:
         visitor, form = await self.posted(request)
         address = str(visitor.user.address)
-        try:  # through the login throttle: a stolen session cannot guess the current password at leisure
-            await login(self.services, address, text_field(form, "current"), client_ip(request))
-        except AuthenticationFailed as exc:
-            raise AuthenticationFailed("the current password is not right: nothing was changed") from exc
+        await require_current_password(self.services, visitor.user, text_field(form, "current"), client_ip(request))
         user = await self.write(users.set_password, visitor.actor, address, text_field(form, "password"))
         response = self.done(ACCOUNT, "password")
         await self.sessions.start(response, request, await self.read(_reload, user))  # the old session ends with it

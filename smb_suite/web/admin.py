@@ -24,7 +24,7 @@ from smb_suite import log
 from smb_suite.directory.brands import Brand
 from smb_suite.directory.model import Principal, Role, User
 from smb_suite.errors import AuthenticationFailed, LoginLocked
-from smb_suite.ops import accounts, selfservice, tenants, users
+from smb_suite.ops import accounts, recovery, selfservice, tenants, users
 from smb_suite.ops.login import login, record_sign_in
 from smb_suite.ops.tiers import COLLABORATION, has_module
 from smb_suite.services import Services
@@ -116,6 +116,11 @@ class Views:
         "vacation-on": "Your vacation reply is on.",
         "vacation-off": "Your vacation reply is off.",
         "catchall": "The catch-all address is saved.",
+        "password-reset": "Your password is changed: sign in with the new one.",
+        "recovery-pending": "A confirmation link is mailed to your recovery address: open it to start using it.",
+        "recovery-removed": "The recovery address is removed.",
+        "recovery-confirmed": "The recovery address is confirmed: password reset links go there.",
+        "reset-link-sent": "A password reset link is mailed to the recovery address of this mailbox.",
     }
 
     def __init__(self, services: Services, pages: Pages, sessions: Sessions) -> None:
@@ -263,16 +268,26 @@ class AdminViews(Views):
         return FileResponse(path, headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
 
 
+async def require_current_password(services: Services, user: User, password: str, client: str) -> None:
+    """A sensitive change (password, recovery address) asks the current password again, through the login
+    throttle: a stolen session cannot take the account over, nor guess the password at leisure."""
+    try:
+        await login(services, str(user.address), password, client)
+    except AuthenticationFailed as exc:
+        raise AuthenticationFailed("the current password is not right: nothing was changed") from exc
+
+
 def _tenant_name(services: Services, tenant_id: int) -> str:
     return services.tenants.names([tenant_id]).get(tenant_id, "")
 
 
 async def account_context(views: Views, visitor: Visitor, mailbox: accounts.MailboxRow) -> dict[str, Any]:
-    """What the account page shows: storage, app passwords, mail client settings."""
+    """What the account page shows: storage, recovery address, app passwords, mail client settings."""
     passwords = await views.read(accounts.app_passwords, visitor.actor)
     rules = await views.read(accounts.mail_rules, visitor.actor, str(visitor.user.address))
     return {
         "rules": rules,
+        "recovery": await views.read(recovery.recovery_address, visitor.actor),
         "vacation_days": max(1, round(float(views.services.config.delivery.vacation_interval) / 86400)),
         "mailbox": mailbox,
         "app_passwords": passwords,

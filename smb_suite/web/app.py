@@ -44,6 +44,7 @@ from smb_suite.web.imports import ImportViews
 from smb_suite.web.operator import OperatorViews
 from smb_suite.web.pages import Pages
 from smb_suite.web.projects import ProjectViews
+from smb_suite.web.recovery import RecoveryViews
 from smb_suite.web.sessions import KEY_FILE, Sessions, load_or_create_key
 from smb_suite.web.site_admin import SiteAdminViews
 from smb_suite.web.site_media import SiteMediaViews
@@ -157,6 +158,7 @@ class WebApp:
             *SiteMediaViews(services, pages, sessions).routes(),
             *ImportViews(services, pages, sessions).routes(),
             *ProjectViews(services, pages, sessions).routes(),
+            *RecoveryViews(services, pages, sessions).routes(),
         ]
         contact = ContactViews(services, pages)
         autoconfig = AutoconfigViews(services)

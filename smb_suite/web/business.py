@@ -1,5 +1,6 @@
 """One business as its owner manages it (and its partner or the operator): mailboxes with their storage,
-password resets, aliases, domains and the DNS records each needs, the tier and how to upgrade.
+password resets (a new password, or a link mailed to the account's recovery address), aliases, domains and the
+DNS records each needs, the tier and how to upgrade.
 
 Views only translate HTTP; ops/ (accounts, dns_records...) does the work, and the core refuses what the signed-in
 principal may not touch.
@@ -15,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from smb_suite.directory.model import Domain, Principal, Role, Tenant, User
 from smb_suite.errors import InvalidInput
-from smb_suite.ops import accounts, certificates, dns_records, domains, selfservice, users, verification
+from smb_suite.ops import accounts, certificates, dns_records, domains, recovery, selfservice, users, verification
 from smb_suite.services import Services
 from smb_suite.web.admin import FORM_BYTES, Views, text_field
 from smb_suite.web.pages import SECURITY_HEADERS
@@ -68,6 +69,7 @@ class BusinessViews(Views):
             Route(base + "/aliases/remove", self.remove_alias, **post),  # type: ignore[arg-type]
             Route(base + "/domains", self.add_domain, **post),  # type: ignore[arg-type]
             Route("/admin/mailboxes/{address}/password", self.reset_password, **post),  # type: ignore[arg-type]
+            Route("/admin/mailboxes/{address}/reset-link", self.reset_link, **post),  # type: ignore[arg-type]
             Route("/admin/mailboxes/{address}/remove", self.remove_mailbox, **post),  # type: ignore[arg-type]
             Route("/admin/domains/{domain}/", self.domain, methods=["GET"]),
             Route("/admin/domains/{domain}/zone", self.zone, methods=["GET"]),
@@ -148,6 +150,12 @@ class BusinessViews(Views):
             await self.sessions.start(response, request, await self.read(_reload_user, str(user.address)))
             return response
         return self.done(await self._home_of(visitor.actor, user.tenant_id), "password")
+
+    async def reset_link(self, request: Request) -> Response:
+        """Mail a password reset link to the account's recovery address (its owner never learns the password)."""
+        visitor, _ = await self.posted(request)
+        user = await self.write(recovery.send_reset_link, visitor.actor, request.path_params["address"])
+        return self.done(await self._home_of(visitor.actor, user.tenant_id), "reset-link-sent")
 
     async def remove_mailbox(self, request: Request) -> Response:
         visitor, _ = await self.posted(request)

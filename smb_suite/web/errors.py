@@ -25,6 +25,7 @@ from smb_suite.errors import (
     NotFound,
     PermissionDenied,
     QuotaExceeded,
+    RateLimited,
     SmbSuiteError,
     TemporaryFailure,
 )
@@ -41,6 +42,7 @@ STATUS: tuple[tuple[type[SmbSuiteError], int], ...] = (
     (AuthenticationFailed, 401),
     (QuotaExceeded, 413),
     (LoginLocked, 429),  # too many failed logins: the page says when to try again
+    (RateLimited, 429),  # too many requests (forgotten passwords): likewise
     (TemporaryFailure, 503),  # the message says what to do (try later); a retry may succeed
 )
 SIGN_IN = "/admin/"

@@ -25,7 +25,7 @@ from smb_suite.web.sessions import check_csrf
 
 logger = logging.getLogger("smb_suite.web")
 SIGNUP = "/admin/signup"
-SIGNUP_FIELDS = ("business", "identifier", "activity", "phone", "city", "theme")
+SIGNUP_FIELDS = ("business", "identifier", "activity", "phone", "city", "theme", "recovery")
 
 
 def when(at: int) -> str:
@@ -129,7 +129,7 @@ class OperatorViews(Views):
         try:
             password, partner = text_field(form, "password"), text_field(form, "partner")
             user = await self.write(
-                tenants.signup, answers, values["identifier"], password, client_ip(request), partner
+                tenants.signup, answers, values["identifier"], password, client_ip(request), partner, values["recovery"]
             )
         except (InvalidInput, PermissionDenied, SmbSuiteError) as exc:
             if status_for(exc) >= 500:

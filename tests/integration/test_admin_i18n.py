@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from smb_suite.ops import dns_records
+from smb_suite.ops import dns_records, recovery
 from smb_suite.web import business, i18n, imports, projects
 from smb_suite.web.admin import Views
 from smb_suite.web.i18n.fr import MESSAGES
@@ -32,6 +32,7 @@ def translated_strings() -> set[str]:
     found |= set(imports.NOTICES.values()) | set(imports.SECURITIES.values()) | set(imports.ERRORS)
     found |= set(projects.NOTICES.values()) | set(projects.STATUS_LABELS.values()) | set(projects.ERRORS)
     found |= set(projects.PRIORITY_LABELS.values())
+    found |= set(recovery.REFUSALS.values()) | {recovery.THROTTLED}
     return found
 
 

@@ -14,14 +14,10 @@ import collections
 import contextlib
 import secrets
 import smtplib
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
@@ -29,9 +25,10 @@ from tests import haproxy
 from tests.daemon import OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, Daemons, write_config
 from tests.dnsserver import DnsServer
 from tests.imapwire import Wire
-from tests.mailtest import free_port, insecure_context, message
+from tests.mailtest import insecure_context, message
 from tests.pgserver import Postgres
 from tests.polling import wait_for
+from tests.sink import Sink
 
 BALANCER = "127.0.0.1"
 NODE2, NODE3 = "127.0.0.2", "127.0.0.3"
@@ -46,42 +43,6 @@ QUEUED = 1000
 class Cluster:
     nodes: dict[str, Daemon]
     balancer: haproxy.Balancer
-
-
-@dataclass
-class Sink:
-    """The rest of the internet for the queue: aiosmtpd's own server, storing what it receives in a Maildir."""
-
-    folder: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        command = [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}"]
-        command += ["-c", "aiosmtpd.handlers.Mailbox", str(self.folder / "maildir")]
-        with open(self.folder / "sink.log", "wb") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-
-        def listening() -> bool:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=5):
-                return True
-            return False
-
-        wait_for("the sink to listen", listening, 30)
-
-    def subjects(self) -> list[str]:
-        new = self.folder / "maildir" / "new"
-        found = []
-        for path in new.iterdir() if new.exists() else ():
-            header = path.read_bytes().partition(b"\n\n")[0]
-            found += [line[9:].strip().decode() for line in header.splitlines() if line.startswith(b"Subject: ")]
-        return found
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-            self.process = None
 
 
 @pytest.fixture(scope="module")

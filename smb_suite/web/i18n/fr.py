@@ -649,4 +649,73 @@ MESSAGES: dict[str, str] = {
     "Your business has no projects: they come with the collaboration module.": (
         "Votre entreprise n'a pas de projets : ils viennent avec le module collaboration."
     ),
+    # -- password recovery --------------------------------------------------------------------------------
+    "Forgot your password?": "Mot de passe oublié ?",
+    "Give your mail address: a link to choose a new password is mailed to the recovery address of the account.": (
+        "Indiquez votre adresse e-mail : un lien pour choisir un nouveau mot de passe est envoyé à l'adresse de "
+        "secours du compte."
+    ),
+    "Mail me a link": "M'envoyer un lien",
+    "If this account has a confirmed recovery address, a link to choose a new password is on its way there. It "
+    "works once, within 30 minutes.": (
+        "Si ce compte a une adresse de secours confirmée, un lien pour choisir un nouveau mot de passe y est en "
+        "route. Il ne sert qu'une fois, dans les 30 minutes."
+    ),
+    "No mail? Ask an owner of your business or your provider to reset your password.": (
+        "Pas de message ? Demandez à un propriétaire de votre entreprise ou à votre hébergeur de réinitialiser "
+        "votre mot de passe."
+    ),
+    "Back to the sign-in page": "Retour à la page de connexion",
+    "Choose a new password": "Choisissez un nouveau mot de passe",
+    "Confirm the recovery address": "Confirmez l'adresse de secours",
+    "Password reset links of the account will be mailed to this address.": (
+        "Les liens de réinitialisation du mot de passe du compte seront envoyés à cette adresse."
+    ),
+    "Confirm": "Confirmer",
+    "Recovery address": "Adresse de secours",
+    "If you forget your password, a link to choose a new one is mailed there. It must be outside your business.": (
+        "Si vous oubliez votre mot de passe, un lien pour en choisir un nouveau y est envoyé. Elle doit être hors "
+        "de votre entreprise."
+    ),
+    "Reset links go to {address}.": "Les liens de réinitialisation vont à {address}.",
+    "None yet: a forgotten password needs an owner of your business or your provider.": (
+        "Aucune pour l'instant : un mot de passe oublié passe par un propriétaire de votre entreprise ou votre "
+        "hébergeur."
+    ),
+    "{address} is waiting for its confirmation: open the link mailed to it.": (
+        "{address} attend sa confirmation : ouvrez le lien qui lui a été envoyé."
+    ),
+    "Recovery address (empty: none)": "Adresse de secours (vide : aucune)",
+    "Save the recovery address": "Enregistrer l'adresse de secours",
+    "Recovery address (optional): a mail address outside your business, where a forgotten password can be reset": (
+        "Adresse de secours (facultatif) : une adresse e-mail hors de votre entreprise, pour réinitialiser un mot "
+        "de passe oublié"
+    ),
+    "Mail a reset link to its recovery address": "Envoyer un lien de réinitialisation à son adresse de secours",
+    "Your password is changed: sign in with the new one.": (
+        "Votre mot de passe est changé : connectez-vous avec le nouveau."
+    ),
+    "A confirmation link is mailed to your recovery address: open it to start using it.": (
+        "Un lien de confirmation est envoyé à votre adresse de secours : ouvrez-le pour commencer à l'utiliser."
+    ),
+    "The recovery address is removed.": "L'adresse de secours est supprimée.",
+    "The recovery address is confirmed: password reset links go there.": (
+        "L'adresse de secours est confirmée : les liens de réinitialisation y vont."
+    ),
+    "A password reset link is mailed to the recovery address of this mailbox.": (
+        "Un lien de réinitialisation est envoyé à l'adresse de secours de cette boîte mail."
+    ),
+    "Too many password reset requests: try again in an hour.": (
+        "Trop de demandes de réinitialisation : réessayez dans une heure."
+    ),
+    "This link has expired: ask for a new one.": "Ce lien a expiré : demandez-en un nouveau.",
+    "This link does not work: a newer one was sent, or it was mistyped. Ask for a new one.": (
+        "Ce lien ne fonctionne pas : un plus récent a été envoyé, ou il a été mal recopié. Demandez-en un nouveau."
+    ),
+    "This link was used already: it works once. Ask for a new one if you need it.": (
+        "Ce lien a déjà servi : il ne sert qu'une fois. Demandez-en un nouveau si besoin."
+    ),
+    "This link does not work any more: the password or the recovery address changed since it was sent.": (
+        "Ce lien ne fonctionne plus : le mot de passe ou l'adresse de secours a changé depuis son envoi."
+    ),
 }
