@@ -22,7 +22,9 @@ from smb_suite.auth.sessions import WebSessions
 from smb_suite.auth.throttle import LoginThrottle
 from smb_suite.billing.records import Subscriptions
 from smb_suite.config import Config, parse_nameserver
+from smb_suite.dav.events import Events
 from smb_suite.dav.layout import DavLayout
+from smb_suite.dav.replies import Replies
 from smb_suite.dav.store import DavStore
 from smb_suite.delivery import Delivery
 from smb_suite.delivery.notices import OwnerNotices
@@ -73,6 +75,7 @@ class Services:
     web_sessions: WebSessions
     subscriptions: Subscriptions
     dav: DavStore
+    events: Events
     api_tokens: ApiTokens
     brands: Brands
     idempotency: IdempotencyKeys
@@ -116,6 +119,8 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
     brands = Brands(engine, clock, default_brand(config.brand, config.sites.platform_domain.strip(".").lower()))
     notices = OwnerNotices(delivery, directory, quota, config, clock, brands)
     quota.listeners.append(notices.storage_warning)  # the owners hear of a warning level crossed, by mail
+    events = Events(dav)
+    delivery.listeners.append(Replies(events, directory))  # attendees' answers to invitations update the event
     services = Services(
         config=config,
         engine=engine,
@@ -138,6 +143,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         web_sessions=WebSessions(engine, clock),
         subscriptions=subscriptions,
         dav=dav,
+        events=events,
         api_tokens=ApiTokens(engine, clock),
         brands=brands,
         idempotency=IdempotencyKeys(engine, clock, float(config.api.idempotency_ttl)),

@@ -10,7 +10,9 @@ Contract: delivery imports the core (directory, storage, quota, queue spool, DKI
 or a front end; what it needs from above arrives at composition (services.py), never by patching attributes.
 
 Modules: recipients.py (address -> mailboxes and remote addresses), accept.py (`Delivery`), notices.py (the
-postmaster's notices to a business's owners, subscribed to quota warnings at composition).
+postmaster's notices to a business's owners, subscribed to quota warnings at composition). `Delivery.listeners`
+(subscribed at composition too) are told of mail stored in INBOXes, in a thread, after the copies are safe: the
+answers to event invitations (dav/replies.py).
 """
 
 from smb_suite.delivery.accept import INBOX, JUNK, Accepted, Delivery

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from smb_suite import log
 from smb_suite.config import Config
@@ -31,6 +32,16 @@ from smb_suite.storage.store import MailStore
 logger = logging.getLogger("smb_suite.delivery")
 INBOX = "INBOX"
 JUNK = "Junk"  # DMARC quarantine: kept for the recipients here, never passed on, never answered
+
+
+class Listener(Protocol):
+    """Told of mail delivered into INBOXes (the answers to invitations: dav/replies.py), subscribed at
+    composition. `wants` runs on the event loop and must be quick and bounded; `delivered` runs in a thread once
+    the copies are safe, and whatever it raises is logged, never turned into a failed delivery."""
+
+    def wants(self, data: bytes) -> bool: ...
+
+    def delivered(self, mailboxes: Sequence[User], data: bytes) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +96,7 @@ class Delivery:
         self._config = config
         self._clock = clock
         self._batcher = GroupCommit(runner, self._store_batch, self._store_one)
+        self.listeners: list[Listener] = []
 
     def resolve(self, address: str) -> Resolution:
         """Where mail for a hosted address goes, with the configured recipient delimiter (recipients.resolve)."""
@@ -111,6 +123,8 @@ class Delivery:
                 await self._vacation_replies(sender, answering, stored.vacations, data)
             except (SmbSuiteError, OSError) as error:  # the mail is safe; a missed autoreply is only logged
                 log.event(logger, "vacation.failed", sender=sender, reason=str(error) or error.__class__.__name__)
+        if item.mailboxes and item.folder == INBOX:
+            await self._tell_listeners(item)
         self._metrics.delivered.labels("local").inc(len(item.mailboxes))
         return Accepted(len(item.mailboxes), stored.queue_id)
 
@@ -126,6 +140,17 @@ class Delivery:
             raise stored
         self._metrics.delivered.labels("local").inc(len(item.mailboxes))
         return Accepted(len(item.mailboxes), stored.queue_id)
+
+    async def _tell_listeners(self, item: _Item) -> None:
+        for listener in self.listeners:
+            if not listener.wants(item.data):
+                continue
+            try:
+                await asyncio.to_thread(listener.delivered, item.mailboxes, item.data)
+            except Exception as error:  # the mail is delivered: a listener's failure is only logged
+                name = type(listener).__name__
+                log.event(logger, "delivery.listener_failed", listener=name, error=type(error).__name__)
+                logger.warning("delivery.listener_failed traceback", exc_info=error)
 
     def _store_batch(self, items: Sequence[_Item]) -> list[_Stored | SmbSuiteError]:
         """On the writer thread: store the local copies, then queue the remote ones of the messages whose local
