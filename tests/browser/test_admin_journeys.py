@@ -1,11 +1,12 @@
 """The main journeys of the admin UI in Debian's chromium (Playwright), screenshots under artifacts/admin/:
 sign up, add a domain and read its DNS records, add a mailbox and use it over IMAP, set a vacation reply and
-receive it, change the tier, suspend a business; each page checked for a lang attribute, labelled form fields
-and no request to another host."""
+receive it, change the tier, suspend a business, reset a forgotten password through the mailed link; each page
+checked for a lang attribute, labelled form fields and no request to another host."""
 
 from __future__ import annotations
 
 import imaplib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -13,7 +14,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.adminweb import BOB, PASSWORD, imap_login, make_admin_daemon
+from smb_suite.auth.recovery import CONFIRM
+from smb_suite.config import load as load_config
+from smb_suite.directory.model import OPERATOR
+from smb_suite.ops import users
+from smb_suite.services import open_services
+from tests.adminweb import BOB, CUSTOMER_OWNER, PASSWORD, imap_login, make_admin_daemon
 from tests.browser.test_themes import CHROMIUM
 from tests.daemon import USER, USER_PASSWORD, Daemon, Daemons
 from tests.integration.test_admin_mail_rules import wait_for
@@ -202,3 +208,32 @@ def test_french_owner_sees_french_pages(chromium: object, server: Daemon) -> Non
         trip.check("business-fr")
     finally:
         trip.close()
+
+
+def test_forgotten_password_is_reset_through_the_mailed_link(journey: Journey, server: Daemon) -> None:
+    """Grace's recovery address is a mailbox of another business here (client.test), so the link arrives locally."""
+    core = open_services(load_config(server.config))
+    try:
+        grace = users.add_user(core, OPERATOR, "grace@example.test", PASSWORD)
+        core.recovery.set_pending(grace.id, CUSTOMER_OWNER, "en")
+        core.recovery.confirm(core.recovery.issue(grace.id, CONFIRM, CUSTOMER_OWNER, 3600))
+    finally:
+        core.close()
+    journey.open("/admin/")
+    journey.page.click("text=Forgot your password?")
+    journey.check("forgot")
+    journey.page.fill("#address", "grace@example.test")
+    journey.page.click("form[action='/admin/forgot'] button")
+    journey.page.wait_for_load_state("networkidle")
+    assert "is on its way there" in journey.page.content()
+    mail = wait_for(server, CUSTOMER_OWNER, "Reset the password of grace@example.test")
+    link = re.search(r"https://\S+/admin/reset\?token=\S+", mail.get_content())
+    assert link is not None and link[0].startswith(journey.base)
+    journey.open(link[0].removeprefix(journey.base))
+    journey.check("new-password")
+    journey.page.fill("#password", "graces new secret words")
+    journey.page.click("form[action='/admin/reset'] button")
+    journey.page.wait_for_load_state("networkidle")
+    assert "Your password is changed: sign in with the new one." in journey.page.content()
+    journey.sign_in("grace@example.test", "graces new secret words")
+    assert "Your account" in journey.page.content()
