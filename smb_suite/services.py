@@ -22,9 +22,9 @@ from smb_suite.auth.sessions import WebSessions
 from smb_suite.auth.throttle import LoginThrottle
 from smb_suite.billing.records import Subscriptions
 from smb_suite.config import Config, parse_nameserver
-from smb_suite.dav.events import Events
 from smb_suite.dav.layout import DavLayout
 from smb_suite.dav.replies import Replies
+from smb_suite.dav.scheduling import Events
 from smb_suite.dav.store import DavStore
 from smb_suite.delivery import Delivery
 from smb_suite.delivery.notices import OwnerNotices

@@ -6,6 +6,6 @@ the base modules, never ops/ or a front end. Every folder it opens is named afte
 logins happen in the front end before a request reaches it, so these libraries only ever see a verified
 `DavUser` in the ASGI scope, never a password.
 
-Outside DAV requests: events.py reads and changes one event by UID (for invitations, ops/invitations.py) and
+Outside DAV requests: scheduling.py reads and changes one event by UID (for invitations, ops/invitations.py) and
 replies.py applies attendees' answers mailed to an organiser (a delivery listener); both under Radicale's lock.
 """

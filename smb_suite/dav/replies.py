@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from smb_suite import log
-from smb_suite.dav.events import CalendarRef, Events
 from smb_suite.dav.layout import tenant_principal, user_principal
+from smb_suite.dav.scheduling import CalendarRef, Events
 from smb_suite.directory.core import Directory
 from smb_suite.directory.model import User
 from smb_suite.errors import SmbSuiteError

@@ -22,8 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from smb_suite import log
-from smb_suite.dav.events import CalendarRef
 from smb_suite.dav.layout import tenant_principal, user_principal
+from smb_suite.dav.scheduling import CalendarRef
 from smb_suite.directory.model import User
 from smb_suite.errors import NotFound, PermissionDenied, RelayDenied, SmbSuiteError
 from smb_suite.mail import imip, itip, message

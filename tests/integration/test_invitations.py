@@ -16,7 +16,7 @@ import icalendar
 import pytest
 
 from smb_suite.config import load as load_config
-from smb_suite.dav.events import CalendarRef
+from smb_suite.dav.scheduling import CalendarRef
 from smb_suite.directory.model import OPERATOR, Role
 from smb_suite.ops import domains, invitations, users
 from smb_suite.services import open_services

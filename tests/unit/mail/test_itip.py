@@ -8,6 +8,8 @@ import email.base64mime
 import email.policy
 
 import icalendar
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smb_suite.mail import imip, itip
 
@@ -179,3 +181,14 @@ def test_mail_without_a_reply_object_has_no_answers() -> None:
     assert imip.replies(reply_mail(request)) == []  # a REQUEST is no answer
     assert not imip.may_hold_calendar(b"Subject: hello\r\n\r\nno calendar here\r\n")
     assert imip.replies(reply_mail("BEGIN:VCALENDAR\r\nnot really")) == []
+
+
+@given(st.binary(max_size=2000))
+def test_any_bytes_give_answers_or_none_never_an_error(data: bytes) -> None:
+    assert isinstance(imip.replies(data), list)
+
+
+@given(st.text(max_size=300))
+def test_any_calendar_part_gives_answers_or_none_never_an_error(text: str) -> None:
+    body = "BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\n" + text + "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    assert isinstance(imip.replies(reply_mail(body)), list)
