@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from bench.maildirs import maildir_path
 from smb_suite.auth.passwords import hash_password
+from smb_suite.config import Config
 from smb_suite.config import load as load_config
 from smb_suite.directory.model import OPERATOR, Role
 from smb_suite.ops import domains, users
@@ -308,16 +309,21 @@ def _migrated_database() -> Path:
     return path
 
 
-def prepare(config: Path) -> None:
-    """What `init`, `domain add` and two `user add` commands do, through the same use cases, in-process
-    (four command-line runs cost several seconds of interpreter start-up per daemon; test_cli covers them)."""
+def initialised(config: Path) -> Config:
+    """What `init` does, in-process (its database copied from the migrated one when it is the default SQLite)."""
     settings = load_config(config)
     database = settings.server.data_dir / "smb-suite.db"
     if settings.database_url == f"sqlite:///{database}" and not database.exists():
         settings.server.data_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(_migrated_database(), database)
     initialise(settings)
-    services = open_services(settings)
+    return settings
+
+
+def prepare(config: Path) -> None:
+    """What `init`, `domain add` and two `user add` commands do, through the same use cases, in-process
+    (four command-line runs cost several seconds of interpreter start-up per daemon; test_cli covers them)."""
+    services = open_services(initialised(config))
     try:
         with hashes_reused():
             domains.add_domain(services, OPERATOR, DOMAIN)
