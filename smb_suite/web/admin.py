@@ -30,7 +30,7 @@ from smb_suite.ops.tiers import COLLABORATION, has_module
 from smb_suite.services import Services
 from smb_suite.web import i18n
 from smb_suite.web.autoconfig import endpoints
-from smb_suite.web.dav import dav_url
+from smb_suite.web.dav import collection_urls, dav_url
 from smb_suite.web.errors import SignInRequired, status_for
 from smb_suite.web.pages import SECURITY_HEADERS, Pages
 from smb_suite.web.sessions import Sessions, check_csrf
@@ -284,6 +284,9 @@ def _tenant_name(services: Services, tenant_id: int) -> str:
 async def account_context(views: Views, visitor: Visitor, mailbox: accounts.MailboxRow) -> dict[str, Any]:
     """What the account page shows: storage, recovery address, app passwords, mail client settings."""
     passwords = await views.read(accounts.app_passwords, visitor.actor)
+    dav = dav_url(views.services.config.server.hostname, views.services.listening.get("https"))
+    if not visitor.collaboration:
+        dav = ""
     rules = await views.read(accounts.mail_rules, visitor.actor, str(visitor.user.address))
     return {
         "rules": rules,
@@ -293,7 +296,6 @@ async def account_context(views: Views, visitor: Visitor, mailbox: accounts.Mail
         "app_passwords": passwords,
         "endpoints": endpoints(views.services.listening),
         "server": views.services.config.server.hostname,
-        "dav": dav_url(views.services.config.server.hostname, views.services.listening.get("https"))
-        if await views.read(has_module, visitor.user.tenant_id, COLLABORATION)
-        else None,
+        "dav": dav,
+        "dav_collections": collection_urls(dav, visitor.user.id, visitor.user.tenant_id) if dav else [],
     }

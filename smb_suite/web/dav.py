@@ -26,6 +26,7 @@ from smb_suite import log
 from smb_suite.dav.access import SCOPE_KEY, DavUser
 from smb_suite.dav.apps import DavApps
 from smb_suite.dav.files import SHARED
+from smb_suite.dav.layout import tenant_principal, user_principal
 from smb_suite.errors import AccountSuspended, AuthenticationFailed, LoginLocked
 from smb_suite.ops.login import login
 from smb_suite.ops.tiers import COLLABORATION, module_and_room
@@ -48,6 +49,19 @@ def dav_url(hostname: str, https_port: int | None) -> str:
     """The account URL clients are given: our own name over HTTPS (the standard port unless told another)."""
     port = "" if https_port in (None, 443) else f":{https_port}"
     return f"https://{hostname}{port}{DAV_PREFIX}/"
+
+
+def collection_urls(base: str, user_id: int, tenant_id: int) -> list[tuple[str, str]]:
+    """The collections a user syncs, as (label, URL), for clients that want one URL each (Outlook's CalDAV
+    Synchronizer, Thunderbird): the default ones of dav/calendars.py; task lists are on their project's page."""
+    own, business = base + user_principal(user_id), base + tenant_principal(tenant_id)
+    return [
+        ("Your calendar", f"{own}/calendar/"),
+        ("Your address book", f"{own}/contacts/"),
+        ("Team calendar", f"{business}/team/"),
+        ("Business contacts", f"{business}/contacts/"),
+        ("Task list “Tasks”", f"{business}/tasks/"),
+    ]
 
 
 def well_known_target(hostname: str, https_port: int | None, on_admin_host: bool) -> str:

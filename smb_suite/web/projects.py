@@ -17,12 +17,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from smb_suite.dav.layout import tenant_principal
 from smb_suite.dav.tasklists import CHANGED, NAME_RULE, NO_PROJECT, NO_TASK
 from smb_suite.dav.tasks import Fields, Priority, Status
 from smb_suite.errors import ChangedMeanwhile, InvalidInput
 from smb_suite.ops import projects
 from smb_suite.ops.projects import ASSIGNEE_RULE, NO_MODULE, TITLE_RULE
 from smb_suite.web.admin import FORM_BYTES, Views, Visitor, text_field
+from smb_suite.web.dav import dav_url
 
 PROJECTS = "/admin/projects/"
 PROJECT = PROJECTS + "{project}/"
@@ -115,9 +117,11 @@ class ProjectViews(Views):
         shown = await self.read(
             projects.project_tasks, visitor.actor, request.path_params["project"], wanted_status, wanted_assignee
         )
+        base = dav_url(self.services.config.server.hostname, self.services.listening.get("https"))
+        address = f"{base}{tenant_principal(visitor.user.tenant_id)}/{shown.project.id}/"
         return self._render(
             request, "project.html", visitor, status, shown=shown, wanted_status=wanted_status,
-            wanted_assignee=wanted_assignee, unassigned=projects.UNASSIGNED, error=error,
+            wanted_assignee=wanted_assignee, unassigned=projects.UNASSIGNED, error=error, address=address,
         )  # fmt: skip
 
     async def rename(self, request: Request) -> Response:

@@ -1,7 +1,8 @@
 """The main journeys of the admin UI in Debian's chromium (Playwright), screenshots under artifacts/admin/:
 sign up, add a domain and read its DNS records, add a mailbox and use it over IMAP, set a vacation reply and
-receive it, change the tier, suspend a business, reset a forgotten password through the mailed link; each page
-checked for a lang attribute, labelled form fields and no request to another host."""
+receive it, change the tier, suspend a business, reset a forgotten password through the mailed link, make a
+project and move its task on; each page checked for a lang attribute, labelled form fields and no request to
+another host."""
 
 from __future__ import annotations
 
@@ -190,6 +191,34 @@ def test_user_sets_a_vacation_reply_and_the_sender_gets_it(journey: Journey, ser
         client.sendmail(BOB, [USER], message.encode())
     reply = wait_for(server, BOB, "Closed for the holidays")
     assert "We are back on the 3rd." in reply.get_content()
+
+
+def test_owner_makes_a_project_adds_a_task_moves_it_on_and_sees_it_per_person(journey: Journey) -> None:
+    journey.sign_in("demo@example.test", "correct horse battery staple")
+    journey.page.click("nav >> text=Projects")
+    journey.check("projects")
+    journey.page.fill("#project-name", "Spring fair")
+    journey.page.click("form[action='/admin/projects/'] button")
+    journey.page.wait_for_load_state("networkidle")
+    assert "The project is created." in journey.page.content()
+    journey.page.fill("#title", "Book the stand")
+    journey.page.select_option("#assignee", USER)
+    journey.page.fill("#due", "2020-05-01")
+    journey.page.select_option("#priority", "high")
+    journey.page.click("text=Add the task")
+    journey.page.wait_for_load_state("networkidle")
+    row = journey.page.locator("#tasks tbody tr", has_text="Book the stand")
+    assert "overdue" in row.inner_text() and "High" in row.inner_text()
+    journey.check("project")
+    row.locator("select[name=status]").select_option("IN-PROCESS")
+    row.locator("button", has_text="Change").click()
+    journey.page.wait_for_load_state("networkidle")
+    assert journey.page.locator("#tasks tr[data-status='IN-PROCESS']", has_text="Book the stand").count() == 1
+    journey.page.click("nav >> text=Open tasks")
+    journey.page.wait_for_load_state("networkidle")
+    person = journey.page.locator("section.person", has_text=USER)
+    assert "Book the stand" in person.inner_text() and "Spring fair" in person.inner_text()
+    journey.check("open-tasks")
 
 
 def test_french_owner_sees_french_pages(chromium: object, server: Daemon) -> None:

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import html
 import re
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import caldav
 import httpx
@@ -107,6 +110,8 @@ def test_a_task_made_on_the_pages_syncs_to_a_caldav_client_and_back(
 ) -> None:
     with caldav_client(server, USER, USER_PASSWORD) as alice:
         kitchen = task_list(alice, "Kitchen remodel")
+        shown = owner.get(f"/admin/projects/{project}/").text  # the address to give Outlook or Thunderbird
+        assert f"https://mail.example.test:{server.ports['https']}{urlsplit(str(kitchen.url)).path}<" in shown
         synced = kitchen.objects_by_sync_token(load_objects=True)
         added = add_task(owner, project, title="Order tiles", assignee=USER, due="2026-12-20", priority="high")
         assert added.status_code == 303 and "done=task-added" in added.headers["location"]
@@ -216,3 +221,33 @@ def test_a_business_without_the_collaboration_module_has_no_projects_and_no_menu
         assert nora.get("/admin/tasks/").status_code == 404
         assert post(nora, "/admin/projects/", {"name": "sneaky"}).status_code == 404
     assert "/admin/projects/" in owner.get("/admin/").text
+
+
+def test_vdirsyncer_syncs_a_project_both_ways(server: Daemon, owner: httpx.Client, tmp_path: Path) -> None:
+    made = post(owner, "/admin/projects/", {"name": "Synced"})
+    project = made.headers["location"].split("/")[3]
+    address = re.search(r'id="project-url">([^<]+)<', owner.get(f"/admin/projects/{project}/").text)
+    assert address is not None
+    local = tmp_path / "tasks"
+    local.mkdir()
+    (local / "laptop.ics").write_text(CLIENT_TODO.replace("ladder-2026", "laptop-2026").replace("ladder", "laptop"))
+    config = tmp_path / "config"
+    config.write_text(
+        f'[general]\nstatus_path = "{tmp_path}/status/"\n\n'
+        '[pair tasks]\na = "local"\nb = "server"\ncollections = null\n\n'
+        f'[storage local]\ntype = "filesystem"\npath = "{local}/"\nfileext = ".ics"\n\n'
+        f'[storage server]\ntype = "caldav"\nurl = "https://localhost:{server.ports["https"]}/dav/'
+        f'{address.group(1).split("/dav/", 1)[1]}"\nusername = "{USER}"\npassword = "{USER_PASSWORD}"\n'
+        f'verify = "{server.folder / "data" / "tls" / "cert.pem"}"\n'  # the daemon's own, for localhost too
+    )
+
+    def vdirsyncer(*args: str) -> None:
+        result = subprocess.run(["vdirsyncer", "-c", str(config), *args], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    vdirsyncer("discover")
+    vdirsyncer("sync")
+    assert "Borrow a laptop" in owner.get(f"/admin/projects/{project}/").text  # up from the laptop
+    add_task(owner, project, title="Charge the laptop", assignee=USER)
+    vdirsyncer("sync")
+    assert any("SUMMARY:Charge the laptop" in path.read_text() for path in local.glob("*.ics"))  # down to it

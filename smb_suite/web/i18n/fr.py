@@ -646,6 +646,17 @@ MESSAGES: dict[str, str] = {
     "This task was changed meanwhile (in a calendar app or another page): here it is as it is now.": (
         "Cette tâche a été modifiée entre-temps (dans un agenda ou une autre page) : la voici telle qu'elle est."
     ),
+    "Address of this task list for calendar apps (Outlook with CalDAV Synchronizer, Thunderbird):": (
+        "Adresse de cette liste de tâches pour les agendas (Outlook avec CalDAV Synchronizer, Thunderbird) :"
+    ),
+    "Each project's task list has its own address, shown on the project's page.": (
+        "La liste de tâches de chaque projet a sa propre adresse, affichée sur la page du projet."
+    ),
+    "Your calendar": "Votre agenda",
+    "Your address book": "Votre carnet d'adresses",
+    "Team calendar": "Agenda de l'équipe",
+    "Business contacts": "Contacts de l'entreprise",
+    "Task list “Tasks”": "Liste de tâches « Tasks »",
     "Your business has no projects: they come with the collaboration module.": (
         "Votre entreprise n'a pas de projets : ils viennent avec le module collaboration."
     ),
