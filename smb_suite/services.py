@@ -120,7 +120,9 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
     notices = OwnerNotices(delivery, directory, quota, config, clock, brands)
     quota.listeners.append(notices.storage_warning)  # the owners hear of a warning level crossed, by mail
     events = Events(dav)
-    delivery.listeners.append(Replies(events, directory))  # attendees' answers to invitations update the event
+    delivery.listeners.append(
+        Replies(events, directory, config.server.hostname)
+    )  # attendees' answers to invitations update the event
     services = Services(
         config=config,
         engine=engine,

@@ -5,7 +5,8 @@ the organiser's event when the mail is delivered to the organiser's mailbox.
 thread once the copies are safe; the mail itself is delivered whatever happens here. For each answer, the
 event with that UID is looked for in the receiving user's own calendars and its business's; it is changed only
 when its ORGANIZER is the receiver, the answering ATTENDEE is one of the event's, the mail's From is that
-attendee (no forged answers), and the answer is not older than what is stored (mail/itip.py `apply_reply`).
+attendee and our MX's DMARC check did not fail it (no forged answers), and the answer is not older than what is
+stored (mail/itip.py `apply_reply`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from smb_suite.dav.scheduling import CalendarRef, Events
 from smb_suite.directory.core import Directory
 from smb_suite.directory.model import User
 from smb_suite.errors import SmbSuiteError
-from smb_suite.mail import imip, message
+from smb_suite.mail import authresults, imip, message
 
 if TYPE_CHECKING:  # icalendar is imported by the thread that first applies an answer, not by every process
     from smb_suite.mail import itip
@@ -29,9 +30,10 @@ logger = logging.getLogger("smb_suite.invitations")
 
 
 class Replies:
-    def __init__(self, events: Events, directory: Directory) -> None:
+    def __init__(self, events: Events, directory: Directory, hostname: str) -> None:
         self._events = events
         self._directory = directory
+        self._hostname = hostname  # our authserv-id (mail/authresults.py)
 
     def wants(self, data: bytes) -> bool:
         return imip.may_hold_calendar(data)
@@ -43,6 +45,8 @@ class Replies:
             return
         senders = message.from_addresses(data)
         sender = senders[0] if len(senders) == 1 else ""
+        if authresults.dmarc_failed(data, self._hostname):  # a From our MX found forged (policy none)
+            sender = ""
         for user in mailboxes:
             addresses = self._directory.sender_addresses(user)
             principals = (user_principal(user.id), tenant_principal(user.tenant_id))

@@ -102,3 +102,12 @@ def remove_ours(data: bytes, our_id: str) -> bytes:
     return message.remove(
         data, lambda field: field.name == "authentication-results" and authserv_id(field.value) == ours
     )
+
+
+def dmarc_failed(data: bytes, our_id: str) -> bool:
+    """True when our own Authentication-Results field (the one naming `our_id`; forged ones were removed before
+    ours was added) says dmarc=fail: the From of a message that reached an INBOX under a p=none policy."""
+    for value in message.values(data, NAME):
+        if authserv_id(value) == our_id.lower():
+            return re.search(r"(?:^|[\s;])dmarc\s*=\s*fail\b", _strip_comments(value), re.IGNORECASE) is not None
+    return False

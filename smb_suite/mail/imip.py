@@ -36,6 +36,7 @@ class Letter:
     recipient: str
     date: float
     message_id: str  # without the angle brackets
+    on_behalf: str = ""  # who sent it for the organiser (Sender, RFC 5322 3.6.2), when not the organiser
 
 
 def _text(kind: str, about: itip.Summary, organiser: str) -> str:
@@ -61,6 +62,8 @@ def message(kind: str, method: str, ics: str, about: itip.Summary, letter: Lette
     """The mail carrying `ics` (kind: NEW, UPDATE or CANCEL)."""
     mail = email.message.EmailMessage(policy=email.policy.SMTP)
     mail["From"] = email.utils.formataddr((letter.organiser_name, letter.organiser))
+    if letter.on_behalf:
+        mail["Sender"] = letter.on_behalf
     mail["To"] = letter.recipient
     title = SUBJECTS[kind].format(title=about.title or "(no title)")
     mail["Subject"] = f"{title} @ {about.when}" if about.when else title

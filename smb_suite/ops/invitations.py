@@ -64,14 +64,27 @@ def _elsewhere(services: Services, actor: User, text: str, uid: str) -> list[str
     return found
 
 
-def _organiser(services: Services, actor: User, text: str, uid: str) -> str:
-    """The event's organiser, which must be an address the actor may send as (its own when none is set)."""
+@dataclass(frozen=True, slots=True)
+class _Organiser:
+    address: str
+    on_behalf: str  # the colleague who saved the event (the mail's Sender, RFC 5322 3.6.2), or ''
+
+
+def _organiser(services: Services, actor: User, text: str, uid: str) -> _Organiser:
+    """Whose name the mail goes out in: the event's organiser (the actor when none is set), which must be an
+    address the actor may send as, or a colleague's (a Team event someone else organised: Sender names the actor)."""
     named = itip.organizer(text, uid)
-    if not named:
-        return str(actor.address)
-    if named not in services.directory.sender_addresses(actor):
+    if not named or named in services.directory.sender_addresses(actor):
+        return _Organiser(named or str(actor.address), "")
+    try:
+        resolution = services.directory.resolve_recipient(named, services.config.delivery.recipient_delimiter)
+    except SmbSuiteError:
+        resolution = None
+    if resolution is None or resolution.remote or not resolution.mailboxes:
         raise PermissionDenied(f"{actor.address} may not send invitations as {named}")
-    return named
+    if any(user.tenant_id != actor.tenant_id for user in resolution.mailboxes):
+        raise PermissionDenied(f"{actor.address} may not send invitations as {named}")
+    return _Organiser(named, str(actor.address))
 
 
 def _now(services: Services) -> datetime.datetime:
@@ -79,27 +92,35 @@ def _now(services: Services) -> datetime.datetime:
 
 
 async def _mail(
-    services: Services, uid: str, method: str, ics: str, organiser: str, to: Iterable[str], first: Iterable[str] = ()
+    services: Services,
+    uid: str,
+    method: str,
+    ics: str,
+    organiser: _Organiser,
+    to: Iterable[str],
+    first: Iterable[str] = (),
 ) -> None:
     """One message per recipient (each sees its own To), from the organiser's address."""
-    domain = message.domain_of(organiser)
+    domain = message.domain_of(organiser.address)
     about = await asyncio.to_thread(itip.summary, ics, uid)
     news = set(first)
     for recipient in to:
         kind = imip.CANCEL if method == itip.CANCEL else imip.NEW if recipient in news else imip.UPDATE
         message_id = f"{secrets.token_hex(12)}@{domain}"
-        letter = imip.Letter(organiser, about.organiser_name, recipient, services.clock(), message_id)
+        letter = imip.Letter(
+            organiser.address, about.organiser_name, recipient, services.clock(), message_id, organiser.on_behalf
+        )
         data = await asyncio.to_thread(imip.message, kind, method, ics, about, letter)
-        await services.delivery.send(organiser, [recipient], data)  # DKIM signed, queued for remote recipients
-        log.event(logger, "invitation.sent", method=method, organiser=organiser, to=recipient)
+        await services.delivery.send(organiser.address, [recipient], data)  # DKIM signed, queued if remote
+        log.event(logger, "invitation.sent", method=method, organiser=organiser.address, to=recipient)
 
 
 async def invite(services: Services, actor: User, calendar: CalendarRef, uid: str) -> Invitations:
     """Mail the attendees outside the actor's business what the save of event `uid` means for them: the
     invitation (first time, or the event changed), or a cancellation for those removed from it. A save that
     changed nothing mails nobody. Raises NotFound (no such calendar or event), PermissionDenied (the organiser
-    is someone the actor may not send as), InvalidInput (not an event), QuotaExceeded (SEQUENCE and the record
-    of who was mailed could not be stored: nothing is sent)."""
+    is neither an address of the actor nor a colleague's), InvalidInput (not an event), QuotaExceeded (SEQUENCE
+    and the record of who was mailed could not be stored: nothing is sent)."""
     _check_calendar(actor, calendar)
     text = await asyncio.to_thread(services.events.read, actor.tenant_id, calendar, uid)
     elsewhere = await services.runner.read(_elsewhere, services, actor, text, uid)
@@ -109,7 +130,7 @@ async def invite(services: Services, actor: User, calendar: CalendarRef, uid: st
     plans: list[itip.Plan] = []
 
     def planned(current: str) -> str | None:
-        plans.append(itip.plan_save(current, uid, organiser, elsewhere, _now(services)))
+        plans.append(itip.plan_save(current, uid, organiser.address, elsewhere, _now(services)))
         return plans[-1].stored
 
     await asyncio.to_thread(services.events.change, actor.tenant_id, calendar, uid, planned)

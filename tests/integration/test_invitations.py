@@ -20,7 +20,7 @@ from smb_suite.dav.scheduling import CalendarRef
 from smb_suite.directory.model import OPERATOR, Role
 from smb_suite.ops import domains, invitations, users
 from smb_suite.services import open_services
-from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, Daemon, make_daemon
+from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, make_daemon
 from tests.dnsserver import DnsServer
 from tests.mailtest import free_port, insecure_context, maildir, send_inbound, submit
 from tests.polling import wait_for
@@ -59,13 +59,13 @@ def partner_only(server: Daemon) -> None:
         services.close()
 
 
-def invite(server: Daemon, calendar: CalendarRef) -> invitations.Invitations:
-    """What the calendar pages do after saving the event: the use case, in-process."""
+def invite(server: Daemon, calendar: CalendarRef, actor: str = OWNER) -> invitations.Invitations:
+    """What the calendar pages do after `actor` saved the event: the use case, in-process."""
     services = open_services(load_config(server.config))
     try:
-        organiser = services.directory.find_user(OWNER)
-        assert organiser is not None
-        return asyncio.run(invitations.invite(services, organiser, calendar, UID))
+        user = services.directory.find_user(actor)
+        assert user is not None
+        return asyncio.run(invitations.invite(services, user, calendar, UID))
     finally:
         services.close()
 
@@ -96,10 +96,13 @@ def answer(partstat: str) -> bytes:
     ).encode()
 
 
+def url(server: Daemon, path: str) -> str:
+    return f"http://127.0.0.1:{server.ports['http']}{path}"
+
+
 def partstat(server: Daemon, path: str, who: str) -> str:
     """The attendee's PARTSTAT in the event as a CalDAV client GETs it from A."""
-    url = f"http://127.0.0.1:{server.ports['http']}{path}"
-    response = httpx.get(url, auth=(OWNER, OWNER_PASSWORD), timeout=60)
+    response = httpx.get(url(server, path), auth=(OWNER, OWNER_PASSWORD), timeout=60)
     assert response.status_code == 200, response.status_code
     event = icalendar.Calendar.from_ical(response.text).walk("VEVENT")[0]
     found = [value for value in event.get("ATTENDEE") if str(value).lower() == f"mailto:{who}"]
@@ -133,7 +136,7 @@ def test_an_invitation_reaches_the_other_daemon_and_the_answer_updates_the_event
     team = team_of(a)
     path = f"/dav/{team.principal}/{team.collection}/planning.ics"
     put = httpx.put(
-        f"http://127.0.0.1:{a.ports['http']}{path}",
+        url(a, path),
         content=EVENT,
         auth=(OWNER, OWNER_PASSWORD),
         headers={"Content-Type": "text/calendar"},
@@ -160,6 +163,15 @@ def test_an_invitation_reaches_the_other_daemon_and_the_answer_updates_the_event
     wait_for("bob's answer on the event at A", lambda: partstat(a, path, BOB) == "ACCEPTED")
     assert partstat(a, path, USER) == "NEEDS-ACTION"
     assert any(b"Accepted: Planning 2027" in mail for mail in maildir(a, OWNER))  # the mail is delivered too
+
+    renamed = httpx.get(url(a, path), auth=(OWNER, OWNER_PASSWORD), timeout=60).text.replace(
+        "SUMMARY:Planning 2027", "SUMMARY:Planning 2027 (room 2)"
+    )
+    assert httpx.put(url(a, path), content=renamed, auth=(USER, USER_PASSWORD), timeout=60).status_code == 204
+    assert invite(a, team, USER) == invitations.Invitations(invited=(BOB,))  # alice saved demo's event
+    update = wait_for("the update at B", lambda: [m for m in maildir(b, BOB) if b"Updated invitation" in m])[0]
+    assert f"From: Demo <{OWNER}>".encode() in update and f"Sender: {USER}".encode() in update
+    assert partstat(a, path, BOB) == "ACCEPTED"  # a new title leaves the answer standing (same SEQUENCE)
 
     forged = answer("DECLINED").replace(f"From: Bob <{BOB}>".encode(), b"From: mallory@evil.test")
     send_inbound(a, "mallory@evil.test", [OWNER], forged)

@@ -68,3 +68,14 @@ def test_fields_claiming_our_id_are_removed_and_others_kept() -> None:
 @given(st.text(max_size=80))
 def test_reading_any_authserv_id_raises_nothing(text: str) -> None:
     assert isinstance(authresults.authserv_id(text), str)
+
+
+def test_a_dmarc_failure_is_read_from_our_field_only() -> None:
+    ours = "Authentication-Results: mx.example.test;\r\n\tdkim=none;\r\n\tspf=none smtp.mailfrom=a@b.test;\r\n\t"
+    failed = (ours + "dmarc=fail (p=none dis=none) header.from=b.test\r\nSubject: x\r\n\r\nbody\r\n").encode()
+    assert authresults.dmarc_failed(failed, "MX.example.test")
+    passed = failed.replace(b"dmarc=fail", b"dmarc=pass")
+    theirs = b"Authentication-Results: elsewhere.test; dmarc=fail\r\n" + passed
+    assert not authresults.dmarc_failed(theirs, "mx.example.test")
+    commented = failed.replace(b"dmarc=fail (p", b"dmarc=none (said dmarc=fail, p")
+    assert not authresults.dmarc_failed(commented, "mx.example.test")
