@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -81,6 +81,13 @@ class Recovery:
         with self._engine.connect() as conn:
             row = conn.execute(sa.select(table).where(table.c.user_id == user_id)).first()
         return None if row is None else RecoveryAddress(row.address, row.pending, row.language)
+
+    def confirmed(self, user_ids: Iterable[int]) -> set[int]:
+        """Which of these users have a confirmed recovery address (reset links can be mailed to them)."""
+        table = db.recovery_addresses
+        query = sa.select(table.c.user_id).where(table.c.user_id.in_(list(user_ids)), table.c.address.is_not(None))
+        with self._engine.connect() as conn:
+            return set(conn.execute(query).scalars())
 
     def set_pending(self, user_id: int, address: str, language: str) -> None:
         """Remember an address waiting for its confirmation (a confirmed one stays in use until then)."""

@@ -37,6 +37,22 @@ RESET: Mapping[str, tuple[str, str]] = {
     ),
 }
 
+DONE: Mapping[str, tuple[str, str]] = {
+    "en": (
+        "The password of {account} was reset",
+        "The password of {account} was reset through a link mailed to its recovery address, from {client}.\r\n\r\n"
+        "If nobody in your business did this, ask an owner of your business or your provider to set a new password "
+        "at once and to check the recovery address.\r\n",
+    ),
+    "fr": (
+        "Le mot de passe de {account} a été réinitialisé",
+        "Le mot de passe de {account} a été réinitialisé par un lien envoyé à son adresse de secours, depuis "
+        "{client}.\r\n\r\n"
+        "Si personne dans votre entreprise ne l'a fait, demandez tout de suite à un propriétaire de votre entreprise "
+        "ou à votre hébergeur de définir un nouveau mot de passe et de vérifier l'adresse de secours.\r\n",
+    ),
+}
+
 FORGOT = {"en": "the forgotten password form", "fr": "le formulaire « mot de passe oublié »"}
 
 

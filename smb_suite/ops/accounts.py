@@ -26,6 +26,7 @@ class MailboxRow:
     used: int
     limit: int  # its own limit, else the business's
     own_limit: bool = False  # an owner set this mailbox a limit of its own
+    recovery: bool = False  # it has a confirmed recovery address: its owner can mail it a reset link
 
     @property
     def percent(self) -> float:
@@ -59,10 +60,12 @@ def business(services: Services, actor: Principal, tenant_id: int) -> Business:
     names = {d.name for d in domains}
     usage = services.quota.current(tenant_id)
     rows = []
-    for user in services.directory.list_users(actor):
-        if user.tenant_id == tenant_id:
-            used, own = services.quota.mailbox_usage(user.id)
-            rows.append(MailboxRow(user, used, own if own is not None else usage.limit, own is not None))
+    members = [user for user in services.directory.list_users(actor) if user.tenant_id == tenant_id]
+    recoverable = services.recovery.confirmed(user.id for user in members)
+    for user in members:
+        used, own = services.quota.mailbox_usage(user.id)
+        limit = own if own is not None else usage.limit
+        rows.append(MailboxRow(user, used, limit, own is not None, user.id in recoverable))
     aliases = [pair for pair in services.directory.list_aliases(actor) if pair[0].domain in names]
     targets = services.directory.catchalls(d.id for d in domains)
     catchalls = {d.name: targets[d.id] for d in domains if d.id in targets}

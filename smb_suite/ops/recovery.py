@@ -193,7 +193,7 @@ def new_hash(password: str) -> str:
 
 def reset_password(services: Services, token: str, password_hash: str, client: str) -> User:
     """Use a reset link: the password changes in the transaction that uses the link; then the user's admin
-    sessions end (a stolen session dies with the old password)."""
+    sessions end (a stolen session dies with the old password) and its own mailbox is told."""
     outcome = services.recovery.reset_password(token, password_hash)
     if outcome.state is not State.VALID:
         _refuse(services, outcome, client, RESET)
@@ -201,6 +201,10 @@ def reset_password(services: Services, token: str, password_hash: str, client: s
     assert user is not None
     services.web_sessions.end_user(user.id)
     services.audit.record(_principal(user, client, LINK), "recovery.reset", str(user.address), user.tenant_id)
+    found = services.recovery.address_of(user.id)  # the account's own mailbox hears of it too
+    language = found.language if found else "en"
+    subject, body = recovery_mail.words(recovery_mail.DONE, language, account=str(user.address), client=client)
+    services.notices.mail_address(str(user.address), user.tenant_id, subject, body)
     return user
 
 

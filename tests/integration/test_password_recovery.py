@@ -11,6 +11,7 @@ import email.policy
 import re
 from collections.abc import Iterator
 from contextlib import closing
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -68,6 +69,10 @@ def mails(sink: Sink, to: str, subject: str) -> list[email.message.EmailMessage]
         if parsed["To"] == to and subject in str(parsed["Subject"]):
             found.append(parsed)
     return found
+
+
+def subjects(messages: list[bytes]) -> list[str]:
+    return [str(email.message_from_bytes(data, policy=email.policy.default)["Subject"]) for data in messages]
 
 
 def mailed_link(sink: Sink, to: str, subject: str, count: int = 1) -> str:
@@ -152,6 +157,8 @@ def test_forgot_password_link_sets_a_new_password_once_and_ends_the_old_sessions
         assert imap_login(server, CAROL, PASSWORD) == "NO"
         assert sign_in(web, CAROL, NEW_PASSWORD).status_code == 303
         assert stolen.get("/admin/account").status_code == 303  # the other session ended
+        told = f"Le mot de passe de {CAROL} a été réinitialisé"
+        wait_for("the notice in carol's own mailbox", lambda: told in subjects(server.messages(CAROL)))
         again = use_link(other, link)
         assert again.status_code == 400 and "used already" in again.text
         assert post_link(other, link, {"password": "yet another password"}).status_code == 400
@@ -200,6 +207,9 @@ def test_an_owner_mails_a_reset_link_to_its_user_but_touches_no_other_business(
     server: Daemon, sink: Sink, carol: str
 ) -> None:
     with closing(signed_in(server, "owner")) as owner:
+        offered = owner.get(f"/admin/business/{DOMAIN}/").text
+        assert f"/admin/mailboxes/{quote(CAROL)}/reset-link" in offered  # she has a confirmed recovery address
+        assert f"/admin/mailboxes/{quote(USER)}/reset-link" not in offered
         sent = post(owner, f"/admin/mailboxes/{CAROL}/reset-link")
         assert sent.status_code == 303 and "done=reset-link-sent" in sent.headers["location"]
         mailed = wait_for("the owner's link", lambda: mails(sink, carol, "Réinitialisez")[2:])
