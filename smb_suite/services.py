@@ -43,7 +43,7 @@ from smb_suite.sites import publish
 from smb_suite.sites.content import ContentStore
 from smb_suite.sites.library import MediaLibrary
 from smb_suite.sites.store import SiteStore
-from smb_suite.storage import db, legacy
+from smb_suite.storage import db, legacy, tenantrows
 from smb_suite.storage.runner import StoreRunner
 from smb_suite.storage.store import MailStore
 
@@ -181,6 +181,10 @@ def initialise(config: Config) -> list[str]:
         moved = legacy.migrate(engine, config.mail_dir)  # once: mail of old versions to paths made of ids
         if moved:
             created.append(f"id layout for mail ({moved} folders moved)")
+        created.extend(
+            f"removed {left} (a tenant import killed before its commit)"
+            for left in tenantrows.clear_interrupted(engine, data_dir)
+        )
     finally:
         engine.dispose()
     # Sites in folders named after domain ids (they were named after the domain): moved once, idempotent.

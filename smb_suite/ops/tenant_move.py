@@ -189,7 +189,8 @@ def import_tenant(services: Services, actor: Principal, archive: Path) -> Import
     """Bring the business of `archive` in, under new ids, all or nothing."""
     _operator_only(actor)
     data_dir = services.config.server.data_dir
-    staging = data_dir / f".tenant-import-{os.getpid()}-{secrets.token_hex(4)}"
+    tenantrows.clear_interrupted(services.engine, data_dir)  # an import killed before its commit, if any
+    staging = tenantrows.staging_folder(data_dir, os.getpid(), secrets.token_hex(4))
     staging.mkdir(mode=0o700)
     try:
         unpacked = staging / "archive"
@@ -407,7 +408,10 @@ def _commit(services: Services, unpacked: Path, staging: Path, plan: _Plan) -> i
             new = tenantrows.insert(conn, plan.rows, adjust)
             tenantrows.add_summaries(conn, {new.of("messages", old): values for old, values in plan.summaries.items()})
             tenant_id = new.of("tenants", plan.tenant_id)
-            _place(services, unpacked, staging, plan, new, tenant_id, placed)
+            moves = _moves(services, unpacked, staging, plan, new, tenant_id)
+            tenantrows.note_placing(staging, [(table, row_id, target) for _, target, table, row_id in moves])
+            for source, target, _, _ in moves:
+                _move(source, target, placed)
             os.sync()  # the files are durable before the rows that name them commit (the durability contract)
     except BaseException:
         del plan.warnings[warnings_before:]
@@ -420,16 +424,15 @@ def _commit(services: Services, unpacked: Path, staging: Path, plan: _Plan) -> i
     return tenant_id
 
 
-def _place(
-    services: Services,
-    unpacked: Path,
-    staging: Path,
-    plan: _Plan,
-    new: tenantrows.NewIds,
-    tenant_id: int,
-    placed: list[Path],
-) -> None:
-    """Rename each staged folder to the place its new id names (never existing: ids are never reused)."""
+Move = tuple[Path, Path, str, int]  # staged folder, its place, the table and id of the row it belongs to
+
+
+def _moves(
+    services: Services, unpacked: Path, staging: Path, plan: _Plan, new: tenantrows.NewIds, tenant_id: int
+) -> list[Move]:
+    """Name the staged folders after their new ids inside staging, and list where each goes: a place its new id
+    names, which never exists (ids are never reused)."""
+    moves: list[Move] = []
     layout = paths.MailLayout(services.config.mail_dir)
     layout.users.mkdir(mode=0o700, parents=True, exist_ok=True)
     staged_users = unpacked / "users"
@@ -440,18 +443,20 @@ def _place(
     for user in plan.rows["users"]:
         home = staged_users / str(user["id"])
         home.mkdir(parents=True, exist_ok=True)
-        _move(home, layout.user_root(new.of("users", user["id"])), placed)
+        user_id = new.of("users", user["id"])
+        moves.append((home, layout.user_root(user_id), "users", user_id))
     services.config.sites_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     for domain in plan.rows["domains"]:
         staged = unpacked / "sites" / str(domain["id"])
         if staged.is_dir():
-            _move(staged, publish.site_root(services.config.sites_dir, new.of("domains", domain["id"])), placed)
+            domain_id = new.of("domains", domain["id"])
+            moves.append((staged, publish.site_root(services.config.sites_dir, domain_id), "domains", domain_id))
     dav = DavLayout(services.config.server.data_dir)
     renamed = staging / "renamed"
-    principals = {f"{USER_PREFIX}{old}": f"{USER_PREFIX}{new_id}" for old, new_id in new.ids["users"].items()}
+    principals = {f"{USER_PREFIX}{old}": f"{USER_PREFIX}{new_id}" for old, new_id in new.ids.get("users", {}).items()}
     principals[f"{TENANT_PREFIX}{plan.tenant_id}"] = f"{TENANT_PREFIX}{tenant_id}"
     _renamed_children(unpacked / "dav" / COLLECTION_ROOT, renamed / "dav" / COLLECTION_ROOT, principals)
-    users = {str(old): str(new_id) for old, new_id in new.ids["users"].items()}
+    users = {str(old): str(new_id) for old, new_id in new.ids.get("users", {}).items()}
     _renamed_children(unpacked / "files" / "users", renamed / "files" / "users", users)
     if (unpacked / "files" / "shared").is_dir():
         (renamed / "files").mkdir(parents=True, exist_ok=True)
@@ -459,7 +464,8 @@ def _place(
     for tree, target in (("dav", dav.calendars(tenant_id)), ("files", dav.files(tenant_id))):
         if (renamed / tree).is_dir():
             target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            _move(renamed / tree, target, placed)
+            moves.append((renamed / tree, target, "tenants", tenant_id))
+    return moves
 
 
 def _renamed_children(source: Path, target: Path, names: dict[str, str]) -> None:

@@ -15,8 +15,13 @@ secrets are only stored hashed, so a partner issues new ones).
 from __future__ import annotations
 
 import base64
+import contextlib
+import json
+import os
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -166,13 +171,17 @@ class NewIds:
 Adjust = Callable[[str, int | None, dict[str, Any]], None]
 
 
+BATCH = 500  # rows per INSERT: the transaction holds the writers' lock, which the daemon waits for
+
+
 def insert(conn: sa.Connection, rows: Rows, before: Adjust | None = None) -> NewIds:
     """Insert the business's rows in the caller's transaction, each keyed row under a new id, every reference
     rewritten; `before(table, archive id, values)` may adjust a row (file names, counters) just before it goes in."""
     new = NewIds()
     for part in PARTS:
         name = part.table.name
-        assigned = new.ids.setdefault(name, {})
+        batch: list[dict[str, Any]] = []
+        olds: list[int] = []
         for row in rows.get(name, []):
             values = _decoded(part.table, row)
             if not _rewrite(new, name, part, values):
@@ -180,13 +189,29 @@ def insert(conn: sa.Connection, rows: Rows, before: Adjust | None = None) -> New
             old = values.pop("id", None) if part.keyed else None
             if before is not None:
                 before(name, old, values)
-            try:
-                result = conn.execute(sa.insert(part.table).values(**values))
-            except IntegrityError as error:  # a duplicate UID, alias ...: the archive contradicts itself
-                raise MoveRefused(f"the archive's rows of {name} do not fit the database ({error.orig})") from error
-            if old is not None:
-                assigned[int(old)] = db.inserted_id(result)
+            if batch and (len(batch) == BATCH or batch[0].keys() != values.keys()):
+                _insert_batch(conn, new, part, batch, olds)
+                batch, olds = [], []
+            batch.append(values)
+            olds.append(old or 0)
+        if batch:
+            _insert_batch(conn, new, part, batch, olds)
     return new
+
+
+def _insert_batch(conn: sa.Connection, new: NewIds, part: Part, batch: list[dict[str, Any]], olds: list[int]) -> None:
+    """One INSERT of many rows (same columns); a keyed table's new ids come back in the rows' order."""
+    name = part.table.name
+    statement = sa.insert(part.table)
+    try:
+        if not part.keyed:
+            conn.execute(statement, batch)
+            return
+        keyed = statement.returning(part.table.c.id, sort_by_parameter_order=True)
+        assigned = conn.execute(keyed, batch).scalars().all()
+    except IntegrityError as error:  # a duplicate UID, alias ...: the archive contradicts itself
+        raise MoveRefused(f"the archive's rows of {name} do not fit the database ({error.orig})") from error
+    new.ids.setdefault(name, {}).update(zip(olds, (int(i) for i in assigned), strict=True))
 
 
 def _rewrite(new: NewIds, name: str, part: Part, values: dict[str, Any]) -> bool:
@@ -237,3 +262,64 @@ def set_usage(conn: sa.Connection, tenant_id: int, tenant_bytes: int, users: Map
     conn.execute(sa.update(db.tenants).where(db.tenants.c.id == tenant_id).values(usage_bytes=tenant_bytes))
     for user_id, used in users.items():
         conn.execute(sa.update(db.users).where(db.users.c.id == user_id).values(usage_bytes=used))
+
+
+# -- an import interrupted between placing its folders and committing its rows ------------------------------
+
+STAGING_PREFIX = ".tenant-import-"  # <data_dir>/.tenant-import-<pid>-<random>/: an import's staging folder
+JOURNAL = "placing.json"
+
+
+def staging_folder(data_dir: Path, pid: int, token: str) -> Path:
+    return data_dir / f"{STAGING_PREFIX}{pid}-{token}"
+
+
+def note_placing(staging: Path, places: list[tuple[str, int, Path]]) -> None:
+    """Before an import renames its folders into place: which folder belongs to which new row (table, id), so
+    that a kill before the commit can be undone (`clear_interrupted`)."""
+    entries = [{"table": table, "id": row_id, "path": str(path)} for table, row_id, path in places]
+    with open(staging / JOURNAL, "x") as journal:
+        json.dump(entries, journal)
+        journal.flush()
+        os.fsync(journal.fileno())
+
+
+def clear_interrupted(engine: sa.Engine, data_dir: Path) -> list[str]:
+    """Remove what an import killed before its commit left (the staging folder, and each folder it renamed into
+    place whose row does not exist: SQLite hands a rolled-back id out again, which must find no folder).
+    Staging folders of a process still running are left alone. Returns the folders removed."""
+    removed: list[str] = []
+    for staging in sorted(data_dir.glob(f"{STAGING_PREFIX}*")):
+        pid = staging.name.removeprefix(STAGING_PREFIX).split("-")[0]
+        if not pid.isdigit() or _alive(int(pid)) or staging.is_symlink():
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            for entry in json.loads((staging / JOURNAL).read_text()):
+                removed.extend(_undo(engine, data_dir, entry))
+        shutil.rmtree(staging, ignore_errors=True)
+        removed.append(staging.name)
+    return removed
+
+
+def _undo(engine: sa.Engine, data_dir: Path, entry: dict[str, Any]) -> list[str]:
+    table = db.metadata.tables.get(str(entry.get("table")))
+    row_id, path = entry.get("id"), Path(str(entry.get("path")))
+    if table is None or type(row_id) is not int or path.name != str(row_id) or path.is_symlink():
+        return []
+    if not path.resolve().is_relative_to(data_dir.resolve()) or not path.is_dir():
+        return []
+    with engine.connect() as conn:
+        if conn.execute(sa.select(table.c.id).where(table.c.id == row_id)).first() is not None:
+            return []  # committed: the folder is the business's
+    shutil.rmtree(path)
+    return [str(path.relative_to(data_dir))]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import tarfile
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from smb_suite.errors import MoveRefused
 from smb_suite.ops import tenant_archive, tenant_move
 from smb_suite.ops.tenant_archive import MANIFEST, ROWS, Manifest, Member
 from smb_suite.services import initialise, open_services
+from smb_suite.storage import tenantrows
 from tests.daemon import prepare, write_config
 
 ROWS_DATA = b'{"tenants": []}'
@@ -193,3 +195,23 @@ def test_a_folder_in_the_way_of_the_import_removes_what_it_placed_and_the_rows(
     initialise(settings)
     (settings.server.data_dir / "files" / "1").mkdir(parents=True)  # documents of business id 1, left over
     refused_import(config, exported[1], "exists already")
+
+
+def test_an_import_killed_before_its_commit_leaves_no_folder_a_later_row_could_inherit(tmp_path: Path) -> None:
+    settings = load_config(write_config(tmp_path))
+    initialise(settings)
+    data = settings.server.data_dir
+    left = settings.mail_dir / "users" / "7"  # renamed into place, then kill -9 before the commit
+    (left / "cur").mkdir(parents=True)
+    (left / "cur" / "1.M1P1Q1.host:2,S").write_bytes(b"Subject: not yours\r\n\r\n")
+    dead = tenantrows.staging_folder(data, 4_194_305, "dead")  # above Linux's pid_max: no such process
+    running = tenantrows.staging_folder(data, os.getpid(), "live")
+    for staging_dir in (dead, running):
+        staging_dir.mkdir()
+    tenantrows.note_placing(dead, [("users", 7, left)])
+
+    created = initialise(settings)  # the daemon's start (and the next `tenant import`) clear it
+
+    assert not left.exists() and not dead.exists()
+    assert running.is_dir()  # an import still running keeps its staging folder
+    assert any("mail/users/7" in line for line in created)
