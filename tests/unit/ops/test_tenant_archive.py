@@ -20,7 +20,7 @@ from smb_suite.errors import MoveRefused
 from smb_suite.ops import tenant_archive, tenant_move
 from smb_suite.ops.tenant_archive import MANIFEST, ROWS, Manifest, Member
 from smb_suite.services import initialise, open_services
-from smb_suite.storage import tenantrows
+from smb_suite.storage import db, tenantrows
 from tests.daemon import prepare, write_config
 
 ROWS_DATA = b'{"tenants": []}'
@@ -215,3 +215,9 @@ def test_an_import_killed_before_its_commit_leaves_no_folder_a_later_row_could_i
     assert not left.exists() and not dead.exists()
     assert running.is_dir()  # an import still running keeps its staging folder
     assert any("mail/users/7" in line for line in created)
+
+
+def test_every_table_is_either_moved_with_a_business_or_left_for_a_stated_reason() -> None:
+    moved = {part.table.name for part in tenantrows.PARTS}
+    assert moved.isdisjoint(tenantrows.NOT_MOVED)
+    assert set(db.metadata.tables) == moved | set(tenantrows.NOT_MOVED)
