@@ -3,7 +3,8 @@ and written into the item a CalDAV client sees, and the order of the "open tasks
 
 Pure functions over vobject components: no storage, no clock (the time is passed in).
 
-- title: SUMMARY; due date: DUE (a DATE when set here; a client's DATE-TIME keeps its time of day);
+- title: SUMMARY; due date: DUE (a DATE when set here; a client's DATE-TIME, or a DATE-TIME DTSTART, gives its
+  time of day);
   status: STATUS, one of NEEDS-ACTION, IN-PROCESS, COMPLETED, CANCELLED (RFC 5545 3.8.1.11), with COMPLETED and
   PERCENT-COMPLETE kept in step as Thunderbird, Tasks.org and Apple's Reminders expect;
   priority: PRIORITY 1-4 high, 5 (or none, 0) normal, 6-9 low (RFC 5545 3.8.1.9), written as 1, 5 or 9;
@@ -187,9 +188,13 @@ def _set_due(todo: Any, due: date | None) -> None:
     old_value = old.value if old is not None else None
     if _day(old_value) == due:
         return
+    start = getattr(todo, "dtstart", None)
+    start_value = start.value if start is not None else None
+    # A client's due time of day stays; with a DATE-TIME start, DUE is one too (RFC 5545 3.6.2: same type).
+    template = old_value if isinstance(old_value, datetime) else start_value
     value: date | None = due
-    if due is not None and isinstance(old_value, datetime):  # a client's due time of day stays
-        value = old_value.replace(year=due.year, month=due.month, day=due.day)
+    if due is not None and isinstance(template, datetime):
+        value = template.replace(year=due.year, month=due.month, day=due.day)
     _set(todo, "due", value)
     if value is not None:
         _set(todo, "duration", None)  # RFC 5545 3.6.2: DUE and DURATION never both

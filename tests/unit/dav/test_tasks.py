@@ -124,3 +124,9 @@ def test_open_tasks_per_person_come_overdue_first_then_by_due_date_then_priority
     assert [person for person, _ in groups] == ["alice@example.test", "bob@example.test", None]
     assert [entry.task.title for entry in groups[1][1]] == ["late", "today", "later", "urgent no date", "no date"]
     assert [entry.task.title for entry in groups[0][1]] == ["hers"]
+
+
+def test_a_due_date_set_on_a_task_with_a_start_time_is_a_date_time_like_its_start() -> None:
+    calendar = vobject.readOne(CLIENT.replace("DUE:20261202T170000Z", "DTSTART:20261201T080000Z"))
+    apply(calendar, Fields("Call the bank", due=date(2026, 12, 4)), MEMBERS, NOW)
+    assert "DUE:20261204T080000Z" in calendar.serialize()  # RFC 5545 3.6.2: DUE and DTSTART of one value type
