@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from smb_suite.dav.layout import tenant_principal, user_principal
 from smb_suite.dav.store import DavStore
-from smb_suite.errors import InvalidInput, NotFound, QuotaExceeded
+from smb_suite.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:  # Radicale only in processes that serve or show DAV data (as dav/store.py)
     from smb_suite.dav.calendars import QuotaStorage
@@ -101,20 +101,9 @@ class Events:
             text = change(str(item.serialize()))
             if text is None:
                 return False
-            from radicale import item as radicale_item
+            from smb_suite.dav.calendar_items import checked_item, upload  # Radicale: see TYPE_CHECKING above
 
-            components = radicale_item.read_components(text)
-            radicale_item.check_and_sanitize_items(components, MAX_RRULE_OCCURRENCES, tag="VCALENDAR")
-            if len(components) != 1:
-                raise InvalidInput("one calendar object per item")
-            new = radicale_item.Item(collection_path=ref.path.strip("/"), vobject_item=components[0])
-            new.prepare()
-            try:
-                collection.upload(item.href, new)
-            except ValueError as error:  # QuotaStorage reports a full business as ENOSPC for Radicale's sake
-                if isinstance(error.__cause__, QuotaExceeded):
-                    raise error.__cause__ from None
-                raise
+            upload(collection, item.href, checked_item(ref.path, text))
             return True
 
     def calendars_of(self, tenant_id: int, principal: str) -> Iterator[CalendarRef]:

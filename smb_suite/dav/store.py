@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from smb_suite.dav import feeds
 from smb_suite.dav.layout import DavLayout
 from smb_suite.directory.model import User
 from smb_suite.quota import Quota, Usage
@@ -30,13 +31,15 @@ class DavStore:
         self.engine = engine
         self._quota = quota
         self.layout = layout
+        self.feeds = feeds.Feeds(engine)
         self._lock = threading.Lock()
         self._calendars: dict[int, tuple[Application, QuotaStorage]] = {}
 
     def calendars(self, tenant_id: int) -> tuple[Application, QuotaStorage]:
         """The business's Radicale application and storage, made on first use and kept: CalDAV requests
-        (dav/apps.py) and the admin pages (dav/projects.py) go through the same storage, so quota, ETags and sync
-        tokens stay right whichever side writes."""
+        (dav/apps.py), the admin pages (dav/tasklists.py, dav/calendar_items.py) and the invitations
+        (dav/scheduling.py) go through the same storage, so quota, ETags and sync tokens stay right whichever side
+        writes."""
         from smb_suite.dav import calendars  # Radicale only in processes that serve or show DAV data
 
         with self._lock:
@@ -65,7 +68,9 @@ class DavStore:
 
     def forget_user(self, conn: sa.Connection, user: User) -> None:
         """A removed user's own calendar, address book and private documents: their bytes are freed in the
-        directory's transaction that removes the user (files: remove_files, after the commit)."""
+        directory's transaction that removes the user (files: remove_files, after the commit); its calendar
+        subscription URLs stop working."""
+        feeds.forget_user(conn, user.id)
         self._quota.release(conn, user.tenant_id, self.layout.user_bytes(user.tenant_id, user.id))
 
     def remove_files(self, user: User) -> None:

@@ -535,6 +535,18 @@ recovery_tokens = sa.Table(
     sa.Column("used_at", sa.BigInteger, nullable=True),
 )
 
+# Calendar subscriptions (dav/feeds.py): a user's secret read-only .ics URL for "Team" or its own calendar (Outlook's
+# "add calendar from the internet", phones). `token` is 256 random bits (the URL); a new one replaces the old.
+calendar_feeds = sa.Table(
+    "calendar_feeds",
+    metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("calendar", sa.String(20), nullable=False),
+    sa.UniqueConstraint("user_id", "calendar", name="uq_calendar_feeds_user_calendar"),
+)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

@@ -35,6 +35,7 @@ from smb_suite.web.autoconfig import AutoconfigViews
 from smb_suite.web.billing_pages import BillingViews
 from smb_suite.web.brand_pages import BrandViews
 from smb_suite.web.business import BusinessViews
+from smb_suite.web.calendar_pages import CalendarViews
 from smb_suite.web.contact import CONTACT_PATH, SITE_SCOPE_KEY, ContactViews
 from smb_suite.web.dav import WELL_KNOWN, DavFront, is_dav_path
 from smb_suite.web.filecache import FileCache
@@ -159,6 +160,7 @@ class WebApp:
             *ImportViews(services, pages, sessions).routes(),
             *ProjectViews(services, pages, sessions).routes(),
             *RecoveryViews(services, pages, sessions).routes(),
+            *CalendarViews(services, pages, sessions).routes(),
         ]
         contact = ContactViews(services, pages)
         autoconfig = AutoconfigViews(services)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from smb_suite.ops import dns_records, recovery
-from smb_suite.web import business, dav, i18n, imports, projects
+from smb_suite.web import business, calendar_pages, dav, i18n, imports, projects
 from smb_suite.web.admin import Views
 from smb_suite.web.i18n.fr import MESSAGES
 from smb_suite.web.site_admin import LAYOUTS, NOTICES
@@ -33,6 +33,7 @@ def translated_strings() -> set[str]:
     found |= set(projects.NOTICES.values()) | set(projects.STATUS_LABELS.values()) | set(projects.ERRORS)
     found |= set(projects.PRIORITY_LABELS.values()) | {label for label, _ in dav.collection_urls("/dav/", 1, 1)}
     found |= set(recovery.REFUSALS.values()) | {recovery.THROTTLED}
+    found |= set(calendar_pages.CalendarViews.notices.values()) | set(calendar_pages.ERRORS)
     return found
 
 

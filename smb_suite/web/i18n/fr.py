@@ -729,4 +729,74 @@ MESSAGES: dict[str, str] = {
     "This link does not work any more: the password or the recovery address changed since it was sent.": (
         "Ce lien ne fonctionne plus : le mot de passe ou l'adresse de secours a changé depuis son envoi."
     ),
+    # -- calendar -----------------------------------------------------------------------------------------
+    "Calendar": "Agenda",
+    "Calendars": "Agendas",
+    "Team": "Équipe",
+    "My calendar": "Mon agenda",
+    "All day": "Toute la journée",
+    "Previous": "Précédent",
+    "Today": "Aujourd'hui",
+    "Next": "Suivant",
+    "Week": "Semaine",
+    "Month": "Mois",
+    "New event": "Nouvel événement",
+    "Month of {first}": "Mois {first}",
+    "Week of {first}": "Semaine du {first}",
+    "Mon": "Lun",
+    "Tue": "Mar",
+    "Wed": "Mer",
+    "Thu": "Jeu",
+    "Fri": "Ven",
+    "Sat": "Sam",
+    "Sun": "Dim",
+    "Time zone": "Fuseau horaire",
+    "Subscribe from Outlook or a phone": "S'abonner depuis Outlook ou un téléphone",
+    (
+        "This secret address shows this calendar, read only, to whoever has it: in Outlook, “Add calendar” then "
+        "“From the internet”. Keep it to yourself."
+    ): (
+        "Cette adresse secrète montre cet agenda, en lecture seule, à qui la connaît : dans Outlook, « Ajouter un "
+        "calendrier » puis « À partir d'Internet ». Gardez-la pour vous."
+    ),
+    "The old address will stop working. Continue?": "L'ancienne adresse ne fonctionnera plus. Continuer ?",
+    "Make a new address": "Créer une nouvelle adresse",
+    "Import events": "Importer des événements",
+    "An iCalendar (.ics) file, at most 4 MB": "Un fichier iCalendar (.ics), 4 Mo au plus",
+    "Import": "Importer",
+    "Edit the event": "Modifier l'événement",
+    "Starts": "Début",
+    "Start time": "Heure de début",
+    "Ends": "Fin",
+    "End time": "Heure de fin",
+    "Times are in {zone}.": "Les heures sont celles de {zone}.",
+    "Location": "Lieu",
+    "Description": "Description",
+    "Attendees (e-mail addresses, separated by commas)": "Participants (adresses e-mail, séparées par des virgules)",
+    "Delete this event?": "Supprimer cet événement ?",
+    "Delete the event": "Supprimer l'événement",
+    "Back to the calendar": "Retour à l'agenda",
+    "The event is saved.": "L'événement est enregistré.",
+    "The event is saved. Only its organiser can send the attendees an update.": (
+        "L'événement est enregistré. Seul son organisateur peut envoyer une mise à jour aux participants."
+    ),
+    "The event is deleted.": "L'événement est supprimé.",
+    "The subscription address is new: the old one no longer works.": (
+        "L'adresse d'abonnement est nouvelle : l'ancienne ne fonctionne plus."
+    ),
+    "The events of the file are in the calendar.": "Les événements du fichier sont dans l'agenda.",
+    "No such calendar.": "Cet agenda n'existe pas.",
+    "No such event.": "Cet événement n'existe pas.",
+    "give the event a title (at most 200 characters)": "donnez un titre à l'événement (200 caractères au plus)",
+    "give the start date as YYYY-MM-DD": "donnez la date de début sous la forme AAAA-MM-JJ",
+    "give the end date as YYYY-MM-DD": "donnez la date de fin sous la forme AAAA-MM-JJ",
+    "give the start time as HH:MM": "donnez l'heure de début sous la forme HH:MM",
+    "give the end time as HH:MM": "donnez l'heure de fin sous la forme HH:MM",
+    "the event must end after it starts": "l'événement doit finir après avoir commencé",
+    "the location or the description is too long": "le lieu ou la description est trop long",
+    "this file is not an iCalendar (.ics) file": "ce fichier n'est pas un fichier iCalendar (.ics)",
+    "this file holds no event": "ce fichier ne contient aucun événement",
+    "an event of this file has no start (DTSTART)": "un événement de ce fichier n'a pas de début (DTSTART)",
+    "choose an .ics file": "choisissez un fichier .ics",
+    "this file is too large (at most 4 MB)": "ce fichier est trop gros (4 Mo au plus)",
 }
