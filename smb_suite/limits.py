@@ -10,6 +10,7 @@ handshake on implicit-TLS ports, a memory budget for work in progress, and freed
                                         `factory(slot)`; that protocol calls slot.release() from its
                                         connection_lost
     MemoryBudget(capacity)              bytes of work in progress at once; reserve(size, wait) waits its turn
+    Deadline(loop, expired)             a connection's timeout moved per request without a timer per request
     return_freed_memory()               glibc: large blocks come from mmap and go back to the OS when freed
 
 SMTP (asyncio), HTTP (uvicorn protocols on asyncio) and IMAP (twisted, counting with ConnectionLimits
@@ -321,6 +322,50 @@ def gate(
 ) -> Callable[[], asyncio.Protocol]:
     """A protocol factory for `loop.create_server` (without ssl=: the gate does TLS itself, after counting)."""
     return _GateFactory(name, factory, limits, refusal, tls, handshake_timeout, proxy or proxyproto.ProxyPolicy())
+
+
+class Deadline:
+    """A timeout that a connection sets and clears at every request (header, keep-alive) without a timer each
+    time: the loop's timer is armed once and, when it fires before the current deadline, armed again for what
+    is left. `expired` runs once the deadline set last has passed with no `clear` since."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, expired: Callable[[], None]) -> None:
+        self._loop = loop
+        self._expired = expired
+        self._when: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def set(self, delay: float) -> None:
+        when = self._loop.time() + delay
+        self._when = when
+        if self._timer is not None and self._timer.when() > when:
+            self._timer.cancel()
+            self._timer = None
+        if self._timer is None:
+            self._timer = self._loop.call_at(when, self._fire)
+
+    @property
+    def pending(self) -> bool:
+        return self._when is not None
+
+    def clear(self) -> None:
+        self._when = None  # the armed timer, if any, finds nothing to do
+
+    def cancel(self) -> None:
+        self._when = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _fire(self) -> None:
+        self._timer = None
+        if self._when is None:
+            return
+        if self._loop.time() < self._when:
+            self._timer = self._loop.call_at(self._when, self._fire)
+            return
+        self._when = None
+        self._expired()
 
 
 class BudgetExhausted(Exception):

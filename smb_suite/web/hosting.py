@@ -18,6 +18,7 @@ import asyncio
 import functools
 import os
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -31,6 +32,7 @@ from smb_suite.web.filecache import AddSlash, CachedFile, Entry, FileCache, load
 HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+")
 NOT_FOUND_PAGE = "/404.html"
 CHUNK = 256 * 1024
+LIVE_RECHECK = 0.005  # seconds the fast path trusts a site's live version and suspension marker it just read
 PRUNED_RETRIES = 5  # publishes in a row during one request that still find the file (two versions are kept)
 SECURITY = [
     (
@@ -132,6 +134,7 @@ class SiteHosting:
         self._sites_dir = str(sites_dir).rstrip("/")
         self._resolve = resolve
         self._hosts: dict[str, LiveSite] = {}  # host -> the site found for it, with the live version seen then
+        self._seen: dict[int, tuple[float, LiveSite | None]] = {}  # domain id -> (when, `_live`) for the fast path
         self.cache = cache
 
     def root(self, domain_id: int) -> str:
@@ -168,9 +171,22 @@ class SiteHosting:
 
     def forget(self, domain_id: int) -> None:
         """A site of this process changed (published, removed): ask the database again for its host names."""
+        self._seen.pop(domain_id, None)
         for host, site in list(self._hosts.items()):  # called from the store's writer thread: copy first
             if site.domain_id == domain_id:
                 self._hosts.pop(host, None)
+
+    def _live_lately(self, domain_id: int, domain: str) -> LiveSite | None:
+        """`_live` as seen within the last LIVE_RECHECK seconds: under load the readlink and the suspension
+        marker's stat are paid once per few milliseconds per site instead of per request. A publish or a
+        suspension from another process shows within that time (a publish here drops it at once: `forget`)."""
+        now = time.monotonic()
+        seen = self._seen.get(domain_id)
+        if seen is not None and now - seen[0] < LIVE_RECHECK:
+            return seen[1]
+        site = self._live(domain_id, domain)
+        self._seen[domain_id] = (now, site)
+        return site
 
     async def _entry(self, site: LiveSite, path: str) -> Entry:
         key = (site.version, path)
@@ -223,7 +239,7 @@ class SiteHosting:
         known = self._hosts.get(host)  # only names that passed HOST_NAME are kept
         if known is None:
             return None
-        site = self._live(known.domain_id, known.domain)
+        site = self._live_lately(known.domain_id, known.domain)
         if site is None or site.suspended or site.version != known.version:
             return None
         entry = self.cache.get((site.version, path))

@@ -58,7 +58,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.header_timeout = timeouts.header
         self.body_timeout = timeouts.body
         self.send_timeout = timeouts.send
-        self._header_timer: asyncio.TimerHandle | None = None
+        self._header_timer = limits.Deadline(self.loop, self._header_expired)
+        self._idle_timer = limits.Deadline(self.loop, self.timeout_keep_alive_handler)  # after a fast-path answer
         self._body_timer: asyncio.TimerHandle | None = None
         self._send_timer: asyncio.TimerHandle | None = None
 
@@ -67,10 +68,11 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         sock = transport.get_extra_info("socket")
         if sock is not None and self.scheme == "http":  # on https the kernel cannot send the file for us
             self._fd = sock.fileno()
-        self._start_header_timer()
+        self._header_timer.set(self.header_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_header_timer()
+        self._header_timer.cancel()
+        self._idle_timer.cancel()
         self._stop_body_timer()
         if self._send_timer is not None:
             self._send_timer.cancel()
@@ -78,6 +80,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.slot.release()
 
     def data_received(self, data: bytes) -> None:
+        self._idle_timer.clear()
         if self._body_timer is not None:  # the body is still arriving: wait again for the next piece
             self._stop_body_timer()
             self._start_body_timer()
@@ -86,10 +89,12 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._answered = False
-        self._start_header_timer()
+        self._idle_timer.clear()  # a request pipelined behind a fast-path answer is no idle connection
+        if not self._header_timer.pending:  # counted from the connection, or from this request's first byte
+            self._header_timer.set(self.header_timeout)
 
     def on_headers_complete(self) -> None:
-        self._stop_header_timer()
+        self._header_timer.clear()
         if self._answer_now():
             return
         super().on_headers_complete()
@@ -132,8 +137,15 @@ class LimitedHttpProtocol(HttpToolsProtocol):
                 body = memoryview(body)[send_file(self._fd, reply.file, len(body)) :]  # the header is out
             if body:
                 self.transport.write(body)  # what the socket did not take yet, from memory
-        self.on_response_complete()  # counts the request, arms the keep-alive timer as uvicorn does
+        self._fast_response_complete()
         return True
+
+    def _fast_response_complete(self) -> None:
+        """uvicorn's on_response_complete for a fast-path answer (nothing pipelined, reading not paused: checked
+        before): count the request and start the keep-alive wait, with a deadline rather than a new timer."""
+        self.server_state.total_requests += 1
+        if not self.transport.is_closing():
+            self._idle_timer.set(self.timeout_keep_alive)
 
     def _default_fields(self) -> bytes:
         """uvicorn's Date field (a new list each second), serialised once per second."""
@@ -141,15 +153,6 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         if self._defaults[0] is not fields:
             self._defaults = (fields, wire(fields))
         return self._defaults[1]
-
-    def _start_header_timer(self) -> None:
-        if self._header_timer is None:
-            self._header_timer = self.loop.call_later(self.header_timeout, self._header_expired)
-
-    def _stop_header_timer(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
 
     def pause_writing(self) -> None:
         """Our writes are blocked: the client has stopped reading; it has `send_timeout` to go on."""
@@ -185,7 +188,6 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def _header_expired(self) -> None:
-        self._header_timer = None
         if not self.transport.is_closing():
             client = self.client[0] if self.client else ""
             log.event(logger, "http.header_timeout", client=client)
