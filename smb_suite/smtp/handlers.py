@@ -230,28 +230,36 @@ class SubmissionHandler(InboundHandler):
 
     relays = True
 
-    async def _senders(self, session: Session) -> set[str]:
-        user = session.auth_data
+    def _sender_facts(self, user: object, address: str) -> tuple[set[str], bool]:
+        """In a reader thread: the addresses the user may send as, and whether `address`'s domain has proven
+        its ownership (a pending domain sends nothing)."""
         if not isinstance(user, User):
-            return set()
-        return await self.services.runner.read(self.services.directory.sender_addresses, user)
+            return set(), False
+        directory = self.services.directory
+        return directory.sender_addresses(user), directory.domain_verified(address.rpartition("@")[2])
 
-    async def _verified(self, address: str) -> bool:
-        """True when the address's domain has proven its ownership (a pending domain sends nothing)."""
+    async def _verified(self, envelope: Envelope, address: str) -> bool:
+        """True when the address's domain has proven its ownership; MAIL FROM's domain was checked with it."""
         domain = address.rpartition("@")[2]
+        if domain.lower() in envelope.verified_domains:  # type: ignore[attr-defined]
+            return True
         return await self.services.runner.read(self.services.directory.domain_verified, domain)
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
     ) -> str:
-        if address.lower() not in await self._senders(session):
+        """The user's sender addresses and the domain's proof, in one read; kept on the envelope for DATA."""
+        senders, verified = await self.services.runner.read(self._sender_facts, session.auth_data, address)
+        if address.lower() not in senders:
             log.event(logger, "smtp.sender_refused", client=_client(session), sender=address)
             return replies.SENDER_NOT_OWNED
-        if not await self._verified(address):
+        if not verified:
             log.event(logger, "smtp.sender_refused", client=_client(session), sender=address, reason="pending")
             return replies.SENDER_DOMAIN_PENDING
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
+        envelope.senders = senders  # type: ignore[attr-defined]
+        envelope.verified_domains = {address.rpartition("@")[2].lower()}  # type: ignore[attr-defined]
         return replies.OK_SENDER
 
     @staticmethod
@@ -275,12 +283,12 @@ class SubmissionHandler(InboundHandler):
         content = authresults.remove_ours(envelope.original_content or b"", server.hostname)
         if b"\0" in content:  # RFC 5321 2.3.8: no bare NUL; some programs stop reading at one
             return replies.NUL_IN_MESSAGE
-        refused = self._check_originators(content, await self._senders(session))
+        refused = self._check_originators(content, envelope.senders)  # type: ignore[attr-defined]
         if refused is not None:
             log.event(logger, "smtp.from_refused", client=_client(session), reply=refused[:9])
             return refused
         senders = message.from_addresses(content)
-        if not all([await self._verified(sender) for sender in senders]):
+        if not all([await self._verified(envelope, sender) for sender in senders]):
             log.event(logger, "smtp.from_refused", client=_client(session), sender=",".join(senders), reason="pending")
             return replies.FROM_DOMAIN_PENDING
         domain = message.domain_of(senders[0])

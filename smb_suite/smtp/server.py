@@ -40,6 +40,8 @@ class SmbEnvelope(Envelope):
         super().__init__()
         self.mailboxes: list[Any] = []
         self.remote: list[str] = []
+        self.senders: set[str] = set()  # submission: the addresses the user may send as, read at MAIL
+        self.verified_domains: set[str] = set()  # submission: sender domains found verified during MAIL
 
 
 def _timed(name: str, method: Any) -> Any:
