@@ -93,6 +93,19 @@ def _recipient(row: Any) -> Recipient:
 
 _R = db.queue_recipients.c
 _M = db.queue_messages.c
+# The statements recording each attempt (on every message's path), built once: SQLAlchemy then skips building
+# and hashing them again for every message.
+_MARK_SENT = (
+    sa.update(db.queue_recipients)
+    .where(_R.id == sa.bindparam("recipient"))
+    .values(
+        attempts=_R.attempts + 1, status=Status.SENT, last_reply=sa.bindparam("reply"), remote_mta=sa.bindparam("mta")
+    )
+)
+_STATES = sa.select(_R.status, _R.reported).where(_R.message_id == sa.bindparam("message")).distinct()
+_FILENAME = sa.select(_M.filename).where(_M.id == sa.bindparam("message"))
+_DELETE_RECIPIENTS = sa.delete(db.queue_recipients).where(_R.message_id == sa.bindparam("message"))
+_DELETE_MESSAGE = sa.delete(db.queue_messages).where(_M.id == sa.bindparam("message"))
 _RECIPIENT_COLUMNS = (
     _R.id,
     _R.address,
@@ -309,13 +322,18 @@ class QueueStore:
         results = []
         with self._engine.begin() as conn:
             for message_id, outcomes in attempts:
+                sent = [
+                    {"recipient": o.recipient_id, "reply": o.reply[:1000], "mta": o.remote_mta[:253]}
+                    for o in outcomes
+                    if o.kind is Kind.SENT
+                ]
+                if sent:  # the usual outcome: one statement for all, nothing to read first
+                    conn.execute(_MARK_SENT, sent)
                 for outcome in outcomes:
-                    self._record_one(conn, outcome, now, schedule, max_age)
+                    if outcome.kind is not Kind.SENT:
+                        self._record_one(conn, outcome, now, schedule, max_age)
                 states = {
-                    (status, bool(reported))
-                    for status, reported in conn.execute(
-                        sa.select(_R.status, _R.reported).where(_R.message_id == message_id).distinct()
-                    )
+                    (status, bool(reported)) for status, reported in conn.execute(_STATES, {"message": message_id})
                 }
                 if states and states <= {(Status.SENT, False), (Status.SENT, True), (Status.FAILED, True)}:
                     filename = self._remove_rows(conn, message_id)
@@ -403,9 +421,9 @@ class QueueStore:
         return True
 
     def _remove_rows(self, conn: sa.Connection, message_id: int) -> str | None:
-        filename = conn.execute(sa.select(_M.filename).where(_M.id == message_id)).scalar_one_or_none()
-        conn.execute(sa.delete(db.queue_recipients).where(_R.message_id == message_id))
-        conn.execute(sa.delete(db.queue_messages).where(_M.id == message_id))
+        filename = conn.execute(_FILENAME, {"message": message_id}).scalar_one_or_none()
+        conn.execute(_DELETE_RECIPIENTS, {"message": message_id})
+        conn.execute(_DELETE_MESSAGE, {"message": message_id})
         return filename
 
     # -- operator commands --------------------------------------------------------------------------------
