@@ -33,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from maildirs import maildir_path, toml_workers  # noqa: E402 - where a user's Maildir is (ids from the database)
+from processes import idle_rss_line  # noqa: E402 - the workers' memory figure
 
 from tests import polling  # noqa: E402 - the tests' one polling loop
 from tests.dnsserver import DnsServer  # noqa: E402 - the loopback DNS server the tests use
@@ -287,6 +288,8 @@ def main() -> int:
         try:
             ours.start()
             reference.start()
+            assert ours.process is not None
+            print(idle_rss_line(ours.process.pid), flush=True)
 
             start = time.monotonic()
             smtp_source(ours.ports["smtp"], count, sessions, size, f"inbox@{DOMAIN}")

@@ -31,6 +31,8 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+from processes import idle_rss_line  # the workers' memory figure (bench/processes.py)
+
 DOMAIN = "bench.test"
 IMAGE_BYTES = 500 * 1024
 CONNECTIONS = 50
@@ -220,6 +222,7 @@ def main() -> int:
         (folder / "nginx").mkdir()
         nginx, nginx_port = start_nginx(folder / "nginx", docroot)
         try:
+            print(idle_rss_line(ours.pid), flush=True)
             for label, path in (("small_page", "/"), ("image_500k", "/img/photo.jpg")):
                 expected = (docroot / (path.lstrip("/") or "index.html")).read_bytes()
                 check_answer("smb-suite", our_port, path, expected)
