@@ -1,8 +1,8 @@
 """The main journeys of the admin UI in Debian's chromium (Playwright), screenshots under artifacts/admin/:
 sign up, add a domain and read its DNS records, add a mailbox and use it over IMAP, set a vacation reply and
 receive it, change the tier, suspend a business, reset a forgotten password through the mailed link, make a
-project and move its task on; each page checked for a lang attribute, labelled form fields and no request to
-another host."""
+project and move its task on, create an event and see it in the week and the month; each page checked for a
+lang attribute, labelled form fields and no request to another host."""
 
 from __future__ import annotations
 
@@ -219,6 +219,34 @@ def test_owner_makes_a_project_adds_a_task_moves_it_on_and_sees_it_per_person(jo
     person = journey.page.locator("section.person", has_text=USER)
     assert "Book the stand" in person.inner_text() and "Spring fair" in person.inner_text()
     journey.check("open-tasks")
+
+
+def test_user_creates_an_event_and_sees_it_in_the_week_and_the_month(journey: Journey) -> None:
+    journey.sign_in(USER, USER_PASSWORD)
+    journey.page.click("nav >> text=Calendar")
+    journey.page.wait_for_load_state("networkidle")
+    journey.check("calendar-month")
+    journey.page.click("text=New event")
+    journey.page.wait_for_load_state("networkidle")
+    journey.page.fill("#title", "Supplier visit")
+    journey.page.fill("#start_date", "2026-06-17")
+    journey.page.fill("#start_time", "10:00")
+    journey.page.fill("#end_date", "2026-06-17")
+    journey.page.fill("#end_time", "11:30")
+    journey.page.fill("#location", "Warehouse")
+    journey.check("event-form")
+    journey.page.click("form.stacked button[type=submit]")
+    journey.page.wait_for_load_state("networkidle")
+    assert "The event is saved." in journey.page.content()
+    day = journey.page.locator("td[data-day='2026-06-17']")
+    assert "10:00–11:30 Supplier visit" in day.inner_text()  # the month holding the event
+    journey.check("calendar-month-event")
+    journey.page.click(".calendar-tools >> text=Week")
+    journey.page.wait_for_load_state("networkidle")
+    day = journey.page.locator("table.week td[data-day='2026-06-17']")
+    assert "Supplier visit" in day.inner_text() and "Warehouse" in day.inner_text()
+    assert journey.page.locator("table.week td[data-day='2026-06-18']", has_text="Supplier visit").count() == 0
+    journey.check("calendar-week")
 
 
 def test_french_owner_sees_french_pages(chromium: object, server: Daemon) -> None:
