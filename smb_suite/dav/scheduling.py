@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # Radicale only in processes that serve or show DAV data (as 
 
 _PRINCIPAL = re.compile(r"[ut][1-9][0-9]{0,17}")
 _COLLECTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
-MAX_RRULE_OCCURRENCES = 100  # Radicale's own check of a new item (its default)
+MAX_RRULE_OCCURRENCES = 10_000  # Radicale's max_vevent_rrule_occurrence as configured (its default): what a PUT accepts
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,9 +80,8 @@ def _organiser(services: Services, actor: User, text: str, uid: str) -> _Organis
         resolution = services.directory.resolve_recipient(named, services.config.delivery.recipient_delimiter)
     except SmbSuiteError:
         resolution = None
-    if resolution is None or resolution.remote or not resolution.mailboxes:
-        raise PermissionDenied(f"{actor.address} may not send invitations as {named}")
-    if any(user.tenant_id != actor.tenant_id for user in resolution.mailboxes):
+    colleague = resolution is not None and not resolution.remote and bool(resolution.mailboxes)
+    if not colleague or any(user.tenant_id != actor.tenant_id for user in resolution.mailboxes):  # type: ignore[union-attr]
         raise PermissionDenied(f"{actor.address} may not send invitations as {named}")
     return _Organiser(named, str(actor.address))
 

@@ -32,7 +32,7 @@ UID = "planning-2027@example.test"
 EVENT = (
     "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//smb-suite tests//EN\r\nBEGIN:VEVENT\r\n"
     f"UID:{UID}\r\nDTSTAMP:20261201T090000Z\r\nDTSTART:20270105T090000Z\r\nDTEND:20270105T100000Z\r\n"
-    f"SUMMARY:Planning 2027\r\nORGANIZER;CN=Demo:mailto:{OWNER}\r\n"
+    f"RRULE:FREQ=WEEKLY;COUNT=200\r\nSUMMARY:Planning 2027\r\nORGANIZER;CN=Demo:mailto:{OWNER}\r\n"
     f"ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:{BOB}\r\nATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:{USER}\r\n"
     "END:VEVENT\r\nEND:VCALENDAR\r\n"
 )
@@ -155,7 +155,9 @@ def test_an_invitation_reaches_the_other_daemon_and_the_answer_updates_the_event
         _, body = client.fetch("1", "(BODY.PEEK[])")
     assert b'"TEXT" "CALENDAR"' in structure[0].upper() and b'"METHOD" "REQUEST"' in structure[0].upper()
     raw = body[0][1]
-    assert b"METHOD:REQUEST" in raw and f"From: Demo <{OWNER}>".encode() in raw
+    assert (
+        b"METHOD:REQUEST" in raw and b"RRULE:FREQ=WEEKLY;COUNT=200" in raw and f"From: Demo <{OWNER}>".encode() in raw
+    )
     assert b"DKIM-Signature:" in raw  # signed by A for example.test
     assert invite(a, team) == invitations.Invitations()  # saving again unchanged mails nobody
 
