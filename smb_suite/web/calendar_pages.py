@@ -36,6 +36,20 @@ IMPORT_BYTES = 4 * 1024 * 1024  # an .ics export of years of a busy calendar
 DEFAULT_ZONE = {"fr": "Europe/Paris"}  # until the visitor chooses: a guess from the page's language
 EVENT_FIELDS = ("title", "all_day", "start_date", "start_time", "end_date", "end_time", "location", "description")
 T = TypeVar("T")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 # The refusals these pages show with their fixed texts (translated: tests/integration/test_admin_i18n.py).
 ERRORS = (
     "No such calendar.",
@@ -144,6 +158,7 @@ class CalendarViews(Views):
             following=step[1],
             zone=zone.key,
             zones=zone_names(),
+            month_name=MONTHS[shown.month - 1],
             feed_url=f"https://{self.services.config.server.hostname}{self._port()}{FEED}/{token}.ics",
         )
         if chosen:

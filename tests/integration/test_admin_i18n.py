@@ -34,6 +34,7 @@ def translated_strings() -> set[str]:
     found |= set(projects.PRIORITY_LABELS.values()) | {label for label, _ in dav.collection_urls("/dav/", 1, 1)}
     found |= set(recovery.REFUSALS.values()) | {recovery.THROTTLED}
     found |= set(calendar_pages.CalendarViews.notices.values()) | set(calendar_pages.ERRORS)
+    found |= set(calendar_pages.MONTHS)
     return found
 
 

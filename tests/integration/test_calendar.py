@@ -18,7 +18,7 @@ from smb_suite.config import load as load_config
 from smb_suite.directory.model import OPERATOR, Role
 from smb_suite.ops import domains, tiers, users
 from smb_suite.services import open_services
-from tests.adminweb import CUSTOMER_OWNER, PASSWORD, browser, make_admin_daemon, post, sign_in, signed_in
+from tests.adminweb import BOB, CUSTOMER_OWNER, PASSWORD, browser, make_admin_daemon, post, sign_in, signed_in
 from tests.daemon import OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon
 
 NODAV = ("nora@nodav.test", "nora of nodav, long secret")
@@ -225,6 +225,20 @@ def test_each_user_sees_its_business_team_and_its_own_calendar_only(server: Daem
     finally:
         owner.close()
         stranger.close()
+
+
+def test_a_removed_users_subscription_url_stops_working(server: Daemon) -> None:
+    bob = browser(server)
+    owner = signed_in(server, "owner")
+    try:
+        assert sign_in(bob, BOB, PASSWORD).status_code == 303
+        found = FEED.search(bob.get("/admin/calendar/personal/").text)
+        assert found is not None and bob.get(found.group(1)).status_code == 200
+        assert post(owner, f"/admin/mailboxes/{BOB}/remove").status_code == 303
+        assert owner.get(found.group(1)).status_code == 404
+    finally:
+        bob.close()
+        owner.close()
 
 
 def test_a_business_without_the_collaboration_module_has_no_calendar(server: Daemon) -> None:
