@@ -44,6 +44,7 @@ from smb_suite.sites.content import ContentStore
 from smb_suite.sites.library import MediaLibrary
 from smb_suite.sites.store import SiteStore
 from smb_suite.storage import db, legacy, tenantrows
+from smb_suite.storage.correspondents import Correspondents
 from smb_suite.storage.runner import StoreRunner
 from smb_suite.storage.store import MailStore
 
@@ -76,6 +77,7 @@ class Services:
     subscriptions: Subscriptions
     dav: DavStore
     events: Events
+    correspondents: Correspondents
     api_tokens: ApiTokens
     brands: Brands
     idempotency: IdempotencyKeys
@@ -115,7 +117,8 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
     queue = QueueStore(engine, config.queue_dir, clock, runner.io)
     dkim = DkimKeys(engine, clock)
     metrics = Metrics()
-    delivery = Delivery(directory, store, queue, runner, dkim, config, clock, metrics)
+    correspondents = Correspondents(engine)
+    delivery = Delivery(directory, store, queue, runner, dkim, config, clock, metrics, correspondents)
     brands = Brands(engine, clock, default_brand(config.brand, config.sites.platform_domain.strip(".").lower()))
     notices = OwnerNotices(delivery, directory, quota, config, clock, brands)
     quota.listeners.append(notices.storage_warning)  # the owners hear of a warning level crossed, by mail
@@ -146,6 +149,7 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         subscriptions=subscriptions,
         dav=dav,
         events=events,
+        correspondents=correspondents,
         api_tokens=ApiTokens(engine, clock),
         brands=brands,
         idempotency=IdempotencyKeys(engine, clock, float(config.api.idempotency_ttl)),

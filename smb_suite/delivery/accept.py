@@ -26,6 +26,7 @@ from smb_suite.mail import autoreply, message
 from smb_suite.mail.address import parse_address
 from smb_suite.metrics import Metrics
 from smb_suite.queue.spool import QueueStore
+from smb_suite.storage.correspondents import Correspondents
 from smb_suite.storage.runner import GroupCommit, StoreRunner
 from smb_suite.storage.store import MailStore
 
@@ -52,6 +53,7 @@ class _Item:
     data: bytes
     folder: str
     enforce: bool  # False: the postmaster's notices, which must reach a full mailbox
+    submitter: int | None  # the business of the user who submitted it (None: it came from outside)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +69,35 @@ class Accepted:
 
 
 def _item(
-    sender: str, mailboxes: Sequence[User], remote: Sequence[str], data: bytes, folder: str, enforce: bool
+    sender: str,
+    mailboxes: Sequence[User],
+    remote: Sequence[str],
+    data: bytes,
+    folder: str,
+    enforce: bool,
+    submitter: User | None = None,
 ) -> _Item:
     """One copy per user, one queue entry per remote address; quarantined mail is never passed on."""
     distinct = list({user.id: user for user in mailboxes}.values())
     passed_on = [] if folder == JUNK else list(dict.fromkeys(remote))
-    return _Item(sender, distinct, passed_on, data, folder, enforce)
+    return _Item(sender, distinct, passed_on, data, folder, enforce, submitter.tenant_id if submitter else None)
+
+
+def _correspondents(item: _Item, now: int) -> list[tuple[int, str, int]]:
+    """The CRM's last contact (storage/correspondents.py): for each business that received it, the message's
+    From (RFC 5322 3.6.2); for the business that sent it, its recipients outside that business. Mail without
+    a sender (bounces, our notices) and quarantined mail count for nobody."""
+    if not item.sender or item.folder != INBOX:
+        return []
+    rows: list[tuple[int, str, int]] = []
+    receivers = {user.tenant_id for user in item.mailboxes} - {item.submitter}
+    if receivers:
+        senders = message.from_addresses(item.data)
+        rows += [(tenant_id, address, now) for tenant_id in receivers for address in senders]
+    if item.submitter is not None:
+        others = [str(user.address) for user in item.mailboxes if user.tenant_id != item.submitter]
+        rows += [(item.submitter, address, now) for address in (*item.remote, *others)]
+    return rows
 
 
 class Delivery:
@@ -86,8 +111,10 @@ class Delivery:
         config: Config,
         clock: Callable[[], float],
         metrics: Metrics | None = None,
+        correspondents: Correspondents | None = None,
     ) -> None:
         self._metrics = metrics or Metrics()
+        self._correspondents = correspondents
         self._directory = directory
         self._store = store
         self._queue = queue
@@ -111,9 +138,11 @@ class Delivery:
         data: bytes,
         folder: str = INBOX,
         enforce: bool = True,
+        submitter: User | None = None,
     ) -> Accepted:
-        """Store local copies and queue remote copies durably; then send vacation replies. Raises on failure."""
-        item = _item(sender, mailboxes, remote, data, folder, enforce)
+        """Store local copies and queue remote copies durably; then send vacation replies. Raises on failure.
+        `submitter`: the signed-in user who sent it (submission), whose business's last contacts it updates."""
+        item = _item(sender, mailboxes, remote, data, folder, enforce, submitter)
         stored = await self._batcher.submit(item)
         if isinstance(stored, SmbSuiteError):
             raise stored
@@ -173,6 +202,11 @@ class Delivery:
             u.id for item in items if self._answerable(item) and id(item) not in failed for u in item.mailboxes
         }
         vacations = self._directory.vacations(answerable) if answerable else {}
+        if self._correspondents is not None:  # one upsert for the batch, committed with its other writes
+            now = int(self._clock())
+            self._correspondents.record(
+                row for item in items if id(item) not in failed for row in _correspondents(item, now)
+            )
         return [
             failed[id(item)]
             if id(item) in failed

@@ -197,7 +197,8 @@ class InboundHandler(AiosmtpdSurface):
         try:
             # quarantined: kept in Junk for the recipients here, never passed on (accept drops `remote`)
             folder = JUNK if action is authentication.Action.JUNK else INBOX
-            accepted = await self.services.delivery.accept(sender, mailboxes, remote, data, folder)
+            submitter = session.auth_data if isinstance(session.auth_data, User) else None
+            accepted = await self.services.delivery.accept(sender, mailboxes, remote, data, folder, submitter=submitter)
         except SmbSuiteError as error:
             return replies.for_error(error)
         except OSError:

@@ -547,6 +547,16 @@ calendar_feeds = sa.Table(
     sa.UniqueConstraint("user_id", "calendar", name="uq_calendar_feeds_user_calendar"),
 )
 
+# The CRM's "last contact" (storage/correspondents.py): when a business last exchanged mail with an address, upserted
+# at delivery and at submission.
+correspondents = sa.Table(
+    "correspondents",
+    metadata,
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), primary_key=True),
+    sa.Column("address", sa.String(320), primary_key=True),
+    sa.Column("last_at", sa.BigInteger, nullable=False),
+)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

@@ -89,6 +89,7 @@ PARTS: tuple[Part, ...] = (
     Part(db.subscription_changes, _tenant(db.subscription_changes.c.tenant_id), {"tenant_id": "tenants"}),
     Part(db.billing_seats, _tenant(db.billing_seats.c.tenant_id), {"tenant_id": "tenants", "user_id": "users"}),
     Part(db.brands, _tenant(db.brands.c.tenant_id), {"tenant_id": "tenants"}),
+    Part(db.correspondents, _tenant(db.correspondents.c.tenant_id), {"tenant_id": "tenants"}),
     Part(db.audit_log, _tenant(db.audit_log.c.tenant_id), {"tenant_id": "tenants"}),
 )
 BY_NAME = {part.table.name: part for part in PARTS}

@@ -37,6 +37,7 @@ from smb_suite.web.brand_pages import BrandViews
 from smb_suite.web.business import BusinessViews
 from smb_suite.web.calendar_pages import CalendarViews
 from smb_suite.web.contact import CONTACT_PATH, SITE_SCOPE_KEY, ContactViews
+from smb_suite.web.crm import CrmViews
 from smb_suite.web.dav import WELL_KNOWN, DavFront, is_dav_path
 from smb_suite.web.filecache import FileCache
 from smb_suite.web.hosting import Reply, SiteHosting
@@ -161,6 +162,7 @@ class WebApp:
             *ProjectViews(services, pages, sessions).routes(),
             *RecoveryViews(services, pages, sessions).routes(),
             *CalendarViews(services, pages, sessions).routes(),
+            *CrmViews(services, pages, sessions).routes(),
         ]
         contact = ContactViews(services, pages)
         autoconfig = AutoconfigViews(services)

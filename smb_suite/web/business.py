@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 from smb_suite.directory.model import Domain, Principal, Role, Tenant, User
 from smb_suite.errors import InvalidInput
 from smb_suite.ops import accounts, certificates, dns_records, domains, recovery, selfservice, users, verification
+from smb_suite.ops.tiers import COLLABORATION, has_module
 from smb_suite.services import Services
 from smb_suite.web.admin import FORM_BYTES, Views, text_field
 from smb_suite.web.pages import SECURITY_HEADERS
@@ -92,6 +93,7 @@ class BusinessViews(Views):
             upgrade_contact=self.services.config.signup.upgrade_contact,
             partner=await self.read(_partner_name, tenant),
             offer=await self.read(selfservice.offer, visitor.actor, tenant.id),
+            crm=await self.read(has_module, tenant.id, COLLABORATION),
         )
 
     async def domain(self, request: Request) -> Response:

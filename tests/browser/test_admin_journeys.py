@@ -294,3 +294,43 @@ def test_forgotten_password_is_reset_through_the_mailed_link(journey: Journey, s
     assert "Your password is changed: sign in with the new one." in journey.page.content()
     journey.sign_in("grace@example.test", "graces new secret words")
     assert "Your account" in journey.page.content()
+
+
+def test_owner_keeps_contacts_filters_them_by_tag_and_merges_duplicates(journey: Journey) -> None:
+    page = journey.page
+    journey.sign_in("demo@example.test", "correct horse battery staple")
+    page.click("nav >> text=Contacts")
+    page.wait_for_load_state("networkidle")
+    journey.check("contacts")
+    for first, last, emails, tags in (
+        ("Marie", "Curie", "marie@radium.example", "physics, vip"),
+        ("M.", "Curie", "m.curie@sorbonne.example", "vip"),
+        ("Pierre", "Dupont", "pierre@chimie.example", "chemistry"),
+    ):
+        page.click("text=New contact")
+        page.fill("#first_name", first)
+        page.fill("#last_name", last)
+        page.fill("#emails", emails)
+        page.fill("#tags", tags)
+        page.select_option("#status", "customer")
+        page.click("form.stacked button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        assert "The contact is saved." in page.content()
+        page.click("text=All contacts")
+    page.select_option("#tag", "vip")
+    page.click("form[role=search] button")
+    page.wait_for_load_state("networkidle")
+    rows = page.locator("#contacts tbody tr")
+    assert rows.count() == 2 and "Pierre" not in rows.all_inner_texts()[0] + rows.all_inner_texts()[1]
+    journey.check("contacts-vip")
+    page.check("input[aria-label='Select Marie Curie']")
+    page.check("input[aria-label='Select M. Curie']")
+    page.check("input[aria-label='Keep Marie Curie']")
+    page.click("text=Merge the selected contacts")
+    page.wait_for_load_state("networkidle")
+    assert "The contacts are merged into one." in page.content()
+    assert page.input_value("#emails") == "marie@radium.example, m.curie@sorbonne.example"
+    assert page.input_value("#tags") == "physics, vip"
+    journey.check("contact-merged")
+    page.click("text=All contacts")
+    assert page.locator("#contacts tbody tr").count() == 2

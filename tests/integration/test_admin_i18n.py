@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from smb_suite.ops import dns_records, recovery
-from smb_suite.web import business, calendar_pages, dav, i18n, imports, projects
+from smb_suite.web import business, calendar_pages, crm, dav, i18n, imports, projects
 from smb_suite.web.admin import Views
 from smb_suite.web.i18n.fr import MESSAGES
 from smb_suite.web.site_admin import LAYOUTS, NOTICES
@@ -35,6 +35,8 @@ def translated_strings() -> set[str]:
     found |= set(recovery.REFUSALS.values()) | {recovery.THROTTLED}
     found |= set(calendar_pages.CalendarViews.notices.values()) | set(calendar_pages.ERRORS)
     found |= set(calendar_pages.MONTHS)
+    found |= set(crm.NOTICES.values()) | set(crm.STATUSES.values()) | set(crm.EXPORTS.values())
+    found |= set(crm.PHONE_LABELS.values()) | set(crm.ERRORS)
     return found
 
 

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 
 from smb_suite import config
 from smb_suite.auth.recovery import CONFIRM
+from smb_suite.dav import cards
 from smb_suite.directory.model import OPERATOR as CLI
 from smb_suite.directory.model import Principal, Role
 from smb_suite.errors import PermissionDenied
-from smb_suite.ops import tenants, tiers, users
+from smb_suite.ops import contacts, tenants, tiers, users
 from smb_suite.services import open_services
 from smb_suite.web.app import AdminRoute, create_app
 from tests.adminweb import BOB, CUSTOMER, CUSTOMER_OWNER, ROLES, browser, csrf_token, make_admin_daemon, signed_in
@@ -27,6 +29,8 @@ WEB = ("http", "https")
 EVERYONE = frozenset(ROLES)
 MANAGERS = frozenset({"owner", "operator"})
 STEWARDS = frozenset({"partner", "operator"})
+MEMBERS = MANAGERS | {"user"}  # the business's contacts: its users too (ops/contacts.py)
+CRM = f"/admin/business/{DOMAIN}/contacts/"
 GETS = [
     ("/admin/account", EVERYONE),
     ("/admin/account/mobileconfig", EVERYONE),
@@ -57,6 +61,11 @@ GETS = [
     ("/admin/calendar/team/", EVERYONE),
     ("/admin/calendar/personal/?view=week", EVERYONE),
     ("/admin/calendar/team/new?day=2026-05-04", EVERYONE),
+    (CRM, MEMBERS),
+    (CRM + "new", MEMBERS),
+    (CRM + "matrix.vcf", MEMBERS),
+    (CRM + "export?format=csv", MEMBERS),
+    (f"/admin/business/{CUSTOMER}/contacts/", STEWARDS),
 ]
 # Each POST succeeds at most harmlessly (same tier, a fresh alias, suspend then resume).
 POSTS = [
@@ -99,6 +108,10 @@ POSTS = [
     ("/admin/domains/client.test/catchall", {"target": "boss@client.test"}, STEWARDS),
     ("/admin/brand", {"name": "Agency", "colour": "#123456", "partner": "agency.test"}, STEWARDS),
     (f"/admin/domains/{DOMAIN}/verify", {}, MANAGERS),
+    (CRM + "new", {"first_name": "made-by-{role}"}, MEMBERS),
+    (CRM + "matrix.vcf", {"first_name": "edited-by-{role}"}, MEMBERS),
+    (CRM + "victim-{role}.vcf/delete", {}, MEMBERS),
+    (CRM + "merge", {"id": ["merge-a-{role}.vcf", "merge-b-{role}.vcf"], "keep": "merge-a-{role}.vcf"}, MEMBERS),
     ("/admin/domains/client.test/verify", {}, STEWARDS),
     ("/admin/projects/", {"name": "matrix {role}"}, EVERYONE),
     ("/admin/projects/tasks/tasks", {"title": "matrix {role}"}, EVERYONE),
@@ -137,6 +150,7 @@ OWN_OR_PUBLIC = {
     "/admin/brand/{key}/style.css",  # a brand's look is public: the sign-up page shows it too
     "/admin/brand/{key}/logo",
     "/admin/ics/{token}.ics",  # a calendar subscription: the secret token is the credential (test_calendar)
+    "/admin/contacts/",  # to the visitor's own business's contacts (test_crm)
 }
 # Website editor routes: each goes through the same sites.site_domain check as publish and info above.
 SAME_CHECK_AS_PUBLISH = {
@@ -166,6 +180,9 @@ TRIED_IN_CALENDAR = {
     "/admin/calendar/{calendar}/events/{event}/delete",
     "/admin/calendar/{calendar}/import",
 }
+# A contacts file is a multipart upload: tried by a partner on its customer's and on another business, and with a
+# forged token, in test_crm.
+TRIED_IN_CRM = {"/admin/business/{tenant}/contacts/import"}
 
 
 TODO = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nBEGIN:VTODO\r\nUID:{uid}\r\nSUMMARY:Matrix\r\n"
@@ -177,7 +194,8 @@ pytestmark = pytest.mark.daemon(services=WEB, make=make_admin_daemon)
 def victims(server: Daemon) -> None:
     """A mailbox and an alias per role, for the removal rows of the matrix; in each role's business's default
     task list, the task "matrix.ics" and one to delete, put there by a CalDAV client; a recovery address for bob
-    (its reset links have somewhere to go)."""
+    (its reset links have somewhere to go); in example.test's contacts, "matrix.vcf" and, per role, one to delete and
+    two to merge."""
     services = open_services(config.load(server.config))
     try:
         for role in ["nobody", *ROLES]:
@@ -188,6 +206,10 @@ def victims(server: Daemon) -> None:
         assert bob is not None
         services.recovery.set_pending(bob.id, "bob@outside.test", "en")
         services.recovery.confirm(services.recovery.issue(bob.id, CONFIRM, "bob@outside.test", 3600))
+        kinds = ("victim", "merge-a", "merge-b")
+        names = ["matrix", *(f"{kind}-{role}" for kind in kinds for role in ["nobody", *ROLES])]
+        made = [(f"{name}.vcf", cards.write_card(cards.Contact(uid=name, first_name=name))) for name in names]
+        contacts.address_book(services, services.tenants.get(CLI, DOMAIN).id).write(made)
     finally:
         services.close()
     for role, (address, password) in ROLES.items():
@@ -231,11 +253,14 @@ def test_every_page_opens_only_for_the_roles_allowed_to_see_it(
 @pytest.mark.parametrize("role", ["nobody", *ROLES])
 @pytest.mark.parametrize(("path", "data", "allowed"), POSTS, ids=[path for path, _, _ in POSTS])
 def test_every_change_succeeds_only_for_the_roles_allowed_to_make_it(
-    clients: dict[str, httpx.Client], role: str, path: str, data: dict[str, str], allowed: frozenset[str]
+    clients: dict[str, httpx.Client], role: str, path: str, data: dict[str, Any], allowed: frozenset[str]
 ) -> None:
     client = clients[role]
     token = csrf_token(client.get("/admin/account")) if role != "nobody" else "none"
-    form = {key: value.format(role=role) for key, value in data.items()}
+    form = {
+        key: [item.format(role=role) for item in value] if isinstance(value, list) else value.format(role=role)
+        for key, value in data.items()
+    }
     response = client.post(path.format(role=role), data={"csrf": token, **form})
     if role in allowed:
         assert response.status_code == 303, (role, path, response.text[:800])
@@ -304,6 +329,7 @@ def test_the_matrix_covers_every_admin_route(server: Daemon) -> None:
         - TRIED_IN_ADMIN_BILLING
         - TRIED_IN_WHITE_LABEL
         - TRIED_IN_CALENDAR
+        - TRIED_IN_CRM
         == set()
     )
 
@@ -313,6 +339,7 @@ def _template(path: str) -> str:
     path = path.partition("?")[0]
     for pattern, name in (
         (r"^/admin/business/[^/]+", "/admin/business/{tenant}"),
+        (r"/contacts/(?!(new|merge|export|import)$)[^/]+", "/contacts/{contact}"),
         (r"^/admin/tenants/[^/]+/", "/admin/tenants/{tenant}/"),
         (r"^/admin/mailboxes/[^/]+", "/admin/mailboxes/{address}"),
         (r"^/admin/domains/[^/]+", "/admin/domains/{domain}"),
