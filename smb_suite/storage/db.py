@@ -652,8 +652,9 @@ WRITER_LOCK = 0x736D622D7374  # "smb-st": any constant other applications on the
 def _without_nul(_conn, _cursor, statement, parameters, _context, executemany):  # type: ignore[no-untyped-def]
     """PostgreSQL text cannot hold NUL (SQLite's can), yet message headers and form fields may carry one: every
     string parameter has it replaced by U+FFFD, as a decoder marks what it cannot represent, rather than a
-    delivery failing on a header. Binary columns (bytes) pass unchanged."""
-    if executemany:
+    delivery failing on a header. Binary columns (bytes) pass unchanged. An INSERT of many rows with RETURNING
+    (insertmanyvalues) arrives flagged as executemany with one mapping for all its rows."""
+    if executemany and not isinstance(parameters, dict):
         return statement, [_clean(row) for row in parameters]
     return statement, _clean(parameters)
 

@@ -164,3 +164,19 @@ def test_subscribed_folders_become_subscriptions_and_nothing_is_recent_after_upg
         assert run("SELECT user_id, name FROM folder_subscriptions").all() == [(7, "INBOX")]
         assert run("SELECT id, recent_from FROM mailboxes ORDER BY id").all() == [(9, 5), (10, 1)]
     engine.dispose()
+
+
+def test_many_rows_inserted_at_once_return_their_ids_in_order_with_nul_replaced(database_url: str) -> None:
+    """An INSERT of many rows with RETURNING (tenant import) on both backends; PostgreSQL's text holds no NUL."""
+    engine = db.create_engine(database_url)
+    if not db.is_current(engine):
+        db.migrate(engine)  # SQLite's file is made here (PostgreSQL's comes migrated)
+    try:
+        rows = [{"name": f"shop{n}\x00", "tier": "starter", "created_at": n} for n in range(3)]
+        with engine.begin() as conn:
+            insert = sa.insert(db.tenants).returning(db.tenants.c.id, sort_by_parameter_order=True)
+            ids = conn.execute(insert, rows).scalars().all()
+            names = {row.id: row.name for row in conn.execute(sa.select(db.tenants.c.id, db.tenants.c.name))}
+    finally:
+        engine.dispose()
+    assert [names[key].rstrip("\x00\ufffd") for key in ids] == ["shop0", "shop1", "shop2"]
