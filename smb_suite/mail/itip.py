@@ -26,6 +26,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import dateutil.rrule
 import icalendar
 
 from smb_suite.errors import InvalidInput
@@ -268,7 +269,7 @@ class Reply:
     partstat: str
     sequence: int
     dtstamp: datetime.datetime | None
-    recurrence_id: bytes | None
+    recurrence_id: datetime.date | None  # a datetime.datetime for timed events (RFC 5545 3.8.4.4)
 
 
 def replies(text: str) -> list[Reply]:
@@ -283,7 +284,7 @@ def replies(text: str) -> list[Reply]:
             continue
         stamp = event.get("DTSTAMP")
         when = stamp.dt if stamp is not None else None
-        recurrence = event.get("RECURRENCE-ID")
+        recurrence = getattr(event.get("RECURRENCE-ID"), "dt", None)
         found.append(
             Reply(
                 uid=str(event["UID"]),
@@ -291,7 +292,7 @@ def replies(text: str) -> list[Reply]:
                 partstat=str(answers[0].params.get("PARTSTAT", "")).upper(),  # type: ignore[attr-defined]
                 sequence=_sequence(event),
                 dtstamp=when if isinstance(when, datetime.datetime) else None,
-                recurrence_id=recurrence.to_ical() if recurrence is not None else None,
+                recurrence_id=recurrence if isinstance(recurrence, datetime.date) else None,
             )
         )
     return found
@@ -315,10 +316,19 @@ def apply_reply(text: str, reply: Reply, sender: str, organisers: Iterable[str])
         return Outcome.NOT_FOUND, None
     if address(events[0].get("ORGANIZER", "")) not in set(organisers):
         return Outcome.NOT_FOUND, None
+    master = events[0]
     if reply.recurrence_id is not None:
-        events = [e for e in events if e.get("RECURRENCE-ID") and e["RECURRENCE-ID"].to_ical() == reply.recurrence_id]
+        instance = reply.recurrence_id
+        events = [e for e in events if _same_time(getattr(e.get("RECURRENCE-ID"), "dt", None), instance)]
         if not events:
-            return Outcome.NOT_FOUND, None
+            override = _override(master, instance)  # RFC 5546 3.2.3: an answer for one occurrence
+            if override is None:
+                return Outcome.NOT_FOUND, None
+            mailed = _mailed_as_stored(_events(calendar, reply.uid))
+            calendar.add_component(override)
+            if mailed is not None:
+                _restate(_events(calendar, reply.uid), mailed)
+            events = [override]
     event = events[0]
     matching = [value for value in _list(event.get("ATTENDEE")) if address(value) == reply.attendee]
     if not matching:
@@ -341,6 +351,65 @@ def apply_reply(text: str, reply: Reply, sender: str, organisers: Iterable[str])
     if reply.dtstamp is not None:
         params[REPLIED] = _utc(reply.dtstamp).strftime("%Y%m%dT%H%M%SZ")
     return Outcome.APPLIED, calendar.to_ical().decode()
+
+
+def _same_time(stored: object, wanted: datetime.date) -> bool:
+    """Whether a RECURRENCE-ID names the same occurrence: the same instant (or the same floating time or date)."""
+    if isinstance(stored, datetime.datetime) and isinstance(wanted, datetime.datetime):
+        if (stored.tzinfo is None) != (wanted.tzinfo is None):
+            return stored.replace(tzinfo=None) == wanted.replace(tzinfo=None)
+        return stored == wanted
+    return type(stored) is type(wanted) and stored == wanted
+
+
+def _override(master: icalendar.cal.Component, instance: datetime.date) -> icalendar.cal.Component | None:
+    """A copy of the master for one of its occurrences (RFC 5545 3.8.4.4), or None when `instance` is not one:
+    only the RRULE's own occurrences are taken, so an answer cannot add a meeting to the calendar."""
+    rule = master.get("RRULE")
+    start, end = getattr(master.get("DTSTART"), "dt", None), getattr(master.get("DTEND"), "dt", None)
+    if rule is None or not isinstance(start, datetime.date) or isinstance(rule, list):
+        return None
+    timed = isinstance(start, datetime.datetime)
+    if timed != isinstance(instance, datetime.datetime):
+        return None
+    if isinstance(instance, datetime.datetime) and isinstance(start, datetime.datetime):
+        if (instance.tzinfo is None) != (start.tzinfo is None):
+            instance = instance.replace(tzinfo=start.tzinfo)
+        elif start.tzinfo is not None:
+            instance = instance.astimezone(start.tzinfo)
+    first = start if timed else datetime.datetime.combine(start, datetime.time())
+    wanted = instance if timed else datetime.datetime.combine(instance, datetime.time())
+    try:
+        if wanted not in dateutil.rrule.rrulestr(rule.to_ical().decode(), dtstart=first):
+            return None
+    except (ValueError, TypeError):
+        return None
+    override = copy.deepcopy(master)
+    for name in ("RRULE", "RDATE", "EXDATE", "DTSTART", "DTEND", "DURATION", STATE):
+        override.pop(name, None)
+    override.add("RECURRENCE-ID", instance)
+    override.add("DTSTART", instance)
+    if isinstance(end, datetime.date):
+        override.add("DTEND", instance + (end - start))
+    elif master.get("DURATION") is not None:
+        override["DURATION"] = master["DURATION"]
+    return override
+
+
+def _mailed_as_stored(events: Sequence[icalendar.cal.Component]) -> Sent | None:
+    """What was mailed, when the event is still as it was then (else None: a change waits for its invitation)."""
+    before = Sent.read(events[0].get(STATE))
+    if before is None or _fingerprint(events, TIMES, with_attendees=False) != before.times:
+        return None
+    return before if _fingerprint(events, VISIBLE, with_attendees=True) == before.rest else None
+
+
+def _restate(events: Sequence[icalendar.cal.Component], mailed: Sent) -> None:
+    """An occurrence's new component is no change the organiser made: the fingerprints take it in, so the next
+    save does not take it for new times."""
+    times = _fingerprint(events, TIMES, with_attendees=False)
+    rest = _fingerprint(events, VISIBLE, with_attendees=True)
+    events[0][STATE] = Sent(mailed.sequence, times, rest, mailed.to).value()
 
 
 @dataclass(frozen=True, slots=True)

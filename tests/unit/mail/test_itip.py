@@ -120,10 +120,12 @@ def test_the_mail_is_text_and_calendar_alternatives_with_an_ics_attachment() -> 
     assert icalendar.Calendar.from_ical(attachment.get_content())["METHOD"] == "REQUEST"
 
 
-def reply(partstat: str = "ACCEPTED", sequence: int = 0, stamp: str = "20261203T130000Z", who: str = BOB) -> str:
+def reply(
+    partstat: str = "ACCEPTED", sequence: int = 0, stamp: str = "20261203T130000Z", who: str = BOB, extra: str = ""
+) -> str:
     return (
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//other//EN\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\n"
-        f"UID:{UID}\r\nDTSTAMP:{stamp}\r\nSEQUENCE:{sequence}\r\nDTSTART:20270105T090000Z\r\n"
+        f"UID:{UID}\r\nDTSTAMP:{stamp}\r\nSEQUENCE:{sequence}\r\nDTSTART:20270105T090000Z\r\n{extra}"
         f"ORGANIZER:mailto:{ORGANISER}\r\nATTENDEE;PARTSTAT={partstat}:mailto:{who}\r\n"
         "END:VEVENT\r\nEND:VCALENDAR\r\n"
     )
@@ -174,6 +176,24 @@ def test_an_older_reply_is_ignored() -> None:
     assert outcome is itip.Outcome.APPLIED
     late = apply(text or "", reply("DECLINED", sequence=1, stamp="20261203T140000Z"))  # written before that one
     assert late == (itip.Outcome.STALE, None)
+
+
+def test_an_answer_for_one_occurrence_makes_that_occurrence_only() -> None:
+    weekly = EVENT.replace("SUMMARY:Planning", "RRULE:FREQ=WEEKLY;COUNT=10\r\nSUMMARY:Planning")
+    stored = saved(weekly).stored or ""
+    # the second week, named in another time zone than the event's (10:00 in Paris is 09:00 UTC)
+    answer = reply("DECLINED", extra="RECURRENCE-ID;TZID=Europe/Paris:20270112T100000\r\n")
+    outcome, text = apply(stored, answer)
+    assert outcome is itip.Outcome.APPLIED
+    master, occurrence = icalendar.Calendar.from_ical(text or "").walk("VEVENT")
+    assert attendee(master, BOB).params.get("PARTSTAT") is None  # the series is unanswered
+    assert attendee(occurrence, BOB).params["PARTSTAT"] == "DECLINED"
+    assert occurrence.decoded("DTSTART") == datetime.datetime(2027, 1, 12, 9, 0, tzinfo=datetime.UTC)
+    assert occurrence.decoded("DTEND") - occurrence.decoded("DTSTART") == datetime.timedelta(hours=1)
+    assert "RRULE" not in occurrence
+    assert saved(text or "").requests == ()  # the organiser's next save sees no change of its own
+    not_one = reply("DECLINED", extra="RECURRENCE-ID:20270113T090000Z\r\n")  # a Wednesday: no such occurrence
+    assert apply(stored, not_one) == (itip.Outcome.NOT_FOUND, None)
 
 
 def test_mail_without_a_reply_object_has_no_answers() -> None:
