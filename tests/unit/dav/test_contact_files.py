@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import vobject
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smb_suite.dav import cards, outlook
 from smb_suite.dav.cards import Contact, PhoneKind, PostalAddress, Status
@@ -104,3 +108,23 @@ def _fields(contact: Contact) -> dict[str, object]:
 
 def test_written_cards_are_valid_vcards() -> None:
     vobject.readOne(cards.write_card(ELODIE).serialize()).validate()
+
+
+CSV_PIECES = [b'"First Name"', b'"E-mail Address"', b",", b";", b'"', b"\r\n", b"\n", b"x", b"\xe9", b"\x81"]
+VCARD_PIECES = [
+    "BEGIN:VCARD\r\n", "END:VCARD\r\n", "VERSION:4.0\r\n", "FN:x\r\n", "N:a;b\r\n", "TEL;TYPE=cell:1\r\n",
+    "ADR:;;a;b\r\n", "EMAIL:e@x.y\r\n", "CATEGORIES:a,b\r\n", "X-SMB-STATUS:lead\r\n", ";", ":", "é",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(CSV_PIECES), max_size=40).map(b"".join) | st.binary(max_size=300))
+def test_reading_any_bytes_as_outlook_csv_raises_nothing_but_invalid_input(data: bytes) -> None:
+    with contextlib.suppress(InvalidInput):
+        outlook.read_contacts(data)
+
+
+@given(st.lists(st.sampled_from(VCARD_PIECES), max_size=30).map("".join) | st.text(max_size=200))
+def test_reading_any_text_as_vcards_raises_nothing_but_invalid_input(text: str) -> None:
+    with contextlib.suppress(InvalidInput):
+        for card in cards.parse_cards(text):
+            cards.write_card(cards.contact_of(card), card).serialize()
