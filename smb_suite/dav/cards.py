@@ -10,6 +10,7 @@ phone put there stays.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -189,6 +190,13 @@ def contact_of(card: Component) -> Contact:
     )
     shown = _text(_first(card, "fn"))
     return contact if shown == contact.name else dataclasses.replace(contact, display_name=shown)
+
+
+@functools.lru_cache(maxsize=10_000)
+def contact_of_text(text: str) -> Contact:
+    """`contact_of` a stored card's text, remembered: a list page parses each card once per process, not once per
+    view (a Contact is immutable; the same text is the same contact in any business)."""
+    return contact_of(vobject.readOne(text))
 
 
 def parse_cards(text: str) -> list[Component]:

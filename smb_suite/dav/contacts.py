@@ -11,10 +11,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import vobject
 from radicale import item as radicale_item
 from vobject.base import Component
 
 from smb_suite.dav.calendars import QuotaStorage
+from smb_suite.dav.cards import Contact, contact_of_text
 from smb_suite.dav.layout import tenant_principal
 from smb_suite.errors import NotFound, QuotaExceeded
 
@@ -27,7 +29,15 @@ HREF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+=-]{0,199}")
 class StoredCard:
     href: str  # the item's name in the collection: the contact's id in the admin pages
     etag: str
-    card: Component
+    text: str  # as stored (Radicale's item cache gives it without parsing)
+
+    @property
+    def contact(self) -> Contact:
+        return contact_of_text(self.text)
+
+    def card(self) -> Component:
+        """A fresh parse of the stored card, to change and write back."""
+        return vobject.readOne(self.text)
 
 
 def valid_href(href: str) -> bool:
@@ -51,7 +61,7 @@ class AddressBook:
     def cards(self) -> list[StoredCard]:
         with self._storage.acquire_lock("r"):
             collection = self._collection()
-            return [StoredCard(item.href, item.etag, item.vobject_item) for item in collection.get_all()]
+            return [StoredCard(item.href, item.etag, item.serialize()) for item in collection.get_all()]
 
     def card(self, href: str) -> StoredCard:
         if not valid_href(href):
@@ -61,7 +71,7 @@ class AddressBook:
             item = dict(collection.get_multi([href])).get(href)
         if item is None:
             raise NotFound("no such contact")
-        return StoredCard(item.href, item.etag, item.vobject_item)
+        return StoredCard(item.href, item.etag, item.serialize())
 
     def write(self, cards: Sequence[tuple[str, Component]], delete: Iterable[str] = ()) -> None:
         """Store the cards (href, card) and delete the hrefs `delete`, all under one lock. Over quota nothing is

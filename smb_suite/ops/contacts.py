@@ -79,7 +79,7 @@ def address_book(services: Services, tenant_id: int) -> AddressBook:
 
 
 def _rows(services: Services, tenant_id: int, stored: Iterable[StoredCard]) -> list[ContactRow]:
-    contacts = [(card.href, cards.contact_of(card.card)) for card in stored]
+    contacts = [(card.href, card.contact) for card in stored]
     dates = services.correspondents.last_contacts(tenant_id, (e for _, c in contacts for e in c.emails))
     rows = [
         ContactRow(href, contact, max((dates[e.lower()] for e in contact.emails if e.lower() in dates), default=None))
@@ -151,8 +151,8 @@ def save_contact(services: Services, actor: Principal, name: str, contact_id: st
         base = None
     else:
         stored = book.card(contact_id)
-        base = stored.card
-        contact = dataclasses.replace(contact, uid=cards.contact_of(base).uid or cards.new_uid())
+        base = stored.card()
+        contact = dataclasses.replace(contact, uid=stored.contact.uid or cards.new_uid())
     book.write([(contact_id, cards.write_card(contact, base))])
     return contact_id
 
@@ -176,8 +176,8 @@ def merge_contacts(services: Services, actor: Principal, name: str, keep: str, o
         raise InvalidInput(MERGE_TWO)
     book = address_book(services, tenant.id)
     kept = book.card(keep)
-    merged = cards.merged(cards.contact_of(kept.card), [cards.contact_of(book.card(other).card) for other in others])
-    book.write([(keep, cards.write_card(merged, kept.card))], delete=others)
+    merged = cards.merged(kept.contact, [book.card(other).contact for other in others])
+    book.write([(keep, cards.write_card(merged, kept.card()))], delete=others)
     services.audit.record(actor, "contacts.merge", f"{len(others) + 1} into {merged.name}", tenant.id)
     return keep
 
@@ -199,7 +199,7 @@ def import_contacts(services: Services, actor: Principal, name: str, filename: s
     if not found:
         raise InvalidInput(EMPTY_FILE)
     book = address_book(services, tenant.id)
-    taken = {cards.contact_of(stored.card).uid for stored in book.cards()}
+    taken = {stored.contact.uid for stored in book.cards()}
     named: list[tuple[str, Component]] = []
     for position, contact in enumerate(found):
         if not contact.uid or contact.uid in taken:
@@ -220,7 +220,7 @@ def export_contacts(services: Services, actor: Principal, name: str, kind: str) 
     stored = address_book(services, tenant.id).cards()
     media_type, extension = FORMATS[kind]
     if kind.startswith(VCARD):
-        content = cards.serialize((card.card for card in stored), "4.0" if kind.endswith("4") else "3.0").encode()
+        content = cards.serialize((card.card() for card in stored), "4.0" if kind.endswith("4") else "3.0").encode()
     else:
         contacts = [row.contact for row in _rows(services, tenant.id, stored)]
         content = outlook.write_contacts(contacts, "windows-1252" if kind.endswith("1252") else "utf-8")
