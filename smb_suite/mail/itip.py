@@ -384,6 +384,9 @@ def _override(master: icalendar.cal.Component, instance: datetime.date) -> icale
             return None
     except (ValueError, TypeError):
         return None
+    excluded = (value.dt for lines in _list(master.get("EXDATE")) for value in getattr(lines, "dts", []))
+    if any(_same_time(gone, instance) for gone in excluded):
+        return None  # RFC 5545 3.8.5.1: no longer an occurrence
     override = copy.deepcopy(master)
     for name in ("RRULE", "RDATE", "EXDATE", "DTSTART", "DTEND", "DURATION", STATE):
         override.pop(name, None)

@@ -179,7 +179,9 @@ def test_an_older_reply_is_ignored() -> None:
 
 
 def test_an_answer_for_one_occurrence_makes_that_occurrence_only() -> None:
-    weekly = EVENT.replace("SUMMARY:Planning", "RRULE:FREQ=WEEKLY;COUNT=10\r\nSUMMARY:Planning")
+    weekly = EVENT.replace(
+        "SUMMARY:Planning", "RRULE:FREQ=WEEKLY;COUNT=10\r\nEXDATE:20270119T090000Z\r\nSUMMARY:Planning"
+    )
     stored = saved(weekly).stored or ""
     # the second week, named in another time zone than the event's (10:00 in Paris is 09:00 UTC)
     answer = reply("DECLINED", extra="RECURRENCE-ID;TZID=Europe/Paris:20270112T100000\r\n")
@@ -194,6 +196,8 @@ def test_an_answer_for_one_occurrence_makes_that_occurrence_only() -> None:
     assert saved(text or "").requests == ()  # the organiser's next save sees no change of its own
     not_one = reply("DECLINED", extra="RECURRENCE-ID:20270113T090000Z\r\n")  # a Wednesday: no such occurrence
     assert apply(stored, not_one) == (itip.Outcome.NOT_FOUND, None)
+    excluded = reply("ACCEPTED", extra="RECURRENCE-ID:20270119T090000Z\r\n")  # the third week was taken out
+    assert apply(stored, excluded) == (itip.Outcome.NOT_FOUND, None)
 
 
 def test_mail_without_a_reply_object_has_no_answers() -> None:
