@@ -118,8 +118,11 @@ class Events:
                     yield CalendarRef(principal, name)
 
     def holding(self, tenant_id: int, principals: tuple[str, ...], uid: str) -> list[CalendarRef]:
-        """The calendars of these principals that hold event `uid`."""
+        """The calendars of these principals that hold event `uid`; for a business that has no calendar folder
+        (never used DAV, or has no collaboration module) none, without making its Radicale storage or folder."""
         found: list[CalendarRef] = []
+        if not self._store.layout.calendars(tenant_id).is_dir():
+            return found
         storage = self._storage(tenant_id)
         for principal in principals:
             for ref in self.calendars_of(tenant_id, principal):
