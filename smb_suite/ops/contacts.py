@@ -194,8 +194,8 @@ def import_contacts(services: Services, actor: Principal, name: str, filename: s
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise InvalidInput("a vCard file is UTF-8 text") from error
-        found = [cards.contact_of(card) for card in cards.parse_cards(text)]
         bases = cards.parse_cards(text)  # kept as they are beyond the CRM's fields, stored as vCard 3.0
+        found = [cards.contact_of(card) for card in bases]
     if not found:
         raise InvalidInput(EMPTY_FILE)
     book = address_book(services, tenant.id)

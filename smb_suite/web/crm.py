@@ -210,14 +210,18 @@ class CrmViews(Views):
 
     async def import_file(self, request: Request) -> Response:
         form = await request.form(max_files=1, max_fields=3, max_part_size=4096)
-        visitor, form = await self.posted(request, form)
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile) or not upload.filename:
+        try:
+            visitor, form = await self.posted(request, form)
+            upload = form.get("file")
+            filename = upload.filename if isinstance(upload, UploadFile) else None
+            data = await upload.read(IMPORT_BYTES) if isinstance(upload, UploadFile) else b""
+        finally:
+            await form.close()  # the spooled file
+        if not filename:
             return await self.page(request, 422, NO_FILE)
-        data = await upload.read(IMPORT_BYTES)
         tenant = request.path_params["tenant"]
         try:
-            await self._run(contacts.import_contacts, visitor.actor, tenant, upload.filename, data)
+            await self._run(contacts.import_contacts, visitor.actor, tenant, filename, data)
         except InvalidInput as error:
             return await self.page(request, 422, str(error))
         except QuotaExceeded:
