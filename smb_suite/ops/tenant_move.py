@@ -257,13 +257,15 @@ def _check_names(rows: tenantrows.Rows) -> None:
         for domain in rows["domains"]:
             if normalize_domain(domain["name"]) != domain["name"]:
                 raise MoveRefused(f"the archive's domain {domain['name']!r} is not in canonical form")
+        for user in rows["users"]:
+            Role(user.get("role", Role.USER.value))
         for box in rows["mailboxes"]:
             if maildir.validate_mailbox_name(box["name"]) != box["name"]:
                 raise MoveRefused(f"the archive's folder {box['name']!r} is not in canonical form")
     except MoveRefused:
         raise
-    except (SmbSuiteError, KeyError, TypeError) as error:
-        raise MoveRefused(f"the archive holds a name this server refuses ({error})") from error
+    except (SmbSuiteError, KeyError, TypeError, ValueError) as error:
+        raise MoveRefused(f"the archive holds a name or role this server refuses ({error})") from error
 
 
 def _check_uids(rows: tenantrows.Rows) -> None:
@@ -394,6 +396,11 @@ def _commit(services: Services, unpacked: Path, staging: Path, plan: _Plan) -> i
             values["partner_id"] = plan.partner_id
         elif table == "users" and old is not None:
             values["usage_bytes"] = plan.user_bytes.get(old, 0)
+            if values.get("role") == Role.OPERATOR.value:  # the source's operator is nobody's operator here
+                values["role"] = Role.OWNER.value
+                plan.warnings.append(
+                    f"{values['local_part']}: an operator account there, an owner of its business here"
+                )
         elif table == "domains" and old is not None:
             values["site_bytes"] = plan.site_bytes.get(old, 0)
         elif table == "messages" and old is not None:

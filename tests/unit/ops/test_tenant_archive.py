@@ -9,13 +9,15 @@ import io
 import json
 import os
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from smb_suite.config import MIB
 from smb_suite.config import load as load_config
-from smb_suite.directory.model import OPERATOR
+from smb_suite.directory.model import OPERATOR, Role
 from smb_suite.errors import MoveRefused
 from smb_suite.ops import tenant_archive, tenant_move
 from smb_suite.ops.tenant_archive import MANIFEST, ROWS, Manifest, Member
@@ -221,3 +223,57 @@ def test_every_table_is_either_moved_with_a_business_or_left_for_a_stated_reason
     moved = {part.table.name for part in tenantrows.PARTS}
     assert moved.isdisjoint(tenantrows.NOT_MOVED)
     assert set(db.metadata.tables) == moved | set(tenantrows.NOT_MOVED)
+
+
+def rewritten(archive: Path, target: Path, change: Callable[[dict[str, Any]], None]) -> Path:
+    """The archive with its rows changed by `change` and a manifest that matches (what a forger would make)."""
+    members: dict[str, bytes] = {}
+    with tarfile.open(archive) as tar:
+        for info in tar:
+            reader = tar.extractfile(info)
+            assert reader is not None
+            members[info.name] = reader.read()
+    rows = json.loads(members[ROWS])
+    change(rows)
+    members[ROWS] = json.dumps(rows).encode()
+    manifest = Manifest.decode(members.pop(MANIFEST))
+    manifest.members = manifest_for(members).members
+    return tar_of(target, [*members.items(), (MANIFEST, manifest.encode())])
+
+
+def test_an_operator_account_in_an_archive_becomes_an_owner_of_its_business_not_an_operator_here(
+    exported: tuple[Path, Path], tmp_path: Path
+) -> None:
+    def promote(rows: dict[str, Any]) -> None:
+        rows["users"][0]["role"] = "operator"
+
+    forged = rewritten(exported[1], tmp_path / "forged.tar", promote)
+    settings = load_config(write_config(tmp_path))
+    initialise(settings)
+    services = open_services(settings)
+    try:
+        report = tenant_move.import_tenant(services, OPERATOR, forged)
+        roles = {user.role for user in services.directory.list_users(OPERATOR)}
+    finally:
+        services.close()
+    assert Role.OPERATOR not in roles and Role.OWNER in roles
+    assert any("an owner of its business here" in warning for warning in report.warnings)
+
+
+def test_forged_rows_naming_another_row_or_a_uid_past_uidnext_are_refused_and_change_nothing(
+    exported: tuple[Path, Path], tmp_path: Path
+) -> None:
+    def foreign_domain(rows: dict[str, Any]) -> None:
+        rows["aliases"].append({"id": 99, "domain_id": 4242, "local_part": "x", "target": "a@b.example"})
+
+    def uid_past_next(rows: dict[str, Any]) -> None:
+        box = rows["mailboxes"][0]
+        message = {"id": 999, "mailbox_id": box["id"], "uid": box["uidnext"], "filename": "new/1.M1P1Q1.host"}
+        rows["messages"].append({**message, "size": 1, "flags": "", "internaldate": 1, "modseq": 1})
+
+    config = write_config(tmp_path)
+    initialise(load_config(config))
+    for number, (change, problem) in enumerate(
+        ((foreign_domain, "domains id 4242, which it does not hold"), (uid_past_next, "UID its folder cannot hold"))
+    ):
+        refused_import(config, rewritten(exported[1], tmp_path / f"{number}.tar", change), problem)
