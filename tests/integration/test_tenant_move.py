@@ -1,5 +1,6 @@
 """Moving a business between servers (issue 17): `smb-suite tenant export TENANT FILE` on a daemon that keeps
-serving, `tenant import FILE` into another daemon with a fresh data folder; what users had is there, as it was.
+serving, `tenant import FILE` into another daemon (a new data folder hosting another business, so every id differs);
+what users had is there, as it was.
 
 IMAP must show the same folders, messages, flags and keywords under the same UIDVALIDITY and UIDs (RFC 3501
 2.3.1.1: a client keeps its cache only if both are unchanged), the old password must work (the argon2 hash moved
@@ -16,8 +17,8 @@ from typing import Any
 import httpx
 
 from smb_suite.config import load as load_config
-from smb_suite.directory.model import OPERATOR
-from smb_suite.ops import accounts, tiers
+from smb_suite.directory.model import OPERATOR, Role
+from smb_suite.ops import accounts, domains, tiers, users
 from smb_suite.services import Services, initialise, open_services
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, Daemon, Daemons, write_config
 from tests.integration.test_backup import uid_flags
@@ -36,11 +37,17 @@ EVENT = (
 )
 
 
-def empty_daemon(folder: Path, extra_config: str = "", **options: Any) -> Daemon:
-    """A server with an initialised, empty data folder: no domain, no business."""
+def other_daemon(folder: Path, extra_config: str = "", **options: Any) -> Daemon:
+    """A server hosting another business only, so every id the import assigns differs from the source's."""
     folder.mkdir(parents=True, exist_ok=True)
     config = write_config(folder, extra_config, **options)
     initialise(load_config(config))
+
+    def other_business(services: Services) -> None:
+        domains.add_domain(services, OPERATOR, "other.test")
+        users.add_user(services, OPERATOR, "bob@other.test", "bob of other, long secret", Role.OWNER)
+
+    operator(Daemon(folder, config), other_business)
     return Daemon(folder, config)
 
 
@@ -94,9 +101,10 @@ def seed(server: Daemon) -> None:
     assert dav(server, "PUT", f"/dav/{team}/contacts/ada.vcf", content=CONTACT).status_code == 201
     assert dav(server, "PUT", f"/dav/{team}/team/review.ics", content=EVENT).status_code == 201
     assert dav(server, "PUT", "/dav/files/Shared/offer.txt", content=b"our offer\n").status_code == 201
+    assert dav(server, "PUT", f"/dav/files/{OWNER}/notes.txt", content=b"mine\n").status_code == 201
 
 
-def test_a_business_exported_while_serving_is_imported_on_a_fresh_server_with_its_mail_uids_site_and_dav(
+def test_a_business_exported_while_serving_is_imported_on_another_server_under_new_ids_with_its_mail_uids_site_and_dav(
     fresh_daemon: Daemons, tmp_path: Path
 ) -> None:
     old = fresh_daemon(name="a", services=SERVICES)
@@ -107,7 +115,7 @@ def test_a_business_exported_while_serving_is_imported_on_a_fresh_server_with_it
     exported = old.cli("tenant", "export", DOMAIN, str(archive))  # the daemon serves meanwhile
     assert "exported example.test" in exported.stdout
 
-    new = fresh_daemon(name="b", make=empty_daemon, services=SERVICES)
+    new = fresh_daemon(name="b", make=other_daemon, services=SERVICES)
     imported = new.cli("tenant", "import", str(archive))
     assert "imported example.test" in imported.stdout, imported.stdout + imported.stderr
 
@@ -115,9 +123,11 @@ def test_a_business_exported_while_serving_is_imported_on_a_fresh_server_with_it
     assert set(before["Projects/2026"]) == {0, 2, 3}
     assert site_home(new) == site_home(old)
     team = business(new, DOMAIN)
+    assert team != business(old, DOMAIN)  # new ids: the files were placed by them
     assert "Ada Lovelace" in dav(new, "GET", f"/dav/{team}/contacts/ada.vcf").text
     assert "Quarterly review" in dav(new, "GET", f"/dav/{team}/team/review.ics").text
     assert dav(new, "GET", "/dav/files/Shared/offer.txt").text == "our offer\n"
+    assert dav(new, "GET", f"/dav/files/{OWNER}/notes.txt").text == "mine\n"
     assert operator(new, tiers.check_drift) == []  # what `quota check` reports
 
     with smtplib.SMTP("127.0.0.1", new.ports["smtp"], timeout=30) as client:  # the alias moved too
