@@ -42,6 +42,7 @@ class EventFields:
     location: str = ""
     description: str = ""
     attendees: tuple[str, ...] = ()
+    recurring: bool = False  # a stored event that repeats: the form changes every occurrence
 
     def span(self, zone: ZoneInfo) -> tuple[date | datetime, date | datetime]:
         if self.all_day:
@@ -213,6 +214,7 @@ def _fields(
         str(event.get("LOCATION", "")),
         str(event.get("DESCRIPTION", "")),
         attendees,
+        recurring="RRULE" in event or "RDATE" in event,
     )
 
 

@@ -293,4 +293,5 @@ def _values(fields: ical.EventFields) -> dict[str, str]:
         "location": fields.location,
         "description": fields.description,
         "attendees": ", ".join(fields.attendees),
+        "recurring": "1" if fields.recurring else "",
     }

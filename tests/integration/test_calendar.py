@@ -148,6 +148,8 @@ def test_a_recurring_event_from_a_caldav_client_shows_in_the_month_and_the_week(
     week = alice.get("/admin/calendar/team/", params={"day": "2026-11-25", "view": "week", "tz": "America/New_York"})
     assert re.search(r'data-day="2026-11-23">(?:(?!</td>).)*03:15–03:30</span> Monday stand-up', week.text, re.S)
     assert "Monday stand-up" not in alice.get("/admin/calendar/personal/", params={"day": "2026-11-20"}).text
+    (link,) = set(event_links(month, "Monday stand-up"))  # every occurrence opens the one event
+    assert "This event repeats" in alice.get(link).text
     alice.get("/admin/calendar/team/", params={"tz": "Europe/Paris"})
 
 

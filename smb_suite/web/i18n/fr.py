@@ -786,6 +786,10 @@ MESSAGES: dict[str, str] = {
     "Description": "Description",
     "Attendees (e-mail addresses, separated by commas)": "Participants (adresses e-mail, séparées par des virgules)",
     "Delete this event?": "Supprimer cet événement ?",
+    "This event repeats: what you change here applies to every occurrence (the first one's date is shown).": (
+        "Cet événement se répète : ce que vous changez ici vaut pour toutes ses occurrences (la date affichée est "
+        "celle de la première)."
+    ),
     "Delete the event": "Supprimer l'événement",
     "Back to the calendar": "Retour à l'agenda",
     "The event is saved.": "L'événement est enregistré.",

@@ -145,6 +145,7 @@ def test_editing_keeps_the_recurrence_the_replies_and_the_sequence() -> None:
     event = icalendar.Calendar.from_ical(edited).walk("VEVENT")[0]
     assert (str(event["UID"]), event["SEQUENCE"], str(event["SUMMARY"])) == ("uid-1@test", 0, "Budget")
     assert "RRULE" in event and event["ATTENDEE"][0].params["PARTSTAT"] == "ACCEPTED"
+    assert ical.fields_of(edited, PARIS).recurring and not ical.fields_of(first, PARIS).recurring
 
 
 def test_an_all_day_event_is_stored_with_the_day_after_as_its_end() -> None:
