@@ -41,7 +41,7 @@ def look_up(services: Services, account: str, username: str, client_ip: str, app
     if user is None:
         return Attempt(until, None, [], False, throttle.has_failures(account))
     hashes = [user.password_hash]
-    if app_passwords:  # SMTP and IMAP, never the web UI
+    if app_passwords:  # SMTP, IMAP and DAV, never the web UI
         hashes += services.app_passwords.hashes(user.id)
     suspended = services.directory.tenant_suspended(user.tenant_id)
     return Attempt(until, user, hashes, suspended, throttle.has_failures(account))
@@ -63,7 +63,7 @@ async def login(services: Services, username: str, password: str, client_ip: str
     LoginLocked before the password is looked at; the failure that locks an account mails its business's owners
     once. A user of a suspended business is refused (AccountSuspended) even with the right password.
 
-    With `app_passwords` (SMTP and IMAP, never the web UI) the user's app passwords are accepted too."""
+    With `app_passwords` (SMTP, IMAP and DAV, never the web UI) the user's app passwords are accepted too."""
     throttle, cache = services.throttle, services.credentials
     account = account_key(username)
     async with throttle.serialised(account):

@@ -8,6 +8,7 @@ import re
 import smtplib
 from contextlib import closing
 
+import httpx
 import pytest
 
 from tests.adminweb import (
@@ -46,7 +47,13 @@ def test_failed_logins_over_imap_web_and_smtp_count_towards_one_counter(server: 
     assert FAILED.findall(server.log_text())[-1] == (BOB, "1")
 
 
-def test_app_password_opens_imap_and_smtp_but_never_the_web_ui(server: Daemon) -> None:
+def dav_status(server: Daemon, password: str) -> int:
+    """A calendar app's first request: PROPFIND of the DAV root (CalDAV and CardDAV)."""
+    url = f"https://127.0.0.1:{server.ports['https']}/dav/"
+    return httpx.request("PROPFIND", url, auth=(USER, password), headers={"Depth": "0"}, verify=False).status_code
+
+
+def test_app_password_opens_imap_smtp_and_calendars_but_never_the_web_ui(server: Daemon) -> None:
     with closing(signed_in(server, "user")) as web:
         page = post(web, "/admin/account/app-passwords", {"label": "phone"})
         assert page.status_code == 200
@@ -57,6 +64,7 @@ def test_app_password_opens_imap_and_smtp_but_never_the_web_ui(server: Daemon) -
     assert imap_login(server, USER, app_password) == "OK"
     with submission(server) as client:
         assert client.login(USER, app_password)[0] == 235
+    assert dav_status(server, app_password) == 207
     with browser(server) as other:
         assert sign_in(other, USER, app_password).status_code == 401
     with closing(signed_in(server, "user")) as web:
@@ -64,6 +72,7 @@ def test_app_password_opens_imap_and_smtp_but_never_the_web_ui(server: Daemon) -
         assert revoke is not None
         assert post(web, revoke.group(1)).status_code == 303
     assert imap_login(server, USER, app_password) == "NO"
+    assert dav_status(server, app_password) == 401
     assert imap_login(server, USER, USER_PASSWORD) == "OK"
 
 
