@@ -11,6 +11,7 @@ from typing import Any
 from smb_suite.dav.layout import tenant_principal, user_principal
 
 SCOPE_KEY = "smb_suite.dav_user"
+MAX_REQUEST_BYTES = 16 * 1024 * 1024  # one calendar or address book uploaded whole at most
 
 
 @dataclass(frozen=True, slots=True)

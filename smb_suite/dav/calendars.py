@@ -33,12 +33,11 @@ from radicale.auth import AuthContext, BaseAuth
 from radicale.rights import BaseRights
 from radicale.storage import multifilesystem
 
-from smb_suite.dav.access import DavUser, user_of
+from smb_suite.dav.access import MAX_REQUEST_BYTES, DavUser, user_of
 from smb_suite.dav.layout import tenant_principal, visible_bytes
 from smb_suite.errors import QuotaExceeded
 
 Charge = Callable[[int], None]
-MAX_REQUEST_BYTES = 16 * 1024 * 1024  # one calendar or address book uploaded whole at most
 
 # The collections every user and every business has (created on first use); props as Radicale stores them.
 PERSONAL = (

@@ -20,10 +20,10 @@ from urllib.parse import unquote, urlsplit
 from a2wsgi import WSGIMiddleware
 from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smb_suite import log
-from smb_suite.dav.access import SCOPE_KEY, DavUser
+from smb_suite.dav.access import MAX_REQUEST_BYTES, SCOPE_KEY, DavUser
 from smb_suite.dav.apps import DavApps
 from smb_suite.dav.files import SHARED
 from smb_suite.dav.layout import tenant_principal, user_principal
@@ -69,10 +69,19 @@ def well_known_target(hostname: str, https_port: int | None, on_admin_host: bool
     return DAV_PREFIX + "/" if on_admin_host or not https_port else dav_url(hostname, https_port)
 
 
+def _parts(path: str) -> list[str]:
+    return [part for part in path.removeprefix(DAV_PREFIX).split("/") if part]
+
+
+def is_files_path(path: str) -> bool:
+    """/dav/files/...: wsgidav's documents; everything else under /dav/ is Radicale's."""
+    return _parts(path)[:1] == [FILES]
+
+
 def allowed_path(path: str, user: DavUser) -> bool:
     """The DAV root, the user's principal, its business's, or the documents ("Shared" and the user's own
     folder): the only paths a user may name."""
-    parts = [part for part in path.removeprefix(DAV_PREFIX).split("/") if part]
+    parts = _parts(path)
     if parts[:1] == [FILES]:
         return len(parts) == 1 or parts[1] in (SHARED, user.address)
     return not parts or parts[0] in (user.principal, user.business)
@@ -93,6 +102,40 @@ def _credentials(headers: Headers) -> tuple[str, str] | None:
 def _length(headers: Headers) -> int:
     value = headers.get("content-length", "")
     return int(value) if value.isdigit() else 0
+
+
+def _unsized(scope: Scope) -> bool:
+    """A chunked body to Radicale (curl -T -, some phone apps): Radicale reads exactly CONTENT_LENGTH bytes, so it
+    would see none (400); wsgidav reads chunked bodies itself."""
+    headers = Headers(scope=scope)
+    chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+    return chunked and "content-length" not in headers and not is_files_path(scope["path"])
+
+
+async def _sized(scope: Scope, receive: Receive, limit: int) -> tuple[Scope, Receive] | None:
+    """The chunked body read here, at most `limit` bytes (None beyond, or when the client left), and handed on
+    with its Content-Length (RFC 9112 6.3: the length is then known)."""
+    body = bytearray()
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        body += message.get("body", b"")
+        if len(body) > limit:
+            return None
+        more = message.get("more_body", False)
+    headers = [(name, value) for name, value in scope["headers"] if name != b"transfer-encoding"]
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+    return {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}, replay
 
 
 class DavFront:
@@ -124,8 +167,9 @@ class DavFront:
             return PlainTextResponse("wrong user name or password", 401, CHALLENGE)
         return DavUser(user.id, user.tenant_id, str(user.address))
 
-    async def _refusal(self, scope: Scope, user: DavUser) -> Response | None:
-        """404 without the module or for a path that is not the user's; 507 for a PUT that cannot fit."""
+    async def _refusal(self, scope: Scope, user: DavUser) -> Response | int:
+        """404 without the module or for a path that is not the user's; 507 for a PUT that cannot fit; else the
+        business's free bytes."""
         services = self._services
         headers = Headers(scope=scope)
         destination = unquote(urlsplit(headers.get("destination", "")).path)
@@ -137,16 +181,25 @@ class DavFront:
             return PlainTextResponse("not found", 404)
         if scope["method"] == "PUT" and _length(headers) > free:
             return PlainTextResponse("storage full", 507)  # RFC 4918 11.5: nothing read, nothing written
-        return None
+        return free
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = await self._user(scope)
         if isinstance(found, Response):
             await found(scope, receive, send)
             return
-        refusal = await self._refusal(scope, found)
-        log.event(logger, "dav.request", method=scope["method"], user=found.address, refused=refusal is not None)
-        if refusal is not None:
-            await refusal(scope, receive, send)
+        free = await self._refusal(scope, found)
+        refused = isinstance(free, Response)
+        log.event(logger, "dav.request", method=scope["method"], user=found.address, refused=refused)
+        if isinstance(free, Response):
+            await free(scope, receive, send)
             return
+        if _unsized(scope):
+            room = free if scope["method"] == "PUT" else MAX_REQUEST_BYTES
+            sized = await _sized(scope, receive, min(room, MAX_REQUEST_BYTES))
+            if sized is None:
+                full = room < MAX_REQUEST_BYTES  # RFC 4918 11.5, else RFC 9110 15.5.14
+                await PlainTextResponse(*(("storage full", 507) if full else ("too large", 413)))(scope, receive, send)
+                return
+            scope, receive = sized
         await self._wsgi({**scope, "root_path": DAV_PREFIX, SCOPE_KEY: found}, receive, send)

@@ -61,6 +61,15 @@ END:VCALENDAR
 """
 
 
+WIN32_PROPS = (
+    '<?xml version="1.0" encoding="utf-8"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:schemas-microsoft-com:">'
+    "<D:set><D:prop><Z:Win32CreationTime>Tue, 01 Dec 2026 08:00:00 GMT</Z:Win32CreationTime>"
+    "<Z:Win32LastAccessTime>Tue, 01 Dec 2026 08:00:00 GMT</Z:Win32LastAccessTime>"
+    "<Z:Win32LastModifiedTime>Tue, 01 Dec 2026 08:00:00 GMT</Z:Win32LastModifiedTime>"
+    "<Z:Win32FileAttributes>00000020</Z:Win32FileAttributes></D:prop></D:set></D:propertyupdate>"
+)
+
+
 def vcard(uid: str, name: str) -> str:
     lines = ("BEGIN:VCARD", "VERSION:3.0", f"UID:{uid}", f"FN:{name}", f"N:{name};;;;", f"EMAIL:{uid}@client.test")
     return "\r\n".join((*lines, "END:VCARD", ""))
@@ -163,7 +172,9 @@ def test_vdirsyncer_syncs_the_business_contacts_both_ways(server: Daemon, tmp_pa
     no_drift(server)
 
 
-def test_curl_puts_gets_lists_moves_locks_and_deletes_documents(server: Daemon, tmp_path: Path) -> None:
+def test_curl_puts_gets_lists_moves_locks_sets_windows_times_and_deletes_documents(
+    server: Daemon, tmp_path: Path
+) -> None:
     document = tmp_path / "minutes.txt"
     document.write_bytes(b"minutes of the meeting\n" * 100)
     base = url(server, "/dav/files/")
@@ -212,6 +223,10 @@ def test_curl_puts_gets_lists_moves_locks_and_deletes_documents(server: Daemon, 
     assert curl("-T", str(document), mine + "minutes.txt")[0] == 423  # locked: a PUT without the token is refused
     assert curl("-T", str(document), "-H", f"If: (<{token.group(1)}>)", mine + "minutes.txt")[0] == 204
     assert curl("-X", "UNLOCK", "-H", f"Lock-Token: <{token.group(1)}>", mine + "minutes.txt")[0] == 204
+    code, patched = curl("-X", "PROPPATCH", "-H", "Content-Type: text/xml", "--data", WIN32_PROPS, mine + "minutes.txt")
+    assert code == 207 and "200 OK" in patched and "403" not in patched  # what Windows Explorer sets after a copy
+    code, found = curl("-X", "PROPFIND", "-H", "Depth: 0", mine + "minutes.txt")
+    assert code == 207 and "Tue, 01 Dec 2026 08:00:00 GMT" in found  # Win32LastModifiedTime is the file's mtime
     owner_view = subprocess.run(
         ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-u", colleague, mine + "minutes.txt"],
         capture_output=True,
@@ -274,7 +289,7 @@ def test_another_business_gets_404_on_our_documents_and_its_own_shared_folder(se
     assert dav(server, "GET", "/dav/files/Shared/plan.txt", ALICE).text == "our plan"
 
 
-def test_a_write_beyond_the_tier_gets_507_and_changes_nothing(server: Daemon) -> None:
+def test_a_write_beyond_the_tier_gets_507_and_changes_nothing_with_or_without_a_length(server: Daemon) -> None:
     listing = dav(server, "PROPFIND", "/dav/files/Shared/", TINY, headers={"Depth": "0"})
     free = int(re.search(r"quota-available-bytes>(\d+)<", listing.text).group(1))  # type: ignore[union-attr]
     assert dav(server, "PUT", "/dav/files/Shared/big.bin", TINY, content=b"x" * (free + 1)).status_code == 507
@@ -293,14 +308,15 @@ def test_a_write_beyond_the_tier_gets_507_and_changes_nothing(server: Daemon) ->
         ).status_code
         == 507
     )
+
+    def event() -> object:  # a chunked body (curl -T -): Radicale is handed it with its length
+        yield EVENT.encode()
+
+    assert dav(server, "PUT", team + "review.ics", TINY, content=event()).status_code == 507
     assert dav(server, "GET", team + "review.ics", TINY).status_code == 404
     assert dav(server, "DELETE", "/dav/files/Shared/filler.bin", TINY).status_code == 204
-    assert (
-        dav(
-            server, "PUT", team + "review.ics", TINY, content=EVENT, headers={"Content-Type": "text/calendar"}
-        ).status_code
-        == 201
-    )
+    assert dav(server, "PUT", team + "review.ics", TINY, content=event()).status_code == 201
+    assert "Quarterly review" in dav(server, "GET", team + "review.ics", TINY).text
     no_drift(server)
 
 
