@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -141,6 +142,26 @@ def test_the_shipped_configuration_used_in_place_keeps_its_data_outside_conf(tmp
     copy.write_text(shipped.read_text().replace('"/var/lib/smb-suite"', f'"{tmp_path / "var"}"'))
     assert "created database schema" in run_cli(copy, "init").stdout
     assert (tmp_path / "var" / "smb-suite.db").exists() and not (tmp_path / "data").exists()
+
+
+def test_scripts_serve_takes_c_file_relative_to_where_it_is_typed_without_the_demo(tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    (checkout / "scripts").mkdir(parents=True)
+    shutil.copy(Path(__file__).resolve().parents[2] / "scripts" / "serve", checkout / "scripts" / "serve")
+    # the checkout's venv and packages are taken as present; its smb-suite records how it is called
+    (checkout / "scripts" / "lib.sh").write_text("ensure_debian_packages() { :; }\nensure_venv() { :; }\n")
+    smb_suite = checkout / ".venv" / "bin" / "smb-suite"
+    smb_suite.parent.mkdir(parents=True)
+    smb_suite.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "calls"}\n')
+    smb_suite.chmod(0o755)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "smb.toml").write_text("")
+    serve = [str(checkout / "scripts" / "serve"), "-c", "smb.toml"]
+    subprocess.run(serve, cwd=tmp_path / "mine", check=True, timeout=30)
+    config = tmp_path / "mine" / "smb.toml"
+    assert (tmp_path / "calls").read_text().splitlines() == [f"-c {config} init", f"-c {config} serve"]
+    refused = subprocess.run(serve[:2], cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 2 and "usage: scripts/serve [-c FILE]" in refused.stderr
 
 
 def _serve(config: Path) -> subprocess.CompletedProcess[str]:
