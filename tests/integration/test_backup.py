@@ -16,10 +16,13 @@ import shutil
 import smtplib
 import threading
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
-from tests.daemon import OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, Daemons, run_cli, write_config
+from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, Daemons, run_cli, write_config
+from tests.integration.test_dav import business
 from tests.mailtest import message, queue_list, submit
 from tests.polling import wait_for
 
@@ -124,6 +127,24 @@ class Load:
         client.logout()
 
 
+def dav(daemon: Daemon, method: str, path: str, **options: Any) -> httpx.Response:
+    url = f"https://127.0.0.1:{daemon.ports['https']}{path}"  # plain HTTP redirects there
+    return httpx.request(method, url, auth=(OWNER, OWNER_PASSWORD), verify=False, timeout=60, **options)
+
+
+def dav_files(daemon: Daemon) -> dict[str, bytes]:
+    assert dav(daemon, "PROPFIND", "/dav/", headers={"Depth": "1"}).status_code == 207  # makes the collections
+    card = b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:ada\r\nFN:Ada Lovelace\r\nN:Lovelace;Ada;;;\r\nEND:VCARD\r\n"
+    return {f"/dav/{business(daemon, DOMAIN)}/contacts/ada.vcf": card, "/dav/files/Shared/offer.txt": b"our offer\n"}
+
+
+def site_home(daemon: Daemon) -> bytes:
+    url = f"https://127.0.0.1:{daemon.ports['https']}/"
+    answer = httpx.get(url, headers={"Host": DOMAIN}, verify=False, timeout=30)
+    assert answer.status_code == 200
+    return answer.content
+
+
 def without_load_flag(state: dict[str, dict[int, frozenset[str]]]) -> dict[str, dict[int, frozenset[str]]]:
     return {folder: {uid: flags - {LOAD_FLAG} for uid, flags in msgs.items()} for folder, msgs in state.items()}
 
@@ -150,6 +171,10 @@ def test_backup_during_smtp_and_imap_load_restores_every_acknowledged_message_wi
 ) -> None:
     daemon = fresh_daemon()
     seed(daemon, 10)
+    files = dav_files(daemon)
+    for path, content in files.items():  # DAV files: a contact and a shared document
+        assert dav(daemon, "PUT", path, content=content).status_code == 201
+    home = site_home(daemon)
     remote = "partner@remote.example"  # waits in the outbound queue: remote delivery goes to a closed port
     submit(daemon, [remote], message("queued", remote))
     folders = ("INBOX", "Archive")
@@ -169,6 +194,9 @@ def test_backup_during_smtp_and_imap_load_restores_every_acknowledged_message_wi
     alice_after = uid_flags(restored, ("INBOX",), USER, USER_PASSWORD)
     assert {uid: alice_after["INBOX"][uid] for uid in alice_before["INBOX"]} == alice_before["INBOX"]
     assert remote in queue_list(restored)  # a submission acknowledged (250) is still on its way
+    assert site_home(restored) == home
+    for path, content in files.items():
+        assert dav(restored, "GET", path).content == content
     deliver(restored, "after the restore")  # the restored server takes new mail
     assert len(uid_flags(restored, ("INBOX",))["INBOX"]) == len(after["INBOX"]) + 1
 
