@@ -19,7 +19,7 @@ from smb_suite.directory.model import OPERATOR
 from smb_suite.ops import dns_records
 from smb_suite.services import open_services
 from tests.adminweb import make_admin_daemon, post, prove_ownership, signed_in
-from tests.daemon import Daemon, Daemons
+from tests.daemon import DOMAIN, Daemon, Daemons
 from tests.dnsserver import DnsServer, parse_zone
 from tests.integration.test_autoconfig import NS, OUTLOOK_REQUEST, servers
 from tests.integration.test_autoconfig import get as autoconfig_get
@@ -192,3 +192,12 @@ def test_account_page_offers_an_apple_profile_with_imap_smtp_caldav_carddav_and_
         True,
     )
     assert not any("Password" in key and key != "OutgoingPasswordSameAsIncomingPassword" for key in account)
+
+
+def test_the_domain_page_warns_when_the_server_hostname_is_localhost(fresh_daemon: Daemons) -> None:
+    server = fresh_daemon(make=make_admin_daemon, hostname="localhost", services=("http", "https"))
+    with closing(signed_in(server, "owner")) as client:
+        page = client.get(f"/admin/domains/{DOMAIN}/")
+    assert page.status_code == 200
+    assert "the server hostname is localhost: set [server] hostname" in page.text
+    assert "10 localhost." in page.text  # the MX target the warning is about
