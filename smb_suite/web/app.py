@@ -211,6 +211,9 @@ class WebApp:
                 redirect = https_redirect(scope, host, self._services.listening)
                 await (redirect or self.dav)(scope, receive, send)
                 return
+            if scope["path"] == "/" and scope["method"] == "PROPFIND":  # a calendar app given only our name
+                await self.dav.well_known(scope, receive, send, on_admin_host=True)
+                return
         if scope["type"] == "http" and scope["path"] in WELL_KNOWN:
             await self.dav.well_known(scope, receive, send, host in self.hosts)
             return

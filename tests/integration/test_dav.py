@@ -326,7 +326,7 @@ def test_a_business_without_the_collaboration_module_gets_404(server: Daemon, pa
     assert dav(server, "PROPFIND", target, NODAV, headers={"Depth": "1"}).status_code == 404
 
 
-def test_wrong_password_gets_401_and_well_known_redirects_to_dav(server: Daemon) -> None:
+def test_wrong_password_gets_401_and_well_known_and_root_redirect_to_dav(server: Daemon) -> None:
     assert dav(server, "PROPFIND", "/dav/", (USER, "wrong")).status_code == 401
     assert httpx.request("PROPFIND", url(server)).status_code == 401
     for name in ("caldav", "carddav"):
@@ -334,6 +334,8 @@ def test_wrong_password_gets_401_and_well_known_redirects_to_dav(server: Daemon)
         assert (answer.status_code, answer.headers["location"]) == (301, "/dav/")
         hosted = httpx.get(url(server, f"/.well-known/{name}"), headers={"Host": "example.test"})
         assert hosted.headers["location"].endswith("/dav/")
+    root = dav(server, "PROPFIND", "/", ALICE, headers={"Depth": "0"})  # an app given only our name finds /dav/
+    assert (root.status_code, root.headers["location"]) == (301, "/dav/")
 
 
 def test_dns_records_tell_calendar_apps_where_dav_is_only_with_the_module(server: Daemon) -> None:
