@@ -17,7 +17,7 @@ from tests.daemon import LISTENERS, USER, Daemon, Daemons
 from tests.mailtest import insecure_context, message, send_inbound, submit
 from tests.polling import wait_for
 
-pytestmark = pytest.mark.daemon(services=LISTENERS)
+pytestmark = pytest.mark.daemon("[login]\nlock_after = 2\n", services=LISTENERS)  # the 3rd failure is throttled
 WORKER = re.compile(r"worker.started slot=(\d+) pid=(\d+)")
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -76,6 +76,19 @@ def test_a_failed_login_is_counted(server: Daemon) -> None:
     assert value(samples, "smb_auth_failures_total") == before + 1
     assert value(samples, "smb_command_seconds_count", protocol="imap", command="LOGIN") >= 1
     assert value(samples, "smb_sessions_opened_total", protocol="imap") >= 1
+
+
+def test_a_login_refused_by_the_lock_is_counted_as_throttled(server: Daemon) -> None:
+    before = scrape(server)
+    for _ in range(3):  # two failures lock the account; the third attempt is refused unheard
+        with (
+            imaplib.IMAP4_SSL("127.0.0.1", server.ports["imaps"], ssl_context=insecure_context()) as client,
+            pytest.raises(imaplib.IMAP4.error),
+        ):
+            client.login("locked@example.test", "wrong password")
+    after = scrape(server)
+    assert value(after, "smb_auth_throttled_total") == value(before, "smb_auth_throttled_total") + 1
+    assert value(after, "smb_auth_failures_total") == value(before, "smb_auth_failures_total") + 2
 
 
 def test_curl_scrapes_the_metrics_listener_and_the_public_port_does_not_serve_them(server: Daemon) -> None:
