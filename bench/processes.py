@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 RSS_GOAL_MB = 80.0
@@ -14,6 +15,19 @@ def serving_pids(pid: int) -> list[int]:
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     workers = [int(child) for child in children if b"smb_suite.daemon" in Path(f"/proc/{child}/cmdline").read_bytes()]
     return workers or [pid]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process, of its children it has waited for (Postfix's smtpd, cleanup... that
+    exited), and of its live descendants, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:  # gone meanwhile
+        return 0.0
+    own = sum(int(value) for value in fields[11:15]) / tick  # utime, stime, cutime, cstime
+    return own + sum(cpu_seconds(int(child)) for child in children)
 
 
 def rss_mb(pid: int) -> float:

@@ -8,6 +8,9 @@ Figures (docs/ARCHITECTURE.md form):
                         (Postfix: smtp-source -> relay for mynetworks -> smtp-sink); until the queue is empty
   submission_to_remote  aiosmtplib, 10 sessions with STARTTLS + AUTH -> our queue -> smtp-sink (reference: the
                         Postfix relay figure, which needs no TLS or AUTH)
+  <figure>_cpu          CPU ms per message of each server's processes during that figure (steadier than rates
+                        on a shared machine; the load generator and the sink are not counted)
+  idle_rss_per_worker   resident memory of each serving process once started
 Installs postfix from Debian when smtp-source is missing. Never fails on a number.
 """
 
@@ -33,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from maildirs import maildir_path, toml_workers  # noqa: E402 - where a user's Maildir is (ids from the database)
-from processes import idle_rss_line  # noqa: E402 - the workers' memory figure
+from processes import cpu_seconds, idle_rss_line  # noqa: E402 - the workers' memory and CPU figures
 
 from tests import polling  # noqa: E402 - the tests' one polling loop
 from tests.dnsserver import DnsServer  # noqa: E402 - the loopback DNS server the tests use
@@ -67,6 +70,12 @@ def ensure_postfix() -> None:
 def figure(name: str, ours: float, reference_name: str, reference: float, unit: str) -> None:
     ratio = ours / reference if reference else float("nan")
     print(f"figure {name}: ours={ours:.1f} {reference_name}={reference:.1f} unit={unit} ratio={ratio:.2f}", flush=True)
+
+
+def cpu_figure(name: str, ours: float, reference_name: str, reference: float, count: int) -> None:
+    """CPU milliseconds per message (the server's processes, not the load generator's): steadier than the rate
+    when other work shares the cores."""
+    figure(f"{name}_cpu", 1000 * ours / count, reference_name, 1000 * reference / count, "ms/msg")
 
 
 def count_files(folder: Path) -> int:
@@ -153,6 +162,11 @@ class Ours:
             self.process.send_signal(signal.SIGTERM)
             self.process.wait(timeout=60)
 
+    def cpu(self) -> float:
+        """CPU seconds of the daemon and its workers (see processes.cpu_seconds)."""
+        assert self.process is not None
+        return cpu_seconds(self.process.pid)
+
     def inbox(self, user: str) -> Path:
         return maildir_path(self.folder / "data", f"{user}@{DOMAIN}") / "new"
 
@@ -216,6 +230,11 @@ class Postfix:
 
     def stop(self) -> None:
         subprocess.run(["postfix", "-c", str(self.etc), "stop"], check=False, capture_output=True)
+
+    def cpu(self) -> float:
+        """CPU seconds of the master process and everything it runs (see processes.cpu_seconds)."""
+        pid = (self.queue / "pid" / "master.pid").read_text().split()[0]
+        return cpu_seconds(int(pid))
 
     def queue_length(self) -> int:
         return sum(count_files_deep(self.queue / sub) for sub in ("maildrop", "incoming", "active", "deferred"))
@@ -291,33 +310,37 @@ def main() -> int:
             assert ours.process is not None
             print(idle_rss_line(ours.process.pid), flush=True)
 
-            start = time.monotonic()
+            our_cpu = ours.cpu
+            start, cpu = time.monotonic(), our_cpu()
             smtp_source(ours.ports["smtp"], count, sessions, size, f"inbox@{DOMAIN}")
             wait_for("our Maildir", lambda: count_files(ours.inbox("inbox")) >= count)
-            ours_inbound = count / (time.monotonic() - start)
+            ours_inbound, ours_inbound_cpu = count / (time.monotonic() - start), our_cpu() - cpu
 
-            start = time.monotonic()
+            start, cpu = time.monotonic(), reference.cpu()
             accept_time = smtp_source(reference.port, count, sessions, size, f"inbox@{DOMAIN}")
             wait_for("Postfix's Maildir", lambda: count_files(reference.inbox()) >= count)
-            postfix_inbound = count / (time.monotonic() - start)
+            postfix_inbound, postfix_inbound_cpu = count / (time.monotonic() - start), reference.cpu() - cpu
             print(f"note: Postfix accepted at {count / accept_time:.1f} msg/s (queue), delivered as below", flush=True)
             figure("inbound_to_maildir", ours_inbound, "postfix", postfix_inbound, "msg/s")
+            cpu_figure("inbound_to_maildir", ours_inbound_cpu, "postfix", postfix_inbound_cpu, count)
 
-            start = time.monotonic()
+            start, cpu = time.monotonic(), our_cpu()
             smtp_source(ours.ports["smtp"], count, sessions, size, f"relay@{DOMAIN}")
             wait_for("our queue to empty", lambda: ours.queue_length() == 0, step=0.1)
-            ours_forward = count / (time.monotonic() - start)
+            ours_forward, ours_forward_cpu = count / (time.monotonic() - start), our_cpu() - cpu
 
-            start = time.monotonic()
+            start, cpu = time.monotonic(), reference.cpu()
             smtp_source(reference.port, count, sessions, size, f"remote@{SINK_DOMAIN}")
             wait_for("Postfix's queue to empty", lambda: reference.queue_length() == 0, step=0.1)
-            postfix_relay = count / (time.monotonic() - start)
+            postfix_relay, postfix_relay_cpu = count / (time.monotonic() - start), reference.cpu() - cpu
             figure("forward_to_remote", ours_forward, "postfix_relay", postfix_relay, "msg/s")
+            cpu_figure("forward_to_remote", ours_forward_cpu, "postfix_relay", postfix_relay_cpu, count)
 
-            start = time.monotonic()
+            start, cpu = time.monotonic(), our_cpu()
             asyncio.run(submit_load(ours.ports["submission"], count, sessions, size))
             wait_for("our queue to empty", lambda: ours.queue_length() == 0, step=0.1)
             figure("submission_to_remote", count / (time.monotonic() - start), "postfix_relay", postfix_relay, "msg/s")
+            cpu_figure("submission_to_remote", our_cpu() - cpu, "postfix_relay", postfix_relay_cpu, count)
         finally:
             ours.stop()
             reference.stop()

@@ -97,6 +97,10 @@ def start_ours(folder: Path, archive: Path) -> tuple[subprocess.Popen[bytes], in
     log = open(folder / "serve.log", "wb")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen([*cli, "serve"], stdout=log, stderr=subprocess.STDOUT)
     wait_for_port(port)
+    # The supervisor listens before its workers serve: wait until every worker is ready (memory, timing).
+    end = time.monotonic() + 120
+    while b"smb-suite is running" not in (folder / "serve.log").read_bytes() and time.monotonic() < end:
+        time.sleep(0.1)
     return process, port
 
 
