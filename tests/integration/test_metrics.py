@@ -14,10 +14,15 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.daemon import LISTENERS, USER, Daemon, Daemons
-from tests.mailtest import insecure_context, message, send_inbound, submit
+from tests.mailtest import free_port, insecure_context, message, send_inbound, submit
 from tests.polling import wait_for
 
-pytestmark = pytest.mark.daemon("[login]\nlock_after = 2\n", services=LISTENERS)  # the 3rd failure is throttled
+MX_PORT = free_port()  # the daemon's own MX, where a route sends bounce.test: it refuses the relay (550)
+pytestmark = pytest.mark.daemon(
+    f'[login]\nlock_after = 2\n[outbound.routes]\n"bounce.test" = "127.0.0.1:{MX_PORT}"\n',  # 3rd failure throttled
+    services=LISTENERS,
+    ports={"smtp": MX_PORT},
+)
 WORKER = re.compile(r"worker.started slot=(\d+) pid=(\d+)")
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -63,6 +68,12 @@ def test_mail_for_another_domain_shows_in_the_queue_and_its_deferrals(server: Da
     assert value(samples, "smb_queue_depth") >= 1
     assert value(samples, "smb_queue_oldest_age_seconds") >= 0
     assert value(samples, "smb_messages_received_total", listener="submission") >= 1
+
+
+def test_mail_refused_by_the_receiving_server_is_counted_as_bounced(server: Daemon) -> None:
+    before = value(scrape(server), "smb_messages_bounced_total")
+    submit(server, ["nobody@bounce.test"], message("refused", "nobody@bounce.test"))
+    wait_for("a bounce", lambda: value(scrape(server), "smb_messages_bounced_total") == before + 1)
 
 
 def test_a_failed_login_is_counted(server: Daemon) -> None:
