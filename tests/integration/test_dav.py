@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from smb_suite.config import load as load_config
+from smb_suite.dav.layout import DavLayout
 from smb_suite.directory.model import OPERATOR, Role
 from smb_suite.ops import domains, tiers, users
 from smb_suite.services import open_services
@@ -238,20 +239,28 @@ def test_curl_puts_gets_lists_moves_locks_sets_windows_times_and_deletes_documen
     no_drift(server)
 
 
-def test_cadaver_session_uploads_and_lists_a_document(server: Daemon, tmp_path: Path) -> None:
+def test_cadaver_session_makes_a_folder_uploads_moves_locks_and_fetches_documents(
+    server: Daemon, tmp_path: Path
+) -> None:
     (tmp_path / ".netrc").write_text(f"machine 127.0.0.1 login {USER} password {USER_PASSWORD}\n")
     (tmp_path / "offer.txt").write_text("our offer\n")
     result = subprocess.run(
         ["cadaver", url(server, "/dav/files/Shared/")],
-        input="put offer.txt\nls\nquit\n",
+        input=(
+            "mkcol Offers\nput offer.txt Offers/offer.txt\nmove Offers/offer.txt Offers/final.txt\n"
+            "lock Offers/final.txt\nunlock Offers/final.txt\nget Offers/final.txt back.txt\n"
+            f"cd ../{USER}/\nput offer.txt\nls\nquit\n"
+        ),
         capture_output=True,
         text=True,
         timeout=60,
         cwd=tmp_path,
         env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
     )
-    assert "offer.txt" in result.stdout, result.stdout + result.stderr
-    assert dav(server, "GET", "/dav/files/Shared/offer.txt", DEMO).text == "our offer\n"
+    assert "failed" not in result.stdout and "offer.txt" in result.stdout, result.stdout + result.stderr
+    assert (tmp_path / "back.txt").read_text() == "our offer\n"
+    assert dav(server, "GET", "/dav/files/Shared/Offers/final.txt", DEMO).text == "our offer\n"
+    assert dav(server, "GET", f"/dav/files/{USER}/offer.txt", DEMO).status_code == 404  # alice's own folder
     assert shutil.which("cadaver")
 
 
@@ -317,6 +326,19 @@ def test_a_write_beyond_the_tier_gets_507_and_changes_nothing_with_or_without_a_
     assert dav(server, "DELETE", "/dav/files/Shared/filler.bin", TINY).status_code == 204
     assert dav(server, "PUT", team + "review.ics", TINY, content=event()).status_code == 201
     assert "Quarterly review" in dav(server, "GET", team + "review.ics", TINY).text
+    no_drift(server)
+
+
+def test_quota_check_sees_documents_written_behind_the_servers_back(server: Daemon) -> None:
+    tenant = int(business(server, "other.test").removeprefix("t"))
+    stray = DavLayout(load_config(server.config).server.data_dir).shared(tenant) / "stray.bin"
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(b"s" * 5000)
+    try:
+        result = server.cli("quota", "check", check=False)
+        assert result.returncode != 0 and "(-5000)" in result.stdout, result.stdout + result.stderr
+    finally:
+        stray.unlink()
     no_drift(server)
 
 
