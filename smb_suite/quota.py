@@ -41,6 +41,14 @@ _CHARGE_USER = (
     .values(usage_bytes=db.users.c.usage_bytes + sa.bindparam("delta"))
     .returning(db.users.c.usage_bytes, db.users.c.quota_bytes)
 )
+_USAGE = sa.select(db.tenants.c.name, db.tenants.c.tier, db.tenants.c.usage_bytes).where(
+    db.tenants.c.id == sa.bindparam("tenant")
+)
+_LOWER_WARNED = (
+    sa.update(db.tenants)
+    .where(db.tenants.c.id == sa.bindparam("tenant"), db.tenants.c.warned_percent > sa.bindparam("level"))
+    .values(warned_percent=sa.bindparam("level"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,11 +123,7 @@ class Quota:
             return self.record_daily(conn, today)
 
     def usage(self, conn: sa.Connection, tenant_id: int) -> Usage:
-        row = conn.execute(
-            sa.select(db.tenants.c.name, db.tenants.c.tier, db.tenants.c.usage_bytes).where(
-                db.tenants.c.id == tenant_id
-            )
-        ).one()
+        row = conn.execute(_USAGE, {"tenant": tenant_id}).one()
         return Usage(tenant_id, row.name, row.tier, int(row.usage_bytes), self.limit_of(row.tier))
 
     def all_usage(self, conn: sa.Connection) -> list[Usage]:
@@ -175,11 +179,7 @@ class Quota:
         self._charge(conn, tenant_id, -size, user_id)
         after = before.used - size
         level = max((p for p in self.warn_percent if after * 100 >= p * before.limit), default=0)
-        conn.execute(
-            sa.update(db.tenants)
-            .where(db.tenants.c.id == tenant_id, db.tenants.c.warned_percent > level)
-            .values(warned_percent=level)
-        )
+        conn.execute(_LOWER_WARNED, {"tenant": tenant_id, "level": level})
 
     def _charge(self, conn: sa.Connection, tenant_id: int, delta: int, user_id: int | None) -> None:
         if not delta:

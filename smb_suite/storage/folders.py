@@ -40,6 +40,15 @@ def is_inferior(name: str, parent: str) -> bool:
     return name.startswith(parent + DELIMITER)
 
 
+# built once (SELECT runs them every time new mail came in): building a statement costs more than running it
+_RECENT_FROM = sa.select(db.mailboxes.c.recent_from).where(db.mailboxes.c.id == sa.bindparam("mailbox"))
+_CLAIM_RECENT = (
+    sa.update(db.mailboxes)
+    .where(db.mailboxes.c.id == sa.bindparam("mailbox"), db.mailboxes.c.recent_from == sa.bindparam("start"))
+    .values(recent_from=sa.bindparam("upto"))
+)
+
+
 class Folders:
     def __init__(
         self,
@@ -196,14 +205,12 @@ class Folders:
     def claim_recent(self, mailbox: Mailbox, upto: int) -> range:
         """Claim the UIDs below `upto` that no read-write session was shown as \\Recent yet: the range this
         session shows as recent (empty when another claimed them first, in this process or another)."""
-        table = db.mailboxes
         with self._engine.begin() as conn:
             while True:  # compare-and-set: a concurrent claim makes the update miss, then we read again
-                start = conn.execute(sa.select(table.c.recent_from).where(table.c.id == mailbox.id)).scalar()
+                start = conn.execute(_RECENT_FROM, {"mailbox": mailbox.id}).scalar()
                 if start is None or start >= upto:
                     return range(0)
-                claimed = sa.update(table).where(table.c.id == mailbox.id, table.c.recent_from == start)
-                if conn.execute(claimed.values(recent_from=upto)).rowcount:
+                if conn.execute(_CLAIM_RECENT, {"mailbox": mailbox.id, "start": start, "upto": upto}).rowcount:
                     return range(int(start), upto)
 
     def status(self, owner: Owner, name: str) -> FolderStatus:

@@ -352,54 +352,77 @@ def count(conn: sa.Connection, mailbox_id: int) -> int:
     return int(conn.execute(_COUNT, {"mailbox": mailbox_id}).scalar_one())
 
 
-def status(conn: sa.Connection, mailbox: Mailbox) -> FolderStatus:
-    """One aggregate query over the folder's rows (flags text holds system flags as exact words)."""
+def _status_query() -> sa.Select[Any]:
     flags = db.messages.c.flags
     seen, deleted = flags.contains("\\Seen", autoescape=True), flags.contains("\\Deleted", autoescape=True)
-    recent = db.messages.c.uid >= mailbox.recent_from
-    query = sa.select(
+    recent = db.messages.c.uid >= sa.bindparam("recent")
+    return sa.select(
         sa.func.count(),
         sa.func.coalesce(sa.func.sum(sa.case((seen, 0), else_=1)), 0),
         sa.func.coalesce(sa.func.sum(db.messages.c.size), 0),
         sa.func.coalesce(sa.func.sum(sa.case((deleted, 1), else_=0)), 0),
         sa.func.coalesce(sa.func.sum(sa.case((recent, 1), else_=0)), 0),
-    ).where(db.messages.c.mailbox_id == mailbox.id)
-    total, unseen, size, deleted_count, recent_count = conn.execute(query).one()
+    ).where(db.messages.c.mailbox_id == sa.bindparam("mailbox"))
+
+
+_STATUS = _status_query()
+
+
+def status(conn: sa.Connection, mailbox: Mailbox) -> FolderStatus:
+    """One aggregate query over the folder's rows (flags text holds system flags as exact words)."""
+    row = conn.execute(_STATUS, {"mailbox": mailbox.id, "recent": mailbox.recent_from}).one()
+    total, unseen, size, deleted_count, recent_count = row
     return FolderStatus(mailbox, int(total), int(unseen), int(size), int(deleted_count), int(recent_count))
+
+
+_DELETED = (
+    sa.select(*MESSAGE_COLUMNS)
+    .where(
+        db.messages.c.mailbox_id == sa.bindparam("mailbox"),
+        db.messages.c.flags.contains("\\Deleted", autoescape=True),
+    )
+    .order_by(db.messages.c.uid)
+)
+_REMOVE = sa.delete(db.messages).where(
+    db.messages.c.mailbox_id == sa.bindparam("mailbox"), db.messages.c.uid.in_(sa.bindparam("uids", expanding=True))
+)
+_INSERT_EXPUNGED = sa.insert(db.expunged)
+_EXPUNGED_CUTOFF = (
+    sa.select(db.expunged.c.modseq)
+    .where(db.expunged.c.mailbox_id == sa.bindparam("mailbox"))
+    .order_by(db.expunged.c.modseq.desc())
+    .offset(sa.bindparam("keep", type_=sa.Integer))
+    .limit(1)
+)
 
 
 def deleted(conn: sa.Connection, mailbox_id: int) -> list[StoredMessage]:
     """Messages flagged \\Deleted (flags text holds system flags as exact words; keywords have no '\\')."""
-    query = messages_query(mailbox_id).where(db.messages.c.flags.contains("\\Deleted", autoescape=True))
-    return [m for m in map(message, conn.execute(query)) if "\\Deleted" in m.flags]
+    return [m for m in map(message, conn.execute(_DELETED, {"mailbox": mailbox_id})) if "\\Deleted" in m.flags]
 
 
-def remove(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> None:
-    """Delete the rows of `uids`; their removal takes a new mod-sequence (`vanish`)."""
+def remove(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> int:
+    """Delete the rows of `uids`; their removal takes a new mod-sequence (`vanish`), returned."""
     for chunk in chunks(uids):
-        conn.execute(sa.delete(db.messages).where(db.messages.c.mailbox_id == mailbox_id, db.messages.c.uid.in_(chunk)))
-    vanish(conn, mailbox_id, uids)
+        conn.execute(_REMOVE, {"mailbox": mailbox_id, "uids": list(chunk)})
+    return vanish(conn, mailbox_id, uids)
 
 
-def vanish(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> None:
-    """RFC 7162 3.2: messages leaving a folder (expunge, move) take a new mod-sequence, remembered with their
-    UIDs; beyond KEEP_EXPUNGED per folder the oldest are forgotten and the folder's floor says up to where."""
+def vanish(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> int:
+    """RFC 7162 3.2: messages leaving a folder (expunge, move) take a new mod-sequence (returned), remembered
+    with their UIDs; beyond KEEP_EXPUNGED per folder the oldest are forgotten and the folder's floor says up to
+    where."""
     modseq = next_modseq(conn, mailbox_id)
     if not uids:
-        return
-    conn.execute(sa.insert(db.expunged), [{"mailbox_id": mailbox_id, "uid": uid, "modseq": modseq} for uid in uids])
+        return modseq
+    conn.execute(_INSERT_EXPUNGED, [{"mailbox_id": mailbox_id, "uid": uid, "modseq": modseq} for uid in uids])
     table = db.expunged
-    cutoff = conn.execute(
-        sa.select(table.c.modseq)
-        .where(table.c.mailbox_id == mailbox_id)
-        .order_by(table.c.modseq.desc())
-        .offset(KEEP_EXPUNGED)
-        .limit(1)
-    ).scalar()
+    cutoff = conn.execute(_EXPUNGED_CUTOFF, {"mailbox": mailbox_id, "keep": KEEP_EXPUNGED}).scalar()
     if cutoff is not None:
         conn.execute(sa.delete(table).where(table.c.mailbox_id == mailbox_id, table.c.modseq <= cutoff))
         # cutoffs only grow: everything at or below the last one is gone, and new removals take higher values
         conn.execute(sa.update(db.mailboxes).where(db.mailboxes.c.id == mailbox_id).values(vanished_floor=cutoff))
+    return modseq
 
 
 def expunged_since(conn: sa.Connection, mailbox_id: int, modseq: int) -> list[int] | None:
