@@ -32,6 +32,7 @@ from smb_suite.storage.store import Mailbox, StoredMessage
 logger = logging.getLogger("smb_suite.imap")
 
 StateKey = tuple[int, int, int]  # (user id, mailbox id, UIDVALIDITY)
+UNKNOWN = 1 << 63  # a change announced without its mod-sequence (another process's): always read
 
 
 def state_key(user: User, mailbox: Mailbox) -> StateKey:
@@ -68,6 +69,7 @@ class FolderState:
         self.sort_fields: dict[int, SortFields] = {}  # filled by SORT and THREAD (sort.py)
         self.lock = asyncio.Lock()  # one refresh or own write at a time: a stale read never wins
         self._dirty = False
+        self._wanted = 0  # the highest mod-sequence announced since the last read (UNKNOWN: not said)
         self._refresher: asyncio.Task[None] | None = None
         self.deleted = False
 
@@ -82,6 +84,7 @@ class FolderState:
         """Read what changed; new mail is claimed as \\Recent for the first view that claims (RFC 3501 2.3.2:
         the first session notified), in the index, so no session of any process shows it recent too."""
         runner, store = self.services.runner, self.services.store
+        self._wanted = 0  # what was announced so far is in what we read now; later news sets it again
         mailbox, changed, uids = await runner.read(store.changes_since, self.mailbox, len(self.by_uid))
         claimer = next((f for f in self.followers if f.claims_recent), None)
         claimed = range(0)
@@ -125,9 +128,9 @@ class FolderState:
             recent = {follower: claimed if follower is claimer else unclaimed for follower in self.followers}
         self._publish(gone, flag_changes, new, None, recent)
 
-    def apply_own(self, messages: list[StoredMessage], origin: Follower | None) -> None:
-        """Our own session's flag changes (made holding `lock`): shown at once to the others, not echoed back
-        to `origin`."""
+    def apply_own(self, messages: list[StoredMessage], origin: Follower | None, modseq: int = 0) -> None:
+        """Our own session's flag changes (made holding `lock`), which took the folder to mod-sequence
+        `modseq`: shown at once to the others, not echoed back to `origin`."""
         changed = []
         for message in messages:
             old = self.by_uid.get(message.uid)
@@ -135,14 +138,25 @@ class FolderState:
                 self.by_uid[message.uid] = message
                 self._track(old, message)
                 changed.append(message)
+        self._caught_up(modseq)
         self._publish([], changed, [], origin)
 
-    def remove_own(self, uids: list[int]) -> None:
-        """Our own session expunged (or moved away) these (holding `lock`): drop them now, tell every view."""
+    def remove_own(self, uids: list[int], modseq: int = 0) -> None:
+        """Our own session expunged (or moved away) these (holding `lock`), which took the folder to
+        mod-sequence `modseq` (0: not known): drop them now, tell every view."""
         gone = [self.by_uid.pop(uid) for uid in uids if uid in self.by_uid]
         for message in gone:
             self._track(message, None)
+        self._caught_up(modseq)
         self._publish(gone, [], [], None)
+
+    def _caught_up(self, modseq: int) -> None:
+        """Our own write took the folder from the mod-sequence this state shows to the next one: the state
+        now shows `modseq` exactly (every write takes one, under the write lock), so the change notification
+        of that write needs no read of the index. Otherwise something else changed in between: the next
+        refresh reads it."""
+        if modseq and modseq == self.mailbox.highestmodseq + 1:
+            self.mailbox = dataclasses.replace(self.mailbox, highestmodseq=modseq)
 
     def _track(self, old: StoredMessage | None, new: StoredMessage | None) -> None:
         if old is not None:
@@ -192,8 +206,11 @@ class FolderState:
 
     # -- change notifications ------------------------------------------------------------------------------
 
-    def _changed(self, mailbox_id: int) -> None:
-        """ChangeHub callback (on the loop): coalesce bursts into one refresh at a time."""
+    def _changed(self, mailbox_id: int, modseq: int | None) -> None:
+        """ChangeHub callback (on the loop): coalesce bursts into one refresh at a time. A change whose
+        mod-sequence this process knows (`modseq`) and the state already shows, its own session's write,
+        costs no read."""
+        self._wanted = max(self._wanted, UNKNOWN if modseq is None else modseq)
         self._dirty = True
         if self._refresher is None or self._refresher.done():
             self._refresher = asyncio.ensure_future(self._refresh_while_dirty())
@@ -202,7 +219,9 @@ class FolderState:
         while self._dirty and self.followers:
             self._dirty = False
             try:
-                await self.refresh()
+                async with self.lock:
+                    if self._wanted > self.mailbox.highestmodseq:
+                        await self.refresh_locked()
             except errors.UnknownMailbox:
                 self.deleted = True
                 return  # deleted while selected: sessions keep their last view until they leave it

@@ -217,7 +217,7 @@ class MailboxView:
             update: FlagUpdate = await services.runner.write(
                 services.store.store_flags, state.user, self.mailbox, uids, args.flags, args.mode, args.unchanged_since
             )
-            state.apply_own(list(update.messages.values()), self)
+            state.apply_own(list(update.messages.values()), self, update.modseq)
         return update
 
     async def expunge(self, uids: list[int] | None = None) -> list[tuple[int, int]]:
@@ -226,7 +226,7 @@ class MailboxView:
         services, state = self.state.services, self.state
         async with state.lock:
             removed = await services.runner.write(services.store.expunge, state.user, self.mailbox, uids)
-            state.remove_own(removed)
+            state.remove_own(removed.uids, removed.modseq)
         return self.take_expunged()
 
     async def transfer(self, uids: list[int], target: str, move: bool) -> Transfer:

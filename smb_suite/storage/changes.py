@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from smb_suite.storage.bus import Change, ChangeBus, ChangeKind
 
 Listener = Callable[[int], None]
+# a folder's listener: (mailbox id, the folder's new mod-sequence when this process made the change and knows
+# it, else None); a reader that already shows that mod-sequence (its session made the change) need not look
+MailboxListener = Callable[[int, int | None], None]
 
 
 @dataclass
@@ -27,7 +30,7 @@ class ChangeHub:
     bus: ChangeBus | None = None
 
     def __post_init__(self) -> None:
-        self._listeners: defaultdict[int, list[Listener]] = defaultdict(list)
+        self._listeners: defaultdict[int, list[MailboxListener]] = defaultdict(list)
         self._droppers: list[Listener] = []
         self._others: defaultdict[ChangeKind, list[Listener]] = defaultdict(list)
 
@@ -39,7 +42,7 @@ class ChangeHub:
 
     def _received(self, change: Change) -> None:
         if change.kind is ChangeKind.MAILBOX:
-            self._deliver(change.id)
+            self._deliver(change.id, None)
         elif change.kind is ChangeKind.DROPPED:
             self._deliver_drop(change.id)
         else:
@@ -54,19 +57,21 @@ class ChangeHub:
         """Call `listener(mailbox_id)` on the loop whenever a mailbox is deleted or renamed."""
         self._droppers.append(listener)
 
-    def subscribe(self, mailbox_id: int, listener: Listener) -> None:
+    def subscribe(self, mailbox_id: int, listener: MailboxListener) -> None:
         self._listeners[mailbox_id].append(listener)
 
-    def unsubscribe(self, mailbox_id: int, listener: Listener) -> None:
+    def unsubscribe(self, mailbox_id: int, listener: MailboxListener) -> None:
         listeners = self._listeners.get(mailbox_id, [])
         if listener in listeners:
             listeners.remove(listener)
         if not listeners:
             self._listeners.pop(mailbox_id, None)
 
-    def publish(self, mailbox_id: int) -> None:
-        """Tell every listener of the mailbox, here and in the other processes (callable from any thread)."""
-        self._post(Change(ChangeKind.MAILBOX, mailbox_id))
+    def publish(self, mailbox_id: int, modseq: int | None = None) -> None:
+        """Tell every listener of the mailbox, here and in the other processes (callable from any thread);
+        `modseq`: the folder's mod-sequence the change took, when the writer knows it (told to local
+        listeners only: the bus carries the change alone)."""
+        self._post(Change(ChangeKind.MAILBOX, mailbox_id), modseq)
 
     def drop(self, mailbox_id: int) -> None:
         """The mailbox was deleted or renamed (callable from any thread; delivered before later publishes)."""
@@ -76,19 +81,22 @@ class ChangeHub:
         """Tell this process's listeners of `change`, and the other processes' (callable from any thread)."""
         self._post(change)
 
-    def _post(self, change: Change) -> None:
+    def _post(self, change: Change, modseq: int | None = None) -> None:
         if self.loop is None or self.loop.is_closed():
             return
-        self.loop.call_soon_threadsafe(self._local_and_bus, change)
+        self.loop.call_soon_threadsafe(self._local_and_bus, change, modseq)
 
-    def _local_and_bus(self, change: Change) -> None:
+    def _local_and_bus(self, change: Change, modseq: int | None) -> None:
         if self.bus is not None:
             self.bus.send(change)
-        self._received(change)
+        if change.kind is ChangeKind.MAILBOX:
+            self._deliver(change.id, modseq)
+        else:
+            self._received(change)
 
-    def _deliver(self, mailbox_id: int) -> None:
+    def _deliver(self, mailbox_id: int, modseq: int | None) -> None:
         for listener in list(self._listeners.get(mailbox_id, [])):
-            listener(mailbox_id)
+            listener(mailbox_id, modseq)
 
     def _deliver_drop(self, mailbox_id: int) -> None:
         for listener in list(self._droppers):

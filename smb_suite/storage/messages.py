@@ -26,6 +26,15 @@ class FlagUpdate:
 
     messages: dict[int, StoredMessage]
     modified: list[int]
+    modseq: int = 0  # the folder's mod-sequence after the change (0: nothing changed)
+
+
+@dataclass(frozen=True, slots=True)
+class Expunged:
+    """What EXPUNGE did: the UIDs removed, and the folder's mod-sequence after it (0: nothing removed)."""
+
+    uids: list[int]
+    modseq: int = 0
 
 
 class Messages(Folders):
@@ -113,13 +122,14 @@ class Messages(Folders):
         internaldate: int,
         summary: Summary | None,
         enforce: bool = True,
-    ) -> tuple[int, list[int]]:
-        """Charge the quota (may raise QuotaExceeded) and add the index row; return UID and warning levels."""
+    ) -> tuple[int, list[int], int]:
+        """Charge the quota (may raise QuotaExceeded) and add the index row; return UID, warning levels and the
+        folder's new mod-sequence."""
         levels = self.quota.reserve(conn, owner.tenant_id, size, owner.id, enforce)
         uid, modseq = index.allocate(conn, mailbox.id, 1)
         stored = StoredMessage(uid, filename, size, flags, internaldate, modseq)
         index.insert(conn, mailbox.id, stored, summary, int(self._clock()))
-        return uid, levels
+        return uid, levels, modseq
 
     def is_full(self, owner: Owner) -> bool:
         with self._engine.connect() as conn:
@@ -167,20 +177,20 @@ class Messages(Folders):
             if renamed:
                 fsync_dir_later(folder / "cur")
         if modseq:
-            self.changes.publish(mailbox.id)
-        return FlagUpdate(result, modified)
+            self.changes.publish(mailbox.id, modseq)
+        return FlagUpdate(result, modified, modseq)
 
-    def expunge(self, owner: Owner, mailbox: Mailbox, uids: Iterable[int] | None = None) -> list[int]:
-        """Remove messages flagged \\Deleted (restricted to `uids` when given); return the removed UIDs."""
+    def expunge(self, owner: Owner, mailbox: Mailbox, uids: Iterable[int] | None = None) -> Expunged:
+        """Remove messages flagged \\Deleted (restricted to `uids` when given)."""
         allowed = None if uids is None else set(uids)
         folder = self.folder(owner, mailbox)
         with self._engine.begin() as conn:
             doomed = [m for m in index.deleted(conn, mailbox.id) if allowed is None or m.uid in allowed]
             if not doomed:
-                return []
-            index.remove(conn, mailbox.id, [m.uid for m in doomed])
+                return Expunged([])
+            modseq = index.remove(conn, mailbox.id, [m.uid for m in doomed])
             self.quota.release(conn, owner.tenant_id, sum(m.size for m in doomed), owner.id)
         for message in doomed:
             paths.message_file(folder, message.filename).unlink(missing_ok=True)
-        self.changes.publish(mailbox.id)
-        return [m.uid for m in doomed]
+        self.changes.publish(mailbox.id, modseq)
+        return Expunged([m.uid for m in doomed], modseq)

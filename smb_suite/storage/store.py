@@ -21,12 +21,13 @@ from __future__ import annotations
 
 from smb_suite.storage.folders import DEFAULT_FOLDERS, Owner
 from smb_suite.storage.index import FolderStatus, Identity, Mailbox, StoredMessage
-from smb_suite.storage.messages import FlagUpdate
+from smb_suite.storage.messages import Expunged, FlagUpdate
 from smb_suite.storage.reconcile import Reconciler
 from smb_suite.storage.transfer import NewMessage, Staged, Transfer, Transfers
 
 __all__ = [
     "DEFAULT_FOLDERS",
+    "Expunged",
     "FlagUpdate",
     "FolderStatus",
     "Identity",

@@ -115,9 +115,9 @@ class Transfers(Messages):
                 ]
                 if record is not None:
                     record(conn)
-        self.changes.publish(mailbox.id)
-        self.quota.announce(owner.tenant_id, sorted({level for _, levels in added for level in levels}))
-        return mailbox, [uid for uid, _ in added]
+        self.changes.publish(mailbox.id, max(modseq for _, _, modseq in added) if added else None)
+        self.quota.announce(owner.tenant_id, sorted({level for _, levels, _ in added for level in levels}))
+        return mailbox, [uid for uid, _, _ in added]
 
     def _write_message(
         self, folder: Path, message: NewMessage, written: list[Path], io: Executor | None

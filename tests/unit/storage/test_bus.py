@@ -40,7 +40,7 @@ def test_a_change_published_in_one_worker_reaches_the_listeners_of_every_other_o
         relay, hubs = await _workers(3)
         heard: list[tuple[int, int]] = []
         for number, hub in enumerate(hubs):
-            hub.subscribe(7, lambda mailbox, number=number: heard.append((number, mailbox)))
+            hub.subscribe(7, lambda mailbox, _, number=number: heard.append((number, mailbox)))
         hubs[0].publish(7)
         await _until(lambda: len(heard) == 3)
         hubs[1].publish(8)  # nobody listens to 8: the next change still arrives in order after it
@@ -57,7 +57,7 @@ def test_a_drop_reaches_the_other_workers_before_the_changes_sent_after_it() -> 
         relay, hubs = await _workers(2)
         events: list[str] = []
         hubs[1].on_drop(lambda mailbox: events.append(f"drop {mailbox}"))
-        hubs[1].subscribe(5, lambda mailbox: events.append(f"change {mailbox}"))
+        hubs[1].subscribe(5, lambda mailbox, _: events.append(f"change {mailbox}"))
         hubs[0].drop(5)
         hubs[0].publish(5)
         await _until(lambda: len(events) == 2)
@@ -92,7 +92,7 @@ def test_other_kinds_of_change_reach_the_listeners_of_their_kind_in_every_other_
         relay, hubs = await _workers(2)
         heard: list[int] = []
         hubs[1].on(ChangeKind.CREDENTIAL, heard.append)
-        hubs[1].subscribe(1 << 200, lambda mailbox: heard.append(-1))  # not a mailbox change
+        hubs[1].subscribe(1 << 200, lambda mailbox, _: heard.append(-1))  # not a mailbox change
         hubs[0].post(Change(ChangeKind.CREDENTIAL, 1 << 200))
         await _until(lambda: len(heard) == 1)
         assert heard == [1 << 200]

@@ -43,7 +43,7 @@ def test_a_change_published_on_one_node_reaches_the_listeners_of_every_node_once
         hubs = await _nodes(url, 3)
         heard: list[tuple[int, int]] = []
         for number, hub in enumerate(hubs):
-            hub.subscribe(7, lambda mailbox, number=number: heard.append((number, mailbox)))
+            hub.subscribe(7, lambda mailbox, _, number=number: heard.append((number, mailbox)))
         hubs[0].publish(7)
         await _until(lambda: len(heard) == 3)
         hubs[1].publish(8)  # nobody listens to 8
@@ -51,7 +51,7 @@ def test_a_change_published_on_one_node_reaches_the_listeners_of_every_node_once
         await _until(lambda: len(heard) == 6)
         marks: list[int] = []
         for hub in hubs:
-            hub.subscribe(9, marks.append)
+            hub.subscribe(9, lambda mailbox, _: marks.append(mailbox))
         hubs[1].publish(9)  # sent after the others: once every node heard it, nothing else is on its way
         await _until(lambda: len(marks) == 3)
         assert sorted(heard) == [(0, 7), (0, 7), (1, 7), (1, 7), (2, 7), (2, 7)]
@@ -67,7 +67,7 @@ def test_repeated_drops_and_changes_of_one_folder_all_arrive_in_order(url: str) 
         hubs = await _nodes(url, 2)
         events: list[str] = []
         hubs[1].on_drop(lambda mailbox: events.append(f"drop {mailbox}"))
-        hubs[1].subscribe(5, lambda mailbox: events.append(f"change {mailbox}"))
+        hubs[1].subscribe(5, lambda mailbox, _: events.append(f"change {mailbox}"))
         for _ in range(3):
             hubs[0].drop(5)
             hubs[0].publish(5)
@@ -84,7 +84,7 @@ def test_a_node_whose_database_connection_breaks_hears_changes_again_once_reconn
     async def scenario() -> None:
         hubs = await _nodes(url, 2)
         heard: list[int] = []
-        hubs[1].subscribe(3, heard.append)
+        hubs[1].subscribe(3, lambda mailbox, _: heard.append(mailbox))
         postgres.terminate_connections(url)  # as a restarted or failed-over server would
         async with asyncio.timeout(20):
             while not heard:
