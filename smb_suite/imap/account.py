@@ -75,10 +75,24 @@ class Account:
     async def unsubscribe(self, name: str) -> None:
         await self._write(self.services.store.set_subscribed, self.user, name, False)
 
-    async def append(self, name: str, messages: list[NewFile]) -> tuple[Mailbox, list[int]]:
+    async def append(
+        self, name: str, messages: list[NewFile], view: MailboxView | None = None
+    ) -> tuple[Mailbox, list[int]]:
+        """When `view` (the session's selected folder) is the target, it is caught up before this returns
+        (EXISTS before the tagged OK), and a read-write view claims the new messages' \\Recent in the APPEND's
+        own transaction: one commit and fsync round, where a claim of its own would take another."""
         services = self.services
         staged = await services.runner.read(stage_files, services.store, services.runner.io, self.user, name, messages)
-        return await self._write(services.store.commit_staged, self.user, staged)
+        if view is None or view.mailbox.id != staged.mailbox.id:
+            return await self._write(services.store.commit_staged, self.user, staged)
+        async with view.state.lock:  # no refresh shows the new messages before the view knows they are recent
+            if view.claims_recent:
+                mailbox, uids, claimed = await self._write(services.store.commit_claiming, self.user, staged)
+                view.add_recent(claimed)
+            else:
+                mailbox, uids = await self._write(services.store.commit_staged, self.user, staged)
+            await view.state.refresh_locked()
+        return mailbox, uids
 
     async def select(self, name: str, session: Session, writeable: bool) -> MailboxView:
         """Open a view of the folder for one session (SELECT/EXAMINE)."""

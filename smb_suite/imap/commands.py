@@ -226,13 +226,10 @@ class MailboxCommands:
         async def work() -> bytes:
             try:
                 new = [(m.message, m.flags, None if m.date is None else wire.parse_date_time(m.date)) for m in messages]
-                appended, uids = await self.account.append(self.names.decode(mailbox), new)
+                appended, uids = await self.account.append(self.names.decode(mailbox), new, self.mbox)
             finally:
                 for message in messages:
                     message.message.close()
-            view = self.mbox
-            if view is not None and view.mailbox.id == appended.id:
-                await view.state.refresh()  # EXISTS before the tagged OK
             return b"[APPENDUID %d %b] APPEND completed" % (appended.uidvalidity, syntax.compact(uids))
 
         run(self, tag, work, lambda text: text, trycreate=True)

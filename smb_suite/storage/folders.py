@@ -49,6 +49,16 @@ _CLAIM_RECENT = (
 )
 
 
+def claim_recent(conn: sa.Connection, mailbox_id: int, upto: int) -> range:
+    """Folders.claim_recent in the caller's transaction."""
+    while True:  # compare-and-set: a concurrent claim makes the update miss, then we read again
+        start = conn.execute(_RECENT_FROM, {"mailbox": mailbox_id}).scalar()
+        if start is None or start >= upto:
+            return range(0)
+        if conn.execute(_CLAIM_RECENT, {"mailbox": mailbox_id, "start": start, "upto": upto}).rowcount:
+            return range(int(start), upto)
+
+
 class Folders:
     def __init__(
         self,
@@ -206,12 +216,7 @@ class Folders:
         """Claim the UIDs below `upto` that no read-write session was shown as \\Recent yet: the range this
         session shows as recent (empty when another claimed them first, in this process or another)."""
         with self._engine.begin() as conn:
-            while True:  # compare-and-set: a concurrent claim makes the update miss, then we read again
-                start = conn.execute(_RECENT_FROM, {"mailbox": mailbox.id}).scalar()
-                if start is None or start >= upto:
-                    return range(0)
-                if conn.execute(_CLAIM_RECENT, {"mailbox": mailbox.id, "start": start, "upto": upto}).rowcount:
-                    return range(int(start), upto)
+            return claim_recent(conn, mailbox.id, upto)
 
     def status(self, owner: Owner, name: str) -> FolderStatus:
         mailbox = self.mailbox(owner, name)

@@ -21,9 +21,11 @@ from smb_suite.durable import fsync_dir, fsync_dir_later
 from smb_suite.errors import AlreadyExists, InvalidMailboxName, SmbSuiteError, UnknownMailbox
 from smb_suite.mail.summary import Summary, summarize
 from smb_suite.storage import db, index, maildir, paths
-from smb_suite.storage.folders import DELIMITER, Owner, is_inferior
+from smb_suite.storage.folders import DELIMITER, Owner, claim_recent, is_inferior
 from smb_suite.storage.index import Mailbox
 from smb_suite.storage.messages import Messages
+
+_UIDNEXT = sa.select(db.mailboxes.c.uidnext).where(db.mailboxes.c.id == sa.bindparam("mailbox"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,20 @@ class Transfers(Messages):
         self.changes.publish(mailbox.id, max(modseq for _, _, modseq in added) if added else None)
         self.quota.announce(owner.tenant_id, sorted({level for _, levels, _ in added for level in levels}))
         return mailbox, [uid for uid, _, _ in added]
+
+    def commit_claiming(self, owner: Owner, staged: Staged) -> tuple[Mailbox, list[int], range]:
+        """`commit_staged` for a session that shows the folder read-write: in the same transaction it claims
+        the \\Recent of every message up to the new ones (RFC 3501 2.3.2, as its next look at the folder
+        would), so the APPEND's one commit and fsync round also covers the claim. Returns the claimed UIDs."""
+        claimed = range(0)
+
+        def claim(conn: sa.Connection) -> None:
+            nonlocal claimed
+            uidnext = conn.execute(_UIDNEXT, {"mailbox": staged.mailbox.id}).scalar_one()
+            claimed = claim_recent(conn, staged.mailbox.id, int(uidnext))
+
+        mailbox, uids = self.commit_staged(owner, staged, claim)
+        return mailbox, uids, claimed
 
     def _write_message(
         self, folder: Path, message: NewMessage, written: list[Path], io: Executor | None

@@ -125,6 +125,21 @@ def test_mail_arriving_while_two_sessions_have_the_folder_selected_is_recent_in_
         assert sorted(recent(lines) for lines in heard) == [0, 1]
 
 
+def test_a_message_appended_to_the_selected_folder_is_recent_in_the_appending_session_alone(server: Daemon) -> None:
+    """RFC 3501 6.3.11 and 7.3.2: the appending session hears EXISTS and RECENT before its OK, and the message is
+    \\Recent there (the first session told of it, RFC 3501 2.3.2); another read-write session is not."""
+    with Wire(server) as appender, Wire(server) as other:
+        name = folder_with(appender, 1)
+        assert recent(other.ok(f"SELECT {name}")) == 1
+        assert recent(appender.ok(f"SELECT {name}")) == 0
+        answer = appender.append(name, plain("mine"))
+        assert untagged(answer, b"EXISTS") == [b"* 2 EXISTS"] and recent(answer) == 1
+        assert b"APPENDUID" in answer[-1]
+        assert untagged(appender.ok("FETCH 2 FLAGS"), b"FETCH") == [b"* 2 FETCH (FLAGS (\\Recent))"]
+        assert recent(other.ok("NOOP")) == 1  # still the first message only, which it claimed at SELECT
+        assert untagged(other.ok("FETCH 2 FLAGS"), b"FETCH") == [b"* 2 FETCH (FLAGS ())"]
+
+
 def test_recent_claims_live_in_the_index_and_survive_a_restart(fresh_daemon: Callable[..., Daemon]) -> None:
     """Another process (or this one restarted) must not show a message recent again (RFC 3501 2.3.2)."""
     daemon = fresh_daemon()
