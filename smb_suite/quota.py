@@ -175,11 +175,13 @@ class Quota:
 
     def release(self, conn: sa.Connection, tenant_id: int, size: int, user_id: int | None = None) -> None:
         """Free `size` bytes; always allowed. Lowers the warning level so a later crossing warns again."""
-        before = self.usage(conn, tenant_id)
-        self._charge(conn, tenant_id, -size, user_id)
-        after = before.used - size
-        level = max((p for p in self.warn_percent if after * 100 >= p * before.limit), default=0)
-        conn.execute(_LOWER_WARNED, {"tenant": tenant_id, "level": level})
+        row = conn.execute(_CHARGE_TENANT, {"tenant": tenant_id, "delta": -size}).one()  # every EXPUNGE: 2 statements
+        if user_id is not None:
+            conn.execute(_CHARGE_USER, {"user": user_id, "delta": -size})
+        after, limit = int(row.usage_bytes), self.limit_of(row.tier)
+        level = max((p for p in self.warn_percent if after * 100 >= p * limit), default=0)
+        if int(row.warned_percent) > level:
+            conn.execute(_LOWER_WARNED, {"tenant": tenant_id, "level": level})
 
     def _charge(self, conn: sa.Connection, tenant_id: int, delta: int, user_id: int | None) -> None:
         if not delta:
