@@ -47,6 +47,8 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_backup(args: argparse.Namespace, config: Config) -> int:
     if args.dest is None:
+        if str(args.first) == "verify":  # never a backup into ./verify when DEST was forgotten
+            raise SmbSuiteError("which backup? use 'backup verify DEST'")
         taken = backup.backup(config, args.first)
         print(
             f"backup {taken.snapshot}: {taken.copied} file(s) copied ({format_bytes(taken.copied_bytes)}), "
@@ -79,7 +81,13 @@ def register(commands: Commands) -> None:
         usage="smb-suite backup [verify] DEST",
         help="take a consistent backup into DEST while the daemon runs (again: incremental), or verify one",
     )
-    backup_command.add_argument("first", type=Path, metavar="[verify] DEST")
+    backup_command.add_argument(
+        "first",
+        type=Path,
+        metavar="[verify] DEST",
+        help="DEST: the backups folder (a new snapshot in it each run); verify DEST: check its newest snapshot "
+        "against the manifest's checksums",
+    )
     backup_command.add_argument("dest", type=Path, nargs="?", help=argparse.SUPPRESS)
     backup_command.set_defaults(process=cmd_backup)
     restore_command = commands.add_parser("restore", help="restore the newest backup in DEST into an empty data folder")

@@ -59,6 +59,7 @@ def test_domain_add_list_remove(config: Path) -> None:
         (("user", "passwd", f"nobody@{DOMAIN}", "--password-stdin"), "pw\n", "unknown user"),
         (("user", "remove", f"nobody@{DOMAIN}"), None, "unknown user"),
         (("alias", "add", f"sales@{DOMAIN}", "bad target"), None, "not a valid mail address"),
+        (("backup", "verify"), None, "use 'backup verify DEST'"),  # DEST forgotten: no backup into ./verify
     ],
 )
 def test_errors_are_one_clear_line_and_a_nonzero_exit(
