@@ -17,14 +17,17 @@ import ipaddress
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from smb_suite import log, tls
 from smb_suite.certs import store
-from smb_suite.certs.issuer import ORDER_SECONDS, AcmeClient, IssuanceFailed
 from smb_suite.certs.records import CertificateRecords, CertificateState
 from smb_suite.directory.model import OPERATOR, Principal
 from smb_suite.names import host_name
 from smb_suite.services import Services
+
+if TYPE_CHECKING:  # the ACME client (acme, josepy, requests: ~20 MB per process) is imported once a
+    from smb_suite.certs.issuer import AcmeClient  # certificate is due, never by a worker that has none to get
 
 logger = logging.getLogger("smb_suite.certificates")
 DOMAIN_NAMES = ("", "www.", "autoconfig.", "mta-sts.")
@@ -129,12 +132,14 @@ class Renewal:
         return 0
 
     async def _obtain_all(self, due: list[tuple[str, tuple[str, ...]]], states: dict[str, CertificateState]) -> int:
-        client = AcmeClient(self.services.config.acme, self.root)
+        from smb_suite.certs import issuer
+
+        client = issuer.AcmeClient(self.services.config.acme, self.root)
         obtained = 0
         try:
             try:
                 await asyncio.to_thread(client.open)
-            except IssuanceFailed as error:
+            except issuer.IssuanceFailed as error:
                 for subject, names in due:
                     await self._failed(subject, names, str(error), states.get(subject))
                 return 0
@@ -149,6 +154,8 @@ class Renewal:
     ) -> int:
         """Order the names; when only some fail validation (a www. or mta-sts. name not pointed here yet), the
         others are ordered again at once, and the failure is still reported and retried with back-off."""
+        from smb_suite.certs.issuer import IssuanceFailed
+
         try:
             await self._order(client, subject, names)
         except IssuanceFailed as error:
@@ -170,6 +177,8 @@ class Renewal:
         log.event(logger, "cert.ordering", subject=subject, names=",".join(names))
         key = await asyncio.to_thread(store.new_key)
         order = await asyncio.to_thread(client.order, names, key)
+        from smb_suite.certs.issuer import ORDER_SECONDS
+
         expires = int(self.services.clock()) + 2 * ORDER_SECONDS
         await runner.write(self.records.put_challenges, order.answers, expires)
         try:

@@ -11,13 +11,12 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 metadata = sa.MetaData()
 
@@ -753,7 +752,13 @@ def sync_log(engine: sa.Engine) -> None:
         os.close(fd)
 
 
+# alembic (with mako) is imported by the functions below only: a worker process never migrates, and the
+# import costs ~10 MB of memory per process.
+
+
 def _alembic_config(engine: sa.Engine) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -762,6 +767,9 @@ def _alembic_config(engine: sa.Engine) -> AlembicConfig:
 
 def is_current(engine: sa.Engine) -> bool:
     """True when the database is at the newest migration."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision() == head
@@ -769,4 +777,6 @@ def is_current(engine: sa.Engine) -> bool:
 
 def migrate(engine: sa.Engine) -> None:
     """Apply every pending migration."""
+    from alembic import command
+
     command.upgrade(_alembic_config(engine), "head")
