@@ -194,11 +194,17 @@ class Renewal:
     async def _failed(self, subject: str, names: tuple[str, ...], error: str, state: CertificateState | None) -> None:
         settings = self.services.config.acme
         failures = (state.failures if state is not None else 0) + 1
-        wait = min(float(settings.retry_first) * 2 ** min(failures - 1, 30), float(settings.retry_max))
+        wait = retry_delay(failures, float(settings.retry_first), float(settings.retry_max))
         next_attempt = int(self.services.clock() + wait)
         self.services.metrics.certificate_failures.inc()
         await self.services.runner.write(self.records.failed, subject, names, error, failures, next_attempt)
         log.event(logger, "cert.failed", subject=subject, failures=failures, retry=store.utc(next_attempt), error=error)
+
+
+def retry_delay(failures: int, first: float, maximum: float) -> float:
+    """Seconds to wait after the `failures`-th failure in a row: `first`, doubled each time, at most `maximum`
+    (a CA's rate limits punish tight retries; DNS fixed later is picked up within `maximum`)."""
+    return min(first * 2.0 ** min(failures - 1, 30), maximum)
 
 
 async def run_periodically(services: Services) -> None:
