@@ -167,6 +167,7 @@ def test_the_subscription_url_serves_the_calendar_until_a_new_one_replaces_it(
         assert "BEGIN:VCALENDAR" in answer.text and "SUMMARY:Private appointment" in answer.text
         assert outlook.get(old, headers={"If-None-Match": answer.headers["etag"]}).status_code == 304  # unchanged
         assert "Monday stand-up" not in answer.text  # the personal calendar, not Team
+        assert outlook.put(old, content=b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n").status_code == 405  # read-only
         assert outlook.get(old[:-8] + "A" * 4 + ".ics").status_code == 404
         assert post(alice, "/admin/calendar/personal/feed").status_code == 303
         assert outlook.get(old).status_code == 404
