@@ -99,6 +99,11 @@ class QuotaFile(FileResource):
         self._incoming: str | None = None
 
     def begin_write(self, *, content_type: str | None = None) -> BinaryIO:
+        """507 before the body is read when its announced length cannot fit, counting the bytes it replaces (a
+        document saved again at the same size always fits); a chunked body is judged at end_write."""
+        length = str(self.environ.get("CONTENT_LENGTH") or "")
+        if length.isdigit() and int(length) - _size(self._file_path) > self.provider.usage().free:
+            raise DAVError(HTTP_INSUFFICIENT_STORAGE, "storage full")  # RFC 4918 11.5
         descriptor, self._incoming = tempfile.mkstemp(dir=self.provider.incoming)
         return os.fdopen(descriptor, "wb")
 

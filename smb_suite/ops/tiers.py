@@ -50,17 +50,10 @@ def record_daily_usage(services: Services) -> int:
 COLLABORATION = "collaboration"  # contacts, calendars, task lists and documents (smb_suite/dav/)
 
 
-def module_and_room(services: Services, tenant_id: int, module: str) -> tuple[bool, int]:
-    """Whether the business's tier includes a module (`[tiers.NAME] modules`), and the bytes it may still write:
-    what every DAV request checks, in one read."""
-    usage = services.quota.current(tenant_id)
-    tier = services.config.tiers.get(usage.tier)
-    return tier is not None and module in tier.modules, usage.free
-
-
 def has_module(services: Services, tenant_id: int, module: str) -> bool:
-    """Whether the business's tier includes a module: without "collaboration", no DAV."""
-    return module_and_room(services, tenant_id, module)[0]
+    """Whether the business's tier includes a module (`[tiers.NAME] modules`): without "collaboration", no DAV."""
+    tier = services.config.tiers.get(services.quota.current(tenant_id).tier)
+    return tier is not None and module in tier.modules
 
 
 def check_drift(services: Services) -> list[Drift]:

@@ -29,7 +29,7 @@ from smb_suite.dav.files import SHARED
 from smb_suite.dav.layout import tenant_principal, user_principal
 from smb_suite.errors import AccountSuspended, AuthenticationFailed, LoginLocked
 from smb_suite.ops.login import login
-from smb_suite.ops.tiers import COLLABORATION, module_and_room
+from smb_suite.ops.tiers import COLLABORATION, has_module
 from smb_suite.services import Services
 
 DAV_PREFIX = "/dav"
@@ -99,11 +99,6 @@ def _credentials(headers: Headers) -> tuple[str, str] | None:
     return (name, password) if colon and name else None
 
 
-def _length(headers: Headers) -> int:
-    value = headers.get("content-length", "")
-    return int(value) if value.isdigit() else 0
-
-
 def _unsized(scope: Scope) -> bool:
     """A chunked body to Radicale (curl -T -, some phone apps): Radicale reads exactly CONTENT_LENGTH bytes, so it
     would see none (400); wsgidav reads chunked bodies itself."""
@@ -167,39 +162,34 @@ class DavFront:
             return PlainTextResponse("wrong user name or password", 401, CHALLENGE)
         return DavUser(user.id, user.tenant_id, str(user.address))
 
-    async def _refusal(self, scope: Scope, user: DavUser) -> Response | int:
-        """404 without the module or for a path that is not the user's; 507 for a PUT that cannot fit; else the
-        business's free bytes."""
+    async def _refusal(self, scope: Scope, user: DavUser) -> Response | None:
+        """404 without the module or for a path that is not the user's. A PUT that cannot fit gets 507 further on,
+        once what it replaces is known: dav/files.py before reading the body, Radicale's QuotaStorage (bodies of
+        at most MAX_REQUEST_BYTES)."""
         services = self._services
         headers = Headers(scope=scope)
         destination = unquote(urlsplit(headers.get("destination", "")).path)
         paths = (scope["path"], destination) if destination else (scope["path"],)
         if not all(allowed_path(path, user) for path in paths):
             return PlainTextResponse("not found", 404)
-        included, free = await services.runner.read(module_and_room, services, user.tenant_id, COLLABORATION)
-        if not included:
+        if not await services.runner.read(has_module, services, user.tenant_id, COLLABORATION):
             return PlainTextResponse("not found", 404)
-        if scope["method"] == "PUT" and _length(headers) > free:
-            return PlainTextResponse("storage full", 507)  # RFC 4918 11.5: nothing read, nothing written
-        return free
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = await self._user(scope)
         if isinstance(found, Response):
             await found(scope, receive, send)
             return
-        free = await self._refusal(scope, found)
-        refused = isinstance(free, Response)
-        log.event(logger, "dav.request", method=scope["method"], user=found.address, refused=refused)
-        if isinstance(free, Response):
-            await free(scope, receive, send)
+        refusal = await self._refusal(scope, found)
+        log.event(logger, "dav.request", method=scope["method"], user=found.address, refused=refusal is not None)
+        if refusal is not None:
+            await refusal(scope, receive, send)
             return
         if _unsized(scope):
-            room = free if scope["method"] == "PUT" else MAX_REQUEST_BYTES
-            sized = await _sized(scope, receive, min(room, MAX_REQUEST_BYTES))
+            sized = await _sized(scope, receive, MAX_REQUEST_BYTES)
             if sized is None:
-                full = room < MAX_REQUEST_BYTES  # RFC 4918 11.5, else RFC 9110 15.5.14
-                await PlainTextResponse(*(("storage full", 507) if full else ("too large", 413)))(scope, receive, send)
+                await PlainTextResponse("too large", 413)(scope, receive, send)  # RFC 9110 15.5.14
                 return
             scope, receive = sized
         await self._wsgi({**scope, "root_path": DAV_PREFIX, SCOPE_KEY: found}, receive, send)
