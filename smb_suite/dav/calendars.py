@@ -22,12 +22,14 @@ import errno
 import functools
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from http import client
 from pathlib import Path
 from typing import Any
 
 from radicale import config as radicale_config
-from radicale import pathutils
+from radicale import httputils, pathutils
 from radicale.app import Application
 from radicale.auth import AuthContext, BaseAuth
 from radicale.rights import BaseRights
@@ -136,6 +138,7 @@ class QuotaStorage(multifilesystem.Storage):
         try:
             self._charge(delta)
         except QuotaExceeded as error:
+            _put.full = True
             raise ValueError(f"[Errno {errno.ENOSPC}] {error}") from error
 
     def create_collection(self, href: str, items: Iterable[Any] | None = None, props: Any = None) -> Any:
@@ -202,6 +205,21 @@ class QuotaStorage(multifilesystem.Storage):
                     self.create_collection(f"/{principal}/{name}/", props=dict(props))
 
 
+_put = threading.local()  # .full: this thread's PUT was refused by the quota (a2wsgi runs one request a thread)
+
+
+class BusinessApplication(Application):
+    """Radicale, answering 507 to a whole-collection PUT that does not fit, as it does for an item: Radicale
+    answers 400 to any error of create_collection (RFC 4918 11.5)."""
+
+    def do_PUT(self, environ: Any, base_prefix: str, path: str, user: str, *args: Any) -> Any:
+        _put.full = False
+        answer = super().do_PUT(environ, base_prefix, path, user, *args)
+        if answer[0] == client.BAD_REQUEST and _put.full:
+            return httputils.INSUFFICIENT_STORAGE
+        return answer
+
+
 def application(folder: Path, tenant_id: int, charge: Charge) -> tuple[Application, QuotaStorage]:
     """A Radicale application storing one business's collections in `folder` (made of its id)."""
     logging.getLogger("radicale").setLevel(logging.WARNING)  # one line per request is ours (web/dav.py)
@@ -223,7 +241,7 @@ def application(folder: Path, tenant_id: int, charge: Charge) -> tuple[Applicati
         "smb-suite",
         privileged=True,
     )
-    app = Application(configuration)
+    app = BusinessApplication(configuration)
     storage = app._storage
     assert isinstance(storage, QuotaStorage)
     return app, storage

@@ -324,6 +324,8 @@ def test_a_write_beyond_the_tier_gets_507_and_changes_nothing_with_or_without_a_
         yield EVENT.encode()
 
     assert dav(server, "PUT", team + "review.ics", TINY, content=event()).status_code == 507
+    whole = dav(server, "PUT", team, TINY, content=EVENT, headers={"Content-Type": "text/calendar"})
+    assert whole.status_code == 507  # a whole calendar PUT at once (RFC 4791 has none; Radicale takes it) too
     assert dav(server, "GET", team + "review.ics", TINY).status_code == 404
     assert dav(server, "DELETE", "/dav/files/Shared/filler.bin", TINY).status_code == 204
     assert dav(server, "PUT", team + "review.ics", TINY, content=event()).status_code == 201
