@@ -178,12 +178,32 @@ SET_FLAGS = (
 )
 
 
+_BY_UID_RANGE = (
+    sa.select(*MESSAGE_COLUMNS)
+    .where(
+        db.messages.c.mailbox_id == sa.bindparam("mailbox"),
+        db.messages.c.uid.between(sa.bindparam("low"), sa.bindparam("high")),
+    )
+    .order_by(db.messages.c.uid)
+)
+
+
+def _consecutive(chunk: Sequence[int]) -> bool:
+    """A sorted chunk of distinct UIDs with no gap: a BETWEEN names exactly these (its SQL is compiled once,
+    where an expanding IN list is rendered anew for every call; STORE names one message most of the time)."""
+    return chunk[-1] - chunk[0] + 1 == len(chunk)
+
+
 def by_uids(conn: sa.Connection, mailbox_id: int, uids: Iterable[int]) -> list[StoredMessage]:
     """The named messages that exist, by ascending UID."""
     wanted = sorted(set(uids))
     found: list[StoredMessage] = []
     for chunk in chunks(wanted):
-        found.extend(message(row) for row in conn.execute(_BY_UIDS, {"mailbox": mailbox_id, "uids": list(chunk)}))
+        if _consecutive(chunk):
+            rows = conn.execute(_BY_UID_RANGE, {"mailbox": mailbox_id, "low": chunk[0], "high": chunk[-1]})
+        else:
+            rows = conn.execute(_BY_UIDS, {"mailbox": mailbox_id, "uids": list(chunk)})
+        found.extend(message(row) for row in rows)
     return found
 
 
@@ -386,6 +406,10 @@ _DELETED = (
 _REMOVE = sa.delete(db.messages).where(
     db.messages.c.mailbox_id == sa.bindparam("mailbox"), db.messages.c.uid.in_(sa.bindparam("uids", expanding=True))
 )
+_REMOVE_RANGE = sa.delete(db.messages).where(
+    db.messages.c.mailbox_id == sa.bindparam("mailbox"),
+    db.messages.c.uid.between(sa.bindparam("low"), sa.bindparam("high")),
+)
 _INSERT_EXPUNGED = sa.insert(db.expunged)
 _EXPUNGED_CUTOFF = (
     sa.select(db.expunged.c.modseq)
@@ -403,8 +427,11 @@ def deleted(conn: sa.Connection, mailbox_id: int) -> list[StoredMessage]:
 
 def remove(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> int:
     """Delete the rows of `uids`; their removal takes a new mod-sequence (`vanish`), returned."""
-    for chunk in chunks(uids):
-        conn.execute(_REMOVE, {"mailbox": mailbox_id, "uids": list(chunk)})
+    for chunk in chunks(sorted(set(uids))):
+        if _consecutive(chunk):
+            conn.execute(_REMOVE_RANGE, {"mailbox": mailbox_id, "low": chunk[0], "high": chunk[-1]})
+        else:
+            conn.execute(_REMOVE, {"mailbox": mailbox_id, "uids": list(chunk)})
     return vanish(conn, mailbox_id, uids)
 
 
