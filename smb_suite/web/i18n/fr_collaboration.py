@@ -1,0 +1,246 @@
+"""French messages of the collaboration pages (projects and tasks, calendar, contacts): English -> French."""
+
+COLLABORATION: dict[str, str] = {
+    # -- projects and tasks (web/projects.py) ---------------------------------------------------------------
+    "Projects": "Projets",
+    "Open tasks": "Tâches en cours",
+    "Open tasks per person": "Tâches en cours par personne",
+    "Each project is a task list of your business: your team also sees it in phones and calendar apps (CalDAV).": (
+        "Chaque projet est une liste de tâches de votre entreprise : votre équipe la voit aussi dans ses "
+        "téléphones et ses agendas (CalDAV)."
+    ),
+    "No project yet.": "Aucun projet pour l'instant.",
+    "New project": "Nouveau projet",
+    "Create the project": "Créer le projet",
+    "Archived projects": "Projets archivés",
+    "Back to the projects": "Retour aux projets",
+    "Back to {project}": "Retour à {project}",
+    "archived": "archivé",
+    "Filter the tasks": "Filtrer les tâches",
+    "Open (to do, in progress)": "En cours (à faire, commencées)",
+    "All": "Toutes",
+    "Assigned to": "Confiée à",
+    "Anyone": "N'importe qui",
+    "Nobody": "Personne",
+    "Nobody yet": "Personne pour l'instant",
+    "Show": "Afficher",
+    "Task": "Tâche",
+    "Project": "Projet",
+    "Due": "Échéance",
+    "Due date": "Date d'échéance",
+    "Priority": "Priorité",
+    "(no title)": "(sans titre)",
+    "overdue": "en retard",
+    "No task to show.": "Aucune tâche à afficher.",
+    "New task": "Nouvelle tâche",
+    "Add the task": "Ajouter la tâche",
+    "Rename or archive the project": "Renommer ou archiver le projet",
+    "Rename": "Renommer",
+    "Archive the project": "Archiver le projet",
+    "Put it back in the lists": "Le remettre dans les listes",
+    "Status of {title}": "État de {title}",
+    "Change": "Changer",
+    "Delete the task": "Supprimer la tâche",
+    "Delete the task {title}?": "Supprimer la tâche {title} ?",
+    "Tasks to do or in progress in every project that is not archived; overdue ones first.": (
+        "Les tâches à faire ou commencées de tous les projets non archivés ; celles en retard d'abord."
+    ),
+    "No open task: everything is done.": "Aucune tâche en cours : tout est fait.",
+    "To do": "À faire",
+    "In progress": "Commencée",
+    "Done": "Terminée",
+    "Cancelled": "Annulée",
+    "High": "Haute",
+    "Normal": "Normale",
+    "Low": "Basse",
+    "The project is created. Phones and calendar apps show it as a task list.": (
+        "Le projet est créé. Les téléphones et les agendas le montrent comme une liste de tâches."
+    ),
+    "The project is renamed.": "Le projet est renommé.",
+    "The project is archived: it no longer shows in the lists.": (
+        "Le projet est archivé : il n'apparaît plus dans les listes."
+    ),
+    "The project is back in the lists.": "Le projet est de retour dans les listes.",
+    "The task is added.": "La tâche est ajoutée.",
+    "The task is saved.": "La tâche est enregistrée.",
+    "The task is deleted.": "La tâche est supprimée.",
+    "Give the due date as YYYY-MM-DD, or leave it empty.": (
+        "Donnez l'échéance sous la forme AAAA-MM-JJ, ou laissez-la vide."
+    ),
+    "Choose one of the statuses offered.": "Choisissez l'un des états proposés.",
+    "A project's name has 1 to 200 characters.": "Le nom d'un projet a de 1 à 200 caractères.",
+    "A task's title has 1 to 500 characters.": "Le titre d'une tâche a de 1 à 500 caractères.",
+    "A task is assigned to a user of your business.": "Une tâche est confiée à un utilisateur de votre entreprise.",
+    "This project does not exist.": "Ce projet n'existe pas.",
+    "This task does not exist.": "Cette tâche n'existe pas.",
+    "This task was changed meanwhile (in a calendar app or another page): here it is as it is now.": (
+        "Cette tâche a été modifiée entre-temps (dans un agenda ou une autre page) : la voici telle qu'elle est."
+    ),
+    "Address of this task list for calendar apps (Outlook with CalDAV Synchronizer, Thunderbird):": (
+        "Adresse de cette liste de tâches pour les agendas (Outlook avec CalDAV Synchronizer, Thunderbird) :"
+    ),
+    "Each project's task list has its own address, shown on the project's page.": (
+        "La liste de tâches de chaque projet a sa propre adresse, affichée sur la page du projet."
+    ),
+    "Your calendar": "Votre agenda",
+    "Your address book": "Votre carnet d'adresses",
+    "Team calendar": "Agenda de l'équipe",
+    "Business contacts": "Contacts de l'entreprise",
+    "Task list “Tasks”": "Liste de tâches « Tasks »",
+    "Your business has no projects: they come with the collaboration module.": (
+        "Votre entreprise n'a pas de projets : ils viennent avec le module collaboration."
+    ),
+    # -- calendar -----------------------------------------------------------------------------------------
+    "Calendar": "Agenda",
+    "Calendars": "Agendas",
+    "Team": "Équipe",
+    "My calendar": "Mon agenda",
+    "All day": "Toute la journée",
+    "Previous": "Précédent",
+    "Today": "Aujourd'hui",
+    "Next": "Suivant",
+    "Week": "Semaine",
+    "Month": "Mois",
+    "New event": "Nouvel événement",
+    "{month} {year}": "{month} {year}",
+    "January": "janvier",
+    "February": "février",
+    "March": "mars",
+    "April": "avril",
+    "May": "mai",
+    "June": "juin",
+    "July": "juillet",
+    "August": "août",
+    "September": "septembre",
+    "October": "octobre",
+    "November": "novembre",
+    "December": "décembre",
+    "Week of {first}": "Semaine du {first}",
+    "Mon": "Lun",
+    "Tue": "Mar",
+    "Wed": "Mer",
+    "Thu": "Jeu",
+    "Fri": "Ven",
+    "Sat": "Sam",
+    "Sun": "Dim",
+    "Time zone": "Fuseau horaire",
+    "Subscribe from Outlook or a phone": "S'abonner depuis Outlook ou un téléphone",
+    (
+        "This secret address shows this calendar, read only, to whoever has it: in Outlook, “Add calendar” then "
+        "“From the internet”. Keep it to yourself."
+    ): (
+        "Cette adresse secrète montre cet agenda, en lecture seule, à qui la connaît : dans Outlook, « Ajouter un "
+        "calendrier » puis « À partir d'Internet ». Gardez-la pour vous."
+    ),
+    "The old address will stop working. Continue?": "L'ancienne adresse ne fonctionnera plus. Continuer ?",
+    "Make a new address": "Créer une nouvelle adresse",
+    "Import events": "Importer des événements",
+    "An iCalendar (.ics) file, at most 4 MB": "Un fichier iCalendar (.ics), 4 Mo au plus",
+    "Import": "Importer",
+    "Edit the event": "Modifier l'événement",
+    "Starts": "Début",
+    "Start time": "Heure de début",
+    "Ends": "Fin",
+    "End time": "Heure de fin",
+    "Times are in {zone}.": "Les heures sont celles de {zone}.",
+    "Location": "Lieu",
+    "Description": "Description",
+    "Attendees (e-mail addresses, separated by commas)": "Participants (adresses e-mail, séparées par des virgules)",
+    "Delete this event?": "Supprimer cet événement ?",
+    "This event repeats: what you change here applies to every occurrence (the first one's date is shown).": (
+        "Cet événement se répète : ce que vous changez ici vaut pour toutes ses occurrences (la date affichée est "
+        "celle de la première)."
+    ),
+    "Delete the event": "Supprimer l'événement",
+    "Back to the calendar": "Retour à l'agenda",
+    "The event is saved.": "L'événement est enregistré.",
+    "The event is saved. Only its organiser can send the attendees an update.": (
+        "L'événement est enregistré. Seul son organisateur peut envoyer une mise à jour aux participants."
+    ),
+    "The event is deleted.": "L'événement est supprimé.",
+    "The subscription address is new: the old one no longer works.": (
+        "L'adresse d'abonnement est nouvelle : l'ancienne ne fonctionne plus."
+    ),
+    "The events of the file are in the calendar.": "Les événements du fichier sont dans l'agenda.",
+    "No such calendar.": "Cet agenda n'existe pas.",
+    "No such event.": "Cet événement n'existe pas.",
+    "give the event a title (at most 200 characters)": "donnez un titre à l'événement (200 caractères au plus)",
+    "give the start date as YYYY-MM-DD": "donnez la date de début sous la forme AAAA-MM-JJ",
+    "give the end date as YYYY-MM-DD": "donnez la date de fin sous la forme AAAA-MM-JJ",
+    "give the start time as HH:MM": "donnez l'heure de début sous la forme HH:MM",
+    "give the end time as HH:MM": "donnez l'heure de fin sous la forme HH:MM",
+    "the event must end after it starts": "l'événement doit finir après avoir commencé",
+    "the location or the description is too long": "le lieu ou la description est trop long",
+    "this file is not an iCalendar (.ics) file": "ce fichier n'est pas un fichier iCalendar (.ics)",
+    "this file holds no event": "ce fichier ne contient aucun événement",
+    "an event of this file has no start (DTSTART)": "un événement de ce fichier n'a pas de début (DTSTART)",
+    "choose an .ics file": "choisissez un fichier .ics",
+    "this file is too large (at most 4 MB)": "ce fichier est trop gros (4 Mo au plus)",
+    # -- contacts (the mini CRM) ------------------------------------------------------------------------
+    "Contacts": "Contacts",
+    "All contacts": "Tous les contacts",
+    "Any": "Tous",
+    "Choose an Outlook CSV or vCard file.": "Choisissez un fichier CSV d'Outlook ou vCard.",
+    "Choose at least two contacts to merge, and the one to keep.": (
+        "Choisissez au moins deux contacts à fusionner, et celui à garder."
+    ),
+    "Choose at least two contacts to merge.": "Choisissez au moins deux contacts à fusionner.",
+    "City": "Ville",
+    "Company": "Entreprise",
+    "Country": "Pays",
+    "Customer": "Client",
+    "Delete this contact": "Supprimer ce contact",
+    "E-mail": "E-mail",
+    "E-mail addresses (separated by commas)": "Adresses e-mail (séparées par des virgules)",
+    "Export as {format}": "Exporter en {format}",
+    "Find contacts": "Chercher des contacts",
+    "First name": "Prénom",
+    "Followed by": "Suivi par",
+    "Give a name, a company or an e-mail address.": "Donnez un nom, une entreprise ou une adresse e-mail.",
+    "Home phone": "Téléphone personnel",
+    "Import and export": "Import et export",
+    "Keep": "Garder",
+    "Keep {name}": "Garder {name}",
+    "Last contact": "Dernier échange",
+    "Last contact: {date}": "Dernier échange : {date}",
+    "Last name": "Nom de famille",
+    "Lead": "Prospect",
+    "Merge the selected contacts": "Fusionner les contacts choisis",
+    "Mobile phone": "Téléphone mobile",
+    "Name, company or e-mail": "Nom, entreprise ou e-mail",
+    "New contact": "Nouveau contact",
+    "No contact yet.": "Aucun contact pour l'instant.",
+    "No mail exchanged yet.": "Aucun e-mail échangé pour l'instant.",
+    "Notes": "Notes",
+    "Other": "Autre",
+    "Outlook CSV or vCard file": "Fichier CSV d'Outlook ou vCard",
+    "Outlook CSV, UTF-8": "CSV d'Outlook, UTF-8",
+    "Outlook CSV, Windows-1252 (older Outlook)": "CSV d'Outlook, Windows-1252 (anciens Outlook)",
+    "Postal code": "Code postal",
+    "Region": "Région",
+    "Select": "Choisir",
+    "Select {name}": "Choisir {name}",
+    "Street": "Rue",
+    "Supplier": "Fournisseur",
+    "Tag": "Étiquette",
+    "Tags": "Étiquettes",
+    "Tags (separated by commas)": "Étiquettes (séparées par des virgules)",
+    "The business's shared address book: phones, Outlook and Thunderbird see the same contacts over CardDAV.": (
+        "Le carnet d'adresses partagé de l'entreprise : téléphones, Outlook et Thunderbird voient les mêmes "
+        "contacts par CardDAV."
+    ),
+    "The business's storage is full: nothing was imported.": (
+        "L'espace de stockage de l'entreprise est plein : rien n'a été importé."
+    ),
+    "The contact is deleted.": "Le contact est supprimé.",
+    "The contact is saved.": "Le contact est enregistré.",
+    "The contact's owner must be a user of the business.": (
+        "Le contact doit être suivi par un utilisateur de l'entreprise."
+    ),
+    "The contacts are imported.": "Les contacts sont importés.",
+    "The contacts are merged into one.": "Les contacts sont fusionnés en un seul.",
+    "The file holds no contact.": "Le fichier ne contient aucun contact.",
+    "Work phone": "Téléphone professionnel",
+    "vCard 3.0 (.vcf)": "vCard 3.0 (.vcf)",
+    "vCard 4.0 (.vcf)": "vCard 4.0 (.vcf)",
+}
