@@ -154,6 +154,8 @@ class Views:
         return visitor, form
 
     async def read(self, function: Callable[..., T], *args: Any) -> T:
+        """A use case in a pool thread: reads, and Radicale's file work (contacts, calendars, tasks), which
+        takes its own lock and charges the quota in its own transaction as DAV requests do; not the writer."""
         return await self.services.runner.read(function, self.services, *args)
 
     async def write(self, function: Callable[..., T], *args: Any) -> T:

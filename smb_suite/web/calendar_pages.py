@@ -12,9 +12,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import zoneinfo
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
@@ -107,11 +106,6 @@ class CalendarViews(Views):
             Route(FEED + "/{token}.ics", self.feed, methods=["GET"]),
         ]
 
-    async def _files(self, function: Callable[..., T], *args: Any) -> T:
-        """Radicale blocks on its files and charges the quota in its own transaction, as DAV requests do in
-        a2wsgi's threads: a pool thread, not the single store writer."""
-        return await self.services.runner.read(function, self.services, *args)
-
     @staticmethod
     def _zone(request: Request) -> tuple[zoneinfo.ZoneInfo, bool]:
         """The visitor's time zone, and whether it was chosen just now (then remembered)."""
@@ -138,9 +132,9 @@ class CalendarViews(Views):
         shown = _day(request.query_params.get("day", ""), self._today(zone))
         weeks = [agenda.week_of(shown)] if view == "week" else agenda.month_weeks(shown)
         days = [day for week in weeks for day in week]
-        found = await self._files(calendar_ops.occurrences, visitor.user, calendar, days[0], days[-1], zone)
+        found = await self.read(calendar_ops.occurrences, visitor.user, calendar, days[0], days[-1], zone)
         laid_out = agenda.lay_out(days, shown.month if view == "month" else None, found)
-        token = await self._files(calendar_ops.feed_token, visitor.user, calendar)
+        token = await self.read(calendar_ops.feed_token, visitor.user, calendar)
         step = (
             (agenda.shift_month(shown, -1), agenda.shift_month(shown, 1))
             if view == "month"
@@ -204,7 +198,7 @@ class CalendarViews(Views):
         visitor = await self.require(request)
         calendar, href = _calendar(request), request.path_params["event"]
         zone, _ = self._zone(request)
-        fields = await self._files(calendar_ops.event_fields, visitor.user, calendar, href, zone)
+        fields = await self.read(calendar_ops.event_fields, visitor.user, calendar, href, zone)
         return self._form_page(request, visitor, calendar, _values(fields), href)
 
     async def create(self, request: Request) -> Response:
@@ -240,19 +234,19 @@ class CalendarViews(Views):
         visitor, form = await self.posted(request, form)
         calendar = _calendar(request)
         data = await _file(form)
-        await self._files(calendar_ops.import_events, visitor.user, calendar, data)
+        await self.read(calendar_ops.import_events, visitor.user, calendar, data)
         return self.done(f"{CALENDAR}/{calendar}/", "imported")
 
     async def renew_feed(self, request: Request) -> Response:
         visitor, _ = await self.posted(request)
         calendar = _calendar(request)
-        await self._files(calendar_ops.feed_token, visitor.user, calendar, True)
+        await self.read(calendar_ops.feed_token, visitor.user, calendar, True)
         return self.done(f"{CALENDAR}/{calendar}/", "feed-renewed")
 
     async def feed(self, request: Request) -> Response:
         """The calendar a subscription token names, for clients that poll without signing in; a poll that finds
         it unchanged gets 304 (RFC 9110 13.1.2), as Outlook and phones poll every few minutes to hours."""
-        text = await self._files(calendar_ops.feed, request.path_params["token"])
+        text = await self.read(calendar_ops.feed, request.path_params["token"])
         etag = '"' + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32] + '"'
         headers = {
             "ETag": etag,

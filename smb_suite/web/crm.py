@@ -8,10 +8,8 @@ the business's storage is refused with 507 Insufficient Storage, like a CardDAV 
 
 from __future__ import annotations
 
-import asyncio
 import datetime
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import quote
 
 from starlette.datastructures import FormData, UploadFile
@@ -113,15 +111,11 @@ class CrmViews(Views):
             Route(CONTACTS + "{contact}/delete", self.delete, **post),  # type: ignore[arg-type]
         ]
 
-    async def _run(self, function: Callable[..., T], *args: Any) -> T:
-        """A use case in a thread of its own: Radicale blocks on files and its lock (not the store writer)."""
-        return await asyncio.to_thread(function, self.services, *args)
-
     # -- pages ----------------------------------------------------------------------------------------------
 
     async def own(self, request: Request) -> Response:
         visitor = await self.require(request)
-        name = await self._run(contacts.own_business, visitor.actor)
+        name = await self.read(contacts.own_business, visitor.actor)
         return RedirectResponse(contacts_url(name), status_code=303, headers=SECURITY_HEADERS)
 
     async def page(self, request: Request, status: int = 200, error: str = "") -> Response:
@@ -129,7 +123,7 @@ class CrmViews(Views):
         query = request.query_params
         search, chosen, tag = query.get("q", "").strip(), query.get("status", ""), query.get("tag", "")
         tenant = request.path_params["tenant"]
-        book = await self._run(contacts.contact_book, visitor.actor, tenant, search, chosen, tag)
+        book = await self.read(contacts.contact_book, visitor.actor, tenant, search, chosen, tag)
         return self.render(
             request, "contacts.html", visitor, status, book=book, search=search, chosen_status=chosen, tag=tag,
             statuses=STATUSES, exports=EXPORTS, day=day, url=contacts_url(book.tenant.name), error=error,
@@ -142,7 +136,7 @@ class CrmViews(Views):
     async def edit(self, request: Request) -> Response:
         visitor = await self.require(request)
         tenant, contact_id = request.path_params["tenant"], request.path_params["contact"]
-        row = await self._run(contacts.get_contact, visitor.actor, tenant, contact_id)
+        row = await self.read(contacts.get_contact, visitor.actor, tenant, contact_id)
         return await self._form(request, visitor, row, row.contact)
 
     async def _form(
@@ -155,7 +149,7 @@ class CrmViews(Views):
         error: str = "",
     ) -> Response:
         tenant = request.path_params["tenant"]
-        members = await self._run(contacts.members, visitor.actor, tenant)
+        members = await self.read(contacts.members, visitor.actor, tenant)
         return self.render(
             request, "contact_edit.html", visitor, status, row=row, contact=contact, members=members,
             statuses=STATUSES, phone_fields=PHONE_FIELDS, phone_labels=PHONE_LABELS, day=day,
@@ -165,7 +159,7 @@ class CrmViews(Views):
     async def export(self, request: Request) -> Response:
         visitor = await self.require(request)
         kind = request.query_params.get("format", "vcard3")
-        content, media_type, filename = await self._run(
+        content, media_type, filename = await self.read(
             contacts.export_contacts, visitor.actor, request.path_params["tenant"], kind
         )
         headers = {**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{quote(filename)}"'}
@@ -184,18 +178,18 @@ class CrmViews(Views):
         tenant = request.path_params["tenant"]
         contact = contact_from(form)
         try:
-            saved = await self._run(contacts.save_contact, visitor.actor, tenant, contact_id, contact)
+            saved = await self.read(contacts.save_contact, visitor.actor, tenant, contact_id, contact)
         except InvalidInput as error:
             row = None
             if contact_id is not None:
-                row = await self._run(contacts.get_contact, visitor.actor, tenant, contact_id)
+                row = await self.read(contacts.get_contact, visitor.actor, tenant, contact_id)
             return await self._form(request, visitor, row, contact, 422, str(error))
         return self.done(contacts_url(tenant, saved), "contact-saved")
 
     async def delete(self, request: Request) -> Response:
         visitor, _ = await self.posted(request)
         tenant = request.path_params["tenant"]
-        await self._run(contacts.delete_contacts, visitor.actor, tenant, [request.path_params["contact"]])
+        await self.read(contacts.delete_contacts, visitor.actor, tenant, [request.path_params["contact"]])
         return self.done(contacts_url(tenant), "contact-deleted")
 
     async def merge(self, request: Request) -> Response:
@@ -205,7 +199,7 @@ class CrmViews(Views):
         keep = text_field(form, "keep") or (chosen[0] if chosen else "")
         if keep not in chosen or len(chosen) < 2:
             return await self.page(request, 422, MERGE_CHOICE)
-        await self._run(contacts.merge_contacts, visitor.actor, tenant, keep, chosen)
+        await self.read(contacts.merge_contacts, visitor.actor, tenant, keep, chosen)
         return self.done(contacts_url(tenant, keep), "contacts-merged")
 
     async def import_file(self, request: Request) -> Response:
@@ -221,7 +215,7 @@ class CrmViews(Views):
             return await self.page(request, 422, NO_FILE)
         tenant = request.path_params["tenant"]
         try:
-            await self._run(contacts.import_contacts, visitor.actor, tenant, filename, data)
+            await self.read(contacts.import_contacts, visitor.actor, tenant, filename, data)
         except InvalidInput as error:
             return await self.page(request, 422, str(error))
         except QuotaExceeded:
