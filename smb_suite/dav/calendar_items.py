@@ -20,7 +20,7 @@ import radicale.item as radicale_item
 from radicale import pathutils
 
 from smb_suite.dav.access import DavUser
-from smb_suite.dav.calendars import QuotaStorage
+from smb_suite.dav.calendars import QuotaStorage, item_name_ok
 from smb_suite.dav.scheduling import MAX_RRULE_OCCURRENCES, CalendarRef
 from smb_suite.errors import InvalidInput, NotFound, QuotaExceeded
 
@@ -51,7 +51,7 @@ def new_href() -> str:
 
 def checked_href(href: str) -> str:
     """An item name as a page may give it back (a file name inside the collection, nothing else)."""
-    if not href.endswith(".ics") or not pathutils.is_safe_filesystem_path_component(href):
+    if not item_name_ok(href):  # any name a CalDAV client chose, not only ours (uuid.ics)
         raise NotFound("No such event.")
     return href
 

@@ -60,6 +60,12 @@ BUSINESS = (
 )
 
 
+def item_name_ok(href: str) -> bool:
+    """Whether an item's name a page gives back (its id in a URL) is one visible file name inside its collection,
+    by Radicale's own rule for names; the pages then look it up with get_multi (a URL's text is no path)."""
+    return pathutils.is_safe_filesystem_path_component(href) and not href.startswith(".")
+
+
 def _size(path: str) -> int:
     try:
         return os.stat(path).st_size

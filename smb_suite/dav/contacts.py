@@ -6,7 +6,6 @@ round. Blocking (files, locks): called through the storage runner's threads, nev
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,16 +14,15 @@ import vobject
 from radicale import item as radicale_item
 from vobject.base import Component
 
-from smb_suite.dav.calendars import QuotaStorage
+from smb_suite.dav.calendars import QuotaStorage, item_name_ok
 from smb_suite.dav.cards import Contact, contact_of_text
 from smb_suite.dav.layout import tenant_principal
 from smb_suite.errors import NotFound, QuotaExceeded
 
 COLLECTION = "contacts"  # the business's address book (calendars.BUSINESS)
+
+
 # Item names as clients make them (a UID and .vcf); anything else in a URL is simply not found.
-HREF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+=-]{0,199}")
-
-
 @dataclass(frozen=True, slots=True)
 class StoredCard:
     href: str  # the item's name in the collection: the contact's id in the admin pages
@@ -38,10 +36,6 @@ class StoredCard:
     def card(self) -> Component:
         """A fresh parse of the stored card, to change and write back."""
         return vobject.readOne(self.text)
-
-
-def valid_href(href: str) -> bool:
-    return HREF.fullmatch(href) is not None and ".." not in href
 
 
 class AddressBook:
@@ -64,7 +58,7 @@ class AddressBook:
             return [StoredCard(item.href, item.etag, item.serialize()) for item in collection.get_all()]
 
     def card(self, href: str) -> StoredCard:
-        if not valid_href(href):
+        if not item_name_ok(href):
             raise NotFound("no such contact")
         with self._storage.acquire_lock("r"):
             collection = self._collection()
@@ -99,5 +93,5 @@ class AddressBook:
                     raise error.__cause__ from None
                 raise
             for href in delete:
-                if valid_href(href) and dict(collection.get_multi([href])).get(href) is not None:
+                if item_name_ok(href) and dict(collection.get_multi([href])).get(href) is not None:
                     collection.delete(href)

@@ -24,7 +24,7 @@ import radicale.item as radicale_item
 import vobject
 from radicale import storage as radicale_storage
 
-from smb_suite.dav.calendars import QuotaStorage
+from smb_suite.dav.calendars import QuotaStorage, item_name_ok
 from smb_suite.dav.layout import tenant_principal
 from smb_suite.dav.tasks import Fields, Listed, Task, apply, new_calendar, read_task
 from smb_suite.errors import ChangedMeanwhile, InvalidInput, NotFound, QuotaExceeded
@@ -140,11 +140,11 @@ class TaskLists:
 
     @staticmethod
     def _item(collection: Any, href: str) -> Any:
-        """The item of that name, looked up among the names the collection lists (a URL's text is no path)."""
-        for item in collection.get_all():
-            if item.href == href:
-                return item
-        raise NotFound(NO_TASK)
+        """The item of that name (only a plain file name inside the collection is looked up)."""
+        item = dict(collection.get_multi([href])).get(href) if item_name_ok(href) else None
+        if item is None:
+            raise NotFound(NO_TASK)
+        return item
 
     def task(self, project_id: str, href: str, members: Sequence[str]) -> Task:
         with self._storage.acquire_lock("r", self._business):

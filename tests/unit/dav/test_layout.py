@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from smb_suite.dav.access import DavUser
+from smb_suite.dav.calendars import item_name_ok
 from smb_suite.dav.layout import DavLayout, tenant_principal, user_principal, visible_bytes
 from smb_suite.web.dav import allowed_path, dav_url, well_known_target
 
@@ -64,3 +65,10 @@ def test_hidden_radicale_files_do_not_count_as_the_business_data(tmp_path: Path)
     (tmp_path / "t3" / "team" / ".Radicale.props").write_bytes(b"y" * 100)
     (tmp_path / "t3" / "team" / ".Radicale.cache" / "event.ics").write_bytes(b"z" * 1000)
     assert visible_bytes(tmp_path) == 10
+
+
+def test_an_item_id_from_a_page_is_one_visible_file_name_whatever_the_client_called_it() -> None:
+    for name in ("4f2c.ics", "Contact 12.vcf", "no-extension", "thunderbird@event"):
+        assert item_name_ok(name), name
+    for name in ("", ".", "..", "../t3/Team/x.ics", "a/b.ics", ".Radicale.props"):
+        assert not item_name_ok(name), name
