@@ -12,9 +12,9 @@ import httpx
 
 from smb_suite.config import load as load_config
 from smb_suite.directory.model import OPERATOR, Role
-from smb_suite.ops import domains, tenants, users
+from smb_suite.ops import domains, tenants
 from smb_suite.services import open_services
-from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, hashes_reused, make_daemon
+from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, add_account, make_daemon
 from tests.dnsserver import publish
 from tests.mailtest import insecure_context
 
@@ -46,14 +46,13 @@ def make_admin_daemon(folder: Path, extra: str = "", **options: Any) -> Daemon:
     server = make_daemon(folder, TIERS + extra, **options)
     core = open_services(load_config(server.config))
     try:
-        with hashes_reused():
-            users.add_user(core, OPERATOR, BOB, PASSWORD)
-            domains.add_domain(core, OPERATOR, "ops.test")
-            users.add_user(core, OPERATOR, OPERATOR_ADDRESS, PASSWORD, Role.OPERATOR)
-            domains.add_domain(core, OPERATOR, "agency.test")
-            users.add_user(core, OPERATOR, PARTNER, PASSWORD, Role.PARTNER)
-            tenants.create_tenant(core, OPERATOR, CUSTOMER, "client.test", CUSTOMER_OWNER, PASSWORD)
-            tenants.set_partner(core, OPERATOR, CUSTOMER, "agency.test")
+        add_account(core, BOB, PASSWORD)
+        domains.add_domain(core, OPERATOR, "ops.test")
+        add_account(core, OPERATOR_ADDRESS, PASSWORD, Role.OPERATOR)
+        domains.add_domain(core, OPERATOR, "agency.test")
+        add_account(core, PARTNER, PASSWORD, Role.PARTNER)
+        tenants.create_tenant(core, OPERATOR, CUSTOMER, "client.test", CUSTOMER_OWNER, PASSWORD)
+        tenants.set_partner(core, OPERATOR, CUSTOMER, "agency.test")
     finally:
         core.close()
     return server

@@ -10,13 +10,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import sqlalchemy as sa
 
@@ -24,9 +22,9 @@ from bench.maildirs import maildir_path
 from smb_suite.auth.passwords import hash_password
 from smb_suite.config import Config
 from smb_suite.config import load as load_config
-from smb_suite.directory.model import OPERATOR, Role
+from smb_suite.directory.model import OPERATOR, Role, User
 from smb_suite.ops import domains, users
-from smb_suite.services import initialise, open_services
+from smb_suite.services import Services, initialise, open_services
 from smb_suite.storage import db
 from smb_suite.storage.paths import MailLayout
 from tests.polling import wait_for
@@ -285,13 +283,13 @@ def _hash_of(password: str) -> str:
     return hash_password(password)
 
 
-@contextmanager
-def hashes_reused() -> Iterator[None]:
-    """Inside, the use cases that set a password reuse the argon2 hash this test process made for the same password
-    before: a daemon's setup hashes the same few passwords every time (two to seven argon2 runs per daemon, the
-    largest part of its setup); the daemons still verify real argon2 hashes."""
-    with mock.patch("smb_suite.ops.users.hash_password", _hash_of):
-        yield
+def add_account(services: Services, address: str, password: str, role: Role = Role.USER) -> User:
+    """What `user add` does (users.add_user), with the argon2 hash this test process made for the same password
+    before: a daemon's setup hashes the same few passwords every time (the largest part of its setup); the daemons
+    still verify real argon2 hashes."""
+    user = services.directory.add_user(OPERATOR, address, _hash_of(password), role)
+    users.user_added(services, OPERATOR, user)
+    return user
 
 
 @cache
@@ -325,9 +323,8 @@ def prepare(config: Path) -> None:
     (four command-line runs cost several seconds of interpreter start-up per daemon; test_cli covers them)."""
     services = open_services(initialised(config))
     try:
-        with hashes_reused():
-            domains.add_domain(services, OPERATOR, DOMAIN)
-            users.add_user(services, OPERATOR, OWNER, OWNER_PASSWORD, Role.OWNER)
-            users.add_user(services, OPERATOR, USER, USER_PASSWORD, Role.USER)
+        domains.add_domain(services, OPERATOR, DOMAIN)
+        add_account(services, OWNER, OWNER_PASSWORD, Role.OWNER)
+        add_account(services, USER, USER_PASSWORD)
     finally:
         services.close()

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from smb_suite.directory.model import OPERATOR, Role
-from smb_suite.ops import domains, tenants, users
+from smb_suite.ops import domains, tenants
 from smb_suite.services import open_services
-from tests.daemon import Daemon, hashes_reused, initialised, write_config
+from tests.daemon import Daemon, add_account, initialised, write_config
 from tests.imapwire import Wire
 
 HOSTNAME = "mail.host.test"
@@ -124,14 +124,13 @@ def make_tenancy(folder: Path, nameservers: tuple[str, ...]) -> Tenancy:
     daemon = Daemon(folder, config)
     services = open_services(initialised(config))
     try:
-        with hashes_reused():
-            for business in BUSINESSES:
-                owner, user = business.accounts
-                tenants.create_tenant(services, OPERATOR, business.name, business.domain, owner.address, owner.password)
-                users.add_user(services, OPERATOR, user.address, user.password)
-            domains.add_domain(services, OPERATOR, AGENCY)
-            users.add_user(services, OPERATOR, PARTNER.address, PARTNER.password, Role.PARTNER)
-            tenants.set_partner(services, OPERATOR, CHARLIE.name, AGENCY)
+        for business in BUSINESSES:
+            owner, user = business.accounts
+            tenants.create_tenant(services, OPERATOR, business.name, business.domain, owner.address, owner.password)
+            add_account(services, user.address, user.password)
+        domains.add_domain(services, OPERATOR, AGENCY)
+        add_account(services, PARTNER.address, PARTNER.password, Role.PARTNER)
+        tenants.set_partner(services, OPERATOR, CHARLIE.name, AGENCY)
     finally:
         services.close()
     daemon.start()
