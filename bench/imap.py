@@ -16,7 +16,8 @@ servers in turn (both run the whole time, so they share the machine's conditions
 median LOGIN time, medians of a few rounds. Dovecot checks plain-text passwords (no hashing); ours argon2id.
 --mix-only skips the single-client figures.
 --profile FILE runs smb-suite under cProfile and prints where its event loop spent the time. Numbers are
-printed, never checked.
+printed, never checked; answers are: a server whose SELECT count, FETCH sizes and octets, SEARCH hits or APPENDed
+count is not what the messages make stops the bench (WrongAnswer) before any figure is printed.
 """
 
 from __future__ import annotations
@@ -38,12 +39,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.dovecot import Dovecot, free_port, mail_folder, wait_for_login  # noqa: E402 - the reference
-from bench.imap_load import FOLDERS, SENT, Account, Mix, accounts  # noqa: E402 - the many-client mix
+from bench.imap_load import FOLDERS, SENT, Account, Mix, WrongAnswer, accounts  # noqa: E402 - the many-client mix
 from bench.maildirs import maildir_path, toml_workers, write_maildir  # noqa: E402 - a user's Maildir (ids from the database)
 
 USER, PASSWORD = "demo@example.test", "bench-password-1"
@@ -102,6 +104,8 @@ class Client:
         self.file = self.sock.makefile("rb", buffering=1 << 20)
         self.file.readline()
         self.count = 0
+        self.lines: list[bytes] = []  # the last command's response lines, literals left out
+        self.literals: list[int] = []  # and the size of each literal it carried
         self.command(f'LOGIN {USER} "{PASSWORD}"')
 
     def command(self, text: str | bytes) -> int:
@@ -110,14 +114,17 @@ class Client:
         tag = b"b%d " % self.count
         self.sock.sendall(tag + (text.encode() if isinstance(text, str) else text) + b"\r\n")
         received = 0
+        self.lines, self.literals = [], []
         while True:
             line = self.file.readline()
             if not line:
                 raise ConnectionError("server closed the connection")
             received += len(line)
+            self.lines.append(line)
             match = _LITERAL.search(line)
             if match is not None:
-                received += len(self.file.read(int(match.group(1))))
+                self.literals.append(len(self.file.read(int(match.group(1)))))
+                received += self.literals[-1]
                 continue
             if line.startswith(tag):
                 if not line[len(tag) :].startswith(b"OK"):
@@ -257,11 +264,27 @@ class Figures(dict[str, float]):
         super().__setitem__(name, value)
 
 
-def measure(server: Ours | Dovecot, args: argparse.Namespace, appended: list[bytes]) -> dict[str, float]:
+def check(server: Ours | Dovecot, right: bool, what: str) -> None:
+    """No figure from a wrong answer: the bench stops, naming the server and what it got wrong."""
+    if not right:
+        raise WrongAnswer(f"{server.name}: {what}")
+
+
+def matching(messages: list[bytes], header: bytes, text: bytes) -> int:
+    """How many messages SEARCH HEADER `header` `text` must find (ASCII headers, one line each)."""
+    pattern = re.compile(rb"^" + re.escape(header) + rb": [^\r]*" + re.escape(text), re.I | re.M)
+    return sum(1 for message in messages if pattern.search(message.split(b"\r\n\r\n", 1)[0]))
+
+
+def measure(
+    server: Ours | Dovecot, args: argparse.Namespace, messages: list[bytes], appended: list[bytes]
+) -> dict[str, float]:
+    """The single-client figures; each answer is checked (counts, sizes, octets) after its timed runs."""
     n, runs = args.messages, args.runs
     figures = Figures(server.name)
     warm = Client(server.port)
     figures[f"select_first_{n}"] = timed(lambda: warm.command("SELECT INBOX"), 1)  # cold: once after start
+    check(server, b"* %d EXISTS\r\n" % n in warm.lines, f"SELECT INBOX did not say {n} EXISTS")
     warm.close()
 
     figures[f"idle_memory_per_connection_{args.idle}"] = asyncio.run(idle_memory(server, args.idle))
@@ -278,9 +301,15 @@ def measure(server: Ours | Dovecot, args: argparse.Namespace, appended: list[byt
     figures[f"uid_fetch_flags_size_envelope_{n}"] = timed(
         lambda: client.command("UID FETCH 1:* (FLAGS RFC822.SIZE ENVELOPE)"), runs
     )
+    sizes = sorted(int(size) for size in re.findall(rb"RFC822\.SIZE (\d+)", b"".join(client.lines)))
+    check(server, sizes == sorted(map(len, messages)), "UID FETCH gave other sizes than the messages'")
     figures[f"fetch_all_bodies_{n}"] = timed(lambda: client.command("FETCH 1:* BODY.PEEK[]"), runs)
-    figures[f"search_subject_{n}"] = timed(lambda: client.command('SEARCH SUBJECT "budget review"'), runs)
-    figures[f"search_header_{n}"] = timed(lambda: client.command('SEARCH HEADER X-Mailer "bench 7"'), runs)
+    check(server, sorted(client.literals) == sorted(map(len, messages)), "FETCH BODY[] gave other octet counts")
+    for name, header, text in (("subject", "SUBJECT", "budget review"), ("header", "HEADER X-Mailer", "bench 7")):
+        figures[f"search_{name}_{n}"] = timed(partial(client.command, f'SEARCH {header} "{text}"'), runs)
+        found = len(b"".join(line for line in client.lines if line.startswith(b"* SEARCH")).split()) - 2
+        expected = matching(messages, header.split()[-1].encode(), text.encode())
+        check(server, found == expected, f"SEARCH {header} found {found} messages, not {expected}")
     client.command("CREATE Uploads")
 
     def append_all() -> None:
@@ -288,6 +317,9 @@ def measure(server: Ours | Dovecot, args: argparse.Namespace, appended: list[byt
             client.command(b"APPEND Uploads {%d+}\r\n%b" % (len(message), message))
 
     figures[f"append_{len(appended)}"] = timed(append_all, 1)
+    client.command("STATUS Uploads (MESSAGES)")
+    stored = b"(MESSAGES %d)" % len(appended) in b"".join(client.lines)
+    check(server, stored, f"STATUS Uploads did not count the {len(appended)} appended messages")
     figures["idle_push_after_append"] = idle_push(server.port, client, appended[: runs * 4])
     client.close()
     return figures
@@ -424,7 +456,7 @@ def main() -> None:
             servers.append(start_dovecot(Path(folder), messages, args.idle, load))
             servers.append(Ours(Path(folder), messages, args.profile, args.idle, load, args.workers))
             for server in servers:
-                results[server.name] = {} if args.mix_only else measure(server, args, appended)
+                results[server.name] = {} if args.mix_only else measure(server, args, messages, appended)
             for name, figures in mixed(servers, mix, args).items():
                 results[name].update(figures)
         finally:

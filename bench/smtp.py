@@ -11,7 +11,8 @@ Figures (docs/ARCHITECTURE.md form):
   <figure>_cpu          CPU ms per message of each server's processes during that figure (steadier than rates
                         on a shared machine; the load generator and the sink are not counted)
   idle_rss_per_worker   resident memory of each serving process once started
-Installs postfix from Debian when smtp-source is missing. Never fails on a number.
+Installs postfix from Debian when smtp-source is missing. Never fails on a number; stops (WrongAnswer) before
+printing a figure whose messages did not all arrive once, whole (Maildir file count and sizes, smtp-sink's count).
 """
 
 from __future__ import annotations
@@ -80,6 +81,44 @@ def cpu_figure(name: str, ours: float, reference_name: str, reference: float, co
 
 def count_files(folder: Path) -> int:
     return sum(1 for _ in os.scandir(folder)) if folder.is_dir() else 0
+
+
+class WrongAnswer(RuntimeError):
+    """A server lost, doubled or cut messages: no figure is reported. (A refused command already stops the
+    bench: smtp-source exits non-zero on any reply other than the expected one, aiosmtplib raises.)"""
+
+
+def check_maildir(server: str, folder: Path, count: int, size: int) -> None:
+    """Exactly `count` messages, each at least the `size` octets of payload smtp-source sent."""
+    sizes = [entry.stat().st_size for entry in os.scandir(folder)]
+    short = sum(1 for octets in sizes if octets < size)
+    if len(sizes) != count or short:
+        raise WrongAnswer(f"{server}: {len(sizes)} messages in {folder}, not {count}; {short} under {size} octets")
+
+
+class Sink:
+    """Postfix's smtp-sink, counting the messages it received (`-c` prints `mesg=N` after each one)."""
+
+    def __init__(self, folder: Path, port: int) -> None:
+        self.output = folder / "sink.out"
+        with self.output.open("wb") as out:
+            self.process = subprocess.Popen(
+                ["smtp-sink", "-c", "-u", "nobody", f"127.0.0.1:{port}", "256"], stdout=out, stderr=subprocess.STDOUT
+            )
+
+    def received(self) -> int:
+        counts = re.findall(rb"mesg=(\d+)", self.output.read_bytes()[-200:])
+        return int(counts[-1]) if counts else 0
+
+    def check(self, server: str, before: int, count: int) -> None:
+        """Each of `count` messages reached the sink once since it had received `before`."""
+        got = self.received() - before
+        if got != count:
+            raise WrongAnswer(f"{server}: the sink received {got} messages, not {count}")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
 
 
 def smtp_source(port: int, count: int, sessions: int, size: int, to: str) -> float:
@@ -294,11 +333,7 @@ def main() -> int:
         folder = Path(temp)
         os.chmod(folder, 0o755)
         sink_port = free_port()
-        sink = subprocess.Popen(
-            ["smtp-sink", "-u", "nobody", f"127.0.0.1:{sink_port}", "256"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        sink = Sink(folder, sink_port)
         zone = folder / "empty.zone"
         zone.write_text("")
         dns_server = DnsServer(zone).start()
@@ -315,37 +350,41 @@ def main() -> int:
             smtp_source(ours.ports["smtp"], count, sessions, size, f"inbox@{DOMAIN}")
             wait_for("our Maildir", lambda: count_files(ours.inbox("inbox")) >= count)
             ours_inbound, ours_inbound_cpu = count / (time.monotonic() - start), our_cpu() - cpu
+            check_maildir("smb-suite", ours.inbox("inbox"), count, size)
 
             start, cpu = time.monotonic(), reference.cpu()
             accept_time = smtp_source(reference.port, count, sessions, size, f"inbox@{DOMAIN}")
             wait_for("Postfix's Maildir", lambda: count_files(reference.inbox()) >= count)
             postfix_inbound, postfix_inbound_cpu = count / (time.monotonic() - start), reference.cpu() - cpu
+            check_maildir("Postfix", reference.inbox(), count, size)
             print(f"note: Postfix accepted at {count / accept_time:.1f} msg/s (queue), delivered as below", flush=True)
             figure("inbound_to_maildir", ours_inbound, "postfix", postfix_inbound, "msg/s")
             cpu_figure("inbound_to_maildir", ours_inbound_cpu, "postfix", postfix_inbound_cpu, count)
 
-            start, cpu = time.monotonic(), our_cpu()
+            start, cpu, before = time.monotonic(), our_cpu(), sink.received()
             smtp_source(ours.ports["smtp"], count, sessions, size, f"relay@{DOMAIN}")
             wait_for("our queue to empty", lambda: ours.queue_length() == 0, step=0.1)
             ours_forward, ours_forward_cpu = count / (time.monotonic() - start), our_cpu() - cpu
+            sink.check("smb-suite forwarding", before, count)
 
-            start, cpu = time.monotonic(), reference.cpu()
+            start, cpu, before = time.monotonic(), reference.cpu(), sink.received()
             smtp_source(reference.port, count, sessions, size, f"remote@{SINK_DOMAIN}")
             wait_for("Postfix's queue to empty", lambda: reference.queue_length() == 0, step=0.1)
             postfix_relay, postfix_relay_cpu = count / (time.monotonic() - start), reference.cpu() - cpu
+            sink.check("Postfix relaying", before, count)
             figure("forward_to_remote", ours_forward, "postfix_relay", postfix_relay, "msg/s")
             cpu_figure("forward_to_remote", ours_forward_cpu, "postfix_relay", postfix_relay_cpu, count)
 
-            start, cpu = time.monotonic(), our_cpu()
+            start, cpu, before = time.monotonic(), our_cpu(), sink.received()
             asyncio.run(submit_load(ours.ports["submission"], count, sessions, size))
             wait_for("our queue to empty", lambda: ours.queue_length() == 0, step=0.1)
+            sink.check("smb-suite submission", before, count)
             figure("submission_to_remote", count / (time.monotonic() - start), "postfix_relay", postfix_relay, "msg/s")
             cpu_figure("submission_to_remote", our_cpu() - cpu, "postfix_relay", postfix_relay_cpu, count)
         finally:
             ours.stop()
             reference.stop()
-            sink.send_signal(signal.SIGTERM)
-            sink.wait(timeout=30)
+            sink.stop()
             dns_server.stop()
     return 0
 

@@ -3,11 +3,14 @@ or none is kept (a message over APPENDLIMIT, the quota, a malformed message argu
 
 from __future__ import annotations
 
+import re
 import secrets
+from datetime import UTC, datetime
 
 import pytest
+from imapclient import IMAPClient
 
-from tests.daemon import Daemon
+from tests.daemon import OWNER, OWNER_PASSWORD, Daemon
 from tests.imapwire import Wire, code, untagged
 
 LIMIT = 100_000  # this daemon's APPENDLIMIT
@@ -130,3 +133,29 @@ def test_a_malformed_later_message_is_bad_and_keeps_none(server: Daemon) -> None
         wire.bad(b"APPEND %b %b (\\Seen" % (name.encode(), literal(message("a"))))
         assert count(wire, name) == 0
         wire.ok("NOOP")
+
+
+def test_imapclient_appends_several_messages_in_one_command(server: Daemon) -> None:
+    """A real client that uses the extension: IMAPClient.multiappend sends every message in one APPEND (RFC
+    3502), so one APPENDUID names the three UIDs; each keeps the flags or the date the client gave it."""
+    name = f"M{secrets.token_hex(4)}"
+    with IMAPClient("127.0.0.1", port=server.ports["imap"], ssl=False, timeout=30) as client:
+        client.normalise_times = False  # INTERNALDATE with its zone
+        client.login(OWNER, OWNER_PASSWORD)
+        client.create_folder(name)
+        saved = datetime(2024, 2, 1, 10, 0, tzinfo=UTC)
+        status, answer = client.multiappend(
+            name,
+            [
+                {"msg": message("one"), "flags": [b"\\Flagged"]},
+                message("two"),
+                {"msg": message("three"), "date": saved},
+            ],
+        )
+        assert status == "OK" and re.match(rb"\[APPENDUID \d+ 1:3\]", answer[-1]), answer
+        client.select_folder(name, readonly=True)
+        fetched = client.fetch(client.search(), ["FLAGS", "INTERNALDATE", "BODY.PEEK[HEADER.FIELDS (SUBJECT)]"])
+        subjects = [fetched[uid][b"BODY[HEADER.FIELDS (SUBJECT)]"].strip() for uid in sorted(fetched)]
+        assert subjects == [b"Subject: one", b"Subject: two", b"Subject: three"]
+        assert b"\\Flagged" in fetched[1][b"FLAGS"] and b"\\Flagged" not in fetched[2][b"FLAGS"]
+        assert fetched[3][b"INTERNALDATE"] == saved

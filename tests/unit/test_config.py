@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 from pathlib import Path
 
@@ -90,6 +91,22 @@ def test_outbound_durations_and_routes_are_read_and_checked(tmp_path: Path) -> N
         config.load(path)
     problems = str(failure.value)
     assert "max_age" in problems and "smarthost_tls" in problems and "x.example" in problems
+
+
+def test_workers_are_auto_for_one_per_core_or_a_number_and_anything_else_is_reported(tmp_path: Path) -> None:
+    """`[server] workers = "auto" | N`: auto (the default) is the cores this process may run on."""
+    path = tmp_path / "smb-suite.toml"
+    path.write_text("")
+    assert config.load(path).server.workers == len(os.sched_getaffinity(0))
+    path.write_text('[server]\nworkers = "auto"\n')
+    assert config.load(path).server.workers == len(os.sched_getaffinity(0))
+    path.write_text("[server]\nworkers = 3\n")
+    assert config.load(path).server.workers == 3
+    for wrong in ("0", '"two"', "true", "1.5"):
+        path.write_text(f"[server]\nworkers = {wrong}\n")
+        with pytest.raises(ConfigError) as problems:
+            config.load(path)
+        assert "[server] workers" in str(problems.value) and '"auto"' in str(problems.value), wrong
 
 
 def test_the_database_is_sqlite_or_postgresql_through_psycopg(tmp_path: Path) -> None:
