@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -15,6 +16,7 @@ from smb_suite.directory.model import (
     User,
     Vacation,
 )
+from smb_suite.directory.stamped import StampedCache
 from smb_suite.directory.users import USER_COLUMNS, Users
 from smb_suite.errors import (
     AlreadyExists,
@@ -31,6 +33,11 @@ from smb_suite.storage import db
 
 class Routing(Users):
     """Recipient routing: aliases, catch-all, forwarding, vacation replies, and the resolution RCPT asks for."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # RCPT's resolutions, kept while no change to routing commits anywhere (stamped.py)
+        self._resolutions: StampedCache[Resolution] = StampedCache((DomainPending, RelayDenied, UnknownRecipient))
 
     def add_alias(self, actor: Principal, alias: str, target: str) -> tuple[Address, Address]:
         source = parse_stored_address(alias)
@@ -96,33 +103,14 @@ class Routing(Users):
 
         Follows aliases and forwards (up to `max_depth` hops); `user+tag@` reaches `user@` when no address
         `user+tag@` exists; the domain's catch-all takes what nothing else answers. Raises RelayDenied when
-        the domain is not hosted, UnknownRecipient when nothing answers here.
+        the domain is not hosted, UnknownRecipient when nothing answers here. Kept until the next change to
+        routing commits, by whichever process (stamped.py): a repeated RCPT costs one read of the stamp.
         """
         parsed = parse_address(address)
         with self._engine.connect() as conn:
-            lookup = _Lookup(conn, delimiter)
-            if lookup.pending(parsed.domain):
-                raise DomainPending(f"the domain {parsed.domain} is not verified on this server yet")
-            if not lookup.hosted(parsed.domain):
-                raise RelayDenied(f"we do not host {parsed.domain}")
-            found: dict[int, User] = {}
-            remote: dict[Address, None] = {}
-            pending, seen = [parsed], set()
-            for depth in range(max_depth):
-                next_round: list[Address] = []
-                for current in pending:
-                    if current in seen:
-                        continue
-                    seen.add(current)
-                    if depth and not lookup.hosted(current.domain):
-                        remote[current] = None
-                        continue
-                    next_round.extend(lookup.expand(current, found, catch_all=depth == 0))
-                pending = next_round
-            suspended = lookup.suspended(parsed.domain) or any(lookup.suspended_user(user) for user in found.values())
-        if not found and not remote:
-            raise UnknownRecipient(f"no mailbox here for {parsed}")
-        return Resolution(tuple(found.values()), tuple(remote), suspended)
+            return self._resolutions.get(
+                conn, (parsed, delimiter, max_depth), lambda: _resolve(conn, parsed, delimiter, max_depth)
+            )
 
     # -- forwarding, catch-all, vacation ------------------------------------------------------------------
 
@@ -209,6 +197,33 @@ class Routing(Users):
                 sa.update(table).where(table.c.user_id == user_id, table.c.sender == key).values(replied_at=now)
             )
             return True
+
+
+def _resolve(conn: sa.Connection, parsed: Address, delimiter: str, max_depth: int) -> Resolution:
+    """Routing.resolve_recipient's look-up, on one connection."""
+    lookup = _Lookup(conn, delimiter)
+    if lookup.pending(parsed.domain):
+        raise DomainPending(f"the domain {parsed.domain} is not verified on this server yet")
+    if not lookup.hosted(parsed.domain):
+        raise RelayDenied(f"we do not host {parsed.domain}")
+    found: dict[int, User] = {}
+    remote: dict[Address, None] = {}
+    pending, seen = [parsed], set()
+    for depth in range(max_depth):
+        next_round: list[Address] = []
+        for current in pending:
+            if current in seen:
+                continue
+            seen.add(current)
+            if depth and not lookup.hosted(current.domain):
+                remote[current] = None
+                continue
+            next_round.extend(lookup.expand(current, found, catch_all=depth == 0))
+        pending = next_round
+    suspended = lookup.suspended(parsed.domain) or any(lookup.suspended_user(user) for user in found.values())
+    if not found and not remote:
+        raise UnknownRecipient(f"no mailbox here for {parsed}")
+    return Resolution(tuple(found.values()), tuple(remote), suspended)
 
 
 class _Lookup:

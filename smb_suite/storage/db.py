@@ -556,6 +556,15 @@ correspondents = sa.Table(
     sa.Column("last_at", sa.BigInteger, nullable=False),
 )
 
+# One row whose stamp changes, by triggers (migration 0029), in the same transaction as any change to mail routing:
+# the recipient caches (directory/routing.py) compare it to the stamp they were filled at.
+directory_stamp = sa.Table(
+    "directory_stamp",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("stamp", sa.BigInteger, nullable=False),
+)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
