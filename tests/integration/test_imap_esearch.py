@@ -4,7 +4,13 @@ command's tag, checked on the wire; imaplib reads it as a client does."""
 from __future__ import annotations
 
 import imaplib
+import os
 import secrets
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
 
 from tests.daemon import OWNER, OWNER_PASSWORD, Daemon
 from tests.imapwire import Wire, untagged
@@ -118,3 +124,37 @@ def test_imaplib_reads_esearch_results(daemon: Daemon) -> None:
         assert data[0] is not None and data[0].endswith(b"UID MIN 1 MAX 4 COUNT 4")
     finally:
         client.logout()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="doveadm reads mail as another user (nobody)")
+def test_dovecot_imapc_searches_through_esearch(daemon: Daemon) -> None:
+    """A real client that uses ESEARCH: Dovecot's imapc storage (here under `doveadm search`) passes a search on to
+    the IMAP server only when it advertises ESEARCH (`imapc_features = search`), as `SEARCH RETURN (ALL)`, and
+    takes the messages from the `* ESEARCH ... ALL` set (its raw log shows both)."""
+    with Wire(daemon) as wire:
+        name = folder_of(wire, 0)
+        needle = f"needle{secrets.token_hex(4)}"
+        for subject in ("apples", f"{needle} one", "pears", f"{needle} two"):
+            wire.append(name, plain(subject))
+    with tempfile.TemporaryDirectory(prefix="imapc-") as temporary:
+        folder = Path(temporary)
+        folder.chmod(0o777)  # doveadm reads mail as nobody (never as root)
+        config = folder / "imapc.conf"
+        config.write_text(
+            f"base_dir = {folder}/run\nlog_path = {folder}/doveadm.log\nssl = no\nmail_uid = nobody\n"
+            f"mail_gid = nogroup\nmail_location = imapc:{folder}/imapc\nimapc_host = 127.0.0.1\n"
+            f"imapc_port = {daemon.ports['imap']}\nimapc_user = {OWNER}\nimapc_password = {OWNER_PASSWORD}\n"
+            f"imapc_features = search\nimapc_rawlog_dir = {folder}\n"
+        )
+        found = subprocess.run(
+            ["doveadm", "-c", str(config), "search", "subject", needle],
+            env={"PATH": os.environ["PATH"], "USER": "imapc", "HOME": str(folder)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert found.returncode == 0, found.stderr
+        assert [line.split()[1] for line in found.stdout.splitlines()] == ["2", "4"], found.stdout
+        wire_log = b"".join(path.read_bytes() for path in sorted(folder.glob("*.out")) + sorted(folder.glob("*.in")))
+    assert f" SEARCH RETURN (ALL) SUBJECT {needle}".encode() in wire_log and b"ALL 2,4" in wire_log, wire_log[-2000:]
