@@ -110,6 +110,62 @@ def test_an_expunge_on_one_worker_reaches_a_client_idling_on_another(server: Dae
         writer.close()
 
 
+_MODSEQ = re.compile(rb"^\* (\d+) FETCH \(.*MODSEQ \((\d+)\)", re.M)
+
+
+def test_flags_modseqs_and_uids_stay_exact_when_two_workers_change_one_folder_at_once(server: Daemon) -> None:
+    """Folder state across processes: a session on each worker pipelines STOREs and APPENDs into one folder. No
+    session ever hears a message's MODSEQ go down (RFC 7162 3.2), no UID is given twice, and afterwards both
+    workers show the same flags, mod-sequences and HIGHESTMODSEQ."""
+    sessions = []
+    for slot in (0, 1):
+        with only(server, slot):
+            sessions.append(Wire(server))
+    try:
+        sessions[0].ok("CREATE Both")
+        for number in range(3):
+            sessions[0].append("Both", plain(f"both {number}"))
+        for wire in sessions:
+            wire.ok("ENABLE CONDSTORE")
+            wire.ok("SELECT Both")
+        sent = []
+        for number, wire in enumerate(sessions):  # all sent first: the two workers run them interleaved
+            tags, commands = [], []
+            for step in range(20):
+                tags.append(wire.tag())
+                if step % 5 == 4:
+                    data = plain(f"appended {number} {step}")
+                    commands.append(b"%b APPEND Both {%d+}\r\n%b\r\n" % (tags[-1], len(data), data))
+                else:
+                    commands.append(
+                        b"%b STORE 1:3 %bFLAGS (k%d)\r\n" % (tags[-1], b"+-"[step % 2 : step % 2 + 1], number)
+                    )
+            wire.send(b"".join(commands))
+            sent.append(tags)
+        uids: list[bytes] = []
+        for wire, tags in zip(sessions, sent, strict=True):
+            heard: list[bytes] = []
+            for tag in tags:
+                heard += wire.until(tag)
+                uids += re.findall(rb"\[APPENDUID \d+ (\d+)\]", heard[-1])
+            heard += wire.ok("NOOP")
+            last: dict[int, int] = {}
+            for seq, value in _MODSEQ.findall(b"".join(heard)):
+                assert int(value) >= last.get(int(seq), 0), f"MODSEQ of {seq} dropped {last[int(seq)]} -> {value}"
+                last[int(seq)] = int(value)
+        assert len(uids) == 8 and len(set(uids)) == 8, uids
+        views = [  # \Recent is each session's own (RFC 3501 2.3.2): left out
+            [re.sub(rb"\\Recent ?", b"", line).replace(b" )", b")") for line in untagged(lines, b"FETCH")]
+            for lines in (wire.ok("UID FETCH 1:* (FLAGS MODSEQ)") for wire in sessions)
+        ]
+        assert len(views[0]) == 11 and views[0] == views[1], views
+        statuses = [untagged(wire.ok("STATUS Both (HIGHESTMODSEQ MESSAGES)"), b"STATUS") for wire in sessions]
+        assert statuses[0] == statuses[1]
+    finally:
+        for wire in sessions:
+            wire.close()
+
+
 def test_the_quota_stays_exact_under_concurrent_appends_on_every_worker(server: Daemon) -> None:
     server.cli("user", "quota", USER, "1")  # 1 MiB for alice's mailbox
     body = plain("filler").replace(b"\r\n\r\n", b"\r\n\r\n" + b"x" * 60_000 + b"\r\n", 1)
