@@ -1,9 +1,9 @@
 """Composition root: one asyncio loop runs aiosmtpd, twisted's IMAP server and uvicorn.
 
 The asyncio reactor is installed inside the running coroutine, before anything imports twisted's reactor
-(why, and twisted's other traps: the package docstring of smb_suite/imap); signals are ours (not uvicorn's,
-whose capture would re-raise SIGTERM before SMTP and IMAP drain, not twisted's), so SIGTERM drains every
-service and exits 0.
+(why, and twisted's other traps: the package docstring of smb_suite/imap), and only in a process that serves
+IMAP; signals are ours (not uvicorn's, whose capture would re-raise SIGTERM before SMTP and IMAP drain, not
+twisted's), so SIGTERM drains every service and exits 0.
 
 `serve` runs that loop in this process when `[server] workers` is 1; otherwise supervisor.py binds the
 listeners and starts that many workers, each this module run as `python -m smb_suite.daemon` (`worker_main`):
@@ -37,7 +37,6 @@ from smb_suite.smtp import server as smtp_server
 from smb_suite.storage import db
 from smb_suite.storage.bus import Change, ChangeBus, ChangeKind, PipeBus
 from smb_suite.storage.changes import ChangeHub
-from smb_suite.storage.pgbus import PostgresBus
 from smb_suite.supervisor import Supervisor, WorkerPlan, bind, bind_listeners, read_plan
 
 logger = logging.getLogger("smb_suite.daemon")
@@ -76,15 +75,6 @@ class Daemon:
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
-        from twisted.internet import asyncioreactor
-
-        asyncioreactor.install(loop)  # type: ignore[no-untyped-call]
-        from twisted.internet import reactor
-        from twisted.logger import STDLibLogObserver, globalLogBeginner
-
-        globalLogBeginner.beginLoggingTo([STDLibLogObserver()], redirectStandardIO=False)  # type: ignore[list-item]
-        reactor.startRunning(installSignalHandlers=False)
-
         stop = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
@@ -149,6 +139,8 @@ class Daemon:
             relay = PipeBus(socket.socket(fileno=self.plan.bus), on_lost=stop.set)
         bus: ChangeBus | None = relay
         if db.is_postgresql(self.config.database_url):
+            from smb_suite.storage.pgbus import PostgresBus  # psycopg (8 MB) only in a worker on PostgreSQL
+
             bus = PostgresBus(self.config.database_url)
             if relay is not None:
                 await relay.start(lambda change: None)  # only watched for the supervisor's end
@@ -208,11 +200,13 @@ class Daemon:
             self._closers.append(functools.partial(listener.close, DRAIN_SECONDS))
 
     def _start_imap(self, services: Services, context: ssl.SSLContext, finder: tls.CertificateFinder) -> None:
+        if "imap" in self._sockets or "imaps" in self._sockets:
+            _start_twisted()
         for name, implicit_tls in (("imap", False), ("imaps", True)):
             sock = self._sockets.get(name)
             if sock is None:
                 continue
-            from smb_suite.imap import server as imap_server  # imports twisted: only after install()
+            from smb_suite.imap import server as imap_server  # imports twisted: only after _start_twisted()
 
             port = imap_server.adopt(services, sock, context, finder, implicit_tls)
             self._listening(name, sock.getsockname()[0], port.getHost().port)
@@ -269,6 +263,19 @@ class Daemon:
         task = asyncio.create_task(server.serve(sockets=[sock]))
         self._listening("metrics", address[0], sock.getsockname()[1])
         self._closers.append(_closer_for_uvicorn(server, task))
+
+
+def _start_twisted() -> None:
+    """Run twisted's reactor on our asyncio loop (installed before anything imports the reactor). Only in a
+    process that serves IMAP: twisted and its modules are ~10 MB of every worker that does not."""
+    from twisted.internet import asyncioreactor
+
+    asyncioreactor.install(asyncio.get_running_loop())  # type: ignore[no-untyped-call]
+    from twisted.internet import reactor
+    from twisted.logger import STDLibLogObserver, globalLogBeginner
+
+    globalLogBeginner.beginLoggingTo([STDLibLogObserver()], redirectStandardIO=False)  # type: ignore[list-item]
+    reactor.startRunning(installSignalHandlers=False)
 
 
 def connection_help(ports: dict[str, tuple[str, int]]) -> str:

@@ -13,14 +13,17 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape, quoteattr
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from smb_suite.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 MAX_MEDIA_BYTES = 8 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a decompression bomb is refused before it is decoded
@@ -175,6 +178,9 @@ def prepare(data: bytes) -> Prepared:
 
 
 def _raster(data: bytes, media_type: str) -> Prepared:
+    # Pillow (2-4 MB with its codecs) is loaded by the first picture, not by every worker at start.
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -202,6 +208,8 @@ def _fitted(size: tuple[int, int], width: int) -> tuple[int, int]:
 
 
 def _encode(image: Image.Image, width: int, media_type: str) -> bytes:
+    from PIL import Image  # loaded by _raster already (lazily: see there)
+
     copy = image.resize(_fitted(image.size, width), Image.Resampling.LANCZOS) if image.width > width else image
     output = io.BytesIO()
     if media_type == "image/jpeg":
