@@ -26,7 +26,7 @@ from wsgidav.fs_dav_provider import FileResource, FilesystemProvider, FolderReso
 from wsgidav.wsgidav_app import WsgiDAVApp
 
 from smb_suite.dav.access import DavUser, user_of
-from smb_suite.dav.layout import visible_bytes
+from smb_suite.dav.layout import SHARED, visible_bytes
 from smb_suite.dav.locks import DatabaseLocks
 from smb_suite.dav.store import DavStore
 from smb_suite.durable import fsync_dir
@@ -34,7 +34,6 @@ from smb_suite.errors import QuotaExceeded
 from smb_suite.quota import Usage
 
 FILES_MOUNT = "/dav/files"  # where web/dav.py mounts the document space
-SHARED = "Shared"
 REALM = "smb-suite"
 
 

@@ -22,6 +22,7 @@ from smb_suite.storage.paths import inside
 COLLECTION_ROOT = "collection-root"  # Radicale's fixed sub-folder of its storage folder
 USER_PREFIX = "u"
 TENANT_PREFIX = "t"
+SHARED = "Shared"  # the business's shared documents folder under /dav/files/ (dav/files.py)
 
 
 def _id(value: int) -> str:

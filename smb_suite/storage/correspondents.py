@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from smb_suite.storage import db
 
@@ -32,7 +32,12 @@ class Correspondents:
         if not latest:
             return
         table = db.correspondents
-        insert = (postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert)(table)
+        if self._engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects import postgresql  # loaded by a PostgreSQL engine only (2 MB per worker)
+
+            insert: postgresql.Insert | sqlite.Insert = postgresql.insert(table)
+        else:
+            insert = sqlite.insert(table)
         newer = insert.excluded.last_at
         statement = insert.on_conflict_do_update(
             index_elements=[table.c.tenant_id, table.c.address],

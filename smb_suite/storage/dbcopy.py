@@ -20,9 +20,6 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 import sqlalchemy as sa
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
-from psycopg.conninfo import make_conninfo
 
 from smb_suite.errors import BackupError
 from smb_suite.storage import db
@@ -179,6 +176,8 @@ def _pg_tool(program: str, url: str | None, *args: str) -> None:
         password = parameters.pop("password", None)
         if password is not None:
             env["PGPASSWORD"] = password
+        from psycopg.conninfo import make_conninfo  # psycopg only where PostgreSQL is used (db.py says why)
+
         command.insert(1, "--dbname=" + make_conninfo("", **parameters))
     result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if result.returncode != 0:
@@ -198,6 +197,9 @@ def check_copy(backend: str, copy: Path) -> str | None:
 
 def known_schema(revision: str) -> bool:
     """Whether this version's migrations know `revision` (a copy made by a newer version does not start here)."""
+    from alembic.script import ScriptDirectory  # alembic only to migrate or check a schema (db.py says why)
+    from alembic.util.exc import CommandError
+
     try:
         return ScriptDirectory(str(db.MIGRATIONS)).get_revision(revision) is not None
     except CommandError:

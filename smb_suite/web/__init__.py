@@ -5,7 +5,3 @@ web/errors.py. The daemon serves the same app on the http and https listeners.
 
 Contract: no SQL in views; never imports smtp/, imap/ or twisted. See docs/ARCHITECTURE.md.
 """
-
-from smb_suite.web.app import create_app
-
-__all__ = ["create_app"]

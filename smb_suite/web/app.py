@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import Any
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.datastructures import Headers, URLPath
@@ -27,41 +29,37 @@ from smb_suite.errors import NotFound
 from smb_suite.metrics import HTTP_METHODS
 from smb_suite.services import Services
 from smb_suite.web import acme, errors, health
-from smb_suite.web.account import AccountViews
-from smb_suite.web.admin import AdminViews
-from smb_suite.web.api.app import Api
 from smb_suite.web.api.document import PREFIX as API_PREFIX
 from smb_suite.web.autoconfig import AutoconfigViews
-from smb_suite.web.billing_pages import BillingViews
-from smb_suite.web.brand_pages import BrandViews
-from smb_suite.web.business import BusinessViews
-from smb_suite.web.calendar_pages import CalendarViews
-from smb_suite.web.contact import CONTACT_PATH, SITE_SCOPE_KEY, ContactViews
-from smb_suite.web.crm import CrmViews
 from smb_suite.web.dav import WELL_KNOWN, DavFront, is_dav_path
 from smb_suite.web.filecache import FileCache
 from smb_suite.web.hosting import Reply, SiteHosting
-from smb_suite.web.hosts import admin_hosts, host_in, host_of, request_host
-from smb_suite.web.imports import ImportViews
-from smb_suite.web.operator import OperatorViews
+from smb_suite.web.hosts import CONTACT_PATH, SITE_SCOPE_KEY, admin_hosts, host_in, host_of, request_host
 from smb_suite.web.pages import Pages
-from smb_suite.web.projects import ProjectViews
-from smb_suite.web.recovery import RecoveryViews
 from smb_suite.web.sessions import KEY_FILE, Sessions, load_or_create_key
-from smb_suite.web.site_admin import SiteAdminViews
-from smb_suite.web.site_media import SiteMediaViews
 from smb_suite.web.transport import https_redirect, wants_hsts, with_hsts
+
+if TYPE_CHECKING:
+    from smb_suite.web.contact import ContactViews
 
 ADMIN_PREFIX = "/admin"
 KIB = 1024
 
 
 class AdminRoute(BaseRoute):
-    """Matches /admin and below, but only on the admin host names; elsewhere that path is the tenant's."""
+    """Matches /admin and below, but only on the admin host names; elsewhere that path is the tenant's. Its
+    routes are made by the first request that needs them (web/routes.py says why)."""
 
-    def __init__(self, hosts: frozenset[str], routes: list[BaseRoute]) -> None:
+    def __init__(self, hosts: frozenset[str], routes: Callable[[], list[BaseRoute]]) -> None:
         self._hosts = hosts
-        self._router = Router(routes)
+        self._make_routes = routes
+        self._made: Router | None = None
+
+    @property
+    def _router(self) -> Router:
+        if self._made is None:
+            self._made = Router(self._make_routes())
+        return self._made
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] == "http" and is_admin_request(scope, self._hosts):
@@ -80,12 +78,14 @@ class AdminRoute(BaseRoute):
 
 
 class PrefixRoute(BaseRoute):
-    """Everything below `prefix` on the admin host names goes to `app` (the provisioning API)."""
+    """Everything below `prefix` on the admin host names goes to `app` (the provisioning API), made by the first
+    request there."""
 
-    def __init__(self, hosts: frozenset[str], prefix: str, app: ASGIApp) -> None:
+    def __init__(self, hosts: frozenset[str], prefix: str, app: Callable[[], ASGIApp]) -> None:
         self._hosts = hosts
         self._prefix = prefix
-        self._app = app
+        self._make_app = app
+        self._app: ASGIApp | None = None
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         path: str = scope.get("path", "")
@@ -95,6 +95,8 @@ class PrefixRoute(BaseRoute):
         return Match.NONE, {}
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._app is None:
+            self._app = self._make_app()
         await self._app(scope, receive, send)
 
 
@@ -144,27 +146,10 @@ class WebApp:
         self._hostname = services.config.server.hostname.lower().rstrip(".")
         pages = Pages(self.hosts, services.brands.default)
         self._pages = pages
-        sessions = Sessions(
+        self._sessions = Sessions(
             load_or_create_key(services.config.server.data_dir / KEY_FILE), services.web_sessions, services.runner
         )
-        admin = AdminViews(services, pages, sessions)
-        site_admin = SiteAdminViews(services, pages, sessions)
-        admin_routes = [
-            *admin.routes(),
-            *AccountViews(services, pages, sessions).routes(),
-            *BusinessViews(services, pages, sessions).routes(),
-            *OperatorViews(services, pages, sessions).routes(),
-            *BillingViews(services, pages, sessions).routes(),
-            *BrandViews(services, pages, sessions).routes(),
-            *site_admin.routes(),
-            *SiteMediaViews(services, pages, sessions).routes(),
-            *ImportViews(services, pages, sessions).routes(),
-            *ProjectViews(services, pages, sessions).routes(),
-            *RecoveryViews(services, pages, sessions).routes(),
-            *CalendarViews(services, pages, sessions).routes(),
-            *CrmViews(services, pages, sessions).routes(),
-        ]
-        contact = ContactViews(services, pages)
+        self._contact: ContactViews | None = None
         autoconfig = AutoconfigViews(services)
         self.dav = DavFront(services)
         self._autoconfig_paths = {route.path for route in autoconfig.routes()}
@@ -174,9 +159,9 @@ class WebApp:
         services.sites.listeners.append(self._published)
         self.starlette = Starlette(
             routes=[
-                AdminRoute(self.hosts, admin_routes),
-                PrefixRoute(self.hosts, API_PREFIX, Api(services)),
-                Route(CONTACT_PATH, contact.post, methods=["POST"], max_body_size=64 * KIB),
+                AdminRoute(self.hosts, lambda: _views().admin_routes(services, pages, self._sessions)),
+                PrefixRoute(self.hosts, API_PREFIX, lambda: _views().api(services)),
+                Route(CONTACT_PATH, self._contact_post, methods=["POST"], max_body_size=64 * KIB),
                 *autoconfig.routes(),
                 Route("/{path:path}", self.no_site, methods=["GET", "HEAD"]),
             ],
@@ -269,10 +254,23 @@ class WebApp:
         self.cache.forget_domain(self.hosting.root(domain_id), str(live) if live else None)
         self.hosting.forget(domain_id)
 
+    async def _contact_post(self, request: Request) -> Response:
+        if self._contact is None:
+            self._contact = _views().contact(self._services, self._pages)
+        return await self._contact.post(request)
+
     async def no_site(self, request: Request) -> Response:
         if request_host(request.headers) in self.hosts and request.url.path == "/":
             return RedirectResponse("/admin/", status_code=303)
         raise NotFound("No website is published at this address.")
+
+
+def _views() -> ModuleType:
+    """web/routes.py, imported by the first request for the admin UI, the API or a contact form: lazily, so that
+    an idle worker does not hold those modules (see there)."""
+    from smb_suite.web import routes
+
+    return routes
 
 
 def create_app(services: Services) -> WebApp:

@@ -19,13 +19,11 @@ from smb_suite.errors import NotFound, PermissionDenied
 from smb_suite.ops import sites
 from smb_suite.services import Services
 from smb_suite.web.admin import client_ip, read_form, text_field
-from smb_suite.web.hosts import request_host
+from smb_suite.web.hosts import SITE_SCOPE_KEY, request_host
 from smb_suite.web.pages import Pages
 
 logger = logging.getLogger("smb_suite.web")
 
-CONTACT_PATH = "/_contact"
-SITE_SCOPE_KEY = "smb.site_domain"  # set by the app's dispatcher: the domain whose site received the post
 HONEYPOT = "website"
 THANKS = "/thanks/"
 BODY_BYTES = 64 * 1024

@@ -24,9 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smb_suite import log
 from smb_suite.dav.access import MAX_REQUEST_BYTES, SCOPE_KEY, DavUser
-from smb_suite.dav.apps import DavApps
-from smb_suite.dav.files import SHARED
-from smb_suite.dav.layout import tenant_principal, user_principal
+from smb_suite.dav.layout import SHARED, tenant_principal, user_principal
 from smb_suite.errors import AccountSuspended, AuthenticationFailed, LoginLocked
 from smb_suite.ops.login import login
 from smb_suite.ops.tiers import COLLABORATION, has_module
@@ -134,9 +132,19 @@ async def _sized(scope: Scope, receive: Receive, limit: int) -> tuple[Scope, Rec
 
 
 class DavFront:
+    """/dav/: the user checked here, then Radicale or wsgidav (dav/apps.py), made by the first request that
+    reaches them: Radicale, wsgidav and lxml are ~6 MB that a worker no DAV client uses does without."""
+
     def __init__(self, services: Services) -> None:
         self._services = services
-        self._wsgi = cast(ASGIApp, WSGIMiddleware(DavApps(services.dav), workers=THREADS))  # type: ignore[arg-type]
+        self._apps: ASGIApp | None = None
+
+    def _wsgi(self) -> ASGIApp:
+        if self._apps is None:
+            from smb_suite.dav.apps import DavApps  # lazily: see the class docstring
+
+            self._apps = cast(ASGIApp, WSGIMiddleware(DavApps(self._services.dav), workers=THREADS))  # type: ignore[arg-type]
+        return self._apps
 
     async def well_known(self, scope: Scope, receive: Receive, send: Send, on_admin_host: bool) -> None:
         target = well_known_target(
@@ -192,4 +200,4 @@ class DavFront:
                 await PlainTextResponse("too large", 413)(scope, receive, send)  # RFC 9110 15.5.14
                 return
             scope, receive = sized
-        await self._wsgi({**scope, "root_path": DAV_PREFIX, SCOPE_KEY: found}, receive, send)
+        await self._wsgi()({**scope, "root_path": DAV_PREFIX, SCOPE_KEY: found}, receive, send)

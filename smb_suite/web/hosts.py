@@ -10,6 +10,8 @@ from starlette.types import Scope
 from smb_suite.config import Config
 
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
+CONTACT_PATH = "/_contact"  # a hosted site's contact form posts here, on the site's own name (web/contact.py)
+SITE_SCOPE_KEY = "smb.site_domain"  # set by the app's dispatcher: the domain whose site received the post
 
 
 def request_host(headers: Headers) -> str:
