@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.util import queue as sa_queue
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -598,7 +599,12 @@ def create_engine(url: str) -> sa.Engine:
     """An engine with SQLite tuned for one writer and many readers (WAL, foreign keys, busy timeout); each commit
     fsyncs the log (synchronous=FULL) unless its thread is inside `synced_later`. The one place for what differs
     between the backends at run time (migrations/env.py has the migrations')."""
-    engine = sa.create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+    if not url.startswith("sqlite"):
+        engine = sa.create_engine(url)
+    elif sa.engine.make_url(url).database in (None, "", ":memory:"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+    else:
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, poolclass=_CommitModePool)
     if url.startswith("sqlite"):
 
         @sa.event.listens_for(engine, "connect")
@@ -612,7 +618,7 @@ def create_engine(url: str) -> sa.Engine:
 
         @sa.event.listens_for(engine, "checkout")
         def _commit_mode(dbapi_connection, record, _proxy):  # type: ignore[no-untyped-def]
-            wanted = "NORMAL" if getattr(_synced_later, "active", False) else "FULL"
+            wanted = _wanted_mode()
             if record.info.get("synchronous") != wanted:
                 cursor = dbapi_connection.cursor()
                 cursor.execute(f"PRAGMA synchronous={wanted}")
@@ -634,6 +640,29 @@ def create_engine(url: str) -> sa.Engine:
     for end in ("commit", "rollback"):
         sa.event.listen(engine, end, _release_write_lock)
     return engine
+
+
+def _wanted_mode() -> str:
+    """The synchronous setting this thread's commits need: see `synced_later`."""
+    return "NORMAL" if getattr(_synced_later, "active", False) else "FULL"
+
+
+class _ByCommitMode(sa_queue.Queue[Any]):
+    """The idle connections of a SQLite pool, handed out preferably in the commit mode the taking thread needs
+    (its pool record's info["synchronous"], set by the checkout hook): the store writer (NORMAL) and everyone
+    else (FULL) share one pool, and a plain FIFO made nearly every checkout run a PRAGMA to switch it."""
+
+    def _get(self) -> Any:
+        wanted = _wanted_mode()
+        for record in reversed(self.queue):
+            if record.info.get("synchronous") == wanted:
+                self.queue.remove(record)
+                return record
+        return self.queue.popleft()
+
+
+class _CommitModePool(sa.pool.QueuePool):
+    _queue_class = _ByCommitMode
 
 
 def _takes_write_lock(conn: sa.Connection) -> bool:
