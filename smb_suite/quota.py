@@ -44,6 +44,13 @@ _CHARGE_USER = (
 _USAGE = sa.select(db.tenants.c.name, db.tenants.c.tier, db.tenants.c.usage_bytes).where(
     db.tenants.c.id == sa.bindparam("tenant")
 )
+_ROOM = (
+    sa.select(
+        db.tenants.c.tier, db.tenants.c.usage_bytes, db.users.c.usage_bytes.label("user_usage"), db.users.c.quota_bytes
+    )
+    .select_from(db.tenants.outerjoin(db.users, db.users.c.id == sa.bindparam("user")))
+    .where(db.tenants.c.id == sa.bindparam("tenant"))
+)
 _LOWER_WARNED = (
     sa.update(db.tenants)
     .where(db.tenants.c.id == sa.bindparam("tenant"), db.tenants.c.warned_percent > sa.bindparam("level"))
@@ -134,18 +141,13 @@ class Quota:
         )
         return [Usage(r.id, r.name, r.tier, int(r.usage_bytes), self.limit_of(r.tier)) for r in rows]
 
-    def _user_room(self, conn: sa.Connection, user_id: int) -> int | None:
-        row = conn.execute(
-            sa.select(db.users.c.usage_bytes, db.users.c.quota_bytes).where(db.users.c.id == user_id)
-        ).one()
-        return None if row.quota_bytes is None else int(row.quota_bytes) - int(row.usage_bytes)
-
     def is_full(self, conn: sa.Connection, tenant_id: int, user_id: int | None = None) -> bool:
-        """True when not even a small message fits: SMTP answers 452 at RCPT (the sender retries later)."""
-        if self.usage(conn, tenant_id).free < FULL_MARGIN:
+        """True when not even a small message fits: SMTP answers 452 at RCPT (the sender retries later). One
+        statement for both counters (it runs for every recipient)."""
+        row = conn.execute(_ROOM, {"tenant": tenant_id, "user": user_id}).one()
+        if self.limit_of(row.tier) - int(row.usage_bytes) < FULL_MARGIN:
             return True
-        room = None if user_id is None else self._user_room(conn, user_id)
-        return room is not None and room < FULL_MARGIN
+        return row.quota_bytes is not None and int(row.quota_bytes) - int(row.user_usage) < FULL_MARGIN
 
     def reserve(
         self, conn: sa.Connection, tenant_id: int, size: int, user_id: int | None = None, enforce: bool = True

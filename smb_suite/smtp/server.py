@@ -11,6 +11,8 @@ import functools
 import logging
 import socket
 import ssl
+from email._header_value_parser import get_addr_spec, get_angle_addr
+from email.errors import HeaderParseError
 from enum import StrEnum
 from types import MethodType
 from typing import Any
@@ -185,6 +187,20 @@ class SmbSMTP(AiosmtpdSurface, SMTP):
         except limits.BudgetExhausted:
             log.event(logger, "smtp.busy", size=size, budget_used=self.budget.used)
             return replies.BUSY
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd's parse of a MAIL or RCPT path, without the typing.Protocol class aiosmtpd 1.4 defines at
+        each call (one class creation per command, ~1.5% of an inbound message's CPU)."""
+        if not arg:
+            return "", ""
+        try:
+            address, rest = get_angle_addr(arg) if arg.lstrip().startswith("<") else get_addr_spec(arg)
+        except HeaderParseError:
+            return None, None
+        path = str(address.addr_spec)
+        if self.local_part_limit and len(path.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return path, rest
 
     def _create_envelope(self) -> SmbEnvelope:
         return SmbEnvelope()
