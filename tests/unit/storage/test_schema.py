@@ -9,17 +9,24 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from smb_suite.storage import db
 
 
 def test_migrations_match_the_declared_schema(empty_database_url: str) -> None:
     engine = db.create_engine(empty_database_url)
+    assert not db.is_current(engine)
     db.migrate(engine)
     assert db.is_current(engine)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), db.metadata) == []
     engine.dispose()
+
+
+def test_the_newest_migration_read_from_the_scripts_text_is_alembics_head() -> None:
+    """db.is_current reads the head without alembic (worker memory); it must be the one alembic migrates to."""
+    assert db.head_revision() == ScriptDirectory(str(db.MIGRATIONS)).get_current_head()
 
 
 def test_every_migration_can_be_undone_and_done_again(empty_database_url: str) -> None:
