@@ -3,6 +3,8 @@
 Jobs (one message, one domain) go to a destination (domain, static route or smarthost); each destination runs up
 to `connections_per_destination` workers, each holding one connection and reusing it for the next job, within
 `max_connections` in all. Spool I/O runs through the StoreRunner (writes on the writer thread), never on the loop.
+Mail queued in this process comes straight from the insert (`take`, born claimed: see QueueStore); scans find
+the rest (retries, other processes' mail, a backlog beyond MAX_IN_FLIGHT).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from smb_suite.mail import dsn
 from smb_suite.metrics import Metrics
 from smb_suite.queue import transport
 from smb_suite.queue.routes import Router
-from smb_suite.queue.spool import Job, Kind, Message, Outcome, QueueStore, Recipient, Status
+from smb_suite.queue.spool import Job, Kind, Message, Outcome, QueueStore, Recipient, Status, jobs
 from smb_suite.storage.runner import GroupCommit, StoreRunner
 
 logger = logging.getLogger("smb_suite.queue")
@@ -73,17 +75,22 @@ class QueueRunner:
             runner, self._record_batch, lambda attempt: self._record_batch([attempt])[0]
         )
         self._full_scan_due = 0.0  # loop time of the next look for reports and delays
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # a release wakes the scan only when it may find work: the last one found some or had no room (more may
+        # wait), or an attempt failed for now (its retry's time); mail taken as queued needs none
+        self._rescan = False
 
     # -- life cycle ---------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
 
         def wake_from_thread() -> None:
             loop.call_soon_threadsafe(self.wake)
 
         self._spool.listeners.append(wake_from_thread)
-        self._task = asyncio.create_task(self._loop(), name="queue-runner")
+        self._spool.taker = self
+        self._task = asyncio.create_task(self._run(), name="queue-runner")
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -101,7 +108,7 @@ class QueueRunner:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
 
-    async def _loop(self) -> None:
+    async def _run(self) -> None:
         while not self._stopping:
             self._wakeup.clear()
             try:
@@ -115,16 +122,19 @@ class QueueRunner:
     async def _scan(self) -> float:
         """Schedule due jobs; every scan_interval also report leftover failures and delays. Return the sleep."""
         now = self._clock()
-        if len(self._busy_recipients) < MAX_IN_FLIGHT:
-            jobs = await self._runner.read(self._spool.due, now, self._busy_recipients)
-            held = await self._claim(job.message.id for job in jobs)
-            for job in jobs:
+        self._rescan = len(self._busy_recipients) >= MAX_IN_FLIGHT
+        if not self._rescan:
+            # the busy ones are copied here, before the read: a job released later recorded its attempt first
+            due = await self._runner.read(self._spool.due, now, set(self._busy_recipients))
+            self._rescan = bool(due)
+            held = await self._claim(job.message.id for job in due)
+            for job in due:
                 if job.message.id in held:  # another worker's claim: it sends that one
                     self._schedule(job)
         loop_time = asyncio.get_running_loop().time()
         if loop_time >= self._full_scan_due:
             self._full_scan_due = loop_time + self._config.scan_interval
-            await self._claim(self._busy_messages)  # renewed while we work on them
+            await self._runner.write(self._spool.renew, list(self._busy_messages))  # ours while we work on them
             unsettled = await self._runner.read(self._spool.unsettled, [*self._busy_messages, *self._settling])
             held = await self._claim(message.id for message in unsettled)
             for message in unsettled:
@@ -142,6 +152,30 @@ class QueueRunner:
         return wait
 
     # -- scheduling ---------------------------------------------------------------------------------------
+
+    def has_room(self) -> bool:
+        """Taker: whether mail queued now may come straight here (on the writer thread: a rough look)."""
+        return not self._stopping and len(self._busy_recipients) < MAX_IN_FLIGHT
+
+    def take(self, messages: Sequence[Message]) -> None:
+        """Taker: on the writer thread; the jobs are scheduled on the loop once the batch is durable."""
+        loop = self._loop
+        if loop is None:
+            return
+
+        def schedule() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: the claims end with this process
+                loop.call_soon_threadsafe(self._adopt, messages)
+
+        self._runner.after_sync(schedule)
+
+    def _adopt(self, messages: Sequence[Message]) -> None:
+        if self._stopping:  # left claimed, like the jobs a stop cancels (freed by the next start, or expiring)
+            return
+        now = self._clock()
+        for message in messages:
+            for job in jobs(message, now, self._busy_recipients):
+                self._schedule(job)
 
     async def _claim(self, message_ids: Iterable[int]) -> set[int]:
         """The messages of these this worker may send (claimed in the database: one sender per message)."""
@@ -168,7 +202,8 @@ class QueueRunner:
             self._busy_messages[job.message.id] = left
         else:
             self._busy_messages.pop(job.message.id, None)
-        if len(self._busy_recipients) < MAX_IN_FLIGHT // 2:
+        if self._rescan and len(self._busy_recipients) < MAX_IN_FLIGHT // 2:
+            self._rescan = False
             self.wake()
         return left == 0
 
@@ -232,6 +267,7 @@ class QueueRunner:
     async def _record(self, job: Job, outcomes: Sequence[Outcome]) -> None:
         if await self._records.submit((job.message.id, outcomes)):
             self._needs_report.add(job.message.id)
+        self._rescan = self._rescan or any(outcome.kind is Kind.TEMPORARY for outcome in outcomes)
         addresses = {r.id: r.address for r in job.recipients}
         sent = sum(outcome.kind is Kind.SENT for outcome in outcomes)
         self._metrics.delivered.labels("remote").inc(sent)

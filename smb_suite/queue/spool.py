@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -119,9 +119,48 @@ _RECIPIENT_COLUMNS = (
 )
 
 
+_BORN_CLAIM = (  # a message's first attempt recorded: its claim becomes an ordinary one (retries go by scans)
+    sa.update(db.queue_messages)
+    .where(_M.id == sa.bindparam("message"), _M.claimed_by == sa.bindparam("born"))
+    .values(claimed_by=sa.bindparam("claimant"))
+)
+
+
 def claimant(pid: int | None = None) -> str:
     """Who claims queued mail: this host and a process id (by default this process's)."""
     return f"{socket.gethostname()}:{pid if pid is not None else os.getpid()}"
+
+
+def born_claimant(holder: str) -> str:
+    """The claim a process puts on mail as it queues it, for its own runner (see QueueStore)."""
+    return f"{holder}/new"
+
+
+def jobs(message: Message, now: float, busy: set[int]) -> list[Job]:
+    """The transactions (one per domain, at most MAX_RECIPIENTS_PER_TRANSACTION recipients) of a message's due
+    recipients, leaving out `busy` ones."""
+    ready = [
+        r for r in message.recipients if r.status is Status.QUEUED and r.next_attempt_at <= now and r.id not in busy
+    ]
+    ready.sort(key=lambda r: r.domain)
+    found = []
+    for domain, group in groupby(ready, lambda r: r.domain):
+        batch = list(group)
+        for start in range(0, len(batch), MAX_RECIPIENTS_PER_TRANSACTION):
+            found.append(Job(message, domain, tuple(batch[start : start + MAX_RECIPIENTS_PER_TRANSACTION])))
+    return found
+
+
+class Taker(Protocol):
+    """This process's queue runner, given the mail it queues as it queues it."""
+
+    def has_room(self) -> bool:
+        """Whether it takes more now (asked on the writer thread before the insert)."""
+        ...
+
+    def take(self, messages: Sequence[Message]) -> None:
+        """Mail just queued and claimed for it (called on the writer thread, in the batch that queued it)."""
+        ...
 
 
 CLAIM_SECONDS = 3600  # a claim outlives any attempt (bounded by the transport's timeouts); renewed at each scan
@@ -131,15 +170,22 @@ class QueueStore:
     """The spool. With several workers (or nodes) each message is sent by one: the queue runner claims what it
     is about to send (`claim`: an UPDATE of the free rows, locked with SKIP LOCKED on PostgreSQL) and keeps it while
     it works on it; a claim ends with its holder (the supervisor releases a dead worker's, `release_claims`; a
-    start releases this host's, `reconcile`) or after CLAIM_SECONDS (a node that vanished)."""
+    start releases this host's, `reconcile`) or after CLAIM_SECONDS (a node that vanished).
+
+    Born claimed: in a process whose runner is its `taker`, mail is claimed as it is queued, under the
+    process's `born_claimant` (no scan's claim takes it, not even this process's: a scan that read the new rows
+    before the runner took them would send them twice) and given to the runner, which sends it without a scan
+    and without a claim transaction. Recording its first attempt turns the claim into an ordinary one."""
 
     def __init__(self, engine: sa.Engine, root: Path, clock: Callable[[], float], io: Executor | None = None) -> None:
         self._engine = engine
         self._root = root
         self._clock = clock
         self._io = io  # parallel fsyncs and unlinks off the writer thread
-        self.listeners: list[Callable[[], None]] = []  # told (on the writer thread) when mail was queued
+        self.listeners: list[Callable[[], None]] = []  # told (on the writer thread) when mail waits for a scan
+        self.taker: Taker | None = None
         self.claimant = claimant()
+        self.born_claimant = born_claimant(self.claimant)
 
     # -- claims -------------------------------------------------------------------------------------------
 
@@ -163,11 +209,26 @@ class QueueStore:
             held = conn.execute(sa.select(_M.id).where(_M.id.in_(ids), _M.claimed_by == self.claimant))
             return {row[0] for row in held}
 
+    def renew(self, message_ids: Iterable[int]) -> None:
+        """Make this process's claims on these messages (born ones too) last CLAIM_SECONDS from now."""
+        ids = sorted(set(message_ids))
+        if not ids:
+            return
+        mine = _M.claimed_by.in_([self.claimant, self.born_claimant])
+        with self._engine.begin() as conn:
+            conn.execute(
+                sa.update(db.queue_messages)
+                .where(_M.id.in_(ids), mine)
+                .values(claimed_until=int(self._clock()) + CLAIM_SECONDS)
+            )
+
     def release_claims(self, holder: str) -> int:
         """Free every claim of `holder` (a worker that died): its messages may be sent by another at once."""
         with self._engine.begin() as conn:
             result = conn.execute(
-                sa.update(db.queue_messages).where(_M.claimed_by == holder).values(claimed_by=None, claimed_until=0)
+                sa.update(db.queue_messages)
+                .where(_M.claimed_by.in_([holder, born_claimant(holder)]))
+                .values(claimed_by=None, claimed_until=0)
             )
         return int(result.rowcount)
 
@@ -188,7 +249,8 @@ class QueueStore:
 
     def enqueue_batch(self, batch: Sequence[tuple[str, Sequence[str], bytes]], io: Executor | None = None) -> list[str]:
         """Queue several messages at once (group commit): files fsynced in parallel on `io`, the directory once,
-        then one transaction for all rows. Returns the queue ids in order."""
+        then one transaction for all rows; given to the `taker` when it has room (born claimed), else left for
+        a scan. Returns the queue ids in order."""
 
         def write(data: bytes) -> str:
             queue_id = secrets.token_hex(8)
@@ -209,38 +271,58 @@ class QueueStore:
         if synced is None:
             fsync_dir(self._root / "msg")
         now = int(self._clock())
+        taker = self.taker if self.taker is not None and self.taker.has_room() else None
+        holder = (self.born_claimant, now + CLAIM_SECONDS) if taker is not None else (None, 0)
         with self._engine.begin() as conn:
-            for queue_id, (sender, recipients, data) in zip(queue_ids, batch, strict=True):
-                self._insert(conn, queue_id, sender, recipients, len(data), now)
+            queued = [
+                self._insert(conn, queue_id, sender, recipients, len(data), now, holder)
+                for queue_id, (sender, recipients, data) in zip(queue_ids, batch, strict=True)
+            ]
         if synced is not None:
             synced.result()
-        for listener in self.listeners:
-            listener()
+        if taker is not None:
+            taker.take(queued)
+        else:
+            for listener in self.listeners:
+                listener()
         return queue_ids
 
     def _insert(
-        self, conn: sa.Connection, queue_id: str, sender: str, recipients: Sequence[str], size: int, now: int
-    ) -> None:
+        self,
+        conn: sa.Connection,
+        queue_id: str,
+        sender: str,
+        recipients: Sequence[str],
+        size: int,
+        now: int,
+        holder: tuple[str | None, int],
+    ) -> Message:
         message_id = db.inserted_id(
             conn.execute(
                 sa.insert(db.queue_messages).values(
-                    queue_id=queue_id, sender=sender, filename=queue_id, size=size, created_at=now
+                    queue_id=queue_id,
+                    sender=sender,
+                    filename=queue_id,
+                    size=size,
+                    created_at=now,
+                    claimed_by=holder[0],
+                    claimed_until=holder[1],
                 )
             )
         )
-        distinct = list(dict.fromkeys(recipients))
-        conn.execute(
-            sa.insert(db.queue_recipients),
+        distinct = [(address, address.rpartition("@")[2].lower()) for address in dict.fromkeys(recipients)]
+        ids = conn.execute(
+            sa.insert(db.queue_recipients).returning(_R.id, sort_by_parameter_order=True),
             [
-                {
-                    "message_id": message_id,
-                    "address": address,
-                    "domain": address.rpartition("@")[2].lower(),
-                    "next_attempt_at": now,
-                }
-                for address in distinct
+                {"message_id": message_id, "address": address, "domain": domain, "next_attempt_at": now}
+                for address, domain in distinct
             ],
+        ).scalars()
+        rows = tuple(
+            Recipient(rid, address, domain, Status.QUEUED, 0, now, "", "", False)
+            for rid, (address, domain) in zip(ids, distinct, strict=True)
         )
+        return Message(message_id, queue_id, sender, queue_id, size, now, False, rows)
 
     # -- reading ------------------------------------------------------------------------------------------
 
@@ -283,20 +365,7 @@ class QueueStore:
                 )
             ]
             messages = self._messages(conn, _M.id.in_(message_ids)) if message_ids else []
-        jobs = []
-        for message in messages:
-            ready = [
-                r
-                for r in message.recipients
-                if r.status is Status.QUEUED and r.next_attempt_at <= now and r.id not in busy_ids
-            ]
-            ready.sort(key=lambda r: r.domain)
-            for domain, group in groupby(ready, lambda r: r.domain):
-                batch = list(group)
-                for start in range(0, len(batch), MAX_RECIPIENTS_PER_TRANSACTION):
-                    chunk = tuple(batch[start : start + MAX_RECIPIENTS_PER_TRANSACTION])
-                    jobs.append(Job(message, domain, chunk))
-        return jobs
+        return [job for message in messages for job in jobs(message, now, busy_ids)]
 
     def next_due(self) -> int | None:
         """When the earliest queued recipient is due (epoch seconds), or None when nothing waits."""
@@ -339,6 +408,9 @@ class QueueStore:
                     filename = self._remove_rows(conn, message_id)
                     if filename is not None:
                         removed.append(filename)
+                elif states:
+                    born = {"message": message_id, "born": self.born_claimant, "claimant": self.claimant}
+                    conn.execute(_BORN_CLAIM, born)
                 results.append((Status.FAILED, False) in states)
         self._unlink(removed)
         return results

@@ -53,6 +53,7 @@ class StoreRunner:
         self.io = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="store-io")
         self._pending: list[tuple[Job, asyncio.Future[Any]]] = []
         self._drainer: asyncio.Task[None] | None = None
+        self._after_sync: list[Callable[[], None]] = []  # the running batch's (writer thread only)
 
     async def write(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a storage write on the single writer thread (keeps UIDs and fsync order simple), in the next
@@ -94,12 +95,22 @@ class StoreRunner:
                     outcomes.append((False, error))
         syncs = [self.io.submit(_full_as_error, db.sync_log, self._engine)]
         syncs += [self.io.submit(_full_as_error, _sync_folder, folder) for folder in folders]
-        for sync in syncs:
-            try:
+        try:
+            for sync in syncs:
                 sync.result()
-            except Exception as error:  # noqa: BLE001 - nobody may hear of a commit that is not known durable
-                return [(False, error)] * len(jobs)
+        except Exception as error:  # noqa: BLE001 - nobody may hear of a commit that is not known durable
+            outcomes = [(False, error)] * len(jobs)
+        finally:
+            hooks, self._after_sync = self._after_sync, []
+            for hook in hooks:
+                hook()
         return outcomes
+
+    def after_sync(self, hook: Callable[[], None]) -> None:
+        """From a job of the running batch (on the writer thread): call `hook` there once the batch's round of
+        fsyncs ended, before its callers hear of it (what it committed is durable unless the round failed; its
+        rows were visible to readers since the commit either way)."""
+        self._after_sync.append(hook)
 
     async def read(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run in the pool, beside the writer: reads, and files written before their index rows (an APPEND's,
