@@ -259,6 +259,7 @@ def sink(tmp_path: Path, quiet_dns: DnsServer) -> Iterator[Daemon]:
         b.kill()
 
 
+@pytest.mark.timeout(300)  # two daemons start in the test (setup + call took 97 s alone, > 120 s at load 20)
 def test_two_workers_send_each_queued_message_exactly_once(fresh_daemon: Callable[..., Daemon], sink: Daemon) -> None:
     route = '[outbound]\nsmarthost = "127.0.0.1:9"\nretry_schedule = ["1s"]\nscan_interval = "1s"\n'
     route += f'[outbound.routes]\n"{PARTNER}" = "127.0.0.1:{sink.ports["smtp"]}"\n'
