@@ -32,7 +32,7 @@ from smb_suite.config import Config, parse_listen_address
 from smb_suite.ops import certificates, imports, tiers, verification
 from smb_suite.queue.routes import MxResolver, Router, SharedResolver
 from smb_suite.queue.runner import QueueRunner
-from smb_suite.services import Services, open_services
+from smb_suite.services import Services, open_services, start_serving
 from smb_suite.smtp import server as smtp_server
 from smb_suite.storage import db
 from smb_suite.storage.bus import Change, ChangeBus, ChangeKind, PipeBus
@@ -83,10 +83,7 @@ class Daemon:
         services.store.changes.loop = loop
         if self.plan is None:  # alone: ours to bind and to reconcile (the supervisor did both for its workers)
             self._sockets = bind_listeners(self.config)
-            repaired = await services.runner.write(services.store.reconcile)
-            log.event(logger, "store.reconciled", repaired=repaired)
-            repaired = await services.runner.write(services.queue.reconcile)
-            log.event(logger, "queue.reconciled", repaired=repaired)
+            await start_serving(services)
         else:
             self._sockets = {name: socket.socket(fileno=fd) for name, fd in self.plan.listeners.items()}
         await self._join_change_bus(services, stop)

@@ -5,13 +5,15 @@ those are in ops/."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from smb_suite import tls
+from smb_suite import log, tls
 from smb_suite.auth.apitokens import ApiTokens
 from smb_suite.auth.apppasswords import AppPasswords
 from smb_suite.auth.credentials import CredentialCache
@@ -46,7 +48,10 @@ from smb_suite.sites.store import SiteStore
 from smb_suite.storage import db, legacy, tenantrows
 from smb_suite.storage.correspondents import Correspondents
 from smb_suite.storage.runner import StoreRunner
+from smb_suite.storage.serving import ServingMark
 from smb_suite.storage.store import MailStore
+
+logger = logging.getLogger("smb_suite.daemon")
 
 
 @dataclass
@@ -83,12 +88,14 @@ class Services:
     idempotency: IdempotencyKeys
     imports: ImportRecords
     recovery: Recovery
+    serving: ServingMark
     clock: Callable[[], float] = time.time
     metrics: Metrics = field(default_factory=Metrics)
     listening: dict[str, int] = field(default_factory=dict)  # service -> bound port, filled in by the daemon
     draining: bool = False  # set by the daemon on SIGTERM: /healthz turns the balancer away (web/health.py)
 
     def close(self) -> None:
+        self.serving.close()
         self.runner.close()
         self.engine.dispose()
 
@@ -155,12 +162,29 @@ def open_services(config: Config, clock: Callable[[], float] = time.time) -> Ser
         idempotency=IdempotencyKeys(engine, clock, float(config.api.idempotency_ttl)),
         imports=imports,
         recovery=Recovery(engine, clock),
+        serving=ServingMark(engine),
         dkim=dkim,
         resolver=Resolver([parse_nameserver(server) for server in config.dns.nameservers], config.dns.timeout),
         clock=clock,
         metrics=metrics,
     )
     return services
+
+
+async def start_serving(services: Services) -> None:
+    """Before this node serves: repair what a crash left (storage/reconcile.py, the queue's) when no other node
+    serves; then hold the serving mark (storage/serving.py) until `Services.close`. Once per node: the
+    supervisor does it for its workers."""
+    if await asyncio.to_thread(services.serving.try_alone):
+        repaired = await services.runner.write(services.store.reconcile)
+        log.event(logger, "store.reconciled", repaired=repaired)
+        repaired = await services.runner.write(services.queue.reconcile)
+        log.event(logger, "queue.reconciled", repaired=repaired)
+    else:  # their mail in flight would look like a crash's debris: the repairs wait for a start alone
+        log.event(logger, "store.reconcile_skipped", reason="other nodes are serving")
+    await asyncio.to_thread(services.serving.serve)
+    released = await services.runner.write(services.queue.release_host_claims)
+    log.event(logger, "queue.claims_released", messages=released)
 
 
 def initialise(config: Config) -> list[str]:

@@ -1,12 +1,13 @@
 """The supervisor of worker processes (`[server] workers` > 1): every core serves every protocol.
 
-It binds every listener once, brings the index and the Maildirs in line (reconcile, which must never run beside
-a serving process: it would take another worker's mail in flight for debris), then starts N workers. Each is a
-fresh interpreter (`python -m smb_suite.daemon`) that inherits the listening sockets (`pass_fds`) and reads its
-plan (configuration, which descriptor is which listener) from its stdin; the kernel hands each connection to
-whichever worker accepts it first. Why spawn rather than fork after bind: a restarted worker is forked from a
-process that runs an event loop and threads (the relay, the database), which fork does not copy safely; a fresh
-interpreter starts clean every time, at the price of ~1 s of imports per worker start.
+It binds every listener once, brings the index and the Maildirs in line (`start_serving`: the repairs must never
+run beside a serving process, which would take another worker's or node's mail in flight for debris), then
+starts N workers. Each is a fresh interpreter (`python -m smb_suite.daemon`) that inherits the listening
+sockets (`pass_fds`) and reads its plan (configuration, which descriptor is which listener) from its stdin; the
+kernel hands each connection to whichever worker accepts it first. Why spawn rather than fork after bind: a
+restarted worker is forked from a process that runs an event loop and threads (the relay, the database), which
+fork does not copy safely; a fresh interpreter starts clean every time, at the price of ~1 s of imports per
+worker start.
 
 Each worker also gets one end of a socket pair to the supervisor's change relay (storage/bus.py) and a pipe on
 which it says it is ready. The supervisor sends READY=1 to systemd once every worker said so, restarts a
@@ -33,7 +34,7 @@ from typing import Any
 from smb_suite import limits, log, metrics
 from smb_suite.config import Config, parse_listen_address
 from smb_suite.queue.spool import claimant
-from smb_suite.services import Services, open_services
+from smb_suite.services import Services, open_services, start_serving
 from smb_suite.storage.bus import Relay
 
 logger = logging.getLogger("smb_suite.supervisor")
@@ -141,7 +142,7 @@ class Supervisor:
         if self._metrics_dir is not None:
             metrics.start_multiprocess(self._metrics_dir)
         try:
-            await self._reconcile(services)
+            await start_serving(services)
             for slot in range(self.count):
                 await self._start(slot)
             first = asyncio.gather(*(worker.ready for worker in self._workers.values()))
@@ -167,14 +168,6 @@ class Supervisor:
             services.close()
         log.event(logger, "daemon.stopped")
         return 0 if self._failed is None else self._failed
-
-    @staticmethod
-    async def _reconcile(services: Services) -> None:
-        """Once, before any worker serves (the single-process daemon does this in its own start)."""
-        repaired = await services.runner.write(services.store.reconcile)
-        log.event(logger, "store.reconciled", repaired=repaired)
-        repaired = await services.runner.write(services.queue.reconcile)
-        log.event(logger, "queue.reconciled", repaired=repaired)
 
     async def _start(self, slot: int, failures: int = 0) -> None:
         ours, theirs = socket.socketpair()

@@ -155,7 +155,7 @@ class Daemon:
         holds for the address and the folder name (storage/paths.py)."""
         if DAEMON_DATABASES.make is None:
             return maildir_path(self.folder / "data", address, folder)
-        return _maildir_in_database(self.config, address, folder)
+        return maildir_in_database(self.config, address, folder)
 
     def site_folder(self, domain: str = DOMAIN) -> Path:
         """The folder of a hosted domain's site (named after the domain's id; `current` is its live version)."""
@@ -245,7 +245,7 @@ class Daemons:
                     server.stop()
 
 
-def _maildir_in_database(config: Path, address: str, folder: str) -> Path:
+def maildir_in_database(config: Path, address: str, folder: str) -> Path:
     """bench/maildirs.maildir_path for a daemon whose index is not the SQLite file in its data folder."""
     settings = load_config(config)
     local, _, domain = address.lower().partition("@")

@@ -1,9 +1,9 @@
 """The outbound spool: one file per message in data_dir/queue/msg/, one row per message and per recipient.
 
 Durability contract (docs/ARCHITECTURE.md): the file is written to tmp/, fsynced, renamed into msg/ and the directory
-fsynced; then the rows commit; only then may submission answer 250. `reconcile` at start removes what a crash
-left before the commit (never acknowledged) and drops rows whose file is gone. Synchronous: call it through the
-StoreRunner (writes on the writer thread, reads in the pool).
+fsynced; then the rows commit; only then may submission answer 250. `reconcile`, at a start without other nodes
+serving, removes what a crash left before the commit (never acknowledged) and drops rows whose file is gone.
+Synchronous: call it through the StoreRunner (writes on the writer thread, reads in the pool).
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ class QueueStore:
     """The spool. With several workers (or nodes) each message is sent by one: the queue runner claims what it
     is about to send (`claim`: an UPDATE of the free rows, locked with SKIP LOCKED on PostgreSQL) and keeps it while
     it works on it; a claim ends with its holder (the supervisor releases a dead worker's, `release_claims`; a
-    start releases this host's, `reconcile`) or after CLAIM_SECONDS (a node that vanished).
+    start releases this host's, `release_host_claims`) or after CLAIM_SECONDS (a node that vanished).
 
     Born claimed: in a process whose runner is its `taker`, mail is claimed as it is queued, under the
     process's `born_claimant` (no scan's claim takes it, not even this process's: a scan that read the new rows
@@ -545,21 +545,26 @@ class QueueStore:
 
     # -- recovery -----------------------------------------------------------------------------------------
 
+    def release_host_claims(self) -> int:
+        """At start, before this host's queue runs: its claims are a previous life's (other nodes' stay theirs)."""
+        host = self.claimant.rpartition(":")[0]
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                sa.update(db.queue_messages)
+                .where(_M.claimed_by.startswith(f"{host}:", autoescape=True))
+                .values(claimed_by=None, claimed_until=0)
+            )
+        return int(result.rowcount)
+
     def reconcile(self) -> int:
-        """After a crash: drop unacknowledged files and rows whose file vanished; return how many."""
+        """After a crash, on a node starting alone (storage/serving.py): drop unacknowledged files and rows
+        whose file vanished; return how many."""
         self.create()
         repaired = 0
         for entry in os.scandir(self._root / "tmp"):
             os.unlink(entry.path)
             repaired += 1
         with self._engine.begin() as conn:
-            # nothing of this host runs yet: its claims are leftovers (other nodes' stay theirs)
-            host = self.claimant.rpartition(":")[0]
-            conn.execute(
-                sa.update(db.queue_messages)
-                .where(_M.claimed_by.startswith(f"{host}:", autoescape=True))
-                .values(claimed_by=None, claimed_until=0)
-            )
             known = {row.filename: row.id for row in conn.execute(sa.select(_M.id, _M.filename))}
             on_disk = {entry.name for entry in os.scandir(self._root / "msg")}
             for name in on_disk - known.keys():

@@ -22,7 +22,16 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests import haproxy
-from tests.daemon import OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, Daemons, write_config
+from tests.daemon import (
+    OWNER,
+    OWNER_PASSWORD,
+    USER,
+    USER_PASSWORD,
+    Daemon,
+    Daemons,
+    maildir_in_database,
+    write_config,
+)
 from tests.dnsserver import DnsServer
 from tests.imapwire import Wire
 from tests.mailtest import insecure_context, message
@@ -256,3 +265,25 @@ def test_a_node_killed_under_load_loses_no_acknowledged_mail_and_clients_reconne
     received = b"".join(part[1] for part in data if isinstance(part, tuple)).decode()
     assert any(f"([{sender}])" in received for sender in SENDERS), received  # the client, never the balancer
     print(f"figure cluster_failover: {len(load.acknowledged)} acknowledged, {load.disconnects} sessions cut")
+
+
+def test_a_node_restarted_beside_a_serving_one_leaves_that_nodes_mail_in_flight_alone(cluster: Cluster) -> None:
+    """A start's repairs would take node3's mail in flight (a message file renamed into new/ whose row is not
+    committed yet, a queue file fsynced before its rows) for a crash's debris: indexed twice, or deleted after
+    node3 answered 250. node2, restarted while node3 serves, leaves them alone."""
+    node2, node3 = cluster.nodes["node2"], cluster.nodes["node3"]
+    if node2.process is not None:
+        node2.kill()
+    before = len(subjects_in_inbox(NODE3, node3.ports["imap"]))
+    message_file = maildir_in_database(node3.config, USER, "INBOX") / "new" / "1700000000.M1P1Q1.node3,S=40"
+    queue_file = node3.folder / "data" / "queue" / "msg" / "in-flight"
+    for path in (message_file, queue_file):
+        path.write_bytes(b"Subject: in flight on node3\r\n\r\nstill hers\r\n")
+    try:
+        node2.start()
+        assert "store.reconcile_skipped" in node2.log_text()
+        assert message_file.exists() and queue_file.exists()
+        assert len(subjects_in_inbox(NODE2, node2.ports["imap"])) == before  # not indexed as a second copy
+    finally:
+        message_file.unlink(missing_ok=True)
+        queue_file.unlink(missing_ok=True)
