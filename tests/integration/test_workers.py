@@ -113,6 +113,19 @@ def test_an_expunge_on_one_worker_reaches_a_client_idling_on_another(server: Dae
 _MODSEQ = re.compile(rb"^\* (\d+) FETCH \(.*MODSEQ \((\d+)\)", re.M)
 
 
+def shown(wire: Wire, heard: list[bytes]) -> dict[bytes, tuple[bytes, bytes]]:
+    """UID -> (flags but \\Recent, which is each session's own, RFC 3501 2.3.2; MODSEQ) as the session shows it
+    now: the last FETCH of each message (changes heard first, then UID FETCH's own answer). Adds to `heard`."""
+    lines = wire.ok("UID FETCH 1:* (FLAGS MODSEQ)")
+    heard += lines
+    found = {}
+    for line in untagged(lines, b"FETCH"):
+        uid, flags, modseq = (re.search(p, line) for p in (rb"UID (\d+)", rb"FLAGS \(([^)]*)\)", rb"MODSEQ \((\d+)\)"))
+        assert uid and flags and modseq, line
+        found[uid[1]] = (b" ".join(f for f in flags[1].split() if f != b"\\Recent"), modseq[1])
+    return found
+
+
 def test_flags_modseqs_and_uids_stay_exact_when_two_workers_change_one_folder_at_once(server: Daemon) -> None:
     """Folder state across processes: a session on each worker pipelines STOREs and APPENDs into one folder. No
     session ever hears a message's MODSEQ go down (RFC 7162 3.2), no UID is given twice, and afterwards both
@@ -143,22 +156,23 @@ def test_flags_modseqs_and_uids_stay_exact_when_two_workers_change_one_folder_at
             wire.send(b"".join(commands))
             sent.append(tags)
         uids: list[bytes] = []
-        for wire, tags in zip(sessions, sent, strict=True):
-            heard: list[bytes] = []
+        heard: list[list[bytes]] = [[], []]
+        for wire, tags, lines in zip(sessions, sent, heard, strict=True):
             for tag in tags:
-                heard += wire.until(tag)
-                uids += re.findall(rb"\[APPENDUID \d+ (\d+)\]", heard[-1])
-            heard += wire.ok("NOOP")
+                lines += wire.until(tag)
+                uids += re.findall(rb"\[APPENDUID \d+ (\d+)\]", lines[-1])
+        assert len(uids) == 8 and len(set(uids)) == 8, uids
+
+        def alike() -> bool:  # both done: each worker comes to show every change (the other's over the bus)
+            first, second = (shown(wire, lines) for wire, lines in zip(sessions, heard, strict=True))
+            return len(first) == 11 and first == second
+
+        wait_for("both workers to show the same folder", alike, DEADLINE)
+        for lines in heard:
             last: dict[int, int] = {}
-            for seq, value in _MODSEQ.findall(b"".join(heard)):
+            for seq, value in _MODSEQ.findall(b"".join(lines)):
                 assert int(value) >= last.get(int(seq), 0), f"MODSEQ of {seq} dropped {last[int(seq)]} -> {value}"
                 last[int(seq)] = int(value)
-        assert len(uids) == 8 and len(set(uids)) == 8, uids
-        views = [  # \Recent is each session's own (RFC 3501 2.3.2): left out
-            [re.sub(rb"\\Recent ?", b"", line).replace(b" )", b")") for line in untagged(lines, b"FETCH")]
-            for lines in (wire.ok("UID FETCH 1:* (FLAGS MODSEQ)") for wire in sessions)
-        ]
-        assert len(views[0]) == 11 and views[0] == views[1], views
         statuses = [untagged(wire.ok("STATUS Both (HIGHESTMODSEQ MESSAGES)"), b"STATUS") for wire in sessions]
         assert statuses[0] == statuses[1]
     finally:
