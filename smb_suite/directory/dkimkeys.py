@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from smb_suite.directory.stamped import StampedCache
 from smb_suite.mail import dkim
 from smb_suite.mail.dkim import Algorithm
 from smb_suite.storage import db
@@ -54,6 +55,7 @@ class DkimKeys:
         self._clock = clock
         self._loaded: dict[int, dkim.SigningKey] = {}  # by row id: a row's key never changes
         self._lock = threading.Lock()
+        self._signing: StampedCache[list[dkim.SigningKey]] = StampedCache(())  # by domain name
 
     def _new_pair(self, conn: sa.Connection, domain_id: int, now: int) -> None:
         """Insert one key per algorithm under selectors that share a date and a random tag (e.g. r20261103a1b2)."""
@@ -114,9 +116,14 @@ class DkimKeys:
         return self._rows(domain_name, sa.or_(db.dkim_keys.c.retired_at.is_(None), db.dkim_keys.c.retired_at > cutoff))
 
     def signing_keys(self, domain_name: str) -> list[dkim.SigningKey]:
-        """The active keys, parsed (parsed keys are cached: the rows are re-read, so a rotation made by the
-        command line applies to the running daemon at its next message). None for a domain still pending its
-        ownership proof: nothing is signed in the name of a domain that may not be its claimant's."""
+        """The active keys, parsed. None for a domain still pending its ownership proof: nothing is signed in
+        the name of a domain that may not be its claimant's. Kept while the directory's stamp is unchanged
+        (stamped.py; dkim_keys and domains move it, migration 0030), so a rotation made by the command line or
+        another worker applies at the next message, for the price of one read of the stamp."""
+        with self._engine.connect() as conn:
+            return self._signing.get(conn, domain_name, lambda: self._read_signing_keys(domain_name))
+
+    def _read_signing_keys(self, domain_name: str) -> list[dkim.SigningKey]:
         keys = []
         proven = sa.and_(db.dkim_keys.c.retired_at.is_(None), db.domains.c.verified_at.is_not(None))
         for row in self._rows(domain_name, proven):

@@ -38,6 +38,7 @@ class Routing(Users):
         super().__init__(*args, **kwargs)
         # RCPT's resolutions, kept while no change to routing commits anywhere (stamped.py)
         self._resolutions: StampedCache[Resolution] = StampedCache((DomainPending, RelayDenied, UnknownRecipient))
+        self._senders: StampedCache[tuple[frozenset[str], bool]] = StampedCache(())
 
     def add_alias(self, actor: Principal, alias: str, target: str) -> tuple[Address, Address]:
         source = parse_stored_address(alias)
@@ -97,6 +98,17 @@ class Routing(Users):
         with self._engine.connect() as conn:
             rows = conn.execute(query).all()
         return {str(user.address)} | {f"{local}@{domain}" for local, domain in rows}
+
+    def sender_facts(self, user: User, domain: str) -> tuple[frozenset[str], bool]:
+        """What submission's MAIL asks for every message: the addresses the user may send as, and whether
+        `domain` is hosted and proved its ownership. Kept like RCPT's resolutions (stamped.py): aliases and
+        domains move the stamp."""
+        with self._engine.connect() as conn:
+            return self._senders.get(
+                conn,
+                (str(user.address), domain.lower()),
+                lambda: (frozenset(self.sender_addresses(user)), self.domain_verified(domain)),
+            )
 
     def resolve_recipient(self, address: str, delimiter: str = "+", max_depth: int = 5) -> Resolution:
         """Hosted mailboxes and remote addresses that receive mail sent to this address.

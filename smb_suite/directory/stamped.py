@@ -1,10 +1,12 @@
-"""A cache of what RCPT's recipient resolution found, valid while the directory's stamp is unchanged.
+"""A cache of what RCPT's recipient resolution (and submission's sender facts, the DKIM signing keys) found,
+valid while the directory's stamp is unchanged.
 
 Every change that moves mail routing (a user, alias or domain added, changed or removed, a catch-all, a forward, a
-business suspended) writes a new random stamp in its own transaction, by database triggers (migration 0029), so
-it covers every writer: this process, the other workers and nodes, the command line, the admin pages. Each look-up
-reads the stamp (one indexed row) and uses an entry only when it was filled at that same stamp: a removed or
-suspended user is never delivered to after the change commits, unlike a cache with a time to live.
+business suspended) or a domain's DKIM keys writes a new random stamp in its own transaction, by database triggers
+(migrations 0029, 0030), so it covers every writer: this process, the other workers and nodes, the command line,
+the admin pages. Each look-up reads the stamp (one indexed row) and uses an entry only when it was filled at that
+same stamp: a removed or suspended user is never delivered to after the change commits, unlike a cache with a time
+to live.
 """
 
 from __future__ import annotations

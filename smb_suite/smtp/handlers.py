@@ -240,13 +240,12 @@ class SubmissionHandler(InboundHandler):
 
     relays = True
 
-    def _sender_facts(self, user: object, address: str) -> tuple[set[str], bool]:
+    def _sender_facts(self, user: object, address: str) -> tuple[frozenset[str], bool]:
         """In a reader thread: the addresses the user may send as, and whether `address`'s domain has proven
         its ownership (a pending domain sends nothing)."""
         if not isinstance(user, User):
-            return set(), False
-        directory = self.services.directory
-        return directory.sender_addresses(user), directory.domain_verified(address.rpartition("@")[2])
+            return frozenset(), False
+        return self.services.directory.sender_facts(user, address.rpartition("@")[2])
 
     async def _verified(self, envelope: Envelope, address: str) -> bool:
         """True when the address's domain has proven its ownership; MAIL FROM's domain was checked with it."""
@@ -273,7 +272,7 @@ class SubmissionHandler(InboundHandler):
         return replies.OK_SENDER
 
     @staticmethod
-    def _check_originators(content: bytes, allowed: set[str]) -> str | None:
+    def _check_originators(content: bytes, allowed: frozenset[str]) -> str | None:
         """The refusal for From:, Sender:, Resent-From: or Resent-Sender: naming an address the user does not
         own, or showing another address as its display name; None when they are all right."""
         found = message.originators(content)
