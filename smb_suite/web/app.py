@@ -10,7 +10,10 @@ contact form's POST /_contact; everything else gets our neutral "not found" page
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import importlib
+import sys
 import time
 from collections.abc import Callable
 from types import ModuleType
@@ -214,6 +217,8 @@ class WebApp:
                     not_found = functools.partial(self._not_found, scope, receive, send)
                     await self.hosting.serve(site, scope, receive, send, not_found)
                     return
+        if host in self.hosts or scope["path"] == CONTACT_PATH:  # the admin UI, the API, a contact form
+            await _load_views()
         await self.starlette(scope, receive, send)
 
     def answer_now(self, method: str, path: str, headers: list[tuple[bytes, bytes]]) -> Reply | None:
@@ -265,12 +270,22 @@ class WebApp:
         raise NotFound("No website is published at this address.")
 
 
+ROUTES_MODULE = "smb_suite.web.routes"
+
+
 def _views() -> ModuleType:
     """web/routes.py, imported by the first request for the admin UI, the API or a contact form: lazily, so that
     an idle worker does not hold those modules (see there)."""
     from smb_suite.web import routes
 
     return routes
+
+
+async def _load_views() -> None:
+    """Import web/routes.py in a thread, once, before the request that needs it: its modules take ~0.5 s to
+    import (seconds on a busy machine), which on the event loop would stall every connection of this worker."""
+    if ROUTES_MODULE not in sys.modules:
+        await asyncio.to_thread(importlib.import_module, ROUTES_MODULE)
 
 
 def create_app(services: Services) -> WebApp:

@@ -11,6 +11,7 @@ Radicale or wsgidav (smb_suite/dav/), in a2wsgi's worker threads, with the verif
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
@@ -139,12 +140,18 @@ class DavFront:
         self._services = services
         self._apps: ASGIApp | None = None
 
-    def _wsgi(self) -> ASGIApp:
+    async def _wsgi(self) -> ASGIApp:
+        """The apps, made in a thread by the first request that reaches them (their imports take ~0.3 s, seconds
+        on a busy machine: not on the event loop)."""
         if self._apps is None:
-            from smb_suite.dav.apps import DavApps  # lazily: see the class docstring
-
-            self._apps = cast(ASGIApp, WSGIMiddleware(DavApps(self._services.dav), workers=THREADS))  # type: ignore[arg-type]
+            made = await asyncio.to_thread(self._make_apps)
+            self._apps = self._apps or made  # two first requests at once: both use the first made
         return self._apps
+
+    def _make_apps(self) -> ASGIApp:
+        from smb_suite.dav.apps import DavApps  # lazily: see the class docstring
+
+        return cast(ASGIApp, WSGIMiddleware(DavApps(self._services.dav), workers=THREADS))  # type: ignore[arg-type]
 
     async def well_known(self, scope: Scope, receive: Receive, send: Send, on_admin_host: bool) -> None:
         target = well_known_target(
@@ -200,4 +207,5 @@ class DavFront:
                 await PlainTextResponse("too large", 413)(scope, receive, send)  # RFC 9110 15.5.14
                 return
             scope, receive = sized
-        await self._wsgi()({**scope, "root_path": DAV_PREFIX, SCOPE_KEY: found}, receive, send)
+        app = await self._wsgi()
+        await app({**scope, "root_path": DAV_PREFIX, SCOPE_KEY: found}, receive, send)
