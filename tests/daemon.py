@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 
 from bench.maildirs import maildir_path
@@ -148,7 +150,19 @@ class Daemon:
 
         wait_for("the daemon to listen", listening, START_DEADLINE, detail=self.log_text)
         self.ports = {m[1]: int(m[3]) for m in LISTENING.finditer(self.log_text())}
+        self._load_admin_views()
         return self
+
+    def _load_admin_views(self) -> None:
+        """A worker imports the admin UI at its first request on our own name (docs/ARCHITECTURE.md, "Worker
+        memory"): asked for here, as the daemon's start did before, so that the tests' clients (httpx's default
+        timeout is 5 s) wait for their request and not for that import on a loaded machine."""
+        scheme = "http" if "http" in self.ports else "https"
+        if scheme not in self.ports:
+            return
+        url = f"{scheme}://127.0.0.1:{self.ports[scheme]}/"  # "/" on an admin name: a redirect, after the import
+        with contextlib.suppress(httpx.HTTPError):  # a listener that wants the PROXY protocol first hangs up
+            httpx.get(url, headers={"Host": "localhost"}, verify=False, timeout=START_DEADLINE)
 
     def maildir(self, address: str, folder: str = "INBOX") -> Path:
         """The Maildir of one folder of a hosted user, found as the daemon finds it: by the ids the database
