@@ -4,6 +4,7 @@
 
 Figures (docs/ARCHITECTURE.md form):
   inbound_to_maildir    Postfix's smtp-source -> inbound port -> Maildir with fsync, until every copy is on disk
+  inbound_to_maildir_1_worker  the same with `[server] workers = 1`, when --workers is not 1 (same Postfix run)
   forward_to_remote     smtp-source -> inbound, a forwarding mailbox -> outbound queue -> smtp-sink
                         (Postfix: smtp-source -> relay for mynetworks -> smtp-sink); until the queue is empty
   submission_to_remote  aiosmtplib, 10 sessions with STARTTLS + AUTH -> our queue -> smtp-sink (reference: the
@@ -77,6 +78,16 @@ def cpu_figure(name: str, ours: float, reference_name: str, reference: float, co
     """CPU milliseconds per message (the server's processes, not the load generator's): steadier than the rate
     when other work shares the cores."""
     figure(f"{name}_cpu", 1000 * ours / count, reference_name, 1000 * reference / count, "ms/msg")
+
+
+def inbound_to_maildir(ours: Ours, count: int, sessions: int, size: int) -> tuple[float, float]:
+    """smtp-source into our MX until every copy is in the Maildir, checked: (messages/s, CPU seconds)."""
+    start, cpu = time.monotonic(), ours.cpu()
+    smtp_source(ours.ports["smtp"], count, sessions, size, f"inbox@{DOMAIN}")
+    wait_for("our Maildir", lambda: count_files(ours.inbox("inbox")) >= count)
+    rate, used = count / (time.monotonic() - start), ours.cpu() - cpu
+    check_maildir("smb-suite", ours.inbox("inbox"), count, size)
+    return rate, used
 
 
 def count_files(folder: Path) -> int:
@@ -346,11 +357,7 @@ def main() -> int:
             print(idle_rss_line(ours.process.pid), flush=True)
 
             our_cpu = ours.cpu
-            start, cpu = time.monotonic(), our_cpu()
-            smtp_source(ours.ports["smtp"], count, sessions, size, f"inbox@{DOMAIN}")
-            wait_for("our Maildir", lambda: count_files(ours.inbox("inbox")) >= count)
-            ours_inbound, ours_inbound_cpu = count / (time.monotonic() - start), our_cpu() - cpu
-            check_maildir("smb-suite", ours.inbox("inbox"), count, size)
+            ours_inbound, ours_inbound_cpu = inbound_to_maildir(ours, count, sessions, size)
 
             start, cpu = time.monotonic(), reference.cpu()
             accept_time = smtp_source(reference.port, count, sessions, size, f"inbox@{DOMAIN}")
@@ -381,6 +388,14 @@ def main() -> int:
             sink.check("smb-suite submission", before, count)
             figure("submission_to_remote", count / (time.monotonic() - start), "postfix_relay", postfix_relay, "msg/s")
             cpu_figure("submission_to_remote", our_cpu() - cpu, "postfix_relay", postfix_relay_cpu, count)
+
+            if toml_workers(args.workers) != "1":  # the single-process figure, against the same Postfix run
+                ours.stop()
+                ours = Ours(folder / "ours-1", sink_port, dns_server.address, "1")
+                ours.start()
+                alone, alone_cpu = inbound_to_maildir(ours, count, sessions, size)
+                figure("inbound_to_maildir_1_worker", alone, "postfix", postfix_inbound, "msg/s")
+                cpu_figure("inbound_to_maildir_1_worker", alone_cpu, "postfix", postfix_inbound_cpu, count)
         finally:
             ours.stop()
             reference.stop()
