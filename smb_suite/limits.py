@@ -27,8 +27,10 @@ import ctypes.util
 import ipaddress
 import logging
 import ssl
+from asyncio import sslproto
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
 from smb_suite import log, proxyproto
 from smb_suite.errors import InvalidProxyHeader
@@ -110,13 +112,23 @@ class ConnectionLimits:
             del self._by_client[key]
 
 
+def stream(transport: asyncio.BaseTransport) -> asyncio.Transport:
+    """A stream connection's transport as a full Transport. uvloop's transports implement the interface but do
+    not subclass asyncio's classes, so an isinstance check would wrongly fail on them."""
+    return cast(asyncio.Transport, transport)
+
+
 def peer_address(transport: asyncio.BaseTransport) -> str:
     peer = transport.get_extra_info("peername")
     return str(peer[0]) if isinstance(peer, tuple) and peer else ""
 
 
 class _Gate(asyncio.Protocol):
-    """Holds a fresh connection until it is counted (and its TLS handshake is done), then hands it over."""
+    """Holds a fresh connection until it is counted (and its TLS handshake is done), then hands it over.
+
+    Everything is set up in the callbacks themselves, never in a task started from connection_made: uvloop
+    starts reading as soon as connection_made returns (a pause_reading made there is undone), so a balancer's
+    PROXY header is parsed from data_received and the TLS layer is in place before the ClientHello can come."""
 
     def __init__(self, owner: _GateFactory) -> None:
         self._owner = owner
@@ -124,30 +136,52 @@ class _Gate(asyncio.Protocol):
         self._early: list[bytes] = []  # data that arrived between the handshake and the hand-over
         self._linger: asyncio.TimerHandle | None = None
         self._check_first_bytes = False
+        self._header: bytearray | None = None  # a balancer's PROXY header, while it arrives
+        self._header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = stream(transport)
         self._transport = transport
         address = peer_address(transport)
-        if self._owner.proxy.trusts(address):  # a balancer: its PROXY header first, before anything reads
-            transport.pause_reading()
-            asyncio.get_running_loop().create_task(self._unwrap(transport, address))
+        if self._owner.proxy.trusts(address):  # a balancer: its PROXY header first
+            self._header = bytearray()
+            self._header_timer = asyncio.get_running_loop().call_later(
+                self._owner.proxy.timeout, self._no_header, "no complete PROXY header in time"
+            )
         else:
             self._admit(transport, address, self._owner.proxy.enabled)
 
-    async def _unwrap(self, transport: asyncio.Transport, balancer: str) -> None:
-        """The real client from the balancer's PROXY header; a balancer's connection without one is closed."""
+    def _unwrap(self, data: bytes) -> None:
+        """The real client from the balancer's PROXY header; what follows it is the client's first bytes."""
+        assert self._header is not None and self._transport is not None
+        self._header += data
         try:
-            header = await proxyproto.read_header(transport, self._owner.proxy.timeout)
+            header = proxyproto.parse(bytes(self._header))
         except InvalidProxyHeader as error:
-            log.event(logger, "proxy.refused", service=self._owner.name, client=balancer, reason=str(error))
-            transport.abort()
+            self._no_header(str(error))
             return
-        transport.resume_reading()
+        if header is None:
+            return
+        rest = bytes(self._header[header.length :])
+        self._header = None
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+        transport = self._transport
         if header.source is not None:
             transport = proxyproto.PeerTransport(transport, header.source)
             self._transport = transport
+        if rest:
+            self._early.append(rest)
         self._admit(transport, peer_address(transport), check_first_bytes=False)
+
+    def _no_header(self, reason: str) -> None:
+        """A balancer's connection without a valid PROXY header is closed."""
+        if self._header is None or self._transport is None:
+            return
+        self._header = None
+        balancer = peer_address(self._transport)
+        log.event(logger, "proxy.refused", service=self._owner.name, client=balancer, reason=reason)
+        self._transport.abort()
 
     def _admit(self, transport: asyncio.Transport, address: str, check_first_bytes: bool) -> None:
         """Count the connection under its client's address, then TLS (if implicit) and the hand-over."""
@@ -160,61 +194,92 @@ class _Gate(asyncio.Protocol):
                 self._refuse(transport)
             elif owner.refusing < MAX_REFUSING:
                 owner.refusing += 1
-                asyncio.get_running_loop().create_task(self._refuse_over_tls(transport))
+                asyncio.get_running_loop().create_task(self._refuse_over_tls(self._start_tls(transport)))
             else:
                 transport.abort()
             return
         if owner.tls is None:
             self._hand_over(transport, slot)
         else:
-            asyncio.get_running_loop().create_task(self._handshake(transport, slot))
+            asyncio.get_running_loop().create_task(self._handshake(self._start_tls(transport), slot))
 
     def data_received(self, data: bytes) -> None:
-        if self._linger is None:
+        if self._header is not None:
+            self._unwrap(data)
+        elif self._linger is None:
             self._early.append(data)
         # a refused client's data is read and dropped (unread data would turn our close into a reset)
 
     def eof_received(self) -> bool | None:
-        if self._linger is not None and self._transport is not None:
+        if self._header is not None:
+            self._no_header("connection closed before its PROXY header ended")
+        elif self._linger is not None and self._transport is not None:
             self._transport.close()
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._linger is not None:
             self._linger.cancel()
+        if self._header_timer is not None:
+            self._header_timer.cancel()
 
-    async def _start_tls(self, transport: asyncio.Transport) -> asyncio.Transport | None:
+    def _start_tls(self, transport: asyncio.Transport) -> _Handshake:
+        """Put the TLS layer under this protocol now, as loop.start_tls does but without waiting a loop turn
+        (see the class docstring); bytes already received (after a PROXY header) go to it first."""
         owner = self._owner
         assert owner.tls is not None
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        layer = sslproto.SSLProtocol(
+            loop,
+            self,
+            owner.tls,
+            done,
+            server_side=True,
+            call_connection_made=False,
+            ssl_handshake_timeout=owner.handshake_timeout,  # type: ignore[arg-type]  # typeshed: int; any number works
+        )
+        transport.set_protocol(layer)
+        layer.connection_made(transport)
+        early, self._early = b"".join(self._early), []
+        while early:
+            room = layer.get_buffer(len(early))
+            size = min(len(room), len(early))
+            room[:size] = early[:size]
+            layer.buffer_updated(size)
+            early = early[size:]
+        return _Handshake(transport, layer, done)
+
+    async def _secure(self, handshake: _Handshake) -> asyncio.Transport | None:
         try:
-            return await asyncio.get_running_loop().start_tls(
-                transport, self, owner.tls, server_side=True, ssl_handshake_timeout=owner.handshake_timeout
-            )
+            await handshake.done
         except (OSError, ssl.SSLError, TimeoutError, ConnectionError, RuntimeError) as error:
             log.event(
                 logger,
                 "tls.handshake_failed",
-                service=owner.name,
-                client=peer_address(transport),
+                service=self._owner.name,
+                client=peer_address(handshake.transport),
                 reason=error.__class__.__name__,
             )
-            transport.abort()
+            handshake.transport.abort()
             return None
+        return handshake.layer._app_transport  # what loop.start_tls returns
 
-    async def _handshake(self, transport: asyncio.Transport, slot: Slot) -> None:
+    async def _handshake(self, handshake: _Handshake, slot: Slot) -> None:
         try:
-            secure = await self._start_tls(transport)
+            secure = await self._secure(handshake)
         except BaseException:  # cancelled at shutdown
             slot.release()
+            handshake.transport.abort()
             raise
         if secure is None:
             slot.release()
             return
         self._hand_over(secure, slot)
 
-    async def _refuse_over_tls(self, transport: asyncio.Transport) -> None:
+    async def _refuse_over_tls(self, handshake: _Handshake) -> None:
         try:
-            secure = await self._start_tls(transport)
+            secure = await self._secure(handshake)
             if secure is not None:
                 secure.write(self._owner.refusal)
                 secure.close()
@@ -244,6 +309,13 @@ class _Gate(asyncio.Protocol):
         early, self._early = self._early, []
         if early and isinstance(receiver, asyncio.Protocol):
             receiver.data_received(b"".join(early))
+
+
+@dataclass(frozen=True, slots=True)
+class _Handshake:
+    transport: asyncio.Transport  # the TCP connection
+    layer: sslproto.SSLProtocol
+    done: asyncio.Future[None]
 
 
 class _NoProxyHeader(asyncio.Protocol):
@@ -427,8 +499,13 @@ class MemoryBudget:
             turn.set_result(None)
 
 
-_M_MMAP_THRESHOLD = -3  # mallopt(3) parameter numbers from glibc's malloc.h
-_MMAP_THRESHOLD = 256 * 1024
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt(3) parameter numbers from glibc's malloc.h
+# Above the asyncio transport's read buffer (recv(256 KiB) allocates a bytes object a little larger, then
+# shrinks it to what came): at 256 KiB every read of every connection cost mmap + mremap + munmap (and a TLB
+# shootdown across the process's threads). The trim threshold keeps that buffer's free space at the top of the
+# heap from going back with brk after each read.
+_MMAP_THRESHOLD = 512 * 1024
+_TRIM_THRESHOLD = 1024 * 1024
 
 
 def _libc() -> Any:
@@ -452,7 +529,7 @@ def return_freed_memory() -> bool:
     adjustment off. Returns False where glibc is not the allocator."""
     if _LIBC is None:
         return False
-    return bool(_LIBC.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD))
+    return bool(_LIBC.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD) and _LIBC.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
 
 
 def trim_heap() -> None:

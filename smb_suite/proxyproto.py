@@ -5,9 +5,6 @@ load balancer forwards, for every listener (SMTP, IMAP, HTTP) and before any TLS
                                         beginning of one; raises InvalidProxyHeader when it cannot be one
     looks_like_header(data)             True/False once `data` shows whether it starts with a PROXY header
     ProxyPolicy(networks, timeout)      `[listen] proxy_protocol_from`: the peers that must send a header
-    read_header(transport, timeout)     reads exactly the header from an asyncio connection's socket, before
-                                        its transport reads anything (so the bytes after it, a TLS ClientHello
-                                        or a request, stay in the socket for whoever comes next)
     PeerTransport(transport, address)   the connection as the protocols behind see it: the real client as
                                         "peername"
 
@@ -23,8 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import os
-import socket
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -171,55 +166,6 @@ class ProxyPolicy:
         if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
             parsed = parsed.ipv4_mapped
         return any(parsed in network for network in self.networks)
-
-
-async def read_header(transport: asyncio.Transport, timeout: float) -> ProxyHeader:
-    """Read the header from the transport's socket, exactly, without blocking the loop.
-
-    The transport must not have read anything yet (pause it in connection_made). Bytes are peeked and only the
-    header's are taken, so what follows stays for the transport; a peer that stalls is dropped after `timeout`.
-    Raises InvalidProxyHeader (also for a timeout or a connection closed before the header ended)."""
-    handle = transport.get_extra_info("socket")
-    if handle is None:
-        raise InvalidProxyHeader("no socket to read a PROXY header from")
-    loop = asyncio.get_running_loop()
-    try:
-        with socket.socket(fileno=os.dup(handle.fileno())) as sock:  # the transport keeps its own descriptor
-            sock.setblocking(False)
-            async with asyncio.timeout(timeout):
-                return await _read_from(loop, sock)
-    except TimeoutError:
-        raise InvalidProxyHeader("no complete PROXY header in time") from None
-    except OSError as error:  # a reset, or no descriptor left for the duplicate
-        raise InvalidProxyHeader(f"connection failed before its PROXY header: {error.strerror}") from None
-
-
-async def _read_from(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> ProxyHeader:
-    taken = b""
-    while True:
-        await _readable(loop, sock)
-        peeked = sock.recv(V2_MAX - len(taken), socket.MSG_PEEK)
-        if not peeked:
-            raise InvalidProxyHeader("connection closed before its PROXY header ended")
-        header = parse(taken + peeked)
-        if header is not None:
-            sock.recv(header.length - len(taken))  # exactly the header's bytes, all already there
-            return header
-        taken += sock.recv(len(peeked))  # all of it belongs to the header: parse() wants more
-
-
-async def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
-    ready: asyncio.Future[None] = loop.create_future()
-
-    def wake() -> None:
-        if not ready.done():
-            ready.set_result(None)
-
-    loop.add_reader(sock.fileno(), wake)
-    try:
-        await ready
-    finally:
-        loop.remove_reader(sock.fileno())
 
 
 class PeerTransport(asyncio.Transport):

@@ -117,13 +117,16 @@ class SmbSMTP(AiosmtpdSurface, SMTP):
 
     def _timeout_cb(self) -> None:
         """RFC 5321 4.5.3.2: a server that gives up on a silent client says so (421 4.4.2) and closes."""
-        transport = self.transport
-        if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
+        if self.transport is None:
+            super()._timeout_cb()  # type: ignore[no-untyped-call]
+            return
+        transport = limits.stream(self.transport)
+        if not transport.is_closing():
             log.event(logger, "smtp.timeout", client=self.session.peer[0] if self.session and self.session.peer else "")
             transport.write(replies.TIMEOUT.encode() + b"\r\n")
         super()._timeout_cb()  # type: ignore[no-untyped-call]
-        if isinstance(transport, asyncio.Transport):  # close() waits until the client has read everything
-            self.loop.call_later(self.services.config.smtp.command_timeout, self._abort_unread, transport)
+        # close() waits until the client has read everything
+        self.loop.call_later(self.services.config.smtp.command_timeout, self._abort_unread, transport)
 
     def _abort_unread(self, transport: asyncio.Transport) -> None:
         """A client that does not even read our replies is cut off, so its session and slot end."""
@@ -276,8 +279,10 @@ class Listener:
 
     def _hang_up(self, session: SmbSMTP) -> None:
         self.sessions.discard(session)
-        transport = session.transport
-        if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
+        if session.transport is None:
+            return
+        transport = limits.stream(session.transport)
+        if not transport.is_closing():
             transport.write(replies.SHUTTING_DOWN.encode() + b"\r\n")
             transport.close()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import imaplib
+import ipaddress
 import smtplib
 import socket
 import subprocess
@@ -20,8 +21,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvloop
 
-from smb_suite import proxyproto
+from smb_suite import limits, proxyproto
 from tests import haproxy
 from tests.adminweb import csrf_token, sign_in
 from tests.daemon import OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, Daemons
@@ -214,49 +216,61 @@ def test_the_sample_haproxy_configuration_is_valid() -> None:
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
-class Paused(asyncio.Protocol):
-    """A protocol that reads nothing until told, as the gate holds a balancer's connection."""
+class Recorder(asyncio.Protocol):
+    """The protocol the gate hands a connection to: what it was told of its peer and what it read."""
 
-    def __init__(self, expected: int) -> None:
+    def __init__(self, slot: limits.Slot, expected: int, complete: asyncio.Event) -> None:
+        self.slot = slot
+        self.peer: object = None
         self.received = b""
         self.expected = expected
-        self.complete = asyncio.Event()
+        self.complete = complete
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        transport.pause_reading()
+        self.peer = transport.get_extra_info("peername")
 
     def data_received(self, data: bytes) -> None:
         self.received += data
         if len(self.received) >= self.expected:
             self.complete.set()
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.slot.release()
 
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 @pytest.mark.parametrize("pieces", [1, 3, 40])
-def test_only_the_header_is_taken_from_the_socket_even_when_it_arrives_in_pieces(pieces: int) -> None:
+def test_only_the_header_is_taken_from_a_balancers_connection_even_when_it_arrives_in_pieces(
+    pieces: int, loop: str
+) -> None:
     header = b"PROXY TCP6 2001:db8::5 2001:db8::1 40000 443\r\n"
-    after = b"\x16\x03\x01 the client's first bytes (a TLS ClientHello)"
+    after = b"GET / HTTP/1.1\r\nHost: the client's first bytes\r\n\r\n"
+    made: list[Recorder] = []
 
-    async def scenario() -> tuple[proxyproto.ProxyHeader, bytes]:
-        ours, theirs = socket.socketpair()
-        with theirs:
-            protocol = Paused(len(after))
-            transport, _ = await asyncio.get_running_loop().connect_accepted_socket(lambda: protocol, ours)
-            size = -(-len(header) // pieces)
+    async def scenario() -> None:
+        complete = asyncio.Event()
 
-            async def send() -> None:
-                for start in range(0, len(header), size):
-                    theirs.sendall(header[start : start + size])
-                    await asyncio.sleep(0)  # let the reader see this piece alone
-                theirs.sendall(after)
+        def protocol(slot: limits.Slot) -> Recorder:
+            made.append(Recorder(slot, len(after), complete))
+            return made[-1]
 
-            sender = asyncio.create_task(send())
-            parsed = await proxyproto.read_header(transport, 10)
-            await sender
-            transport.resume_reading()
-            await asyncio.wait_for(protocol.complete.wait(), 10)
-            transport.close()
-            return parsed, protocol.received
+        policy = proxyproto.ProxyPolicy((ipaddress.ip_network("127.0.0.1/32"),), 10)
+        gate = limits.gate("test", protocol, limits.ConnectionLimits(10, 10), b"no\r\n", proxy=policy)
+        server = await asyncio.get_running_loop().create_server(gate, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        size = -(-len(header) // pieces)
+        for start in range(0, len(header), size):
+            writer.write(header[start : start + size])
+            await writer.drain()
+            await asyncio.sleep(0)  # let the gate see this piece alone
+        writer.write(after)
+        await complete.wait()
+        writer.close()
+        await writer.wait_closed()
+        server.close()
+        await server.wait_closed()
 
-    parsed, rest = asyncio.run(scenario())
-    assert parsed.source == ("2001:db8::5", 40000) and rest == after
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop if loop == "uvloop" else None) as runner:
+        runner.run(asyncio.wait_for(scenario(), 20))
+    assert made[0].peer == ("2001:db8::5", 40000) and made[0].received == after
