@@ -20,10 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import uvloop
 
+from smb_suite import limits
 from smb_suite.limits import BudgetExhausted, ConnectionLimits, MemoryBudget
 from tests.daemon import DOMAIN, Daemon, Daemons, make_daemon
 from tests.dnsserver import DnsServer
+from tests.pebble import make_tls_files
 from tests.polling import wait_for
 
 DEADLINE = 30.0
@@ -471,3 +474,53 @@ def test_smtp_cuts_off_a_client_that_pipelines_commands_but_never_reads_the_repl
             while flood:  # until the server stops reading (its replies are not read either)
                 flood = flood[sock.send(flood) :]
         wait_for_log(impatient, "smtp.aborted client=127.0.0.1")
+
+
+class Answer(asyncio.Protocol):
+    """What the gate hands an implicit-TLS connection to: one short answer to the first bytes."""
+
+    def __init__(self, slot: limits.Slot) -> None:
+        self.slot = slot
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = limits.stream(transport)
+
+    def data_received(self, data: bytes) -> None:
+        assert self.transport is not None
+        self.transport.write(b"hello " + data)
+        self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.slot.release()
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_every_client_of_an_implicit_tls_port_completes_its_handshake_under_either_loop(
+    loop: str, tmp_path: Path
+) -> None:
+    """uvloop reads as soon as a connection is made: a ClientHello arriving before the gate's TLS layer was
+    lost, and about half of these handshakes timed out."""
+    ca, certificate, key = make_tls_files(tmp_path)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(certificate, key)
+    client_context = ssl.create_default_context(cafile=str(ca))
+
+    def client(port: int) -> bytes:
+        raw = socket.create_connection(("127.0.0.1", port), timeout=DEADLINE)
+        with raw, client_context.wrap_socket(raw, server_hostname="localhost") as secure:
+            secure.sendall(b"there")
+            return secure.recv(100)
+
+    async def scenario() -> list[bytes]:
+        gate = limits.gate("test", Answer, ConnectionLimits(100, 100), b"no\r\n", server_context, DEADLINE)
+        server = await asyncio.get_running_loop().create_server(gate, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            answers = await asyncio.gather(*(asyncio.wrap_future(pool.submit(client, port)) for _ in range(40)))
+        server.close()
+        await server.wait_closed()
+        return answers
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop if loop == "uvloop" else None) as runner:
+        assert runner.run(scenario()) == [b"hello there"] * 40
