@@ -111,6 +111,7 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
+        self._command_children: dict[tuple[str, str], Histogram] = {}
         self.certificate_failures = Counter(
             f"{PREFIX}certificate_failures",
             "Failed attempts to obtain or renew a certificate (ACME)",
@@ -122,7 +123,13 @@ class Metrics:
         return SessionWatch(self, protocol)
 
     def observe(self, protocol: str, command: str, seconds: float) -> None:
-        self.command_seconds.labels(protocol, command).observe(seconds)
+        """Once per command or request: the histogram child is kept (prometheus' labels() validates the values
+        and takes a lock at each call)."""
+        key = (protocol, command)
+        child = self._command_children.get(key)
+        if child is None:
+            child = self._command_children[key] = self.command_seconds.labels(protocol, command)
+        child.observe(seconds)
 
     @contextmanager
     def timed(self, protocol: str, command: str) -> Iterator[None]:
