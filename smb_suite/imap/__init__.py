@@ -21,7 +21,8 @@ bodies streamed), quota, replies (running a command and answering its tag), erro
 place), arguments and syntax (argument parsers, literals), folder (a folder's index shared by the sessions
 showing it), mailbox (one session's numbering over it), account (IAccount over the store), auth (twisted.cred
 checker calling ops.login.login), search, wildcard (LIST patterns in linear time) and wire (pure helpers), bridge
-(asyncio futures to Deferreds), transport (the transport methods we call, typed), compress (COMPRESS=DEFLATE: a
+(asyncio futures to Deferreds), transport (the transport methods we call, typed), prompt (plain TCP responses
+sent in the turn they are written, without twisted's add/remove writer per response), compress (COMPRESS=DEFLATE: a
 deflating transport, an inflater). ENVELOPE/BODYSTRUCTURE and MIME sections live in mail/ (mime, addresslist, summary).
 Every command does bounded work on the event loop (issue 11): nesting, list lengths and pattern sizes are
 capped (BAD), many responses go out in one write.
@@ -42,8 +43,9 @@ One loop with asyncio
    sends twisted's log to stdlib logging (STDLibLogObserver). Modules here reach the reactor only inside
    functions (`_reactor()`), never at import.
 2. A Deferred cannot be awaited in an asyncio coroutine ("Task got bad yield"), and `defer.ensureDeferred`
-   stalls on asyncio futures: storage calls are coroutines all the way down, and a command's coroutine is
-   wrapped once for twisted (bridge.as_deferred, `Deferred.fromFuture`).
+   stalls on asyncio futures: storage calls are coroutines all the way down; a command's coroutine runs as an
+   asyncio task that answers its tag when done (replies.run), and the login checker's is wrapped for twisted
+   (bridge.as_deferred, `Deferred.fromFuture`).
 
 Command dispatch
 3. Commands are looked up as class attributes named `<state>_<COMMAND>` (state unauth, auth, select, logout)
@@ -52,7 +54,8 @@ Command dispatch
    *values)`. Overriding `do_X` alone changes nothing: the tuple must be rebound in our class. Each command
    module (commands, listing, selected, fetch, quota) holds its tuples in a class the session inherits
    (`MailboxCommands`...), whose handlers annotate `self` with a Protocol of what they use of the session
-   (`FolderServer`...); parsers are plain functions of the server (arguments.py). session.py checks that
+   (`FolderServer`...); parsers are plain functions of the server (arguments.py), called directly (twisted's
+   `__doCommand` made a Deferred per argument: ours waits only for a literal still to come). session.py checks that
    IMAPSession satisfies every one of those Protocols, so mypy sees each use.
 4. Many of twisted's callbacks are name-mangled private methods (`__cbAuthChunk`, `__ebDispatch`,
    `__ebLogin`): we override or call them as `_IMAP4Server__name`. `__ebDispatch` answers every error of an

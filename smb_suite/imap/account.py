@@ -96,8 +96,7 @@ class Account:
 
     async def select(self, name: str, session: Session, writeable: bool) -> MailboxView:
         """Open a view of the folder for one session (SELECT/EXAMINE)."""
-        mailbox = await self.services.runner.read(self.services.store.mailbox, self.user, name)
-        state = await registry_for(self.services).open(self.user, mailbox)
+        state = await registry_for(self.services).open_named(self.user, name)
         view = MailboxView(state, session, writeable)
         try:
             await view.claim_recent()

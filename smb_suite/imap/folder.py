@@ -27,7 +27,7 @@ from smb_suite.imap.search import HeaderCache
 from smb_suite.mail.sortfields import SortFields
 from smb_suite.mail.summary import SearchText
 from smb_suite.services import Services
-from smb_suite.storage.store import Mailbox, StoredMessage
+from smb_suite.storage.store import Mailbox, MailStore, StoredMessage
 
 logger = logging.getLogger("smb_suite.imap")
 
@@ -81,11 +81,29 @@ class FolderState:
             await self.refresh_locked()
 
     async def refresh_locked(self) -> None:
-        """Read what changed; new mail is claimed as \\Recent for the first view that claims (RFC 3501 2.3.2:
-        the first session notified), in the index, so no session of any process shows it recent too."""
+        """Read what changed, then catch up (`_catch_up`)."""
         runner, store = self.services.runner, self.services.store
         self._wanted = 0  # what was announced so far is in what we read now; later news sets it again
-        mailbox, changed, uids = await runner.read(store.changes_since, self.mailbox, len(self.by_uid))
+        await self._catch_up(*await runner.read(store.changes_since, self.mailbox, len(self.by_uid)))
+
+    async def refresh_named(self, name: str) -> Mailbox:
+        """SELECT of a kept state (holding `lock`): the row of the folder now named `name` and what changed in
+        this state's folder, in one trip to a reader thread (two before: the row, then the changes). The
+        caller uses this state only when that row is its folder's (same key): a name may have been given to
+        another folder meanwhile, by another process whose DELETE or RENAME has not reached us yet."""
+        runner, store = self.services.runner, self.services.store
+        wanted, self._wanted = self._wanted, 0
+        named, found = await runner.read(_named_changes, store, self.user, name, self.mailbox, len(self.by_uid))
+        if found is None:  # another folder has the name now: nothing of ours was read
+            self._wanted = max(self._wanted, wanted)
+        else:
+            await self._catch_up(*found)
+        return named
+
+    async def _catch_up(self, mailbox: Mailbox, changed: list[StoredMessage], uids: list[int] | None) -> None:
+        """Apply what was read; new mail is claimed as \\Recent for the first view that claims (RFC 3501
+        2.3.2: the first session notified), in the index, so no session of any process shows it recent too."""
+        runner, store = self.services.runner, self.services.store
         claimer = next((f for f in self.followers if f.claims_recent), None)
         claimed = range(0)
         if claimer is not None and mailbox.recent_from < mailbox.uidnext:
@@ -245,6 +263,18 @@ class FolderState:
             self._refresher = None
 
 
+Changes = tuple[Mailbox, list[StoredMessage], list[int] | None]  # what MailStore.changes_since returns
+
+
+def _named_changes(
+    store: MailStore, user: User, name: str, mailbox: Mailbox, known: int
+) -> tuple[Mailbox, Changes | None]:
+    """On a reader thread: the folder named `name` and, when it is `mailbox`'s folder, what changed there since
+    (UnknownMailbox when no folder has that name)."""
+    named = store.mailbox(user, name)
+    return named, store.changes_since(mailbox, known) if named.id == mailbox.id else None
+
+
 class FolderRegistry:
     """The states of the folders some session has selected, by (user, mailbox id, UIDVALIDITY), and of a few
     it had lately: a folder selected again is caught up from the index (what changed since) instead of loaded
@@ -258,7 +288,33 @@ class FolderRegistry:
         self._states: dict[StateKey, FolderState] = {}
         self._loading: dict[StateKey, asyncio.Future[FolderState]] = {}
         self._unused: OrderedDict[StateKey, FolderState] = OrderedDict()  # least recently left first
+        # the state last loaded for a (user id, folder name): a guess for SELECT, checked against the index
+        self._named: weakref.WeakValueDictionary[tuple[int, str], FolderState] = weakref.WeakValueDictionary()
         services.store.changes.on_drop(self._dropped)
+
+    async def open_named(self, user: User, name: str) -> FolderState:
+        """The state of the folder named `name` (SELECT, EXAMINE). When a state is kept for that name, the
+        folder's row and what changed since are read together (FolderState.refresh_named), and the state is
+        used only if the row read is its folder's (user, id and UIDVALIDITY): as `open`, never another's."""
+        state = self._named.get((user.id, name))
+        if state is None or state.deleted or self._states.get(state.key) is not state:
+            return await self.open(user, await self.services.runner.read(self.services.store.mailbox, user, name))
+        self._unused.pop(state.key, None)  # not evicted while we read (the caller follows it at once)
+        try:
+            async with state.lock:
+                mailbox = await state.refresh_named(name)
+        except BaseException:
+            self._keep_if_unused(state)
+            raise
+        if state_key(user, mailbox) == state.key and self._states.get(state.key) is state and not state.deleted:
+            return state
+        self._keep_if_unused(state)
+        return await self.open(user, mailbox)
+
+    def _keep_if_unused(self, state: FolderState) -> None:
+        """A state taken out of the unused list for a SELECT that did not use it goes back (or is closed)."""
+        if not state.followers:
+            self.forget(state)
 
     async def open(self, user: User, mailbox: Mailbox) -> FolderState:
         """The folder's state, loaded from the index on first use (one load even when sessions race).
@@ -291,6 +347,7 @@ class FolderRegistry:
             current, messages = await self.services.runner.read(self.services.store.snapshot, mailbox)
             state = FolderState(self, user, current, messages)
             self._states[key] = state
+            self._named[(user.id, current.name)] = state
             self.services.store.changes.subscribe(mailbox.id, state._changed)
             future.set_result(state)
             return state

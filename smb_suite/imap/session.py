@@ -19,7 +19,7 @@ import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from twisted.internet.defer import maybeDeferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import IHandshakeListener, ISSLTransport
 from twisted.internet.protocol import connectionDone
 from twisted.internet.ssl import CertificateOptions
@@ -44,6 +44,7 @@ from smb_suite.imap.errors import PrivacyRequired
 from smb_suite.imap.fetch import FetchCommands
 from smb_suite.imap.listing import ListCommands
 from smb_suite.imap.mailbox import MailboxView
+from smb_suite.imap.prompt import PromptTransport
 from smb_suite.imap.quota import QuotaCommands
 from smb_suite.imap.replies import reply_error
 from smb_suite.imap.selected import SelectedCommands
@@ -116,8 +117,12 @@ class IMAPSession(  # type: ignore[misc]
         self._inflater: Inflater | None = None  # COMPRESS=DEFLATE is on (RFC 4978)
         self._exists_pending = False  # new mail while a command ran: EXISTS (with its count then) at its end
         self._told_exists = 0  # messages the client knows of: the last EXISTS, less the EXPUNGEs since
+        self._prompt: PromptTransport | None = None  # the plain TCP transport, wrapped (prompt.py)
 
     def connectionMade(self) -> None:
+        if PromptTransport.wraps(self.transport):  # plain TCP: responses leave in the turn they are written
+            self._prompt = PromptTransport(self.transport)  # type: ignore[arg-type]
+            self.transport = self._prompt  # type: ignore[assignment]
         self.client_ip = str(getattr(self.channel.getPeer(), "host", ""))
         if self._implicit_tls:  # the client must finish its TLS handshake in time (handshakeCompleted)
             self._handshake_timer = _reactor().callLater(
@@ -324,6 +329,38 @@ class IMAPSession(  # type: ignore[misc]
             self._send_pending_expunges()
         super().dispatchCommand(tag, cmd, rest or b"", uid)
 
+    def _IMAP4Server__doCommand(  # noqa: N802 - twisted's name-mangled method (trap 4)
+        self,
+        tag: bytes,
+        handler: Callable[..., None],
+        args: list[Any],
+        parsers: tuple[object, ...],
+        line: bytes,
+        uid: int | None,
+    ) -> None:
+        """Parse the arguments, then call the handler. twisted wraps each parser's result in a Deferred
+        (maybeDeferred, then a callback per argument): here a parser is called directly, and only one that
+        returns a Deferred (a literal still to be read) is waited for. A parser's error reaches parse_command
+        (or, after a literal, __ebDispatch): answered like any other."""
+        for position, parser in enumerate(parsers):
+            if not callable(parser):
+                args.append(parser)
+                continue
+            parsed = parser(self, line)
+            if isinstance(parsed, Deferred):
+                rest = parsers[position + 1 :]
+                parsed.addCallback(getattr(self, _CB_DISPATCH), tag, handler, args, rest, uid)
+                parsed.addErrback(self._IMAP4Server__ebDispatch, tag)
+                return
+            value, line = parsed
+            args.append(value)
+        if line:
+            raise IllegalClientResponse("too many arguments")
+        if uid is None:
+            handler(*args)
+        else:
+            handler(*args, uid=uid)
+
     def lookupCommand(self, cmd: bytes) -> tuple[object, ...] | None:
         """twisted decodes the name as ASCII and raises on other octets: those are simply unknown."""
         if not _COMMAND.fullmatch(cmd):
@@ -349,6 +386,8 @@ class IMAPSession(  # type: ignore[misc]
             self.services.metrics.observe("imap", self._command.decode("ascii"), time.perf_counter() - self._started)
         self._command = self._started = None
         super()._respond(state, tag, message)
+        if self._prompt is not None:  # the command's answer leaves now, not at the end of the loop's turn
+            self._prompt.flush()
         if self.paused and not self._resume_scheduled:  # after this turn: login and SELECT set state late
             self._resume_scheduled = True
             _reactor().callLater(0, self._next_command)
@@ -638,6 +677,7 @@ EXTENSIONS = (
 )
 _CB_AUTH_CHUNK: str = "_IMAP4Server__cbAuthChunk"  # twisted's name-mangled AUTHENTICATE continuation
 _EB_AUTH_CHUNK: str = "_IMAP4Server__ebAuthChunk"
+_CB_DISPATCH: str = "_IMAP4Server__cbDispatch"  # twisted's continuation after an argument read later (a literal)
 _INFLATE_STEPS = 16  # compress.INFLATE_CHUNK octets each, per reactor turn
 _STATES = ("unauth", "auth", "select", "logout")
 _ENABLE_NAMES = {name.upper(): name for name in IMAPSession.ENABLERS}  # capability names are case-insensitive

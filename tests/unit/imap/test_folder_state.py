@@ -1,5 +1,7 @@
 """A folder's shared state reads the index only for what it does not know: the change notification of its own
-session's write (whose mod-sequence it already shows) costs no read; any other change is read."""
+session's write (whose mod-sequence it already shows) costs no read; any other change is read. A SELECT of a
+folder whose state is kept reads its row and its changes in one trip, and never takes the state of a folder
+that has lost its name to another."""
 
 from __future__ import annotations
 
@@ -24,10 +26,16 @@ class Store:
     def __init__(self) -> None:
         self.changes = ChangeHub()
         self.mailbox, self.messages = INBOX, [ONE, TWO]
+        self.named: dict[str, Mailbox] = {}  # folders other than self.mailbox, by name
         self.reads = 0
+        self.trips = 0  # calls to the runner: trips to a reader thread
 
-    def snapshot(self, _: Mailbox) -> tuple[Mailbox, list[StoredMessage]]:
-        return self.mailbox, list(self.messages)
+    def snapshot(self, known: Mailbox) -> tuple[Mailbox, list[StoredMessage]]:
+        return (self.mailbox, list(self.messages)) if known.id == self.mailbox.id else (known, [])
+
+    def mailbox_named(self, _: object, name: str) -> Mailbox:
+        self.reads += 1
+        return self.named.get(name, self.mailbox)
 
     def changes_since(self, known: Mailbox, _: int) -> tuple[Mailbox, list[StoredMessage], None]:
         self.reads += 1
@@ -35,7 +43,11 @@ class Store:
 
 
 class Runner:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
     async def read(self, func: Callable[..., Any], *args: Any) -> Any:
+        self.store.trips += 1
         return func(*args)
 
 
@@ -53,10 +65,23 @@ class View:
     def added(self, recent: range) -> None: ...
 
 
-async def _opened() -> tuple[Store, FolderState, View]:
+async def _registry() -> tuple[Store, FolderRegistry]:
     store = Store()
     store.changes.loop = asyncio.get_running_loop()
-    registry = FolderRegistry(cast(Services, SimpleNamespace(store=store, runner=Runner())))
+    services = SimpleNamespace(store=_StoreFacade(store), runner=Runner(store))
+    return store, FolderRegistry(cast(Services, services))
+
+
+class _StoreFacade:
+    """MailStore's read calls the registry makes, over `Store` (whose `mailbox` attribute is the INBOX row)."""
+
+    def __init__(self, store: Store) -> None:
+        self.changes = store.changes
+        self.snapshot, self.changes_since, self.mailbox = store.snapshot, store.changes_since, store.mailbox_named
+
+
+async def _opened() -> tuple[Store, FolderState, View]:
+    store, registry = await _registry()
     user = SimpleNamespace(id=1)
     state = await registry.open(cast(Any, user), INBOX)
     view = View()
@@ -105,5 +130,34 @@ def test_a_change_made_elsewhere_is_read_from_the_index() -> None:
             state.apply_own([skipped], None, 7)
         await _settled(state)
         assert store.reads == 2 and state.mailbox.highestmodseq == 7
+
+    asyncio.run(scenario())
+
+
+def test_a_select_of_a_kept_folder_reads_its_row_and_changes_in_one_trip() -> None:
+    async def scenario() -> None:
+        store, registry = await _registry()
+        user = cast(Any, SimpleNamespace(id=1))
+        first = await registry.open_named(user, "INBOX")  # loaded: the row, then the snapshot
+        assert store.trips == 2
+        flagged = TWO._replace(flags=frozenset({"\\Flagged"}), modseq=5)
+        store.messages, store.mailbox = [ONE, flagged], dataclasses.replace(INBOX, highestmodseq=5)
+        again = await registry.open_named(user, "INBOX")
+        assert again is first and store.trips == 3
+        assert again.by_uid[2].flags == {"\\Flagged"} and again.mailbox.highestmodseq == 5
+
+    asyncio.run(scenario())
+
+
+def test_a_select_never_takes_the_state_of_a_folder_whose_name_went_to_another() -> None:
+    async def scenario() -> None:
+        store, registry = await _registry()
+        user = cast(Any, SimpleNamespace(id=1))
+        old = await registry.open_named(user, "INBOX")
+        # another process renamed folder 5 and made a new INBOX (its drop has not reached this one yet)
+        other = dataclasses.replace(INBOX, id=6, uidvalidity=10)
+        store.named["INBOX"] = other
+        new = await registry.open_named(user, "INBOX")
+        assert new is not old and new.key == (1, 6, 10) and new.mailbox == other and not new.by_uid
 
     asyncio.run(scenario())
