@@ -23,19 +23,20 @@ import sqlalchemy as sa
 from smb_suite.config import TierConfig
 from smb_suite.errors import InvalidInput, QuotaExceeded
 from smb_suite.storage import db
+from smb_suite.storage.prepared import Prepared
 
 WarningListener = Callable[[int, int], None]
 FULL_MARGIN = 64 * 1024  # less room than this is "full": a typical message would not fit
 
 
 # Built once: SQLAlchemy then reuses their compiled form (these run for every message stored).
-_CHARGE_TENANT = (
+_CHARGE_TENANT = Prepared(
     sa.update(db.tenants)
     .where(db.tenants.c.id == sa.bindparam("tenant"))
     .values(usage_bytes=db.tenants.c.usage_bytes + sa.bindparam("delta"))
     .returning(db.tenants.c.name, db.tenants.c.tier, db.tenants.c.usage_bytes, db.tenants.c.warned_percent)
 )
-_CHARGE_USER = (
+_CHARGE_USER = Prepared(
     sa.update(db.users)
     .where(db.users.c.id == sa.bindparam("user"))
     .values(usage_bytes=db.users.c.usage_bytes + sa.bindparam("delta"))
@@ -51,7 +52,7 @@ _ROOM = (
     .select_from(db.tenants.outerjoin(db.users, db.users.c.id == sa.bindparam("user")))
     .where(db.tenants.c.id == sa.bindparam("tenant"))
 )
-_LOWER_WARNED = (
+_LOWER_WARNED = Prepared(
     sa.update(db.tenants)
     .where(db.tenants.c.id == sa.bindparam("tenant"), db.tenants.c.warned_percent > sa.bindparam("level"))
     .values(warned_percent=sa.bindparam("level"))
@@ -158,12 +159,12 @@ class Quota:
         mail (the warnings themselves) pass enforce=False. Charging first, in one UPDATE ... RETURNING per
         counter, locks the rows before the check: two writers of one tenant can never both pass on PostgreSQL.
         """
-        row = conn.execute(_CHARGE_TENANT, {"tenant": tenant_id, "delta": size}).one()
-        after = Usage(tenant_id, row.name, row.tier, int(row.usage_bytes), self.limit_of(row.tier))
+        name, tier, used, warned = _CHARGE_TENANT.one(conn, {"tenant": tenant_id, "delta": size})
+        after = Usage(tenant_id, name, tier, int(used), self.limit_of(tier))
         room = None
         if user_id is not None:
-            user = conn.execute(_CHARGE_USER, {"user": user_id, "delta": size}).one()
-            room = None if user.quota_bytes is None else int(user.quota_bytes) - int(user.usage_bytes) + size
+            user_used, user_quota = _CHARGE_USER.one(conn, {"user": user_id, "delta": size})
+            room = None if user_quota is None else int(user_quota) - int(user_used) + size
         free_before = max(0, after.limit - (after.used - size))
         if enforce and (size > free_before or (room is not None and size > room)):
             self._charge(conn, tenant_id, -size, user_id)
@@ -173,24 +174,24 @@ class Quota:
                     f"({after.tier} tier), this needs {format_bytes(size)}"
                 )
             raise QuotaExceeded(f"this mailbox is full: it has {format_bytes(max(room or 0, 0))} left")
-        return self._crossed(conn, after, int(row.warned_percent))
+        return self._crossed(conn, after, int(warned))
 
     def release(self, conn: sa.Connection, tenant_id: int, size: int, user_id: int | None = None) -> None:
         """Free `size` bytes; always allowed. Lowers the warning level so a later crossing warns again."""
-        row = conn.execute(_CHARGE_TENANT, {"tenant": tenant_id, "delta": -size}).one()  # every EXPUNGE: 2 statements
+        _, tier, used, warned = _CHARGE_TENANT.one(conn, {"tenant": tenant_id, "delta": -size})  # every EXPUNGE
         if user_id is not None:
-            conn.execute(_CHARGE_USER, {"user": user_id, "delta": -size})
-        after, limit = int(row.usage_bytes), self.limit_of(row.tier)
+            _CHARGE_USER.run(conn, {"user": user_id, "delta": -size})
+        after, limit = int(used), self.limit_of(tier)
         level = max((p for p in self.warn_percent if after * 100 >= p * limit), default=0)
-        if int(row.warned_percent) > level:
-            conn.execute(_LOWER_WARNED, {"tenant": tenant_id, "level": level})
+        if int(warned) > level:
+            _LOWER_WARNED.run(conn, {"tenant": tenant_id, "level": level})
 
     def _charge(self, conn: sa.Connection, tenant_id: int, delta: int, user_id: int | None) -> None:
         if not delta:
             return
-        conn.execute(_CHARGE_TENANT, {"tenant": tenant_id, "delta": delta})
+        _CHARGE_TENANT.run(conn, {"tenant": tenant_id, "delta": delta})
         if user_id is not None:
-            conn.execute(_CHARGE_USER, {"user": user_id, "delta": delta})
+            _CHARGE_USER.run(conn, {"user": user_id, "delta": delta})
 
     def _crossed(self, conn: sa.Connection, after: Usage, warned: int) -> list[int]:
         """The warning levels `after` reaches that were not announced yet (recorded as announced)."""

@@ -629,14 +629,14 @@ def create_engine(url: str) -> sa.Engine:
         @sa.event.listens_for(engine, "begin")
         def _begin(conn):  # type: ignore[no-untyped-def]
             if _takes_write_lock(conn):
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                _driver_execute(conn, "BEGIN IMMEDIATE")
     elif engine.dialect.name == "postgresql":
         sa.event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
 
         @sa.event.listens_for(engine, "begin")
         def _begin_writer(conn):  # type: ignore[no-untyped-def]
             if _takes_write_lock(conn):
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+                _driver_execute(conn, f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
 
     for end in ("commit", "rollback"):
         sa.event.listen(engine, end, _release_write_lock)
@@ -676,6 +676,16 @@ def _takes_write_lock(conn: sa.Connection) -> bool:
     return True
 
 
+def _driver_execute(conn: sa.Connection, sql: str) -> None:
+    """Run `sql` on the driver's cursor (at every write transaction's begin: SQLAlchemy's own path costs more
+    than the statement)."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+    finally:
+        cursor.close()
+
+
 def _release_write_lock(conn: sa.Connection) -> None:
     if getattr(_write_first, "holder", None) is conn:
         _write_first.holder = None
@@ -693,11 +703,12 @@ def _without_nul(_conn, _cursor, statement, parameters, _context, executemany): 
     delivery failing on a header. Binary columns (bytes) pass unchanged. An INSERT of many rows with RETURNING
     (insertmanyvalues) arrives flagged as executemany with one mapping for all its rows."""
     if executemany and not isinstance(parameters, dict):
-        return statement, [_clean(row) for row in parameters]
-    return statement, _clean(parameters)
+        return statement, [nul_free(row) for row in parameters]
+    return statement, nul_free(parameters)
 
 
-def _clean(row: Any) -> Any:
+def nul_free(row: Any) -> Any:
+    """One parameter set (mapping or sequence) with NUL in its strings replaced by U+FFFD (see _without_nul)."""
     if isinstance(row, dict):
         if any(isinstance(v, str) and "\x00" in v for v in row.values()):
             return {k: v.replace("\x00", "\ufffd") if isinstance(v, str) else v for k, v in row.items()}

@@ -22,6 +22,7 @@ from smb_suite.quota import Quota
 from smb_suite.storage import db, index, maildir, paths
 from smb_suite.storage.changes import ChangeHub
 from smb_suite.storage.index import FolderStatus, Mailbox
+from smb_suite.storage.prepared import Prepared
 
 DEFAULT_FOLDERS = ("INBOX", "Sent", "Drafts", "Trash", "Junk", "Archive")
 DELIMITER = "/"
@@ -41,8 +42,8 @@ def is_inferior(name: str, parent: str) -> bool:
 
 
 # built once (SELECT runs them every time new mail came in): building a statement costs more than running it
-_RECENT_FROM = sa.select(db.mailboxes.c.recent_from).where(db.mailboxes.c.id == sa.bindparam("mailbox"))
-_CLAIM_RECENT = (
+_RECENT_FROM = Prepared(sa.select(db.mailboxes.c.recent_from).where(db.mailboxes.c.id == sa.bindparam("mailbox")))
+_CLAIM_RECENT = Prepared(
     sa.update(db.mailboxes)
     .where(db.mailboxes.c.id == sa.bindparam("mailbox"), db.mailboxes.c.recent_from == sa.bindparam("start"))
     .values(recent_from=sa.bindparam("upto"))
@@ -52,10 +53,10 @@ _CLAIM_RECENT = (
 def claim_recent(conn: sa.Connection, mailbox_id: int, upto: int) -> range:
     """Folders.claim_recent in the caller's transaction."""
     while True:  # compare-and-set: a concurrent claim makes the update miss, then we read again
-        start = conn.execute(_RECENT_FROM, {"mailbox": mailbox_id}).scalar()
+        start = _RECENT_FROM.scalar(conn, {"mailbox": mailbox_id})
         if start is None or start >= upto:
             return range(0)
-        if conn.execute(_CLAIM_RECENT, {"mailbox": mailbox_id, "start": start, "upto": upto}).rowcount:
+        if _CLAIM_RECENT.run(conn, {"mailbox": mailbox_id, "start": start, "upto": upto}):
             return range(int(start), upto)
 
 

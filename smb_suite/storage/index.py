@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from smb_suite.mail.summary import SearchText, Summary
 from smb_suite.storage import db
+from smb_suite.storage.prepared import Prepared
 
 CHUNK = 500  # bound parameters per IN (...) query: SQLite allows 32766, PostgreSQL 65535
 KEEP_EXPUNGED = 10_000  # expunged UIDs remembered per folder for QRESYNC (RFC 7162 3.2)
@@ -132,12 +133,12 @@ def mailbox_named(conn: sa.Connection, user_id: int, name: str) -> Mailbox | Non
     return None if row is None else Mailbox(*row)
 
 
-_MAILBOX_BY_ID = sa.select(*MAILBOX_COLUMNS).where(db.mailboxes.c.id == sa.bindparam("mailbox"))
+_MAILBOX_BY_ID = Prepared(sa.select(*MAILBOX_COLUMNS).where(db.mailboxes.c.id == sa.bindparam("mailbox")))
 
 
 def mailbox_row(conn: sa.Connection, mailbox_id: int) -> Mailbox | None:
     """One folder by id (every SELECT, NOOP and change notification reads it)."""
-    row = conn.execute(_MAILBOX_BY_ID, {"mailbox": mailbox_id}).first()
+    row = _MAILBOX_BY_ID.first(conn, {"mailbox": mailbox_id})
     return None if row is None else Mailbox(*row)
 
 
@@ -151,7 +152,8 @@ def chunks(items: Sequence[int]) -> Iterator[Sequence[int]]:
 
 
 # Statements run by every STORE, EXPUNGE and change notification are built once: building one costs more
-# Python than running it (SQLAlchemy caches their compiled form by a key it computes per new object).
+# Python than running it (SQLAlchemy caches their compiled form by a key it computes per new object). Those
+# the store writer runs for every write command are Prepared (prepared.py): they skip SQLAlchemy's execution.
 _BY_UIDS = (
     sa.select(*MESSAGE_COLUMNS)
     .where(
@@ -165,20 +167,20 @@ _CHANGED_SINCE = (
     .order_by(db.messages.c.uid)
 )
 _COUNT = sa.select(sa.func.count()).select_from(db.messages).where(db.messages.c.mailbox_id == sa.bindparam("mailbox"))
-_NEXT_MODSEQ = (
+_NEXT_MODSEQ = Prepared(
     sa.update(db.mailboxes)
     .where(db.mailboxes.c.id == sa.bindparam("mailbox"))
     .values(highestmodseq=db.mailboxes.c.highestmodseq + 1)
     .returning(db.mailboxes.c.highestmodseq)
 )
-SET_FLAGS = (
+SET_FLAGS = Prepared(
     sa.update(db.messages)
     .where(db.messages.c.mailbox_id == sa.bindparam("mailbox"), db.messages.c.uid == sa.bindparam("key"))
     .values(flags=sa.bindparam("f"), filename=sa.bindparam("n"), modseq=sa.bindparam("m"))
 )
 
 
-_BY_UID_RANGE = (
+_BY_UID_RANGE = Prepared(
     sa.select(*MESSAGE_COLUMNS)
     .where(
         db.messages.c.mailbox_id == sa.bindparam("mailbox"),
@@ -200,10 +202,10 @@ def by_uids(conn: sa.Connection, mailbox_id: int, uids: Iterable[int]) -> list[S
     found: list[StoredMessage] = []
     for chunk in chunks(wanted):
         if _consecutive(chunk):
-            rows = conn.execute(_BY_UID_RANGE, {"mailbox": mailbox_id, "low": chunk[0], "high": chunk[-1]})
+            rows = _BY_UID_RANGE.rows(conn, {"mailbox": mailbox_id, "low": chunk[0], "high": chunk[-1]})
+            found.extend(map(message, rows))
         else:
-            rows = conn.execute(_BY_UIDS, {"mailbox": mailbox_id, "uids": list(chunk)})
-        found.extend(message(row) for row in rows)
+            found.extend(map(message, conn.execute(_BY_UIDS, {"mailbox": mailbox_id, "uids": list(chunk)})))
     return found
 
 
@@ -212,7 +214,7 @@ def changed_since(conn: sa.Connection, mailbox_id: int, modseq: int) -> list[Sto
     return [message(row) for row in conn.execute(_CHANGED_SINCE, {"mailbox": mailbox_id, "modseq": modseq})]
 
 
-_ALLOCATE = (
+_ALLOCATE = Prepared(
     sa.update(db.mailboxes)
     .where(db.mailboxes.c.id == sa.bindparam("mailbox"))
     .values(uidnext=db.mailboxes.c.uidnext + sa.bindparam("count"), highestmodseq=db.mailboxes.c.highestmodseq + 1)
@@ -222,13 +224,13 @@ _ALLOCATE = (
 
 def allocate(conn: sa.Connection, mailbox_id: int, count: int) -> tuple[int, int]:
     """Reserve `count` consecutive UIDs and a new mod-sequence for them, in one statement; (first UID, modseq)."""
-    uidnext, modseq = conn.execute(_ALLOCATE, {"mailbox": mailbox_id, "count": count}).one()
+    uidnext, modseq = _ALLOCATE.one(conn, {"mailbox": mailbox_id, "count": count})
     return int(uidnext) - count, int(modseq)
 
 
 def next_modseq(conn: sa.Connection, mailbox_id: int) -> int:
     """A new mod-sequence for one change of the folder (RFC 7162 3: strictly increasing per folder)."""
-    return int(conn.execute(_NEXT_MODSEQ, {"mailbox": mailbox_id}).scalar_one())
+    return int(_NEXT_MODSEQ.scalar(conn, {"mailbox": mailbox_id}))
 
 
 def insert(
@@ -242,9 +244,9 @@ def insert(
     """Add a message row (and its summary), saved at `saved_at`, a new message unless `email_id` says which
     (a copy); return the row id."""
     row = _message_row(mailbox_id, stored, saved_at, email_id)
-    message_id = db.inserted_id(conn.execute(_INSERT_MESSAGE, row))
+    message_id = int(_ADD_MESSAGE.scalar(conn, row))
     if summary is not None:
-        conn.execute(_INSERT_META, {"message_id": message_id, **summary_values(summary)})
+        _ADD_META.run(conn, {"message_id": message_id, **summary_values(summary)})
     return message_id
 
 
@@ -274,6 +276,16 @@ def _message_row(mailbox_id: int, stored: StoredMessage, saved_at: int, email_id
 
 _INSERT_MESSAGE = sa.insert(db.messages)
 _INSERT_META = sa.insert(db.message_meta)
+
+
+def _inserting(table: sa.Table, names: Iterable[str]) -> sa.Insert:
+    """An INSERT of one row whose values are bound by their column names."""
+    return sa.insert(table).values({name: sa.bindparam(name) for name in names})
+
+
+_ROW_NAMES = ("mailbox_id", "uid", "filename", "size", "flags", "internaldate", "modseq", "email_id", "saved_at")
+_ADD_MESSAGE = Prepared(_inserting(db.messages, _ROW_NAMES).returning(db.messages.c.id))  # _message_row's keys
+_ADD_META = Prepared(_inserting(db.message_meta, ["message_id", *(column.name for column in SUMMARY_COLUMNS)]))
 
 
 def summary_values(summary: Summary) -> dict[str, Any]:
@@ -395,7 +407,7 @@ def status(conn: sa.Connection, mailbox: Mailbox) -> FolderStatus:
     return FolderStatus(mailbox, int(total), int(unseen), int(size), int(deleted_count), int(recent_count))
 
 
-_DELETED = (
+_DELETED = Prepared(
     sa.select(*MESSAGE_COLUMNS)
     .where(
         db.messages.c.mailbox_id == sa.bindparam("mailbox"),
@@ -406,12 +418,14 @@ _DELETED = (
 _REMOVE = sa.delete(db.messages).where(
     db.messages.c.mailbox_id == sa.bindparam("mailbox"), db.messages.c.uid.in_(sa.bindparam("uids", expanding=True))
 )
-_REMOVE_RANGE = sa.delete(db.messages).where(
-    db.messages.c.mailbox_id == sa.bindparam("mailbox"),
-    db.messages.c.uid.between(sa.bindparam("low"), sa.bindparam("high")),
+_REMOVE_RANGE = Prepared(
+    sa.delete(db.messages).where(
+        db.messages.c.mailbox_id == sa.bindparam("mailbox"),
+        db.messages.c.uid.between(sa.bindparam("low"), sa.bindparam("high")),
+    )
 )
-_INSERT_EXPUNGED = sa.insert(db.expunged)
-_EXPUNGED_CUTOFF = (
+_INSERT_EXPUNGED = Prepared(_inserting(db.expunged, ["mailbox_id", "uid", "modseq"]))
+_EXPUNGED_CUTOFF = Prepared(
     sa.select(db.expunged.c.modseq)
     .where(db.expunged.c.mailbox_id == sa.bindparam("mailbox"))
     .order_by(db.expunged.c.modseq.desc())
@@ -422,14 +436,14 @@ _EXPUNGED_CUTOFF = (
 
 def deleted(conn: sa.Connection, mailbox_id: int) -> list[StoredMessage]:
     """Messages flagged \\Deleted (flags text holds system flags as exact words; keywords have no '\\')."""
-    return [m for m in map(message, conn.execute(_DELETED, {"mailbox": mailbox_id})) if "\\Deleted" in m.flags]
+    return [m for m in map(message, _DELETED.rows(conn, {"mailbox": mailbox_id})) if "\\Deleted" in m.flags]
 
 
 def remove(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> int:
     """Delete the rows of `uids`; their removal takes a new mod-sequence (`vanish`), returned."""
     for chunk in chunks(sorted(set(uids))):
         if _consecutive(chunk):
-            conn.execute(_REMOVE_RANGE, {"mailbox": mailbox_id, "low": chunk[0], "high": chunk[-1]})
+            _REMOVE_RANGE.run(conn, {"mailbox": mailbox_id, "low": chunk[0], "high": chunk[-1]})
         else:
             conn.execute(_REMOVE, {"mailbox": mailbox_id, "uids": list(chunk)})
     return vanish(conn, mailbox_id, uids)
@@ -442,9 +456,9 @@ def vanish(conn: sa.Connection, mailbox_id: int, uids: Sequence[int]) -> int:
     modseq = next_modseq(conn, mailbox_id)
     if not uids:
         return modseq
-    conn.execute(_INSERT_EXPUNGED, [{"mailbox_id": mailbox_id, "uid": uid, "modseq": modseq} for uid in uids])
+    _INSERT_EXPUNGED.run_many(conn, [{"mailbox_id": mailbox_id, "uid": uid, "modseq": modseq} for uid in uids])
     table = db.expunged
-    cutoff = conn.execute(_EXPUNGED_CUTOFF, {"mailbox": mailbox_id, "keep": KEEP_EXPUNGED}).scalar()
+    cutoff = _EXPUNGED_CUTOFF.scalar(conn, {"mailbox": mailbox_id, "keep": KEEP_EXPUNGED})
     if cutoff is not None:
         conn.execute(sa.delete(table).where(table.c.mailbox_id == mailbox_id, table.c.modseq <= cutoff))
         # cutoffs only grow: everything at or below the last one is gone, and new removals take higher values

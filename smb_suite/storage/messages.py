@@ -173,7 +173,7 @@ class Messages(Folders):
                 rows.append({"key": message.uid, "f": index.flags_text(new_flags), "n": filename, "m": modseq})
                 result[message.uid] = message._replace(flags=new_flags, filename=filename, modseq=modseq)
             if rows:
-                conn.execute(index.SET_FLAGS, [{"mailbox": mailbox.id, **row} for row in rows])
+                index.SET_FLAGS.run_many(conn, [{"mailbox": mailbox.id, **row} for row in rows])
             if renamed:
                 fsync_dir_later(folder / "cur")
         if modseq:

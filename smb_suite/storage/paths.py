@@ -85,24 +85,29 @@ class MailLayout:
 
     def user_root(self, user_id: int) -> Path:
         """The user's Maildir++ root (its INBOX): users/<id>, no symbolic link on the way."""
-        return self._without_links(self.users / _id_text(user_id))
+        return self._without_links(USERS, _id_text(user_id))
 
     def folder(self, user_id: int, mailbox_id: int, inbox: bool) -> Path:
         """A folder's Maildir: the user's root for INBOX, `.~<mailbox id>` below it for any other."""
         if inbox:
             return self.user_root(user_id)
-        return self._without_links(self.users / _id_text(user_id) / f"{FOLDER_PREFIX}{_id_text(mailbox_id)}")
+        return self._without_links(USERS, _id_text(user_id), f"{FOLDER_PREFIX}{_id_text(mailbox_id)}")
 
-    def _without_links(self, path: Path) -> Path:
-        """`path` (below root, made of fixed names and ids) when none of its directories below root is a
-        symbolic link; those not created yet are fine (mkdir makes real ones)."""
-        current = self.root
-        for part in path.relative_to(self.root).parts:
-            current = current / part
+    def _without_links(self, *parts: str) -> Path:
+        """The path of `parts` (fixed names and ids) below root, when none of its directories below root is a
+        symbolic link; those not created yet are fine (mkdir makes real ones). Joined as text: every store
+        write checks its folder, and pathlib's joining cost more than the lstat calls."""
+        current = str(self.root).rstrip("/")  # "/" itself: the parts start with "/"
+        checking = True
+        for part in parts:
+            current = f"{current}/{part}"
+            if not checking:
+                continue
             try:
                 mode = os.lstat(current).st_mode
             except FileNotFoundError:
-                break
+                checking = False
+                continue
             if stat.S_ISLNK(mode) or not stat.S_ISDIR(mode):
                 raise UnsafePath(f"storage path {current} is a symbolic link or not a folder")
-        return path
+        return Path(current)

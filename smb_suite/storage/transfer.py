@@ -24,8 +24,9 @@ from smb_suite.storage import db, index, maildir, paths
 from smb_suite.storage.folders import DELIMITER, Owner, claim_recent, is_inferior
 from smb_suite.storage.index import Mailbox
 from smb_suite.storage.messages import Messages
+from smb_suite.storage.prepared import Prepared
 
-_UIDNEXT = sa.select(db.mailboxes.c.uidnext).where(db.mailboxes.c.id == sa.bindparam("mailbox"))
+_UIDNEXT = Prepared(sa.select(db.mailboxes.c.uidnext).where(db.mailboxes.c.id == sa.bindparam("mailbox")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,7 @@ class Transfers(Messages):
 
         def claim(conn: sa.Connection) -> None:
             nonlocal claimed
-            uidnext = conn.execute(_UIDNEXT, {"mailbox": staged.mailbox.id}).scalar_one()
+            uidnext = _UIDNEXT.scalar(conn, {"mailbox": staged.mailbox.id})
             claimed = claim_recent(conn, staged.mailbox.id, int(uidnext))
 
         mailbox, uids = self.commit_staged(owner, staged, claim)
