@@ -755,6 +755,43 @@ def synced_later() -> Iterator[None]:
         _synced_later.active = False
 
 
+_batch = threading.local()  # the store writer's connection for the batch it runs (storage/runner.py)
+
+
+@contextlib.contextmanager
+def one_connection(engine: sa.Engine) -> Iterator[None]:
+    """This thread's `transaction`s inside the block run one after another on one pooled connection, taken at
+    the first: the store writer's batch checks a connection out once, not once per write command (the checkout,
+    its events and the check-in cost more than a flag change's statements)."""
+    _batch.engine, _batch.conn = engine, None
+    try:
+        yield
+    finally:
+        conn, _batch.engine, _batch.conn = _batch.conn, None, None
+        if conn is not None:
+            conn.close()
+
+
+@contextlib.contextmanager
+def transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """`engine.begin()`, on the thread's batch connection inside `one_connection` (the same BEGIN, events and
+    commit: only the checkout is shared). A failed transaction lets its connection go: the next takes a new one."""
+    if getattr(_batch, "engine", None) is not engine or (_batch.conn is not None and _batch.conn.in_transaction()):
+        with engine.begin() as conn:
+            yield conn
+        return
+    if _batch.conn is None:
+        _batch.conn = engine.connect()
+    conn = _batch.conn
+    try:
+        with conn.begin():
+            yield conn
+    except BaseException:
+        _batch.conn = None
+        conn.close()
+        raise
+
+
 class WriterTurns:
     """The store writers of several processes take turns on one SQLite database, a whole batch at a time.
 

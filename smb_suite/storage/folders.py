@@ -216,7 +216,7 @@ class Folders:
     def claim_recent(self, mailbox: Mailbox, upto: int) -> range:
         """Claim the UIDs below `upto` that no read-write session was shown as \\Recent yet: the range this
         session shows as recent (empty when another claimed them first, in this process or another)."""
-        with self._engine.begin() as conn:
+        with db.transaction(self._engine) as conn:
             return claim_recent(conn, mailbox.id, upto)
 
     def status(self, owner: Owner, name: str) -> FolderStatus:

@@ -157,7 +157,7 @@ class Messages(Folders):
         modified: list[int] = []
         renamed = False
         rows: list[dict[str, object]] = []  # one executemany: a statement per message cost ~0.7 ms each
-        with self._engine.begin() as conn:
+        with db.transaction(self._engine) as conn:
             modseq = 0
             for message in index.by_uids(conn, mailbox.id, uids):
                 if unchanged_since is not None and message.modseq > unchanged_since:
@@ -184,7 +184,7 @@ class Messages(Folders):
         """Remove messages flagged \\Deleted (restricted to `uids` when given)."""
         allowed = None if uids is None else set(uids)
         folder = self.folder(owner, mailbox)
-        with self._engine.begin() as conn:
+        with db.transaction(self._engine) as conn:
             doomed = [m for m in index.deleted(conn, mailbox.id) if allowed is None or m.uid in allowed]
             if not doomed:
                 return Expunged([])

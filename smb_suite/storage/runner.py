@@ -87,7 +87,13 @@ class StoreRunner:
     def _run_batch(self, jobs: list[Job]) -> list[Outcome]:
         """On the writer thread: every job, then one round of fsyncs (log and folders) for all of them."""
         outcomes: list[Outcome] = []
-        with self._turns, db.writes_first(), db.synced_later(), dirs_synced_later() as folders:
+        with (
+            self._turns,
+            db.writes_first(),
+            db.synced_later(),
+            dirs_synced_later() as folders,
+            db.one_connection(self._engine),
+        ):
             for job in jobs:
                 try:
                     outcomes.append((True, _full_as_error(job)))

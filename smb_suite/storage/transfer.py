@@ -109,7 +109,7 @@ class Transfers(Messages):
         with self._unlink_on_failure(list(staged.written)):
             for directory in staged.directories:
                 fsync_dir_later(directory)
-            with self._engine.begin() as conn:
+            with db.transaction(self._engine) as conn:
                 if index.mailbox_row(conn, mailbox.id) is None:
                     raise UnknownMailbox(f"folder {mailbox.name} no longer exists")
                 added = [
