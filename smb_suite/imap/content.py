@@ -49,6 +49,59 @@ class Prepared:
             self.file.close()
 
 
+class HeaderSections:
+    """Header sections FETCH sent lately, by UID and item label. A message's octets never change (a UID is
+    never reused within its folder's UIDVALIDITY, and a folder state holds one folder's), so a client that
+    asks for the same header fields of the newest messages at every sync (what mail apps do) is served from
+    memory: no trip to a reader thread, no file opened (Dovecot keeps the header fields clients asked for in
+    its cache file for the same reason). Bounded: the messages cached first leave first."""
+
+    KEEP = 2000  # messages
+    LARGEST = 16 * 1024  # octets of one section kept
+
+    def __init__(self) -> None:
+        self._by_uid: dict[int, dict[bytes, bytes]] = {}
+
+    def get(self, uids: list[int], labels: list[bytes]) -> list[list[Piece]] | None:
+        """Every message's sections for these labels, or None when one is missing (then all are read)."""
+        found: list[list[Piece]] = []
+        for uid in uids:
+            sections = self._by_uid.get(uid)
+            if sections is None:
+                return None
+            pieces: list[Piece] = []
+            for label in labels:
+                piece = sections.get(label)
+                if piece is None:
+                    return None
+                pieces.append(piece)
+            found.append(pieces)
+        return found
+
+    def put(self, uid: int, labels: list[bytes], pieces: list[Piece]) -> None:
+        sections = self._by_uid.get(uid)
+        if sections is None:
+            if len(self._by_uid) >= self.KEEP:
+                del self._by_uid[next(iter(self._by_uid))]
+            sections = self._by_uid[uid] = {}
+        for label, piece in zip(labels, pieces, strict=True):
+            if isinstance(piece, bytes) and len(piece) <= self.LARGEST:
+                sections[label] = piece
+
+    def forget(self, uid: int) -> None:
+        self._by_uid.pop(uid, None)
+
+
+def cacheable(item: FetchItem) -> bool:
+    """A whole header section (HEADER, HEADER.FIELDS, HEADER.FIELDS.NOT; RFC822.HEADER): small and
+    immutable. A partial one is not kept (its label does not say its length)."""
+    if item.partial is not None:
+        return False
+    return item.name == "RFC822.HEADER" or (
+        item.name == "BODY" and item.section is not None and item.section.spec.startswith("HEADER")
+    )
+
+
 def needs_content(item: FetchItem) -> bool:
     return item.section is not None or item.name in _AS_SECTION
 

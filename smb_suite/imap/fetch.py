@@ -183,6 +183,9 @@ class _Writer:
         self.labels = [_label(item) for item in items]
         self.from_file = [content.needs_content(item) for item in items]
         self.heads = [_head(item) for item in items]
+        # the labels of the content items when all are header sections, which the folder state keeps
+        cached = all(content.cacheable(item) for item in self.content_items)
+        self.section_labels = [_label(item) for item in self.content_items] if cached else None
         services = server.services
         self.store, self.runner = services.store, services.runner
         self.folder = self.store.folder(self.view.state.user, self.view.mailbox)
@@ -240,6 +243,7 @@ class _Writer:
                 assert pending is not None
                 current, pending = pending, None
                 prepared = await current
+                self._keep_sections(group, prepared)
                 pending = self._read_group(groups[position + 1]) if position + 1 < len(groups) else None
                 try:
                     for (seq, message), ready in zip(group, prepared, strict=True):
@@ -255,11 +259,30 @@ class _Writer:
                 _close_all(await pending)
         return missing
 
+    def _kept_sections(self, group: list[tuple[int, StoredMessage]]) -> list[list[content.Piece]] | None:
+        """The group's header sections from the folder state, when all are kept there and every message is
+        still in the folder (one expunged elsewhere is read, and left out when its file is gone)."""
+        labels, by_uid = self.section_labels, self.view.state.by_uid
+        if labels is None or any(m.uid not in by_uid for _, m in group):
+            return None
+        return self.view.state.sections.get([m.uid for _, m in group], labels)
+
+    def _keep_sections(self, group: list[tuple[int, StoredMessage]], prepared: list[content.Prepared | None]) -> None:
+        if self.section_labels is not None:
+            for (_, message), ready in zip(group, prepared, strict=True):
+                if ready is not None:
+                    self.view.state.sections.put(message.uid, self.section_labels, ready.pieces)
+
     def _vanished(self, uid: int, summaries: dict[int, Summary]) -> bool:
         """The message's row went while the batch was read (expunged elsewhere): it is left out."""
         return (self.with_summary and uid not in summaries) or (self.with_identity and uid not in self.identities)
 
     def _read_group(self, group: list[tuple[int, StoredMessage]]) -> asyncio.Future[list[content.Prepared | None]]:
+        found = self._kept_sections(group)
+        if found is not None:
+            ready: asyncio.Future[list[content.Prepared | None]] = asyncio.get_running_loop().create_future()
+            ready.set_result([content.Prepared(pieces) for pieces in found])
+            return ready
         base = f"{self.folder}{os.sep}"
         paths = [base + checked_name(m.filename) for _, m in group]
         return asyncio.ensure_future(self.runner.read(_prepare_all, paths, self.content_items))

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from smb_suite import errors
 from smb_suite.directory.model import User
+from smb_suite.imap.content import HeaderSections
 from smb_suite.imap.search import HeaderCache
 from smb_suite.mail.sortfields import SortFields
 from smb_suite.mail.summary import SearchText
@@ -66,6 +67,7 @@ class FolderState:
         self.followers: list[Follower] = []
         self.search_texts: dict[int, SearchText] = {}  # filled by the first SEARCH on a header (selected.py)
         self.header_cache = HeaderCache()  # other header fields, once a SEARCH HEADER asked for them
+        self.sections = HeaderSections()  # header sections FETCH sent lately (content.py)
         self.sort_fields: dict[int, SortFields] = {}  # filled by SORT and THREAD (sort.py)
         self.lock = asyncio.Lock()  # one refresh or own write at a time: a stale read never wins
         self._dirty = False
@@ -177,6 +179,8 @@ class FolderState:
             self.mailbox = dataclasses.replace(self.mailbox, highestmodseq=modseq)
 
     def _track(self, old: StoredMessage | None, new: StoredMessage | None) -> None:
+        if old is not None and new is None:
+            self.sections.forget(old.uid)
         if old is not None:
             self._flag_sets[old.flags] -= 1
             if not self._flag_sets[old.flags]:
