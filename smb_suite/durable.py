@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from smb_suite import log
 from smb_suite.errors import DiskFull
 
+logger = logging.getLogger("smb_suite.storage")
 FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 _SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
 _POSTGRES_DISK_FULL = "53100"  # SQLSTATE disk_full (PostgreSQL Appendix A), psycopg's `sqlstate`
@@ -31,7 +34,7 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-_later = threading.local()  # the directories noted by this thread inside `dirs_synced_later`
+_later = threading.local()  # what this thread noted inside `dirs_synced_later` and `removed_later`
 
 
 def fsync_dir_later(path: Path) -> None:
@@ -54,6 +57,36 @@ def dirs_synced_later() -> Iterator[set[Path]]:
         yield noted
     finally:
         _later.dirs = None
+
+
+def remove_later(path: Path) -> None:
+    """Remove a file now, or, inside `removed_later` (a batch of the store writer), when that block ends: once
+    the batch has given up the writers' turn (storage/runner.py), before its fsyncs. For files no index row
+    names any more (an expunged message's, after its transaction): removing one took milliseconds under a
+    busy file system, and every other process's writer waited them out."""
+    noted: list[Path] | None = getattr(_later, "removed", None)
+    if noted is None:
+        path.unlink(missing_ok=True)
+    else:
+        noted.append(path)
+
+
+@contextlib.contextmanager
+def removed_later() -> Iterator[None]:
+    """Collect this thread's `remove_later` files and remove them when the block ends. One that cannot be
+    removed is logged and left (the start-up reconcile would index it again): its transaction has committed,
+    so its caller must not hear of a failure."""
+    noted: list[Path] = []
+    _later.removed = noted
+    try:
+        yield
+    finally:
+        _later.removed = None
+        for path in noted:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as error:
+                logger.warning("file.remove_failed %s", log.fields(path=str(path), error=str(error)))
 
 
 def is_disk_full(error: BaseException) -> bool:

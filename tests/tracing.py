@@ -75,3 +75,19 @@ def calls(trace: str) -> list[Call]:
         name = rest.split("(", 1)[0]
         found.append(Call(at, at + (float(duration.group(1)) if duration else 0.0), name, rest))
     return found
+
+
+SENDS = ("sendto", "sendmsg", "write", "writev")  # how a server's reply may leave
+SYNCS = ("fsync", "fdatasync")
+
+
+def on_port(trace: list[Call], port: int, names: tuple[str, ...]) -> list[Call]:
+    """The calls `names` on the connection whose other end is `port` (strace -yy shows both ends)."""
+    end = f":{port}]>"
+    return [c for c in trace if c.name in names and end in c.text.split(",", 1)[0]]
+
+
+def log_calls(trace: list[Call]) -> tuple[list[Call], list[Call]]:
+    """Writes to SQLite's write-ahead log, and its fsyncs."""
+    writes = [c for c in trace if c.name == "pwrite64" and "-wal>" in c.text]
+    return writes, [c for c in trace if c.name in SYNCS and "-wal>" in c.text]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from smb_suite.durable import fsync_dir_later
+from smb_suite.durable import fsync_dir_later, remove_later
 from smb_suite.errors import UnknownMailbox
 from smb_suite.mail.summary import SearchText, Summary
 from smb_suite.storage import db, index, maildir, paths
@@ -191,6 +191,6 @@ class Messages(Folders):
             modseq = index.remove(conn, mailbox.id, [m.uid for m in doomed])
             self.quota.release(conn, owner.tenant_id, sum(m.size for m in doomed), owner.id)
         for message in doomed:
-            paths.message_file(folder, message.filename).unlink(missing_ok=True)
+            remove_later(paths.message_file(folder, message.filename))
         self.changes.publish(mailbox.id, modseq)
         return Expunged([m.uid for m in doomed], modseq)

@@ -19,7 +19,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 
-from smb_suite.durable import dirs_synced_later, disk_full_as_error, fsync_dir
+from smb_suite.durable import dirs_synced_later, disk_full_as_error, fsync_dir, removed_later
 from smb_suite.storage import db
 
 P = ParamSpec("P")
@@ -88,6 +88,7 @@ class StoreRunner:
         """On the writer thread: every job, then one round of fsyncs (log and folders) for all of them."""
         outcomes: list[Outcome] = []
         with (
+            removed_later(),  # an EXPUNGE's files: removed once the turn is given up, before the fsyncs
             self._turns,
             db.writes_first(),
             db.synced_later(),

@@ -14,13 +14,11 @@ import pytest
 
 from tests.daemon import OWNER, USER, USER_PASSWORD, Daemon
 from tests.imapwire import Wire
-from tests.tracing import Call, calls, traced
+from tests.tracing import SENDS, Call, calls, log_calls, on_port, traced
 
 pytestmark = pytest.mark.daemon(services=("imap",))
 CALLS = "pwrite64,fsync,fdatasync,sendto,sendmsg,write,writev,recvfrom,rename"
 TRACE = ("-tt", "-T", "-yy", "-s", "4000", "-e", f"trace={CALLS}")
-SENDS = ("sendto", "sendmsg", "write", "writev")
-SYNCS = ("fsync", "fdatasync")
 
 
 def message(number: int) -> bytes:
@@ -40,18 +38,11 @@ def session_writes(wire: Wire, rounds: int) -> None:
 
 def on_connection(trace: list[Call], wire: Wire, names: tuple[str, ...]) -> list[Call]:
     """The server's calls `names` on this client's connection."""
-    port = f":{wire.sock.getsockname()[1]}]>"
-    return [c for c in trace if c.name in names and port in c.text.split(",", 1)[0]]
+    return on_port(trace, wire.sock.getsockname()[1], names)
 
 
 def oks(trace: list[Call], wire: Wire) -> list[Call]:
     return [c for c in on_connection(trace, wire, SENDS) if re.search(r"w\d+ OK", c.text)]
-
-
-def log_calls(trace: list[Call]) -> tuple[list[Call], list[Call]]:
-    """Writes to SQLite's write-ahead log, and its fsyncs."""
-    writes = [c for c in trace if c.name == "pwrite64" and "-wal>" in c.text]
-    return writes, [c for c in trace if c.name in SYNCS and "-wal>" in c.text]
 
 
 def test_alone_an_ok_leaves_after_everything_written_before_it_is_fsynced(server: Daemon, tmp_path: Path) -> None:
