@@ -56,6 +56,7 @@ class _Item:
     submitter: int | None  # the business of the user who submitted it (None: it came from outside)
     staged: StagedDelivery | None = None  # its INBOX copies on disk, written before the batch (`_prepared`)
     contacts: list[tuple[int, str, int]] = field(default_factory=list)  # its rows for the CRM (`_correspondents`)
+    vacations: dict[int, Vacation] = field(default_factory=dict)  # the autoreplies its recipients switched on
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,10 +195,13 @@ class Delivery:
 
     def _prepared(self, item: _Item) -> _Item:
         """In a thread, before the batch: what needs no write lock. The INBOX copies (files written and synced,
-        the message summarised) and the CRM's rows: the writers of every worker take turns for a whole batch,
-        so each of its milliseconds is one the other workers' writers may wait."""
+        the message summarised), the CRM's rows and the recipients' vacation replies (a read): the writers of
+        every worker take turns for a whole batch, so each of its milliseconds is one the other workers'
+        writers may wait."""
         staged = self._store.stage_delivery(item.mailboxes, item.data, self._runner.io) if _grouped(item) else None
-        return replace(item, staged=staged, contacts=_correspondents(item, int(self._clock())))
+        answering = {user.id for user in item.mailboxes} if self._answerable(item) else set()
+        vacations = self._directory.vacations(answering) if answering else {}
+        return replace(item, staged=staged, contacts=_correspondents(item, int(self._clock())), vacations=vacations)
 
     async def _tell_listeners(self, item: _Item) -> None:
         for listener in self.listeners:
@@ -228,17 +232,10 @@ class Delivery:
         queued = [item for item in items if item.remote and id(item) not in failed]
         queue_ids = self._queue.enqueue_batch([(i.sender, i.remote, i.data) for i in queued], io) if queued else []
         ids = dict(zip((id(item) for item in queued), queue_ids, strict=True))
-        answerable = {
-            u.id for item in items if self._answerable(item) and id(item) not in failed for u in item.mailboxes
-        }
-        vacations = self._directory.vacations(answerable) if answerable else {}
         if self._correspondents is not None:  # one upsert for the batch, committed with its other writes
             self._correspondents.record(row for item in items if id(item) not in failed for row in item.contacts)
         return [
-            failed[id(item)]
-            if id(item) in failed
-            else _Stored(ids.get(id(item)), {u.id: vacations[u.id] for u in item.mailboxes if u.id in vacations})
-            for item in items
+            failed[id(item)] if id(item) in failed else _Stored(ids.get(id(item)), item.vacations) for item in items
         ]
 
     def _store_apart(self, item: _Item) -> None:
