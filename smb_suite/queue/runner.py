@@ -172,9 +172,10 @@ class QueueRunner:
     def _adopt(self, messages: Sequence[Message]) -> None:
         if self._stopping:  # left claimed, like the jobs a stop cancels (freed by the next start, or expiring)
             return
-        now = self._clock()
+        # No busy set to leave out: the rows are new, and on SQLite a new row may take the id of one just deleted
+        # (a sent message whose job is not released yet), which would hide the new recipient for good.
         for message in messages:
-            for job in jobs(message, now, self._busy_recipients):
+            for job in jobs(message, float("inf"), set()):
                 self._schedule(job)
 
     async def _claim(self, message_ids: Iterable[int]) -> set[int]:

@@ -368,9 +368,17 @@ class QueueStore:
         return [job for message in messages for job in jobs(message, now, busy_ids)]
 
     def next_due(self) -> int | None:
-        """When the earliest queued recipient is due (epoch seconds), or None when nothing waits."""
+        """When the earliest queued recipient this process may claim is due (epoch seconds), or None when nothing
+        waits: mail another worker holds (a born claim above all) would have its scans run back to back."""
+        now = int(self._clock())
+        claimable = sa.or_(_M.claimed_by.is_(None), _M.claimed_by == self.claimant, _M.claimed_until < now)
+        query = (
+            sa.select(sa.func.min(_R.next_attempt_at))
+            .join(db.queue_messages, _M.id == _R.message_id)
+            .where(_R.status == Status.QUEUED, claimable)
+        )
         with self._engine.connect() as conn:
-            value = conn.execute(sa.select(sa.func.min(_R.next_attempt_at)).where(_R.status == Status.QUEUED))
+            value = conn.execute(query)
             result = value.scalar_one()
         return None if result is None else int(result)
 
