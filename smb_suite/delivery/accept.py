@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 from smb_suite import log
@@ -28,7 +28,7 @@ from smb_suite.metrics import Metrics
 from smb_suite.queue.spool import QueueStore
 from smb_suite.storage.correspondents import Correspondents
 from smb_suite.storage.runner import GroupCommit, StoreRunner
-from smb_suite.storage.store import MailStore, StagedDelivery
+from smb_suite.storage.store import MailStore
 
 logger = logging.getLogger("smb_suite.delivery")
 INBOX = "INBOX"
@@ -54,9 +54,6 @@ class _Item:
     folder: str
     enforce: bool  # False: the postmaster's notices, which must reach a full mailbox
     submitter: int | None  # the business of the user who submitted it (None: it came from outside)
-    staged: StagedDelivery | None = None  # its INBOX copies on disk, written before the batch (`_prepared`)
-    contacts: list[tuple[int, str, int]] = field(default_factory=list)  # its rows for the CRM (`_correspondents`)
-    vacations: dict[int, Vacation] = field(default_factory=dict)  # the autoreplies its recipients switched on
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +81,6 @@ def _item(
     distinct = list({user.id: user for user in mailboxes}.values())
     passed_on = [] if folder == JUNK else list(dict.fromkeys(remote))
     return _Item(sender, distinct, passed_on, data, folder, enforce, submitter.tenant_id if submitter else None)
-
-
-def _grouped(item: _Item) -> bool:
-    """Copies for INBOXes with the quota check: staged beside the writer, committed in one group."""
-    return bool(item.mailboxes) and item.folder == INBOX and item.enforce
 
 
 def _correspondents(item: _Item, now: int) -> list[tuple[int, str, int]]:
@@ -151,9 +143,7 @@ class Delivery:
         """Store local copies and queue remote copies durably; then send vacation replies. Raises on failure.
         `submitter`: the signed-in user who sent it (submission), whose business's last contacts it updates."""
         item = _item(sender, mailboxes, remote, data, folder, enforce, submitter)
-        # Shielded: a client gone meanwhile (aiosmtpd cancels its task) leaves the copies either in the index
-        # or removed, never on disk alone.
-        stored = await asyncio.shield(self._commit(item))
+        stored = await self._batcher.submit(item)
         if isinstance(stored, SmbSuiteError):
             raise stored
         if stored.vacations:
@@ -173,35 +163,12 @@ class Delivery:
         """`accept` for mail we make, on the writer thread (the contact form, the postmaster's notices): the same
         path into the INBOXes and the outbound queue (`remote`) without batching, with the null envelope sender,
         which no vacation reply answers (RFC 3834 2)."""
-        item = self._prepared(_item("", mailboxes, remote, data, INBOX, enforce))
-        try:
-            stored = self._store_one(item)
-        finally:
-            if item.staged is not None:
-                item.staged.discard()  # nothing when committed
+        item = _item("", mailboxes, remote, data, INBOX, enforce)
+        stored = self._store_one(item)
         if isinstance(stored, SmbSuiteError):
             raise stored
         self._metrics.delivered.labels("local").inc(len(item.mailboxes))
         return Accepted(len(item.mailboxes), stored.queue_id)
-
-    async def _commit(self, item: _Item) -> _Stored | SmbSuiteError:
-        """Through the writer's next batch, once the INBOX copies are written beside it (`_prepared`)."""
-        item = await self._runner.read(self._prepared, item)
-        try:
-            return await self._batcher.submit(item)
-        finally:
-            if item.staged is not None:
-                item.staged.discard()  # nothing when committed
-
-    def _prepared(self, item: _Item) -> _Item:
-        """In a thread, before the batch: what needs no write lock. The INBOX copies (files written and synced,
-        the message summarised), the CRM's rows and the recipients' vacation replies (a read): the writers of
-        every worker take turns for a whole batch, so each of its milliseconds is one the other workers'
-        writers may wait."""
-        staged = self._store.stage_delivery(item.mailboxes, item.data, self._runner.io) if _grouped(item) else None
-        answering = {user.id for user in item.mailboxes} if self._answerable(item) else set()
-        vacations = self._directory.vacations(answering) if answering else {}
-        return replace(item, staged=staged, contacts=_correspondents(item, int(self._clock())), vacations=vacations)
 
     async def _tell_listeners(self, item: _Item) -> None:
         for listener in self.listeners:
@@ -215,16 +182,15 @@ class Delivery:
                 logger.warning("delivery.listener_failed traceback", exc_info=error)
 
     def _store_batch(self, items: Sequence[_Item]) -> list[_Stored | SmbSuiteError]:
-        """On the writer thread, items `_prepared`: commit the local copies, then queue the remote ones of the
-        messages whose local part succeeded, each step one group commit. Per message: its queue id and the
-        vacation replies its hosted recipients have switched on, or its own error (a full mailbox fails that
-        message alone)."""
+        """On the writer thread: store the local copies, then queue the remote ones of the messages whose local
+        part succeeded, each step one group commit. Per message: its queue id and the vacation replies its
+        hosted recipients have switched on, or its own error (a full mailbox fails that message alone)."""
         io = self._runner.io
-        grouped = [item for item in items if item.staged is not None]
-        errors = self._store.deliver_staged([item.staged for item in grouped if item.staged]) if grouped else []
+        grouped = [item for item in items if item.mailboxes and item.folder == INBOX and item.enforce]
+        errors = self._store.deliver_batch([(i.mailboxes, i.data) for i in grouped], io) if grouped else []
         failed = {id(item): error for item, error in zip(grouped, errors, strict=True) if error is not None}
         for item in items:
-            if item.mailboxes and not _grouped(item):
+            if item.mailboxes and not (item.folder == INBOX and item.enforce):
                 try:
                     self._store_apart(item)
                 except SmbSuiteError as error:
@@ -232,10 +198,20 @@ class Delivery:
         queued = [item for item in items if item.remote and id(item) not in failed]
         queue_ids = self._queue.enqueue_batch([(i.sender, i.remote, i.data) for i in queued], io) if queued else []
         ids = dict(zip((id(item) for item in queued), queue_ids, strict=True))
+        answerable = {
+            u.id for item in items if self._answerable(item) and id(item) not in failed for u in item.mailboxes
+        }
+        vacations = self._directory.vacations(answerable) if answerable else {}
         if self._correspondents is not None:  # one upsert for the batch, committed with its other writes
-            self._correspondents.record(row for item in items if id(item) not in failed for row in item.contacts)
+            now = int(self._clock())
+            self._correspondents.record(
+                row for item in items if id(item) not in failed for row in _correspondents(item, now)
+            )
         return [
-            failed[id(item)] if id(item) in failed else _Stored(ids.get(id(item)), item.vacations) for item in items
+            failed[id(item)]
+            if id(item) in failed
+            else _Stored(ids.get(id(item)), {u.id: vacations[u.id] for u in item.mailboxes if u.id in vacations})
+            for item in items
         ]
 
     def _store_apart(self, item: _Item) -> None:

@@ -23,7 +23,7 @@ from smb_suite.storage.folders import DEFAULT_FOLDERS, Owner
 from smb_suite.storage.index import FolderStatus, Identity, Mailbox, StoredMessage
 from smb_suite.storage.messages import Expunged, FlagUpdate
 from smb_suite.storage.reconcile import Reconciler
-from smb_suite.storage.transfer import NewMessage, Staged, StagedDelivery, Transfer, Transfers
+from smb_suite.storage.transfer import NewMessage, Staged, Transfer, Transfers
 
 __all__ = [
     "DEFAULT_FOLDERS",
@@ -35,7 +35,6 @@ __all__ = [
     "Mailbox",
     "NewMessage",
     "Staged",
-    "StagedDelivery",
     "Owner",
     "StoredMessage",
     "Transfer",

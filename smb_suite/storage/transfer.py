@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, Future
-from dataclasses import dataclass, field
+from concurrent.futures import Executor
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -55,42 +55,6 @@ class Staged:
     messages: list[tuple[str, int, Summary, int, frozenset[str]]]
     written: list[Path]
     directories: list[Path]
-
-
-@dataclass(slots=True)
-class StagedDelivery:
-    """A message for INBOXes on disk, not yet in the index (Transfers.stage_delivery): per copy its owner,
-    INBOX and file name; its summary, size and arrival time; the files, which `discard` removes unless a
-    commit kept them (`committed`, set by deliver_staged)."""
-
-    copies: list[tuple[Owner, Mailbox, str]]
-    summary: Summary
-    size: int
-    when: int
-    written: list[Path] = field(default_factory=list)
-    committed: bool = False
-
-    def discard(self) -> None:
-        if not self.committed:
-            for path in self.written:
-                path.unlink(missing_ok=True)
-
-
-def _written(folders: list[Path], data: bytes, when: int, writing: list[Future[str]], written: list[Path]) -> list[str]:
-    """The file names of a message's copies, one per folder (`writing`: their writes on the io pool, else each
-    written here); every file that exists is noted in `written`, and the first failure raised after all ended."""
-    names: list[str] = []
-    failure: BaseException | None = None
-    for number, folder in enumerate(folders):
-        try:
-            names.append(writing[number].result() if writing else maildir.write_new(folder, data, when))
-        except BaseException as error:  # noqa: BLE001 - raised below, once every other copy is accounted for
-            failure = failure or error
-            continue
-        written.append(paths.message_file(folder, names[-1]))
-    if failure is not None:
-        raise failure
-    return names
 
 
 class Transfers(Messages):
@@ -193,68 +157,69 @@ class Transfers(Messages):
 
         All or nothing: if one recipient's quota cannot take it, no copy is kept and QuotaExceeded is raised.
         """
-        staged = self.stage_delivery(list(owners), data)
-        try:
-            [error] = self.deliver_staged([staged], enforce)
-        finally:
-            staged.discard()  # nothing when committed
+        [error] = self.deliver_batch([(list(owners), data)], enforce=enforce)
         if error is not None:
             raise error
 
-    def stage_delivery(self, owners: Sequence[Owner], data: bytes, io: Executor | None = None) -> StagedDelivery:
-        """The first half of a delivery, on any thread: every INBOX copy written, synced and renamed into new/
-        (in parallel on `io`), the message summarised. Done beside the store writer, not in its batch: a batch
-        holds the writers' turn (db.WriterTurns), and files written there made other processes' writers wait
-        for this one's fsyncs. If anything fails, no file stays."""
+    def deliver_batch(
+        self, batch: Sequence[tuple[Sequence[Owner], bytes]], io: Executor | None = None, enforce: bool = True
+    ) -> list[SmbSuiteError | None]:
+        """Deliver several messages at once (group commit): files written and fsynced in parallel on `io`, each
+        new/ directory fsynced once, one transaction. Each message is all or nothing on its own (a savepoint):
+        one whose quota check fails gets its error in the result and leaves no copy; the others are kept."""
         now = int(self._clock())
-        inboxes = [(owner, self.mailbox(owner, "INBOX")) for owner in owners]
-        folders = [self.folder(owner, mailbox) for owner, mailbox in inboxes]
-        written: list[Path] = []  # every file written, removed again if anything below fails
-        with self._unlink_on_failure(written):
-            writing = [io.submit(maildir.write_new, folder, data, now) for folder in folders] if io else []
-            try:
-                summary = summarize(data)  # while the files are written
-            finally:
-                filenames = _written(folders, data, now, writing, written)
-        copies = [(owner, mailbox, name) for (owner, mailbox), name in zip(inboxes, filenames, strict=True)]
-        return StagedDelivery(copies, summary, len(data), now, written)
+        summaries = [summarize(data) for _, data in batch]
+        inboxes: dict[int, Mailbox] = {}
+        targets: list[tuple[int, Owner, Mailbox, bytes]] = []
+        for item, (owners, data) in enumerate(batch):
+            for owner in owners:
+                if owner.id not in inboxes:
+                    inboxes[owner.id] = self.mailbox(owner, "INBOX")
+                targets.append((item, owner, inboxes[owner.id], data))
 
-    def deliver_staged(self, batch: Sequence[StagedDelivery], enforce: bool = True) -> list[SmbSuiteError | None]:
-        """The second half, on the writer, for several messages at once (group commit): one transaction adds
-        every copy's row and charges its quota. Each message is all or nothing on its own (a savepoint): one
-        whose quota check fails gets its error in the result and its files are removed; the others are marked
-        committed. The new/ folders are fsynced before the index commits, or, on the store writer, with the
-        batch's log (durable.fsync_dir_later: a new file's order against its row does not matter). When the
-        transaction itself fails, the files stay, for the caller to try again or discard."""
-        for folder in sorted({path.parent for staged in batch if not staged.committed for path in staged.written}):
-            fsync_dir_later(folder)
+        def write(target: tuple[int, Owner, Mailbox, bytes]) -> str:
+            _, owner, mailbox, data = target
+            return maildir.write_new(self.folder(owner, mailbox), data, mtime=now)
+
+        written: list[Path] = []
         errors: list[SmbSuiteError | None] = [None] * len(batch)
         announcements: list[tuple[int, list[int]]] = []
-        kept: list[StagedDelivery] = []
-        with self._engine.begin() as conn:
-            for item, staged in enumerate(batch):
-                if staged.committed:  # by an earlier try of the same batch
-                    continue
-                savepoint = conn.begin_nested()
-                try:
-                    reached = [
-                        (
-                            o.tenant_id,
-                            self._add(conn, o, m, f, staged.size, frozenset(), staged.when, staged.summary, enforce)[1],
-                        )
-                        for o, m, f in staged.copies
-                    ]
-                except SmbSuiteError as error:
-                    savepoint.rollback()
-                    errors[item] = error
-                    staged.discard()
-                    continue
-                savepoint.commit()
-                announcements += reached
-                kept.append(staged)
-        for staged in kept:
-            staged.committed = True
-        for mailbox_id in {mailbox.id for staged in kept for _, mailbox, _ in staged.copies}:
+        with self._unlink_on_failure(written):
+            mapper = io.map if io is not None and len(targets) > 1 else map
+            filenames = list(mapper(write, targets))
+            written += [
+                paths.message_file(self.folder(o, m), f) for (_, o, m, _), f in zip(targets, filenames, strict=True)
+            ]
+            folders = {self.folder(owner, mailbox) / "new" for _, owner, mailbox, _ in targets}
+            # The directory fsyncs run while the index commits: the caller answers only after both, and a crash
+            # between them leaves a row without its file or a file without its row, which reconcile repairs.
+            synced = [io.submit(fsync_dir, folder) for folder in folders] if io is not None else []
+            if io is None:
+                for folder in folders:
+                    fsync_dir(folder)
+            with self._engine.begin() as conn:
+                for item in range(len(batch)):
+                    mine = [(t, f) for t, f in zip(targets, filenames, strict=True) if t[0] == item]
+                    savepoint = conn.begin_nested()
+                    try:
+                        reached = [
+                            (
+                                o.tenant_id,
+                                self._add(conn, o, m, f, len(d), frozenset(), now, summaries[item], enforce)[1],
+                            )
+                            for (_, o, m, d), f in mine
+                        ]
+                    except SmbSuiteError as error:
+                        savepoint.rollback()
+                        errors[item] = error
+                        for (_, owner, mailbox, _), f in mine:
+                            paths.message_file(self.folder(owner, mailbox), f).unlink(missing_ok=True)
+                        continue
+                    savepoint.commit()
+                    announcements += reached
+            for future in synced:
+                future.result()
+        for mailbox_id in {mailbox.id for item, _, mailbox, _ in targets if errors[item] is None}:
             self.changes.publish(mailbox_id)
         for tenant_id, levels in announcements:
             self.quota.announce(tenant_id, levels)

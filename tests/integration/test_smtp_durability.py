@@ -1,8 +1,7 @@
 """What a 250 after DATA reports is on disk before it leaves (docs/ARCHITECTURE.md, the durability contract),
-seen with strace. The message's file is written beside the store writer (Delivery._prepared) and its index row
-committed in the writer's next batch (group commit): with sessions delivering at once, each 250 must still come
-after its file was fsynced, renamed into new/ and new/ fsynced, and after an fsync of the index log begun once
-the message had arrived."""
+seen with strace. Deliveries arriving at once are stored by one batch of the store writer (group commit): each
+250 must still come after its file was fsynced, renamed into new/ and new/ fsynced, and after an fsync of the
+index log begun once the message had arrived."""
 
 from __future__ import annotations
 
