@@ -243,7 +243,6 @@ class _Writer:
                 assert pending is not None
                 current, pending = pending, None
                 prepared = await current
-                self._keep_sections(group, prepared)
                 pending = self._read_group(groups[position + 1]) if position + 1 < len(groups) else None
                 try:
                     for (seq, message), ready in zip(group, prepared, strict=True):
@@ -267,9 +266,11 @@ class _Writer:
             return None
         return self.view.state.sections.get([m.uid for _, m in group], labels)
 
-    def _keep_sections(self, group: list[tuple[int, StoredMessage]], prepared: list[content.Prepared | None]) -> None:
-        if self.section_labels is not None:
-            for (_, message), ready in zip(group, prepared, strict=True):
+    def _keep_sections(
+        self, group: list[tuple[int, StoredMessage]], done: asyncio.Future[list[content.Prepared | None]]
+    ) -> None:
+        if self.section_labels is not None and not done.cancelled() and done.exception() is None:
+            for (_, message), ready in zip(group, done.result(), strict=True):
                 if ready is not None:
                     self.view.state.sections.put(message.uid, self.section_labels, ready.pieces)
 
@@ -285,7 +286,10 @@ class _Writer:
             return ready
         base = f"{self.folder}{os.sep}"
         paths = [base + checked_name(m.filename) for _, m in group]
-        return asyncio.ensure_future(self.runner.read(_prepare_all, paths, self.content_items))
+        reading = asyncio.ensure_future(self.runner.read(_prepare_all, paths, self.content_items))
+        if self.section_labels is not None:  # what is read from the files is kept (what came from memory is)
+            reading.add_done_callback(lambda done: self._keep_sections(group, done))
+        return reading
 
     def _line(self, seq: int, message: StoredMessage, summary: Summary | None, pieces: list[bytes]) -> None:
         """A whole response when every piece is in memory: index items joined into one write, bodies handed
