@@ -100,9 +100,9 @@ class StoreRunner:
                     outcomes.append((True, _full_as_error(job)))
                 except Exception as error:  # noqa: BLE001 - handed to the job's caller
                     outcomes.append((False, error))
-        syncs = [self.io.submit(_full_as_error, db.sync_log, self._engine)]
-        syncs += [self.io.submit(_full_as_error, _sync_folder, folder) for folder in folders]
+        syncs = [self.io.submit(_full_as_error, _sync_folder, folder) for folder in folders]
         try:
+            _full_as_error(db.sync_log, self._engine)  # on this thread while the io threads sync the folders
             for sync in syncs:
                 sync.result()
         except Exception as error:  # noqa: BLE001 - nobody may hear of a commit that is not known durable
