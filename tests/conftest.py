@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.daemon import DAEMON_DATABASES, Daemon, Daemons
 from tests.dnsserver import DnsServer
@@ -22,6 +23,11 @@ from tests.pgserver import LazyPostgres, Postgres
 from tests.tenancy import Tenancy, make_tenancy
 
 BACKENDS = ("sqlite", "postgresql")
+
+# Tests check behaviour, never timing: no per-example deadline, and no failure because generating inputs was
+# slow (the suite shares two cores with many daemons; hypothesis's health check then fails a correct test).
+settings.register_profile("behaviour", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("behaviour")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

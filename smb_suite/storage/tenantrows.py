@@ -114,6 +114,7 @@ NOT_MOVED = {
     "acme_challenges": "the target obtains its own",
     "dav_locks": "locks of the moment",
     "calendar_feeds": "calendar subscription URLs name this server: users make new ones on the target",
+    "directory_stamp": "this server's routing-cache stamp: the target's own changes when the rows arrive",
 }
 # References that may name a row the business no longer has (a removed user's closed seat, a deleted cover
 # picture): such rows lose the reference (set to NULL) or, when it cannot be NULL, are left out.
