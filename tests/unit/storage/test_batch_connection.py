@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from smb_suite.storage import db
+from tests.scratchtables import engine_with
 
 metadata = sa.MetaData()
 marks = sa.Table("batch_marks", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("tag", sa.Text))
@@ -16,11 +17,8 @@ marks = sa.Table("batch_marks", metadata, sa.Column("id", sa.Integer, primary_ke
 
 @pytest.fixture(scope="module")
 def engine(module_database: str) -> Iterator[sa.Engine]:
-    engine = db.create_engine(module_database)
-    metadata.create_all(engine)
-    yield engine
-    metadata.drop_all(engine)
-    engine.dispose()
+    with engine_with(module_database, metadata) as engine:
+        yield engine
 
 
 def tags(engine: sa.Engine, tag: str) -> int:

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from smb_suite.storage import db
 from smb_suite.storage.prepared import Prepared
+from tests.scratchtables import engine_with
 
 metadata = sa.MetaData()
 notes = sa.Table(
@@ -40,11 +40,8 @@ RENAME = Prepared(sa.update(notes).where(notes.c.id == sa.bindparam("key")).valu
 
 @pytest.fixture(scope="module")
 def engine(module_database: str) -> Iterator[sa.Engine]:
-    engine = db.create_engine(module_database)
-    metadata.create_all(engine)
-    yield engine
-    metadata.drop_all(engine)
-    engine.dispose()
+    with engine_with(module_database, metadata) as engine:
+        yield engine
 
 
 @pytest.fixture
