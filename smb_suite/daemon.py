@@ -35,7 +35,7 @@ from smb_suite.queue.routes import MxResolver, Router, SharedResolver
 from smb_suite.queue.runner import QueueRunner
 from smb_suite.services import Services, open_services, start_serving
 from smb_suite.smtp import server as smtp_server
-from smb_suite.storage import db
+from smb_suite.storage import database
 from smb_suite.storage.bus import Change, ChangeBus, ChangeKind, PipeBus
 from smb_suite.storage.changes import ChangeHub
 from smb_suite.supervisor import Supervisor, WorkerPlan, bind, bind_listeners, read_plan
@@ -136,7 +136,7 @@ class Daemon:
         if self.plan is not None:
             relay = PipeBus(socket.socket(fileno=self.plan.bus), on_lost=stop.set)
         bus: ChangeBus | None = relay
-        if db.is_postgresql(self.config.database_url):
+        if database.is_postgresql(self.config.database_url):
             from smb_suite.storage.pgbus import PostgresBus  # psycopg (8 MB) only in a worker on PostgreSQL
 
             bus = PostgresBus(self.config.database_url)

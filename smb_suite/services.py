@@ -45,7 +45,7 @@ from smb_suite.sites import publish
 from smb_suite.sites.content import ContentStore
 from smb_suite.sites.library import MediaLibrary
 from smb_suite.sites.store import SiteStore
-from smb_suite.storage import db, legacy, tenantrows
+from smb_suite.storage import database, db, legacy, tenantrows
 from smb_suite.storage.correspondents import Correspondents
 from smb_suite.storage.runner import StoreRunner
 from smb_suite.storage.serving import ServingMark
@@ -102,7 +102,7 @@ class Services:
 
 def open_services(config: Config, clock: Callable[[], float] = time.time) -> Services:
     """Connect to an initialised data folder (see `initialise`)."""
-    engine = db.create_engine(config.database_url)
+    engine = database.create_engine(config.database_url)
     quota = Quota(engine, config.tiers, config.quota.warn_percent)
     store = MailStore(engine, config.mail_dir, clock, quota)
     sites = SiteStore(engine, config.sites_dir, quota)
@@ -197,10 +197,10 @@ def initialise(config: Config) -> list[str]:
         created.append(f"data folder {data_dir}")
     for folder in (config.mail_dir, config.sites_dir, config.queue_dir):
         folder.mkdir(exist_ok=True)
-    engine = db.create_engine(config.database_url)
+    engine = database.create_engine(config.database_url)
     try:
-        if not db.is_current(engine):
-            db.migrate(engine)
+        if not database.is_current(engine):
+            database.migrate(engine)
             created.append("database schema")
         with engine.connect() as conn:
             domains = [

@@ -27,7 +27,7 @@ from smb_suite.config import load as load_config
 from smb_suite.directory.model import OPERATOR, Role, User
 from smb_suite.ops import domains, users
 from smb_suite.services import Services, initialise, open_services
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 from smb_suite.storage.paths import MailLayout
 from tests.polling import wait_for
 
@@ -270,7 +270,7 @@ def maildir_in_database(config: Path, address: str, folder: str) -> Path:
         .join(db.mailboxes, boxes.user_id == users.id)
         .where(users.local_part == local, domains.name == domain, boxes.name == folder)
     )
-    engine = db.create_engine(settings.database_url)
+    engine = database.create_engine(settings.database_url)
     try:
         with engine.connect() as conn:
             user_id, mailbox_id = conn.execute(query).one()
@@ -282,7 +282,7 @@ def maildir_in_database(config: Path, address: str, folder: str) -> Path:
 def site_folder(config: Path, domain: str = DOMAIN) -> Path:
     """The site folder of a hosted domain of the daemon with this configuration: data/sites/<domain id>."""
     settings = load_config(config)
-    engine = db.create_engine(settings.database_url)
+    engine = database.create_engine(settings.database_url)
     try:
         with engine.connect() as conn:
             query = sa.select(db.domains.c.id).where(db.domains.c.name == domain)
@@ -313,9 +313,9 @@ def _migrated_database() -> Path:
     folder = tempfile.TemporaryDirectory(prefix="schema-")
     atexit.register(folder.cleanup)
     path = Path(folder.name) / "smb-suite.db"
-    engine = db.create_engine(f"sqlite:///{path}")
+    engine = database.create_engine(f"sqlite:///{path}")
     try:
-        db.migrate(engine)
+        database.migrate(engine)
     finally:
         engine.dispose()
     return path

@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 import sqlalchemy as sa
 
-from smb_suite.storage import db
+from smb_suite.storage import database
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 SUPERUSER = "smb"
@@ -77,8 +77,8 @@ class Postgres:
         """A new database, empty or (a copy of a template made once) at the newest migration; returns its URL."""
         if migrated and not self.migrated:
             template = self.create_database()
-            engine = db.create_engine(template)
-            db.migrate(engine)
+            engine = database.create_engine(template)
+            database.migrate(engine)
             engine.dispose()  # a template must have no session while it is copied
             self.migrated = str(sa.engine.make_url(template).database)
         self.databases += 1

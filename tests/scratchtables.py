@@ -7,13 +7,13 @@ from collections.abc import Iterator
 
 import sqlalchemy as sa
 
-from smb_suite.storage import db
+from smb_suite.storage import database
 
 
 @contextlib.contextmanager
 def engine_with(url: str, metadata: sa.MetaData) -> Iterator[sa.Engine]:
-    """An engine made as the daemon makes it (db.create_engine), with `metadata`'s tables created and dropped."""
-    engine = db.create_engine(url)
+    """An engine made as the daemon makes it (database.create_engine), with `metadata`'s tables created and dropped."""
+    engine = database.create_engine(url)
     metadata.create_all(engine)
     try:
         yield engine

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from smb_suite.errors import InvalidInput, NotFound
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 
 PREFIX = "smb_"
 MAX_SECRET = 200
@@ -69,7 +69,7 @@ class ApiTokens:
             "created_at": now,
         }
         with self._engine.begin() as conn:
-            token_id = db.inserted_id(conn.execute(sa.insert(db.api_tokens).values(**values)))
+            token_id = database.inserted_id(conn.execute(sa.insert(db.api_tokens).values(**values)))
         return Token(token_id, tenant_id, frozenset(chosen), now), secret
 
     def list(self) -> list[Token]:

@@ -13,7 +13,7 @@ from typing import Protocol
 import sqlalchemy as sa
 
 from smb_suite.errors import InvalidInput, NotFound
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 
 MAX_PER_USER = 10
 
@@ -50,7 +50,7 @@ class AppPasswords:
             result = conn.execute(
                 sa.insert(table).values(user_id=user_id, label=label, password_hash=password_hash, created_at=now)
             )
-        return AppPassword(db.inserted_id(result), label, now)
+        return AppPassword(database.inserted_id(result), label, now)
 
     def of_user(self, user_id: int) -> list[AppPassword]:
         table = db.app_passwords

@@ -4,7 +4,7 @@ workers.
 
 One row per counted event; `allow` removes rows older than an hour, counts the key's and adds one in the same
 transaction, its first statement a write: on SQLite that takes the database's write lock before the count
-(the store writer begins IMMEDIATE anyway, storage/db.py), so two workers never both see room for the last one.
+(the store writer begins IMMEDIATE anyway, storage/database.py), so two workers never both see room for the last one.
 
 The database methods are blocking: call them through the store runner.
 """

@@ -25,7 +25,7 @@ from smb_suite.errors import (
 )
 from smb_suite.mail.address import normalize_domain
 from smb_suite.names import check_tenant_name
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 
 
 def domain_of_row(row: Any) -> Domain:
@@ -55,7 +55,7 @@ class Domains(Access):
                     raise PermissionDenied(NOT_YOUR_BUSINESS)
                 self.check_new_domain(conn, actor, domain_name, None)
                 values = {"name": tenant_name, "tier": tier, "created_at": int(self._clock())}
-                tenant_id = db.inserted_id(conn.execute(sa.insert(db.tenants).values(**values)))
+                tenant_id = database.inserted_id(conn.execute(sa.insert(db.tenants).values(**values)))
             else:
                 tenant_id = row.id
                 if not self.manages(actor, tenant_id):
@@ -91,7 +91,7 @@ class Domains(Access):
             "verification_token": token,
             "verified_at": now if verified else None,
         }
-        domain_id = db.inserted_id(conn.execute(sa.insert(db.domains).values(**values)))
+        domain_id = database.inserted_id(conn.execute(sa.insert(db.domains).values(**values)))
         return Domain(domain_id, domain_name, tenant_id, tenant_name, verified, token)
 
     def pending_domains(self) -> list[Domain]:

@@ -13,7 +13,7 @@ from smb_suite.directory.core import Directory
 from smb_suite.directory.model import NOT_YOUR_BUSINESS, Principal, Role, Tenant
 from smb_suite.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from smb_suite.names import check_tenant_name
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 
 
 class Tenants:
@@ -61,7 +61,7 @@ class Tenants:
         if conn.execute(sa.select(db.tenants.c.id).where(db.tenants.c.name == name)).first():
             raise AlreadyExists(f"a business named {name!r} already exists")
         values = {"name": name, "tier": tier, "created_at": int(self._clock()), "partner_id": partner_id}
-        tenant_id = db.inserted_id(conn.execute(sa.insert(db.tenants).values(**values)))
+        tenant_id = database.inserted_id(conn.execute(sa.insert(db.tenants).values(**values)))
         return Tenant(tenant_id, name, tier, partner_id, False)
 
     def set_suspended(self, actor: Principal, name: str, suspended: bool) -> Tenant:

@@ -22,7 +22,7 @@ from smb_suite.errors import (
     UnknownUser,
 )
 from smb_suite.mail.address import Address, parse_address, parse_stored_address
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 
 USER_COLUMNS = (
     db.users.c.id,
@@ -137,7 +137,7 @@ class Users(Domains):
             "role": role.value,
             "created_at": int(self._clock()),
         }
-        user_id = db.inserted_id(conn.execute(sa.insert(db.users).values(**values)))
+        user_id = database.inserted_id(conn.execute(sa.insert(db.users).values(**values)))
         return User(user_id, address, role, domain.tenant_id, domain.id, password_hash)
 
     def list_users(self, actor: Principal, domain: str | None = None) -> list[User]:

@@ -37,7 +37,7 @@ from smb_suite.ops.tenant_archive import ROWS, Manifest
 from smb_suite.quota import format_bytes
 from smb_suite.services import Services
 from smb_suite.sites import publish
-from smb_suite.storage import db, dbcopy, maildir, paths, tenantrows
+from smb_suite.storage import database, dbcopy, maildir, paths, tenantrows
 from smb_suite.storage.index import summary_values
 
 INBOX = "INBOX"
@@ -410,7 +410,7 @@ def _commit(services: Services, unpacked: Path, staging: Path, plan: _Plan) -> i
             values["platform_domain"] = None
 
     try:
-        with db.writes_first(), services.engine.begin() as conn:
+        with database.writes_first(), services.engine.begin() as conn:
             _check_target(conn, plan.rows)
             new = tenantrows.insert(conn, plan.rows, adjust)
             tenantrows.add_summaries(conn, {new.of("messages", old): values for old, values in plan.summaries.items()})

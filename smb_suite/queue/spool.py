@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from smb_suite import log
 from smb_suite.durable import fsync_dir
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 
 logger = logging.getLogger("smb_suite.queue")
 MAX_RECIPIENTS_PER_TRANSACTION = 100  # RFC 5321 4.5.3.1.8: servers accept at least 100
@@ -297,7 +297,7 @@ class QueueStore:
         now: int,
         holder: tuple[str | None, int],
     ) -> Message:
-        message_id = db.inserted_id(
+        message_id = database.inserted_id(
             conn.execute(
                 sa.insert(db.queue_messages).values(
                     queue_id=queue_id,

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from smb_suite.errors import InvalidInput, NotFound
 from smb_suite.sites import words
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 
 HOME = "home"
 CONTACT = "contact"
@@ -239,7 +239,7 @@ class ContentStore:
             if any(page.slug == slug for page in content.pages):
                 raise InvalidInput(f"a page with the address /{slug}/ already exists")
             position = max((page.position for page in content.pages), default=0) + 1
-            page_id = db.inserted_id(
+            page_id = database.inserted_id(
                 conn.execute(
                     sa.insert(db.site_pages).values(
                         domain_id=domain.id, slug=slug, title=title, position=position, updated_at=int(self._clock())

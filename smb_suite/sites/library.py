@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from smb_suite.errors import InvalidInput, NotFound
 from smb_suite.quota import Quota
 from smb_suite.sites.media import EXTENSIONS, Prepared
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 
 MAX_ALT = 300
 MAX_PICTURES = 200
@@ -109,7 +109,7 @@ class MediaLibrary:
                 "size": prepared.size,
                 "created_at": int(self._clock()),
             }
-            media_id = db.inserted_id(conn.execute(sa.insert(table).values(**values)))
+            media_id = database.inserted_id(conn.execute(sa.insert(table).values(**values)))
         return self.get(domain, media_id), levels
 
     def pictures(self, domain: MediaDomain, with_data: bool = False) -> list[Picture]:

@@ -22,7 +22,7 @@ from typing import Protocol, TypeVar
 import sqlalchemy as sa
 
 from smb_suite.errors import BackupError
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 
 T = TypeVar("T")
 BUSY_TIMEOUT = 30.0  # seconds the copy waits for the daemon's writer to let go of a lock
@@ -128,7 +128,7 @@ class PostgresBackend:
         self.url = url
 
     def dump(self, target: Path, read: Callable[[sa.Connection], T]) -> T:
-        engine = db.create_engine(self.url)
+        engine = database.create_engine(self.url)
         try:
             with engine.connect() as conn:
                 conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
@@ -152,7 +152,7 @@ class PostgresBackend:
         return None
 
     def restore(self, copy: Path) -> None:
-        engine = db.create_engine(self.url)
+        engine = database.create_engine(self.url)
         try:
             with engine.connect() as conn:
                 tables = sa.inspect(conn).get_table_names()
@@ -172,7 +172,7 @@ def _pg_tool(program: str, url: str | None, *args: str) -> None:
     env = dict(os.environ)
     command = [found, *args]
     if url is not None:
-        parameters = db.libpq_parameters(url)
+        parameters = database.libpq_parameters(url)
         password = parameters.pop("password", None)
         if password is not None:
             env["PGPASSWORD"] = password
@@ -201,7 +201,7 @@ def known_schema(revision: str) -> bool:
     from alembic.util.exc import CommandError
 
     try:
-        return ScriptDirectory(str(db.MIGRATIONS)).get_revision(revision) is not None
+        return ScriptDirectory(str(database.MIGRATIONS)).get_revision(revision) is not None
     except CommandError:
         return False
 

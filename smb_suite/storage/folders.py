@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from smb_suite.errors import AlreadyExists, InvalidMailboxName, MailboxHasChildren, UnknownMailbox, UnsafePath
 from smb_suite.mail.address import Address
 from smb_suite.quota import Quota
-from smb_suite.storage import db, index, maildir, paths
+from smb_suite.storage import database, db, index, maildir, paths
 from smb_suite.storage.changes import ChangeHub
 from smb_suite.storage.index import FolderStatus, Mailbox
 from smb_suite.storage.prepared import Prepared
@@ -131,7 +131,7 @@ class Folders:
             uidvalidity = self._new_uidvalidity(conn, owner.id)
             object_id = index.new_object_id("M")
             values = {"user_id": owner.id, "name": canonical, "uidvalidity": uidvalidity, "object_id": object_id}
-            mailbox_id = db.inserted_id(conn.execute(sa.insert(db.mailboxes).values(values)))
+            mailbox_id = database.inserted_id(conn.execute(sa.insert(db.mailboxes).values(values)))
             created = Mailbox(mailbox_id, owner.id, canonical, uidvalidity, 1, 1, object_id)
             maildir.create_folder(self.folder(owner, created))
         return created
@@ -216,7 +216,7 @@ class Folders:
     def claim_recent(self, mailbox: Mailbox, upto: int) -> range:
         """Claim the UIDs below `upto` that no read-write session was shown as \\Recent yet: the range this
         session shows as recent (empty when another claimed them first, in this process or another)."""
-        with db.transaction(self._engine) as conn:
+        with database.transaction(self._engine) as conn:
             return claim_recent(conn, mailbox.id, upto)
 
     def status(self, owner: Owner, name: str) -> FolderStatus:

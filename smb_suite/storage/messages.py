@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from smb_suite.durable import fsync_dir_later, remove_later
 from smb_suite.errors import UnknownMailbox
 from smb_suite.mail.summary import SearchText, Summary
-from smb_suite.storage import db, index, maildir, paths
+from smb_suite.storage import database, db, index, maildir, paths
 from smb_suite.storage.folders import Folders, Owner
 from smb_suite.storage.index import Identity, Mailbox, StoredMessage
 
@@ -157,7 +157,7 @@ class Messages(Folders):
         modified: list[int] = []
         renamed = False
         rows: list[dict[str, object]] = []  # one executemany: a statement per message cost ~0.7 ms each
-        with db.transaction(self._engine) as conn:
+        with database.transaction(self._engine) as conn:
             modseq = 0
             for message in index.by_uids(conn, mailbox.id, uids):
                 if unchanged_since is not None and message.modseq > unchanged_since:
@@ -184,7 +184,7 @@ class Messages(Folders):
         """Remove messages flagged \\Deleted (restricted to `uids` when given)."""
         allowed = None if uids is None else set(uids)
         folder = self.folder(owner, mailbox)
-        with db.transaction(self._engine) as conn:
+        with database.transaction(self._engine) as conn:
             doomed = [m for m in index.deleted(conn, mailbox.id) if allowed is None or m.uid in allowed]
             if not doomed:
                 return Expunged([])

@@ -26,7 +26,7 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 from psycopg.rows import TupleRow
 
-from smb_suite.storage import db
+from smb_suite.storage import database
 from smb_suite.storage.bus import Change, Deliver
 
 logger = logging.getLogger("smb_suite.storage.pgbus")
@@ -40,7 +40,7 @@ class PostgresBus:
     """LISTEN/NOTIFY on `CHANNEL` of the database the daemon's `[database] url` names."""
 
     def __init__(self, url: str) -> None:
-        self._conninfo = make_conninfo("", **db.libpq_parameters(url))
+        self._conninfo = make_conninfo("", **database.libpq_parameters(url))
         self._token = secrets.token_hex(8)
         self._sequence = 0
         self._outbox: asyncio.Queue[str] = asyncio.Queue()

@@ -11,7 +11,7 @@ the caller's transaction. Everything else keeps going through SQLAlchemy.
 It takes only what it can run exactly as SQLAlchemy would: statements without expanding (IN) or
 literal-rendered parameters, whose result columns need no conversion; a parameter type that converts its
 value (LargeBinary on SQLite) is converted the same way. PostgreSQL parameters lose their NUL characters as
-db.create_engine's cursor hook does, and driver errors are raised wrapped as SQLAlchemy raises them.
+database.create_engine's cursor hook does, and driver errors are raised wrapped as SQLAlchemy raises them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from smb_suite.storage import db
+from smb_suite.storage import database
 
 Params = Mapping[str, Any]
 Row = tuple[Any, ...]
@@ -58,7 +58,7 @@ class _Form:
             if values.get(name) is not None:
                 values[name] = process(values[name])
         if self.without_nul:
-            values = db.nul_free(values)
+            values = database.nul_free(values)
         if self.positional is None:
             return values
         return tuple(values[name] for name in self.positional)

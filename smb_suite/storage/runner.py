@@ -1,8 +1,8 @@
 """How async front ends call the synchronous storage: writes serialised on one thread, reads in the pool.
 
 Writes that arrive while the writer is busy run as its next batch, one after another, each in its own
-transaction; their commits are made durable together by one fsync of the database log (db.synced_later,
-db.sync_log), in parallel with the fsyncs of the folders their renames touched (durable.fsync_dir_later),
+transaction; their commits are made durable together by one fsync of the database log (database.synced_later,
+database.sync_log), in parallel with the fsyncs of the folders their renames touched (durable.fsync_dir_later),
 before any of them returns (group commit): ten sessions storing flags at once wait for one round of fsyncs,
 not ten in a row, and an OK still means on disk.
 """
@@ -20,7 +20,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 import sqlalchemy as sa
 
 from smb_suite.durable import dirs_synced_later, disk_full_as_error, fsync_dir, removed_later
-from smb_suite.storage import db
+from smb_suite.storage import database
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -48,7 +48,7 @@ Outcome = tuple[bool, Any]  # (True, result) or (False, the exception)
 class StoreRunner:
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
-        self._turns = db.WriterTurns(engine)  # with other processes' writers (worker processes)
+        self._turns = database.WriterTurns(engine)  # with other processes' writers (worker processes)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         self.io = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="store-io")
         self._pending: list[tuple[Job, asyncio.Future[Any]]] = []
@@ -90,10 +90,10 @@ class StoreRunner:
         with (
             removed_later(),  # an EXPUNGE's files: removed once the turn is given up, before the fsyncs
             self._turns,
-            db.writes_first(),
-            db.synced_later(),
+            database.writes_first(),
+            database.synced_later(),
             dirs_synced_later() as folders,
-            db.one_connection(self._engine),
+            database.one_connection(self._engine),
         ):
             for job in jobs:
                 try:
@@ -102,7 +102,7 @@ class StoreRunner:
                     outcomes.append((False, error))
         syncs = [self.io.submit(_full_as_error, _sync_folder, folder) for folder in folders]
         try:
-            _full_as_error(db.sync_log, self._engine)  # on this thread while the io threads sync the folders
+            _full_as_error(database.sync_log, self._engine)  # on this thread while the io threads sync the folders
             for sync in syncs:
                 sync.result()
         except Exception as error:  # noqa: BLE001 - nobody may hear of a commit that is not known durable

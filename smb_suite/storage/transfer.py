@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from smb_suite.durable import fsync_dir, fsync_dir_later
 from smb_suite.errors import AlreadyExists, InvalidMailboxName, SmbSuiteError, UnknownMailbox
 from smb_suite.mail.summary import Summary, summarize
-from smb_suite.storage import db, index, maildir, paths
+from smb_suite.storage import database, db, index, maildir, paths
 from smb_suite.storage.folders import DELIMITER, Owner, claim_recent, is_inferior
 from smb_suite.storage.index import Mailbox
 from smb_suite.storage.messages import Messages
@@ -109,7 +109,7 @@ class Transfers(Messages):
         with self._unlink_on_failure(list(staged.written)):
             for directory in staged.directories:
                 fsync_dir_later(directory)
-            with db.transaction(self._engine) as conn:
+            with database.transaction(self._engine) as conn:
                 if index.mailbox_row(conn, mailbox.id) is None:
                     raise UnknownMailbox(f"folder {mailbox.name} no longer exists")
                 added = [

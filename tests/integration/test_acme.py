@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from smb_suite.config import load as load_config
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 from tests.adminweb import browser, sign_in
 from tests.daemon import DOMAIN, OWNER, OWNER_PASSWORD, Daemon, Daemons
 from tests.dnsserver import DnsServer, publish
@@ -140,7 +140,7 @@ def cert_line(acme: Acme, name: str) -> str:
 
 
 def domain_id(daemon: Daemon, name: str) -> int:
-    engine = db.create_engine(load_config(daemon.config).database_url)
+    engine = database.create_engine(load_config(daemon.config).database_url)
     try:
         with engine.connect() as conn:
             return int(conn.execute(sa.select(db.domains.c.id).where(db.domains.c.name == name)).scalar_one())

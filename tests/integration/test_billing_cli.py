@@ -20,7 +20,7 @@ from smb_suite.config import load as load_config
 from smb_suite.directory.model import OPERATOR
 from smb_suite.ops import billing, tenants
 from smb_suite.services import open_services
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 from tests.daemon import DOMAIN, USER, USER_PASSWORD, Daemon, run_cli
 
 PARTNER = "reseller"
@@ -56,7 +56,7 @@ pytestmark = pytest.mark.daemon(services=("imap",), before_start=add_businesses)
 
 
 def _audit_rows(server: Daemon) -> int:
-    engine = db.create_engine(load_config(server.config).database_url)
+    engine = database.create_engine(load_config(server.config).database_url)
     try:
         with engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(db.audit_log)).scalar_one())

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 from tests.daemon import USER, USER_PASSWORD, Daemon, make_daemon, run_cli, write_config
 from tests.imapwire import Wire
 from tests.mailtest import free_port, maildir, message, send_inbound, submit
@@ -57,7 +57,7 @@ def test_mail_delivered_over_smtp_is_read_back_over_imap(server: Daemon, module_
         _, found = client.uid("SEARCH", "SUBJECT", f'"{subject}"')
         _, data = client.uid("FETCH", found[0].split()[-1], "(BODY.PEEK[])")
     assert data[0][1].endswith(sent)
-    engine = db.create_engine(module_database)  # the index is in the configured database, not a file beside
+    engine = database.create_engine(module_database)  # the index is in the configured database, not a file beside
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(db.messages)).scalar_one() >= 1
     engine.dispose()

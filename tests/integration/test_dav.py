@@ -19,7 +19,7 @@ from smb_suite.dav.layout import DavLayout
 from smb_suite.directory.model import OPERATOR, Role
 from smb_suite.ops import domains, tiers, users
 from smb_suite.services import open_services
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 from tests.daemon import OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, Daemons
 
 TIERS = """
@@ -102,7 +102,7 @@ def dav(server: Daemon, method: str, path: str, account: tuple[str, str], **opti
 
 def business(server: Daemon, domain: str) -> str:
     """The business's principal in DAV paths: t<tenant id>."""
-    engine = db.create_engine(load_config(server.config).database_url)
+    engine = database.create_engine(load_config(server.config).database_url)
     try:
         with engine.connect() as conn:
             tenant = conn.execute(sa.select(db.domains.c.tenant_id).where(db.domains.c.name == domain)).scalar_one()

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from smb_suite.config import load as load_config
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 from tests.tenancy import BUSINESSES, PAIRS, PARTNER, Account, Business, Tenancy, pair_id
 
 EVENT = (
@@ -27,7 +27,7 @@ def client(tenancy: Tenancy, account: Account) -> httpx.Client:
 
 def principals(tenancy: Tenancy) -> dict[str, tuple[str, str]]:
     """address -> (its user principal, its business principal), as DAV paths name them."""
-    engine = db.create_engine(load_config(tenancy.daemon.config).database_url)
+    engine = database.create_engine(load_config(tenancy.daemon.config).database_url)
     try:
         with engine.connect() as conn:
             rows = conn.execute(

@@ -16,7 +16,7 @@ import pytest
 from smb_suite.config import load as load_config
 from smb_suite.directory.model import OPERATOR
 from smb_suite.services import open_services
-from smb_suite.storage import db, legacy
+from smb_suite.storage import database, legacy
 from smb_suite.storage.legacy import old_folder_path
 from smb_suite.storage.paths import FOLDER_PREFIX, MailLayout
 from tests.daemon import OWNER, OWNER_PASSWORD, USER, USER_PASSWORD, Daemon, make_daemon
@@ -179,7 +179,7 @@ def test_an_old_mailbox_whose_name_pointed_at_another_business_takes_nothing_wit
         conn.execute("INSERT INTO mailboxes (user_id, name, uidvalidity) VALUES (?, 'INBOX', 1)", (attacker,))
     to_old_layout(data)
     assert len(list((data / "mail" / "example.test" / "demo" / "new").iterdir())) == 1
-    engine = db.create_engine(f"sqlite:///{data / 'smb-suite.db'}")
+    engine = database.create_engine(f"sqlite:///{data / 'smb-suite.db'}")
     try:
         assert legacy.migrate(engine, data / "mail") > 0
         layout = MailLayout(data / "mail")

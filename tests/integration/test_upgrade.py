@@ -21,7 +21,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 
 from smb_suite.config import load as load_config
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 from tests.daemon import Daemon, Daemons, run_cli, write_config
 from tests.mailtest import message
 from tests.polling import wait_for
@@ -46,7 +46,7 @@ def upgraded(start_daemon: Daemons) -> Daemon:
 
 
 def schema_revision(daemon: Daemon) -> str:
-    engine = db.create_engine(load_config(daemon.config).database_url)
+    engine = database.create_engine(load_config(daemon.config).database_url)
     try:
         with engine.connect() as conn:
             return str(conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one())

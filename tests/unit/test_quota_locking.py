@@ -11,17 +11,17 @@ import sqlalchemy as sa
 from smb_suite.config import TierConfig
 from smb_suite.errors import QuotaExceeded
 from smb_suite.quota import Quota
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 
 MIB = 1 << 20
 
 
 def test_of_two_concurrent_writers_needing_most_of_the_room_exactly_one_gets_in(database_url: str) -> None:
-    engine = db.create_engine(database_url)
-    db.migrate(engine)
+    engine = database.create_engine(database_url)
+    database.migrate(engine)
     quota = Quota(engine, {"small": TierConfig(storage_mb=1)}, (80, 95))
     with engine.begin() as conn:
-        tenant = db.inserted_id(conn.execute(sa.insert(db.tenants).values(name="t", tier="small", created_at=0)))
+        tenant = database.inserted_id(conn.execute(sa.insert(db.tenants).values(name="t", tier="small", created_at=0)))
     outcomes: list[str] = []
 
     def write() -> None:
@@ -46,11 +46,11 @@ def test_of_two_concurrent_writers_needing_most_of_the_room_exactly_one_gets_in(
 
 @pytest.mark.parametrize("size", [MIB - 700_000, MIB - 700_000 + 1])
 def test_what_fits_exactly_is_stored_and_one_byte_more_is_refused(database_url: str, size: int) -> None:
-    engine = db.create_engine(database_url)
-    db.migrate(engine)
+    engine = database.create_engine(database_url)
+    database.migrate(engine)
     quota = Quota(engine, {"small": TierConfig(storage_mb=1)}, (80, 95))
     with engine.begin() as conn:
-        tenant = db.inserted_id(conn.execute(sa.insert(db.tenants).values(name="t", tier="small", created_at=0)))
+        tenant = database.inserted_id(conn.execute(sa.insert(db.tenants).values(name="t", tier="small", created_at=0)))
         quota.reserve(conn, tenant, 700_000)
     fits = 700_000 + size <= MIB
     with engine.begin() as conn:

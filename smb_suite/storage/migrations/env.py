@@ -1,4 +1,4 @@
-"""Alembic environment: runs migrations on the engine handed over by smb_suite.storage.db.migrate.
+"""Alembic environment: runs migrations on the engine handed over by smb_suite.storage.database.migrate.
 
 On SQLite, foreign keys are off while migrations run: a batch migration recreates a table (copy, drop, rename),
 and with them on, dropping the old table would cascade into (or be refused by) the tables that reference it.

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from smb_suite.auth.apitokens import SCOPES, ApiTokens, digest
 from smb_suite.auth.idempotency import IdempotencyKeys
 from smb_suite.errors import InvalidInput
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 
 
 class Clock:
@@ -25,8 +25,8 @@ class Clock:
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[sa.Engine]:
-    engine = db.create_engine(f"sqlite:///{tmp_path / 'test.db'}")
-    db.migrate(engine)
+    engine = database.create_engine(f"sqlite:///{tmp_path / 'test.db'}")
+    database.migrate(engine)
     yield engine
     engine.dispose()
 

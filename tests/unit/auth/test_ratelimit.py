@@ -4,14 +4,17 @@ database backend (`backend`, tests/conftest.py)."""
 from __future__ import annotations
 
 from smb_suite.auth.ratelimit import RateLimits
-from smb_suite.storage import db
+from smb_suite.storage import database
 
 
 def test_a_client_gets_its_hourly_allowance_once_across_processes_then_again_an_hour_later(database_url: str) -> None:
     now = [1_790_000_000.0]
-    first, second = db.create_engine(database_url), db.create_engine(database_url)  # two workers, one database
+    first, second = (
+        database.create_engine(database_url),
+        database.create_engine(database_url),
+    )  # two workers, one database
     try:
-        db.migrate(first)  # SQLite: a new file; PostgreSQL: already at the head
+        database.migrate(first)  # SQLite: a new file; PostgreSQL: already at the head
         workers = [RateLimits(first, lambda: now[0]), RateLimits(second, lambda: now[0])]
         assert workers[0].allow("contact", "192.0.2.1", 3)
         assert workers[1].allow("contact", "192.0.2.1", 3)

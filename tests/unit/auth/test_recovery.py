@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from smb_suite.auth.recovery import CONFIRM, RESET, RESET_SECONDS, Recovery, State, password_mark
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 
 NOW = 1_790_000_000.0
 OLD_HASH = "$argon2id$old"
@@ -27,7 +27,7 @@ class Clock:
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[sa.Engine]:
-    engine = db.create_engine(f"sqlite:///{tmp_path / 'recovery.db'}")
+    engine = database.create_engine(f"sqlite:///{tmp_path / 'recovery.db'}")
     db.metadata.create_all(engine)
     with engine.begin() as conn:
         conn.execute(sa.insert(db.tenants).values(id=1, name="shop", created_at=0))

@@ -7,7 +7,7 @@ from smb_suite.directory.core import Directory
 from smb_suite.directory.dkimkeys import DkimKeys
 from smb_suite.directory.model import OPERATOR
 from smb_suite.mail.dkim import Algorithm
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 
 DAY = 86400
 
@@ -21,8 +21,8 @@ class Clock:
 
 
 def test_rotated_keys_stay_published_for_the_grace_period_then_are_dropped(database_url: str) -> None:
-    engine = db.create_engine(database_url)
-    db.migrate(engine)
+    engine = database.create_engine(database_url)
+    database.migrate(engine)
     clock = Clock()
     domain = Directory(engine, clock).add_domain(OPERATOR, "shop.test")
     keys = DkimKeys(engine, clock)

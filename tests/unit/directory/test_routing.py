@@ -11,14 +11,14 @@ from smb_suite.directory.core import Directory
 from smb_suite.directory.model import OPERATOR
 from smb_suite.directory.tenants import Tenants
 from smb_suite.errors import UnknownRecipient
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 
 
 def test_a_suspended_business_is_seen_through_its_domain_and_through_aliases_to_its_mailboxes(
     database_url: str,
 ) -> None:
-    engine = db.create_engine(database_url)
-    db.migrate(engine)
+    engine = database.create_engine(database_url)
+    database.migrate(engine)
     directory = Directory(engine, lambda: 1_790_000_000.0)
     tenants = Tenants(engine, directory, lambda: 1_790_000_000.0)
     for domain in ("shop.test", "bakery.test"):
@@ -44,8 +44,8 @@ def _stamp(engine: sa.Engine) -> int:
 
 
 def test_a_kept_resolution_never_outlives_a_change_another_process_makes(database_url: str) -> None:
-    engine = db.create_engine(database_url)
-    db.migrate(engine)
+    engine = database.create_engine(database_url)
+    database.migrate(engine)
     clock = lambda: 1_790_000_000.0  # noqa: E731
     delivering = Directory(engine, clock)  # the daemon's worker answering RCPT
     other = Directory(engine, clock)  # the command line, an admin page, another worker: its own process

@@ -13,11 +13,11 @@ from smb_suite.auth.ratelimit import RateLimits
 from smb_suite.errors import RateLimited
 from smb_suite.ops import recovery
 from smb_suite.services import Services
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 
 
 def test_requests_are_refused_past_the_allowance_of_the_address_or_of_the_client(tmp_path: Path) -> None:
-    engine = db.create_engine(f"sqlite:///{tmp_path / 'limits.db'}")
+    engine = database.create_engine(f"sqlite:///{tmp_path / 'limits.db'}")
     now = [1_790_000_000.0]
     try:
         db.metadata.create_all(engine)

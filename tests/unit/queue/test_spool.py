@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from smb_suite.queue.spool import Kind, Message, Outcome, QueueStore, Status
-from smb_suite.storage import db
+from smb_suite.storage import database
 
 NOW = 1_790_000_000.0
 
@@ -27,8 +27,8 @@ class Runner:
 def test_mail_queued_for_this_process_runner_is_claimed_by_no_scan_until_its_first_attempt(
     database_url: str, tmp_path: Path
 ) -> None:
-    engine = db.create_engine(database_url)
-    db.migrate(engine)
+    engine = database.create_engine(database_url)
+    database.migrate(engine)
     here, there = QueueStore(engine, tmp_path, lambda: NOW), QueueStore(engine, tmp_path, lambda: NOW)
     there.claimant = "elsewhere:1"
     here.create()
@@ -57,8 +57,8 @@ def test_mail_queued_for_this_process_runner_is_claimed_by_no_scan_until_its_fir
 
 
 def test_without_a_runner_queued_mail_waits_unclaimed_for_a_scan(database_url: str, tmp_path: Path) -> None:
-    engine = db.create_engine(database_url)
-    db.migrate(engine)
+    engine = database.create_engine(database_url)
+    database.migrate(engine)
     spool = QueueStore(engine, tmp_path, lambda: NOW)
     spool.create()
     woken: list[bool] = []

@@ -1,5 +1,5 @@
-"""The store writer's batch runs its transactions on one connection (db.one_connection, db.transaction): each
-still commits or rolls back on its own, as `engine.begin()` would."""
+"""The store writer's batch runs its transactions on one connection (database.one_connection,
+database.transaction): each still commits or rolls back on its own, as `engine.begin()` would."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from smb_suite.storage import db
+from smb_suite.storage import database
 from tests.scratchtables import engine_with
 
 metadata = sa.MetaData()
@@ -30,9 +30,9 @@ def tags(engine: sa.Engine, tag: str) -> int:
 def test_a_batchs_transactions_share_one_checkout_and_each_commits(engine: sa.Engine) -> None:
     seen: list[object] = []
     sa.event.listen(engine, "checkout", lambda *_: seen.append(1))
-    with db.one_connection(engine):
+    with database.one_connection(engine):
         for _ in range(3):
-            with db.transaction(engine) as conn:
+            with database.transaction(engine) as conn:
                 conn.execute(sa.insert(marks).values(tag="batch"))
             assert tags(engine, "batch") == len(seen) - 1  # committed: seen by the reader (one checkout each)
     assert tags(engine, "batch") == 3
@@ -40,25 +40,25 @@ def test_a_batchs_transactions_share_one_checkout_and_each_commits(engine: sa.En
 
 
 def test_a_failed_transaction_is_rolled_back_and_the_next_one_commits(engine: sa.Engine) -> None:
-    with db.one_connection(engine):
-        with pytest.raises(ZeroDivisionError), db.transaction(engine) as conn:
+    with database.one_connection(engine):
+        with pytest.raises(ZeroDivisionError), database.transaction(engine) as conn:
             conn.execute(sa.insert(marks).values(tag="failed"))
             raise ZeroDivisionError
-        with db.transaction(engine) as conn:
+        with database.transaction(engine) as conn:
             conn.execute(sa.insert(marks).values(tag="after"))
     assert (tags(engine, "failed"), tags(engine, "after")) == (0, 1)
 
 
 def test_a_transaction_begun_inside_another_takes_its_own_connection(engine: sa.Engine) -> None:
-    with db.one_connection(engine), db.transaction(engine) as outer:
+    with database.one_connection(engine), database.transaction(engine) as outer:
         outer.execute(sa.insert(marks).values(tag="outer"))
-        with db.transaction(engine) as inner:
+        with database.transaction(engine) as inner:
             assert inner is not outer
             assert inner.execute(sa.select(sa.func.count()).where(marks.c.tag == "outer")).scalar_one() == 0
     assert tags(engine, "outer") == 1
 
 
 def test_outside_a_batch_a_transaction_is_engine_begin(engine: sa.Engine) -> None:
-    with db.transaction(engine) as conn:
+    with database.transaction(engine) as conn:
         conn.execute(sa.insert(marks).values(tag="alone"))
     assert tags(engine, "alone") == 1

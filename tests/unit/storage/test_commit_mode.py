@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from smb_suite.storage import db
+from smb_suite.storage import database
 
 FULL, NORMAL = 2, 1  # what PRAGMA synchronous answers
 
@@ -19,16 +19,16 @@ def _mode(conn: sa.Connection) -> int:
 
 
 def test_every_connection_commits_in_the_mode_its_thread_needs(tmp_path: Path) -> None:
-    engine = db.create_engine(f"sqlite:///{tmp_path / 'modes.db'}")
+    engine = database.create_engine(f"sqlite:///{tmp_path / 'modes.db'}")
     for _ in range(3):  # connections of both modes left idle in the pool, in every order
         with contextlib.ExitStack() as stack:
-            with db.synced_later():
+            with database.synced_later():
                 writers = [stack.enter_context(engine.connect()) for _ in range(2)]
                 assert [_mode(conn) for conn in writers] == [NORMAL, NORMAL]
             readers = [stack.enter_context(engine.connect()) for _ in range(3)]
             assert [_mode(conn) for conn in readers] == [FULL, FULL, FULL]
         with engine.connect() as conn:
             assert _mode(conn) == FULL
-        with db.synced_later(), engine.connect() as conn:
+        with database.synced_later(), engine.connect() as conn:
             assert _mode(conn) == NORMAL
     engine.dispose()

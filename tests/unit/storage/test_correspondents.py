@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 from smb_suite.storage.correspondents import Correspondents
 
 
 def test_the_last_contact_keeps_the_latest_date_per_business_and_address(database_url: str) -> None:
-    engine = db.create_engine(database_url)
+    engine = database.create_engine(database_url)
     db.metadata.create_all(engine)
     try:
         with engine.begin() as conn:

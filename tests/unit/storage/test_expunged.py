@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from smb_suite.storage import db, index
+from smb_suite.storage import database, db, index
 
 
 def test_remembered_expunges_are_bounded_and_the_floor_says_what_was_forgotten(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(index, "KEEP_EXPUNGED", 3)
-    engine = db.create_engine(database_url)
+    engine = database.create_engine(database_url)
     db.metadata.create_all(engine)
     with engine.connect() as conn:
         conn.execute(sa.insert(db.tenants).values(id=1, name="t", created_at=0))

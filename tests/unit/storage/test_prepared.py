@@ -92,7 +92,7 @@ def test_run_counts_changed_rows_and_run_many_runs_each_set(engine: sa.Engine, o
 
 
 def test_a_nul_in_text_is_stored_as_sqlalchemy_stores_it(engine: sa.Engine, owner: int) -> None:
-    """PostgreSQL text cannot hold NUL: db.create_engine replaces it for SQLAlchemy's statements, so here too."""
+    """PostgreSQL text cannot hold NUL: database.create_engine replaces it for SQLAlchemy's statements, so here too."""
     with engine.begin() as conn:
         ADD.run(conn, {"owner": owner, "text": "a\x00b", "blob": None})
         conn.execute(sa.insert(notes).values(owner=owner, text="a\x00b"))

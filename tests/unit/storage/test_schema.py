@@ -11,43 +11,43 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 
 
 def test_migrations_match_the_declared_schema(empty_database_url: str) -> None:
-    engine = db.create_engine(empty_database_url)
-    assert not db.is_current(engine)
-    db.migrate(engine)
-    assert db.is_current(engine)
+    engine = database.create_engine(empty_database_url)
+    assert not database.is_current(engine)
+    database.migrate(engine)
+    assert database.is_current(engine)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), db.metadata) == []
     engine.dispose()
 
 
 def test_the_newest_migration_read_from_the_scripts_text_is_alembics_head() -> None:
-    """db.is_current reads the head without alembic (worker memory); it must be the one alembic migrates to."""
-    assert db.head_revision() == ScriptDirectory(str(db.MIGRATIONS)).get_current_head()
+    """database.is_current reads the head without alembic (worker memory); it must be the one alembic migrates to."""
+    assert database.head_revision() == ScriptDirectory(str(database.MIGRATIONS)).get_current_head()
 
 
 def test_every_migration_can_be_undone_and_done_again(empty_database_url: str) -> None:
-    engine = db.create_engine(empty_database_url)
-    db.migrate(engine)
-    command.downgrade(db._alembic_config(engine), "base")
+    engine = database.create_engine(empty_database_url)
+    database.migrate(engine)
+    command.downgrade(database._alembic_config(engine), "base")
     with engine.connect() as connection:
         assert set(sa.inspect(connection).get_table_names()) == {"alembic_version"}
-    db.migrate(engine)
-    assert db.is_current(engine)
+    database.migrate(engine)
+    assert database.is_current(engine)
     engine.dispose()
 
 
 def test_a_deleted_rows_id_is_never_given_again(empty_database_url: str) -> None:
     """Issue 11 on either backend: SQLite's AUTOINCREMENT, PostgreSQL's sequences (never handed out twice)."""
-    engine = db.create_engine(empty_database_url)
-    db.migrate(engine)
+    engine = database.create_engine(empty_database_url)
+    database.migrate(engine)
     with engine.begin() as connection:
-        first = db.inserted_id(connection.execute(sa.insert(db.tenants).values(name="a", created_at=0)))
+        first = database.inserted_id(connection.execute(sa.insert(db.tenants).values(name="a", created_at=0)))
         connection.execute(sa.delete(db.tenants).where(db.tenants.c.id == first))
-        again = db.inserted_id(connection.execute(sa.insert(db.tenants).values(name="b", created_at=0)))
+        again = database.inserted_id(connection.execute(sa.insert(db.tenants).values(name="b", created_at=0)))
     assert again > first
     engine.dispose()
 
@@ -62,26 +62,26 @@ def _table_sql(engine: sa.Engine, table: str) -> str:
 
 def test_ids_that_key_paths_and_caches_are_never_reused(tmp_path: Path) -> None:
     """Issue 11: a folder created after a DELETE must not get the deleted folder's id (AUTOINCREMENT)."""
-    engine = db.create_engine(f"sqlite:///{tmp_path / 'schema.db'}")
-    db.migrate(engine)
+    engine = database.create_engine(f"sqlite:///{tmp_path / 'schema.db'}")
+    database.migrate(engine)
     for table in NEVER_REUSED:
         assert "AUTOINCREMENT" in _table_sql(engine, table), table
-    plain = db.create_engine(f"sqlite:///{tmp_path / 'plain.db'}")
+    plain = database.create_engine(f"sqlite:///{tmp_path / 'plain.db'}")
     db.metadata.create_all(plain)
     for table in NEVER_REUSED:
         assert "AUTOINCREMENT" in _table_sql(plain, table), table
     with engine.begin() as connection:
-        tenant = db.inserted_id(connection.execute(sa.insert(db.tenants).values(name="a", created_at=0)))
+        tenant = database.inserted_id(connection.execute(sa.insert(db.tenants).values(name="a", created_at=0)))
         connection.execute(sa.delete(db.tenants).where(db.tenants.c.id == tenant))
-        again = db.inserted_id(connection.execute(sa.insert(db.tenants).values(name="b", created_at=0)))
+        again = database.inserted_id(connection.execute(sa.insert(db.tenants).values(name="b", created_at=0)))
     assert again > tenant
     engine.dispose()
     plain.dispose()
 
 
 def test_the_autoincrement_migration_keeps_every_row_and_cascades_nothing(tmp_path: Path) -> None:
-    engine = db.create_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    config = db._alembic_config(engine)
+    engine = database.create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = database._alembic_config(engine)
     command.upgrade(config, "0008")
     with engine.begin() as connection:
         run = connection.exec_driver_sql
@@ -108,7 +108,7 @@ def test_the_autoincrement_migration_keeps_every_row_and_cascades_nothing(tmp_pa
         assert run("SELECT message_id, subject FROM message_meta").all() == [(11, "s")]
         assert run("PRAGMA foreign_keys").scalar_one() == 1
         assert run("PRAGMA foreign_key_check").all() == []
-    db.migrate(engine)
+    database.migrate(engine)
     with engine.connect() as connection:
         run = connection.exec_driver_sql
         assert run("SELECT count(*) FROM message_meta").scalar_one() == 0  # 0012: summaries rendered again
@@ -126,8 +126,8 @@ def test_the_autoincrement_migration_keeps_every_row_and_cascades_nothing(tmp_pa
 
 def test_existing_folders_and_messages_get_distinct_object_ids_and_a_save_date(empty_database_url: str) -> None:
     """Migration 0013 (RFC 8474 MAILBOXID/EMAILID, RFC 8514 SAVEDATE) on rows stored before it."""
-    engine = db.create_engine(empty_database_url)
-    command.upgrade(db._alembic_config(engine), "0012")
+    engine = database.create_engine(empty_database_url)
+    command.upgrade(database._alembic_config(engine), "0012")
     with engine.begin() as connection:
         run = connection.exec_driver_sql
         run("INSERT INTO tenants (id, name, created_at) VALUES (1, 'a', 0)")
@@ -138,7 +138,7 @@ def test_existing_folders_and_messages_get_distinct_object_ids_and_a_save_date(e
             "INSERT INTO messages (id, mailbox_id, uid, filename, size, internaldate) "
             "VALUES (11, 9, 1, 'cur/a', 3, 1000), (12, 9, 2, 'cur/b', 3, 2000)"
         )
-    db.migrate(engine)
+    database.migrate(engine)
     with engine.connect() as connection:
         run = connection.exec_driver_sql
         folders = run("SELECT object_id FROM mailboxes").scalars().all()
@@ -151,8 +151,8 @@ def test_existing_folders_and_messages_get_distinct_object_ids_and_a_save_date(e
 
 def test_subscribed_folders_become_subscriptions_and_nothing_is_recent_after_upgrading(empty_database_url: str) -> None:
     """Migration 0017 on rows stored before it (a boolean column read and dropped, an INSERT ... SELECT)."""
-    engine = db.create_engine(empty_database_url)
-    command.upgrade(db._alembic_config(engine), "0016")
+    engine = database.create_engine(empty_database_url)
+    command.upgrade(database._alembic_config(engine), "0016")
     with engine.begin() as connection:
         run = connection.exec_driver_sql
         run("INSERT INTO tenants (id, name, created_at) VALUES (1, 'a', 0)")
@@ -165,7 +165,7 @@ def test_subscribed_folders_become_subscriptions_and_nothing_is_recent_after_upg
             ),
             {"yes": True, "no": False},
         )
-    db.migrate(engine)
+    database.migrate(engine)
     with engine.connect() as connection:
         run = connection.exec_driver_sql
         assert run("SELECT user_id, name FROM folder_subscriptions").all() == [(7, "INBOX")]
@@ -175,9 +175,9 @@ def test_subscribed_folders_become_subscriptions_and_nothing_is_recent_after_upg
 
 def test_many_rows_inserted_at_once_return_their_ids_in_order_with_nul_replaced(database_url: str) -> None:
     """An INSERT of many rows with RETURNING (tenant import) on both backends; PostgreSQL's text holds no NUL."""
-    engine = db.create_engine(database_url)
-    if not db.is_current(engine):
-        db.migrate(engine)  # SQLite's file is made here (PostgreSQL's comes migrated)
+    engine = database.create_engine(database_url)
+    if not database.is_current(engine):
+        database.migrate(engine)  # SQLite's file is made here (PostgreSQL's comes migrated)
     try:
         rows = [{"name": f"shop{n}\x00", "tier": "starter", "created_at": n} for n in range(3)]
         with engine.begin() as conn:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from smb_suite.storage import db
+from smb_suite.storage import database
 from smb_suite.storage.serving import ServingMark
 from tests.pgserver import Postgres
 from tests.polling import wait_for
@@ -17,7 +17,7 @@ WAITING = sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND
 
 
 def test_a_node_starting_beside_a_serving_one_does_not_repair(postgres: Postgres) -> None:
-    engine = db.create_engine(postgres.create_database(migrated=True))
+    engine = database.create_engine(postgres.create_database(migrated=True))
     first, second = ServingMark(engine), ServingMark(engine)
     assert first.try_alone()
     first.serve()
@@ -35,7 +35,7 @@ def test_a_node_starting_beside_a_serving_one_does_not_repair(postgres: Postgres
 
 
 def test_a_node_starting_while_another_repairs_waits_for_the_repairs_to_end(postgres: Postgres) -> None:
-    engine = db.create_engine(postgres.create_database(migrated=True))
+    engine = database.create_engine(postgres.create_database(migrated=True))
     repairing, starting = ServingMark(engine), ServingMark(engine)
     assert repairing.try_alone()
     order: list[str] = []
@@ -59,7 +59,7 @@ def test_a_node_starting_while_another_repairs_waits_for_the_repairs_to_end(post
 
 
 def test_with_sqlite_the_only_server_always_repairs(tmp_path: Path) -> None:
-    engine = db.create_engine(f"sqlite:///{tmp_path / 'smb-suite.db'}")
+    engine = database.create_engine(f"sqlite:///{tmp_path / 'smb-suite.db'}")
     mark = ServingMark(engine)
     assert mark.try_alone()
     mark.serve()

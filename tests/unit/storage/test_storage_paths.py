@@ -21,7 +21,7 @@ from smb_suite.config import load as load_config
 from smb_suite.errors import UnsafePath
 from smb_suite.mail.address import Address
 from smb_suite.services import Services, initialise, open_services
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 from smb_suite.storage.paths import MailLayout, inside, message_file
 from tests.daemon import OWNER, make_daemon, write_config
 
@@ -51,10 +51,10 @@ def add_owner(services: Services, local_part: str, domain: str = "example.test")
     with services.engine.begin() as conn:
         tenant = conn.execute(sa.select(db.tenants.c.id).where(db.tenants.c.name == domain)).scalar()
         if tenant is None:
-            tenant = db.inserted_id(conn.execute(sa.insert(db.tenants).values(name=domain, created_at=0)))
+            tenant = database.inserted_id(conn.execute(sa.insert(db.tenants).values(name=domain, created_at=0)))
             conn.execute(sa.insert(db.domains).values(name=domain, tenant_id=tenant, created_at=0))
         domain_id = conn.execute(sa.select(db.domains.c.id).where(db.domains.c.name == domain)).scalar_one()
-        user = db.inserted_id(
+        user = database.inserted_id(
             conn.execute(
                 sa.insert(db.users).values(domain_id=domain_id, local_part=local_part, password_hash="x", created_at=0)
             )

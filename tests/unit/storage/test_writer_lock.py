@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import sqlalchemy as sa
 
-from smb_suite.storage import db
+from smb_suite.storage import database, db
 from tests.pgserver import Postgres
 from tests.polling import wait_for
 
@@ -18,7 +18,7 @@ from tests.polling import wait_for
 def writer(engine: sa.Engine) -> Iterator[sa.Connection]:
     """A transaction begun as the store writer begins its own (only the BEGIN is inside `writes_first`)."""
     with engine.connect() as conn:
-        with db.writes_first():
+        with database.writes_first():
             conn.begin()
         yield conn
         conn.commit()
@@ -26,7 +26,7 @@ def writer(engine: sa.Engine) -> Iterator[sa.Connection]:
 
 def test_a_second_writer_waits_until_the_first_commits(postgres: Postgres) -> None:
     url = postgres.create_database(migrated=True)
-    first_node, second_node = db.create_engine(url), db.create_engine(url)
+    first_node, second_node = database.create_engine(url), database.create_engine(url)
     order: list[str] = []
 
     def second_writer() -> None:
@@ -50,7 +50,7 @@ def test_a_second_writer_waits_until_the_first_commits(postgres: Postgres) -> No
 
 def test_other_transactions_do_not_wait_for_a_writer(postgres: Postgres) -> None:
     url = postgres.create_database(migrated=True)
-    engine = db.create_engine(url)
+    engine = database.create_engine(url)
     with writer(engine):
         reader = engine.connect()
         assert reader.execute(sa.select(sa.func.count()).select_from(db.tenants)).scalar_one() == 0
