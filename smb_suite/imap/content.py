@@ -54,13 +54,16 @@ class HeaderSections:
     never reused within its folder's UIDVALIDITY, and a folder state holds one folder's), so a client that
     asks for the same header fields of the newest messages at every sync (what mail apps do) is served from
     memory: no trip to a reader thread, no file opened (Dovecot keeps the header fields clients asked for in
-    its cache file for the same reason). Bounded: the messages cached first leave first."""
+    its cache file for the same reason). Bounded by messages and by octets, whatever labels a client makes
+    up (each distinct HEADER.FIELDS list is a label of its own): the messages cached first leave first."""
 
     KEEP = 2000  # messages
     LARGEST = 16 * 1024  # octets of one section kept
+    BUDGET = 1024 * 1024  # octets of all sections of one folder state
 
     def __init__(self) -> None:
         self._by_uid: dict[int, dict[bytes, bytes]] = {}
+        self._octets = 0
 
     def get(self, uids: list[int], labels: list[bytes]) -> list[list[Piece]] | None:
         """Every message's sections for these labels, or None when one is missing (then all are read)."""
@@ -79,17 +82,18 @@ class HeaderSections:
         return found
 
     def put(self, uid: int, labels: list[bytes], pieces: list[Piece]) -> None:
-        sections = self._by_uid.get(uid)
-        if sections is None:
-            if len(self._by_uid) >= self.KEEP:
-                del self._by_uid[next(iter(self._by_uid))]
-            sections = self._by_uid[uid] = {}
+        sections = self._by_uid.setdefault(uid, {})
         for label, piece in zip(labels, pieces, strict=True):
-            if isinstance(piece, bytes) and len(piece) <= self.LARGEST:
+            if isinstance(piece, bytes) and len(piece) <= self.LARGEST and label not in sections:
                 sections[label] = piece
+                self._octets += len(label) + len(piece)
+        while self._by_uid and (len(self._by_uid) > self.KEEP or self._octets > self.BUDGET):
+            self.forget(next(iter(self._by_uid)))
 
     def forget(self, uid: int) -> None:
-        self._by_uid.pop(uid, None)
+        sections = self._by_uid.pop(uid, None)
+        if sections is not None:
+            self._octets -= sum(len(label) + len(piece) for label, piece in sections.items())
 
 
 def cacheable(item: FetchItem) -> bool:

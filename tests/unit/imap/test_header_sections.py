@@ -45,3 +45,14 @@ def test_large_or_streamed_sections_are_not_kept_and_the_oldest_message_leaves_f
         kept.put(uid, [LABEL], [b"h"])
     assert kept.get([11, 10 + HeaderSections.KEEP], [LABEL]) is not None
     assert kept.get([1], [LABEL]) is None and kept.get([10], [LABEL]) is None
+
+
+def test_sections_under_labels_a_client_makes_up_stay_within_the_octet_budget() -> None:
+    kept = HeaderSections()
+    section = b"x" * HeaderSections.LARGEST
+    for n in range(2 * HeaderSections.BUDGET // len(section)):
+        kept.put(1 + n % 3, [b"BODY[HEADER.FIELDS (X-%d)]" % n], [section])
+    held = [kept.get([uid], [b"BODY[HEADER.FIELDS (X-%d)]" % n]) for n in range(200) for uid in (1, 2, 3)]
+    assert sum(found is not None for found in held) * len(section) <= HeaderSections.BUDGET
+    kept.put(9, [LABEL], [b"From: a\r\n\r\n"])
+    assert kept.get([9], [LABEL]) == [[b"From: a\r\n\r\n"]]  # the newest message is kept
